@@ -1,0 +1,364 @@
+//! The async client: routing, policy and the per-process engine.
+//!
+//! Ordinary commands go to the shared multiplexed connection; blocking commands,
+//! transactions that must not share it, and (in pooled mode) every command go to a
+//! connection leased from the pool. Connection-state commands are refused with the
+//! option to use instead. Every attempt runs under the command's response timeout and
+//! the retry policy of [`crate::policy`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use redis::Value;
+use tokio::runtime::Runtime;
+
+use crate::command::{Command, Flags, Meta};
+use crate::config::{Config, Mode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::guard::Guard;
+use crate::multiplexed::{ConnectionObserver, Multiplexed, Observers};
+use crate::pipeline::{self, Pipeline};
+use crate::policy::{self, Decision, Retry};
+use crate::pool::{self, run_timed, Lease, Pool};
+use crate::runtime;
+use crate::scan::{ScanCursor, ScanKind, ScanOptions, ScanStream};
+use crate::stats::{Stats, StatsSnapshot};
+
+/// A Redis client. Cheap to clone (clones share everything); safe to use from many
+/// tasks at once — concurrent commands are pipelined on one connection.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Arc<Config>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) guard: Guard,
+    observers: Arc<Observers>,
+    engine: ArcSwap<Engine>,
+    rebuild: Mutex<()>,
+    closed: AtomicBool,
+}
+
+/// Everything that belongs to one process: sockets, tasks, the runtime they run on.
+pub(crate) struct Engine {
+    fork_generation: u64,
+    pub(crate) runtime: &'static Runtime,
+    pub(crate) redis: redis::Client,
+    mux: Multiplexed,
+    pool: Pool,
+}
+
+impl Engine {
+    fn build(shared_cfg: &Arc<Config>, stats: &Arc<Stats>, observers: &Arc<Observers>) -> Result<Engine> {
+        let runtime = runtime::runtime();
+        let _enter = runtime.enter();
+        let redis = redis::Client::open(shared_cfg.connection_info())?;
+        let mux = Multiplexed::start(
+            shared_cfg.clone(),
+            redis.clone(),
+            observers.clone(),
+            stats.clone(),
+        );
+        let pool = Pool::new(shared_cfg.clone(), stats.clone())?;
+        runtime.spawn(pool::reaper(pool.handle(), shared_cfg.idle_timeout));
+        Ok(Engine {
+            fork_generation: runtime::fork_generation(),
+            runtime,
+            redis,
+            mux,
+            pool,
+        })
+    }
+}
+
+impl Engine {
+    /// Waits until the first shared connection is up, or returns its connect error.
+    pub(crate) async fn wait_first(&self, wait: std::time::Duration) -> Result<()> {
+        self.mux.wait_first(wait).await
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.mux.stop();
+        self.pool.close();
+    }
+}
+
+impl Client {
+    /// Creates a client and starts connecting in the background; commands issued before
+    /// the connection is ready wait for it (up to their timeout). Never blocks.
+    pub fn new(config: Config) -> Result<Client> {
+        let config = Arc::new(config);
+        let stats = Arc::new(Stats::default());
+        let observers = Arc::new(Observers::default());
+        let guard = Guard::new(config.guard, config.guard_threshold, config.warning_sink.clone());
+        let engine = Engine::build(&config, &stats, &observers)?;
+        Ok(Client {
+            shared: Arc::new(Shared {
+                config,
+                stats,
+                guard,
+                observers,
+                engine: ArcSwap::from_pointee(engine),
+                rebuild: Mutex::new(()),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Creates a client and waits until its shared connection is up, returning the
+    /// connect error (refused, timeout, wrong password…) if it is not.
+    pub async fn connect(config: Config) -> Result<Client> {
+        let client = Client::new(config)?;
+        let wait = client.shared.config.connect_timeout * 2;
+        client.engine()?.mux.wait_first(wait).await?;
+        Ok(client)
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The engine of this process, rebuilt after a fork.
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                "the client is closed; create a new client",
+            ));
+        }
+        let engine = self.shared.engine.load_full();
+        if engine.fork_generation == runtime::fork_generation() {
+            return Ok(engine);
+        }
+        let _lock = self.shared.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.shared.engine.load_full();
+        if current.fork_generation == runtime::fork_generation() {
+            return Ok(current);
+        }
+        let fresh = Arc::new(Engine::build(
+            &self.shared.config,
+            &self.shared.stats,
+            &self.shared.observers,
+        )?);
+        let old = self.shared.engine.swap(fresh.clone());
+        // The parent's sockets and tasks live on a runtime this process does not run.
+        std::mem::forget(old);
+        std::mem::forget(engine);
+        std::mem::forget(current);
+        Ok(fresh)
+    }
+
+    /// Sends one command and returns its reply, under the full policy: guard, routing,
+    /// timeout, retries.
+    pub async fn execute(&self, cmd: &Command) -> Result<Value> {
+        self.shared.stats.request();
+        let result = async {
+            self.admit(cmd.meta())?;
+            self.run(cmd, Retry::for_command(cmd, &self.shared.config)).await
+        }
+        .await;
+        self.count(result)
+    }
+
+    /// Refuses state-changing commands and applies the guard's before-send check.
+    pub(crate) fn admit(&self, meta: &Meta) -> Result<()> {
+        if meta.flags().contains(Flags::STATE) || meta.flags().contains(Flags::TXN) {
+            return Err(refusal(meta));
+        }
+        self.shared.guard.before(meta)
+    }
+
+    pub(crate) fn count<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            self.shared.stats.error(e.kind());
+        }
+        result
+    }
+
+    /// The retry loop around single attempts (guard already checked).
+    pub(crate) async fn run(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+        let engine = self.engine()?;
+        let config = &self.shared.config;
+        let timeout = policy::response_timeout(cmd, config);
+        let dedicated = config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING);
+        loop {
+            let attempt = if dedicated {
+                match engine.pool.lease(self.shared.guard.clone()).await {
+                    Ok(mut lease) => lease.run(cmd, timeout).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.on_shared(&engine, cmd, timeout).await
+            };
+            match attempt {
+                Ok(v) => {
+                    self.shared.guard.after(cmd.meta(), &v);
+                    return Ok(v);
+                }
+                Err(e) => match retry.on_error(e) {
+                    Decision::RetryAfter(d) => {
+                        self.shared.stats.retry();
+                        tokio::time::sleep(d).await;
+                    }
+                    Decision::Fail(e) => return Err(e),
+                },
+            }
+        }
+    }
+
+    async fn on_shared(
+        &self,
+        engine: &Engine,
+        cmd: &Command,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Value> {
+        let start = Instant::now();
+        let (generation, mut conn) = engine.mux.get(timeout, &self.shared.config.addr).await?;
+        let left = timeout.map(|t| t.saturating_sub(start.elapsed()).max(std::time::Duration::from_millis(1)));
+        let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name()).await;
+        if let Err(e) = &result {
+            if e.is_connection_level() {
+                engine.mux.report_broken(generation);
+            }
+        }
+        result
+    }
+
+    /// Sends a pipeline (or a MULTI/EXEC transaction) and returns each command's reply
+    /// or error in its slot. Retried as a whole only when every command is safe to repeat.
+    pub async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        self.shared.stats.request();
+        let result = self.pipeline_inner(pipe).await;
+        self.count(result)
+    }
+
+    async fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        pipe.check(false)?;
+        for m in pipe.metas() {
+            self.shared.guard.before(m)?;
+        }
+        let engine = self.engine()?;
+        let config = &self.shared.config;
+        let mut retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
+        let timeout = pipe.timeout(config);
+        let dedicated = config.mode == Mode::Pooled || pipe.needs_dedicated();
+        loop {
+            let attempt = if dedicated {
+                match engine.pool.lease(self.shared.guard.clone()).await {
+                    Ok(mut lease) => lease.pipeline_raw(pipe).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                match engine.mux.get(timeout, &config.addr).await {
+                    Ok((generation, mut conn)) => {
+                        let r = run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
+                        if matches!(&r, Err(e) if e.is_connection_level()) {
+                            engine.mux.report_broken(generation);
+                        }
+                        r
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            match attempt {
+                Ok(slots) => {
+                    for (m, s) in pipe.metas().iter().zip(&slots) {
+                        if let Ok(v) = s {
+                            self.shared.guard.after(m, v);
+                        }
+                    }
+                    return Ok(slots);
+                }
+                Err(e) => match retry.on_error(e) {
+                    Decision::RetryAfter(d) => {
+                        self.shared.stats.retry();
+                        tokio::time::sleep(d).await;
+                    }
+                    Decision::Fail(e) => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Leases a dedicated connection (for WATCH … MULTI … EXEC, or to run blocking
+    /// commands back to back). Waits at most `pool_timeout`.
+    pub async fn lease(&self) -> Result<Lease> {
+        let engine = self.engine()?;
+        let result = engine.pool.lease(self.shared.guard.clone()).await;
+        self.count(result)
+    }
+
+    /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration.
+    pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanStream> {
+        Ok(ScanStream::new(self.clone(), ScanCursor::new(kind, opts)?))
+    }
+
+    /// The client's counters and its pool's state.
+    pub fn stats(&self) -> StatsSnapshot {
+        let pool = self
+            .shared
+            .engine
+            .load()
+            .pool
+            .state();
+        self.shared.stats.snapshot(pool)
+    }
+
+    /// Registers a hook on the shared connection's life (push messages, reconnects).
+    pub fn add_observer(&self, observer: Arc<dyn ConnectionObserver>) {
+        self.shared.observers.add(observer);
+    }
+
+    /// Generation of the shared connection now up (1 for the first, +1 per reconnect).
+    pub fn connection_generation(&self) -> Option<u64> {
+        self.shared.engine.load().mux.generation()
+    }
+
+    /// Closes the client: the shared connection and every pooled connection. Later
+    /// commands fail with a connection error. Idempotent.
+    pub fn close(&self) {
+        if !self.shared.closed.swap(true, Ordering::AcqRel) {
+            let engine = self.shared.engine.load();
+            engine.mux.stop();
+            engine.pool.close();
+        }
+    }
+
+    /// True once [`Client::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The error for commands the client manages itself, naming what to use instead.
+pub(crate) fn refusal(meta: &Meta) -> Error {
+    if meta.flags().contains(Flags::TXN) {
+        return Error::invalid(format!(
+            "{} cannot run on the shared connection (other callers' commands would join the \
+             transaction); use {} instead",
+            meta.name(),
+            meta.spec().alternative
+        ));
+    }
+    Error::invalid(format!(
+        "{} would change the state of a connection the client manages; use {} instead",
+        meta.name(),
+        meta.spec().alternative
+    ))
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.shared.config)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

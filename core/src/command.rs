@@ -1,0 +1,711 @@
+//! The command table and the [`Command`] type.
+//!
+//! One static table holds, for every command redbridge knows, the flags that every
+//! policy reads: read-only, idempotent (safe to repeat), blocking and where its block
+//! time is, cacheable, walks-everything, big reply, connection-state. Routing, retries,
+//! timeouts and the guard all ask this table, nothing else. A command missing from the
+//! table is treated as a write that is not safe to repeat.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// A set of command flags.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Flags(u16);
+
+impl Flags {
+    /// No flags: a write that is not safe to repeat.
+    pub const NONE: Flags = Flags(0);
+    /// Reads only; safe to retry.
+    pub const READONLY: Flags = Flags(1);
+    /// Writes, but repeating it leaves the same state (SET, DEL, HSET…); safe to retry.
+    pub const IDEMPOTENT: Flags = Flags(1 << 1);
+    /// May block the connection server-side (BLPOP…); routed to a dedicated connection.
+    pub const BLOCKING: Flags = Flags(1 << 2);
+    /// Its reply depends only on its key and may be cached client-side.
+    pub const CACHEABLE: Flags = Flags(1 << 3);
+    /// Walks the whole keyspace (KEYS, FLUSHALL): checked by the guard before sending.
+    pub const WALKS: Flags = Flags(1 << 4);
+    /// Returns a whole collection (SMEMBERS, HGETALL…): the guard checks the reply size.
+    pub const BIG_REPLY: Flags = Flags(1 << 5);
+    /// Changes connection state (SELECT, AUTH, CLIENT TRACKING…): refused, with the
+    /// option to use instead.
+    pub const STATE: Flags = Flags(1 << 6);
+    /// Part of a transaction (WATCH, MULTI, EXEC…): only on a leased connection.
+    pub const TXN: Flags = Flags(1 << 7);
+
+    /// True when every flag of `other` is set here.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    const fn or(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.or(rhs)
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Flags::READONLY, "READONLY"),
+            (Flags::IDEMPOTENT, "IDEMPOTENT"),
+            (Flags::BLOCKING, "BLOCKING"),
+            (Flags::CACHEABLE, "CACHEABLE"),
+            (Flags::WALKS, "WALKS"),
+            (Flags::BIG_REPLY, "BIG_REPLY"),
+            (Flags::STATE, "STATE"),
+            (Flags::TXN, "TXN"),
+        ];
+        let set: Vec<_> = names
+            .iter()
+            .filter(|(fl, _)| self.contains(*fl))
+            .map(|(_, n)| *n)
+            .collect();
+        write!(f, "{}", set.join("|"))
+    }
+}
+
+/// Unit of a block-time argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds, possibly fractional (BLPOP).
+    Seconds,
+    /// Milliseconds (XREAD BLOCK, WAIT).
+    Millis,
+}
+
+/// Where a blocking command carries its block time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockArg {
+    /// Not blocking.
+    None,
+    /// The last argument (BLPOP k1 k2 timeout).
+    Last(Unit),
+    /// The argument at this position, counting the command name as 0 (BLMPOP timeout …).
+    At(usize, Unit),
+    /// The argument after this keyword; without the keyword the command does not block
+    /// (XREAD BLOCK ms …).
+    After(&'static str, Unit),
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Upper-case name; two words for container subcommands (`CLIENT TRACKING`).
+    pub name: &'static str,
+    /// Policy flags.
+    pub flags: Flags,
+    /// Block-time position for blocking commands.
+    pub block: BlockArg,
+    /// What to use instead, for the guard's warning (walks / big reply) or for a refused
+    /// state command (which option).
+    pub alternative: &'static str,
+}
+
+const fn row(name: &'static str, flags: Flags) -> CommandSpec {
+    CommandSpec {
+        name,
+        flags,
+        block: BlockArg::None,
+        alternative: "",
+    }
+}
+const fn blocking(name: &'static str, flags: Flags, block: BlockArg) -> CommandSpec {
+    CommandSpec {
+        name,
+        flags: flags.or(Flags::BLOCKING),
+        block,
+        alternative: "",
+    }
+}
+const fn alt(name: &'static str, flags: Flags, alternative: &'static str) -> CommandSpec {
+    CommandSpec {
+        name,
+        flags,
+        block: BlockArg::None,
+        alternative,
+    }
+}
+
+const RO: Flags = Flags::READONLY;
+const ID: Flags = Flags::IDEMPOTENT;
+const W: Flags = Flags::NONE;
+const RC: Flags = Flags::READONLY.or(Flags::CACHEABLE);
+const RCB: Flags = RC.or(Flags::BIG_REPLY);
+const RB: Flags = Flags::READONLY.or(Flags::BIG_REPLY);
+const ST: Flags = Flags::STATE;
+const TX: Flags = Flags::TXN;
+const S: Unit = Unit::Seconds;
+const MS: Unit = Unit::Millis;
+
+/// Used for commands not in the table: a write, not safe to repeat.
+static UNKNOWN: CommandSpec = row("", W);
+
+/// Containers whose second word selects a row of its own (`CLIENT TRACKING`).
+const CONTAINERS: &[&str] = &["CLIENT", "CONFIG", "OBJECT", "SCRIPT", "XINFO"];
+
+/// The table, sorted by name (a unit test checks the order).
+static TABLE: &[CommandSpec] = &[
+    row("ACL", W),
+    row("APPEND", W),
+    alt("AUTH", ST, "give username/password in the client options or URL"),
+    row("BGREWRITEAOF", W),
+    row("BGSAVE", W),
+    row("BITCOUNT", RO),
+    row("BITFIELD", W),
+    row("BITFIELD_RO", RO),
+    row("BITOP", ID),
+    row("BITPOS", RO),
+    blocking("BLMOVE", W, BlockArg::Last(S)),
+    blocking("BLMPOP", W, BlockArg::At(1, S)),
+    blocking("BLPOP", W, BlockArg::Last(S)),
+    blocking("BRPOP", W, BlockArg::Last(S)),
+    blocking("BRPOPLPUSH", W, BlockArg::Last(S)),
+    blocking("BZMPOP", W, BlockArg::At(1, S)),
+    blocking("BZPOPMAX", W, BlockArg::Last(S)),
+    blocking("BZPOPMIN", W, BlockArg::Last(S)),
+    row("CLIENT", RO),
+    row("CLIENT GETNAME", RO),
+    row("CLIENT ID", RO),
+    row("CLIENT INFO", RO),
+    row("CLIENT KILL", W),
+    row("CLIENT LIST", RO),
+    alt("CLIENT REPLY", ST, "nothing: replies cannot be switched off on a shared connection"),
+    alt("CLIENT SETNAME", ST, "the client_name option"),
+    alt("CLIENT TRACKING", ST, "the client-side cache option (cache_config)"),
+    row("COMMAND", RO),
+    row("CONFIG", W),
+    row("CONFIG GET", RO),
+    row("COPY", W),
+    row("DBSIZE", RO),
+    row("DEBUG", W),
+    row("DECR", W),
+    row("DECRBY", W),
+    row("DEL", ID),
+    alt("DISCARD", TX, "a pipeline with transaction=True, or a leased connection"),
+    row("DUMP", RO),
+    row("ECHO", RO),
+    row("EVAL", W),
+    row("EVALSHA", W),
+    row("EVALSHA_RO", RO),
+    row("EVAL_RO", RO),
+    alt("EXEC", TX, "a pipeline with transaction=True, or a leased connection"),
+    row("EXISTS", RC),
+    row("EXPIRE", ID),
+    row("EXPIREAT", ID),
+    row("EXPIRETIME", RO),
+    row("FCALL", W),
+    row("FCALL_RO", RO),
+    alt("FLUSHALL", ID.or(Flags::WALKS), "FLUSHALL ASYNC"),
+    alt("FLUSHDB", ID.or(Flags::WALKS), "FLUSHDB ASYNC"),
+    row("FUNCTION", W),
+    row("GEOADD", ID),
+    row("GEODIST", RO),
+    row("GEOHASH", RO),
+    row("GEOPOS", RO),
+    row("GEOSEARCH", RO),
+    row("GEOSEARCHSTORE", ID),
+    row("GET", RC),
+    row("GETBIT", RO),
+    row("GETDEL", W),
+    row("GETEX", W),
+    row("GETRANGE", RC),
+    row("GETSET", W),
+    row("HDEL", ID),
+    alt("HELLO", ST, "the protocol option (2 or 3)"),
+    row("HEXISTS", RC),
+    row("HGET", RC),
+    alt("HGETALL", RCB, "HSCAN"),
+    row("HINCRBY", W),
+    row("HINCRBYFLOAT", W),
+    alt("HKEYS", RB, "HSCAN"),
+    row("HLEN", RC),
+    row("HMGET", RC),
+    row("HMSET", ID),
+    row("HRANDFIELD", RO),
+    row("HSCAN", RO),
+    row("HSET", ID),
+    row("HSETNX", W),
+    row("HSTRLEN", RC),
+    alt("HVALS", RB, "HSCAN"),
+    row("INCR", W),
+    row("INCRBY", W),
+    row("INCRBYFLOAT", W),
+    row("INFO", RO),
+    alt("KEYS", RO.or(Flags::WALKS), "SCAN"),
+    row("LASTSAVE", RO),
+    row("LATENCY", RO),
+    row("LCS", RO),
+    row("LINDEX", RC),
+    row("LINSERT", W),
+    row("LLEN", RC),
+    row("LMOVE", W),
+    row("LMPOP", W),
+    row("LOLWUT", RO),
+    row("LPOP", W),
+    row("LPOS", RO),
+    row("LPUSH", W),
+    row("LPUSHX", W),
+    alt("LRANGE", RCB, "LRANGE in pages (0 999, 1000 1999, …)"),
+    row("LREM", W),
+    row("LSET", ID),
+    row("LTRIM", ID),
+    row("MEMORY", RO),
+    row("MGET", RO),
+    alt("MONITOR", ST, "redis-cli monitor; MONITOR cannot share a connection"),
+    row("MOVE", W),
+    row("MSET", ID),
+    row("MSETNX", W),
+    alt("MULTI", TX, "a pipeline with transaction=True, or a leased connection"),
+    row("OBJECT", RO),
+    row("PERSIST", ID),
+    row("PEXPIRE", ID),
+    row("PEXPIREAT", ID),
+    row("PEXPIRETIME", RO),
+    row("PFADD", ID),
+    row("PFCOUNT", RO),
+    row("PFMERGE", ID),
+    row("PING", RO),
+    row("PSETEX", ID),
+    alt("PSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    row("PTTL", RO),
+    row("PUBLISH", W),
+    alt("PUNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt("QUIT", ST, "close() on the client"),
+    row("RANDOMKEY", RO),
+    alt("READONLY", ST, "cluster mode options"),
+    alt("READWRITE", ST, "cluster mode options"),
+    row("RENAME", W),
+    row("RENAMENX", W),
+    alt("RESET", ST, "a new client"),
+    row("RESTORE", W),
+    row("ROLE", RO),
+    row("RPOP", W),
+    row("RPOPLPUSH", W),
+    row("RPUSH", W),
+    row("RPUSHX", W),
+    row("SADD", ID),
+    row("SAVE", W),
+    row("SCAN", RO),
+    row("SCARD", RC),
+    row("SCRIPT", W),
+    alt("SDIFF", RB, "SSCAN"),
+    row("SDIFFSTORE", ID),
+    alt("SELECT", ST, "the db option (or /N in the URL)"),
+    row("SET", ID),
+    row("SETBIT", ID),
+    row("SETEX", ID),
+    row("SETNX", W),
+    row("SETRANGE", ID),
+    row("SHUTDOWN", W),
+    alt("SINTER", RB, "SSCAN"),
+    row("SINTERCARD", RO),
+    row("SINTERSTORE", ID),
+    row("SISMEMBER", RC),
+    row("SLOWLOG", RO),
+    alt("SMEMBERS", RCB, "SSCAN"),
+    row("SMISMEMBER", RC),
+    row("SMOVE", W),
+    row("SORT", W),
+    row("SORT_RO", RO),
+    row("SPOP", W),
+    row("SRANDMEMBER", RO),
+    row("SREM", ID),
+    alt("SSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    row("SSCAN", RO),
+    row("STRLEN", RC),
+    alt("SUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    row("SUBSTR", RO),
+    alt("SUNION", RB, "SSCAN"),
+    row("SUNIONSTORE", ID),
+    alt("SUNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    row("SWAPDB", W),
+    row("TIME", RO),
+    row("TOUCH", ID),
+    row("TTL", RO),
+    row("TYPE", RC),
+    row("UNLINK", ID),
+    alt("UNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt("UNWATCH", TX, "a leased connection (watch)"),
+    blocking("WAIT", W, BlockArg::At(2, MS)),
+    blocking("WAITAOF", W, BlockArg::At(3, MS)),
+    alt("WATCH", TX, "a leased connection (watch)"),
+    row("XACK", ID),
+    row("XADD", W),
+    row("XAUTOCLAIM", W),
+    row("XCLAIM", W),
+    row("XDEL", ID),
+    row("XGROUP", W),
+    row("XINFO", RO),
+    row("XLEN", RO),
+    row("XPENDING", RO),
+    row("XRANGE", RO),
+    blocking("XREAD", RO, BlockArg::After("BLOCK", MS)),
+    blocking("XREADGROUP", W, BlockArg::After("BLOCK", MS)),
+    row("XREVRANGE", RO),
+    row("XTRIM", W),
+    row("ZADD", ID),
+    row("ZCARD", RC),
+    row("ZCOUNT", RO),
+    row("ZDIFF", RO),
+    row("ZDIFFSTORE", ID),
+    row("ZINCRBY", W),
+    row("ZINTER", RO),
+    row("ZINTERCARD", RO),
+    row("ZINTERSTORE", ID),
+    row("ZLEXCOUNT", RO),
+    row("ZMPOP", W),
+    row("ZMSCORE", RC),
+    row("ZPOPMAX", W),
+    row("ZPOPMIN", W),
+    row("ZRANDMEMBER", RO),
+    alt("ZRANGE", RCB, "ZSCAN, or ZRANGE in pages"),
+    alt("ZRANGEBYLEX", RB, "ZRANGEBYLEX with LIMIT"),
+    alt("ZRANGEBYSCORE", RB, "ZRANGEBYSCORE with LIMIT"),
+    row("ZRANGESTORE", ID),
+    row("ZRANK", RC),
+    row("ZREM", ID),
+    row("ZREMRANGEBYLEX", ID),
+    row("ZREMRANGEBYRANK", W),
+    row("ZREMRANGEBYSCORE", ID),
+    alt("ZREVRANGE", RB, "ZSCAN, or ZREVRANGE in pages"),
+    alt("ZREVRANGEBYLEX", RB, "ZREVRANGEBYLEX with LIMIT"),
+    alt("ZREVRANGEBYSCORE", RB, "ZREVRANGEBYSCORE with LIMIT"),
+    row("ZREVRANK", RO),
+    row("ZSCAN", RO),
+    row("ZSCORE", RC),
+    row("ZUNION", RO),
+    row("ZUNIONSTORE", ID),
+];
+
+/// Looks a command up by name (any case); for containers, `sub` picks the subcommand row.
+pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> &'static CommandSpec {
+    let mut buf = [0u8; 40];
+    let upper = |s: &[u8], buf: &mut [u8; 40]| -> Option<usize> {
+        (s.len() <= 20).then(|| {
+            for (d, c) in buf.iter_mut().zip(s) {
+                *d = c.to_ascii_uppercase();
+            }
+            s.len()
+        })
+    };
+    let Some(n) = upper(name, &mut buf) else {
+        return &UNKNOWN;
+    };
+    let find = |key: &[u8]| {
+        TABLE
+            .binary_search_by(|row| row.name.as_bytes().cmp(key))
+            .ok()
+            .map(|i| &TABLE[i])
+    };
+    let base = &buf[..n];
+    if let Some(sub) = sub {
+        if CONTAINERS.iter().any(|c| c.as_bytes() == base) && sub.len() <= 19 {
+            let mut full = [0u8; 40];
+            full[..n].copy_from_slice(base);
+            full[n] = b' ';
+            for (d, c) in full[n + 1..].iter_mut().zip(sub) {
+                *d = c.to_ascii_uppercase();
+            }
+            if let Some(spec) = find(&full[..n + 1 + sub.len()]) {
+                return spec;
+            }
+        }
+    }
+    find(base).unwrap_or(&UNKNOWN)
+}
+
+/// How long a blocking command may block the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Not a blocking call.
+    No,
+    /// Blocks at most this long.
+    For(Duration),
+    /// Block time 0: waits until data arrives.
+    Forever,
+}
+
+/// A command ready to send: its arguments, packed, and what the table says of it.
+#[derive(Clone)]
+pub struct Command {
+    pub(crate) cmd: redis::Cmd,
+    pub(crate) meta: Meta,
+}
+
+/// What policy needs to know of a command once its arguments are packed away (kept per
+/// slot by pipelines).
+#[derive(Clone, Debug)]
+pub struct Meta {
+    spec: &'static CommandSpec,
+    flags: Flags,
+    block: Block,
+    retry: Option<bool>,
+    name: Box<str>,
+    size: usize,
+}
+
+impl Meta {
+    /// Upper-case name (two words for container subcommands known to the table).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The table row (a default row for unknown commands).
+    pub fn spec(&self) -> &'static CommandSpec {
+        self.spec
+    }
+    /// Flags after argument refinements.
+    pub fn flags(&self) -> Flags {
+        self.flags
+    }
+    /// Block time of a blocking command.
+    pub fn block(&self) -> Block {
+        self.block
+    }
+    /// Total bytes of the arguments.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+    /// True when the table (or the per-call override) says a retry is safe.
+    pub fn retry_safe(&self, retry_unsafe: bool) -> bool {
+        self.retry.unwrap_or(
+            retry_unsafe
+                || self.flags.contains(Flags::READONLY)
+                || self.flags.contains(Flags::IDEMPOTENT),
+        )
+    }
+}
+
+impl Command {
+    /// Builds a command from its arguments, the name first. Arguments are bytes, so any
+    /// binary value is fine. An empty argument list is an error.
+    pub fn new<I, A>(argv: I) -> Result<Command>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let mut cmd = redis::Cmd::new();
+        let mut size = 0;
+        let mut name: Option<Vec<u8>> = None;
+        let mut sub: Option<Vec<u8>> = None;
+        for (i, a) in argv.into_iter().enumerate() {
+            let a = a.as_ref();
+            if i == 0 {
+                name = Some(a.to_vec());
+            } else if i == 1 && a.len() <= 19 {
+                sub = Some(a.to_vec());
+            }
+            size += a.len();
+            cmd.arg(a);
+        }
+        let name = name.ok_or_else(|| Error::invalid("empty command: give at least the command name"))?;
+        if name.is_empty() {
+            return Err(Error::invalid("the command name is empty"));
+        }
+        let spec = lookup(&name, sub.as_deref());
+        let name: Box<str> = if spec.name.is_empty() {
+            String::from_utf8_lossy(&name).to_ascii_uppercase().into()
+        } else {
+            spec.name.into()
+        };
+        let mut command = Command {
+            cmd,
+            meta: Meta {
+                spec,
+                flags: spec.flags,
+                block: Block::No,
+                retry: None,
+                name,
+                size,
+            },
+        };
+        command.refine()?;
+        Ok(command)
+    }
+
+    /// Argument-dependent refinements of the table's flags: SET NX/GET and ZADD INCR are
+    /// not safe to repeat; the block time of blocking commands.
+    fn refine(&mut self) -> Result<()> {
+        let has_arg = |c: &Command, word: &[u8]| c.args().skip(1).any(|a| a.eq_ignore_ascii_case(word));
+        let name = self.meta.name.clone();
+        match &*name {
+            "SET" if has_arg(self, b"NX") || has_arg(self, b"XX") || has_arg(self, b"GET") => {
+                self.meta.flags = Flags::NONE
+            }
+            "ZADD" if has_arg(self, b"INCR") => self.meta.flags = Flags::NONE,
+            // FLUSHALL ASYNC frees memory in the background: not a stall.
+            "FLUSHALL" | "FLUSHDB" if has_arg(self, b"ASYNC") => {
+                self.meta.flags = Flags(self.meta.flags.0 & !Flags::WALKS.0)
+            }
+            _ => {}
+        }
+        if self.meta.flags.contains(Flags::BLOCKING) {
+            let raw = match self.meta.spec.block {
+                BlockArg::None => None,
+                BlockArg::Last(u) => self.args().last().map(|a| (a.to_vec(), u)),
+                BlockArg::At(i, u) => self.arg(i).map(|a| (a.to_vec(), u)),
+                BlockArg::After(word, u) => {
+                    let pos = self.args().position(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+                    pos.and_then(|p| self.arg(p + 1)).map(|a| (a.to_vec(), u))
+                }
+            };
+            self.meta.block = match raw {
+                // XREAD without BLOCK: an ordinary read.
+                None if matches!(self.meta.spec.block, BlockArg::After(..)) => {
+                    self.meta.flags = Flags(self.meta.flags.0 & !Flags::BLOCKING.0);
+                    Block::No
+                }
+                None => {
+                    return Err(Error::invalid(format!(
+                        "{} needs a timeout argument",
+                        self.meta.name
+                    )))
+                }
+                Some((raw, unit)) => parse_block(&raw, unit).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{}: the timeout {:?} is not a number; give seconds (BLPOP) or milliseconds (XREAD BLOCK, WAIT)",
+                        self.meta.name,
+                        String::from_utf8_lossy(&raw)
+                    ))
+                })?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Allows (true) or forbids (false) retrying this command, whatever the table says.
+    pub fn with_retry(mut self, allow: bool) -> Self {
+        self.meta.retry = Some(allow);
+        self
+    }
+
+    /// What the table and the arguments say of this command.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    /// Upper-case name (two words for container subcommands known to the table).
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+    /// The table row (a default row for unknown commands).
+    pub fn spec(&self) -> &'static CommandSpec {
+        self.meta.spec
+    }
+    /// Flags after argument refinements.
+    pub fn flags(&self) -> Flags {
+        self.meta.flags
+    }
+    /// Block time of a blocking command.
+    pub fn block(&self) -> Block {
+        self.meta.block
+    }
+    /// True when the table (or the per-call override) says a retry is safe.
+    pub fn retry_safe(&self, retry_unsafe: bool) -> bool {
+        self.meta.retry_safe(retry_unsafe)
+    }
+    /// Arguments, the name first.
+    pub fn args(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.cmd.args_iter().map(|a| match a {
+            redis::Arg::Simple(b) => b,
+            _ => &b"0"[..],
+        })
+    }
+    /// Argument `i` (0 is the name).
+    pub fn arg(&self, i: usize) -> Option<&[u8]> {
+        self.args().nth(i)
+    }
+    /// The packed redis-rs command.
+    pub(crate) fn cmd(&self) -> &redis::Cmd {
+        &self.cmd
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Arguments may hold secrets or large values: show the name and count only.
+        f.debug_struct("Command")
+            .field("name", &self.meta.name)
+            .field("args", &self.cmd.args_iter().count().saturating_sub(1))
+            .field("flags", &self.meta.flags)
+            .field("block", &self.meta.block)
+            .finish()
+    }
+}
+
+fn parse_block(raw: &[u8], unit: Unit) -> Option<Block> {
+    let v: f64 = std::str::from_utf8(raw).ok()?.trim().parse().ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    if v == 0.0 {
+        return Some(Block::Forever);
+    }
+    let secs = match unit {
+        Unit::Seconds => v,
+        Unit::Millis => v / 1000.0,
+    };
+    Some(Block::For(Duration::from_secs_f64(secs.min(1e9))))
+}
+
+/// Builds a [`Command`] from literal arguments: `cmd!["SET", "k", "v"]`.
+#[macro_export]
+macro_rules! cmd {
+    ($($arg:expr),+ $(,)?) => {
+        $crate::Command::new([$(::std::convert::AsRef::<[u8]>::as_ref(&$arg).to_vec()),+])
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for w in TABLE.windows(2) {
+            assert!(w[0].name < w[1].name, "{} must come before {}", w[0].name, w[1].name);
+        }
+    }
+
+    #[test]
+    fn lookup_any_case_and_subcommands() {
+        assert_eq!(lookup(b"get", None).name, "GET");
+        assert!(lookup(b"GeT", None).flags.contains(Flags::CACHEABLE));
+        assert_eq!(lookup(b"client", Some(b"tracking")).name, "CLIENT TRACKING");
+        assert_eq!(lookup(b"client", Some(b"id")).name, "CLIENT ID");
+        assert_eq!(lookup(b"client", Some(b"nosuch")).name, "CLIENT");
+        assert_eq!(lookup(b"nosuchcommand", None).name, "");
+    }
+
+    #[test]
+    fn refinements() {
+        let c = Command::new(["SET", "k", "v"]).unwrap();
+        assert!(c.retry_safe(false));
+        let c = Command::new(["set", "k", "v", "nx"]).unwrap();
+        assert!(!c.retry_safe(false));
+        assert!(c.clone().with_retry(true).retry_safe(false));
+        let c = Command::new(["INCR", "k"]).unwrap();
+        assert!(!c.retry_safe(false));
+        assert!(c.retry_safe(true));
+        let c = Command::new(["BLPOP", "a", "b", "2.5"]).unwrap();
+        assert_eq!(c.block(), Block::For(Duration::from_millis(2500)));
+        let c = Command::new(["BLPOP", "a", "0"]).unwrap();
+        assert_eq!(c.block(), Block::Forever);
+        let c = Command::new(["XREAD", "COUNT", "1", "STREAMS", "s", "0"]).unwrap();
+        assert_eq!(c.block(), Block::No);
+        assert!(!c.flags().contains(Flags::BLOCKING));
+        let c = Command::new(["XREAD", "BLOCK", "1500", "STREAMS", "s", "$"]).unwrap();
+        assert_eq!(c.block(), Block::For(Duration::from_millis(1500)));
+        let c = Command::new(["WAIT", "1", "100"]).unwrap();
+        assert_eq!(c.block(), Block::For(Duration::from_millis(100)));
+        assert!(Command::new(["BLPOP", "a", "soon"]).is_err());
+        assert!(Command::new(Vec::<Vec<u8>>::new()).is_err());
+    }
+}

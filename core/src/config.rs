@@ -1,0 +1,790 @@
+//! Client configuration: a builder, a URL parser, and named options.
+//!
+//! Every binding reaches the same options through [`ConfigBuilder::set_option`] (by name,
+//! from strings) or the typed setters, so defaults and validation exist once. A bad value
+//! gets an [`ErrorKind::InvalidArgument`](crate::ErrorKind) error naming the option.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::guard::{GuardMode, WarningSink};
+
+/// Default for [`Config::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default for [`Config::response_timeout`].
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default number of retries for commands the command table marks safe to repeat.
+pub const DEFAULT_RETRIES: u32 = 3;
+/// Default bound of the pool of dedicated connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// Default reply size (elements) above which the guard warns.
+pub const DEFAULT_GUARD_THRESHOLD: usize = 1000;
+/// Idle pooled connections older than this are closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A password: kept out of every `Debug`, `Display` and error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a password.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The password itself, for the handshake only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the server is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Addr {
+    /// Host name or IP address and port.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A Unix domain socket path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Addr::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// The RESP protocol version spoken on every connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// RESP2: every Redis version; no push messages, so no client-side cache.
+    Resp2,
+    /// RESP3 (default): typed replies and push messages (needed for the cache).
+    Resp3,
+}
+
+/// How ordinary commands reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One shared connection carries every ordinary command, auto-pipelined (default).
+    Multiplexed,
+    /// Every command leases a connection from the pool, like redis-py and Jedis.
+    Pooled,
+}
+
+/// A validated client configuration. Build it with [`Config::builder`] or
+/// [`Config::from_url`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) addr: Addr,
+    pub(crate) db: i64,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Secret>,
+    pub(crate) protocol: Protocol,
+    pub(crate) client_name: Option<String>,
+    pub(crate) mode: Mode,
+    pub(crate) max_connections: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) pool_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retries: u32,
+    pub(crate) retry_on_timeout: bool,
+    pub(crate) retry_unsafe: bool,
+    pub(crate) guard: GuardMode,
+    pub(crate) guard_threshold: usize,
+    pub(crate) warning_sink: Option<WarningSink>,
+}
+
+impl Config {
+    /// A builder with every default (localhost:6379, RESP3, multiplexed).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Parses `redis://[user:password@]host[:port][/db][?option=value&…]` or
+    /// `unix:///path/to/socket[?db=N&…]`; query options are those of
+    /// [`ConfigBuilder::set_option`].
+    pub fn from_url(url: &str) -> Result<Config> {
+        ConfigBuilder::from_url(url)?.build()
+    }
+
+    /// Server address.
+    pub fn addr(&self) -> &Addr {
+        &self.addr
+    }
+    /// Database number selected on every connection.
+    pub fn db(&self) -> i64 {
+        self.db
+    }
+    /// ACL user name, if any.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+    /// True when a password is set (the password itself is not readable here).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+    /// RESP version.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    /// Name set with CLIENT SETNAME on every connection.
+    pub fn client_name(&self) -> Option<&str> {
+        self.client_name.as_deref()
+    }
+    /// Routing mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// Bound of the dedicated-connection pool.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+    /// Time allowed per command, from write to reply.
+    pub fn response_timeout(&self) -> Duration {
+        self.response_timeout
+    }
+    /// Time allowed to wait for a pooled connection.
+    pub fn pool_timeout(&self) -> Duration {
+        self.pool_timeout
+    }
+    /// Retries for commands that are safe to repeat.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+    /// Whether timeouts are retried too.
+    pub fn retry_on_timeout(&self) -> bool {
+        self.retry_on_timeout
+    }
+    /// Whether commands the table does not mark safe (INCR, LPUSH…) are retried too.
+    pub fn retry_unsafe(&self) -> bool {
+        self.retry_unsafe
+    }
+    /// Guard mode.
+    pub fn guard(&self) -> GuardMode {
+        self.guard
+    }
+    /// Reply size above which the guard warns.
+    pub fn guard_threshold(&self) -> usize {
+        self.guard_threshold
+    }
+
+    /// The redis-rs connection info for this configuration (handshake: AUTH, SELECT,
+    /// HELLO, library name).
+    pub(crate) fn connection_info(&self) -> redis::ConnectionInfo {
+        use redis::IntoConnectionInfo;
+        let addr = match &self.addr {
+            Addr::Tcp { host, port } => redis::ConnectionAddr::Tcp(host.clone(), *port),
+            Addr::Unix(path) => redis::ConnectionAddr::Unix(path.clone()),
+        };
+        let mut settings = redis::RedisConnectionInfo::default()
+            .set_db(self.db)
+            .set_protocol(match self.protocol {
+                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+            })
+            .set_lib_name("redbridge", env!("CARGO_PKG_VERSION"));
+        if let Some(u) = &self.username {
+            settings = settings.set_username(u);
+        }
+        if let Some(p) = &self.password {
+            settings = settings.set_password(p.expose());
+        }
+        addr.into_connection_info()
+            .expect("a ConnectionAddr always converts")
+            .set_redis_settings(settings)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("protocol", &self.protocol)
+            .field("client_name", &self.client_name)
+            .field("mode", &self.mode)
+            .field("max_connections", &self.max_connections)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("pool_timeout", &self.pool_timeout)
+            .field("retries", &self.retries)
+            .field("retry_on_timeout", &self.retry_on_timeout)
+            .field("guard", &self.guard)
+            .field("guard_threshold", &self.guard_threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Config`]; nothing is checked until [`ConfigBuilder::build`].
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    host: String,
+    port: u16,
+    unix: Option<PathBuf>,
+    db: i64,
+    username: Option<String>,
+    password: Option<Secret>,
+    protocol: Protocol,
+    client_name: Option<String>,
+    mode: Mode,
+    max_connections: usize,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    pool_timeout: Option<Duration>,
+    idle_timeout: Duration,
+    retries: u32,
+    retry_on_timeout: bool,
+    retry_unsafe: bool,
+    guard: GuardMode,
+    guard_threshold: usize,
+    warning_sink: Option<WarningSink>,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            unix: None,
+            db: 0,
+            username: None,
+            password: None,
+            protocol: Protocol::Resp3,
+            client_name: None,
+            mode: Mode::Multiplexed,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            pool_timeout: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            retry_on_timeout: false,
+            retry_unsafe: false,
+            guard: GuardMode::Warn,
+            guard_threshold: DEFAULT_GUARD_THRESHOLD,
+            warning_sink: None,
+        }
+    }
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("unix", &self.unix)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The option names [`ConfigBuilder::set_option`] accepts (aliases included).
+pub const OPTION_NAMES: &[&str] = &[
+    "host",
+    "port",
+    "unix_socket_path",
+    "db",
+    "username",
+    "password",
+    "protocol",
+    "client_name",
+    "mode",
+    "max_connections",
+    "connect_timeout",
+    "response_timeout",
+    "pool_timeout",
+    "idle_timeout",
+    "retries",
+    "retry_on_timeout",
+    "retry_unsafe",
+    "guard",
+    "guard_threshold",
+];
+
+impl ConfigBuilder {
+    /// Starts from a URL (see [`Config::from_url`]); later setters override it.
+    pub fn from_url(url: &str) -> Result<ConfigBuilder> {
+        let mut b = ConfigBuilder::default();
+        b.apply_url(url)?;
+        Ok(b)
+    }
+
+    fn apply_url(&mut self, raw: &str) -> Result<()> {
+        let parsed = url::Url::parse(raw).map_err(|e| {
+            Error::invalid(format!(
+                "invalid Redis URL {}: {e}; expected redis://[user:password@]host:port/db or unix:///path",
+                redact_url(raw)
+            ))
+        })?;
+        match parsed.scheme() {
+            "redis" | "valkey" => {
+                let host = parsed.host_str().unwrap_or("");
+                if host.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "invalid Redis URL {}: the host is missing",
+                        redact_url(raw)
+                    )));
+                }
+                self.host = host.trim_start_matches('[').trim_end_matches(']').into();
+                self.port = parsed.port().unwrap_or(6379);
+                let path = parsed.path().trim_matches('/');
+                if !path.is_empty() {
+                    self.db = path.parse().map_err(|_| {
+                        Error::invalid(format!(
+                            "invalid Redis URL {}: the path /{path} is not a database number",
+                            redact_url(raw)
+                        ))
+                    })?;
+                }
+            }
+            "unix" | "redis+unix" => {
+                if parsed.path().is_empty() {
+                    return Err(Error::invalid(format!(
+                        "invalid Redis URL {}: the socket path is missing (unix:///path/to/redis.sock)",
+                        redact_url(raw)
+                    )));
+                }
+                self.unix = Some(PathBuf::from(parsed.path()));
+            }
+            "rediss" | "valkeys" => {
+                return Err(Error::invalid(
+                    "rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
+                ))
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "invalid Redis URL {}: unknown scheme {other:?}; use redis:// or unix://",
+                    redact_url(raw)
+                )))
+            }
+        }
+        if !parsed.username().is_empty() {
+            self.username = Some(percent_decode(parsed.username()));
+        }
+        if let Some(p) = parsed.password() {
+            self.password = Some(Secret(percent_decode(p)));
+        }
+        for (k, v) in parsed.query_pairs() {
+            self.set_option(&k, &v)?;
+        }
+        Ok(())
+    }
+
+    /// Sets one option by name from a string, as URL query options and the bindings'
+    /// keyword arguments do. Durations are seconds (`2.5`) or carry a unit (`250ms`,
+    /// `2s`); booleans are `true/false/1/0/yes/no`. Unknown names are an error.
+    pub fn set_option(&mut self, name: &str, value: &str) -> Result<&mut Self> {
+        let bad = |expect: &str| {
+            Error::invalid(format!(
+                "invalid value for `{name}`: {value:?} is not {expect}"
+            ))
+        };
+        match name {
+            "host" => self.host = value.to_string(),
+            "port" => self.port = value.parse().map_err(|_| bad("a port number (1-65535)"))?,
+            "unix_socket_path" | "path" => self.unix = Some(PathBuf::from(value)),
+            "db" | "database" => self.db = value.parse().map_err(|_| bad("a database number"))?,
+            "username" | "user" => self.username = Some(value.to_string()),
+            "password" => self.password = Some(Secret(value.to_string())),
+            "protocol" | "resp" => {
+                self.protocol = match value.to_ascii_lowercase().as_str() {
+                    "2" | "resp2" => Protocol::Resp2,
+                    "3" | "resp3" => Protocol::Resp3,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "invalid value for `{name}`: {value:?} is not a protocol version (2 or 3)"
+                        )))
+                    }
+                }
+            }
+            "client_name" | "name" => self.client_name = Some(value.to_string()),
+            "mode" => {
+                self.mode = match value.to_ascii_lowercase().as_str() {
+                    "multiplexed" => Mode::Multiplexed,
+                    "pooled" => Mode::Pooled,
+                    _ => return Err(bad("a mode (\"multiplexed\" or \"pooled\")")),
+                }
+            }
+            "max_connections" => {
+                self.max_connections = value.parse().map_err(|_| bad("a whole number"))?
+            }
+            "connect_timeout" | "socket_connect_timeout" => {
+                self.connect_timeout = parse_duration(value).ok_or_else(|| bad(DURATION))?
+            }
+            "response_timeout" | "socket_timeout" => {
+                self.response_timeout = parse_duration(value).ok_or_else(|| bad(DURATION))?
+            }
+            "pool_timeout" => {
+                self.pool_timeout = Some(parse_duration(value).ok_or_else(|| bad(DURATION))?)
+            }
+            "idle_timeout" => {
+                self.idle_timeout = parse_duration(value).ok_or_else(|| bad(DURATION))?
+            }
+            "retries" => self.retries = value.parse().map_err(|_| bad("a whole number"))?,
+            "retry_on_timeout" => {
+                self.retry_on_timeout = parse_bool(value).ok_or_else(|| bad("a boolean"))?
+            }
+            "retry_unsafe" => {
+                self.retry_unsafe = parse_bool(value).ok_or_else(|| bad("a boolean"))?
+            }
+            "guard" => {
+                self.guard = GuardMode::parse(value)
+                    .ok_or_else(|| bad("a guard mode (\"warn\", \"deny\" or \"off\")"))?
+            }
+            "guard_threshold" => {
+                self.guard_threshold = value.parse().map_err(|_| bad("a whole number"))?
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "unknown option `{name}`; known options: {}",
+                    OPTION_NAMES.join(", ")
+                )))
+            }
+        }
+        Ok(self)
+    }
+
+    /// Server host (TCP).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self.unix = None;
+        self
+    }
+    /// Server port (TCP).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    /// Connect over a Unix domain socket instead of TCP.
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.unix = Some(path.into());
+        self
+    }
+    /// Database number (SELECT on every connection).
+    pub fn db(mut self, db: i64) -> Self {
+        self.db = db;
+        self
+    }
+    /// ACL user name.
+    pub fn username(mut self, user: impl Into<String>) -> Self {
+        self.username = Some(user.into());
+        self
+    }
+    /// Password (never shown in Debug or errors).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(Secret(password.into()));
+        self
+    }
+    /// RESP version.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+    /// CLIENT SETNAME on every connection.
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = Some(name.into());
+        self
+    }
+    /// Routing mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Bound of the dedicated-connection pool.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// Time allowed per command.
+    pub fn response_timeout(mut self, d: Duration) -> Self {
+        self.response_timeout = d;
+        self
+    }
+    /// Time allowed to wait for a pooled connection (default: the response timeout).
+    pub fn pool_timeout(mut self, d: Duration) -> Self {
+        self.pool_timeout = Some(d);
+        self
+    }
+    /// Idle pooled connections older than this are closed.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+    /// Retries for commands safe to repeat.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
+        self
+    }
+    /// Retry timeouts too.
+    pub fn retry_on_timeout(mut self, on: bool) -> Self {
+        self.retry_on_timeout = on;
+        self
+    }
+    /// Retry every command, even those that are not safe to repeat.
+    pub fn retry_unsafe(mut self, on: bool) -> Self {
+        self.retry_unsafe = on;
+        self
+    }
+    /// Guard mode.
+    pub fn guard(mut self, mode: GuardMode) -> Self {
+        self.guard = mode;
+        self
+    }
+    /// Reply size above which the guard warns.
+    pub fn guard_threshold(mut self, n: usize) -> Self {
+        self.guard_threshold = n;
+        self
+    }
+    /// Where guard warnings go (a binding plugs its ecosystem's channel in here).
+    pub fn warning_sink(mut self, sink: WarningSink) -> Self {
+        self.warning_sink = Some(sink);
+        self
+    }
+    /// Convenience for [`ConfigBuilder::warning_sink`] from a closure.
+    pub fn on_warning(self, f: impl Fn(&crate::guard::Warning) + Send + Sync + 'static) -> Self {
+        self.warning_sink(Arc::new(f))
+    }
+
+    /// Checks every value and returns the configuration.
+    pub fn build(self) -> Result<Config> {
+        let field = |name: &str, why: &str| Error::invalid(format!("invalid `{name}`: {why}"));
+        let addr = match self.unix {
+            Some(p) if p.as_os_str().is_empty() => {
+                return Err(field("unix_socket_path", "the path is empty"))
+            }
+            Some(p) => Addr::Unix(p),
+            None => {
+                if self.host.is_empty() {
+                    return Err(field("host", "the host is empty"));
+                }
+                if self.port == 0 {
+                    return Err(field("port", "0 is not a port; use 1-65535 (Redis: 6379)"));
+                }
+                Addr::Tcp {
+                    host: self.host,
+                    port: self.port,
+                }
+            }
+        };
+        if self.db < 0 {
+            return Err(field("db", "must be 0 or more"));
+        }
+        if self.max_connections == 0 {
+            return Err(field("max_connections", "must be at least 1"));
+        }
+        for (name, d) in [
+            ("connect_timeout", self.connect_timeout),
+            ("response_timeout", self.response_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(field(name, "must be greater than zero"));
+            }
+        }
+        if self.pool_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(field("pool_timeout", "must be greater than zero"));
+        }
+        if self.retries > 100 {
+            return Err(field("retries", "more than 100 retries is never useful"));
+        }
+        if self.guard_threshold == 0 {
+            return Err(field("guard_threshold", "must be at least 1"));
+        }
+        if let Some(name) = &self.client_name {
+            if name.contains(' ') || name.contains('\n') {
+                return Err(field("client_name", "Redis client names cannot contain spaces"));
+            }
+        }
+        Ok(Config {
+            addr,
+            db: self.db,
+            username: self.username,
+            password: self.password,
+            protocol: self.protocol,
+            client_name: self.client_name,
+            mode: self.mode,
+            max_connections: self.max_connections,
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.response_timeout,
+            pool_timeout: self.pool_timeout.unwrap_or(self.response_timeout),
+            idle_timeout: self.idle_timeout,
+            retries: self.retries,
+            retry_on_timeout: self.retry_on_timeout,
+            retry_unsafe: self.retry_unsafe,
+            guard: self.guard,
+            guard_threshold: self.guard_threshold,
+            warning_sink: self.warning_sink,
+        })
+    }
+}
+
+const DURATION: &str = "a duration (seconds like 2.5, or 250ms / 2s)";
+
+/// Parses `2.5`, `2.5s`, `250ms` into a duration; `None` when it is not one.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    if !v.is_finite() || v < 0.0 || v * scale > 1e9 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(v * scale))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The URL with any password replaced by `***`, for error messages.
+pub fn redact_url(raw: &str) -> String {
+    if let Some((scheme, rest)) = raw.split_once("://") {
+        let (auth_end, _) = rest
+            .char_indices()
+            .find(|(_, c)| *c == '/' || *c == '?' || *c == '#')
+            .unwrap_or((rest.len(), ' '));
+        let authority = &rest[..auth_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                "***".to_string()
+            };
+            return format!("{scheme}://{masked}@{}{}", &authority[at + 1..], &rest[auth_end..]);
+        }
+    }
+    raw.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_with_everything() {
+        let c = Config::from_url(
+            "redis://alice:s%40cret@example.com:6390/3?protocol=2&response_timeout=250ms&retries=1&client_name=app",
+        )
+        .unwrap();
+        assert_eq!(
+            c.addr(),
+            &Addr::Tcp {
+                host: "example.com".into(),
+                port: 6390
+            }
+        );
+        assert_eq!(c.db(), 3);
+        assert_eq!(c.username(), Some("alice"));
+        assert_eq!(c.password.as_ref().unwrap().expose(), "s@cret");
+        assert_eq!(c.protocol(), Protocol::Resp2);
+        assert_eq!(c.response_timeout(), Duration::from_millis(250));
+        assert_eq!(c.pool_timeout(), Duration::from_millis(250));
+        assert_eq!(c.retries(), 1);
+        assert_eq!(c.client_name(), Some("app"));
+    }
+
+    #[test]
+    fn unix_url() {
+        let c = Config::from_url("unix:///tmp/redis.sock?db=2").unwrap();
+        assert_eq!(c.addr(), &Addr::Unix("/tmp/redis.sock".into()));
+        assert_eq!(c.db(), 2);
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let e = Config::from_url("redis://h:1/?response_timeout=soon").unwrap_err();
+        assert!(e.message().contains("response_timeout"), "{e}");
+        let e = Config::from_url("redis://h:1/x").unwrap_err();
+        assert!(e.message().contains("database number"), "{e}");
+        let e = Config::from_url("redis://h:1/?colour=red").unwrap_err();
+        assert!(e.message().contains("unknown option `colour`"), "{e}");
+        let e = Config::from_url("http://h:1/").unwrap_err();
+        assert!(e.message().contains("unknown scheme"), "{e}");
+        let e = Config::builder().max_connections(0).build().unwrap_err();
+        assert!(e.message().contains("max_connections"), "{e}");
+        let e = Config::builder().port(0).build().unwrap_err();
+        assert!(e.message().contains("port"), "{e}");
+    }
+
+    #[test]
+    fn password_never_shown() {
+        let c = Config::from_url("redis://u:hunter2@h:1/").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let b = ConfigBuilder::from_url("redis://u:hunter2@h:1/").unwrap();
+        assert!(!format!("{b:?}").contains("hunter2"));
+        let e = Config::from_url("redis://u:hunter2@h:1/?bogus=1").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+        let e = Config::from_url("redis://u:hunter2@:1/").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert_eq!(redact_url("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2.5"), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("3s"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("x"), None);
+    }
+}

@@ -1,0 +1,37 @@
+//! redbridge: one Redis connection policy, written once, for Python, Node.js and C.
+//!
+//! The request path is `classify (command table) → guard → route → policy → reply`:
+//! [`command`] holds the table every decision reads, [`guard`] catches whole-keyspace
+//! commands, [`client`] routes ordinary commands to one shared multiplexed connection
+//! and blocking/transactional ones to a leased dedicated connection ([`pool`]),
+//! [`policy`] applies timeouts and retries, and [`sync`] gives blocking callers a
+//! fast path that does its own I/O when it is alone.
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod guard;
+pub mod multiplexed;
+pub mod pipeline;
+pub mod policy;
+pub mod pool;
+pub mod runtime;
+pub mod scan;
+pub mod stats;
+pub mod sync;
+
+pub use client::Client;
+pub use command::{Block, Command, Flags};
+pub use config::{Addr, Config, ConfigBuilder, Mode, Protocol};
+pub use error::{Error, ErrorKind, Result};
+pub use guard::{GuardMode, Warning, WarningSink};
+pub use multiplexed::ConnectionObserver;
+pub use pipeline::Pipeline;
+pub use pool::Lease;
+pub use scan::{ScanKind, ScanOptions, ScanStream};
+pub use stats::{PoolState, StatsSnapshot};
+pub use sync::{SyncClient, SyncLease, SyncScan};
+
+/// Reply values, exactly as redis-rs gives them for RESP2 and RESP3.
+pub use redis::{PushInfo, PushKind, Value};

@@ -1,0 +1,301 @@
+//! The shared multiplexed connection, kept alive by a supervisor task.
+//!
+//! One redis-rs `MultiplexedConnection` carries every ordinary command of a client;
+//! concurrent requests are written together (auto-pipelining). A supervisor task owns
+//! its life: it connects (handshake: HELLO, AUTH, SELECT, CLIENT SETNAME), publishes the
+//! connection, and when the connection breaks it reconnects in the background with the
+//! policy's backoff. Commands issued meanwhile wait for the next connection up to their
+//! own timeout.
+//!
+//! Two seams are exposed for the client-side cache: RESP3 push messages are handed to
+//! every [`ConnectionObserver`] on the connection's reader, in order with replies, and
+//! connects and disconnects are announced with a generation number.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{PushInfo, PushKind};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::{Config, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+use crate::policy::backoff;
+use crate::stats::Stats;
+
+/// Hooks on the shared connection's life, for core features such as the cache.
+///
+/// Called on the runtime's threads, the push hook on the connection's reader: keep them
+/// short and never block. `on_disconnected` may be called more than once per generation.
+pub trait ConnectionObserver: Send + Sync {
+    /// A connection (generation 1, 2, …) is ready and published.
+    fn on_connected(&self, _generation: u64) {}
+    /// The connection of this generation broke; a new one is being made.
+    fn on_disconnected(&self, _generation: u64) {}
+    /// A RESP3 push message (invalidation, pub/sub…) arrived on this generation.
+    fn on_push(&self, _generation: u64, _push: &PushInfo) {}
+}
+
+/// The registered observers of one client.
+#[derive(Default)]
+pub(crate) struct Observers(RwLock<Vec<Arc<dyn ConnectionObserver>>>);
+
+impl Observers {
+    pub(crate) fn add(&self, o: Arc<dyn ConnectionObserver>) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(o);
+    }
+    fn each(&self, f: impl Fn(&dyn ConnectionObserver)) {
+        for o in self.0.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            f(o.as_ref());
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Slot {
+    Connecting { last_error: Option<Error> },
+    Ready { generation: u64, conn: MultiplexedConnection },
+    Closed,
+}
+
+/// The shared connection of one client.
+pub(crate) struct Multiplexed {
+    state: watch::Receiver<Slot>,
+    broken: mpsc::UnboundedSender<u64>,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Multiplexed {
+    /// Starts the supervisor on the current runtime; the first connect begins at once.
+    pub(crate) fn start(
+        config: Arc<Config>,
+        client: redis::Client,
+        observers: Arc<Observers>,
+        stats: Arc<Stats>,
+    ) -> Multiplexed {
+        let (tx, rx) = watch::channel(Slot::Connecting { last_error: None });
+        let (broken_tx, broken_rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let sup = Supervisor {
+            config,
+            client,
+            observers,
+            stats,
+            state: tx,
+            broken_tx: broken_tx.clone(),
+            broken_rx,
+        };
+        tokio::spawn(sup.run(stop_rx));
+        Multiplexed {
+            state: rx,
+            broken: broken_tx,
+            stop: Mutex::new(Some(stop_tx)),
+        }
+    }
+
+    /// The current connection, waiting up to `wait` for one while (re)connecting.
+    pub(crate) async fn get(
+        &self,
+        wait: Option<Duration>,
+        addr: &crate::config::Addr,
+    ) -> Result<(u64, MultiplexedConnection)> {
+        if let Slot::Ready { generation, conn } = &*self.state.borrow() {
+            return Ok((*generation, conn.clone()));
+        }
+        let mut rx = self.state.clone();
+        let waiting = async {
+            loop {
+                match &*rx.borrow_and_update() {
+                    Slot::Ready { generation, conn } => return Ok((*generation, conn.clone())),
+                    Slot::Closed => return Err(closed()),
+                    Slot::Connecting { .. } => {}
+                }
+                if rx.changed().await.is_err() {
+                    return Err(closed());
+                }
+            }
+        };
+        let result = match wait {
+            Some(t) => tokio::time::timeout(t, waiting).await.ok(),
+            None => Some(waiting.await),
+        };
+        result.unwrap_or_else(|| {
+            let waited = wait.unwrap_or_default();
+            let why = match &*self.state.borrow() {
+                Slot::Connecting {
+                    last_error: Some(e),
+                } => format!("; last attempt: {}", e.message()),
+                _ => String::new(),
+            };
+            Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "not connected to {addr}: no connection within {} ms{why}; is the server running and reachable?",
+                    waited.as_millis()
+                ),
+            ))
+        })
+    }
+
+    /// Waits for the first connection and returns its error if it failed.
+    pub(crate) async fn wait_first(&self, wait: Duration) -> Result<()> {
+        let mut rx = self.state.clone();
+        let first = async {
+            loop {
+                match &*rx.borrow_and_update() {
+                    Slot::Ready { .. } => return Ok(()),
+                    Slot::Connecting {
+                        last_error: Some(e),
+                    } => return Err(e.clone()),
+                    Slot::Closed => return Err(closed()),
+                    Slot::Connecting { last_error: None } => {}
+                }
+                if rx.changed().await.is_err() {
+                    return Err(closed());
+                }
+            }
+        };
+        tokio::time::timeout(wait, first)
+            .await
+            .unwrap_or_else(|_| Err(Error::timeout("connecting", wait)))
+    }
+
+    /// Reports that the connection of `generation` broke (a command saw it fail).
+    pub(crate) fn report_broken(&self, generation: u64) {
+        let _ = self.broken.send(generation);
+    }
+
+    /// Stops the supervisor: the connection closes, waiting commands fail.
+    pub(crate) fn stop(&self) {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// The generation of the connection now published, if one is.
+    pub(crate) fn generation(&self) -> Option<u64> {
+        match &*self.state.borrow() {
+            Slot::Ready { generation, .. } => Some(*generation),
+            _ => None,
+        }
+    }
+}
+
+fn closed() -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        "the client is closed; create a new client",
+    )
+}
+
+struct Supervisor {
+    config: Arc<Config>,
+    client: redis::Client,
+    observers: Arc<Observers>,
+    stats: Arc<Stats>,
+    state: watch::Sender<Slot>,
+    broken_tx: mpsc::UnboundedSender<u64>,
+    broken_rx: mpsc::UnboundedReceiver<u64>,
+}
+
+impl Supervisor {
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        let mut generation = 0u64;
+        let mut failures = 0u32;
+        loop {
+            let next = generation + 1;
+            let attempt = tokio::select! {
+                r = self.connect(next) => r,
+                _ = &mut stop => break,
+            };
+            match attempt {
+                Ok(conn) => {
+                    generation = next;
+                    failures = 0;
+                    if generation > 1 {
+                        self.stats.reconnect();
+                    }
+                    self.state.send_replace(Slot::Ready { generation, conn });
+                    self.observers.each(|o| o.on_connected(generation));
+                    loop {
+                        tokio::select! {
+                            g = self.broken_rx.recv() => match g {
+                                Some(g) if g == generation => break,
+                                Some(_) => continue,
+                                None => return,
+                            },
+                            _ = &mut stop => {
+                                self.state.send_replace(Slot::Closed);
+                                return;
+                            }
+                        }
+                    }
+                    self.state
+                        .send_replace(Slot::Connecting { last_error: None });
+                    self.observers.each(|o| o.on_disconnected(generation));
+                }
+                Err(e) => {
+                    self.state.send_replace(Slot::Connecting {
+                        last_error: Some(e),
+                    });
+                    let delay = backoff(failures.min(10));
+                    failures += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = &mut stop => break,
+                    }
+                }
+            }
+        }
+        self.state.send_replace(Slot::Closed);
+    }
+
+    async fn connect(&self, generation: u64) -> Result<MultiplexedConnection> {
+        let mut cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.config.connect_timeout))
+            .set_response_timeout(None);
+        if self.config.protocol == Protocol::Resp3 {
+            let observers = self.observers.clone();
+            let broken = self.broken_tx.clone();
+            cfg = cfg.set_push_sender(move |push: PushInfo| {
+                if push.kind == PushKind::Disconnection {
+                    observers.each(|o| o.on_disconnected(generation));
+                    let _ = broken.send(generation);
+                } else {
+                    observers.each(|o| o.on_push(generation, &push));
+                }
+                Ok::<(), std::convert::Infallible>(())
+            });
+        }
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await
+            .map_err(|e| connect_error(e.into(), &self.config))?;
+        init_connection(&mut conn, &self.config).await?;
+        Ok(conn)
+    }
+}
+
+/// Runs what the handshake of redis-rs does not: CLIENT SETNAME.
+pub(crate) async fn init_connection(conn: &mut MultiplexedConnection, config: &Config) -> Result<()> {
+    if let Some(name) = &config.client_name {
+        let mut c = redis::cmd("CLIENT");
+        c.arg("SETNAME").arg(name);
+        conn.send_packed_command(&c).await?;
+    }
+    Ok(())
+}
+
+/// Adds the address (never the password) and a hint to a connect failure.
+pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
+    match e.kind() {
+        ErrorKind::Connection | ErrorKind::Timeout => Error::new(
+            e.kind(),
+            format!(
+                "could not connect to {}: {}; is redis-server running there?",
+                config.addr,
+                e.message()
+            ),
+        ),
+        _ => e,
+    }
+}

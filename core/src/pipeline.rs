@@ -1,0 +1,237 @@
+//! Pipelines and MULTI/EXEC transactions.
+//!
+//! A [`Pipeline`] queues commands and sends them in one write per chunk: each command's
+//! reply or error comes back in its own slot. With `transaction = true` the commands are
+//! wrapped in MULTI … EXEC. Very large pipelines are packed in chunks (at most
+//! [`CHUNK_COMMANDS`] commands or [`CHUNK_BYTES`] bytes) sent one after another, so the
+//! memory held at once stays bounded. A transaction that spans several chunks runs on a
+//! dedicated connection, since other callers' commands must not land inside it.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::Value;
+
+use crate::command::{Block, Command, Flags, Meta};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::client::refusal;
+
+/// Most commands packed in one write.
+pub const CHUNK_COMMANDS: usize = 10_000;
+/// Most argument bytes packed in one write (a single larger command is its own chunk).
+pub const CHUNK_BYTES: usize = 4 << 20;
+
+/// A queue of commands sent together.
+#[derive(Clone)]
+pub struct Pipeline {
+    chunks: Vec<redis::Pipeline>,
+    chunk_bytes: usize,
+    metas: Vec<Meta>,
+    transaction: bool,
+}
+
+impl Pipeline {
+    /// An empty pipeline; `transaction` wraps it in MULTI/EXEC.
+    pub fn new(transaction: bool) -> Pipeline {
+        let mut first = redis::pipe();
+        if transaction {
+            first.cmd("MULTI");
+        }
+        Pipeline {
+            chunks: vec![first],
+            chunk_bytes: 0,
+            metas: Vec::new(),
+            transaction,
+        }
+    }
+
+    /// Queues a command.
+    pub fn add(&mut self, cmd: Command) -> &mut Self {
+        let Command { cmd, meta } = cmd;
+        let last = self.chunks.last().map(|c| c.len()).unwrap_or(0);
+        if last >= CHUNK_COMMANDS || (last > 0 && self.chunk_bytes + meta.size() > CHUNK_BYTES) {
+            self.chunks.push(redis::pipe());
+            self.chunk_bytes = 0;
+        }
+        self.chunk_bytes += meta.size();
+        self.chunks
+            .last_mut()
+            .expect("a pipeline always has a chunk")
+            .add_command(cmd);
+        self.metas.push(meta);
+        self
+    }
+
+    /// Number of queued commands.
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+    /// True for MULTI/EXEC.
+    pub fn is_transaction(&self) -> bool {
+        self.transaction
+    }
+    /// What the table says of each queued command, in order.
+    pub fn metas(&self) -> &[Meta] {
+        &self.metas
+    }
+
+    /// Refuses connection-state and transaction-control commands inside a pipeline.
+    pub(crate) fn check(&self, _on_lease: bool) -> Result<()> {
+        for m in &self.metas {
+            if m.flags().contains(Flags::STATE) {
+                return Err(refusal(m));
+            }
+            if m.flags().contains(Flags::TXN) {
+                return Err(Error::invalid(format!(
+                    "{} cannot be queued in a pipeline; use pipeline(transaction=True) for \
+                     MULTI/EXEC, and watch() on a lease for WATCH",
+                    m.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the pipeline must not share the multiplexed connection: it holds a
+    /// blocking command, or it is a transaction written in more than one chunk.
+    pub(crate) fn needs_dedicated(&self) -> bool {
+        self.metas.iter().any(|m| m.flags().contains(Flags::BLOCKING))
+            || (self.transaction && self.chunks.len() > 1)
+    }
+
+    /// True when every command is safe to repeat.
+    pub(crate) fn retry_safe(&self, retry_unsafe: bool) -> bool {
+        self.metas.iter().all(|m| m.retry_safe(retry_unsafe))
+    }
+
+    /// The response timeout of one chunk: the configured one plus every block time in
+    /// the pipeline (none when any block time is 0).
+    pub(crate) fn timeout(&self, config: &Config) -> Option<Duration> {
+        let mut t = config.response_timeout;
+        for m in &self.metas {
+            match m.block() {
+                Block::No => {}
+                Block::For(d) => t += d,
+                Block::Forever => return None,
+            }
+        }
+        Some(t)
+    }
+}
+
+/// Something pipelines can be written to: the shared connection or a leased one.
+pub(crate) trait PipelineConn: Send {
+    fn send_chunk<'a>(
+        &'a mut self,
+        chunk: &'a redis::Pipeline,
+    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a;
+}
+
+impl PipelineConn for MultiplexedConnection {
+    fn send_chunk<'a>(
+        &'a mut self,
+        chunk: &'a redis::Pipeline,
+    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a {
+        async move { Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?) }
+    }
+}
+
+impl PipelineConn for deadpool_redis::Connection {
+    fn send_chunk<'a>(
+        &'a mut self,
+        chunk: &'a redis::Pipeline,
+    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a {
+        async move { Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?) }
+    }
+}
+
+/// Writes every chunk in order and returns each command's reply or error in its slot.
+pub(crate) async fn send<C: PipelineConn>(conn: &mut C, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+    if pipe.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut replies = Vec::with_capacity(pipe.len() + 2);
+    let last = pipe.chunks.len() - 1;
+    for (i, chunk) in pipe.chunks.iter().enumerate() {
+        if i == last && pipe.transaction {
+            let mut with_exec = chunk.clone();
+            with_exec.cmd("EXEC");
+            replies.extend(conn.send_chunk(&with_exec).await?);
+        } else {
+            replies.extend(conn.send_chunk(chunk).await?);
+        }
+    }
+    if pipe.transaction {
+        exec_result(pipe, replies)
+    } else {
+        Ok(replies.into_iter().map(slot).collect())
+    }
+}
+
+/// One slot: a server error reply becomes an `Err`, anything else stays a value.
+pub(crate) fn slot(v: Value) -> Result<Value> {
+    match v {
+        Value::ServerError(e) => Err(server_error(e)),
+        v => Ok(v),
+    }
+}
+
+/// A server error value as a redbridge error.
+pub(crate) fn server_error(e: redis::ServerError) -> Error {
+    Error::from(redis::RedisError::from(e))
+}
+
+/// Unpacks `OK, QUEUED…, EXEC-reply` into per-command results.
+fn exec_result(pipe: &Pipeline, mut replies: Vec<Value>) -> Result<Vec<Result<Value>>> {
+    let exec = replies.pop().unwrap_or(Value::Nil);
+    // A command refused while queuing aborts the whole transaction (EXECABORT): name it.
+    for (i, queued) in replies.iter().skip(1).enumerate() {
+        if let Value::ServerError(e) = queued {
+            let inner = server_error(e.clone());
+            let name = pipe.metas.get(i).map(|m| m.name()).unwrap_or("?");
+            return Err(Error::response(
+                "EXECABORT",
+                format!(
+                    "transaction discarded: command #{} ({name}) was refused: {inner}",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    match exec {
+        Value::Array(items) => Ok(items.into_iter().map(slot).collect()),
+        Value::Nil => Err(Error::new(
+            ErrorKind::Watch,
+            "transaction aborted: a watched key changed before EXEC; read again and retry",
+        )),
+        Value::ServerError(e) => Err(server_error(e)),
+        other => Err(Error::new(
+            ErrorKind::Protocol,
+            format!("unexpected EXEC reply: {other:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn futures_are_send() {
+        // Bindings spawn these on the runtime: they must be Send.
+        let client = crate::Client::new(crate::Config::builder().build().unwrap()).unwrap();
+        let pipe = Pipeline::new(false);
+        let cmd = Command::new(["PING"]).unwrap();
+        assert_send(&client.pipeline(&pipe));
+        assert_send(&client.execute(&cmd));
+        assert_send(&client.lease());
+        client.close();
+    }
+}

@@ -1,0 +1,126 @@
+//! Counters every binding can read: requests, errors by kind, retries, reconnects, pool.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::error::ErrorKind;
+
+/// Live counters of one client (lock-free, relaxed).
+#[derive(Default, Debug)]
+pub struct Stats {
+    requests: AtomicU64,
+    errors: [AtomicU64; ErrorKind::ALL.len()],
+    retries: AtomicU64,
+    reconnects: AtomicU64,
+    pool_waits: AtomicU64,
+    pool_wait_timeouts: AtomicU64,
+    direct: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn request(&self) {
+        self.requests.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn error(&self, kind: ErrorKind) {
+        self.errors[kind.index()].fetch_add(1, Relaxed);
+    }
+    pub(crate) fn retry(&self) {
+        self.retries.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn reconnect(&self) {
+        self.reconnects.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn pool_wait(&self) {
+        self.pool_waits.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn pool_wait_timeout(&self) {
+        self.pool_wait_timeouts.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn direct(&self) {
+        self.direct.fetch_add(1, Relaxed);
+    }
+
+    /// A consistent-enough copy of the counters plus the pool's current state.
+    pub(crate) fn snapshot(&self, pool: PoolState) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Relaxed),
+            errors: ErrorKind::ALL
+                .iter()
+                .map(|k| (*k, self.errors[k.index()].load(Relaxed)))
+                .collect(),
+            retries: self.retries.load(Relaxed),
+            reconnects: self.reconnects.load(Relaxed),
+            direct_requests: self.direct.load(Relaxed),
+            pool,
+            pool_waits: self.pool_waits.load(Relaxed),
+            pool_wait_timeouts: self.pool_wait_timeouts.load(Relaxed),
+        }
+    }
+}
+
+/// The pool of dedicated connections right now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Upper bound (`max_connections`).
+    pub max_size: usize,
+    /// Connections open (idle + in use).
+    pub size: usize,
+    /// Open and idle.
+    pub idle: usize,
+    /// Leased right now.
+    pub in_use: usize,
+    /// Callers waiting for a lease right now.
+    pub waiting: usize,
+}
+
+/// A copy of a client's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Requests issued (a pipeline counts once).
+    pub requests: u64,
+    /// Final errors by kind (after retries), every kind listed.
+    pub errors: Vec<(ErrorKind, u64)>,
+    /// Retries made.
+    pub retries: u64,
+    /// Times the shared connection was re-established.
+    pub reconnects: u64,
+    /// Requests the sync engine served on the calling thread (no thread hop).
+    pub direct_requests: u64,
+    /// The pool now.
+    pub pool: PoolState,
+    /// Leases that had to wait because no connection was idle.
+    pub pool_waits: u64,
+    /// Leases that gave up after `pool_timeout`.
+    pub pool_wait_timeouts: u64,
+}
+
+impl StatsSnapshot {
+    /// Errors of one kind.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.errors
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    /// Every counter as `(name, value)`, the shape bindings turn into a dict/object/struct.
+    pub fn entries(&self) -> Vec<(String, u64)> {
+        let mut out = vec![
+            ("requests".to_string(), self.requests),
+            ("retries".to_string(), self.retries),
+            ("reconnects".to_string(), self.reconnects),
+            ("direct_requests".to_string(), self.direct_requests),
+            ("pool_max_size".to_string(), self.pool.max_size as u64),
+            ("pool_size".to_string(), self.pool.size as u64),
+            ("pool_idle".to_string(), self.pool.idle as u64),
+            ("pool_in_use".to_string(), self.pool.in_use as u64),
+            ("pool_waiting".to_string(), self.pool.waiting as u64),
+            ("pool_waits".to_string(), self.pool_waits),
+            ("pool_wait_timeouts".to_string(), self.pool_wait_timeouts),
+        ];
+        for (k, n) in &self.errors {
+            out.push((format!("errors_{}", k.name()), *n));
+        }
+        out
+    }
+}

@@ -1,0 +1,297 @@
+//! The blocking engine for sync bindings (Python sync, C).
+//!
+//! Same policy as [`Client`], two ways to carry a request:
+//! - **direct**: when no other thread is using it, the calling thread takes the client's
+//!   direct connection and writes and reads the socket itself — no thread hop, the
+//!   latency of hiredis;
+//! - **shared**: when the direct connection is busy (callers are concurrent), the request
+//!   goes to the runtime's multiplexed connection, where concurrent requests are written
+//!   together.
+//!
+//! Blocking commands, pipelines, leases and pooled mode always use the runtime engine.
+//! A direct request that fails on the connection drops that socket (so a late reply can
+//! never reach the next caller) and, when the policy allows, is retried on the runtime.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::{ConnectionLike, Value};
+
+use crate::client::Client;
+use crate::command::{Command, Flags};
+use crate::config::{Config, Mode};
+use crate::error::{Error, ErrorKind, Result};
+use crate::multiplexed::ConnectionObserver;
+use crate::pipeline::Pipeline;
+use crate::policy::{self, Decision, Retry};
+use crate::pool::Lease;
+use crate::runtime;
+use crate::scan::{ScanCursor, ScanKind, ScanOptions};
+use crate::stats::StatsSnapshot;
+
+/// After a failed direct connect, wait this long before trying the direct path again.
+const DIRECT_RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// A blocking Redis client, safe to share between threads.
+#[derive(Clone)]
+pub struct SyncClient {
+    client: Client,
+    direct: Arc<Mutex<DirectSlot>>,
+}
+
+#[derive(Default)]
+struct DirectSlot {
+    conn: Option<Direct>,
+    unavailable_until: Option<Instant>,
+}
+
+struct Direct {
+    conn: redis::Connection,
+    read_timeout: Option<Duration>,
+    fork_generation: u64,
+}
+
+impl SyncClient {
+    /// Creates a client; connections open on first use.
+    pub fn new(config: Config) -> Result<SyncClient> {
+        Ok(SyncClient {
+            client: Client::new(config)?,
+            direct: Arc::default(),
+        })
+    }
+
+    /// Creates a client and checks that the server is reachable (the connect error if not).
+    pub fn connect(config: Config) -> Result<SyncClient> {
+        let client = SyncClient::new(config)?;
+        client.ping_connect()?;
+        Ok(client)
+    }
+
+    fn ping_connect(&self) -> Result<()> {
+        let engine = self.client.engine()?;
+        let c = self.client.clone();
+        block_on(engine.runtime, async move {
+            let wait = c.config().connect_timeout() * 2;
+            c.engine()?.wait_first(wait).await
+        })
+    }
+
+    /// The async client underneath (same connections, same counters).
+    pub fn async_client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.client.config()
+    }
+
+    /// Sends one command and returns its reply, under the same policy as
+    /// [`Client::execute`]. Blocks the calling thread; never call it from async code.
+    pub fn execute(&self, cmd: &Command) -> Result<Value> {
+        let stats = &self.client.shared.stats;
+        stats.request();
+        let result = self.execute_inner(cmd);
+        self.client.count(result)
+    }
+
+    fn execute_inner(&self, cmd: &Command) -> Result<Value> {
+        self.client.admit(cmd.meta())?;
+        let config = &self.client.shared.config;
+        let mut retry = Retry::for_command(cmd, config);
+        if config.mode == Mode::Multiplexed && !cmd.flags().contains(Flags::BLOCKING) {
+            if let Ok(mut slot) = self.direct.try_lock() {
+                if let Some(result) = self.direct_attempt(&mut slot, cmd) {
+                    match result {
+                        Ok(v) => {
+                            self.client.shared.guard.after(cmd.meta(), &v);
+                            return Ok(v);
+                        }
+                        Err(e) => match retry.on_error(e) {
+                            Decision::Fail(e) => return Err(e),
+                            Decision::RetryAfter(d) => {
+                                drop(slot);
+                                self.client.shared.stats.retry();
+                                std::thread::sleep(d);
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        let engine = self.client.engine()?;
+        block_on(engine.runtime, self.client.run(cmd, retry))
+    }
+
+    /// One attempt on the direct connection; `None` when it is not available now.
+    fn direct_attempt(&self, slot: &mut DirectSlot, cmd: &Command) -> Option<Result<Value>> {
+        let generation = runtime::fork_generation();
+        if slot.conn.as_ref().is_some_and(|d| d.fork_generation != generation) {
+            // Opened by the parent process: its socket is not ours to use or close.
+            std::mem::forget(slot.conn.take());
+        }
+        if slot.conn.is_none() {
+            if slot.unavailable_until.is_some_and(|t| Instant::now() < t) {
+                return None;
+            }
+            match self.open_direct(generation) {
+                Ok(d) => slot.conn = Some(d),
+                Err(_) => {
+                    // The runtime engine reconnects with backoff and reports the error.
+                    slot.unavailable_until = Some(Instant::now() + DIRECT_RETRY_AFTER);
+                    return None;
+                }
+            }
+        }
+        let direct = slot.conn.as_mut()?;
+        self.client.shared.stats.direct();
+        let timeout = policy::response_timeout(cmd, &self.client.shared.config);
+        if direct.read_timeout != timeout {
+            if let Err(e) = direct.conn.set_read_timeout(timeout) {
+                slot.conn = None;
+                return Some(Err(e.into()));
+            }
+            direct.read_timeout = timeout;
+        }
+        let result = direct.conn.req_command(cmd.cmd()).map_err(|e| {
+            let e = Error::from(e);
+            match (e.kind(), timeout) {
+                (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
+                _ => e,
+            }
+        });
+        if let Err(e) = &result {
+            if e.is_connection_level() || e.kind() == ErrorKind::Timeout {
+                // A reply may still be on its way: this socket must never be read again.
+                slot.conn = None;
+            }
+        }
+        Some(result)
+    }
+
+    fn open_direct(&self, fork_generation: u64) -> Result<Direct> {
+        let config = &self.client.shared.config;
+        let engine = self.client.engine()?;
+        let mut conn = engine
+            .redis
+            .get_connection_with_timeout(config.connect_timeout)
+            .map_err(|e| crate::multiplexed::connect_error(e.into(), config))?;
+        conn.set_write_timeout(Some(config.response_timeout))?;
+        if let Some(name) = &config.client_name {
+            conn.req_command(redis::cmd("CLIENT").arg("SETNAME").arg(name))?;
+        }
+        Ok(Direct {
+            conn,
+            read_timeout: None,
+            fork_generation,
+        })
+    }
+
+    /// Sends a pipeline or transaction; see [`Client::pipeline`].
+    pub fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        let engine = self.client.engine()?;
+        block_on(engine.runtime, self.client.pipeline(pipe))
+    }
+
+    /// Leases a dedicated connection (WATCH … MULTI … EXEC, blocking commands).
+    pub fn lease(&self) -> Result<SyncLease> {
+        let engine = self.client.engine()?;
+        let lease = block_on(engine.runtime, self.client.lease())?;
+        Ok(SyncLease {
+            lease,
+            runtime: engine.runtime,
+        })
+    }
+
+    /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration: an iterator of pages.
+    pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<SyncScan> {
+        Ok(SyncScan {
+            client: self.clone(),
+            cursor: ScanCursor::new(kind, opts)?,
+        })
+    }
+
+    /// Counters and pool state.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.client.stats()
+    }
+
+    /// Registers a hook on the shared connection's life.
+    pub fn add_observer(&self, observer: Arc<dyn ConnectionObserver>) {
+        self.client.add_observer(observer)
+    }
+
+    /// Closes every connection; later calls fail. Idempotent.
+    pub fn close(&self) {
+        self.client.close();
+        if let Ok(mut slot) = self.direct.lock() {
+            slot.conn = None;
+        }
+    }
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SyncClient").field(&self.client).finish()
+    }
+}
+
+/// Runs a future to completion on the core runtime from a plain thread. Refuses (rather
+/// than panics) when called from inside an async runtime.
+pub(crate) fn block_on<T>(
+    rt: &'static tokio::runtime::Runtime,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::invalid(
+            "the blocking client was called from inside an async runtime, which it would \
+             stall; use the async client there",
+        ));
+    }
+    rt.block_on(fut)
+}
+
+/// A leased dedicated connection, blocking flavour of [`Lease`].
+pub struct SyncLease {
+    lease: Lease,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+impl SyncLease {
+    /// Runs one command on the leased connection.
+    pub fn execute(&mut self, cmd: &Command) -> Result<Value> {
+        block_on(self.runtime, self.lease.execute(cmd))
+    }
+    /// Runs a pipeline or transaction on the leased connection.
+    pub fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        block_on(self.runtime, self.lease.pipeline(pipe))
+    }
+}
+
+/// A blocking SCAN-family iteration: yields pages until the cursor returns to 0.
+pub struct SyncScan {
+    client: SyncClient,
+    cursor: ScanCursor,
+}
+
+impl SyncScan {
+    /// The next non-empty page, or `None` when done.
+    pub fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
+        while !self.cursor.is_done() {
+            let cmd = self.cursor.next_command()?;
+            let reply = self.client.execute(&cmd)?;
+            let items = self.cursor.accept(reply)?;
+            if !items.is_empty() {
+                return Ok(Some(items));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Iterator for SyncScan {
+    type Item = Result<Vec<Value>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch().transpose()
+    }
+}

@@ -1,0 +1,117 @@
+//! Test support: a throwaway redis-server from the shared harness
+//! (`tests/harness/redis_server.py`), stopped by PID when dropped.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command as Proc;
+use std::sync::{Arc, Mutex};
+
+use redbridge::{Config, ConfigBuilder, Warning};
+
+fn harness() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/redis_server.py")
+}
+
+/// A redis-server for one test.
+pub struct TestServer {
+    pub url: String,
+    pub port: u16,
+    pidfile: Option<String>,
+    extra: Vec<String>,
+}
+
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let k = format!("\"{key}\": ");
+    let start = json.find(&k).unwrap_or_else(|| panic!("{key} missing in {json}")) + k.len();
+    let rest = &json[start..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim().trim_matches('"')
+}
+
+impl TestServer {
+    /// A server for tests that do not stop or restart it: REDBRIDGE_TEST_URL when set,
+    /// else a throwaway one.
+    pub fn start() -> TestServer {
+        if let Ok(url) = std::env::var("REDBRIDGE_TEST_URL") {
+            let port = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
+            return TestServer { url, port, pidfile: None, extra: vec![] };
+        }
+        Self::start_owned(&[])
+    }
+
+    /// A throwaway server of this test's own (for fault tests), with extra arguments.
+    pub fn start_owned(extra: &[&str]) -> TestServer {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Self::launch(None, extra)
+    }
+
+    fn launch(port: Option<u16>, extra: Vec<String>) -> TestServer {
+        let mut cmd = Proc::new("python3");
+        cmd.arg(harness()).arg("start");
+        if let Some(p) = port {
+            cmd.arg("--port").arg(p.to_string());
+        }
+        if !extra.is_empty() {
+            cmd.arg("--").args(&extra);
+        }
+        let out = cmd.output().expect("python3 runs the harness");
+        assert!(out.status.success(), "harness failed: {}", String::from_utf8_lossy(&out.stderr));
+        let json = String::from_utf8(out.stdout).unwrap();
+        TestServer {
+            url: field(&json, "url").to_string(),
+            port: field(&json, "port").parse().unwrap(),
+            pidfile: Some(field(&json, "pidfile").to_string()),
+            extra,
+        }
+    }
+
+    /// Stops the server (by PID).
+    pub fn stop(&mut self) {
+        if let Some(pidfile) = self.pidfile.take() {
+            let _ = Proc::new("python3").arg(harness()).arg("stop").arg(pidfile).status();
+        }
+    }
+
+    /// Stops the server and starts a new one on the same port.
+    pub fn restart(&mut self) {
+        assert!(self.pidfile.is_some(), "only an owned server can restart");
+        self.stop();
+        let port = self.port;
+        let fresh = Self::launch(Some(port), self.extra.clone());
+        self.pidfile = fresh.pidfile.clone();
+        std::mem::forget(fresh);
+    }
+
+    /// A config builder for this server.
+    pub fn builder(&self) -> ConfigBuilder {
+        ConfigBuilder::from_url(&self.url).unwrap()
+    }
+
+    /// A default config for this server.
+    pub fn config(&self) -> Config {
+        self.builder().build().unwrap()
+    }
+
+    /// A plain redis-rs connection for setting up and inspecting, outside redbridge.
+    pub fn control(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str()).unwrap().get_connection().unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Collects guard warnings.
+pub fn warning_collector() -> (Arc<Mutex<Vec<Warning>>>, impl Fn(&Warning) + Send + Sync + 'static) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink_seen = seen.clone();
+    (seen, move |w: &Warning| sink_seen.lock().unwrap().push(w.clone()))
+}
+
+/// Builds a command or panics (tests only).
+pub fn c(args: &[&str]) -> redbridge::Command {
+    redbridge::Command::new(args).unwrap()
+}
