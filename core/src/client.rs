@@ -167,6 +167,16 @@ impl Client {
         self.count(result)
     }
 
+    /// Sends a command on the shared connection without the state-command refusal: for
+    /// core features that manage connection state themselves (the cache's CLIENT
+    /// TRACKING). One attempt, the configured response timeout.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) async fn execute_managed(&self, cmd: &Command) -> Result<Value> {
+        let engine = self.engine()?;
+        let timeout = policy::response_timeout(cmd, &self.shared.config);
+        self.on_shared(&engine, cmd, timeout).await
+    }
+
     /// Refuses state-changing commands and applies the guard's before-send check.
     pub(crate) fn admit(&self, meta: &Meta) -> Result<()> {
         if meta.flags().contains(Flags::STATE) || meta.flags().contains(Flags::TXN) {
@@ -222,7 +232,9 @@ impl Client {
         let start = Instant::now();
         let (generation, mut conn) = engine.mux.get(timeout, &self.shared.config.addr).await?;
         let left = timeout.map(|t| t.saturating_sub(start.elapsed()).max(std::time::Duration::from_millis(1)));
-        let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name()).await;
+        let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name())
+            .await
+            .and_then(pipeline::slot);
         if let Err(e) = &result {
             if e.is_connection_level() {
                 engine.mux.report_broken(generation);

@@ -21,6 +21,13 @@ pub mod scan;
 pub mod stats;
 pub mod sync;
 
+// Lets the shared test support (written for integration tests) name this crate.
+#[cfg(test)]
+extern crate self as redbridge;
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 pub use client::Client;
 pub use command::{Block, Command, Flags};
 pub use config::{Addr, Config, ConfigBuilder, Mode, Protocol};

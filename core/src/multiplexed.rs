@@ -299,3 +299,69 @@ pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
         _ => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support as support;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::{Client, Command};
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl ConnectionObserver for Recorder {
+        fn on_connected(&self, g: u64) {
+            self.0.lock().unwrap().push(format!("connected {g}"));
+        }
+        fn on_disconnected(&self, g: u64) {
+            self.0.lock().unwrap().push(format!("disconnected {g}"));
+        }
+        fn on_push(&self, g: u64, push: &PushInfo) {
+            self.0.lock().unwrap().push(format!("push {g} {:?} {:?}", push.kind, push.data));
+        }
+    }
+
+    impl Recorder {
+        fn has(&self, prefix: &str) -> bool {
+            self.0.lock().unwrap().iter().any(|e| e.starts_with(prefix))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_and_reconnects_reach_observers() {
+        let srv = support::TestServer::start_owned(&[]);
+        let cfg = srv.builder().client_name("observed").build().unwrap();
+        let client = Client::new(cfg).unwrap();
+        let rec = Arc::new(Recorder::default());
+        client.add_observer(rec.clone());
+        client.engine().unwrap().wait_first(Duration::from_secs(2)).await.unwrap();
+        // Tracking on the shared connection (as the cache will do), then a write elsewhere.
+        let track = Command::new(["CLIENT", "TRACKING", "ON"]).unwrap();
+        client.execute_managed(&track).await.unwrap();
+        client.execute(&Command::new(["GET", "obs:k"]).unwrap()).await.unwrap();
+        let mut other = srv.control();
+        let _: () = redis::cmd("SET").arg("obs:k").arg("1").query(&mut other).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !rec.has("push 1 Invalidate") && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(rec.has("push 1 Invalidate"), "{:?}", rec.0.lock().unwrap());
+        // Kill the shared connection: observers see the disconnect and the new generation.
+        let id = client.execute(&Command::new(["CLIENT", "ID"]).unwrap()).await.unwrap();
+        let redis::Value::Int(id) = id else { panic!("{id:?}") };
+        let _: () = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query(&mut other).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while !rec.has("connected 2") && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(rec.has("disconnected 1"), "{:?}", rec.0.lock().unwrap());
+        assert!(rec.has("connected 2"), "{:?}", rec.0.lock().unwrap());
+        assert_eq!(client.connection_generation(), Some(2));
+        assert_eq!(client.stats().reconnects, 1);
+        // State restored on the new connection: the client name.
+        let name = client.execute(&Command::new(["CLIENT", "GETNAME"]).unwrap()).await.unwrap();
+        assert_eq!(name, redis::Value::BulkString(b"observed".to_vec()));
+    }
+}

@@ -190,7 +190,7 @@ impl Lease {
     pub(crate) async fn run(&mut self, cmd: &Command, timeout: Option<Duration>) -> Result<Value> {
         let conn = self.conn_mut()?;
         let reply = run_timed(conn.send_packed_command(cmd.cmd()), timeout, cmd.name()).await;
-        self.settle(reply)
+        self.settle(reply).and_then(crate::pipeline::slot)
     }
 
     /// One timed pipeline attempt, no guard, no stats.

@@ -153,13 +153,17 @@ impl SyncClient {
             }
             direct.read_timeout = timeout;
         }
-        let result = direct.conn.req_command(cmd.cmd()).map_err(|e| {
-            let e = Error::from(e);
-            match (e.kind(), timeout) {
-                (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
-                _ => e,
-            }
-        });
+        let result = direct
+            .conn
+            .req_command(cmd.cmd())
+            .map_err(|e| {
+                let e = Error::from(e);
+                match (e.kind(), timeout) {
+                    (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
+                    _ => e,
+                }
+            })
+            .and_then(crate::pipeline::slot);
         if let Err(e) = &result {
             if e.is_connection_level() || e.kind() == ErrorKind::Timeout {
                 // A reply may still be on its way: this socket must never be read again.

@@ -1,0 +1,99 @@
+//! The blocking engine: a lone caller does its own I/O; threads share; fork works.
+mod support;
+
+use std::time::Duration;
+
+use redbridge::{ErrorKind, SyncClient, Value};
+use support::{c, TestServer};
+
+#[test]
+fn lone_caller_uses_the_direct_path() {
+    let srv = TestServer::start();
+    let client = SyncClient::connect(srv.config()).unwrap();
+    for i in 0..100 {
+        client.execute(&c(&["SET", "sy:k", &i.to_string()])).unwrap();
+        assert_eq!(client.execute(&c(&["GET", "sy:k"])).unwrap(), Value::BulkString(i.to_string().into_bytes()));
+    }
+    let stats = client.stats();
+    assert!(stats.direct_requests >= 200, "{stats:?}");
+    let e = client.execute(&c(&["LPUSH", "sy:k", "x"])).unwrap_err();
+    assert_eq!(e.code(), Some("WRONGTYPE"));
+    assert_eq!(client.execute(&c(&["SELECT", "1"])).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn eight_threads_share_one_client() {
+    let srv = TestServer::start();
+    let client = SyncClient::connect(srv.config()).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    let k = format!("sy:t{t}");
+                    let v = format!("{t}-{i}");
+                    client.execute(&c(&["SET", &k, &v])).unwrap();
+                    assert_eq!(client.execute(&c(&["GET", &k])).unwrap(), Value::BulkString(v.into_bytes()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let stats = client.stats();
+    assert_eq!(stats.requests, 8 * 500 * 2 + 0, "{stats:?}");
+    assert!(stats.direct_requests < stats.requests, "concurrent callers used the shared connection too");
+}
+
+#[test]
+fn blocking_commands_from_sync_callers() {
+    let srv = TestServer::start();
+    let client = SyncClient::connect(srv.config()).unwrap();
+    let pusher = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            client.execute(&c(&["RPUSH", "sy:q", "job"])).unwrap();
+        })
+    };
+    let v = client.execute(&c(&["BLPOP", "sy:q", "5"])).unwrap();
+    assert_eq!(v, Value::Array(vec![Value::BulkString(b"sy:q".to_vec()), Value::BulkString(b"job".to_vec())]));
+    pusher.join().unwrap();
+}
+
+#[test]
+fn client_created_before_fork_works_in_the_child() {
+    let srv = TestServer::start();
+    let client = SyncClient::connect(srv.config()).unwrap();
+    client.execute(&c(&["SET", "sy:fork", "parent"])).unwrap();
+    // SAFETY: the child only uses the client and exits with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = (|| -> redbridge::Result<bool> {
+            let v = client.execute(&c(&["GET", "sy:fork"]))?;
+            client.execute(&c(&["SET", "sy:fork", "child"]))?;
+            let mut pipe = redbridge::Pipeline::new(false);
+            pipe.add(c(&["INCR", "sy:fork-n"]));
+            client.pipeline(&pipe)?;
+            Ok(v == Value::BulkString(b"parent".to_vec()))
+        })();
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: status {status}");
+    // The parent's client is unaffected and sees the child's writes.
+    assert_eq!(client.execute(&c(&["GET", "sy:fork"])).unwrap(), Value::BulkString(b"child".to_vec()));
+    assert_eq!(client.execute(&c(&["GET", "sy:fork-n"])).unwrap(), Value::BulkString(b"1".to_vec()));
+}
+
+#[tokio::test]
+async fn sync_client_inside_async_runtime_is_refused_not_panicking() {
+    let srv = TestServer::start();
+    let client = SyncClient::new(srv.config()).unwrap();
+    let e = client.execute(&c(&["BLPOP", "sy:none", "1"])).unwrap_err();
+    assert!(e.message().contains("async runtime"), "{e}");
+}
