@@ -53,7 +53,11 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    fn build(shared_cfg: &Arc<Config>, stats: &Arc<Stats>, observers: &Arc<Observers>) -> Result<Engine> {
+    fn build(
+        shared_cfg: &Arc<Config>,
+        stats: &Arc<Stats>,
+        observers: &Arc<Observers>,
+    ) -> Result<Engine> {
         let runtime = runtime::runtime();
         let _enter = runtime.enter();
         let redis = redis::Client::open(shared_cfg.connection_info())?;
@@ -96,7 +100,11 @@ impl Client {
         let config = Arc::new(config);
         let stats = Arc::new(Stats::default());
         let observers = Arc::new(Observers::default());
-        let guard = Guard::new(config.guard, config.guard_threshold, config.warning_sink.clone());
+        let guard = Guard::new(
+            config.guard,
+            config.guard_threshold,
+            config.warning_sink.clone(),
+        );
         let engine = Engine::build(&config, &stats, &observers)?;
         Ok(Client {
             shared: Arc::new(Shared {
@@ -137,7 +145,11 @@ impl Client {
         if engine.fork_generation == runtime::fork_generation() {
             return Ok(engine);
         }
-        let _lock = self.shared.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = self
+            .shared
+            .rebuild
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let current = self.shared.engine.load_full();
         if current.fork_generation == runtime::fork_generation() {
             return Ok(current);
@@ -161,7 +173,8 @@ impl Client {
         self.shared.stats.request();
         let result = async {
             self.admit(cmd.meta())?;
-            self.run(cmd, Retry::for_command(cmd, &self.shared.config)).await
+            self.run(cmd, Retry::for_command(cmd, &self.shared.config))
+                .await
         }
         .await;
         self.count(result)
@@ -231,7 +244,10 @@ impl Client {
     ) -> Result<Value> {
         let start = Instant::now();
         let (generation, mut conn) = engine.mux.get(timeout, &self.shared.config.addr).await?;
-        let left = timeout.map(|t| t.saturating_sub(start.elapsed()).max(std::time::Duration::from_millis(1)));
+        let left = timeout.map(|t| {
+            t.saturating_sub(start.elapsed())
+                .max(std::time::Duration::from_millis(1))
+        });
         let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name())
             .await
             .and_then(pipeline::slot);
@@ -270,7 +286,8 @@ impl Client {
             } else {
                 match engine.mux.get(timeout, &config.addr).await {
                     Ok((generation, mut conn)) => {
-                        let r = run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
+                        let r =
+                            run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
                         if matches!(&r, Err(e) if e.is_connection_level()) {
                             engine.mux.report_broken(generation);
                         }
@@ -314,12 +331,7 @@ impl Client {
 
     /// The client's counters and its pool's state.
     pub fn stats(&self) -> StatsSnapshot {
-        let pool = self
-            .shared
-            .engine
-            .load()
-            .pool
-            .state();
+        let pool = self.shared.engine.load().pool.state();
         self.shared.stats.snapshot(pool)
     }
 

@@ -156,7 +156,11 @@ const CONTAINERS: &[&str] = &["CLIENT", "CONFIG", "OBJECT", "SCRIPT", "XINFO"];
 static TABLE: &[CommandSpec] = &[
     row("ACL", W),
     row("APPEND", W),
-    alt("AUTH", ST, "give username/password in the client options or URL"),
+    alt(
+        "AUTH",
+        ST,
+        "give username/password in the client options or URL",
+    ),
     row("BGREWRITEAOF", W),
     row("BGSAVE", W),
     row("BITCOUNT", RO),
@@ -178,9 +182,17 @@ static TABLE: &[CommandSpec] = &[
     row("CLIENT INFO", RO),
     row("CLIENT KILL", W),
     row("CLIENT LIST", RO),
-    alt("CLIENT REPLY", ST, "nothing: replies cannot be switched off on a shared connection"),
+    alt(
+        "CLIENT REPLY",
+        ST,
+        "nothing: replies cannot be switched off on a shared connection",
+    ),
     alt("CLIENT SETNAME", ST, "the client_name option"),
-    alt("CLIENT TRACKING", ST, "the client-side cache option (cache_config)"),
+    alt(
+        "CLIENT TRACKING",
+        ST,
+        "the client-side cache option (cache_config)",
+    ),
     row("COMMAND", RO),
     row("CONFIG", W),
     row("CONFIG GET", RO),
@@ -190,14 +202,22 @@ static TABLE: &[CommandSpec] = &[
     row("DECR", W),
     row("DECRBY", W),
     row("DEL", ID),
-    alt("DISCARD", TX, "a pipeline with transaction=True, or a leased connection"),
+    alt(
+        "DISCARD",
+        TX,
+        "a pipeline with transaction=True, or a leased connection",
+    ),
     row("DUMP", RO),
     row("ECHO", RO),
     row("EVAL", W),
     row("EVALSHA", W),
     row("EVALSHA_RO", RO),
     row("EVAL_RO", RO),
-    alt("EXEC", TX, "a pipeline with transaction=True, or a leased connection"),
+    alt(
+        "EXEC",
+        TX,
+        "a pipeline with transaction=True, or a leased connection",
+    ),
     row("EXISTS", RC),
     row("EXPIRE", ID),
     row("EXPIREAT", ID),
@@ -260,11 +280,19 @@ static TABLE: &[CommandSpec] = &[
     row("LTRIM", ID),
     row("MEMORY", RO),
     row("MGET", RO),
-    alt("MONITOR", ST, "redis-cli monitor; MONITOR cannot share a connection"),
+    alt(
+        "MONITOR",
+        ST,
+        "redis-cli monitor; MONITOR cannot share a connection",
+    ),
     row("MOVE", W),
     row("MSET", ID),
     row("MSETNX", W),
-    alt("MULTI", TX, "a pipeline with transaction=True, or a leased connection"),
+    alt(
+        "MULTI",
+        TX,
+        "a pipeline with transaction=True, or a leased connection",
+    ),
     row("OBJECT", RO),
     row("PERSIST", ID),
     row("PEXPIRE", ID),
@@ -275,10 +303,18 @@ static TABLE: &[CommandSpec] = &[
     row("PFMERGE", ID),
     row("PING", RO),
     row("PSETEX", ID),
-    alt("PSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "PSUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     row("PTTL", RO),
     row("PUBLISH", W),
-    alt("PUNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "PUNSUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     alt("QUIT", ST, "close() on the client"),
     row("RANDOMKEY", RO),
     alt("READONLY", ST, "cluster mode options"),
@@ -320,20 +356,36 @@ static TABLE: &[CommandSpec] = &[
     row("SRANDMEMBER", RO),
     row("SREM", ID),
     row("SSCAN", RO),
-    alt("SSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "SSUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     row("STRLEN", RC),
-    alt("SUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "SUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     row("SUBSTR", RO),
     alt("SUNION", RB, "SSCAN"),
     row("SUNIONSTORE", ID),
-    alt("SUNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "SUNSUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     row("SWAPDB", W),
     row("TIME", RO),
     row("TOUCH", ID),
     row("TTL", RO),
     row("TYPE", RC),
     row("UNLINK", ID),
-    alt("UNSUBSCRIBE", ST, "a dedicated pub/sub connection (not available yet)"),
+    alt(
+        "UNSUBSCRIBE",
+        ST,
+        "a dedicated pub/sub connection (not available yet)",
+    ),
     alt("UNWATCH", TX, "a leased connection (watch)"),
     blocking("WAIT", W, BlockArg::At(2, MS)),
     blocking("WAITAOF", W, BlockArg::At(3, MS)),
@@ -506,7 +558,8 @@ impl Command {
             size += a.len();
             cmd.arg(a);
         }
-        let name = name.ok_or_else(|| Error::invalid("empty command: give at least the command name"))?;
+        let name =
+            name.ok_or_else(|| Error::invalid("empty command: give at least the command name"))?;
         if name.is_empty() {
             return Err(Error::invalid("the command name is empty"));
         }
@@ -534,7 +587,8 @@ impl Command {
     /// Argument-dependent refinements of the table's flags: SET NX/GET and ZADD INCR are
     /// not safe to repeat; the block time of blocking commands.
     fn refine(&mut self) -> Result<()> {
-        let has_arg = |c: &Command, word: &[u8]| c.args().skip(1).any(|a| a.eq_ignore_ascii_case(word));
+        let has_arg =
+            |c: &Command, word: &[u8]| c.args().skip(1).any(|a| a.eq_ignore_ascii_case(word));
         let name = self.meta.name.clone();
         match &*name {
             "SET" if has_arg(self, b"NX") || has_arg(self, b"XX") || has_arg(self, b"GET") => {
@@ -553,7 +607,9 @@ impl Command {
                 BlockArg::Last(u) => self.args().last().map(|a| (a.to_vec(), u)),
                 BlockArg::At(i, u) => self.arg(i).map(|a| (a.to_vec(), u)),
                 BlockArg::After(word, u) => {
-                    let pos = self.args().position(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+                    let pos = self
+                        .args()
+                        .position(|a| a.eq_ignore_ascii_case(word.as_bytes()));
                     pos.and_then(|p| self.arg(p + 1)).map(|a| (a.to_vec(), u))
                 }
             };
@@ -670,7 +726,12 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         for w in TABLE.windows(2) {
-            assert!(w[0].name < w[1].name, "{} must come before {}", w[0].name, w[1].name);
+            assert!(
+                w[0].name < w[1].name,
+                "{} must come before {}",
+                w[0].name,
+                w[1].name
+            );
         }
     }
 

@@ -417,8 +417,8 @@ impl ConfigBuilder {
                     "3" | "resp3" => Protocol::Resp3,
                     _ => {
                         return Err(Error::invalid(format!(
-                            "invalid value for `{name}`: {value:?} is not a protocol version (2 or 3)"
-                        )))
+                        "invalid value for `{name}`: {value:?} is not a protocol version (2 or 3)"
+                    )))
                     }
                 }
             }
@@ -622,7 +622,10 @@ impl ConfigBuilder {
         }
         if let Some(name) = &self.client_name {
             if name.contains(' ') || name.contains('\n') {
-                return Err(field("client_name", "Redis client names cannot contain spaces"));
+                return Err(field(
+                    "client_name",
+                    "Redis client names cannot contain spaces",
+                ));
             }
         }
         Ok(Config {
@@ -710,7 +713,11 @@ pub fn redact_url(raw: &str) -> String {
             } else {
                 "***".to_string()
             };
-            return format!("{scheme}://{masked}@{}{}", &authority[at + 1..], &rest[auth_end..]);
+            return format!(
+                "{scheme}://{masked}@{}{}",
+                &authority[at + 1..],
+                &rest[auth_end..]
+            );
         }
     }
     raw.to_string()

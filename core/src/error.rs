@@ -253,7 +253,10 @@ mod tests {
 
     #[test]
     fn response_error_shows_code_then_message() {
-        let e = Error::response("WRONGTYPE", "Operation against a key holding the wrong kind");
+        let e = Error::response(
+            "WRONGTYPE",
+            "Operation against a key holding the wrong kind",
+        );
         assert_eq!(e.kind(), ErrorKind::Response);
         assert_eq!(e.code(), Some("WRONGTYPE"));
         assert!(e.to_string().starts_with("WRONGTYPE Operation"));

@@ -87,7 +87,9 @@ impl Guard {
         if self.mode == GuardMode::Deny {
             return Err(Error::new(
                 ErrorKind::Denied,
-                format!("{message} (refused because guard=\"deny\"; set guard=\"warn\" to allow it)"),
+                format!(
+                    "{message} (refused because guard=\"deny\"; set guard=\"warn\" to allow it)"
+                ),
             ));
         }
         self.emit(Warning {

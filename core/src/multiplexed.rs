@@ -53,8 +53,13 @@ impl Observers {
 
 #[derive(Clone)]
 enum Slot {
-    Connecting { last_error: Option<Error> },
-    Ready { generation: u64, conn: MultiplexedConnection },
+    Connecting {
+        last_error: Option<Error>,
+    },
+    Ready {
+        generation: u64,
+        conn: MultiplexedConnection,
+    },
     Closed,
 }
 
@@ -276,7 +281,10 @@ impl Supervisor {
 }
 
 /// Runs what the handshake of redis-rs does not: CLIENT SETNAME.
-pub(crate) async fn init_connection(conn: &mut MultiplexedConnection, config: &Config) -> Result<()> {
+pub(crate) async fn init_connection(
+    conn: &mut MultiplexedConnection,
+    config: &Config,
+) -> Result<()> {
     if let Some(name) = &config.client_name {
         let mut c = redis::cmd("CLIENT");
         c.arg("SETNAME").arg(name);
@@ -319,7 +327,10 @@ mod tests {
             self.0.lock().unwrap().push(format!("disconnected {g}"));
         }
         fn on_push(&self, g: u64, push: &PushInfo) {
-            self.0.lock().unwrap().push(format!("push {g} {:?} {:?}", push.kind, push.data));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("push {g} {:?} {:?}", push.kind, push.data));
         }
     }
 
@@ -336,22 +347,44 @@ mod tests {
         let client = Client::new(cfg).unwrap();
         let rec = Arc::new(Recorder::default());
         client.add_observer(rec.clone());
-        client.engine().unwrap().wait_first(Duration::from_secs(2)).await.unwrap();
+        client
+            .engine()
+            .unwrap()
+            .wait_first(Duration::from_secs(2))
+            .await
+            .unwrap();
         // Tracking on the shared connection (as the cache will do), then a write elsewhere.
         let track = Command::new(["CLIENT", "TRACKING", "ON"]).unwrap();
         client.execute_managed(&track).await.unwrap();
-        client.execute(&Command::new(["GET", "obs:k"]).unwrap()).await.unwrap();
+        client
+            .execute(&Command::new(["GET", "obs:k"]).unwrap())
+            .await
+            .unwrap();
         let mut other = srv.control();
-        let _: () = redis::cmd("SET").arg("obs:k").arg("1").query(&mut other).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("obs:k")
+            .arg("1")
+            .query(&mut other)
+            .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
         while !rec.has("push 1 Invalidate") && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(rec.has("push 1 Invalidate"), "{:?}", rec.0.lock().unwrap());
         // Kill the shared connection: observers see the disconnect and the new generation.
-        let id = client.execute(&Command::new(["CLIENT", "ID"]).unwrap()).await.unwrap();
-        let redis::Value::Int(id) = id else { panic!("{id:?}") };
-        let _: () = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query(&mut other).unwrap();
+        let id = client
+            .execute(&Command::new(["CLIENT", "ID"]).unwrap())
+            .await
+            .unwrap();
+        let redis::Value::Int(id) = id else {
+            panic!("{id:?}")
+        };
+        let _: () = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query(&mut other)
+            .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(3);
         while !rec.has("connected 2") && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -361,7 +394,10 @@ mod tests {
         assert_eq!(client.connection_generation(), Some(2));
         assert_eq!(client.stats().reconnects, 1);
         // State restored on the new connection: the client name.
-        let name = client.execute(&Command::new(["CLIENT", "GETNAME"]).unwrap()).await.unwrap();
+        let name = client
+            .execute(&Command::new(["CLIENT", "GETNAME"]).unwrap())
+            .await
+            .unwrap();
         assert_eq!(name, redis::Value::BulkString(b"observed".to_vec()));
     }
 }

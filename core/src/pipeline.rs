@@ -12,10 +12,10 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use redis::Value;
 
+use crate::client::refusal;
 use crate::command::{Block, Command, Flags, Meta};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::client::refusal;
 
 /// Most commands packed in one write.
 pub const CHUNK_COMMANDS: usize = 10_000;
@@ -100,7 +100,9 @@ impl Pipeline {
     /// True when the pipeline must not share the multiplexed connection: it holds a
     /// blocking command, or it is a transaction written in more than one chunk.
     pub(crate) fn needs_dedicated(&self) -> bool {
-        self.metas.iter().any(|m| m.flags().contains(Flags::BLOCKING))
+        self.metas
+            .iter()
+            .any(|m| m.flags().contains(Flags::BLOCKING))
             || (self.transaction && self.chunks.len() > 1)
     }
 
@@ -133,25 +135,22 @@ pub(crate) trait PipelineConn: Send {
 }
 
 impl PipelineConn for MultiplexedConnection {
-    fn send_chunk<'a>(
-        &'a mut self,
-        chunk: &'a redis::Pipeline,
-    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a {
-        async move { Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?) }
+    async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
+        Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?)
     }
 }
 
 impl PipelineConn for deadpool_redis::Connection {
-    fn send_chunk<'a>(
-        &'a mut self,
-        chunk: &'a redis::Pipeline,
-    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a {
-        async move { Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?) }
+    async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
+        Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?)
     }
 }
 
 /// Writes every chunk in order and returns each command's reply or error in its slot.
-pub(crate) async fn send<C: PipelineConn>(conn: &mut C, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+pub(crate) async fn send<C: PipelineConn>(
+    conn: &mut C,
+    pipe: &Pipeline,
+) -> Result<Vec<Result<Value>>> {
     if pipe.is_empty() {
         return Ok(Vec::new());
     }

@@ -99,7 +99,10 @@ impl Pool {
             Err(PoolError::Backend(e)) | Err(PoolError::PostCreateHook(HookError::Backend(e))) => {
                 Err(crate::multiplexed::connect_error(e.into(), &self.config))
             }
-            Err(e) => Err(Error::new(ErrorKind::Connection, format!("connection pool: {e}"))),
+            Err(e) => Err(Error::new(
+                ErrorKind::Connection,
+                format!("connection pool: {e}"),
+            )),
         }
     }
 
@@ -157,7 +160,9 @@ impl Lease {
                 return Err(refusal(cmd.meta()));
             }
             self.guard.before(cmd.meta())?;
-            let reply = self.run(cmd, policy::response_timeout(cmd, &self.config)).await?;
+            let reply = self
+                .run(cmd, policy::response_timeout(cmd, &self.config))
+                .await?;
             self.guard.after(cmd.meta(), &reply);
             Ok(reply)
         }

@@ -95,7 +95,12 @@ impl ScanCursor {
 
     /// Reads a page reply `[cursor, items]`, advances the cursor, returns the items.
     pub fn accept(&mut self, reply: Value) -> Result<Vec<Value>> {
-        let bad = |what: &str| Error::new(ErrorKind::Protocol, format!("unexpected SCAN reply: {what}"));
+        let bad = |what: &str| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("unexpected SCAN reply: {what}"),
+            )
+        };
         let Value::Array(mut parts) = reply else {
             return Err(bad("not an array"));
         };

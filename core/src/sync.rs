@@ -126,7 +126,11 @@ impl SyncClient {
     /// One attempt on the direct connection; `None` when it is not available now.
     fn direct_attempt(&self, slot: &mut DirectSlot, cmd: &Command) -> Option<Result<Value>> {
         let generation = runtime::fork_generation();
-        if slot.conn.as_ref().is_some_and(|d| d.fork_generation != generation) {
+        if slot
+            .conn
+            .as_ref()
+            .is_some_and(|d| d.fork_generation != generation)
+        {
             // Opened by the parent process: its socket is not ours to use or close.
             std::mem::forget(slot.conn.take());
         }

@@ -16,7 +16,10 @@ async fn wrong_password_is_an_authentication_error_without_the_password() {
     assert!(!format!("{cfg:?}").contains(SECRET));
     let e = Client::connect(cfg.clone()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
-    assert!(!e.to_string().contains(SECRET) && !format!("{e:?}").contains(SECRET), "{e:?}");
+    assert!(
+        !e.to_string().contains(SECRET) && !format!("{e:?}").contains(SECRET),
+        "{e:?}"
+    );
     let client = Client::new(cfg.clone()).unwrap();
     assert!(!format!("{client:?}").contains(SECRET));
     let e = SyncClient::connect(cfg).unwrap_err();
@@ -30,8 +33,17 @@ async fn wrong_password_is_an_authentication_error_without_the_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_names_the_address() {
     // A port nobody listens on (bound then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let cfg = Config::builder().port(port).password(SECRET).connect_timeout(Duration::from_millis(300)).build().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = Config::builder()
+        .port(port)
+        .password(SECRET)
+        .connect_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let e = Client::connect(cfg).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(e.message().contains(&format!("127.0.0.1:{port}")), "{e}");
@@ -43,15 +55,24 @@ async fn server_errors_keep_their_code() {
     let srv = TestServer::start();
     let client = Client::connect(srv.config()).await.unwrap();
     client.execute(&c(&["SET", "e:s", "x"])).await.unwrap();
-    let e = client.execute(&c(&["LPUSH", "e:s", "y"])).await.unwrap_err();
+    let e = client
+        .execute(&c(&["LPUSH", "e:s", "y"]))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Response);
     assert_eq!(e.code(), Some("WRONGTYPE"));
     let e = client.execute(&c(&["NOSUCHCMD"])).await.unwrap_err();
     assert_eq!(e.code(), Some("ERR"));
     // Binary arguments round-trip.
     let bin = [0u8, 255, 13, 10, 0];
-    client.execute(&redbridge::Command::new([&b"SET"[..], b"e:bin", &bin]).unwrap()).await.unwrap();
-    let v = client.execute(&redbridge::Command::new([&b"GET"[..], b"e:bin"]).unwrap()).await.unwrap();
+    client
+        .execute(&redbridge::Command::new([&b"SET"[..], b"e:bin", &bin]).unwrap())
+        .await
+        .unwrap();
+    let v = client
+        .execute(&redbridge::Command::new([&b"GET"[..], b"e:bin"]).unwrap())
+        .await
+        .unwrap();
     assert_eq!(v, redbridge::Value::BulkString(bin.to_vec()));
 }
 

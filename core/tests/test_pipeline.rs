@@ -19,7 +19,10 @@ async fn each_reply_or_error_in_its_slot() {
     let e = slots[1].as_ref().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Response);
     assert_eq!(e.code(), Some("ERR"));
-    assert_eq!(slots[2].as_ref().unwrap(), &Value::BulkString(b"text".to_vec()));
+    assert_eq!(
+        slots[2].as_ref().unwrap(),
+        &Value::BulkString(b"text".to_vec())
+    );
     assert_eq!(slots[3].as_ref().unwrap(), &Value::Int(1));
 }
 
@@ -28,18 +31,29 @@ async fn multi_exec_runs_atomically_and_reports_queue_errors() {
     let srv = TestServer::start();
     let client = Client::connect(srv.config()).await.unwrap();
     let mut tx = Pipeline::new(true);
-    tx.add(c(&["SET", "p:t", "1"])).add(c(&["INCR", "p:t"])).add(c(&["GET", "p:t"]));
+    tx.add(c(&["SET", "p:t", "1"]))
+        .add(c(&["INCR", "p:t"]))
+        .add(c(&["GET", "p:t"]));
     let slots = client.pipeline(&tx).await.unwrap();
     let values: Vec<Value> = slots.into_iter().map(Result::unwrap).collect();
-    assert_eq!(values, vec![Value::Okay, Value::Int(2), Value::BulkString(b"2".to_vec())]);
+    assert_eq!(
+        values,
+        vec![Value::Okay, Value::Int(2), Value::BulkString(b"2".to_vec())]
+    );
 
     // A command the server refuses while queuing discards the whole transaction.
     let mut bad = Pipeline::new(true);
     bad.add(c(&["SET", "p:t", "9"])).add(c(&["NOSUCHCOMMAND"]));
     let e = client.pipeline(&bad).await.unwrap_err();
     assert_eq!(e.code(), Some("EXECABORT"), "{e}");
-    assert!(e.message().contains("#2") && e.message().contains("NOSUCHCOMMAND"), "{e}");
-    assert_eq!(client.execute(&c(&["GET", "p:t"])).await.unwrap(), Value::BulkString(b"2".to_vec()));
+    assert!(
+        e.message().contains("#2") && e.message().contains("NOSUCHCOMMAND"),
+        "{e}"
+    );
+    assert_eq!(
+        client.execute(&c(&["GET", "p:t"])).await.unwrap(),
+        Value::BulkString(b"2".to_vec())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,18 +66,27 @@ async fn watch_then_change_gives_watch_error() {
     let seen = lease.execute(&c(&["GET", "p:w"])).await.unwrap();
     assert_eq!(seen, Value::BulkString(b"1".to_vec()));
     // Another writer changes the key between WATCH and EXEC.
-    client.execute(&c(&["SET", "p:w", "changed"])).await.unwrap();
+    client
+        .execute(&c(&["SET", "p:w", "changed"]))
+        .await
+        .unwrap();
     let mut tx = Pipeline::new(true);
     tx.add(c(&["SET", "p:w", "2"]));
     let e = lease.pipeline(&tx).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Watch, "{e}");
-    assert_eq!(client.execute(&c(&["GET", "p:w"])).await.unwrap(), Value::BulkString(b"changed".to_vec()));
+    assert_eq!(
+        client.execute(&c(&["GET", "p:w"])).await.unwrap(),
+        Value::BulkString(b"changed".to_vec())
+    );
     // Unchanged: EXEC goes through.
     lease.execute(&c(&["WATCH", "p:w"])).await.unwrap();
     let slots = lease.pipeline(&tx).await.unwrap();
     assert_eq!(slots[0].as_ref().unwrap(), &Value::Okay);
     drop(lease);
-    assert_eq!(client.execute(&c(&["GET", "p:w"])).await.unwrap(), Value::BulkString(b"2".to_vec()));
+    assert_eq!(
+        client.execute(&c(&["GET", "p:w"])).await.unwrap(),
+        Value::BulkString(b"2".to_vec())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +114,9 @@ async fn large_pipelines_are_chunked_and_keep_order() {
     // Big values get their own chunks (bounded memory per write).
     let big = "x".repeat(3 << 20);
     let mut pipe = Pipeline::new(false);
-    pipe.add(c(&["SET", "p:b1", &big])).add(c(&["SET", "p:b2", &big])).add(c(&["STRLEN", "p:b2"]));
+    pipe.add(c(&["SET", "p:b1", &big]))
+        .add(c(&["SET", "p:b2", &big]))
+        .add(c(&["STRLEN", "p:b2"]));
     let slots = client.pipeline(&pipe).await.unwrap();
     assert_eq!(slots[2].as_ref().unwrap(), &Value::Int(3 << 20));
 }
@@ -101,9 +126,13 @@ fn sync_pipeline_and_lease() {
     let srv = TestServer::start();
     let client = SyncClient::connect(srv.config()).unwrap();
     let mut pipe = Pipeline::new(false);
-    pipe.add(c(&["SET", "p:sync", "a"])).add(c(&["GET", "p:sync"]));
+    pipe.add(c(&["SET", "p:sync", "a"]))
+        .add(c(&["GET", "p:sync"]));
     let slots = client.pipeline(&pipe).unwrap();
-    assert_eq!(slots[1].as_ref().unwrap(), &Value::BulkString(b"a".to_vec()));
+    assert_eq!(
+        slots[1].as_ref().unwrap(),
+        &Value::BulkString(b"a".to_vec())
+    );
     let mut lease = client.lease().unwrap();
     lease.execute(&c(&["WATCH", "p:sync"])).unwrap();
     client.execute(&c(&["SET", "p:sync", "b"])).unwrap();
@@ -122,5 +151,8 @@ async fn state_and_transaction_commands_are_refused_inside_pipelines() {
     assert!(e.message().contains("db option"), "{e}");
     let mut pipe = Pipeline::new(false);
     pipe.add(c(&["MULTI"]));
-    assert_eq!(client.pipeline(&pipe).await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        client.pipeline(&pipe).await.unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }

@@ -13,10 +13,19 @@ fn kill_clients(srv: &TestServer, name: &str) -> usize {
     let ids: Vec<String> = list
         .lines()
         .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
-        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")).map(str::to_string))
+        .filter_map(|l| {
+            l.split(' ')
+                .find_map(|f| f.strip_prefix("id="))
+                .map(str::to_string)
+        })
         .collect();
     for id in &ids {
-        let _: redis::Value = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query(&mut ctl).unwrap();
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query(&mut ctl)
+            .unwrap();
     }
     ids.len()
 }
@@ -28,7 +37,12 @@ async fn incr_in_flight_is_not_retried_after_its_connection_is_killed() {
     let client = Client::connect(cfg).await.unwrap();
     let mut ctl = srv.control();
     // Hold writes server-side so the INCR is in flight when its connection dies.
-    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(2000).arg("WRITE").query(&mut ctl).unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(2000)
+        .arg("WRITE")
+        .query(&mut ctl)
+        .unwrap();
     let cl = client.clone();
     let incr = tokio::spawn(async move { cl.execute(&c(&["INCR", "retry:counter"])).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -37,19 +51,36 @@ async fn incr_in_flight_is_not_retried_after_its_connection_is_killed() {
     let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut ctl).unwrap();
     let e = incr.await.unwrap().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
-    assert!(e.message().contains("not retried"), "the error says why: {e}");
-    let v: Option<i64> = redis::cmd("GET").arg("retry:counter").query(&mut ctl).unwrap();
+    assert!(
+        e.message().contains("not retried"),
+        "the error says why: {e}"
+    );
+    let v: Option<i64> = redis::cmd("GET")
+        .arg("retry:counter")
+        .query(&mut ctl)
+        .unwrap();
     assert_eq!(v, None, "INCR was not sent a second time");
     assert_eq!(client.stats().retries, 0);
     // The client reconnects by itself.
-    assert_eq!(client.execute(&c(&["INCR", "retry:counter"])).await.unwrap(), Value::Int(1));
+    assert_eq!(
+        client
+            .execute(&c(&["INCR", "retry:counter"]))
+            .await
+            .unwrap(),
+        Value::Int(1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_is_retried_after_its_connection_is_killed() {
     let srv = TestServer::start_owned(&[]);
     // RESP2: no push channel, so the client learns of the kill only from the GET itself.
-    let cfg = srv.builder().protocol(Protocol::Resp2).client_name("retry-get").build().unwrap();
+    let cfg = srv
+        .builder()
+        .protocol(Protocol::Resp2)
+        .client_name("retry-get")
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     client.execute(&c(&["SET", "retry:k", "v"])).await.unwrap();
     assert_eq!(kill_clients(&srv, "retry-get"), 1);
@@ -69,14 +100,26 @@ async fn get_is_retried_after_its_connection_is_killed() {
     client.execute(&c(&["PING"])).await.unwrap();
     assert_eq!(kill_clients(&srv, "retry-get"), 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let v = client.execute(&c(&["INCR", "retry:n"]).with_retry(true)).await.unwrap();
-    assert_eq!(v, Value::Int(1), "the failed INCR never reached the server; the opted-in one did");
+    let v = client
+        .execute(&c(&["INCR", "retry:n"]).with_retry(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        Value::Int(1),
+        "the failed INCR never reached the server; the opted-in one did"
+    );
 }
 
 #[test]
 fn sync_direct_get_is_retried_after_kill() {
     let srv = TestServer::start_owned(&[]);
-    let cfg = srv.builder().protocol(Protocol::Resp2).client_name("retry-sync").build().unwrap();
+    let cfg = srv
+        .builder()
+        .protocol(Protocol::Resp2)
+        .client_name("retry-sync")
+        .build()
+        .unwrap();
     let client = SyncClient::connect(cfg).unwrap();
     client.execute(&c(&["SET", "retry:s", "v"])).unwrap();
     assert!(kill_clients(&srv, "retry-sync") >= 1);
@@ -96,7 +139,11 @@ fn sync_direct_get_is_retried_after_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_restart_mid_run_is_recovered_on_its_own() {
     let mut srv = TestServer::start_owned(&[]);
-    let cfg = srv.builder().response_timeout(Duration::from_secs(3)).build().unwrap();
+    let cfg = srv
+        .builder()
+        .response_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     let cl = client.clone();
     let worker = tokio::spawn(async move {
@@ -126,7 +173,11 @@ async fn server_restart_mid_run_is_recovered_on_its_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_wait_for_a_reconnect_up_to_their_timeout_then_fail() {
     let mut srv = TestServer::start_owned(&[]);
-    let cfg = srv.builder().response_timeout(Duration::from_millis(300)).build().unwrap();
+    let cfg = srv
+        .builder()
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     tokio::task::block_in_place(|| srv.stop());
     let t0 = Instant::now();

@@ -10,7 +10,10 @@ use support::{c, TestServer};
 async fn blpop_does_not_delay_concurrent_gets() {
     let srv = TestServer::start();
     let client = Client::connect(srv.config()).await.unwrap();
-    client.execute(&c(&["SET", "routing:k", "v"])).await.unwrap();
+    client
+        .execute(&c(&["SET", "routing:k", "v"]))
+        .await
+        .unwrap();
     client.execute(&c(&["DEL", "routing:q"])).await.unwrap();
 
     let blocker = client.clone();
@@ -31,13 +34,26 @@ async fn blpop_does_not_delay_concurrent_gets() {
     for r in replies {
         assert_eq!(r.unwrap(), Value::BulkString(b"v".to_vec()));
     }
-    assert!(gets_took < Duration::from_millis(1000), "1000 GETs took {gets_took:?} behind a BLPOP");
+    assert!(
+        gets_took < Duration::from_millis(1000),
+        "1000 GETs took {gets_took:?} behind a BLPOP"
+    );
 
     let (r, blocked_for) = blpop.await.unwrap();
-    assert_eq!(r.unwrap(), Value::Nil, "BLPOP times out server-side with nil");
-    assert!(blocked_for >= Duration::from_millis(1900), "BLPOP returned after {blocked_for:?}");
+    assert_eq!(
+        r.unwrap(),
+        Value::Nil,
+        "BLPOP times out server-side with nil"
+    );
+    assert!(
+        blocked_for >= Duration::from_millis(1900),
+        "BLPOP returned after {blocked_for:?}"
+    );
     let stats = client.stats();
-    assert!(stats.pool.size >= 1, "BLPOP used a pooled connection: {stats:?}");
+    assert!(
+        stats.pool.size >= 1,
+        "BLPOP used a pooled connection: {stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -59,7 +75,10 @@ async fn state_commands_are_refused_with_the_option_to_use() {
         assert!(e.message().contains(hint), "{args:?}: {e}");
     }
     // The shared connection is untouched: still db 0, still answering.
-    assert_eq!(client.execute(&c(&["PING"])).await.unwrap(), Value::SimpleString("PONG".into()));
+    assert_eq!(
+        client.execute(&c(&["PING"])).await.unwrap(),
+        Value::SimpleString("PONG".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,10 +99,16 @@ async fn exhausted_pool_gives_pool_timeout_within_pool_timeout() {
     let waited = t0.elapsed();
     assert_eq!(e.kind(), ErrorKind::PoolTimeout, "{e}");
     assert!(e.message().contains("max_connections"), "{e}");
-    assert!(waited >= Duration::from_millis(290) && waited < Duration::from_millis(500), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(290) && waited < Duration::from_millis(500),
+        "{waited:?}"
+    );
     // A blocking command also needs a lease: same outcome, same bound.
     let t0 = Instant::now();
-    let e = client.execute(&c(&["BLPOP", "routing:none", "1"])).await.unwrap_err();
+    let e = client
+        .execute(&c(&["BLPOP", "routing:none", "1"]))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PoolTimeout);
     assert!(t0.elapsed() < Duration::from_millis(500));
     let stats = client.stats();
@@ -95,7 +120,12 @@ async fn exhausted_pool_gives_pool_timeout_within_pool_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pooled_mode_leases_every_command() {
     let srv = TestServer::start();
-    let cfg = srv.builder().mode(Mode::Pooled).max_connections(4).build().unwrap();
+    let cfg = srv
+        .builder()
+        .mode(Mode::Pooled)
+        .max_connections(4)
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     let tasks = (0..200).map(|i| {
         let cl = client.clone();
@@ -116,7 +146,12 @@ async fn pooled_mode_leases_every_command() {
 #[tokio::test]
 async fn db_and_client_name_apply_to_every_connection() {
     let srv = TestServer::start();
-    let cfg = srv.builder().db(3).client_name("routing-test").build().unwrap();
+    let cfg = srv
+        .builder()
+        .db(3)
+        .client_name("routing-test")
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     client.execute(&c(&["SET", "dbkey", "in3"])).await.unwrap();
     let mut ctl = srv.control();
@@ -127,7 +162,10 @@ async fn db_and_client_name_apply_to_every_connection() {
     assert_eq!(v.as_deref(), Some("in3"));
     // Leased connection: same db and name.
     let mut lease = client.lease().await.unwrap();
-    assert_eq!(lease.execute(&c(&["GET", "dbkey"])).await.unwrap(), Value::BulkString(b"in3".to_vec()));
+    assert_eq!(
+        lease.execute(&c(&["GET", "dbkey"])).await.unwrap(),
+        Value::BulkString(b"in3".to_vec())
+    );
     let name = lease.execute(&c(&["CLIENT", "GETNAME"])).await.unwrap();
     assert_eq!(name, Value::BulkString(b"routing-test".to_vec()));
     let name = client.execute(&c(&["CLIENT", "GETNAME"])).await.unwrap();

@@ -19,7 +19,12 @@ async fn fill(client: &Client) {
         let i = i.to_string();
         pipe.add(c(&["SET", &format!("scan:key:{i}"), "x"]));
         pipe.add(c(&["SADD", "scan:set", &i]));
-        pipe.add(c(&["HSET", "scan:hash", &format!("f{i}"), &format!("v{i}")]));
+        pipe.add(c(&[
+            "HSET",
+            "scan:hash",
+            &format!("f{i}"),
+            &format!("v{i}"),
+        ]));
         pipe.add(c(&["ZADD", "scan:zset", &i, &format!("m{i}")]));
     }
     pipe.add(c(&["SADD", "scan:other-type", "x"]));
@@ -39,20 +44,52 @@ async fn full_iterations_return_every_item() {
         key_type: None,
     };
 
-    let keys = client.scan(ScanKind::Keys, opts(Some("scan:key:*"))).unwrap().collect_all().await.unwrap();
+    let keys = client
+        .scan(ScanKind::Keys, opts(Some("scan:key:*")))
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
     let keys: HashSet<Vec<u8>> = keys.iter().map(bytes).collect();
     assert_eq!(keys.len(), 10_000);
-    assert!(keys.contains(&b"scan:key:9999".to_vec()));
+    assert!(keys.contains(b"scan:key:9999".as_slice()));
 
-    let typed = ScanOptions { key_type: Some("set".into()), ..opts(Some("scan:*")) };
-    let sets: HashSet<Vec<u8>> = client.scan(ScanKind::Keys, typed).unwrap().collect_all().await.unwrap().iter().map(bytes).collect();
-    assert_eq!(sets, HashSet::from([b"scan:set".to_vec(), b"scan:other-type".to_vec()]));
+    let typed = ScanOptions {
+        key_type: Some("set".into()),
+        ..opts(Some("scan:*"))
+    };
+    let sets: HashSet<Vec<u8>> = client
+        .scan(ScanKind::Keys, typed)
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(bytes)
+        .collect();
+    assert_eq!(
+        sets,
+        HashSet::from([b"scan:set".to_vec(), b"scan:other-type".to_vec()])
+    );
 
-    let members = client.scan(ScanKind::Set(b"scan:set".to_vec()), opts(None)).unwrap().collect_all().await.unwrap();
+    let members = client
+        .scan(ScanKind::Set(b"scan:set".to_vec()), opts(None))
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
     let members: HashSet<Vec<u8>> = members.iter().map(bytes).collect();
-    assert_eq!(members, (0..10_000).map(|i| i.to_string().into_bytes()).collect());
+    assert_eq!(
+        members,
+        (0..10_000).map(|i| i.to_string().into_bytes()).collect()
+    );
 
-    let pairs = client.scan(ScanKind::Hash(b"scan:hash".to_vec()), opts(None)).unwrap().collect_all().await.unwrap();
+    let pairs = client
+        .scan(ScanKind::Hash(b"scan:hash".to_vec()), opts(None))
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
     let fields: HashSet<(Vec<u8>, Vec<u8>)> = pairs
         .iter()
         .map(|p| match p {
@@ -63,7 +100,12 @@ async fn full_iterations_return_every_item() {
     assert_eq!(fields.len(), 10_000);
     assert!(fields.contains(&(b"f42".to_vec(), b"v42".to_vec())));
 
-    let scored = client.scan(ScanKind::SortedSet(b"scan:zset".to_vec()), opts(None)).unwrap().collect_all().await.unwrap();
+    let scored = client
+        .scan(ScanKind::SortedSet(b"scan:zset".to_vec()), opts(None))
+        .unwrap()
+        .collect_all()
+        .await
+        .unwrap();
     let scored: HashSet<(Vec<u8>, Vec<u8>)> = scored
         .iter()
         .map(|p| match p {
@@ -82,7 +124,13 @@ async fn pages_are_fetched_only_when_consumed() {
     fill(&client).await;
     let before = client.stats().requests;
     let mut stream = client
-        .scan(ScanKind::Set(b"scan:set".to_vec()), ScanOptions { count: Some(100), ..Default::default() })
+        .scan(
+            ScanKind::Set(b"scan:set".to_vec()),
+            ScanOptions {
+                count: Some(100),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let first = stream.next_batch().await.unwrap().unwrap();
     assert!(!first.is_empty() && first.len() < 10_000);
@@ -99,7 +147,16 @@ fn sync_scan_iterates_every_key() {
     }
     client.pipeline(&pipe).unwrap();
     let mut seen = HashSet::new();
-    for page in client.scan(ScanKind::Keys, ScanOptions { count: Some(1000), ..Default::default() }).unwrap() {
+    for page in client
+        .scan(
+            ScanKind::Keys,
+            ScanOptions {
+                count: Some(1000),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    {
         for k in page.unwrap() {
             seen.insert(bytes(&k));
         }
@@ -111,7 +168,10 @@ fn sync_scan_iterates_every_key() {
 fn type_is_only_for_keys() {
     let e = redbridge::scan::ScanCursor::new(
         ScanKind::Set(b"s".to_vec()),
-        ScanOptions { key_type: Some("set".into()), ..Default::default() },
+        ScanOptions {
+            key_type: Some("set".into()),
+            ..Default::default()
+        },
     )
     .unwrap_err();
     assert!(e.message().contains("TYPE"), "{e}");

@@ -11,14 +11,22 @@ fn lone_caller_uses_the_direct_path() {
     let srv = TestServer::start();
     let client = SyncClient::connect(srv.config()).unwrap();
     for i in 0..100 {
-        client.execute(&c(&["SET", "sy:k", &i.to_string()])).unwrap();
-        assert_eq!(client.execute(&c(&["GET", "sy:k"])).unwrap(), Value::BulkString(i.to_string().into_bytes()));
+        client
+            .execute(&c(&["SET", "sy:k", &i.to_string()]))
+            .unwrap();
+        assert_eq!(
+            client.execute(&c(&["GET", "sy:k"])).unwrap(),
+            Value::BulkString(i.to_string().into_bytes())
+        );
     }
     let stats = client.stats();
     assert!(stats.direct_requests >= 200, "{stats:?}");
     let e = client.execute(&c(&["LPUSH", "sy:k", "x"])).unwrap_err();
     assert_eq!(e.code(), Some("WRONGTYPE"));
-    assert_eq!(client.execute(&c(&["SELECT", "1"])).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        client.execute(&c(&["SELECT", "1"])).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 #[test]
@@ -33,7 +41,10 @@ fn eight_threads_share_one_client() {
                     let k = format!("sy:t{t}");
                     let v = format!("{t}-{i}");
                     client.execute(&c(&["SET", &k, &v])).unwrap();
-                    assert_eq!(client.execute(&c(&["GET", &k])).unwrap(), Value::BulkString(v.into_bytes()));
+                    assert_eq!(
+                        client.execute(&c(&["GET", &k])).unwrap(),
+                        Value::BulkString(v.into_bytes())
+                    );
                 }
             })
         })
@@ -42,8 +53,11 @@ fn eight_threads_share_one_client() {
         t.join().unwrap();
     }
     let stats = client.stats();
-    assert_eq!(stats.requests, 8 * 500 * 2 + 0, "{stats:?}");
-    assert!(stats.direct_requests < stats.requests, "concurrent callers used the shared connection too");
+    assert_eq!(stats.requests, 8 * 500 * 2, "{stats:?}");
+    assert!(
+        stats.direct_requests < stats.requests,
+        "concurrent callers used the shared connection too"
+    );
 }
 
 #[test]
@@ -58,7 +72,13 @@ fn blocking_commands_from_sync_callers() {
         })
     };
     let v = client.execute(&c(&["BLPOP", "sy:q", "5"])).unwrap();
-    assert_eq!(v, Value::Array(vec![Value::BulkString(b"sy:q".to_vec()), Value::BulkString(b"job".to_vec())]));
+    assert_eq!(
+        v,
+        Value::Array(vec![
+            Value::BulkString(b"sy:q".to_vec()),
+            Value::BulkString(b"job".to_vec())
+        ])
+    );
     pusher.join().unwrap();
 }
 
@@ -84,10 +104,19 @@ fn client_created_before_fork_works_in_the_child() {
     let mut status = 0;
     let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(waited, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: status {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child failed: status {status}"
+    );
     // The parent's client is unaffected and sees the child's writes.
-    assert_eq!(client.execute(&c(&["GET", "sy:fork"])).unwrap(), Value::BulkString(b"child".to_vec()));
-    assert_eq!(client.execute(&c(&["GET", "sy:fork-n"])).unwrap(), Value::BulkString(b"1".to_vec()));
+    assert_eq!(
+        client.execute(&c(&["GET", "sy:fork"])).unwrap(),
+        Value::BulkString(b"child".to_vec())
+    );
+    assert_eq!(
+        client.execute(&c(&["GET", "sy:fork-n"])).unwrap(),
+        Value::BulkString(b"1".to_vec())
+    );
 }
 
 #[tokio::test]

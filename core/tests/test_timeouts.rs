@@ -17,10 +17,16 @@ async fn debug_sleep_beyond_response_timeout_times_out_and_next_reply_is_own() {
     client.execute(&c(&["SET", "t:k", "mine"])).await.unwrap();
 
     let t0 = Instant::now();
-    let e = client.execute(&c(&["DEBUG", "SLEEP", "0.6"])).await.unwrap_err();
+    let e = client
+        .execute(&c(&["DEBUG", "SLEEP", "0.6"]))
+        .await
+        .unwrap_err();
     let took = t0.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(took >= timeout && took <= timeout + Duration::from_millis(100), "took {took:?}");
+    assert!(
+        took >= timeout && took <= timeout + Duration::from_millis(100),
+        "took {took:?}"
+    );
 
     // The next command waits behind the sleeping server, then gets its own reply (not
     // DEBUG's late +OK).
@@ -50,23 +56,34 @@ fn sync_direct_path_times_out_and_next_reply_is_own() {
     let e = client.execute(&c(&["DEBUG", "SLEEP", "0.5"])).unwrap_err();
     let took = t0.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(took >= timeout && took <= timeout + Duration::from_millis(100), "took {took:?}");
+    assert!(
+        took >= timeout && took <= timeout + Duration::from_millis(100),
+        "took {took:?}"
+    );
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(client.execute(&c(&["GET", "t:s"])).unwrap(), Value::BulkString(b"mine".to_vec()));
+    assert_eq!(
+        client.execute(&c(&["GET", "t:s"])).unwrap(),
+        Value::BulkString(b"mine".to_vec())
+    );
     assert!(client.stats().direct_requests >= 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_requests_with_random_timeouts_and_cancellations_never_cross() {
     let srv = TestServer::start_owned(&[]);
-    let cfg = srv.builder().response_timeout(Duration::from_millis(3)).build().unwrap();
+    let cfg = srv
+        .builder()
+        .response_timeout(Duration::from_millis(3))
+        .build()
+        .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     let wrong = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::new();
     for worker in 0..20 {
-        let (client, wrong, ok, failed) = (client.clone(), wrong.clone(), ok.clone(), failed.clone());
+        let (client, wrong, ok, failed) =
+            (client.clone(), wrong.clone(), ok.clone(), failed.clone());
         handles.push(tokio::spawn(async move {
             for i in 0..500 {
                 let payload = format!("w{worker}-r{i}-{}", fastrand::u64(..));
@@ -74,12 +91,16 @@ async fn ten_thousand_requests_with_random_timeouts_and_cancellations_never_cros
                 // A third of the requests are cancelled by the caller after a random delay.
                 let fut = client.execute(&cmd);
                 let outcome = if i % 3 == 0 {
-                    tokio::time::timeout(Duration::from_micros(fastrand::u64(0..400)), fut).await.ok()
+                    tokio::time::timeout(Duration::from_micros(fastrand::u64(0..400)), fut)
+                        .await
+                        .ok()
                 } else {
                     Some(fut.await)
                 };
                 match outcome {
-                    Some(Ok(Value::BulkString(b))) if b == payload.as_bytes() => ok.fetch_add(1, Ordering::Relaxed),
+                    Some(Ok(Value::BulkString(b))) if b == payload.as_bytes() => {
+                        ok.fetch_add(1, Ordering::Relaxed)
+                    }
                     Some(Ok(_)) => wrong.fetch_add(1, Ordering::Relaxed),
                     _ => failed.fetch_add(1, Ordering::Relaxed),
                 };
@@ -90,9 +111,16 @@ async fn ten_thousand_requests_with_random_timeouts_and_cancellations_never_cros
     let stall = {
         let srv_url = srv.url.clone();
         tokio::task::spawn_blocking(move || {
-            let mut ctl = redis::Client::open(srv_url.as_str()).unwrap().get_connection().unwrap();
+            let mut ctl = redis::Client::open(srv_url.as_str())
+                .unwrap()
+                .get_connection()
+                .unwrap();
             for _ in 0..15 {
-                let _: () = redis::cmd("DEBUG").arg("SLEEP").arg("0.005").query(&mut ctl).unwrap();
+                let _: () = redis::cmd("DEBUG")
+                    .arg("SLEEP")
+                    .arg("0.005")
+                    .query(&mut ctl)
+                    .unwrap();
                 std::thread::sleep(Duration::from_millis(20));
             }
         })
@@ -101,17 +129,28 @@ async fn ten_thousand_requests_with_random_timeouts_and_cancellations_never_cros
         h.await.unwrap();
     }
     stall.await.unwrap();
-    let (ok, wrong, failed) = (ok.load(Ordering::Relaxed), wrong.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let (ok, wrong, failed) = (
+        ok.load(Ordering::Relaxed),
+        wrong.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
     println!("10,000 requests: {ok} own replies, {failed} timed out or cancelled, {wrong} wrong");
     assert_eq!(wrong, 0, "a reply reached the wrong caller");
     assert_eq!(ok + failed, 10_000);
-    assert!(failed > 0 && ok > 1000, "the test must exercise both outcomes: ok={ok} failed={failed}");
+    assert!(
+        failed > 0 && ok > 1000,
+        "the test must exercise both outcomes: ok={ok} failed={failed}"
+    );
 }
 
 #[test]
 fn sync_threads_with_timeouts_never_get_another_callers_reply() {
     let srv = TestServer::start_owned(&[]);
-    let cfg = srv.builder().response_timeout(Duration::from_millis(3)).build().unwrap();
+    let cfg = srv
+        .builder()
+        .response_timeout(Duration::from_millis(3))
+        .build()
+        .unwrap();
     let client = SyncClient::connect(cfg).unwrap();
     let wrong = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
@@ -120,9 +159,16 @@ fn sync_threads_with_timeouts_never_get_another_callers_reply() {
         let url = srv.url.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut ctl = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+            let mut ctl = redis::Client::open(url.as_str())
+                .unwrap()
+                .get_connection()
+                .unwrap();
             while !stop.load(Ordering::Relaxed) {
-                let _: () = redis::cmd("DEBUG").arg("SLEEP").arg("0.005").query(&mut ctl).unwrap();
+                let _: () = redis::cmd("DEBUG")
+                    .arg("SLEEP")
+                    .arg("0.005")
+                    .query(&mut ctl)
+                    .unwrap();
                 std::thread::sleep(Duration::from_millis(15));
             }
         })
@@ -134,7 +180,9 @@ fn sync_threads_with_timeouts_never_get_another_callers_reply() {
                 for i in 0..1000 {
                     let payload = format!("t{t}-{i}");
                     match client.execute(&c(&["ECHO", &payload])) {
-                        Ok(Value::BulkString(b)) if b == payload.as_bytes() => ok.fetch_add(1, Ordering::Relaxed),
+                        Ok(Value::BulkString(b)) if b == payload.as_bytes() => {
+                            ok.fetch_add(1, Ordering::Relaxed)
+                        }
                         Ok(_) => wrong.fetch_add(1, Ordering::Relaxed),
                         Err(_) => 0,
                     };

@@ -22,7 +22,10 @@ pub struct TestServer {
 
 fn field<'a>(json: &'a str, key: &str) -> &'a str {
     let k = format!("\"{key}\": ");
-    let start = json.find(&k).unwrap_or_else(|| panic!("{key} missing in {json}")) + k.len();
+    let start = json
+        .find(&k)
+        .unwrap_or_else(|| panic!("{key} missing in {json}"))
+        + k.len();
     let rest = &json[start..];
     let end = rest.find([',', '}']).unwrap();
     rest[..end].trim().trim_matches('"')
@@ -33,8 +36,17 @@ impl TestServer {
     /// else a throwaway one.
     pub fn start() -> TestServer {
         if let Ok(url) = std::env::var("REDBRIDGE_TEST_URL") {
-            let port = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
-            return TestServer { url, port, pidfile: None, extra: vec![] };
+            let port = url
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+                .unwrap_or(6379);
+            return TestServer {
+                url,
+                port,
+                pidfile: None,
+                extra: vec![],
+            };
         }
         Self::start_owned(&[])
     }
@@ -55,7 +67,11 @@ impl TestServer {
             cmd.arg("--").args(&extra);
         }
         let out = cmd.output().expect("python3 runs the harness");
-        assert!(out.status.success(), "harness failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "harness failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json = String::from_utf8(out.stdout).unwrap();
         TestServer {
             url: field(&json, "url").to_string(),
@@ -68,7 +84,11 @@ impl TestServer {
     /// Stops the server (by PID).
     pub fn stop(&mut self) {
         if let Some(pidfile) = self.pidfile.take() {
-            let _ = Proc::new("python3").arg(harness()).arg("stop").arg(pidfile).status();
+            let _ = Proc::new("python3")
+                .arg(harness())
+                .arg("stop")
+                .arg(pidfile)
+                .status();
         }
     }
 
@@ -94,7 +114,10 @@ impl TestServer {
 
     /// A plain redis-rs connection for setting up and inspecting, outside redbridge.
     pub fn control(&self) -> redis::Connection {
-        redis::Client::open(self.url.as_str()).unwrap().get_connection().unwrap()
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap()
     }
 }
 
@@ -105,10 +128,15 @@ impl Drop for TestServer {
 }
 
 /// Collects guard warnings.
-pub fn warning_collector() -> (Arc<Mutex<Vec<Warning>>>, impl Fn(&Warning) + Send + Sync + 'static) {
+pub fn warning_collector() -> (
+    Arc<Mutex<Vec<Warning>>>,
+    impl Fn(&Warning) + Send + Sync + 'static,
+) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink_seen = seen.clone();
-    (seen, move |w: &Warning| sink_seen.lock().unwrap().push(w.clone()))
+    (seen, move |w: &Warning| {
+        sink_seen.lock().unwrap().push(w.clone())
+    })
 }
 
 /// Builds a command or panics (tests only).
