@@ -250,6 +250,11 @@ impl Client {
         });
         let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name())
             .await
+            .map_err(|e| match (e.kind(), timeout) {
+                // Report the command's whole budget, not what was left of it.
+                (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
+                _ => e,
+            })
             .and_then(pipeline::slot);
         if let Err(e) = &result {
             if e.is_connection_level() {

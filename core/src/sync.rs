@@ -244,19 +244,15 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
-/// Runs a future to completion on the core runtime from a plain thread. Refuses (rather
-/// than panics) when called from inside an async runtime.
+/// Runs a future to completion on the calling thread, with the core runtime's I/O and
+/// timers. Works from any thread, including `spawn_blocking` threads and threads that
+/// are inside another runtime (which it then blocks, as any blocking call would).
 pub(crate) fn block_on<T>(
     rt: &'static tokio::runtime::Runtime,
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::invalid(
-            "the blocking client was called from inside an async runtime, which it would \
-             stall; use the async client there",
-        ));
-    }
-    rt.block_on(fut)
+    let _context = rt.enter();
+    futures_executor::block_on(fut)
 }
 
 /// A leased dedicated connection, blocking flavour of [`Lease`].

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure what the tests, demo and bench need is on this machine: cargo, python3,
+# and redis-server / redis-benchmark (Debian package redis-server, installed with
+# apt-get when missing and running as root; otherwise the exact command is printed).
+set -euo pipefail
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+missing=0
+for tool in cargo python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "ensure-deps: $tool is missing; install it first (cargo: https://rustup.rs, python3: apt-get install python3)" >&2
+    missing=1
+  fi
+done
+[ "$missing" = 0 ] || exit 1
+
+if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing redis-server with apt-get" >&2
+    # Keep the package's own service from starting: tests start their own servers.
+    added_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    [ "$added_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  else
+    echo "ensure-deps: redis-server is missing. Install it with: sudo apt-get install redis-server" >&2
+    echo "             (or point REDIS_SERVER at a redis-server 7.x binary)" >&2
+    exit 1
+  fi
+fi
+server=${REDIS_SERVER:-$(command -v redis-server)}
+echo "ensure-deps: $("$server" --version | cut -d' ' -f1-3), $(cargo --version), $(python3 --version)" >&2
