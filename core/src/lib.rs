@@ -42,3 +42,8 @@ pub use sync::{SyncClient, SyncLease, SyncScan};
 
 /// Reply values, exactly as redis-rs gives them for RESP2 and RESP3.
 pub use redis::{PushInfo, PushKind, Value};
+
+/// Compiles the README's Rust quick start as a doctest, so it cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
