@@ -27,7 +27,7 @@ lint:
 test-core:
 	@mkdir -p target
 	cargo test --workspace 2>&1 | tee target/test-core.log
-	@awk '/^test result:/ {p+=$$4; f+=$$6; i+=$$8} END {printf "core (cargo test): %d passed, %d failed, %d skipped\n", p, f, i}' target/test-core.log
+	@awk '/^test result:/ {p+=$$4; f+=$$6; i+=$$8} END {printf "core: %d passed, %d failed, %d skipped\n", p, f, i}' target/test-core.log
 
 # The bench is not a test: this only checks that a tiny run still works.
 bench-quick:

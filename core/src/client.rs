@@ -206,25 +206,35 @@ impl Client {
     }
 
     /// The retry loop around single attempts (guard already checked).
-    pub(crate) async fn run(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+    pub(crate) async fn run(&self, cmd: &Command, retry: Retry) -> Result<Value> {
         let engine = self.engine()?;
         let config = &self.shared.config;
         let timeout = policy::response_timeout(cmd, config);
         let dedicated = config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING);
+        let v = self
+            .retrying(retry, || async {
+                if dedicated {
+                    let mut lease = engine.pool.lease(self.shared.guard.clone()).await?;
+                    lease.run(cmd, timeout).await
+                } else {
+                    self.on_shared(&engine, cmd, timeout).await
+                }
+            })
+            .await?;
+        self.shared.guard.after(cmd.meta(), &v);
+        Ok(v)
+    }
+
+    /// Runs `attempt` until it succeeds or the policy gives up, sleeping the backoff
+    /// between attempts. The one retry loop of the async engine.
+    async fn retrying<T, F, Fut>(&self, mut retry: Retry, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         loop {
-            let attempt = if dedicated {
-                match engine.pool.lease(self.shared.guard.clone()).await {
-                    Ok(mut lease) => lease.run(cmd, timeout).await,
-                    Err(e) => Err(e),
-                }
-            } else {
-                self.on_shared(&engine, cmd, timeout).await
-            };
-            match attempt {
-                Ok(v) => {
-                    self.shared.guard.after(cmd.meta(), &v);
-                    return Ok(v);
-                }
+            match attempt().await {
+                Ok(v) => return Ok(v),
                 Err(e) => match retry.on_error(e) {
                     Decision::RetryAfter(d) => {
                         self.shared.stats.retry();
@@ -279,46 +289,29 @@ impl Client {
         }
         let engine = self.engine()?;
         let config = &self.shared.config;
-        let mut retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
+        let retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
         let timeout = pipe.timeout(config);
         let dedicated = config.mode == Mode::Pooled || pipe.needs_dedicated();
-        loop {
-            let attempt = if dedicated {
-                match engine.pool.lease(self.shared.guard.clone()).await {
-                    Ok(mut lease) => lease.pipeline_raw(pipe).await,
-                    Err(e) => Err(e),
+        let slots = self
+            .retrying(retry, || async {
+                if dedicated {
+                    let mut lease = engine.pool.lease(self.shared.guard.clone()).await?;
+                    return lease.pipeline_raw(pipe).await;
                 }
-            } else {
-                match engine.mux.get(timeout, &config.addr).await {
-                    Ok((generation, mut conn)) => {
-                        let r =
-                            run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
-                        if matches!(&r, Err(e) if e.is_connection_level()) {
-                            engine.mux.report_broken(generation);
-                        }
-                        r
-                    }
-                    Err(e) => Err(e),
+                let (generation, mut conn) = engine.mux.get(timeout, &config.addr).await?;
+                let r = run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
+                if matches!(&r, Err(e) if e.is_connection_level()) {
+                    engine.mux.report_broken(generation);
                 }
-            };
-            match attempt {
-                Ok(slots) => {
-                    for (m, s) in pipe.metas().iter().zip(&slots) {
-                        if let Ok(v) = s {
-                            self.shared.guard.after(m, v);
-                        }
-                    }
-                    return Ok(slots);
-                }
-                Err(e) => match retry.on_error(e) {
-                    Decision::RetryAfter(d) => {
-                        self.shared.stats.retry();
-                        tokio::time::sleep(d).await;
-                    }
-                    Decision::Fail(e) => return Err(e),
-                },
+                r
+            })
+            .await?;
+        for (m, s) in pipe.metas().iter().zip(&slots) {
+            if let Ok(v) = s {
+                self.shared.guard.after(m, v);
             }
         }
+        Ok(slots)
     }
 
     /// Leases a dedicated connection (for WATCH … MULTI … EXEC, or to run blocking
