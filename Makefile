@@ -1,22 +1,30 @@
 # redbridge — the two commands: `make demo` and `make test`.
-#   make demo    a runnable tour against REDIS_URL, or a throwaway redis-server
-#   make test    every test suite (installs redis-server when missing and root)
-#   make bench   benchmarks (QUICK=1 for a tiny run)
+#   make demo                 a runnable tour (Rust core, C) against REDIS_URL or a throwaway redis-server
+#   make test                 every test suite (installs what is missing when run as root)
+#   make bench                benchmarks (QUICK=1 for a tiny run)
+#   make install PREFIX=/usr/local   libredbridge (.so, .a), redbridge.h, redbridge.pc
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 WITH_REDIS := tests/harness/with-redis.sh
+PREFIX ?= /usr/local
+PROFILE ?= release
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+CDIR := target/c
+CFLAGS_TEST := -std=gnu11 -Wall -Wextra -Werror -g -Ibindings-c/include
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: demo test bench deps lint test-core bench-quick
+.PHONY: demo test bench deps lint test-core test-c bench-quick build-c install
 
 deps:
 	@tests/harness/ensure-deps.sh
 
-demo: deps
+demo: deps build-c
 	@cargo build -q -p redbridge --example tour
-	@$(WITH_REDIS) target/debug/examples/tour
+	@gcc $(CFLAGS_TEST) bindings-c/examples/tour.c -Ltarget/debug -lredbridge -o $(CDIR)/tour
+	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour'
 
-test: deps lint test-core bench-quick
+test: deps lint test-core test-c bench-quick
 	@echo "make test: all suites passed"
 
 lint:
@@ -28,6 +36,31 @@ test-core:
 	@mkdir -p target
 	cargo test --workspace 2>&1 | tee target/test-core.log
 	@awk '/^test result:/ {p+=$$4; f+=$$6; i+=$$8} END {printf "core: %d passed, %d failed, %d skipped\n", p, f, i}' target/test-core.log
+
+build-c:
+	@mkdir -p $(CDIR)
+	cargo build -q -p redbridge-c
+
+# C tests under valgrind (zero errors, zero leaks), the C++ example, and an install
+# used through pkg-config. The header drift check runs in `cargo test` (bindings-c/tests/header.rs).
+test-c: build-c
+	python3 tests/conformance/to_lines.py > $(CDIR)/vectors.lines
+	gcc $(CFLAGS_TEST) bindings-c/tests/c/test_redbridge.c -Ltarget/debug -lredbridge -lpthread -o $(CDIR)/test_redbridge
+	g++ -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include bindings-c/tests/c/example.cpp -Ltarget/debug -lredbridge -o $(CDIR)/example_cpp
+	rm -rf $(CDIR)/prefix
+	$(MAKE) -s install PREFIX=$(abspath $(CDIR)/prefix) PROFILE=debug
+	PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig gcc -std=gnu11 -Wall -Werror bindings-c/examples/tour.c \
+	  $$(PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig pkg-config --cflags --libs redbridge) -o $(CDIR)/tour_pkgconfig
+	$(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
+	  && LD_LIBRARY_PATH=target/debug $(CDIR)/example_cpp \
+	  && LD_LIBRARY_PATH=$(CDIR)/prefix/lib $(CDIR)/tour_pkgconfig > $(CDIR)/tour.out && echo "pkg-config build of the C tour: ran"'
+
+install:
+	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release,)
+	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/include
+	install -m 0644 target/$(PROFILE)/libredbridge.so target/$(PROFILE)/libredbridge.a $(PREFIX)/lib/
+	install -m 0644 bindings-c/include/redbridge.h $(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bindings-c/redbridge.pc.in > $(PREFIX)/lib/pkgconfig/redbridge.pc
 
 # The bench is not a test: this only checks that a tiny run still works.
 bench-quick:

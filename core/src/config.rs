@@ -570,6 +570,11 @@ impl ConfigBuilder {
         self.warning_sink = Some(sink);
         self
     }
+    /// Removes a sink set before: warnings go to the `log` facade again.
+    pub fn without_warning_sink(mut self) -> Self {
+        self.warning_sink = None;
+        self
+    }
     /// Convenience for [`ConfigBuilder::warning_sink`] from a closure.
     pub fn on_warning(self, f: impl Fn(&crate::guard::Warning) + Send + Sync + 'static) -> Self {
         self.warning_sink(Arc::new(f))

@@ -13,19 +13,27 @@ for tool in cargo python3; do
 done
 [ "$missing" = 0 ] || exit 1
 
-if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+# Debian packages the suites need, by the command each provides.
+need=()
+if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then need+=(redis-server); fi
+command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-deps: installing redis-server with apt-get" >&2
+    echo "ensure-deps: installing ${need[*]} with apt-get" >&2
     # Keep the package's own service from starting: tests start their own servers.
     added_policy=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
     fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-    [ "$added_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
-    echo "ensure-deps: redis-server is missing. Install it with: sudo apt-get install redis-server" >&2
+    echo "ensure-deps: missing ${need[*]}. Install with: sudo apt-get install ${need[*]}" >&2
     echo "             (or point REDIS_SERVER at a redis-server 7.x binary)" >&2
     exit 1
   fi

@@ -1,0 +1,159 @@
+//! `redbridge_client`: open, run commands, read stats, free.
+
+use std::ffi::c_char;
+
+use redbridge::{Command, Config, ErrorKind, SyncClient};
+
+use crate::config::redbridge_config;
+use crate::ffi::{
+    arg, argv_slices, boundary, c_str, free_box, out_ptr, put, redbridge_status, status_of,
+};
+use crate::reply::{error_reply, redbridge_reply, to_reply};
+
+/// A connected client (an opaque handle). Safe to share between threads: concurrent
+/// calls are multiplexed on one connection, a lone caller does its own I/O.
+pub struct redbridge_client {
+    pub(crate) inner: SyncClient,
+}
+
+fn open(config: Config, out: *mut *mut redbridge_client) -> Result<(), redbridge::Error> {
+    let out = out_ptr(out, "out")?;
+    let inner = SyncClient::connect(config)?;
+    put(out, Box::into_raw(Box::new(redbridge_client { inner })));
+    Ok(())
+}
+
+/// Connects to the server at `url` (redis://[user:password@]host:port/db?option=value,
+/// unix:///path). On success *out is a client to free with redbridge_client_free; on
+/// failure (bad URL, server unreachable, wrong password) *out is untouched.
+#[no_mangle]
+pub extern "C" fn redbridge_client_open(
+    url: *const c_char,
+    out: *mut *mut redbridge_client,
+) -> redbridge_status {
+    boundary(|| open(Config::from_url(c_str(url, "url")?)?, out))
+}
+
+/// Connects with the options of `config` (which stays owned by the caller).
+#[no_mangle]
+pub extern "C" fn redbridge_client_open_config(
+    config: *const redbridge_config,
+    out: *mut *mut redbridge_client,
+) -> redbridge_status {
+    boundary(|| open(arg(config, "config")?.builder.clone().build()?, out))
+}
+
+/// Closes every connection of the client and frees it. NULL is a no-op. No other thread
+/// may be using the client.
+#[no_mangle]
+pub extern "C" fn redbridge_client_free(client: *mut redbridge_client) {
+    free_box(client, |c| c.inner.close());
+}
+
+/// Runs one command given as `argc` binary-safe arguments (`argv[i]` of `argvlen[i]`
+/// bytes; `argvlen` NULL means NUL-terminated strings), hiredis's redisCommandArgv.
+/// On REDBRIDGE_OK, *reply is the reply. On REDBRIDGE_ERR_RESPONSE (the server answered
+/// with an error), *reply is that error as a REDBRIDGE_REPLY_ERROR reply. Either way
+/// free it with redbridge_reply_free. Other errors leave *reply untouched.
+#[no_mangle]
+pub extern "C" fn redbridge_command_argv(
+    client: *const redbridge_client,
+    argc: i32,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+    reply: *mut *mut redbridge_reply,
+) -> redbridge_status {
+    boundary(|| {
+        let client = arg(client, "client")?;
+        let out = out_ptr(reply, "reply")?;
+        let cmd = Command::new(argv_slices(argc, argv, argvlen)?)?;
+        match client.inner.execute(&cmd) {
+            Ok(v) => {
+                put(out, to_reply(v));
+                Ok(())
+            }
+            Err(e) => {
+                if e.kind() == ErrorKind::Response {
+                    put(out, error_reply(&e));
+                }
+                Err(e)
+            }
+        }
+    })
+}
+
+/// redbridge_command_argv for NUL-terminated string arguments.
+#[no_mangle]
+pub extern "C" fn redbridge_command_strv(
+    client: *const redbridge_client,
+    argc: i32,
+    argv: *const *const c_char,
+    reply: *mut *mut redbridge_reply,
+) -> redbridge_status {
+    redbridge_command_argv(client, argc, argv, std::ptr::null(), reply)
+}
+
+/// A client's counters. `errors[s]` counts final errors with status code `s`
+/// (REDBRIDGE_ERR_TIMEOUT…).
+#[repr(C)]
+pub struct redbridge_stats {
+    /// Requests issued (a pipeline counts once).
+    pub requests: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Times the shared connection was re-established.
+    pub reconnects: u64,
+    /// Requests served on the calling thread's own connection (no thread hop).
+    pub direct_requests: u64,
+    /// Pool bound (max_connections).
+    pub pool_max_size: u64,
+    /// Pooled connections open.
+    pub pool_size: u64,
+    /// Pooled connections idle.
+    pub pool_idle: u64,
+    /// Pooled connections leased now.
+    pub pool_in_use: u64,
+    /// Callers waiting for a pooled connection now.
+    pub pool_waiting: u64,
+    /// Leases that had to wait.
+    pub pool_waits: u64,
+    /// Leases that gave up after pool_timeout.
+    pub pool_wait_timeouts: u64,
+    /// Final errors by status code (index = redbridge_status value, 1..=11).
+    pub errors: [u64; 16],
+}
+
+/// Fills *stats with the client's counters.
+#[no_mangle]
+pub extern "C" fn redbridge_client_stats(
+    client: *const redbridge_client,
+    stats: *mut redbridge_stats,
+) -> redbridge_status {
+    boundary(|| {
+        let client = arg(client, "client")?;
+        let out = out_ptr(stats, "stats")?;
+        let s = client.inner.stats();
+        let mut errors = [0u64; 16];
+        for (kind, n) in &s.errors {
+            errors[status_of(*kind) as usize % 16] += n;
+        }
+        put(
+            out,
+            redbridge_stats {
+                requests: s.requests,
+                retries: s.retries,
+                reconnects: s.reconnects,
+                direct_requests: s.direct_requests,
+                pool_max_size: s.pool.max_size as u64,
+                pool_size: s.pool.size as u64,
+                pool_idle: s.pool.idle as u64,
+                pool_in_use: s.pool.in_use as u64,
+                pool_waiting: s.pool.waiting as u64,
+                pool_waits: s.pool_waits,
+                pool_wait_timeouts: s.pool_wait_timeouts,
+                errors,
+            },
+        );
+        Ok(())
+    })
+}

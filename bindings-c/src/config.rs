@@ -1,0 +1,280 @@
+//! `redbridge_config`: a builder handle for every core option.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::sync::Arc;
+
+use redbridge::ConfigBuilder;
+
+use crate::ffi::{arg_mut, boundary, c_str, free_box, out_ptr, put, redbridge_status};
+
+/// Log level of guard warnings.
+pub const REDBRIDGE_LOG_WARN: c_int = 2;
+
+/// Receives log lines (guard warnings). May be called from any thread that uses a client
+/// built from this config; `message` is valid only during the call.
+pub type redbridge_log_fn =
+    Option<extern "C" fn(userdata: *mut c_void, level: c_int, message: *const c_char)>;
+
+/// Options for a client (an opaque handle). Build with redbridge_config_new, set options,
+/// open a client with redbridge_client_open_config, then redbridge_config_free.
+pub struct redbridge_config {
+    pub(crate) builder: ConfigBuilder,
+}
+
+/// A new config with every default (127.0.0.1:6379, RESP3, multiplexed). Never NULL
+/// unless memory is exhausted. Free with redbridge_config_free.
+#[no_mangle]
+pub extern "C" fn redbridge_config_new() -> *mut redbridge_config {
+    Box::into_raw(Box::new(redbridge_config {
+        builder: ConfigBuilder::default(),
+    }))
+}
+
+/// A new config from a URL: redis://[user:password@]host:port/db?option=value&…
+/// or unix:///path. On success *out is a handle to free with redbridge_config_free.
+#[no_mangle]
+pub extern "C" fn redbridge_config_from_url(
+    url: *const c_char,
+    out: *mut *mut redbridge_config,
+) -> redbridge_status {
+    boundary(|| {
+        let out = out_ptr(out, "out")?;
+        let builder = ConfigBuilder::from_url(c_str(url, "url")?)?;
+        put(out, Box::into_raw(Box::new(redbridge_config { builder })));
+        Ok(())
+    })
+}
+
+/// Sets any option by name from a string, as in a URL query: "response_timeout" = "2.5"
+/// or "250ms", "guard" = "deny", "mode" = "pooled", "protocol" = "2", "db" = "3", …
+/// An unknown name or bad value is REDBRIDGE_ERR_INVALID_ARGUMENT naming it.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set(
+    config: *mut redbridge_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> redbridge_status {
+    boundary(|| {
+        let config = arg_mut(config, "config")?;
+        config
+            .builder
+            .set_option(c_str(name, "name")?, c_str(value, "value")?)?;
+        Ok(())
+    })
+}
+
+fn set_display(
+    config: *mut redbridge_config,
+    name: &str,
+    value: impl ToString,
+) -> redbridge_status {
+    boundary(|| {
+        arg_mut(config, "config")?
+            .builder
+            .set_option(name, &value.to_string())?;
+        Ok(())
+    })
+}
+
+fn set_text(config: *mut redbridge_config, name: &str, value: *const c_char) -> redbridge_status {
+    boundary(|| {
+        let value = c_str(value, name)?;
+        arg_mut(config, "config")?.builder.set_option(name, value)?;
+        Ok(())
+    })
+}
+
+/// Server host name or address (TCP).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_host(
+    config: *mut redbridge_config,
+    host: *const c_char,
+) -> redbridge_status {
+    set_text(config, "host", host)
+}
+
+/// Server port (TCP).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_port(
+    config: *mut redbridge_config,
+    port: u16,
+) -> redbridge_status {
+    set_display(config, "port", port)
+}
+
+/// Connect over a Unix domain socket at this path.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_unix_socket(
+    config: *mut redbridge_config,
+    path: *const c_char,
+) -> redbridge_status {
+    set_text(config, "unix_socket_path", path)
+}
+
+/// Database number, selected on every connection.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_db(
+    config: *mut redbridge_config,
+    db: i64,
+) -> redbridge_status {
+    set_display(config, "db", db)
+}
+
+/// ACL user name.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_username(
+    config: *mut redbridge_config,
+    username: *const c_char,
+) -> redbridge_status {
+    set_text(config, "username", username)
+}
+
+/// Password (never shown in any message).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_password(
+    config: *mut redbridge_config,
+    password: *const c_char,
+) -> redbridge_status {
+    set_text(config, "password", password)
+}
+
+/// RESP version: 2 or 3 (default 3).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_protocol(
+    config: *mut redbridge_config,
+    protocol: c_int,
+) -> redbridge_status {
+    set_display(config, "protocol", protocol)
+}
+
+/// CLIENT SETNAME on every connection.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_client_name(
+    config: *mut redbridge_config,
+    name: *const c_char,
+) -> redbridge_status {
+    set_text(config, "client_name", name)
+}
+
+/// Time allowed to open a connection, in milliseconds (default 2000).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_connect_timeout_ms(
+    config: *mut redbridge_config,
+    ms: u64,
+) -> redbridge_status {
+    set_display(config, "connect_timeout", format!("{ms}ms"))
+}
+
+/// Time allowed per command, in milliseconds (default 5000); blocking commands add
+/// their own block time.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_response_timeout_ms(
+    config: *mut redbridge_config,
+    ms: u64,
+) -> redbridge_status {
+    set_display(config, "response_timeout", format!("{ms}ms"))
+}
+
+/// Time allowed to wait for a pooled connection, in milliseconds (default: the
+/// response timeout).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_pool_timeout_ms(
+    config: *mut redbridge_config,
+    ms: u64,
+) -> redbridge_status {
+    set_display(config, "pool_timeout", format!("{ms}ms"))
+}
+
+/// Bound of the pool of dedicated connections (default 16).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_max_connections(
+    config: *mut redbridge_config,
+    n: usize,
+) -> redbridge_status {
+    set_display(config, "max_connections", n)
+}
+
+/// Retries for commands safe to repeat (default 3).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_retries(
+    config: *mut redbridge_config,
+    retries: u32,
+) -> redbridge_status {
+    set_display(config, "retries", retries)
+}
+
+/// Retry timeouts too (default false).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_retry_on_timeout(
+    config: *mut redbridge_config,
+    on: bool,
+) -> redbridge_status {
+    set_display(config, "retry_on_timeout", on)
+}
+
+/// "multiplexed" (default) or "pooled".
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_mode(
+    config: *mut redbridge_config,
+    mode: *const c_char,
+) -> redbridge_status {
+    set_text(config, "mode", mode)
+}
+
+/// "warn" (default), "deny" or "off".
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_guard(
+    config: *mut redbridge_config,
+    mode: *const c_char,
+) -> redbridge_status {
+    set_text(config, "guard", mode)
+}
+
+/// Collection replies above this many elements make the guard warn (default 1000).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_guard_threshold(
+    config: *mut redbridge_config,
+    n: usize,
+) -> redbridge_status {
+    set_display(config, "guard_threshold", n)
+}
+
+struct LogTarget {
+    callback: extern "C" fn(*mut c_void, c_int, *const c_char),
+    userdata: *mut c_void,
+}
+// SAFETY: the header documents that the callback and its userdata are used from any
+// thread that uses the client; making that safe is the caller's contract.
+unsafe impl Send for LogTarget {}
+unsafe impl Sync for LogTarget {}
+
+/// Where guard warnings go: `callback(userdata, REDBRIDGE_LOG_WARN, message)`. NULL
+/// callback restores the default (the Rust `log` facade, silent unless set up).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_log_callback(
+    config: *mut redbridge_config,
+    callback: redbridge_log_fn,
+    userdata: *mut c_void,
+) -> redbridge_status {
+    boundary(|| {
+        let config = arg_mut(config, "config")?;
+        let builder = std::mem::take(&mut config.builder);
+        config.builder = match callback {
+            Some(callback) => {
+                let target = Arc::new(LogTarget { callback, userdata });
+                builder.on_warning(move |w| {
+                    let msg = CString::new(w.message.replace('\0', " ")).unwrap_or_default();
+                    (target.callback)(target.userdata, REDBRIDGE_LOG_WARN, msg.as_ptr());
+                })
+            }
+            None => builder.without_warning_sink(),
+        };
+        Ok(())
+    })
+}
+
+/// Frees a config. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn redbridge_config_free(config: *mut redbridge_config) {
+    free_box(config, |_| {});
+}

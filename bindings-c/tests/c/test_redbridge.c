@@ -1,0 +1,475 @@
+/*
+ * C tests of libredbridge against a real redis-server (REDIS_URL), run under valgrind
+ * by `make test`. Usage: test_redbridge [vectors.lines]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redbridge.h"
+
+static int passed, failed;
+static const char *url;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        if (cond) {                                                         \
+            passed++;                                                       \
+        } else {                                                            \
+            failed++;                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fprintf(stderr, " (last error: %s)\n", redbridge_last_error()); \
+        }                                                                   \
+    } while (0)
+
+static redbridge_client *open_client(void) {
+    redbridge_client *c = NULL;
+    redbridge_status s = redbridge_client_open(url, &c);
+    if (s != REDBRIDGE_OK) {
+        fprintf(stderr, "cannot open %s: %s\n", url, redbridge_last_error());
+        exit(2);
+    }
+    return c;
+}
+
+/* Runs a command given as NUL-terminated strings; returns the reply (or NULL). */
+static redbridge_reply *run(redbridge_client *c, redbridge_status want, int argc, const char **argv) {
+    redbridge_reply *r = NULL;
+    redbridge_status s = redbridge_command_strv(c, argc, argv, &r);
+    CHECK(s == want, "%s: got %s, want %s", argv[0], redbridge_status_name(s), redbridge_status_name(want));
+    return r;
+}
+#define RUN(c, want, ...) run((c), (want), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), (const char *[]){__VA_ARGS__})
+
+static void test_bad_input(void) {
+    redbridge_client *c = NULL;
+    CHECK(redbridge_client_open("ftp://nowhere", &c) == REDBRIDGE_ERR_INVALID_ARGUMENT, "bad scheme");
+    CHECK(strstr(redbridge_last_error(), "scheme") != NULL, "message names the scheme: %s", redbridge_last_error());
+    CHECK(c == NULL, "out untouched on failure");
+    CHECK(redbridge_client_open(NULL, &c) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL url");
+    CHECK(strstr(redbridge_last_error(), "url") != NULL, "names the argument");
+    CHECK(redbridge_client_open(url, NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(redbridge_client_open("redis://127.0.0.1:1", &c) == REDBRIDGE_ERR_CONNECTION, "nobody listens on port 1");
+    CHECK(strstr(redbridge_last_error(), "127.0.0.1:1") != NULL, "names the address: %s", redbridge_last_error());
+
+    redbridge_client *ok = open_client();
+    redbridge_reply *r = NULL;
+    const char *argv[] = {"GET", NULL};
+    CHECK(redbridge_command_strv(NULL, 1, argv, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL client");
+    CHECK(redbridge_command_strv(ok, 2, argv, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL argv element");
+    CHECK(strstr(redbridge_last_error(), "argv[1]") != NULL, "names argv[1]");
+    CHECK(redbridge_command_strv(ok, 0, argv, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "argc 0");
+    CHECK(redbridge_command_strv(ok, 1, NULL, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL argv");
+    CHECK(redbridge_command_strv(ok, 1, argv, NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL reply");
+    CHECK(r == NULL, "reply untouched");
+    const char *sel[] = {"SELECT", "1"};
+    CHECK(redbridge_command_strv(ok, 2, sel, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "SELECT refused");
+    CHECK(strstr(redbridge_last_error(), "db option") != NULL, "%s", redbridge_last_error());
+    redbridge_stats st;
+    CHECK(redbridge_client_stats(ok, NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL stats");
+    CHECK(redbridge_client_stats(NULL, &st) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL client stats");
+    CHECK(redbridge_pipeline_len(NULL) == 0, "len of NULL");
+    CHECK(redbridge_pipeline_execute(ok, NULL, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL pipeline");
+    redbridge_scan *sc = NULL;
+    CHECK(redbridge_scan_new(ok, 42, NULL, 0, NULL, 0, NULL, &sc) == REDBRIDGE_ERR_INVALID_ARGUMENT, "bad scan kind");
+    CHECK(redbridge_scan_new(ok, REDBRIDGE_SCAN_SET, NULL, 0, NULL, 0, NULL, &sc) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL key");
+    CHECK(redbridge_scan_next(NULL, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL scan");
+    CHECK(redbridge_config_set(NULL, "db", "1") == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL config");
+    redbridge_config *cfg = redbridge_config_new();
+    CHECK(redbridge_config_set(cfg, "colour", "red") == REDBRIDGE_ERR_INVALID_ARGUMENT, "unknown option");
+    CHECK(strstr(redbridge_last_error(), "colour") != NULL, "names the option");
+    CHECK(redbridge_config_set(cfg, "response_timeout", "soon") == REDBRIDGE_ERR_INVALID_ARGUMENT, "bad duration");
+    CHECK(redbridge_config_set_max_connections(cfg, 0) == REDBRIDGE_OK, "set is lazy");
+    CHECK(redbridge_client_open_config(cfg, &c) == REDBRIDGE_ERR_INVALID_ARGUMENT, "checked at open");
+    CHECK(strstr(redbridge_last_error(), "max_connections") != NULL, "%s", redbridge_last_error());
+    redbridge_config_free(cfg);
+    /* Freeing NULL is a no-op, for every handle. */
+    redbridge_client_free(NULL);
+    redbridge_config_free(NULL);
+    redbridge_pipeline_free(NULL);
+    redbridge_scan_free(NULL);
+    redbridge_reply_free(NULL);
+    redbridge_client_free(ok);
+}
+
+static void test_replies(void) {
+    redbridge_client *c = open_client();
+    redbridge_reply *r = RUN(c, REDBRIDGE_OK, "SET", "c:s", "hello");
+    CHECK(r && r->type == REDBRIDGE_REPLY_STATUS && strcmp(r->str, "OK") == 0 && r->len == 2, "SET -> OK");
+    redbridge_reply_free(r);
+    r = RUN(c, REDBRIDGE_OK, "GET", "c:s");
+    CHECK(r && r->type == REDBRIDGE_REPLY_STRING && r->len == 5 && strcmp(r->str, "hello") == 0, "GET");
+    redbridge_reply_free(r);
+    r = RUN(c, REDBRIDGE_OK, "GET", "c:missing");
+    CHECK(r && r->type == REDBRIDGE_REPLY_NIL, "nil");
+    redbridge_reply_free(r);
+    r = RUN(c, REDBRIDGE_OK, "INCRBY", "c:n", "41");
+    redbridge_reply_free(r);
+    r = RUN(c, REDBRIDGE_OK, "INCR", "c:n");
+    CHECK(r && r->type == REDBRIDGE_REPLY_INTEGER && r->integer == 42, "INCR");
+    redbridge_reply_free(r);
+    r = RUN(c, REDBRIDGE_OK, "MGET", "c:s", "c:missing");
+    CHECK(r && r->type == REDBRIDGE_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDBRIDGE_REPLY_STRING &&
+              r->element[1]->type == REDBRIDGE_REPLY_NIL, "MGET");
+    redbridge_reply_free(r);
+    /* A server error: status RESPONSE and an ERROR reply, hiredis style. */
+    r = RUN(c, REDBRIDGE_ERR_RESPONSE, "LPUSH", "c:s", "x");
+    CHECK(r && r->type == REDBRIDGE_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0, "error reply");
+    CHECK(strncmp(redbridge_last_error(), "WRONGTYPE", 9) == 0, "last error");
+    redbridge_reply_free(r);
+    /* RESP3 types. */
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "DEL", "c:h", "c:z", "c:set"));
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "HSET", "c:h", "a", "1", "b", "2"));
+    r = RUN(c, REDBRIDGE_OK, "HGETALL", "c:h");
+    CHECK(r && r->type == REDBRIDGE_REPLY_MAP && r->elements == 4, "HGETALL is a map of 2 pairs");
+    redbridge_reply_free(r);
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "ZADD", "c:z", "1.5", "m"));
+    r = RUN(c, REDBRIDGE_OK, "ZSCORE", "c:z", "m");
+    CHECK(r && r->type == REDBRIDGE_REPLY_DOUBLE && r->dval == 1.5 && strcmp(r->str, "1.5") == 0, "double");
+    redbridge_reply_free(r);
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SADD", "c:set", "x"));
+    r = RUN(c, REDBRIDGE_OK, "SMEMBERS", "c:set");
+    CHECK(r && r->type == REDBRIDGE_REPLY_SET && r->elements == 1, "set");
+    redbridge_reply_free(r);
+    /* The convenience macro. */
+    r = NULL;
+    CHECK(REDBRIDGE_COMMAND(c, &r, "ECHO", "macro") == REDBRIDGE_OK, "macro");
+    CHECK(r && strcmp(r->str, "macro") == 0, "macro reply");
+    redbridge_reply_free(r);
+    redbridge_client_free(c);
+}
+
+static void test_binary(void) {
+    redbridge_client *c = open_client();
+    const char value[] = {'a', 0, 'b', 0, '\r', '\n', (char)0xff};
+    const char *argv[] = {"SET", "c:bin\0key", value};
+    size_t lens[] = {3, 9, sizeof value};
+    redbridge_reply *r = NULL;
+    CHECK(redbridge_command_argv(c, 3, argv, lens, &r) == REDBRIDGE_OK, "binary SET");
+    redbridge_reply_free(r);
+    const char *get[] = {"GET", "c:bin\0key"};
+    size_t glens[] = {3, 9};
+    r = NULL;
+    CHECK(redbridge_command_argv(c, 2, get, glens, &r) == REDBRIDGE_OK, "binary GET");
+    CHECK(r && r->len == sizeof value && memcmp(r->str, value, sizeof value) == 0 && r->str[r->len] == 0,
+          "bytes with NUL come back intact and NUL-terminated");
+    redbridge_reply_free(r);
+    redbridge_client_free(c);
+}
+
+static void test_pipeline(void) {
+    redbridge_client *c = open_client();
+    redbridge_pipeline *p = redbridge_pipeline_new(false);
+    const char *a1[] = {"SET", "c:p", "text"};
+    const char *a2[] = {"INCR", "c:p"};
+    const char *a3[] = {"GET", "c:p"};
+    CHECK(redbridge_pipeline_append_argv(p, 3, a1, NULL) == REDBRIDGE_OK, "append");
+    redbridge_pipeline_append_argv(p, 2, a2, NULL);
+    redbridge_pipeline_append_argv(p, 2, a3, NULL);
+    CHECK(redbridge_pipeline_len(p) == 3, "len");
+    redbridge_reply *r = NULL;
+    CHECK(redbridge_pipeline_execute(c, p, &r) == REDBRIDGE_OK, "execute");
+    CHECK(r && r->type == REDBRIDGE_REPLY_ARRAY && r->elements == 3, "3 slots");
+    if (r && r->elements == 3) {
+        CHECK(r->element[0]->type == REDBRIDGE_REPLY_STATUS, "slot 0 OK");
+        CHECK(r->element[1]->type == REDBRIDGE_REPLY_ERROR && strstr(r->element[1]->str, "ERR") != NULL,
+              "slot 1 is an ERROR element, not a failed call");
+        CHECK(r->element[2]->type == REDBRIDGE_REPLY_STRING && strcmp(r->element[2]->str, "text") == 0, "slot 2");
+    }
+    redbridge_reply_free(r);
+    redbridge_pipeline_free(p);
+
+    redbridge_pipeline *tx = redbridge_pipeline_new(true);
+    const char *t1[] = {"SET", "c:tx", "1"};
+    const char *t2[] = {"INCR", "c:tx"};
+    redbridge_pipeline_append_argv(tx, 3, t1, NULL);
+    redbridge_pipeline_append_argv(tx, 2, t2, NULL);
+    r = NULL;
+    CHECK(redbridge_pipeline_execute(c, tx, &r) == REDBRIDGE_OK, "MULTI/EXEC");
+    CHECK(r && r->elements == 2 && r->element[1]->integer == 2, "transaction results");
+    redbridge_reply_free(r);
+    redbridge_pipeline_free(tx);
+    const char *bad[] = {"MULTI"};
+    redbridge_pipeline *p2 = redbridge_pipeline_new(false);
+    redbridge_pipeline_append_argv(p2, 1, bad, NULL);
+    r = NULL;
+    CHECK(redbridge_pipeline_execute(c, p2, &r) == REDBRIDGE_ERR_INVALID_ARGUMENT, "MULTI inside a pipeline");
+    redbridge_pipeline_free(p2);
+    redbridge_client_free(c);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void test_scan(void) {
+    redbridge_client *c = open_client();
+    redbridge_pipeline *p = redbridge_pipeline_new(false);
+    char key[32], field[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "c:scan:%d", i);
+        const char *argv[] = {"SET", key, "v"};
+        redbridge_pipeline_append_argv(p, 3, argv, NULL);
+        snprintf(field, sizeof field, "f%d", i);
+        const char *h[] = {"HSET", "c:scanhash", field, "v"};
+        redbridge_pipeline_append_argv(p, 4, h, NULL);
+    }
+    redbridge_reply *r = NULL;
+    CHECK(redbridge_pipeline_execute(c, p, &r) == REDBRIDGE_OK, "fill");
+    redbridge_reply_free(r);
+    redbridge_pipeline_free(p);
+
+    redbridge_scan *sc = NULL;
+    CHECK(redbridge_scan_new(c, REDBRIDGE_SCAN_KEYS, NULL, 0, "c:scan:*", 100, "string", &sc) == REDBRIDGE_OK, "scan");
+    char **seen = calloc(2000, sizeof *seen);
+    size_t n = 0;
+    for (int guard = 0; guard < 10000; guard++) {
+        redbridge_reply *batch = NULL;
+        if (redbridge_scan_next(sc, &batch) != REDBRIDGE_OK || batch == NULL) break;
+        for (size_t i = 0; i < batch->elements && n < 2000; i++) seen[n++] = strdup(batch->element[i]->str);
+        redbridge_reply_free(batch);
+    }
+    qsort(seen, n, sizeof *seen, cmp_str);
+    size_t unique = n ? 1 : 0;
+    for (size_t i = 1; i < n; i++) unique += strcmp(seen[i], seen[i - 1]) != 0;
+    CHECK(unique == 1000, "every key once: %zu unique of %zu", unique, n);
+    for (size_t i = 0; i < n; i++) free(seen[i]);
+    free(seen);
+    redbridge_scan_free(sc);
+
+    CHECK(redbridge_scan_new(c, REDBRIDGE_SCAN_HASH, "c:scanhash", 10, NULL, 0, NULL, &sc) == REDBRIDGE_OK, "hscan");
+    size_t pairs = 0;
+    int shaped = 1;
+    for (int guard = 0; guard < 10000; guard++) {
+        redbridge_reply *batch = NULL;
+        if (redbridge_scan_next(sc, &batch) != REDBRIDGE_OK || batch == NULL) break;
+        for (size_t i = 0; i < batch->elements; i++) shaped &= batch->element[i]->elements == 2;
+        pairs += batch->elements;
+        redbridge_reply_free(batch);
+    }
+    CHECK(pairs >= 1000 && shaped, "HSCAN pairs: %zu", pairs);
+    redbridge_scan_free(sc);
+    redbridge_client_free(c);
+}
+
+static int warnings;
+static void on_log(void *userdata, int level, const char *message) {
+    (void)userdata;
+    if (level == REDBRIDGE_LOG_WARN && strstr(message, "SCAN")) warnings++;
+}
+
+static void test_config_guard_timeout_stats(void) {
+    redbridge_config *cfg = NULL;
+    CHECK(redbridge_config_from_url(url, &cfg) == REDBRIDGE_OK, "config from url");
+    CHECK(redbridge_config_set_response_timeout_ms(cfg, 100) == REDBRIDGE_OK, "timeout");
+    CHECK(redbridge_config_set_client_name(cfg, "c-tests") == REDBRIDGE_OK, "name");
+    CHECK(redbridge_config_set_log_callback(cfg, on_log, NULL) == REDBRIDGE_OK, "log callback");
+    redbridge_client *c = NULL;
+    CHECK(redbridge_client_open_config(cfg, &c) == REDBRIDGE_OK, "open with config");
+    redbridge_reply *r = RUN(c, REDBRIDGE_OK, "CLIENT", "GETNAME");
+    CHECK(r && r->str && strcmp(r->str, "c-tests") == 0, "client name applied");
+    redbridge_reply_free(r);
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "KEYS", "c:nothing*"));
+    CHECK(warnings == 1, "guard warning reached the callback: %d", warnings);
+    r = RUN(c, REDBRIDGE_ERR_TIMEOUT, "DEBUG", "SLEEP", "0.3");
+    CHECK(r == NULL, "no reply on timeout");
+    CHECK(strstr(redbridge_last_error(), "timed out") != NULL, "%s", redbridge_last_error());
+    redbridge_stats st;
+    CHECK(redbridge_client_stats(c, &st) == REDBRIDGE_OK, "stats");
+    CHECK(st.requests >= 3 && st.errors[REDBRIDGE_ERR_TIMEOUT] == 1, "requests %llu timeouts %llu",
+          (unsigned long long)st.requests, (unsigned long long)st.errors[REDBRIDGE_ERR_TIMEOUT]);
+    redbridge_client_free(c);
+
+    CHECK(redbridge_config_set_guard(cfg, "deny") == REDBRIDGE_OK, "deny");
+    CHECK(redbridge_client_open_config(cfg, &c) == REDBRIDGE_OK, "open deny");
+    r = RUN(c, REDBRIDGE_ERR_DENIED, "KEYS", "*");
+    CHECK(r == NULL && strstr(redbridge_last_error(), "SCAN") != NULL, "refused, names SCAN");
+    redbridge_client_free(c);
+    redbridge_config_free(cfg);
+}
+
+struct worker {
+    redbridge_client *c;
+    int id, bad;
+};
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    char key[32], val[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "c:thread:%d", w->id);
+        snprintf(val, sizeof val, "%d-%d", w->id, i);
+        const char *set[] = {"SET", key, val};
+        const char *get[] = {"GET", key};
+        redbridge_reply *r = NULL;
+        if (redbridge_command_strv(w->c, 3, set, &r) != REDBRIDGE_OK) w->bad++;
+        redbridge_reply_free(r);
+        r = NULL;
+        if (redbridge_command_strv(w->c, 2, get, &r) != REDBRIDGE_OK || strcmp(r->str, val) != 0) w->bad++;
+        redbridge_reply_free(r);
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    redbridge_client *c = open_client();
+    pthread_t t[8];
+    struct worker w[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (struct worker){c, i, 0};
+        pthread_create(&t[i], NULL, worker_main, &w[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        bad += w[i].bad;
+    }
+    CHECK(bad == 0, "8 threads sharing one client: %d bad replies", bad);
+    redbridge_client_free(c);
+}
+
+/* --- conformance vectors (tests/conformance/to_lines.py format) --- */
+
+static size_t unhex(const char *hex, char *out) {
+    if (strcmp(hex, "-") == 0) return 0;
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&out[i]);
+    return n;
+}
+
+static void hexify(const char *s, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", (unsigned char)s[i]);
+    out[2 * n] = 0;
+}
+
+static int cmp_canon(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Renders a reply in the canonical form of to_lines.py; `sorted` sorts the children. */
+static char *canon(const redbridge_reply *r, int sorted) {
+    char *out = malloc(64 + 2 * r->len + 1);
+    switch (r->type) {
+    case REDBRIDGE_REPLY_NIL: strcpy(out, "N"); return out;
+    case REDBRIDGE_REPLY_INTEGER: sprintf(out, "I%lld", r->integer); return out;
+    case REDBRIDGE_REPLY_BOOL: sprintf(out, "b%lld", r->integer); return out;
+    case REDBRIDGE_REPLY_DOUBLE: sprintf(out, "D%.17g", r->dval); return out;
+    case REDBRIDGE_REPLY_STRING: out[0] = 'B'; hexify(r->str, r->len, out + 1); return out;
+    case REDBRIDGE_REPLY_STATUS: out[0] = 'S'; hexify(r->str, r->len, out + 1); return out;
+    case REDBRIDGE_REPLY_ERROR: out[0] = 'E'; strcpy(out + 1, r->str); *strchrnul(out, ' ') = 0; return out;
+    default: break;
+    }
+    free(out);
+    int map = r->type == REDBRIDGE_REPLY_MAP;
+    size_t n = map ? r->elements / 2 : r->elements;
+    char **parts = calloc(n ? n : 1, sizeof *parts);
+    size_t total = 8;
+    for (size_t i = 0; i < n; i++) {
+        if (map) {
+            char *k = canon(r->element[2 * i], 0), *v = canon(r->element[2 * i + 1], 0);
+            parts[i] = malloc(strlen(k) + strlen(v) + 2);
+            sprintf(parts[i], "%s=%s", k, v);
+            free(k);
+            free(v);
+        } else {
+            parts[i] = canon(r->element[i], 0);
+        }
+        total += strlen(parts[i]) + 1;
+    }
+    if (sorted || map || r->type == REDBRIDGE_REPLY_SET) qsort(parts, n, sizeof *parts, cmp_canon);
+    out = malloc(total);
+    strcpy(out, map ? "M[" : r->type == REDBRIDGE_REPLY_SET ? "T[" : "A[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) strcat(out, ",");
+        strcat(out, parts[i]);
+        free(parts[i]);
+    }
+    strcat(out, "]");
+    free(parts);
+    return out;
+}
+
+/* Runs one line's arguments as a command; returns the status and reply. */
+static redbridge_status run_hex(redbridge_client *c, char *line, redbridge_reply **r) {
+    const char *argv[32];
+    size_t lens[32];
+    char *bufs[32];
+    int argc = 0;
+    for (char *tok = strtok(line, " \n"); tok && argc < 32; tok = strtok(NULL, " \n")) {
+        bufs[argc] = malloc(strlen(tok) / 2 + 1);
+        lens[argc] = unhex(tok, bufs[argc]);
+        argv[argc] = bufs[argc];
+        argc++;
+    }
+    redbridge_status s = redbridge_command_argv(c, argc, argv, lens, r);
+    for (int i = 0; i < argc; i++) free(bufs[i]);
+    return s;
+}
+
+static void test_conformance(const char *path) {
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "vectors file %s", path);
+    if (!f) return;
+    char base[512];
+    for (int proto = 2; proto <= 3; proto++) {
+        snprintf(base, sizeof base, "%s%cprotocol=%d", url, strchr(url, '?') ? '&' : '?', proto);
+        redbridge_client *c = NULL;
+        if (redbridge_client_open(base, &c) != REDBRIDGE_OK) {
+            CHECK(0, "open %s", base);
+            continue;
+        }
+        rewind(f);
+        char line[4096], name[512] = "", got_name[512];
+        redbridge_reply *got = NULL;
+        redbridge_status got_status = REDBRIDGE_OK;
+        int cases = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "CASE ", 5) == 0) {
+                snprintf(name, sizeof name, "%s", line + 5);
+                name[strcspn(name, "\n")] = 0;
+            } else if (strncmp(line, "SETUP ", 6) == 0) {
+                redbridge_reply *r = NULL;
+                run_hex(c, line + 6, &r);
+                redbridge_reply_free(r);
+            } else if (strncmp(line, "CMD ", 4) == 0) {
+                got = NULL;
+                got_status = run_hex(c, line + 4, &got);
+                snprintf(got_name, sizeof got_name, "%s", name);
+            } else if ((proto == 2 && strncmp(line, "EXPECT2 ", 8) == 0) ||
+                       (proto == 3 && strncmp(line, "EXPECT3 ", 8) == 0)) {
+                char *want = line + 8;
+                int unordered = strncmp(want, "UNORDERED ", 10) == 0;
+                if (unordered) want += 10;
+                want[strcspn(want, "\n")] = 0;
+                char *text = got ? canon(got, unordered) : strdup("(no reply)");
+                CHECK(strcmp(text, want) == 0 && (got_status == REDBRIDGE_OK || got_status == REDBRIDGE_ERR_RESPONSE),
+                      "RESP%d %s: want %s, got %s", proto, got_name, want, text);
+                free(text);
+                redbridge_reply_free(got);
+                got = NULL;
+                cases++;
+            }
+        }
+        CHECK(cases >= 30, "ran %d vectors", cases);
+        redbridge_client_free(c);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    url = getenv("REDIS_URL");
+    if (!url) {
+        fprintf(stderr, "set REDIS_URL (make test does)\n");
+        return 2;
+    }
+    test_bad_input();
+    test_replies();
+    test_binary();
+    test_pipeline();
+    test_scan();
+    test_config_guard_timeout_stats();
+    test_threads();
+    if (argc > 1) test_conformance(argv[1]);
+    printf("libredbridge %s\n", redbridge_version());
+    printf("c: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
