@@ -191,6 +191,13 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {}
 
+impl From<redis::ServerError> for Error {
+    /// A server error reply found inside a reply (pipeline slot, EXEC result).
+    fn from(err: redis::ServerError) -> Self {
+        Error::from(redis::RedisError::from(err))
+    }
+}
+
 impl From<redis::RedisError> for Error {
     fn from(err: redis::RedisError) -> Self {
         use redis::ErrorKind as K;

@@ -182,7 +182,7 @@ pub(crate) fn slot(v: Value) -> Result<Value> {
 
 /// A server error value as a redbridge error.
 pub(crate) fn server_error(e: redis::ServerError) -> Error {
-    Error::from(redis::RedisError::from(e))
+    Error::from(e)
 }
 
 /// Unpacks `OK, QUEUED…, EXEC-reply` into per-command results.

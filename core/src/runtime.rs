@@ -55,3 +55,15 @@ pub fn runtime() -> &'static Runtime {
         }
     }
 }
+
+/// Handle to cancel a task started with [`spawn`].
+pub use tokio::task::AbortHandle;
+
+/// Starts a task on the shared runtime (bindings use it to run async requests whose
+/// completion they deliver to their own event loop).
+pub fn spawn<F>(future: F) -> AbortHandle
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    runtime().spawn(future).abort_handle()
+}

@@ -1,0 +1,621 @@
+"""The command methods, with redis-py's names and arguments, written once.
+
+Each method builds the argument list and calls ``self.execute_command(*args, **options)``.
+The sync client returns the shaped reply, the asyncio client an awaitable of it, and a
+pipeline queues the command and returns itself for chaining: one code path for all.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Awaitable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+EncodableT = Union[bytes, bytearray, memoryview, str, int, float]
+KeyT = Union[bytes, str, memoryview]
+ExpiryT = Union[int, float, datetime.timedelta]
+AbsExpiryT = Union[int, datetime.datetime]
+ResponseT = Union[Awaitable[Any], Any]
+
+
+def _list(keys: Any, args: Sequence[Any] = ()) -> List[Any]:
+    """redis-py's list_or_args: a single key, or an iterable of keys, plus extra args."""
+    if isinstance(keys, (bytes, str, memoryview, bytearray)) or not hasattr(keys, "__iter__"):
+        out = [keys]
+    else:
+        out = list(keys)
+    out.extend(args)
+    return out
+
+
+def _seconds(t: ExpiryT) -> int:
+    return int(t.total_seconds()) if isinstance(t, datetime.timedelta) else t  # type: ignore[return-value]
+
+
+def _millis(t: ExpiryT) -> int:
+    return int(t.total_seconds() * 1000) if isinstance(t, datetime.timedelta) else t  # type: ignore[return-value]
+
+
+def _at_seconds(t: AbsExpiryT) -> int:
+    return int(t.timestamp()) if isinstance(t, datetime.datetime) else t
+
+
+def _at_millis(t: AbsExpiryT) -> int:
+    return int(t.timestamp() * 1000) if isinstance(t, datetime.datetime) else t
+
+
+def _expiry_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> List[str]:
+    return [flag for flag, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt)) if on]
+
+
+class Commands:
+    """Mixin of every command method; the class that uses it provides execute_command."""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---- server -------------------------------------------------------------------
+    def ping(self) -> ResponseT:
+        """PING: True when the server answers."""
+        return self.execute_command("PING")
+
+    def echo(self, value: EncodableT) -> ResponseT:
+        return self.execute_command("ECHO", value)
+
+    def time(self) -> ResponseT:
+        """(seconds, microseconds) of the server clock."""
+        return self.execute_command("TIME")
+
+    def info(self, section: Optional[str] = None, *args: str) -> ResponseT:
+        """INFO parsed into a dict."""
+        if section is None:
+            return self.execute_command("INFO")
+        return self.execute_command("INFO", section, *args)
+
+    def dbsize(self) -> ResponseT:
+        return self.execute_command("DBSIZE")
+
+    def flushdb(self, asynchronous: bool = False) -> ResponseT:
+        return self.execute_command("FLUSHDB", *(["ASYNC"] if asynchronous else []))
+
+    def flushall(self, asynchronous: bool = False) -> ResponseT:
+        return self.execute_command("FLUSHALL", *(["ASYNC"] if asynchronous else []))
+
+    # ---- strings ------------------------------------------------------------------
+    def get(self, name: KeyT) -> ResponseT:
+        return self.execute_command("GET", name)
+
+    def set(
+        self,
+        name: KeyT,
+        value: EncodableT,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        nx: bool = False,
+        xx: bool = False,
+        keepttl: bool = False,
+        get: bool = False,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+    ) -> ResponseT:
+        """SET: True, or None when NX/XX prevented it; with get=True the old value."""
+        pieces: List[Any] = [name, value]
+        options: Dict[str, Any] = {}
+        if ex is not None:
+            pieces += ["EX", _seconds(ex)]
+        if px is not None:
+            pieces += ["PX", _millis(px)]
+        if exat is not None:
+            pieces += ["EXAT", _at_seconds(exat)]
+        if pxat is not None:
+            pieces += ["PXAT", _at_millis(pxat)]
+        if keepttl:
+            pieces.append("KEEPTTL")
+        if nx:
+            pieces.append("NX")
+        if xx:
+            pieces.append("XX")
+        if get:
+            pieces.append("GET")
+            options["get"] = True
+        return self.execute_command("SET", *pieces, **options)
+
+    def mget(self, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("MGET", *_list(keys, args))
+
+    def mset(self, mapping: Mapping[KeyT, EncodableT]) -> ResponseT:
+        items: List[Any] = []
+        for pair in mapping.items():
+            items.extend(pair)
+        return self.execute_command("MSET", *items)
+
+    def msetnx(self, mapping: Mapping[KeyT, EncodableT]) -> ResponseT:
+        items: List[Any] = []
+        for pair in mapping.items():
+            items.extend(pair)
+        return self.execute_command("MSETNX", *items)
+
+    def setnx(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("SETNX", name, value)
+
+    def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> ResponseT:
+        return self.execute_command("SETEX", name, _seconds(time), value)
+
+    def psetex(self, name: KeyT, time_ms: ExpiryT, value: EncodableT) -> ResponseT:
+        return self.execute_command("PSETEX", name, _millis(time_ms), value)
+
+    def getset(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("GETSET", name, value)
+
+    def getdel(self, name: KeyT) -> ResponseT:
+        return self.execute_command("GETDEL", name)
+
+    def getex(
+        self,
+        name: KeyT,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+        persist: bool = False,
+    ) -> ResponseT:
+        given = [o for o in (ex, px, exat, pxat) if o is not None]
+        if len(given) > 1 or (given and persist):
+            from .exceptions import DataError
+
+            raise DataError("``ex``, ``px``, ``exat``, ``pxat``, and ``persist`` are mutually exclusive.")
+        pieces: List[Any] = []
+        if ex is not None:
+            pieces += ["EX", _seconds(ex)]
+        if px is not None:
+            pieces += ["PX", _millis(px)]
+        if exat is not None:
+            pieces += ["EXAT", _at_seconds(exat)]
+        if pxat is not None:
+            pieces += ["PXAT", _at_millis(pxat)]
+        if persist:
+            pieces.append("PERSIST")
+        return self.execute_command("GETEX", name, *pieces)
+
+    def incr(self, name: KeyT, amount: int = 1) -> ResponseT:
+        return self.execute_command("INCRBY", name, amount)
+
+    def incrby(self, name: KeyT, amount: int = 1) -> ResponseT:
+        return self.execute_command("INCRBY", name, amount)
+
+    def incrbyfloat(self, name: KeyT, amount: float = 1.0) -> ResponseT:
+        return self.execute_command("INCRBYFLOAT", name, amount)
+
+    def decr(self, name: KeyT, amount: int = 1) -> ResponseT:
+        return self.execute_command("DECRBY", name, amount)
+
+    def decrby(self, name: KeyT, amount: int = 1) -> ResponseT:
+        return self.execute_command("DECRBY", name, amount)
+
+    def append(self, key: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("APPEND", key, value)
+
+    def strlen(self, name: KeyT) -> ResponseT:
+        return self.execute_command("STRLEN", name)
+
+    def getrange(self, key: KeyT, start: int, end: int) -> ResponseT:
+        return self.execute_command("GETRANGE", key, start, end)
+
+    def setrange(self, name: KeyT, offset: int, value: EncodableT) -> ResponseT:
+        return self.execute_command("SETRANGE", name, offset, value)
+
+    # ---- keys ---------------------------------------------------------------------
+    def delete(self, *names: KeyT) -> ResponseT:
+        return self.execute_command("DEL", *names)
+
+    def unlink(self, *names: KeyT) -> ResponseT:
+        return self.execute_command("UNLINK", *names)
+
+    def exists(self, *names: KeyT) -> ResponseT:
+        return self.execute_command("EXISTS", *names)
+
+    def expire(self, name: KeyT, time: ExpiryT, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False) -> ResponseT:
+        return self.execute_command("EXPIRE", name, _seconds(time), *_expiry_flags(nx, xx, gt, lt))
+
+    def pexpire(self, name: KeyT, time: ExpiryT, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False) -> ResponseT:
+        return self.execute_command("PEXPIRE", name, _millis(time), *_expiry_flags(nx, xx, gt, lt))
+
+    def expireat(self, name: KeyT, when: AbsExpiryT, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False) -> ResponseT:
+        return self.execute_command("EXPIREAT", name, _at_seconds(when), *_expiry_flags(nx, xx, gt, lt))
+
+    def pexpireat(self, name: KeyT, when: AbsExpiryT, nx: bool = False, xx: bool = False, gt: bool = False, lt: bool = False) -> ResponseT:
+        return self.execute_command("PEXPIREAT", name, _at_millis(when), *_expiry_flags(nx, xx, gt, lt))
+
+    def ttl(self, name: KeyT) -> ResponseT:
+        return self.execute_command("TTL", name)
+
+    def pttl(self, name: KeyT) -> ResponseT:
+        return self.execute_command("PTTL", name)
+
+    def persist(self, name: KeyT) -> ResponseT:
+        return self.execute_command("PERSIST", name)
+
+    def type(self, name: KeyT) -> ResponseT:
+        return self.execute_command("TYPE", name)
+
+    def rename(self, src: KeyT, dst: KeyT) -> ResponseT:
+        return self.execute_command("RENAME", src, dst)
+
+    def renamenx(self, src: KeyT, dst: KeyT) -> ResponseT:
+        return self.execute_command("RENAMENX", src, dst)
+
+    def keys(self, pattern: KeyT = "*", **kwargs: Any) -> ResponseT:
+        """KEYS walks the whole keyspace: the guard warns (or refuses); prefer scan_iter."""
+        return self.execute_command("KEYS", pattern, **kwargs)
+
+    def randomkey(self, **kwargs: Any) -> ResponseT:
+        return self.execute_command("RANDOMKEY", **kwargs)
+
+    def scan(self, cursor: int = 0, match: Optional[KeyT] = None, count: Optional[int] = None, _type: Optional[str] = None, **kwargs: Any) -> ResponseT:
+        """One SCAN page: (next_cursor, keys). scan_iter walks every page lazily."""
+        pieces: List[Any] = [cursor]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if _type is not None:
+            pieces += ["TYPE", _type]
+        return self.execute_command("SCAN", *pieces, **kwargs)
+
+    # ---- hashes -------------------------------------------------------------------
+    def hset(
+        self,
+        name: KeyT,
+        key: Optional[KeyT] = None,
+        value: Optional[EncodableT] = None,
+        mapping: Optional[Mapping[Any, Any]] = None,
+        items: Optional[List[Any]] = None,
+    ) -> ResponseT:
+        if key is None and not mapping and not items:
+            from .exceptions import DataError
+
+            raise DataError("'hset' with no key value pairs")
+        pieces: List[Any] = []
+        if items:
+            pieces.extend(items)
+        if key is not None:
+            pieces.extend((key, value))
+        if mapping:
+            for pair in mapping.items():
+                pieces.extend(pair)
+        return self.execute_command("HSET", name, *pieces)
+
+    def hsetnx(self, name: KeyT, key: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("HSETNX", name, key, value)
+
+    def hget(self, name: KeyT, key: KeyT) -> ResponseT:
+        return self.execute_command("HGET", name, key)
+
+    def hmget(self, name: KeyT, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("HMGET", name, *_list(keys, args))
+
+    def hgetall(self, name: KeyT) -> ResponseT:
+        return self.execute_command("HGETALL", name)
+
+    def hdel(self, name: KeyT, *keys: KeyT) -> ResponseT:
+        return self.execute_command("HDEL", name, *keys)
+
+    def hexists(self, name: KeyT, key: KeyT) -> ResponseT:
+        return self.execute_command("HEXISTS", name, key)
+
+    def hincrby(self, name: KeyT, key: KeyT, amount: int = 1) -> ResponseT:
+        return self.execute_command("HINCRBY", name, key, amount)
+
+    def hincrbyfloat(self, name: KeyT, key: KeyT, amount: float = 1.0) -> ResponseT:
+        return self.execute_command("HINCRBYFLOAT", name, key, amount)
+
+    def hlen(self, name: KeyT) -> ResponseT:
+        return self.execute_command("HLEN", name)
+
+    def hkeys(self, name: KeyT) -> ResponseT:
+        return self.execute_command("HKEYS", name)
+
+    def hvals(self, name: KeyT) -> ResponseT:
+        return self.execute_command("HVALS", name)
+
+    def hstrlen(self, name: KeyT, key: KeyT) -> ResponseT:
+        return self.execute_command("HSTRLEN", name, key)
+
+    def hscan(self, name: KeyT, cursor: int = 0, match: Optional[KeyT] = None, count: Optional[int] = None, no_values: Optional[bool] = None) -> ResponseT:
+        pieces: List[Any] = [name, cursor]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if no_values:
+            pieces.append("NOVALUES")
+        return self.execute_command("HSCAN", *pieces, no_values=no_values)
+
+    # ---- lists --------------------------------------------------------------------
+    def lpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("LPUSH", name, *values)
+
+    def rpush(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("RPUSH", name, *values)
+
+    def lpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("LPUSHX", name, *values)
+
+    def rpushx(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("RPUSHX", name, *values)
+
+    def lpop(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
+        return self.execute_command("LPOP", name, *([count] if count is not None else []))
+
+    def rpop(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
+        return self.execute_command("RPOP", name, *([count] if count is not None else []))
+
+    def lrange(self, name: KeyT, start: int, end: int) -> ResponseT:
+        return self.execute_command("LRANGE", name, start, end)
+
+    def llen(self, name: KeyT) -> ResponseT:
+        return self.execute_command("LLEN", name)
+
+    def lindex(self, name: KeyT, index: int) -> ResponseT:
+        return self.execute_command("LINDEX", name, index)
+
+    def lset(self, name: KeyT, index: int, value: EncodableT) -> ResponseT:
+        return self.execute_command("LSET", name, index, value)
+
+    def lrem(self, name: KeyT, count: int, value: EncodableT) -> ResponseT:
+        return self.execute_command("LREM", name, count, value)
+
+    def ltrim(self, name: KeyT, start: int, end: int) -> ResponseT:
+        return self.execute_command("LTRIM", name, start, end)
+
+    def linsert(self, name: KeyT, where: str, refvalue: EncodableT, value: EncodableT) -> ResponseT:
+        return self.execute_command("LINSERT", name, where, refvalue, value)
+
+    def lpos(self, name: KeyT, value: EncodableT, rank: Optional[int] = None, count: Optional[int] = None, maxlen: Optional[int] = None) -> ResponseT:
+        pieces: List[Any] = [name, value]
+        if rank is not None:
+            pieces += ["RANK", rank]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if maxlen is not None:
+            pieces += ["MAXLEN", maxlen]
+        return self.execute_command("LPOS", *pieces)
+
+    def lmove(self, first_list: KeyT, second_list: KeyT, src: str = "LEFT", dest: str = "RIGHT") -> ResponseT:
+        return self.execute_command("LMOVE", first_list, second_list, src, dest)
+
+    def blmove(self, first_list: KeyT, second_list: KeyT, timeout: float, src: str = "LEFT", dest: str = "RIGHT") -> ResponseT:
+        """Blocking: runs on a dedicated pooled connection; others are not held up."""
+        return self.execute_command("BLMOVE", first_list, second_list, src, dest, timeout)
+
+    def blpop(self, keys: Any, timeout: Optional[float] = 0) -> ResponseT:
+        """Blocking: runs on a dedicated pooled connection; others are not held up."""
+        return self.execute_command("BLPOP", *_list(keys), 0 if timeout is None else timeout)
+
+    def brpop(self, keys: Any, timeout: Optional[float] = 0) -> ResponseT:
+        return self.execute_command("BRPOP", *_list(keys), 0 if timeout is None else timeout)
+
+    def brpoplpush(self, src: KeyT, dst: KeyT, timeout: Optional[float] = 0) -> ResponseT:
+        return self.execute_command("BRPOPLPUSH", src, dst, 0 if timeout is None else timeout)
+
+    # ---- sets ---------------------------------------------------------------------
+    def sadd(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("SADD", name, *values)
+
+    def srem(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("SREM", name, *values)
+
+    def smembers(self, name: KeyT) -> ResponseT:
+        return self.execute_command("SMEMBERS", name)
+
+    def sismember(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("SISMEMBER", name, value)
+
+    def smismember(self, name: KeyT, values: Any, *args: EncodableT) -> ResponseT:
+        return self.execute_command("SMISMEMBER", name, *_list(values, args))
+
+    def scard(self, name: KeyT) -> ResponseT:
+        return self.execute_command("SCARD", name)
+
+    def spop(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
+        return self.execute_command("SPOP", name, *([count] if count is not None else []))
+
+    def srandmember(self, name: KeyT, number: Optional[int] = None) -> ResponseT:
+        return self.execute_command("SRANDMEMBER", name, *([number] if number is not None else []))
+
+    def sunion(self, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SUNION", *_list(keys, args))
+
+    def sinter(self, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SINTER", *_list(keys, args))
+
+    def sdiff(self, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SDIFF", *_list(keys, args))
+
+    def sunionstore(self, dest: KeyT, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SUNIONSTORE", dest, *_list(keys, args))
+
+    def sinterstore(self, dest: KeyT, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SINTERSTORE", dest, *_list(keys, args))
+
+    def sdiffstore(self, dest: KeyT, keys: Any, *args: KeyT) -> ResponseT:
+        return self.execute_command("SDIFFSTORE", dest, *_list(keys, args))
+
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("SMOVE", src, dst, value)
+
+    def sscan(self, name: KeyT, cursor: int = 0, match: Optional[KeyT] = None, count: Optional[int] = None) -> ResponseT:
+        pieces: List[Any] = [name, cursor]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("SSCAN", *pieces)
+
+    # ---- sorted sets --------------------------------------------------------------
+    def zadd(
+        self,
+        name: KeyT,
+        mapping: Mapping[Any, Any],
+        nx: bool = False,
+        xx: bool = False,
+        ch: bool = False,
+        incr: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> ResponseT:
+        from .exceptions import DataError
+
+        if not mapping:
+            raise DataError("ZADD requires at least one element/score pair")
+        if nx and xx:
+            raise DataError("ZADD allows either 'nx' or 'xx', not both")
+        if gt and lt:
+            raise DataError("ZADD allows either 'gt' or 'lt', not both")
+        if incr and len(mapping) != 1:
+            raise DataError("ZADD option 'incr' only works when passing a single element/score pair")
+        if nx and (gt or lt):
+            raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
+        pieces: List[Any] = [name]
+        pieces += [flag for flag, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt), ("CH", ch), ("INCR", incr)) if on]
+        for member, score in mapping.items():
+            pieces += [score, member]
+        options = {"as_score": True} if incr else {}
+        return self.execute_command("ZADD", *pieces, **options)
+
+    def zrem(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        return self.execute_command("ZREM", name, *values)
+
+    def zscore(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("ZSCORE", name, value)
+
+    def zmscore(self, key: KeyT, members: List[Any]) -> ResponseT:
+        if not members:
+            from .exceptions import DataError
+
+            raise DataError("ZMSCORE members must be a non-empty list")
+        return self.execute_command("ZMSCORE", key, *members)
+
+    def zincrby(self, name: KeyT, amount: float, value: EncodableT) -> ResponseT:
+        return self.execute_command("ZINCRBY", name, amount, value)
+
+    def zcard(self, name: KeyT) -> ResponseT:
+        return self.execute_command("ZCARD", name)
+
+    def zcount(self, name: KeyT, min: Union[float, str], max: Union[float, str]) -> ResponseT:
+        return self.execute_command("ZCOUNT", name, min, max)
+
+    def zrank(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("ZRANK", name, value)
+
+    def zrevrank(self, name: KeyT, value: EncodableT) -> ResponseT:
+        return self.execute_command("ZREVRANK", name, value)
+
+    def zrange(
+        self,
+        name: KeyT,
+        start: Any,
+        end: Any,
+        desc: bool = False,
+        withscores: bool = False,
+        score_cast_func: Any = float,
+        byscore: bool = False,
+        bylex: bool = False,
+        offset: Optional[int] = None,
+        num: Optional[int] = None,
+    ) -> ResponseT:
+        from .exceptions import DataError
+
+        if byscore and bylex:
+            raise DataError("``byscore`` and ``bylex`` can not be specified together.")
+        if (offset is not None and num is None) or (num is not None and offset is None):
+            raise DataError("``offset`` and ``num`` must both be specified.")
+        if bylex and withscores:
+            raise DataError("``withscores`` not supported in combination with ``bylex``.")
+        pieces: List[Any] = [name, start, end]
+        if byscore:
+            pieces.append("BYSCORE")
+        if bylex:
+            pieces.append("BYLEX")
+        if desc:
+            pieces.append("REV")
+        if offset is not None and num is not None:
+            pieces += ["LIMIT", offset, num]
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zrevrange(self, name: KeyT, start: int, end: int, withscores: bool = False, score_cast_func: Any = float) -> ResponseT:
+        pieces: List[Any] = [name, start, end]
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZREVRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zrangebyscore(
+        self, name: KeyT, min: Any, max: Any, start: Optional[int] = None, num: Optional[int] = None, withscores: bool = False, score_cast_func: Any = float
+    ) -> ResponseT:
+        from .exceptions import DataError
+
+        if (start is not None and num is None) or (num is not None and start is None):
+            raise DataError("``start`` and ``num`` must both be specified")
+        pieces: List[Any] = [name, min, max]
+        if start is not None and num is not None:
+            pieces += ["LIMIT", start, num]
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZRANGEBYSCORE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zrevrangebyscore(
+        self, name: KeyT, max: Any, min: Any, start: Optional[int] = None, num: Optional[int] = None, withscores: bool = False, score_cast_func: Any = float
+    ) -> ResponseT:
+        from .exceptions import DataError
+
+        if (start is not None and num is None) or (num is not None and start is None):
+            raise DataError("``start`` and ``num`` must both be specified")
+        pieces: List[Any] = [name, max, min]
+        if start is not None and num is not None:
+            pieces += ["LIMIT", start, num]
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZREVRANGEBYSCORE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
+        return self.execute_command("ZREMRANGEBYRANK", name, min, max)
+
+    def zremrangebyscore(self, name: KeyT, min: Any, max: Any) -> ResponseT:
+        return self.execute_command("ZREMRANGEBYSCORE", name, min, max)
+
+    def zpopmin(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
+        return self.execute_command("ZPOPMIN", name, *([count] if count is not None else []))
+
+    def zpopmax(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
+        return self.execute_command("ZPOPMAX", name, *([count] if count is not None else []))
+
+    def bzpopmin(self, keys: Any, timeout: float = 0) -> ResponseT:
+        """Blocking: runs on a dedicated pooled connection."""
+        return self.execute_command("BZPOPMIN", *_list(keys), timeout)
+
+    def bzpopmax(self, keys: Any, timeout: float = 0) -> ResponseT:
+        """Blocking: runs on a dedicated pooled connection."""
+        return self.execute_command("BZPOPMAX", *_list(keys), timeout)
+
+    def zscan(self, name: KeyT, cursor: int = 0, match: Optional[KeyT] = None, count: Optional[int] = None, score_cast_func: Any = float) -> ResponseT:
+        pieces: List[Any] = [name, cursor]
+        if match is not None:
+            pieces += ["MATCH", match]
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("ZSCAN", *pieces, score_cast_func=score_cast_func)
+
+
+def scan_args(kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str]) -> Dict[str, Any]:
+    """Arguments of a native SCAN-family stream."""
+    return {"kind": kind, "key": name, "pattern": match, "count": count, "key_type": _type}
+
+
+def shape_scan_items(kind: str, page: Iterable[Any], score_cast_func: Any = float) -> List[Any]:
+    """HSCAN yields (field, value) and ZSCAN (member, score) tuples, as in redis-py."""
+    if kind == "hash":
+        return [(f, v) for f, v in page]
+    if kind == "zset":
+        return [(m, score_cast_func(s)) for m, s in page]
+    return list(page)

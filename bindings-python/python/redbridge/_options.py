@@ -1,0 +1,139 @@
+"""redis-py constructor arguments → the core's option names (conversion only).
+
+Defaults live in the core; an argument left at None keeps the core's default.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from . import _redbridge
+from .exceptions import RedbridgeWarning
+
+# redis-py arguments that have no meaning here and are accepted for drop-in use.
+IGNORED = {
+    "socket_keepalive",
+    "socket_keepalive_options",
+    "health_check_interval",
+    "single_connection_client",
+    "connection_pool",
+    "lib_name",
+    "lib_version",
+    "retry",
+    "auto_close_connection_pool",
+}
+# Arguments a URL query may carry that the Python layer handles itself.
+PYTHON_QUERY = {"decode_responses", "encoding", "encoding_errors"}
+
+
+def _duration(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than zero (got {value!r})")
+    return repr(float(value))
+
+
+def native_options(
+    *,
+    host: Optional[str] = None,
+    port: Optional[int] = None,
+    db: Optional[int] = None,
+    username: Optional[str] = None,
+    password: Optional[str] = None,
+    socket_timeout: Optional[float] = None,
+    socket_connect_timeout: Optional[float] = None,
+    unix_socket_path: Optional[str] = None,
+    retry_on_timeout: Optional[bool] = None,
+    max_connections: Optional[int] = None,
+    client_name: Optional[str] = None,
+    protocol: Optional[int] = None,
+    mode: Optional[str] = None,
+    retries: Optional[int] = None,
+    pool_timeout: Optional[float] = None,
+    idle_timeout: Optional[float] = None,
+    guard: Optional[str] = None,
+    guard_threshold: Optional[int] = None,
+    retry_unsafe: Optional[bool] = None,
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
+    ssl: bool = False,
+    **unknown: Any,
+) -> List[Tuple[str, str]]:
+    """The (name, value) option list the native client takes."""
+    for name in list(unknown):
+        if name in IGNORED:
+            unknown.pop(name)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    if ssl:
+        raise ValueError("ssl=True (TLS) is not supported yet; connect over a trusted network")
+    if encoding.lower().replace("-", "") != "utf8" or encoding_errors != "strict":
+        raise ValueError("only encoding='utf-8' with encoding_errors='strict' is supported")
+    out: List[Tuple[str, str]] = []
+
+    def put(name: str, value: Any) -> None:
+        if value is not None:
+            out.append((name, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)))
+
+    if unix_socket_path is not None:
+        put("unix_socket_path", unix_socket_path)
+    else:
+        put("host", host)
+        put("port", port)
+    put("db", db)
+    put("username", username)
+    put("password", password)
+    if socket_timeout is not None:
+        put("response_timeout", _duration("socket_timeout", socket_timeout))
+    if socket_connect_timeout is not None:
+        put("connect_timeout", _duration("socket_connect_timeout", socket_connect_timeout))
+    if pool_timeout is not None:
+        put("pool_timeout", _duration("pool_timeout", pool_timeout))
+    if idle_timeout is not None:
+        put("idle_timeout", _duration("idle_timeout", idle_timeout))
+    put("retry_on_timeout", retry_on_timeout)
+    put("max_connections", max_connections)
+    put("client_name", client_name)
+    put("protocol", protocol)
+    put("mode", mode)
+    put("retries", retries)
+    put("guard", guard)
+    put("guard_threshold", guard_threshold)
+    put("retry_unsafe", retry_unsafe)
+    return out
+
+
+def split_url(url: str) -> Tuple[str, Dict[str, str]]:
+    """The URL without the query options the Python layer handles, and those options."""
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, not {type(url).__name__}")
+    parts = urlsplit(url)
+    kept, python = [], {}
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        (python.__setitem__(k, v) if k in PYTHON_QUERY else kept.append((k, v)))
+    return urlunsplit(parts._replace(query=urlencode(kept))), python
+
+
+def _truthy(v: Any) -> bool:
+    return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
+
+
+def warn_guard(message: str) -> None:
+    """Guard warnings reach Python's warnings machinery."""
+    warnings.warn(message, RedbridgeWarning, stacklevel=4)
+
+
+def make_native(url: Optional[str], kwargs: Dict[str, Any]) -> Tuple[Any, bool]:
+    """Builds the native client from a URL and/or redis-py keyword arguments."""
+    decode = bool(kwargs.pop("decode_responses", False))
+    if url is not None:
+        url, from_query = split_url(url)
+        if "decode_responses" in from_query:
+            decode = _truthy(from_query.pop("decode_responses"))
+        kwargs = {**from_query, **kwargs}
+    options = native_options(**kwargs)
+    warn: Callable[[str], None] = warn_guard
+    return _redbridge.NativeClient(url, options, decode, warn), decode

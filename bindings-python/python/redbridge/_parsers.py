@@ -1,0 +1,177 @@
+"""Response callbacks: shape raw replies the way redis-py returns them.
+
+Keyed by command name, applied by ``execute_command`` (as in redis-py), so
+``r.execute_command("SET", "k", "v")`` returns ``True`` just like ``r.set("k", "v")``.
+Every callback accepts both the RESP2 and the RESP3 shape of its reply, so results are
+identical under ``protocol=2`` and ``protocol=3``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+Callback = Callable[..., Any]
+
+
+def _str(x: Any) -> Any:
+    return x.decode() if isinstance(x, bytes) else x
+
+
+def bool_ok(r: Any, **_: Any) -> bool:
+    return _str(r) == "OK"
+
+
+def to_bool(r: Any, **_: Any) -> Any:
+    return None if r is None else bool(r)
+
+
+def to_float(r: Any, **_: Any) -> Optional[float]:
+    return None if r is None else float(r)
+
+
+def parse_set(r: Any, **options: Any) -> Any:
+    if options.get("get"):
+        return r
+    return r and _str(r) == "OK"
+
+
+def ping(r: Any, **_: Any) -> bool:
+    return _str(r) == "PONG"
+
+
+def to_set(r: Any, **_: Any) -> set:
+    return set(r) if r else set()
+
+
+def to_dict(r: Any, **_: Any) -> Dict[Any, Any]:
+    if isinstance(r, dict):
+        return r
+    if not r:
+        return {}
+    it = iter(r)
+    return dict(zip(it, it))
+
+
+def score_pairs(r: Any, **options: Any) -> Any:
+    """[(member, score)] when scores were asked for; RESP2 flat or RESP3 nested."""
+    if not r or not options.get("withscores"):
+        return r
+    cast = options.get("score_cast_func", float)
+    if isinstance(r[0], (list, tuple)):
+        return [(m, cast(s)) for m, s in r]
+    it = iter(r)
+    return [(m, cast(s)) for m, s in zip(it, it)]
+
+
+def zpop(r: Any, **options: Any) -> Any:
+    if not r:
+        return []
+    if not isinstance(r[0], (list, tuple)) and len(r) == 2 and not isinstance(r[1], (list, tuple)):
+        # RESP3 without COUNT: a single flat [member, score]
+        if isinstance(r[1], float):
+            return [(r[0], r[1])]
+    return score_pairs(r, withscores=True, **{k: v for k, v in options.items() if k != "withscores"})
+
+
+def bzpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any, float]]:
+    return (r[0], r[1], float(r[2])) if r else None
+
+
+def blpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any]]:
+    return tuple(r) if r else None  # type: ignore[return-value]
+
+
+def zadd(r: Any, **options: Any) -> Any:
+    if options.get("as_score"):
+        return None if r is None else float(r)
+    return int(r)
+
+
+def zmscore(r: Any, **_: Any) -> List[Optional[float]]:
+    return [None if s is None else float(s) for s in r]
+
+
+def time(r: Any, **_: Any) -> Tuple[int, int]:
+    return int(r[0]), int(r[1])
+
+
+def scan(r: Any, **_: Any) -> Tuple[int, List[Any]]:
+    cursor, items = r
+    return int(cursor), list(items)
+
+
+def hscan(r: Any, **options: Any) -> Tuple[int, Any]:
+    cursor, items = r
+    if options.get("no_values"):
+        return int(cursor), list(items)
+    return int(cursor), to_dict(items)
+
+
+def zscan(r: Any, **options: Any) -> Tuple[int, List[Tuple[Any, Any]]]:
+    cursor, items = r
+    cast = options.get("score_cast_func", float)
+    it = iter(items)
+    return int(cursor), [(m, cast(s)) for m, s in zip(it, it)]
+
+
+def _info_value(v: str) -> Any:
+    if "," not in v or "=" not in v:
+        try:
+            return float(v) if "." in v else int(v)
+        except ValueError:
+            return v
+    sub: Dict[str, Any] = {}
+    for item in v.split(","):
+        if "=" in item:
+            k, val = item.split("=", 1)
+            sub[k] = _info_value(val)
+    return sub
+
+
+def info(r: Any, **_: Any) -> Dict[str, Any]:
+    text = _str(r)
+    out: Dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if ":" in line:
+            key, value = line.split(":", 1)
+            out[key] = _info_value(value)
+        else:
+            out.setdefault("__raw__", []).append(line)
+    return out
+
+
+def lpos(r: Any, **_: Any) -> Any:
+    return r
+
+
+CALLBACKS: Dict[str, Callback] = {
+    "SET": parse_set,
+    "PING": ping,
+    "TIME": time,
+    "INFO": info,
+    "SCAN": scan,
+    "SSCAN": scan,
+    "HSCAN": hscan,
+    "ZSCAN": zscan,
+    "HGETALL": to_dict,
+    "ZADD": zadd,
+    "ZMSCORE": zmscore,
+    "BZPOPMIN": bzpop,
+    "BZPOPMAX": bzpop,
+    "BLPOP": blpop,
+    "BRPOP": blpop,
+    "ZPOPMIN": zpop,
+    "ZPOPMAX": zpop,
+}
+for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX SMOVE SETEX SETNX".split():
+    CALLBACKS[_name] = to_bool
+for _name in "HINCRBYFLOAT INCRBYFLOAT ZINCRBY ZSCORE".split():
+    CALLBACKS[_name] = to_float
+for _name in "FLUSHALL FLUSHDB LSET LTRIM MSET PFMERGE RENAME SAVE SWAPDB".split():
+    CALLBACKS[_name] = bool_ok
+for _name in "SDIFF SINTER SMEMBERS SUNION".split():
+    CALLBACKS[_name] = to_set
+for _name in "ZDIFF ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
+    CALLBACKS[_name] = score_pairs

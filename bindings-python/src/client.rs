@@ -1,0 +1,421 @@
+//! `NativeClient`, `NativeLease`, `NativeScan`: the core's engines for the Python package.
+//!
+//! Sync methods release the GIL while they wait. `*_async` methods start the request on
+//! the core runtime and settle an asyncio future through `loop.call_soon_threadsafe`;
+//! they return a `Pending` whose `cancel()` drops the request (the core guarantees its
+//! reply never reaches anyone else).
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use redbridge::{
+    ConfigBuilder, Pipeline, ScanKind, ScanOptions, ScanStream, SyncClient, SyncLease, SyncScan,
+};
+
+use crate::conv;
+use crate::error::{config_err, to_py_err};
+
+/// The core client for one `redbridge.Redis` (sync or asyncio).
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct NativeClient {
+    client: SyncClient,
+    decode: bool,
+}
+
+/// A started async request; `cancel()` drops it.
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct Pending {
+    handle: redbridge::runtime::AbortHandle,
+}
+
+#[pymethods]
+impl Pending {
+    /// Drops the request if it is still running.
+    fn cancel(&self) {
+        self.handle.abort();
+    }
+}
+
+/// Settles `fut` on its loop's thread: `settle(fut, ok, value)` is the package's helper.
+fn settle(loop_: &Py<PyAny>, settle_fn: &Py<PyAny>, fut: &Py<PyAny>, outcome: PyResult<Py<PyAny>>) {
+    Python::attach(|py| {
+        let (ok, value) = match outcome {
+            Ok(v) => (true, v),
+            Err(e) => (false, e.into_value(py).into_any()),
+        };
+        // The loop may be closed already (the caller gave up): nothing to settle then.
+        let _ = loop_.call_method1(py, "call_soon_threadsafe", (settle_fn, fut, ok, value));
+    });
+}
+
+fn commands(py: Python<'_>, list: &Bound<'_, PyList>, transaction: bool) -> PyResult<Pipeline> {
+    let mut pipe = Pipeline::new(transaction);
+    for item in list.iter() {
+        let args = item.cast::<PyTuple>().map_err(|_| {
+            to_py_err(
+                py,
+                &redbridge::Error::invalid("each pipeline command must be a tuple of arguments"),
+            )
+        })?;
+        pipe.add(conv::command(args)?);
+    }
+    Ok(pipe)
+}
+
+#[pymethods]
+impl NativeClient {
+    /// `url` (optional) then `options` as (name, value) strings, the core's option names;
+    /// `warn(message)` receives guard warnings.
+    #[new]
+    #[pyo3(signature = (url, options, decode, warn=None))]
+    fn new(
+        url: Option<&str>,
+        options: Vec<(String, String)>,
+        decode: bool,
+        warn: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let mut builder = match url {
+            Some(u) => ConfigBuilder::from_url(u).map_err(|e| config_err(&e))?,
+            None => ConfigBuilder::default(),
+        };
+        for (k, v) in &options {
+            builder.set_option(k, v).map_err(|e| config_err(&e))?;
+        }
+        if let Some(warn) = warn {
+            builder = builder.on_warning(move |w| {
+                Python::attach(|py| {
+                    if let Err(e) = warn.call1(py, (w.message.clone(),)) {
+                        // A warnings filter set to "error" raises: surface it later.
+                        e.restore(py);
+                    }
+                })
+            });
+        }
+        let config = builder.build().map_err(|e| config_err(&e))?;
+        let client = SyncClient::new(config).map_err(|e| config_err(&e))?;
+        Ok(NativeClient { client, decode })
+    }
+
+    /// Runs one command and returns its reply (GIL released while waiting).
+    fn execute(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let cmd = conv::command(args)?;
+        let result = py.detach(|| self.client.execute(&cmd));
+        check_warnings(py)?;
+        match result {
+            Ok(v) => conv::to_py(py, v, self.decode),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+
+    /// Starts one command on the core runtime; settles `fut` on `loop` when done.
+    fn execute_async(
+        &self,
+        args: &Bound<'_, PyTuple>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let cmd = conv::command(args)?;
+        let client = self.client.async_client().clone();
+        let decode = self.decode;
+        let handle = redbridge::runtime::spawn(async move {
+            let result = client.execute(&cmd).await;
+            let outcome = Python::attach(|py| match result {
+                Ok(v) => conv::to_py(py, v, decode),
+                Err(e) => Err(to_py_err(py, &e)),
+            });
+            settle(&loop_, &settle_fn, &fut, outcome);
+        });
+        Ok(Pending { handle })
+    }
+
+    /// Sends commands (a list of argument tuples) as one pipeline; returns one slot per
+    /// command: its reply, or an exception instance.
+    fn pipeline(
+        &self,
+        py: Python<'_>,
+        cmds: &Bound<'_, PyList>,
+        transaction: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let pipe = commands(py, cmds, transaction)?;
+        let result = py.detach(|| self.client.pipeline(&pipe));
+        match result {
+            Ok(slots) => conv::slots(py, slots, self.decode),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+
+    /// The async form of [`NativeClient::pipeline`].
+    fn pipeline_async(
+        &self,
+        py: Python<'_>,
+        cmds: &Bound<'_, PyList>,
+        transaction: bool,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let pipe = commands(py, cmds, transaction)?;
+        let client = self.client.async_client().clone();
+        let decode = self.decode;
+        let handle = redbridge::runtime::spawn(async move {
+            let result = client.pipeline(&pipe).await;
+            let outcome = Python::attach(|py| match result {
+                Ok(slots) => conv::slots(py, slots, decode),
+                Err(e) => Err(to_py_err(py, &e)),
+            });
+            settle(&loop_, &settle_fn, &fut, outcome);
+        });
+        Ok(Pending { handle })
+    }
+
+    /// Leases a dedicated connection (for WATCH … MULTI … EXEC).
+    fn lease(&self, py: Python<'_>) -> PyResult<NativeLease> {
+        match py.detach(|| self.client.lease()) {
+            Ok(lease) => Ok(NativeLease {
+                lease: Mutex::new(Some(lease)),
+                decode: self.decode,
+            }),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+
+    /// A SCAN-family iteration: kind is "keys", "set", "hash" or "zset".
+    #[pyo3(signature = (kind, key=None, pattern=None, count=None, key_type=None))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        key: Option<&Bound<'_, PyAny>>,
+        pattern: Option<&Bound<'_, PyAny>>,
+        count: Option<usize>,
+        key_type: Option<String>,
+    ) -> PyResult<NativeScan> {
+        let (kind, opts) = scan_spec(py, kind, key, pattern, count, key_type)?;
+        let scan = self
+            .client
+            .scan(kind, opts)
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(NativeScan {
+            scan: Mutex::new(scan),
+            decode: self.decode,
+        })
+    }
+
+    /// The asyncio form of [`NativeClient::scan`].
+    #[pyo3(signature = (kind, key=None, pattern=None, count=None, key_type=None))]
+    fn scan_async(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        key: Option<&Bound<'_, PyAny>>,
+        pattern: Option<&Bound<'_, PyAny>>,
+        count: Option<usize>,
+        key_type: Option<String>,
+    ) -> PyResult<NativeAsyncScan> {
+        let (kind, opts) = scan_spec(py, kind, key, pattern, count, key_type)?;
+        let stream = self
+            .client
+            .async_client()
+            .scan(kind, opts)
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(NativeAsyncScan {
+            stream: Arc::new(Mutex::new(Some(stream))),
+            decode: self.decode,
+        })
+    }
+
+    /// The core's counters as a dict.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.client.stats().entries() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Closes every connection; later calls raise ConnectionError.
+    fn close(&self) {
+        self.client.close();
+    }
+}
+
+/// Parses the SCAN arguments shared by the sync and async iterators.
+fn scan_spec(
+    py: Python<'_>,
+    kind: &str,
+    key: Option<&Bound<'_, PyAny>>,
+    pattern: Option<&Bound<'_, PyAny>>,
+    count: Option<usize>,
+    key_type: Option<String>,
+) -> PyResult<(ScanKind, ScanOptions)> {
+    let one = |v: Option<&Bound<'_, PyAny>>| -> PyResult<Option<Vec<u8>>> {
+        match v {
+            None => Ok(None),
+            Some(v) => {
+                let mut out = Vec::new();
+                conv::encode(v, &mut out)?;
+                Ok(out.pop())
+            }
+        }
+    };
+    let key = one(key)?;
+    let need_key = || {
+        key.clone().ok_or_else(|| {
+            to_py_err(
+                py,
+                &redbridge::Error::invalid("SSCAN/HSCAN/ZSCAN need the key to scan"),
+            )
+        })
+    };
+    let kind = match kind {
+        "keys" => ScanKind::Keys,
+        "set" => ScanKind::Set(need_key()?),
+        "hash" => ScanKind::Hash(need_key()?),
+        "zset" => ScanKind::SortedSet(need_key()?),
+        other => {
+            return Err(to_py_err(
+                py,
+                &redbridge::Error::invalid(format!("unknown scan kind {other}")),
+            ))
+        }
+    };
+    Ok((
+        kind,
+        ScanOptions {
+            pattern: one(pattern)?,
+            count,
+            key_type,
+        },
+    ))
+}
+
+/// A guard warning raised as an exception by a `warnings` filter is raised here.
+fn check_warnings(py: Python<'_>) -> PyResult<()> {
+    match PyErr::take(py) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A leased dedicated connection.
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct NativeLease {
+    lease: Mutex<Option<SyncLease>>,
+    decode: bool,
+}
+
+impl NativeLease {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut SyncLease) -> redbridge::Result<T> + Send,
+    ) -> PyResult<T> {
+        let result = py.detach(|| {
+            let mut guard = self.lease.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_mut() {
+                Some(lease) => f(lease),
+                None => Err(redbridge::Error::invalid(
+                    "this connection was already released",
+                )),
+            }
+        });
+        result.map_err(|e| to_py_err(py, &e))
+    }
+}
+
+#[pymethods]
+impl NativeLease {
+    /// Runs one command on the leased connection.
+    fn execute(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let cmd = conv::command(args)?;
+        let v = self.with(py, |l| l.execute(&cmd))?;
+        conv::to_py(py, v, self.decode)
+    }
+
+    /// Runs a pipeline or transaction on the leased connection.
+    fn pipeline(
+        &self,
+        py: Python<'_>,
+        cmds: &Bound<'_, PyList>,
+        transaction: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let pipe = commands(py, cmds, transaction)?;
+        let slots = self.with(py, |l| l.pipeline(&pipe))?;
+        conv::slots(py, slots, self.decode)
+    }
+
+    /// Returns the connection to the pool (after UNWATCH). Idempotent.
+    fn release(&self) {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// A SCAN-family iteration.
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct NativeScan {
+    scan: Mutex<SyncScan>,
+    decode: bool,
+}
+
+#[pymethods]
+impl NativeScan {
+    /// The next non-empty page (a list), or None when the iteration is complete.
+    fn next_batch(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let page = py.detach(|| {
+            self.scan
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .next_batch()
+        });
+        match page {
+            Ok(Some(items)) => conv::to_py(py, redbridge::Value::Array(items), self.decode),
+            Ok(None) => Ok(py.None()),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+}
+
+/// An asyncio SCAN-family iteration.
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct NativeAsyncScan {
+    stream: Arc<Mutex<Option<ScanStream>>>,
+    decode: bool,
+}
+
+#[pymethods]
+impl NativeAsyncScan {
+    /// Fetches the next page on the core runtime; settles `fut` with a list, or None
+    /// when the iteration is complete.
+    fn next_batch_async(
+        &self,
+        py: Python<'_>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let taken = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(mut stream) = taken else {
+            return Err(to_py_err(
+                py,
+                &redbridge::Error::invalid(
+                    "a page of this scan is already being fetched; await it first",
+                ),
+            ));
+        };
+        let slot = self.stream.clone();
+        let decode = self.decode;
+        let handle = redbridge::runtime::spawn(async move {
+            let page = stream.next_batch().await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
+            let outcome = Python::attach(|py| match page {
+                Ok(Some(items)) => conv::to_py(py, redbridge::Value::Array(items), decode),
+                Ok(None) => Ok(py.None()),
+                Err(e) => Err(to_py_err(py, &e)),
+            });
+            settle(&loop_, &settle_fn, &fut, outcome);
+        });
+        Ok(Pending { handle })
+    }
+}

@@ -1,0 +1,139 @@
+//! Python values ⇄ Redis arguments and replies.
+//!
+//! Arguments follow redis-py's encoder: bytes, bytearray, memoryview and str (UTF-8) as
+//! they are; int and float as their decimal text; anything else — None, bool, dict,
+//! list — is a DataError naming the type. Replies keep their RESP type: bulk strings are
+//! bytes (str with decode_responses), integers int, nil None, RESP3 maps dict, sets set,
+//! doubles float, booleans bool; a server error inside an array becomes an exception
+//! instance in its slot.
+
+use pyo3::exceptions::PyUnicodeDecodeError;
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PySet, PyString, PyTuple,
+};
+use redbridge::{Command, Value};
+
+use crate::error;
+
+fn data_error(py: Python<'_>, message: String) -> PyErr {
+    error::to_py_err(py, &redbridge::Error::invalid(message))
+}
+
+/// Appends one argument's bytes, or fails with redis-py's DataError wording.
+pub(crate) fn encode(arg: &Bound<'_, PyAny>, out: &mut Vec<Vec<u8>>) -> PyResult<()> {
+    if let Ok(b) = arg.cast::<PyBytes>() {
+        out.push(b.as_bytes().to_vec());
+    } else if let Ok(s) = arg.cast::<PyString>() {
+        out.push(s.to_cow()?.as_bytes().to_vec());
+    } else if arg.is_instance_of::<PyBool>() {
+        return Err(data_error(
+            arg.py(),
+            "Invalid input of type: 'bool'. Convert to a bytes, string, int or float first."
+                .to_string(),
+        ));
+    } else if arg.is_instance_of::<PyInt>() {
+        out.push(arg.str()?.to_cow()?.as_bytes().to_vec());
+    } else if arg.is_instance_of::<PyFloat>() {
+        out.push(arg.repr()?.to_cow()?.as_bytes().to_vec());
+    } else if let Ok(b) = arg.cast::<PyByteArray>() {
+        out.push(b.to_vec());
+    } else if arg.get_type().name()?.to_cow()? == "memoryview" {
+        out.push(
+            arg.call_method0("tobytes")?
+                .cast::<PyBytes>()?
+                .as_bytes()
+                .to_vec(),
+        );
+    } else {
+        let type_name = arg.get_type().name()?.to_string();
+        return Err(data_error(
+            arg.py(),
+            format!("Invalid input of type: '{type_name}'. Convert to a bytes, string, int or float first."),
+        ));
+    }
+    Ok(())
+}
+
+/// A core command from a tuple of Python arguments (the name first).
+pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        encode(&a, &mut argv)?;
+    }
+    Command::new(argv).map_err(|e| error::to_py_err(args.py(), &e))
+}
+
+fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py, PyAny>> {
+    if !decode {
+        return Ok(PyBytes::new(py, bytes).into_any());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(PyString::new(py, s).into_any()),
+        Err(e) => Err(PyUnicodeDecodeError::new_err(format!(
+            "reply is not valid UTF-8 ({e}); use decode_responses=False for binary values"
+        ))),
+    }
+}
+
+/// A reply as a Python object.
+pub(crate) fn to_py(py: Python<'_>, v: Value, decode: bool) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        Value::Nil => py.None(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Value::BulkString(b) => text(py, &b, decode)?.unbind(),
+        Value::SimpleString(s) => text(py, s.as_bytes(), decode)?.unbind(),
+        Value::Okay => text(py, b"OK", decode)?.unbind(),
+        Value::Double(d) => d.into_pyobject(py)?.into_any().unbind(),
+        Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+        Value::Array(items) => list(py, items, decode)?.into_any().unbind(),
+        Value::Set(items) => {
+            let set = PySet::empty(py)?;
+            for item in items {
+                set.add(to_py(py, item, decode)?)?;
+            }
+            set.into_any().unbind()
+        }
+        Value::Map(pairs) => {
+            let dict = PyDict::new(py);
+            for (k, v) in pairs {
+                dict.set_item(to_py(py, k, decode)?, to_py(py, v, decode)?)?;
+            }
+            dict.into_any().unbind()
+        }
+        Value::Attribute { data, .. } => to_py(py, *data, decode)?,
+        Value::VerbatimString { text: t, .. } => text(py, t.as_bytes(), decode)?.unbind(),
+        Value::BigNumber(n) => py.get_type::<PyInt>().call1((format!("{n:?}"),))?.unbind(),
+        Value::Push { kind, data } => {
+            let mut items = vec![Value::BulkString(kind.to_string().into_bytes())];
+            items.extend(data);
+            list(py, items, decode)?.into_any().unbind()
+        }
+        Value::ServerError(e) => error::exception(py, &redbridge::Error::from(e))?.unbind(),
+        other => PyString::new(py, &format!("{other:?}")).into_any().unbind(),
+    })
+}
+
+fn list<'py>(py: Python<'py>, items: Vec<Value>, decode: bool) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for item in items {
+        out.append(to_py(py, item, decode)?)?;
+    }
+    Ok(out)
+}
+
+/// Pipeline slots: values, or exception instances for the commands that failed.
+pub(crate) fn slots(
+    py: Python<'_>,
+    slots: Vec<redbridge::Result<Value>>,
+    decode: bool,
+) -> PyResult<Py<PyAny>> {
+    let out = PyList::empty(py);
+    for s in slots {
+        match s {
+            Ok(v) => out.append(to_py(py, v, decode)?)?,
+            Err(e) => out.append(error::exception(py, &e)?)?,
+        }
+    }
+    Ok(out.into_any().unbind())
+}

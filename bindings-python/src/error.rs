@@ -1,0 +1,53 @@
+//! Core errors → the exception classes of `redbridge.exceptions` (the one mapping).
+
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use redbridge::{Error, ErrorKind};
+
+/// The exception class name for a core error.
+fn class_name(e: &Error) -> &'static str {
+    match e.kind() {
+        ErrorKind::Connection => "ConnectionError",
+        ErrorKind::Timeout => "TimeoutError",
+        ErrorKind::PoolTimeout => "PoolTimeoutError",
+        ErrorKind::Response => match e.code() {
+            Some("EXECABORT") => "ExecAbortError",
+            Some("NOSCRIPT") => "NoScriptError",
+            Some("NOPERM") => "NoPermissionError",
+            Some("READONLY") => "ReadOnlyError",
+            Some("LOADING") => "BusyLoadingError",
+            _ => "ResponseError",
+        },
+        ErrorKind::Protocol => "InvalidResponse",
+        ErrorKind::InvalidArgument => "DataError",
+        ErrorKind::Denied => "GuardError",
+        ErrorKind::Authentication => "AuthenticationError",
+        ErrorKind::Watch => "WatchError",
+        ErrorKind::Cluster => "RedisClusterException",
+        _ => "RedisError",
+    }
+}
+
+/// An exception instance (not raised) for a core error: pipeline slots hold these.
+pub(crate) fn exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
+    let module = py.import("redbridge.exceptions")?;
+    let exc = module.getattr(class_name(e))?.call1((e.to_string(),))?;
+    if let Some(code) = e.code() {
+        exc.setattr("code", PyString::new(py, code))?;
+    }
+    exc.setattr("kind", PyString::new(py, e.kind().name()))?;
+    Ok(exc)
+}
+
+/// The raised form of [`exception`].
+pub(crate) fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    match exception(py, e) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(import_failed) => import_failed,
+    }
+}
+
+/// A bad option or URL at construction: ValueError, as redis-py raises for a bad URL.
+pub(crate) fn config_err(e: &Error) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(e.to_string())
+}

@@ -1,0 +1,24 @@
+//! The native module `redbridge._redbridge`: conversion and error mapping only.
+//!
+//! The Python package (`bindings-python/python/redbridge`) gives the redis-py surface;
+//! this module hands it the core's client, pipelines, leases and SCAN streams, converts
+//! arguments and replies, releases the GIL while blocking, and maps core errors to the
+//! package's exception classes. No policy lives here.
+
+mod client;
+mod conv;
+mod error;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<client::NativeLease>()?;
+    m.add_class::<client::NativeScan>()?;
+    m.add_class::<client::NativeAsyncScan>()?;
+    m.add_class::<client::Pending>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("OPTION_NAMES", redbridge::config::OPTION_NAMES.to_vec())?;
+    Ok(())
+}
