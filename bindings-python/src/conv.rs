@@ -70,9 +70,16 @@ fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py,
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(PyString::new(py, s).into_any()),
-        Err(e) => Err(PyUnicodeDecodeError::new_err(format!(
-            "reply is not valid UTF-8 ({e}); use decode_responses=False for binary values"
-        ))),
+        Err(e) => {
+            let start = e.valid_up_to();
+            Err(PyUnicodeDecodeError::new_err((
+                "utf-8",
+                PyBytes::new(py, bytes).unbind(),
+                start,
+                start + e.error_len().unwrap_or(1),
+                "invalid UTF-8 in a reply; use decode_responses=False for binary values",
+            )))
+        }
     }
 }
 

@@ -81,6 +81,9 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     code: Option<String>,
+    /// Set when retrying cannot help (the wait for a connection already took the whole
+    /// budget, or the server was never reachable): the policy gives up at once.
+    settled: bool,
 }
 
 /// Shorthand used across the core.
@@ -93,7 +96,14 @@ impl Error {
             kind,
             message: message.into(),
             code: None,
+            settled: false,
         }
+    }
+
+    /// The same error, marked so that the retry policy does not repeat the request.
+    pub(crate) fn settled(mut self) -> Self {
+        self.settled = true;
+        self
     }
 
     /// An [`ErrorKind::InvalidArgument`] error.
@@ -107,6 +117,7 @@ impl Error {
             kind: ErrorKind::Response,
             message: message.into(),
             code: Some(code.into()),
+            settled: false,
         }
     }
 
@@ -158,6 +169,9 @@ impl Error {
     /// allows it) a timeout. Whether the *command* may be repeated is the command
     /// table's decision, not the error's.
     pub fn is_transient(&self, retry_on_timeout: bool) -> bool {
+        if self.settled {
+            return false;
+        }
         match self.kind {
             ErrorKind::Connection => true,
             ErrorKind::Timeout => retry_on_timeout,
@@ -210,6 +224,7 @@ impl From<redis::RedisError> for Error {
                         "{detail}; check the username and password given to the client"
                     ),
                     code: Some(code.to_string()),
+                    settled: false,
                 };
             }
             return Error::response(code, detail);

@@ -53,8 +53,10 @@ impl Observers {
 
 #[derive(Clone)]
 enum Slot {
+    /// `connected` counts the connections made so far (0: never connected yet).
     Connecting {
         last_error: Option<Error>,
+        connected: u64,
     },
     Ready {
         generation: u64,
@@ -78,7 +80,10 @@ impl Multiplexed {
         observers: Arc<Observers>,
         stats: Arc<Stats>,
     ) -> Multiplexed {
-        let (tx, rx) = watch::channel(Slot::Connecting { last_error: None });
+        let (tx, rx) = watch::channel(Slot::Connecting {
+            last_error: None,
+            connected: 0,
+        });
         let (broken_tx, broken_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
         let sup = Supervisor {
@@ -99,21 +104,24 @@ impl Multiplexed {
     }
 
     /// The current connection, waiting up to `wait` for one while (re)connecting.
+    ///
+    /// Fails at once, without waiting, when waiting cannot help: the last attempt was
+    /// refused for good (wrong password, …), or the client never connected and its last
+    /// attempt failed (as redis-py fails when the server is down; the supervisor keeps
+    /// trying in the background). After a drop, commands wait for the reconnect.
     pub(crate) async fn get(
         &self,
         wait: Option<Duration>,
         addr: &crate::config::Addr,
     ) -> Result<(u64, MultiplexedConnection)> {
-        if let Slot::Ready { generation, conn } = &*self.state.borrow() {
-            return Ok((*generation, conn.clone()));
+        if let Some(r) = ready_or_failed(&self.state.borrow()) {
+            return r;
         }
         let mut rx = self.state.clone();
         let waiting = async {
             loop {
-                match &*rx.borrow_and_update() {
-                    Slot::Ready { generation, conn } => return Ok((*generation, conn.clone())),
-                    Slot::Closed => return Err(closed()),
-                    Slot::Connecting { .. } => {}
+                if let Some(r) = ready_or_failed(&rx.borrow_and_update()) {
+                    return r;
                 }
                 if rx.changed().await.is_err() {
                     return Err(closed());
@@ -129,16 +137,19 @@ impl Multiplexed {
             let why = match &*self.state.borrow() {
                 Slot::Connecting {
                     last_error: Some(e),
+                    ..
                 } => format!("; last attempt: {}", e.message()),
                 _ => String::new(),
             };
+            // The whole budget went into waiting: another attempt would only wait again.
             Err(Error::new(
                 ErrorKind::Connection,
                 format!(
                     "not connected to {addr}: no connection within {} ms{why}; is the server running and reachable?",
                     waited.as_millis()
                 ),
-            ))
+            )
+            .settled())
         })
     }
 
@@ -151,9 +162,12 @@ impl Multiplexed {
                     Slot::Ready { .. } => return Ok(()),
                     Slot::Connecting {
                         last_error: Some(e),
+                        ..
                     } => return Err(e.clone()),
                     Slot::Closed => return Err(closed()),
-                    Slot::Connecting { last_error: None } => {}
+                    Slot::Connecting {
+                        last_error: None, ..
+                    } => {}
                 }
                 if rx.changed().await.is_err() {
                     return Err(closed());
@@ -181,6 +195,19 @@ impl Multiplexed {
             Slot::Ready { generation, .. } => Some(*generation),
             _ => None,
         }
+    }
+}
+
+/// `Some` when a caller need not (or must not) wait: the connection, or the error.
+fn ready_or_failed(slot: &Slot) -> Option<Result<(u64, MultiplexedConnection)>> {
+    match slot {
+        Slot::Ready { generation, conn } => Some(Ok((*generation, conn.clone()))),
+        Slot::Closed => Some(Err(closed())),
+        Slot::Connecting {
+            last_error: Some(e),
+            connected,
+        } if *connected == 0 || !e.is_transient(false) => Some(Err(e.clone().settled())),
+        Slot::Connecting { .. } => None,
     }
 }
 
@@ -233,13 +260,16 @@ impl Supervisor {
                             }
                         }
                     }
-                    self.state
-                        .send_replace(Slot::Connecting { last_error: None });
+                    self.state.send_replace(Slot::Connecting {
+                        last_error: None,
+                        connected: generation,
+                    });
                     self.observers.each(|o| o.on_disconnected(generation));
                 }
                 Err(e) => {
                     self.state.send_replace(Slot::Connecting {
                         last_error: Some(e),
+                        connected: generation,
                     });
                     let delay = backoff(failures.min(10));
                     failures += 1;

@@ -91,3 +91,38 @@ fn invalid_urls_name_the_bad_part() {
         assert!(e.message().contains(part), "{url}: {e}");
     }
 }
+
+#[test]
+fn a_lazy_client_fails_fast_when_the_server_was_never_reachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = Config::builder().port(port).build().unwrap();
+    let client = SyncClient::new(cfg).unwrap();
+    let t0 = std::time::Instant::now();
+    let e = client.execute(&c(&["GET", "k"])).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn a_lazy_client_with_a_wrong_password_fails_fast_with_authentication() {
+    let srv = TestServer::start_owned(&["--requirepass", "the-right-one"]);
+    let url = format!("redis://:{SECRET}@127.0.0.1:{}/0", srv.port);
+    let client = SyncClient::new(Config::from_url(&url).unwrap()).unwrap();
+    let t0 = std::time::Instant::now();
+    let e = client.execute(&c(&["GET", "k"])).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert!(!e.to_string().contains(SECRET));
+}

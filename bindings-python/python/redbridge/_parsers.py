@@ -142,8 +142,9 @@ def info(r: Any, **_: Any) -> Dict[str, Any]:
     return out
 
 
-def lpos(r: Any, **_: Any) -> Any:
-    return r
+def as_list(r: Any, **_: Any) -> Any:
+    """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
+    return list(r) if isinstance(r, (set, frozenset)) else r
 
 
 CALLBACKS: Dict[str, Callback] = {
@@ -164,6 +165,8 @@ CALLBACKS: Dict[str, Callback] = {
     "BRPOP": blpop,
     "ZPOPMIN": zpop,
     "ZPOPMAX": zpop,
+    "SPOP": as_list,
+    "SRANDMEMBER": as_list,
 }
 for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX SMOVE SETEX SETNX".split():
     CALLBACKS[_name] = to_bool

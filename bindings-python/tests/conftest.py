@@ -1,0 +1,60 @@
+"""Fixtures: a throwaway redis-server from the shared harness (tests/harness/redis_server.py),
+stopped by PID after the session; REDBRIDGE_TEST_URL points the tests at another server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+
+import redbridge
+
+HARNESS = Path(__file__).resolve().parents[2] / "tests" / "harness" / "redis_server.py"
+
+
+def start_server(*extra: str) -> Dict[str, Any]:
+    cmd = [sys.executable, str(HARNESS), "start"]
+    if extra:
+        cmd += ["--", *extra]
+    return json.loads(subprocess.check_output(cmd))
+
+
+def stop_server(info: Dict[str, Any]) -> None:
+    subprocess.run([sys.executable, str(HARNESS), "stop", info["pidfile"]], check=False)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Dict[str, Any]]:
+    url = os.environ.get("REDBRIDGE_TEST_URL")
+    if url:
+        yield {"url": url}
+        return
+    info = start_server()
+    yield info
+    stop_server(info)
+
+
+@pytest.fixture
+def url(server: Dict[str, Any]) -> str:
+    return str(server["url"])
+
+
+@pytest.fixture
+def own_server() -> Iterator[Dict[str, Any]]:
+    """A server of the test's own, for tests that stall, kill or restart it."""
+    info = start_server()
+    yield info
+    stop_server(info)
+
+
+@pytest.fixture
+def r(url: str) -> Iterator[redbridge.Redis]:
+    client = redbridge.Redis.from_url(url)
+    client.flushdb()
+    yield client
+    client.close()

@@ -1,0 +1,79 @@
+"""asyncio: no event-loop blocking, cancellation never crosses replies, iterators."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+import redbridge.asyncio
+from redbridge import exceptions
+
+
+def test_blocking_command_does_not_block_the_loop(url: str) -> None:
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(url)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        assert await r.blpop("aio:q", 0.5) is None
+        t.cancel()
+        assert ticks >= 20, f"the loop ticked {ticks} times in 0.5 s"
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+def test_ten_thousand_calls_with_random_cancellations(url: str) -> None:
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(url, decode_responses=True)
+        wrong = ok = cancelled = 0
+
+        async def one(i: int) -> None:
+            nonlocal wrong, ok, cancelled
+            payload = f"p{i}-{random.random()}"
+            try:
+                got = await asyncio.wait_for(r.echo(payload), timeout=random.choice([0.0001, 0.0005, 1.0]))
+            except asyncio.TimeoutError:
+                cancelled += 1
+                return
+            if got == payload:
+                ok += 1
+            else:
+                wrong += 1
+
+        for start in range(0, 10_000, 500):
+            await asyncio.gather(*(one(i) for i in range(start, start + 500)))
+        assert wrong == 0
+        assert ok + cancelled == 10_000
+        assert cancelled > 0 and ok > 1000, (ok, cancelled)
+        await r.aclose()
+
+    asyncio.run(main())
+
+
+def test_async_errors_pipeline_and_scan(url: str) -> None:
+    async def main() -> None:
+        async with redbridge.asyncio.Redis.from_url(url) as r:
+            await r.flushdb(asynchronous=True)
+            await r.set("s", "x")
+            with pytest.raises(exceptions.ResponseError):
+                await r.lpush("s", "y")
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.set("a", 1).incr("a").get("a")
+                assert await pipe.execute() == [True, 2, b"2"]
+            for i in range(2000):
+                await r.sadd("aset", i)
+            members = [m async for m in r.sscan_iter("aset", count=100)]
+            assert len(set(members)) == 2000
+            keys = [k async for k in r.scan_iter(match="a*")]
+            assert sorted(keys) == [b"a", b"aset"]
+
+    asyncio.run(main())

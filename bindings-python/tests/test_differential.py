@@ -1,0 +1,342 @@
+"""Differential test: the same calls against redis-py and redbridge, every result and
+exception type compared, sync and asyncio, decode_responses off and on, and redbridge
+under RESP2 and RESP3 (redis-py with RESP2 is the reference)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable, List, Optional, Tuple
+
+import pytest
+import redis
+import redis.asyncio
+
+import redbridge
+import redbridge.asyncio
+
+FAR = int(time.time()) + 10_000_000
+
+# (method, args, kwargs, normalise) — normalise maps a result to something comparable
+# when the raw value is time- or order-dependent.
+Step = Tuple[str, tuple, dict, Optional[Callable[[Any], Any]]]
+
+
+def srt(v: Any) -> Any:
+    return sorted(v) if isinstance(v, list) else v
+
+
+def page(v: Any) -> Any:
+    cursor, items = v
+    return (type(cursor).__name__, sorted(items.items()) if isinstance(items, dict) else sorted(items))
+
+
+def positive(v: Any) -> Any:
+    return (type(v).__name__, v > 0)
+
+
+STEPS: List[Step] = [
+    # server
+    ("ping", (), {}, None),
+    ("echo", ("hi",), {}, None),
+    ("time", (), {}, lambda v: (type(v).__name__, [type(x).__name__ for x in v])),
+    ("info", (), {}, lambda v: (type(v).__name__, "redis_version" in v)),
+    ("info", ("server",), {}, lambda v: (type(v).__name__, "redis_version" in v)),
+    ("dbsize", (), {}, None),
+    # strings
+    ("set", ("k", "v"), {}, None),
+    ("set", ("k", "v2"), {"nx": True}, None),
+    ("set", ("k", "v3"), {"xx": True, "get": True}, None),
+    ("set", ("ex", "1"), {"ex": 100}, None),
+    ("ttl", ("ex",), {}, None),
+    ("set", ("px", "1"), {"px": 100000}, None),
+    ("pttl", ("px",), {}, positive),
+    ("set", ("at", "1"), {"exat": FAR}, None),
+    ("set", ("pat", "1"), {"pxat": FAR * 1000}, None),
+    ("set", ("ex", "2"), {"keepttl": True}, None),
+    ("ttl", ("ex",), {}, None),
+    ("get", ("k",), {}, None),
+    ("get", ("missing",), {}, None),
+    ("mget", (["k", "missing"],), {}, None),
+    ("mget", ("k", "ex"), {}, None),
+    ("mset", ({"a": 1, "b": 2},), {}, None),
+    ("msetnx", ({"a": 1, "c": 3},), {}, None),
+    ("msetnx", ({"d": 1, "dd": 2},), {}, None),
+    ("setnx", ("a", 5), {}, None),
+    ("setnx", ("e", 5), {}, None),
+    ("setex", ("se", 100, "v"), {}, None),
+    ("getset", ("a", "new"), {}, None),
+    ("getdel", ("b",), {}, None),
+    ("getdel", ("b",), {}, None),
+    ("getex", ("a",), {"ex": 50}, None),
+    ("ttl", ("a",), {}, None),
+    ("getex", ("a",), {"persist": True}, None),
+    ("ttl", ("a",), {}, None),
+    ("incr", ("n",), {}, None),
+    ("incr", ("n", 5), {}, None),
+    ("incrby", ("n", 2), {}, None),
+    ("incrbyfloat", ("f", 1.5), {}, None),
+    ("incrbyfloat", ("f",), {}, None),
+    ("decr", ("n",), {}, None),
+    ("decr", ("n", 3), {}, None),
+    ("decrby", ("n", 2), {}, None),
+    ("append", ("s", "abc"), {}, None),
+    ("append", ("s", "def"), {}, None),
+    ("strlen", ("s",), {}, None),
+    ("getrange", ("s", 1, 3), {}, None),
+    ("setrange", ("s", 2, "ZZ"), {}, None),
+    ("get", ("s",), {}, None),
+    ("incr", ("s",), {}, None),
+    ("set", ("x", None), {}, None),
+    ("set", ("x", {"a": 1}), {}, None),
+    ("set", ("x", True), {}, None),
+    ("set", ("x", 1.5), {}, None),
+    ("get", ("x",), {}, None),
+    ("set", ("bin", b"\x00\xff\r\n"), {}, None),
+    ("strlen", ("bin",), {}, None),
+    # keys
+    ("delete", ("a", "nope"), {}, None),
+    ("unlink", ("e",), {}, None),
+    ("exists", ("k", "k", "nope"), {}, None),
+    ("expire", ("k", 100), {}, None),
+    ("expire", ("k", 100), {"nx": True}, None),
+    ("ttl", ("k",), {}, None),
+    ("pexpire", ("k", 50000), {}, None),
+    ("pttl", ("k",), {}, positive),
+    ("expireat", ("k", FAR), {}, None),
+    ("persist", ("k",), {}, None),
+    ("persist", ("k",), {}, None),
+    ("ttl", ("k",), {}, None),
+    ("ttl", ("nope",), {}, None),
+    ("type", ("k",), {}, None),
+    ("type", ("nope",), {}, None),
+    ("rename", ("k", "k2"), {}, None),
+    ("renamenx", ("k2", "s"), {}, None),
+    ("renamenx", ("k2", "k3"), {}, None),
+    ("rename", ("nope", "x"), {}, None),
+    ("keys", ("k*",), {}, srt),
+    ("scan", (0,), {"match": "k*", "count": 1000}, page),
+    ("dbsize", (), {}, None),
+    # hashes
+    ("hset", ("h", "f", "v"), {}, None),
+    ("hset", ("h",), {"mapping": {"a": 1, "b": 2}}, None),
+    ("hset", ("h",), {"items": ["c", 3]}, None),
+    ("hset", ("h",), {}, None),
+    ("hsetnx", ("h", "a", 9), {}, None),
+    ("hsetnx", ("h", "z", 9), {}, None),
+    ("hget", ("h", "a"), {}, None),
+    ("hget", ("h", "nope"), {}, None),
+    ("hmget", ("h", ["a", "b", "nope"]), {}, None),
+    ("hmget", ("h", "a", "b"), {}, None),
+    ("hgetall", ("h",), {}, None),
+    ("hgetall", ("nope",), {}, None),
+    ("hdel", ("h", "a", "nope"), {}, None),
+    ("hexists", ("h", "b"), {}, None),
+    ("hexists", ("h", "a"), {}, None),
+    ("hincrby", ("h", "n", 5), {}, None),
+    ("hincrbyfloat", ("h", "fl", 2.5), {}, None),
+    ("hlen", ("h",), {}, None),
+    ("hkeys", ("h",), {}, srt),
+    ("hvals", ("h",), {}, srt),
+    ("hstrlen", ("h", "b"), {}, None),
+    ("hscan", ("h", 0), {"count": 1000}, page),
+    ("hget", ("k3", "x"), {}, None),
+    # lists
+    ("lpush", ("l", "a", "b"), {}, None),
+    ("rpush", ("l", "c", "d"), {}, None),
+    ("lpushx", ("nope", "x"), {}, None),
+    ("rpushx", ("l", "e"), {}, None),
+    ("lrange", ("l", 0, -1), {}, None),
+    ("llen", ("l",), {}, None),
+    ("lindex", ("l", 1), {}, None),
+    ("lindex", ("l", 99), {}, None),
+    ("lset", ("l", 0, "z"), {}, None),
+    ("lset", ("l", 99, "z"), {}, None),
+    ("lrem", ("l", 0, "c"), {}, None),
+    ("ltrim", ("l", 0, 2), {}, None),
+    ("linsert", ("l", "BEFORE", "z", "y"), {}, None),
+    ("lpos", ("l", "a"), {}, None),
+    ("rpush", ("m", "a", "b", "a"), {}, None),
+    ("lpos", ("m", "a"), {"rank": 2}, None),
+    ("lpos", ("m", "a"), {"count": 2}, None),
+    ("lpos", ("m", "zz"), {}, None),
+    ("lmove", ("l", "l2"), {}, None),
+    ("lmove", ("l", "l2", "RIGHT", "LEFT"), {}, None),
+    ("lpop", ("l",), {}, None),
+    ("lpop", ("m", 2), {}, None),
+    ("rpop", ("l2",), {}, None),
+    ("rpop", ("m", 5), {}, None),
+    ("rpop", ("nope",), {}, None),
+    ("lpop", ("nope", 2), {}, None),
+    ("rpush", ("q", "1", "2", "3"), {}, None),
+    ("blpop", (["nope", "q"], 1), {}, None),
+    ("brpop", ("q", 1), {}, None),
+    ("blpop", ("empty", 0.1), {}, None),
+    ("brpoplpush", ("q", "q2", 1), {}, None),
+    ("blmove", ("q2", "q3", 1), {}, None),
+    ("lrange", ("q3", 0, -1), {}, None),
+    # sets
+    ("sadd", ("s1", "a", "b", "c"), {}, None),
+    ("sadd", ("s2", "b", "c", "d"), {}, None),
+    ("srem", ("s1", "a", "x"), {}, None),
+    ("smembers", ("s1",), {}, None),
+    ("smembers", ("nope",), {}, None),
+    ("sismember", ("s1", "b"), {}, None),
+    ("sismember", ("s1", "z"), {}, None),
+    ("smismember", ("s1", ["b", "z"]), {}, None),
+    ("scard", ("s1",), {}, None),
+    ("sunion", ("s1", "s2"), {}, None),
+    ("sinter", (["s1", "s2"],), {}, None),
+    ("sdiff", ("s2", "s1"), {}, None),
+    ("sunionstore", ("u", "s1", "s2"), {}, None),
+    ("sinterstore", ("i", ["s1", "s2"]), {}, None),
+    ("sdiffstore", ("d", "s2", "s1"), {}, None),
+    ("smove", ("s1", "s3", "b"), {}, None),
+    ("smove", ("s1", "s3", "zz"), {}, None),
+    ("sadd", ("one", "x"), {}, None),
+    ("spop", ("one",), {}, None),
+    ("spop", ("nope",), {}, None),
+    ("sadd", ("one2", "y"), {}, None),
+    ("srandmember", ("one2",), {}, None),
+    ("srandmember", ("one2", 2), {}, None),
+    ("spop", ("one2", 1), {}, None),
+    ("sscan", ("s2", 0), {"count": 100}, page),
+    ("smembers", ("h",), {}, None),
+    # sorted sets
+    ("zadd", ("z", {"a": 1, "b": 2, "c": 3}), {}, None),
+    ("zadd", ("z", {"a": 5}), {"nx": True}, None),
+    ("zadd", ("z", {"a": 5}), {"xx": True, "ch": True}, None),
+    ("zadd", ("z", {"b": 1}), {"incr": True}, None),
+    ("zadd", ("z", {"d": 4}), {"gt": True}, None),
+    ("zadd", ("z", {}), {}, None),
+    ("zrem", ("z", "d", "nope"), {}, None),
+    ("zscore", ("z", "a"), {}, None),
+    ("zscore", ("z", "nope"), {}, None),
+    ("zmscore", ("z", ["a", "nope"]), {}, None),
+    ("zincrby", ("z", 2.5, "c"), {}, None),
+    ("zcard", ("z",), {}, None),
+    ("zcount", ("z", 0, 3), {}, None),
+    ("zcount", ("z", "-inf", "+inf"), {}, None),
+    ("zrank", ("z", "a"), {}, None),
+    ("zrank", ("z", "nope"), {}, None),
+    ("zrevrank", ("z", "a"), {}, None),
+    ("zrange", ("z", 0, -1), {}, None),
+    ("zrange", ("z", 0, -1), {"withscores": True}, None),
+    ("zrange", ("z", 0, -1), {"desc": True, "withscores": True}, None),
+    ("zrange", ("z", 1, 5), {"byscore": True}, None),
+    ("zrange", ("z", "[a", "[z"), {"bylex": True}, None),
+    ("zrange", ("z", 0, 10), {"byscore": True, "offset": 0, "num": 2, "withscores": True}, None),
+    ("zrevrange", ("z", 0, 1), {}, None),
+    ("zrevrange", ("z", 0, -1), {"withscores": True}, None),
+    ("zrangebyscore", ("z", 0, 10), {}, None),
+    ("zrangebyscore", ("z", "-inf", "+inf"), {"start": 1, "num": 1, "withscores": True}, None),
+    ("zrevrangebyscore", ("z", 10, 0), {"withscores": True}, None),
+    ("zscan", ("z", 0), {"count": 100}, page),
+    ("zremrangebyrank", ("z", 0, 0), {}, None),
+    ("zremrangebyscore", ("z", 100, 200), {}, None),
+    ("zadd", ("z2", {"p": 1, "q": 2, "r": 3}), {}, None),
+    ("zpopmin", ("z2",), {}, None),
+    ("zpopmax", ("z2", 1), {}, None),
+    ("zpopmin", ("nope",), {}, None),
+    ("zadd", ("bz", {"x": 1, "y": 2}), {}, None),
+    ("bzpopmin", ("bz", 1), {}, None),
+    ("bzpopmax", (["nope", "bz"], 1), {}, None),
+    ("bzpopmax", (["nope", "nope2"], 0.1), {}, None),
+    ("zscore", ("h", "x"), {}, None),
+    # generic
+    ("execute_command", ("SET", "x", "y"), {}, None),
+    ("execute_command", ("GET", "x"), {}, None),
+    ("execute_command", ("HGETALL", "h"), {}, None),
+    ("execute_command", ("NOSUCHCOMMAND",), {}, None),
+    ("flushdb", (), {}, None),
+    ("set", ("only", "1"), {}, None),
+    ("randomkey", (), {}, None),
+    ("flushall", (), {}, None),
+]
+
+
+def outcome(fn: Callable[[], Any], normalise: Optional[Callable[[Any], Any]]) -> Any:
+    try:
+        v = fn()
+    except Exception as e:  # noqa: BLE001 - the exception type is the result
+        return ("raised", type(e).__name__)
+    return normalise(v) if normalise else v
+
+
+async def aoutcome(coro_fn: Callable[[], Any], normalise: Optional[Callable[[Any], Any]]) -> Any:
+    try:
+        v = await coro_fn()
+    except Exception as e:  # noqa: BLE001
+        return ("raised", type(e).__name__)
+    return normalise(v) if normalise else v
+
+
+def run_sync(client: Any) -> List[Any]:
+    client.flushdb()
+    return [outcome(lambda: getattr(client, m)(*a, **k), n) for m, a, k, n in STEPS]
+
+
+async def run_async(client: Any) -> List[Any]:
+    await client.flushdb()
+    out = []
+    for m, a, k, n in STEPS:
+        out.append(await aoutcome(lambda: getattr(client, m)(*a, **k), n))
+    return out
+
+
+def compare(reference: List[Any], ours: List[Any], label: str) -> None:
+    diffs = [
+        f"{STEPS[i][0]}{STEPS[i][1]}{STEPS[i][2] or ''}: redis-py {want!r} != redbridge {got!r}"
+        for i, (want, got) in enumerate(zip(reference, ours))
+        if want != got or type(want) is not type(got)
+    ]
+    assert not diffs, f"{label}: {len(diffs)} differences\n" + "\n".join(diffs)
+
+
+@pytest.mark.parametrize("decode", [False, True])
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_sync_matches_redis_py(url: str, protocol: int, decode: bool) -> None:
+    ref = redis.Redis.from_url(url, protocol=2, decode_responses=decode)
+    ours = redbridge.Redis.from_url(url, protocol=protocol, decode_responses=decode)
+    with pytest.warns(redbridge.RedbridgeWarning):  # the KEYS step
+        got = run_sync(ours)
+    want = run_sync(ref)
+    compare(want, got, f"sync protocol={protocol} decode={decode}")
+    ref.close()
+    ours.close()
+
+
+@pytest.mark.parametrize("decode", [False, True])
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_asyncio_matches_redis_py(url: str, protocol: int, decode: bool) -> None:
+    async def main() -> None:
+        ref = redis.asyncio.Redis.from_url(url, protocol=2, decode_responses=decode)
+        ours = redbridge.asyncio.Redis.from_url(url, protocol=protocol, decode_responses=decode)
+        want = await run_async(ref)
+        got = await run_async(ours)
+        compare(want, got, f"asyncio protocol={protocol} decode={decode}")
+        await ref.aclose()
+        await ours.aclose()
+
+    asyncio.run(main())
+
+
+def test_pipeline_matches_redis_py(url: str) -> None:
+    def run(client: Any) -> Any:
+        client.flushdb()
+        out = []
+        for transaction in (False, True):
+            pipe = client.pipeline(transaction=transaction)
+            pipe.set("p", "1").incr("p").get("p").hset("ph", mapping={"a": 1}).hgetall("ph").zadd("pz", {"m": 1}).zrange("pz", 0, -1, withscores=True)
+            pipe.sadd("ps", "x").smembers("ps").lpush("p", "x").get("p")
+            out.append(pipe.execute(raise_on_error=False))
+            pipe.set("p", "1").lpush("p", "x")
+            try:
+                pipe.execute()
+            except Exception as e:  # noqa: BLE001
+                out.append((type(e).__name__, "Command # 2" in str(e)))
+        return [[(type(x).__name__, str(x)) if isinstance(x, Exception) else x for x in r] if isinstance(r, list) else r for r in out]
+
+    ref = redis.Redis.from_url(url, protocol=2)
+    ours = redbridge.Redis.from_url(url, protocol=3)
+    assert run(ours) == run(ref)
