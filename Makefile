@@ -14,17 +14,22 @@ CDIR := target/c
 CFLAGS_TEST := -std=gnu11 -Wall -Wextra -Werror -g -Ibindings-c/include
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: demo test bench deps lint test-core test-c bench-quick build-c install
+PYVENV := target/py-venv
+PY := $(PYVENV)/bin/python
+PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
+
+.PHONY: demo test bench deps lint test-core test-c test-python test-python-install py-env bench-quick build-c install
 
 deps:
 	@tests/harness/ensure-deps.sh
 
-demo: deps build-c
+demo: deps build-c py-env
 	@cargo build -q -p redbridge --example tour
 	@gcc $(CFLAGS_TEST) bindings-c/examples/tour.c -Ltarget/debug -lredbridge -o $(CDIR)/tour
-	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour'
+	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour \
+	  && echo && $(PY) bindings-python/examples/tour.py'
 
-test: deps lint test-core test-c bench-quick
+test: deps lint test-core test-c test-python test-python-install bench-quick
 	@echo "make test: all suites passed"
 
 lint:
@@ -54,6 +59,27 @@ test-c: build-c
 	$(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
 	  && LD_LIBRARY_PATH=target/debug $(CDIR)/example_cpp \
 	  && LD_LIBRARY_PATH=$(CDIR)/prefix/lib $(CDIR)/tour_pkgconfig > $(CDIR)/tour.out && echo "pkg-config build of the C tour: ran"'
+
+# A virtualenv with maturin and the test tools; the package installed from this tree
+# (debug build, editable) so Python edits need no rebuild.
+py-env:
+	@test -x $(PY) || python3 -m venv $(PYVENV)
+	@$(PY) -m pip install -q --disable-pip-version-check $(PY_TEST_DEPS)
+	@VIRTUAL_ENV=$(abspath $(PYVENV)) $(PYVENV)/bin/maturin develop -q 2>&1 | grep -v "^Ignoring" || true
+	@$(PY) -c "import redbridge" 
+
+# Stubs up to date, mypy --strict on the package and a typed example, then pytest
+# (the differential test against redis-py, conformance vectors, behaviour).
+test-python: py-env
+	$(PY) bindings-python/tools/gen_stubs.py --check
+	cd bindings-python && ../$(PYVENV)/bin/mypy --strict -p redbridge && ../$(PYVENV)/bin/mypy --strict tests/typing_example.py
+	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider
+
+# `pip install .` from this tree into a clean virtualenv (release build via maturin).
+test-python-install:
+	rm -rf target/py-install && python3 -m venv target/py-install
+	target/py-install/bin/pip install -q --disable-pip-version-check .
+	$(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDIS_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
 
 install:
 	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release,)

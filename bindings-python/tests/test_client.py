@@ -109,3 +109,14 @@ def test_from_url_query_options(url: str) -> None:
     client.set("q", "v")
     assert client.get("q") == "v"
     assert client.execute_command("CLIENT", "GETNAME") == "py-test"
+
+
+def test_typed_example_runs(url: str) -> None:
+    import asyncio
+
+    from .typing_example import async_usage, sync_usage
+
+    value, requests, keys, results = sync_usage(url)
+    assert value == "v" and requests > 0 and "k" in keys and results[1] == str(results[0])
+    value, keys, results = asyncio.run(async_usage(url))
+    assert value == b"v" and results == [True, b"1"]

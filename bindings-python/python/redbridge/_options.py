@@ -111,7 +111,8 @@ def split_url(url: str) -> Tuple[str, Dict[str, str]]:
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, not {type(url).__name__}")
     parts = urlsplit(url)
-    kept, python = [], {}
+    kept: List[Tuple[str, str]] = []
+    python: Dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         (python.__setitem__(k, v) if k in PYTHON_QUERY else kept.append((k, v)))
     return urlunsplit(parts._replace(query=urlencode(kept))), python

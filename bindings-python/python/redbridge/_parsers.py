@@ -8,7 +8,7 @@ identical under ``protocol=2`` and ``protocol=3``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 Callback = Callable[..., Any]
 
@@ -18,7 +18,7 @@ def _str(x: Any) -> Any:
 
 
 def bool_ok(r: Any, **_: Any) -> bool:
-    return _str(r) == "OK"
+    return bool(_str(r) == "OK")
 
 
 def to_bool(r: Any, **_: Any) -> Any:
@@ -36,10 +36,10 @@ def parse_set(r: Any, **options: Any) -> Any:
 
 
 def ping(r: Any, **_: Any) -> bool:
-    return _str(r) == "PONG"
+    return bool(_str(r) == "PONG")
 
 
-def to_set(r: Any, **_: Any) -> set:
+def to_set(r: Any, **_: Any) -> Set[Any]:
     return set(r) if r else set()
 
 
@@ -78,7 +78,7 @@ def bzpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any, float]]:
 
 
 def blpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any]]:
-    return tuple(r) if r else None  # type: ignore[return-value]
+    return (r[0], r[1]) if r else None
 
 
 def zadd(r: Any, **options: Any) -> Any:
