@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use redbridge::{
-    ConfigBuilder, Pipeline, ScanKind, ScanOptions, ScanStream, SyncClient, SyncLease, SyncScan,
+    ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, SyncClient, SyncLease,
+    SyncScan,
 };
 
 use crate::conv;
@@ -179,6 +180,29 @@ impl NativeClient {
             }),
             Err(e) => Err(to_py_err(py, &e)),
         }
+    }
+
+    /// Leases a dedicated connection on the core runtime; settles `fut` with a
+    /// `NativeAsyncLease` (asyncio WATCH … MULTI … EXEC).
+    fn lease_async(&self, loop_: Py<PyAny>, fut: Py<PyAny>, settle_fn: Py<PyAny>) -> PyResult<Pending> {
+        let client = self.client.async_client().clone();
+        let decode = self.decode;
+        let handle = redbridge::runtime::spawn(async move {
+            let result = client.lease().await;
+            let outcome = Python::attach(|py| match result {
+                Ok(lease) => Py::new(
+                    py,
+                    NativeAsyncLease {
+                        lease: Arc::new(Mutex::new(Some(lease))),
+                        decode,
+                    },
+                )
+                .map(Py::into_any),
+                Err(e) => Err(to_py_err(py, &e)),
+            });
+            settle(&loop_, &settle_fn, &fut, outcome);
+        });
+        Ok(Pending { handle })
     }
 
     /// A SCAN-family iteration: kind is "keys", "set", "hash" or "zset".
@@ -417,5 +441,91 @@ impl NativeAsyncScan {
             settle(&loop_, &settle_fn, &fut, outcome);
         });
         Ok(Pending { handle })
+    }
+}
+
+/// A leased dedicated connection for asyncio callers.
+#[pyclass(frozen, module = "redbridge._redbridge")]
+pub struct NativeAsyncLease {
+    lease: Arc<Mutex<Option<Lease>>>,
+    decode: bool,
+}
+
+/// What an async lease call sends.
+enum LeaseCall {
+    One(redbridge::Command),
+    Many(Pipeline),
+}
+
+impl NativeAsyncLease {
+    fn start(
+        &self,
+        py: Python<'_>,
+        call: LeaseCall,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let taken = self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(mut lease) = taken else {
+            return Err(to_py_err(
+                py,
+                &redbridge::Error::invalid(
+                    "this connection was released, or a command on it is still running; await it first",
+                ),
+            ));
+        };
+        let slot = self.lease.clone();
+        let decode = self.decode;
+        let handle = redbridge::runtime::spawn(async move {
+            let outcome = match call {
+                LeaseCall::One(cmd) => {
+                    let r = lease.execute(&cmd).await;
+                    Python::attach(|py| r.map_err(|e| to_py_err(py, &e)).and_then(|v| conv::to_py(py, v, decode)))
+                }
+                LeaseCall::Many(pipe) => {
+                    let r = lease.pipeline(&pipe).await;
+                    Python::attach(|py| r.map_err(|e| to_py_err(py, &e)).and_then(|s| conv::slots(py, s, decode)))
+                }
+            };
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+            settle(&loop_, &settle_fn, &fut, outcome);
+        });
+        Ok(Pending { handle })
+    }
+}
+
+#[pymethods]
+impl NativeAsyncLease {
+    /// Runs one command on the leased connection; settles `fut` with the reply.
+    fn execute_async(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let cmd = conv::command(args)?;
+        self.start(py, LeaseCall::One(cmd), loop_, fut, settle_fn)
+    }
+
+    /// Runs a pipeline or transaction on the leased connection; settles `fut` with slots.
+    fn pipeline_async(
+        &self,
+        py: Python<'_>,
+        cmds: &Bound<'_, PyList>,
+        transaction: bool,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let pipe = commands(py, cmds, transaction)?;
+        self.start(py, LeaseCall::Many(pipe), loop_, fut, settle_fn)
+    }
+
+    /// Returns the connection to the pool (after UNWATCH). Idempotent.
+    fn release(&self) {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }

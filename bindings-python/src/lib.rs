@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<client::NativeLease>()?;
+    m.add_class::<client::NativeAsyncLease>()?;
     m.add_class::<client::NativeScan>()?;
     m.add_class::<client::NativeAsyncScan>()?;
     m.add_class::<client::Pending>()?;

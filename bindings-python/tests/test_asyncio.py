@@ -77,3 +77,49 @@ def test_async_errors_pipeline_and_scan(url: str) -> None:
             assert sorted(keys) == [b"a", b"aset"]
 
     asyncio.run(main())
+
+
+def test_async_watch_multi_exec(url: str) -> None:
+    async def main() -> None:
+        async with redbridge.asyncio.Redis.from_url(url) as r, redbridge.asyncio.Redis.from_url(url) as other:
+            await r.set("aw", 1)
+            async with r.pipeline() as pipe:
+                await pipe.watch("aw")
+                assert await pipe.get("aw") == b"1"
+                await other.set("aw", 5)
+                pipe.multi()
+                pipe.set("aw", 2)
+                with pytest.raises(exceptions.WatchError):
+                    await pipe.execute()
+            assert await r.get("aw") == b"5"
+            async with r.pipeline() as pipe:
+                await pipe.watch("aw")
+                value = int(await pipe.get("aw"))
+                pipe.multi()
+                pipe.set("aw", value + 1).get("aw")
+                assert await pipe.execute() == [True, b"6"]
+
+    asyncio.run(main())
+
+
+def test_async_pipeline_matches_redis_py(url: str) -> None:
+    import redis.asyncio
+
+    async def run(client: object) -> list:
+        await client.flushdb()  # type: ignore[attr-defined]
+        out = []
+        for transaction in (False, True):
+            pipe = client.pipeline(transaction=transaction)  # type: ignore[attr-defined]
+            pipe.set("p", "1").incr("p").get("p").hset("ph", mapping={"a": 1}).hgetall("ph")
+            pipe.zadd("pz", {"m": 1}).zrange("pz", 0, -1, withscores=True).lpush("p", "x").get("p")
+            out.append([(type(x).__name__, str(x)) if isinstance(x, Exception) else x for x in await pipe.execute(raise_on_error=False)])
+        return out
+
+    async def main() -> None:
+        ref = redis.asyncio.Redis.from_url(url, protocol=2)
+        ours = redbridge.asyncio.Redis.from_url(url, protocol=3)
+        assert await run(ours) == await run(ref)
+        await ref.aclose()
+        await ours.aclose()
+
+    asyncio.run(main())

@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple, Ty
 from .._commands import Commands, KeyT
 from .._options import make_native
 from ..client import _scan_kwargs, annotate, shape
+from ..exceptions import RedisError
 
 
 def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
@@ -135,12 +136,21 @@ StrictRedis = Redis
 
 
 class Pipeline(Commands):
-    """asyncio pipeline: chain commands, ``await pipe.execute()``."""
+    """asyncio pipeline: chain commands, ``await pipe.execute()``.
+
+    After ``await pipe.watch(...)`` the pipeline holds a dedicated connection and each
+    command is awaited at once (to read the watched keys); ``pipe.multi()`` starts
+    buffering again; ``await pipe.execute()`` sends MULTI … EXEC and raises WatchError
+    when a watched key changed.
+    """
 
     def __init__(self, client: Redis, transaction: bool = True) -> None:
         self._client = client
         self.transaction = transaction
         self._stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
+        self._lease: Any = None
+        self._watching = False
+        self._explicit = False
 
     def __len__(self) -> int:
         return len(self._stack)
@@ -155,14 +165,48 @@ class Pipeline(Commands):
         await self.reset()
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self._watching and not self._explicit:
+            return self._immediate(args, options)
         self._stack.append((args, options))
         return self
 
+    async def _immediate(self, args: Tuple[Any, ...], options: Dict[str, Any]) -> Any:
+        return shape(args, await _await(self._lease.execute_async, args), options)
+
+    async def watch(self, *names: KeyT) -> bool:
+        if self._explicit:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+        if self._lease is None:
+            self._lease = await _await(self._client._native.lease_async)
+        await _await(self._lease.execute_async, ("WATCH", *names))
+        self._watching = True
+        return True
+
+    async def unwatch(self) -> bool:
+        if self._lease is not None:
+            await _await(self._lease.execute_async, ("UNWATCH",))
+        self._watching = False
+        return True
+
+    def multi(self) -> None:
+        if self._explicit:
+            raise RedisError("Cannot issue nested calls to MULTI")
+        if self._stack:
+            raise RedisError("Commands without an initial WATCH have already been issued")
+        self._explicit = True
+
     async def execute(self, raise_on_error: bool = True) -> List[Any]:
-        stack, self._stack = self._stack, []
-        if not stack:
+        stack = self._stack
+        if not stack and not self._watching:
             return []
-        slots = await _await(self._client._native.pipeline_async, [a for a, _ in stack], self.transaction)
+        cmds = [a for a, _ in stack]
+        try:
+            if self._lease is not None:
+                slots = await _await(self._lease.pipeline_async, cmds, self.transaction or self._explicit)
+            else:
+                slots = await _await(self._client._native.pipeline_async, cmds, self.transaction)
+        finally:
+            await self.reset()
         results = [shape(args, slot, options) for (args, options), slot in zip(stack, slots)]
         if raise_on_error:
             for i, r in enumerate(results):
@@ -171,4 +215,10 @@ class Pipeline(Commands):
         return results
 
     async def reset(self) -> None:
+        """Drops queued commands and returns a WATCH connection to the pool."""
         self._stack = []
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        self._watching = False
+        self._explicit = False
