@@ -38,16 +38,36 @@ impl Pending {
     }
 }
 
-/// Settles `fut` on its loop's thread: `settle(fut, ok, value)` is the package's helper.
-fn settle(loop_: &Py<PyAny>, settle_fn: &Py<PyAny>, fut: &Py<PyAny>, outcome: PyResult<Py<PyAny>>) {
-    Python::attach(|py| {
-        let (ok, value) = match outcome {
-            Ok(v) => (true, v),
-            Err(e) => (false, e.into_value(py).into_any()),
-        };
-        // The loop may be closed already (the caller gave up): nothing to settle then.
-        let _ = loop_.call_method1(py, "call_soon_threadsafe", (settle_fn, fut, ok, value));
+/// Runs `work` on the core runtime, converts its result with the GIL, and settles the
+/// asyncio future `fut` on its loop's thread through the package's
+/// `settle_fn(fut, ok, value)`. The one bridge of every `*_async` method.
+fn spawn_settled<T, W, C>(
+    work: W,
+    convert: C,
+    loop_: Py<PyAny>,
+    fut: Py<PyAny>,
+    settle_fn: Py<PyAny>,
+) -> Pending
+where
+    T: Send + 'static,
+    W: std::future::Future<Output = redbridge::Result<T>> + Send + 'static,
+    C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+{
+    let handle = redbridge::runtime::spawn(async move {
+        let result = work.await;
+        Python::attach(|py| {
+            let (ok, value) = match result
+                .map_err(|e| to_py_err(py, &e))
+                .and_then(|v| convert(py, v))
+            {
+                Ok(v) => (true, v),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            // The loop may be closed already (the caller gave up): nothing to settle then.
+            let _ = loop_.call_method1(py, "call_soon_threadsafe", (settle_fn, fut, ok, value));
+        });
     });
+    Pending { handle }
 }
 
 fn commands(py: Python<'_>, list: &Bound<'_, PyList>, transaction: bool) -> PyResult<Pipeline> {
@@ -120,15 +140,13 @@ impl NativeClient {
         let cmd = conv::command(args)?;
         let client = self.client.async_client().clone();
         let decode = self.decode;
-        let handle = redbridge::runtime::spawn(async move {
-            let result = client.execute(&cmd).await;
-            let outcome = Python::attach(|py| match result {
-                Ok(v) => conv::to_py(py, v, decode),
-                Err(e) => Err(to_py_err(py, &e)),
-            });
-            settle(&loop_, &settle_fn, &fut, outcome);
-        });
-        Ok(Pending { handle })
+        Ok(spawn_settled(
+            async move { client.execute(&cmd).await },
+            move |py, v| conv::to_py(py, v, decode),
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 
     /// Sends commands (a list of argument tuples) as one pipeline; returns one slot per
@@ -160,15 +178,13 @@ impl NativeClient {
         let pipe = commands(py, cmds, transaction)?;
         let client = self.client.async_client().clone();
         let decode = self.decode;
-        let handle = redbridge::runtime::spawn(async move {
-            let result = client.pipeline(&pipe).await;
-            let outcome = Python::attach(|py| match result {
-                Ok(slots) => conv::slots(py, slots, decode),
-                Err(e) => Err(to_py_err(py, &e)),
-            });
-            settle(&loop_, &settle_fn, &fut, outcome);
-        });
-        Ok(Pending { handle })
+        Ok(spawn_settled(
+            async move { client.pipeline(&pipe).await },
+            move |py, slots| conv::slots(py, slots, decode),
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 
     /// Leases a dedicated connection (for WATCH … MULTI … EXEC).
@@ -184,25 +200,24 @@ impl NativeClient {
 
     /// Leases a dedicated connection on the core runtime; settles `fut` with a
     /// `NativeAsyncLease` (asyncio WATCH … MULTI … EXEC).
-    fn lease_async(&self, loop_: Py<PyAny>, fut: Py<PyAny>, settle_fn: Py<PyAny>) -> PyResult<Pending> {
+    fn lease_async(
+        &self,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
         let client = self.client.async_client().clone();
         let decode = self.decode;
-        let handle = redbridge::runtime::spawn(async move {
-            let result = client.lease().await;
-            let outcome = Python::attach(|py| match result {
-                Ok(lease) => Py::new(
-                    py,
-                    NativeAsyncLease {
-                        lease: Arc::new(Mutex::new(Some(lease))),
-                        decode,
-                    },
-                )
-                .map(Py::into_any),
-                Err(e) => Err(to_py_err(py, &e)),
-            });
-            settle(&loop_, &settle_fn, &fut, outcome);
-        });
-        Ok(Pending { handle })
+        Ok(spawn_settled(
+            async move { client.lease().await },
+            move |py, lease| {
+                let lease = Arc::new(Mutex::new(Some(lease)));
+                Py::new(py, NativeAsyncLease { lease, decode }).map(Py::into_any)
+            },
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 
     /// A SCAN-family iteration: kind is "keys", "set", "hash" or "zset".
@@ -430,17 +445,21 @@ impl NativeAsyncScan {
         };
         let slot = self.stream.clone();
         let decode = self.decode;
-        let handle = redbridge::runtime::spawn(async move {
+        let work = async move {
             let page = stream.next_batch().await;
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
-            let outcome = Python::attach(|py| match page {
-                Ok(Some(items)) => conv::to_py(py, redbridge::Value::Array(items), decode),
-                Ok(None) => Ok(py.None()),
-                Err(e) => Err(to_py_err(py, &e)),
-            });
-            settle(&loop_, &settle_fn, &fut, outcome);
-        });
-        Ok(Pending { handle })
+            page
+        };
+        Ok(spawn_settled(
+            work,
+            move |py, page| match page {
+                Some(items) => conv::to_py(py, redbridge::Value::Array(items), decode),
+                None => Ok(py.None()),
+            },
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 }
 
@@ -466,6 +485,7 @@ impl NativeAsyncLease {
         fut: Py<PyAny>,
         settle_fn: Py<PyAny>,
     ) -> PyResult<Pending> {
+        let single = matches!(call, LeaseCall::One(_));
         let taken = self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(mut lease) = taken else {
             return Err(to_py_err(
@@ -477,21 +497,31 @@ impl NativeAsyncLease {
         };
         let slot = self.lease.clone();
         let decode = self.decode;
-        let handle = redbridge::runtime::spawn(async move {
-            let outcome = match call {
-                LeaseCall::One(cmd) => {
-                    let r = lease.execute(&cmd).await;
-                    Python::attach(|py| r.map_err(|e| to_py_err(py, &e)).and_then(|v| conv::to_py(py, v, decode)))
-                }
-                LeaseCall::Many(pipe) => {
-                    let r = lease.pipeline(&pipe).await;
-                    Python::attach(|py| r.map_err(|e| to_py_err(py, &e)).and_then(|s| conv::slots(py, s, decode)))
-                }
+        let work = async move {
+            let result = match call {
+                LeaseCall::One(cmd) => lease.execute(&cmd).await.map(|v| vec![Ok(v)]),
+                LeaseCall::Many(pipe) => lease.pipeline(&pipe).await,
             };
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
-            settle(&loop_, &settle_fn, &fut, outcome);
-        });
-        Ok(Pending { handle })
+            result.map(|slots| (single, slots))
+        };
+        Ok(spawn_settled(
+            work,
+            move |py, (single, slots): (bool, Vec<redbridge::Result<redbridge::Value>>)| {
+                if single {
+                    match slots.into_iter().next() {
+                        Some(Ok(v)) => conv::to_py(py, v, decode),
+                        Some(Err(e)) => Err(to_py_err(py, &e)),
+                        None => Ok(py.None()),
+                    }
+                } else {
+                    conv::slots(py, slots, decode)
+                }
+            },
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 }
 

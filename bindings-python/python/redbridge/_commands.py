@@ -550,33 +550,27 @@ class Commands:
             pieces.append("WITHSCORES")
         return self.execute_command("ZREVRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
 
-    def zrangebyscore(
-        self, name: KeyT, min: Any, max: Any, start: Optional[int] = None, num: Optional[int] = None, withscores: bool = False, score_cast_func: Any = float
-    ) -> ResponseT:
+    def _range_by_score(self, command: str, name: KeyT, a: Any, b: Any, start: Optional[int], num: Optional[int], withscores: bool, score_cast_func: Any) -> ResponseT:
         from .exceptions import DataError
 
         if (start is not None and num is None) or (num is not None and start is None):
             raise DataError("``start`` and ``num`` must both be specified")
-        pieces: List[Any] = [name, min, max]
+        pieces: List[Any] = [name, a, b]
         if start is not None and num is not None:
             pieces += ["LIMIT", start, num]
         if withscores:
             pieces.append("WITHSCORES")
-        return self.execute_command("ZRANGEBYSCORE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+        return self.execute_command(command, *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zrangebyscore(
+        self, name: KeyT, min: Any, max: Any, start: Optional[int] = None, num: Optional[int] = None, withscores: bool = False, score_cast_func: Any = float
+    ) -> ResponseT:
+        return self._range_by_score("ZRANGEBYSCORE", name, min, max, start, num, withscores, score_cast_func)
 
     def zrevrangebyscore(
         self, name: KeyT, max: Any, min: Any, start: Optional[int] = None, num: Optional[int] = None, withscores: bool = False, score_cast_func: Any = float
     ) -> ResponseT:
-        from .exceptions import DataError
-
-        if (start is not None and num is None) or (num is not None and start is None):
-            raise DataError("``start`` and ``num`` must both be specified")
-        pieces: List[Any] = [name, max, min]
-        if start is not None and num is not None:
-            pieces += ["LIMIT", start, num]
-        if withscores:
-            pieces.append("WITHSCORES")
-        return self.execute_command("ZREVRANGEBYSCORE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+        return self._range_by_score("ZREVRANGEBYSCORE", name, max, min, start, num, withscores, score_cast_func)
 
     def zremrangebyrank(self, name: KeyT, min: int, max: int) -> ResponseT:
         return self.execute_command("ZREMRANGEBYRANK", name, min, max)
@@ -605,17 +599,3 @@ class Commands:
         if count is not None:
             pieces += ["COUNT", count]
         return self.execute_command("ZSCAN", *pieces, score_cast_func=score_cast_func)
-
-
-def scan_args(kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str]) -> Dict[str, Any]:
-    """Arguments of a native SCAN-family stream."""
-    return {"kind": kind, "key": name, "pattern": match, "count": count, "key_type": _type}
-
-
-def shape_scan_items(kind: str, page: Iterable[Any], score_cast_func: Any = float) -> List[Any]:
-    """HSCAN yields (field, value) and ZSCAN (member, score) tuples, as in redis-py."""
-    if kind == "hash":
-        return [(f, v) for f, v in page]
-    if kind == "zset":
-        return [(m, score_cast_func(s)) for m, s in page]
-    return list(page)

@@ -9,42 +9,16 @@ from __future__ import annotations
 
 import time as _time
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
 
-from . import _parsers
-from ._commands import Commands, KeyT
-from ._options import make_native
-from .exceptions import RedisError, WatchError
+from ._base import ClientBase, PipelineBase, annotate, scan_kwargs, shape
+from ._commands import KeyT
+from .exceptions import WatchError
 
-
-def command_name(args: Tuple[Any, ...]) -> str:
-    name = args[0]
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "replace")
-    return str(name).upper()
+__all__ = ["Pipeline", "Redis", "StrictRedis", "annotate", "shape"]
 
 
-def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any]) -> Any:
-    """Applies the response callback of the command (redis-py's response_callbacks)."""
-    if isinstance(reply, Exception):
-        return reply
-    callback = _parsers.CALLBACKS.get(command_name(args))
-    return callback(reply, **options) if callback else reply
-
-
-def annotate(error: Exception, index: int, args: Tuple[Any, ...]) -> Exception:
-    """redis-py's wording for a failed pipeline command."""
-    cmd = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
-    message = error.args[0] if error.args else str(error)
-    error.args = (f"Command # {index + 1} ({cmd}) of pipeline caused error: {message}",) + error.args[1:]
-    return error
-
-
-def _scan_kwargs(kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> Dict[str, Any]:
-    return {"kind": kind, "key": name, "pattern": match, "count": count, "key_type": _type}
-
-
-class Redis(Commands):
+class Redis(ClientBase):
     """A Redis client with redis-py's constructor and methods.
 
     ``socket_timeout`` is the per-command response timeout (default 5 s) and
@@ -53,53 +27,6 @@ class Redis(Commands):
     ``guard`` ("warn", "deny", "off") and ``guard_threshold``. Thread-safe: share one.
     """
 
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int = 6379,
-        db: int = 0,
-        password: Optional[str] = None,
-        socket_timeout: Optional[float] = None,
-        socket_connect_timeout: Optional[float] = None,
-        unix_socket_path: Optional[str] = None,
-        decode_responses: bool = False,
-        retry_on_timeout: bool = False,
-        max_connections: Optional[int] = None,
-        username: Optional[str] = None,
-        client_name: Optional[str] = None,
-        protocol: Optional[int] = 3,
-        **kwargs: Any,
-    ) -> None:
-        options = dict(
-            host=host,
-            port=port,
-            db=db,
-            password=password,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_connect_timeout,
-            unix_socket_path=unix_socket_path,
-            decode_responses=decode_responses,
-            retry_on_timeout=retry_on_timeout,
-            max_connections=max_connections,
-            username=username,
-            client_name=client_name,
-            protocol=protocol,
-            **kwargs,
-        )
-        self._native, self._decode = make_native(None, options)
-
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "Redis":
-        """``redis://[user:password@]host:port/db?option=value``, ``unix:///path``;
-        keyword arguments override what the URL says."""
-        self = cls.__new__(cls)
-        self._native, self._decode = make_native(url, kwargs)
-        return self
-
-    def __repr__(self) -> str:
-        return f"<redbridge.Redis decode_responses={self._decode}>"
-
-    # ---- execution ----------------------------------------------------------------
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
         return shape(args, self._native.execute(args), options)
@@ -122,9 +49,8 @@ class Redis(Commands):
                     if watch_delay is not None and watch_delay > 0:
                         _time.sleep(watch_delay)
 
-    # ---- SCAN iterators -----------------------------------------------------------
     def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> Iterator[Any]:
-        stream = self._native.scan(**_scan_kwargs(kind, name, match, count, _type))
+        stream = self._native.scan(**scan_kwargs(kind, name, match, count, _type))
         while True:
             page = stream.next_batch()
             if page is None:
@@ -146,11 +72,6 @@ class Redis(Commands):
         for member, score in self._iter("zset", name, match, count):
             yield member, score_cast_func(score)
 
-    # ---- lifecycle ----------------------------------------------------------------
-    def stats(self) -> Dict[str, int]:
-        """The core's counters: requests, errors_<kind>, retries, reconnects, pool_*."""
-        return dict(self._native.stats())
-
     def close(self) -> None:
         """Closes every connection; later calls raise ConnectionError."""
         self._native.close()
@@ -165,27 +86,13 @@ class Redis(Commands):
 StrictRedis = Redis
 
 
-class Pipeline(Commands):
+class Pipeline(PipelineBase):
     """redis-py's Pipeline: chain commands, ``execute()`` sends them in one write.
 
     After ``watch()`` the pipeline holds a dedicated connection and runs commands at once
     (to read the watched keys); ``multi()`` starts buffering again; ``execute()`` sends
     MULTI … EXEC and raises WatchError when a watched key changed.
     """
-
-    def __init__(self, client: Redis, transaction: bool = True) -> None:
-        self._client = client
-        self.transaction = transaction
-        self._stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
-        self._lease: Any = None
-        self._watching = False
-        self._explicit = False
-
-    def __len__(self) -> int:
-        return len(self._stack)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __enter__(self) -> "Pipeline":
         return self
@@ -196,12 +103,10 @@ class Pipeline(Commands):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._watching and not self._explicit:
             return shape(args, self._lease.execute(args), options)
-        self._stack.append((args, options))
-        return self
+        return self._queue(args, options)
 
     def watch(self, *names: KeyT) -> bool:
-        if self._explicit:
-            raise RedisError("Cannot issue a WATCH after a MULTI")
+        self._check_watch()
         if self._lease is None:
             self._lease = self._client._native.lease()
         self._lease.execute(("WATCH", *names))
@@ -214,37 +119,17 @@ class Pipeline(Commands):
         self._watching = False
         return True
 
-    def multi(self) -> None:
-        if self._explicit:
-            raise RedisError("Cannot issue nested calls to MULTI")
-        if self._stack:
-            raise RedisError("Commands without an initial WATCH have already been issued")
-        self._explicit = True
-
     def execute(self, raise_on_error: bool = True) -> List[Any]:
-        stack = self._stack
+        stack, cmds, atomic = self._take()
         if not stack and not self._watching:
             return []
-        cmds = [args for args, _ in stack]
         try:
-            if self._lease is not None:
-                slots = self._lease.pipeline(cmds, self.transaction or self._explicit)
-            else:
-                slots = self._client._native.pipeline(cmds, self.transaction)
+            target = self._lease if self._lease is not None else self._client._native
+            slots = target.pipeline(cmds, atomic)
         finally:
             self.reset()
-        results = [shape(args, slot, options) for (args, options), slot in zip(stack, slots)]
-        if raise_on_error:
-            for i, r in enumerate(results):
-                if isinstance(r, Exception):
-                    raise annotate(r, i, stack[i][0])
-        return results
+        return self._results(stack, slots, raise_on_error)
 
     def reset(self) -> None:
         """Drops queued commands and returns a WATCH connection to the pool."""
-        self._stack = []
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
-        self._watching = False
-        self._explicit = False
+        self._clear()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type
 
-from .._commands import Commands, KeyT
-from .._options import make_native
-from ..client import _scan_kwargs, annotate, shape
-from ..exceptions import RedisError
+from .._base import ClientBase, PipelineBase, scan_kwargs, shape
+from .._commands import KeyT
 
 
 def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
@@ -36,52 +34,8 @@ async def _await(start: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
-class Redis(Commands):
+class Redis(ClientBase):
     """asyncio Redis client with redis-py's constructor and methods (see redbridge.Redis)."""
-
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int = 6379,
-        db: int = 0,
-        password: Optional[str] = None,
-        socket_timeout: Optional[float] = None,
-        socket_connect_timeout: Optional[float] = None,
-        unix_socket_path: Optional[str] = None,
-        decode_responses: bool = False,
-        retry_on_timeout: bool = False,
-        max_connections: Optional[int] = None,
-        username: Optional[str] = None,
-        client_name: Optional[str] = None,
-        protocol: Optional[int] = 3,
-        **kwargs: Any,
-    ) -> None:
-        options = dict(
-            host=host,
-            port=port,
-            db=db,
-            password=password,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_connect_timeout,
-            unix_socket_path=unix_socket_path,
-            decode_responses=decode_responses,
-            retry_on_timeout=retry_on_timeout,
-            max_connections=max_connections,
-            username=username,
-            client_name=client_name,
-            protocol=protocol,
-            **kwargs,
-        )
-        self._native, self._decode = make_native(None, options)
-
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "Redis":
-        self = cls.__new__(cls)
-        self._native, self._decode = make_native(url, kwargs)
-        return self
-
-    def __repr__(self) -> str:
-        return f"<redbridge.asyncio.Redis decode_responses={self._decode}>"
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
@@ -92,7 +46,7 @@ class Redis(Commands):
         return Pipeline(self, transaction)
 
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
-        stream = self._native.scan_async(**_scan_kwargs(kind, name, match, count, _type))
+        stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
         while True:
             page = await _await(stream.next_batch_async)
             if page is None:
@@ -115,9 +69,6 @@ class Redis(Commands):
         async for member, score in self._iter("zset", name, match, count):
             yield member, score_cast_func(score)
 
-    def stats(self) -> Dict[str, int]:
-        return dict(self._native.stats())
-
     async def aclose(self) -> None:
         """Closes every connection."""
         self._native.close()
@@ -135,7 +86,7 @@ class Redis(Commands):
 StrictRedis = Redis
 
 
-class Pipeline(Commands):
+class Pipeline(PipelineBase):
     """asyncio pipeline: chain commands, ``await pipe.execute()``.
 
     After ``await pipe.watch(...)`` the pipeline holds a dedicated connection and each
@@ -143,20 +94,6 @@ class Pipeline(Commands):
     buffering again; ``await pipe.execute()`` sends MULTI … EXEC and raises WatchError
     when a watched key changed.
     """
-
-    def __init__(self, client: Redis, transaction: bool = True) -> None:
-        self._client = client
-        self.transaction = transaction
-        self._stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
-        self._lease: Any = None
-        self._watching = False
-        self._explicit = False
-
-    def __len__(self) -> int:
-        return len(self._stack)
-
-    def __bool__(self) -> bool:
-        return True
 
     async def __aenter__(self) -> "Pipeline":
         return self
@@ -167,15 +104,13 @@ class Pipeline(Commands):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._watching and not self._explicit:
             return self._immediate(args, options)
-        self._stack.append((args, options))
-        return self
+        return self._queue(args, options)
 
-    async def _immediate(self, args: Tuple[Any, ...], options: Dict[str, Any]) -> Any:
+    async def _immediate(self, args: Tuple[Any, ...], options: Any) -> Any:
         return shape(args, await _await(self._lease.execute_async, args), options)
 
     async def watch(self, *names: KeyT) -> bool:
-        if self._explicit:
-            raise RedisError("Cannot issue a WATCH after a MULTI")
+        self._check_watch()
         if self._lease is None:
             self._lease = await _await(self._client._native.lease_async)
         await _await(self._lease.execute_async, ("WATCH", *names))
@@ -188,37 +123,17 @@ class Pipeline(Commands):
         self._watching = False
         return True
 
-    def multi(self) -> None:
-        if self._explicit:
-            raise RedisError("Cannot issue nested calls to MULTI")
-        if self._stack:
-            raise RedisError("Commands without an initial WATCH have already been issued")
-        self._explicit = True
-
     async def execute(self, raise_on_error: bool = True) -> List[Any]:
-        stack = self._stack
+        stack, cmds, atomic = self._take()
         if not stack and not self._watching:
             return []
-        cmds = [a for a, _ in stack]
         try:
-            if self._lease is not None:
-                slots = await _await(self._lease.pipeline_async, cmds, self.transaction or self._explicit)
-            else:
-                slots = await _await(self._client._native.pipeline_async, cmds, self.transaction)
+            target = self._lease if self._lease is not None else self._client._native
+            slots = await _await(target.pipeline_async, cmds, atomic)
         finally:
             await self.reset()
-        results = [shape(args, slot, options) for (args, options), slot in zip(stack, slots)]
-        if raise_on_error:
-            for i, r in enumerate(results):
-                if isinstance(r, Exception):
-                    raise annotate(r, i, stack[i][0])
-        return results
+        return self._results(stack, slots, raise_on_error)
 
     async def reset(self) -> None:
         """Drops queued commands and returns a WATCH connection to the pool."""
-        self._stack = []
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
-        self._watching = False
-        self._explicit = False
+        self._clear()

@@ -1,0 +1,149 @@
+"""What the sync and asyncio clients and pipelines share, beside the command mixin:
+construction from redis-py's arguments or a URL, and a pipeline's queue and results."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple, TypeVar
+
+from . import _parsers
+from ._commands import Commands
+from ._options import make_native
+from .exceptions import RedisError
+
+C = TypeVar("C", bound="ClientBase")
+
+
+def command_name(args: Tuple[Any, ...]) -> str:
+    name = args[0]
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return str(name).upper()
+
+
+def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any]) -> Any:
+    """Applies the response callback of the command (redis-py's response_callbacks)."""
+    if isinstance(reply, Exception):
+        return reply
+    callback = _parsers.CALLBACKS.get(command_name(args))
+    return callback(reply, **options) if callback else reply
+
+
+def annotate(error: Exception, index: int, args: Tuple[Any, ...]) -> Exception:
+    """redis-py's wording for a failed pipeline command."""
+    cmd = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
+    message = error.args[0] if error.args else str(error)
+    error.args = (f"Command # {index + 1} ({cmd}) of pipeline caused error: {message}",) + error.args[1:]
+    return error
+
+
+def scan_kwargs(kind: str, name: Any, match: Any, count: Optional[int], _type: Optional[str] = None) -> Dict[str, Any]:
+    return {"kind": kind, "key": name, "pattern": match, "count": count, "key_type": _type}
+
+
+class ClientBase(Commands):
+    """redis-py's constructor arguments; see redbridge.Redis for their meaning."""
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 6379,
+        db: int = 0,
+        password: Optional[str] = None,
+        socket_timeout: Optional[float] = None,
+        socket_connect_timeout: Optional[float] = None,
+        unix_socket_path: Optional[str] = None,
+        decode_responses: bool = False,
+        retry_on_timeout: bool = False,
+        max_connections: Optional[int] = None,
+        username: Optional[str] = None,
+        client_name: Optional[str] = None,
+        protocol: Optional[int] = 3,
+        **kwargs: Any,
+    ) -> None:
+        options = dict(
+            host=host,
+            port=port,
+            db=db,
+            password=password,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            unix_socket_path=unix_socket_path,
+            decode_responses=decode_responses,
+            retry_on_timeout=retry_on_timeout,
+            max_connections=max_connections,
+            username=username,
+            client_name=client_name,
+            protocol=protocol,
+            **kwargs,
+        )
+        self._native, self._decode = make_native(None, options)
+
+    @classmethod
+    def from_url(cls: "type[C]", url: str, **kwargs: Any) -> C:
+        """``redis://[user:password@]host:port/db?option=value``, ``unix:///path``;
+        keyword arguments override what the URL says."""
+        self = cls.__new__(cls)
+        self._native, self._decode = make_native(url, kwargs)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__.replace('.client', '')}.{type(self).__name__} decode_responses={self._decode}>"
+
+    def stats(self) -> Dict[str, int]:
+        """The core's counters: requests, errors_<kind>, retries, reconnects, pool_*."""
+        return dict(self._native.stats())
+
+
+class PipelineBase(Commands):
+    """A pipeline's queue, its MULTI state and the shaping of its results."""
+
+    def __init__(self, client: ClientBase, transaction: bool = True) -> None:
+        self._client = client
+        self.transaction = transaction
+        self._stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
+        self._lease: Any = None
+        self._watching = False
+        self._explicit = False
+
+    def __len__(self) -> int:
+        return len(self._stack)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def _queue(self, args: Tuple[Any, ...], options: Dict[str, Any]) -> Any:
+        self._stack.append((args, options))
+        return self
+
+    def _check_watch(self) -> None:
+        if self._explicit:
+            raise RedisError("Cannot issue a WATCH after a MULTI")
+
+    def multi(self) -> None:
+        if self._explicit:
+            raise RedisError("Cannot issue nested calls to MULTI")
+        if self._stack:
+            raise RedisError("Commands without an initial WATCH have already been issued")
+        self._explicit = True
+
+    def _take(self) -> Tuple[List[Tuple[Tuple[Any, ...], Dict[str, Any]]], List[Tuple[Any, ...]], bool]:
+        """The queued commands, their argument tuples, and whether to wrap them in MULTI."""
+        stack = self._stack
+        return stack, [a for a, _ in stack], self.transaction or self._explicit
+
+    @staticmethod
+    def _results(stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], slots: List[Any], raise_on_error: bool) -> List[Any]:
+        results = [shape(args, slot, options) for (args, options), slot in zip(stack, slots)]
+        if raise_on_error:
+            for i, r in enumerate(results):
+                if isinstance(r, Exception):
+                    raise annotate(r, i, stack[i][0])
+        return results
+
+    def _clear(self) -> None:
+        self._stack = []
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        self._watching = False
+        self._explicit = False
