@@ -128,6 +128,12 @@ impl Client {
         Ok(client)
     }
 
+    /// Waits until the shared connection is up (at most `wait`), or returns why it is not
+    /// (refused, wrong password, timeout). For bindings whose clients connect explicitly.
+    pub async fn wait_connected(&self, wait: std::time::Duration) -> Result<()> {
+        self.engine()?.wait_first(wait).await
+    }
+
     /// The configuration this client was built with.
     pub fn config(&self) -> &Config {
         &self.shared.config

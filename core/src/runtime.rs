@@ -67,3 +67,20 @@ where
 {
     runtime().spawn(future).abort_handle()
 }
+
+/// Runs `future` on the shared runtime, where the connections live, and awaits it from
+/// any executor (a binding whose promises are driven by its own runtime). A task that
+/// could not finish (the runtime is shutting down) is a `Cancelled` error.
+pub async fn run<F, T>(future: F) -> crate::Result<T>
+where
+    F: std::future::Future<Output = crate::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    match runtime().spawn(future).await {
+        Ok(result) => result,
+        Err(e) => Err(crate::Error::new(
+            crate::ErrorKind::Cancelled,
+            format!("the request was cancelled before it finished: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,692 @@
+'use strict';
+// redbridge for Node.js: the node-redis surface over the Rust core.
+//
+// The commands are one table (COMMANDS below): each entry turns a method's arguments
+// into the command's arguments and shapes the reply the way node-redis does. The client,
+// MULTI/pipelines and isolated clients all read the same table. Policy (routing,
+// timeouts, retries, the guard) lives in the core; this file converts and maps.
+
+const { EventEmitter } = require('node:events');
+const { NativeClient } = require('./binding.js');
+
+// ---- errors ---------------------------------------------------------------------------
+
+/** Base class of every redbridge error; `code` is the core's error kind. */
+class RedisError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.name = this.constructor.name;
+    this.code = code;
+  }
+}
+class ConnectionError extends RedisError {}
+class TimeoutError extends RedisError {}
+class PoolTimeoutError extends ConnectionError {}
+class AuthenticationError extends ConnectionError {}
+/** The server answered with an error reply; `redisCode` is its first word (WRONGTYPE…). */
+class ResponseError extends RedisError {
+  constructor(message, code, redisCode) {
+    super(message, code);
+    this.redisCode = redisCode;
+  }
+}
+class WatchError extends RedisError {}
+class GuardError extends RedisError {}
+class ProtocolError extends RedisError {}
+/** A MULTI/EXEC or pipeline with failed commands: `replies` holds every slot, `errorIndexes` the failed ones. */
+class MultiErrorReply extends ResponseError {
+  constructor(replies, errorIndexes) {
+    const first = replies[errorIndexes[0]];
+    super(`${errorIndexes.length} commands failed, see .replies and .errorIndexes for more information`, 'RESPONSE', first.redisCode);
+    this.replies = replies;
+    this.errorIndexes = errorIndexes;
+  }
+}
+
+const ERROR_CLASSES = {
+  CONNECTION: ConnectionError,
+  TIMEOUT: TimeoutError,
+  POOL_TIMEOUT: PoolTimeoutError,
+  RESPONSE: ResponseError,
+  PROTOCOL: ProtocolError,
+  DENIED: GuardError,
+  AUTHENTICATION: AuthenticationError,
+  WATCH: WatchError,
+};
+
+/** The one mapping: a native Error (code = core kind) → this package's error class. */
+function toError(e) {
+  if (e.code === 'INVALID_ARGUMENT') {
+    const err = new TypeError(e.message);
+    err.code = e.code;
+    return err;
+  }
+  const Cls = ERROR_CLASSES[e.code] || RedisError;
+  return new Cls(e.message, e.code, e.redisCode);
+}
+
+// ---- arguments ------------------------------------------------------------------------
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`;
+}
+
+/** One argument: strings and Buffers as they are, numbers as decimal text. */
+function arg(v, what) {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (v instanceof Uint8Array) return Buffer.from(v);
+  throw new TypeError(`${what} must be a string, Buffer or number, got ${describe(v)}`);
+}
+
+/** A key or a list of keys, flattened. */
+function list(v, what) {
+  return Array.isArray(v) ? v.map((x, i) => arg(x, `${what}[${i}]`)) : [arg(v, what)];
+}
+
+function unixSeconds(v) {
+  return v instanceof Date ? Math.floor(v.getTime() / 1000) : v;
+}
+
+function unixMillis(v) {
+  return v instanceof Date ? v.getTime() : v;
+}
+
+/** node-redis's expiration options: { EX | PX | EXAT | PXAT | KEEPTTL } or { expiration: { type, value } }. */
+function expiryArgs(o, allowKeep) {
+  const out = [];
+  if (!o) return out;
+  const e = o.expiration;
+  if (e && typeof e === 'object') out.push(e.type, String(e.type.endsWith('AT') ? (e.type === 'PXAT' ? unixMillis(e.value) : unixSeconds(e.value)) : e.value));
+  else if (e === 'KEEPTTL') out.push('KEEPTTL');
+  if (o.EX !== undefined) out.push('EX', String(o.EX));
+  if (o.PX !== undefined) out.push('PX', String(o.PX));
+  if (o.EXAT !== undefined) out.push('EXAT', String(unixSeconds(o.EXAT)));
+  if (o.PXAT !== undefined) out.push('PXAT', String(unixMillis(o.PXAT)));
+  if (allowKeep && o.KEEPTTL) out.push('KEEPTTL');
+  if (o.PERSIST) out.push('PERSIST');
+  return out;
+}
+
+function pairs(obj, what) {
+  const out = [];
+  if (obj instanceof Map) for (const [k, v] of obj) out.push(arg(k, what), arg(v, what));
+  else if (Array.isArray(obj)) {
+    for (const item of obj) {
+      if (Array.isArray(item)) out.push(arg(item[0], what), arg(item[1], what));
+      else out.push(arg(item, what));
+    }
+  } else if (obj && typeof obj === 'object') for (const k of Object.keys(obj)) out.push(k, arg(obj[k], what));
+  else throw new TypeError(`${what} must be an object, a Map or an array of pairs, got ${describe(obj)}`);
+  return out;
+}
+
+function scanArgs(cursor, o) {
+  const out = [String(cursor)];
+  if (o && o.MATCH !== undefined) out.push('MATCH', arg(o.MATCH, 'MATCH'));
+  if (o && o.COUNT !== undefined) out.push('COUNT', String(o.COUNT));
+  if (o && o.TYPE !== undefined) out.push('TYPE', arg(o.TYPE, 'TYPE'));
+  return out;
+}
+
+function rangeArgs(min, max, o) {
+  const out = [arg(min, 'min'), arg(max, 'max')];
+  if (o && o.BY) out.push(o.BY === 'SCORE' ? 'BYSCORE' : 'BYLEX');
+  if (o && o.REV) out.push('REV');
+  if (o && o.LIMIT) out.push('LIMIT', String(o.LIMIT.offset), String(o.LIMIT.count));
+  return out;
+}
+
+// ---- reply shapes (RESP2 and RESP3 give the same result) --------------------------------
+
+const num = (r) => (r === null ? null : Number(r));
+const str = (r) => (r === null || Buffer.isBuffer(r) ? r : String(r));
+function toObject(r) {
+  if (!Array.isArray(r)) return r;
+  const o = {};
+  for (let i = 0; i + 1 < r.length; i += 2) o[str(r[i])] = r[i + 1];
+  return o;
+}
+function withScores(r) {
+  if (!r.length) return [];
+  if (Array.isArray(r[0])) return r.map(([value, score]) => ({ value, score: Number(score) }));
+  const out = [];
+  for (let i = 0; i + 1 < r.length; i += 2) out.push({ value: r[i], score: Number(r[i + 1]) });
+  return out;
+}
+function scored(r) {
+  if (r === null || (Array.isArray(r) && r.length === 0)) return null;
+  const [value, score] = Array.isArray(r[0]) ? r[0] : r;
+  return { value, score: Number(score) };
+}
+const keyElement = (r) => (r === null ? null : { key: r[0], element: r[1] });
+const keyScored = (r) => (r === null ? null : { key: r[0], value: r[1], score: Number(r[2]) });
+const asArray = (r) => (r === null ? null : Array.from(r));
+const scanReply = (field) => (r) => ({ cursor: String(r[0]), [field]: r[1] });
+const hScanReply = (r) => {
+  const entries = [];
+  for (let i = 0; i + 1 < r[1].length; i += 2) entries.push({ field: r[1][i], value: r[1][i + 1] });
+  return { cursor: String(r[0]), entries };
+};
+const zScanReply = (r) => ({ cursor: String(r[0]), members: withScores(r[1]) });
+
+// ---- the command table ----------------------------------------------------------------
+// name: [(...methodArgs) => commandArgs, replyShape?]
+
+const COMMANDS = {
+  // server
+  ping: [(message) => (message === undefined ? ['PING'] : ['PING', arg(message, 'message')])],
+  echo: [(message) => ['ECHO', arg(message, 'message')]],
+  time: [() => ['TIME']],
+  info: [(section) => (section === undefined ? ['INFO'] : ['INFO', arg(section, 'section')]), str],
+  dbSize: [() => ['DBSIZE']],
+  flushDb: [(mode) => (mode ? ['FLUSHDB', mode] : ['FLUSHDB'])],
+  flushAll: [(mode) => (mode ? ['FLUSHALL', mode] : ['FLUSHALL'])],
+  // strings
+  get: [(key) => ['GET', arg(key, 'key')]],
+  set: [
+    (key, value, o) => {
+      const out = ['SET', arg(key, 'key'), arg(value, 'value'), ...expiryArgs(o, true)];
+      if (o && (o.NX || o.condition === 'NX')) out.push('NX');
+      if (o && (o.XX || o.condition === 'XX')) out.push('XX');
+      if (o && o.GET) out.push('GET');
+      return out;
+    },
+  ],
+  mGet: [(keys) => ['MGET', ...list(keys, 'keys')]],
+  mSet: [(toSet) => ['MSET', ...pairs(toSet, 'toSet')]],
+  mSetNX: [(toSet) => ['MSETNX', ...pairs(toSet, 'toSet')]],
+  setNX: [(key, value) => ['SETNX', arg(key, 'key'), arg(value, 'value')]],
+  setEx: [(key, seconds, value) => ['SETEX', arg(key, 'key'), arg(seconds, 'seconds'), arg(value, 'value')]],
+  pSetEx: [(key, ms, value) => ['PSETEX', arg(key, 'key'), arg(ms, 'milliseconds'), arg(value, 'value')]],
+  getSet: [(key, value) => ['GETSET', arg(key, 'key'), arg(value, 'value')]],
+  getDel: [(key) => ['GETDEL', arg(key, 'key')]],
+  getEx: [(key, o) => ['GETEX', arg(key, 'key'), ...expiryArgs(o, false)]],
+  incr: [(key) => ['INCR', arg(key, 'key')]],
+  incrBy: [(key, n) => ['INCRBY', arg(key, 'key'), arg(n, 'increment')]],
+  incrByFloat: [(key, n) => ['INCRBYFLOAT', arg(key, 'key'), arg(n, 'increment')], str],
+  decr: [(key) => ['DECR', arg(key, 'key')]],
+  decrBy: [(key, n) => ['DECRBY', arg(key, 'key'), arg(n, 'decrement')]],
+  append: [(key, value) => ['APPEND', arg(key, 'key'), arg(value, 'value')]],
+  strLen: [(key) => ['STRLEN', arg(key, 'key')]],
+  getRange: [(key, start, end) => ['GETRANGE', arg(key, 'key'), arg(start, 'start'), arg(end, 'end')]],
+  setRange: [(key, offset, value) => ['SETRANGE', arg(key, 'key'), arg(offset, 'offset'), arg(value, 'value')]],
+  // keys
+  del: [(keys) => ['DEL', ...list(keys, 'keys')]],
+  unlink: [(keys) => ['UNLINK', ...list(keys, 'keys')]],
+  exists: [(keys) => ['EXISTS', ...list(keys, 'keys')]],
+  expire: [(key, seconds, mode) => ['EXPIRE', arg(key, 'key'), arg(seconds, 'seconds'), ...(mode ? [mode] : [])]],
+  pExpire: [(key, ms, mode) => ['PEXPIRE', arg(key, 'key'), arg(ms, 'milliseconds'), ...(mode ? [mode] : [])]],
+  expireAt: [(key, ts, mode) => ['EXPIREAT', arg(key, 'key'), arg(unixSeconds(ts), 'timestamp'), ...(mode ? [mode] : [])]],
+  pExpireAt: [(key, ts, mode) => ['PEXPIREAT', arg(key, 'key'), arg(unixMillis(ts), 'timestamp'), ...(mode ? [mode] : [])]],
+  ttl: [(key) => ['TTL', arg(key, 'key')]],
+  pTTL: [(key) => ['PTTL', arg(key, 'key')]],
+  persist: [(key) => ['PERSIST', arg(key, 'key')]],
+  type: [(key) => ['TYPE', arg(key, 'key')]],
+  rename: [(key, newKey) => ['RENAME', arg(key, 'key'), arg(newKey, 'newKey')]],
+  renameNX: [(key, newKey) => ['RENAMENX', arg(key, 'key'), arg(newKey, 'newKey')]],
+  keys: [(pattern) => ['KEYS', arg(pattern, 'pattern')]],
+  randomKey: [() => ['RANDOMKEY']],
+  scan: [(cursor, o) => ['SCAN', ...scanArgs(cursor, o)], scanReply('keys')],
+  // hashes
+  hSet: [
+    (key, fieldOrObject, value) =>
+      value === undefined
+        ? ['HSET', arg(key, 'key'), ...pairs(fieldOrObject, 'value')]
+        : ['HSET', arg(key, 'key'), arg(fieldOrObject, 'field'), arg(value, 'value')],
+  ],
+  hSetNX: [(key, field, value) => ['HSETNX', arg(key, 'key'), arg(field, 'field'), arg(value, 'value')]],
+  hGet: [(key, field) => ['HGET', arg(key, 'key'), arg(field, 'field')]],
+  hmGet: [(key, fields) => ['HMGET', arg(key, 'key'), ...list(fields, 'fields')]],
+  hGetAll: [(key) => ['HGETALL', arg(key, 'key')], toObject],
+  hDel: [(key, fields) => ['HDEL', arg(key, 'key'), ...list(fields, 'fields')]],
+  hExists: [(key, field) => ['HEXISTS', arg(key, 'key'), arg(field, 'field')]],
+  hIncrBy: [(key, field, n) => ['HINCRBY', arg(key, 'key'), arg(field, 'field'), arg(n, 'increment')]],
+  hIncrByFloat: [(key, field, n) => ['HINCRBYFLOAT', arg(key, 'key'), arg(field, 'field'), arg(n, 'increment')], str],
+  hLen: [(key) => ['HLEN', arg(key, 'key')]],
+  hKeys: [(key) => ['HKEYS', arg(key, 'key')]],
+  hVals: [(key) => ['HVALS', arg(key, 'key')]],
+  hStrLen: [(key, field) => ['HSTRLEN', arg(key, 'key'), arg(field, 'field')]],
+  hScan: [(key, cursor, o) => ['HSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], hScanReply],
+  // lists
+  lPush: [(key, elements) => ['LPUSH', arg(key, 'key'), ...list(elements, 'elements')]],
+  rPush: [(key, elements) => ['RPUSH', arg(key, 'key'), ...list(elements, 'elements')]],
+  lPushX: [(key, elements) => ['LPUSHX', arg(key, 'key'), ...list(elements, 'elements')]],
+  rPushX: [(key, elements) => ['RPUSHX', arg(key, 'key'), ...list(elements, 'elements')]],
+  lPop: [(key) => ['LPOP', arg(key, 'key')]],
+  rPop: [(key) => ['RPOP', arg(key, 'key')]],
+  lPopCount: [(key, count) => ['LPOP', arg(key, 'key'), arg(count, 'count')]],
+  rPopCount: [(key, count) => ['RPOP', arg(key, 'key'), arg(count, 'count')]],
+  lRange: [(key, start, stop) => ['LRANGE', arg(key, 'key'), arg(start, 'start'), arg(stop, 'stop')]],
+  lLen: [(key) => ['LLEN', arg(key, 'key')]],
+  lIndex: [(key, index) => ['LINDEX', arg(key, 'key'), arg(index, 'index')]],
+  lSet: [(key, index, element) => ['LSET', arg(key, 'key'), arg(index, 'index'), arg(element, 'element')]],
+  lRem: [(key, count, element) => ['LREM', arg(key, 'key'), arg(count, 'count'), arg(element, 'element')]],
+  lTrim: [(key, start, stop) => ['LTRIM', arg(key, 'key'), arg(start, 'start'), arg(stop, 'stop')]],
+  lInsert: [(key, position, pivot, element) => ['LINSERT', arg(key, 'key'), position, arg(pivot, 'pivot'), arg(element, 'element')]],
+  lPos: [
+    (key, element, o) => {
+      const out = ['LPOS', arg(key, 'key'), arg(element, 'element')];
+      if (o && o.RANK !== undefined) out.push('RANK', String(o.RANK));
+      if (o && o.MAXLEN !== undefined) out.push('MAXLEN', String(o.MAXLEN));
+      return out;
+    },
+  ],
+  lPosCount: [
+    (key, element, count, o) => {
+      const out = ['LPOS', arg(key, 'key'), arg(element, 'element')];
+      if (o && o.RANK !== undefined) out.push('RANK', String(o.RANK));
+      out.push('COUNT', String(count));
+      if (o && o.MAXLEN !== undefined) out.push('MAXLEN', String(o.MAXLEN));
+      return out;
+    },
+  ],
+  lMove: [(src, dst, from, to) => ['LMOVE', arg(src, 'source'), arg(dst, 'destination'), from, to]],
+  blMove: [(src, dst, from, to, timeout) => ['BLMOVE', arg(src, 'source'), arg(dst, 'destination'), from, to, arg(timeout, 'timeout')]],
+  blPop: [(keys, timeout) => ['BLPOP', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyElement],
+  brPop: [(keys, timeout) => ['BRPOP', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyElement],
+  brPopLPush: [(src, dst, timeout) => ['BRPOPLPUSH', arg(src, 'source'), arg(dst, 'destination'), arg(timeout, 'timeout')]],
+  // sets
+  sAdd: [(key, members) => ['SADD', arg(key, 'key'), ...list(members, 'members')]],
+  sRem: [(key, members) => ['SREM', arg(key, 'key'), ...list(members, 'members')]],
+  sMembers: [(key) => ['SMEMBERS', arg(key, 'key')], asArray],
+  sIsMember: [(key, member) => ['SISMEMBER', arg(key, 'key'), arg(member, 'member')]],
+  smIsMember: [(key, members) => ['SMISMEMBER', arg(key, 'key'), ...list(members, 'members')]],
+  sCard: [(key) => ['SCARD', arg(key, 'key')]],
+  sPop: [(key) => ['SPOP', arg(key, 'key')]],
+  sPopCount: [(key, count) => ['SPOP', arg(key, 'key'), arg(count, 'count')], asArray],
+  sRandMember: [(key) => ['SRANDMEMBER', arg(key, 'key')]],
+  sRandMemberCount: [(key, count) => ['SRANDMEMBER', arg(key, 'key'), arg(count, 'count')], asArray],
+  sUnion: [(keys) => ['SUNION', ...list(keys, 'keys')], asArray],
+  sInter: [(keys) => ['SINTER', ...list(keys, 'keys')], asArray],
+  sDiff: [(keys) => ['SDIFF', ...list(keys, 'keys')], asArray],
+  sUnionStore: [(dest, keys) => ['SUNIONSTORE', arg(dest, 'destination'), ...list(keys, 'keys')]],
+  sInterStore: [(dest, keys) => ['SINTERSTORE', arg(dest, 'destination'), ...list(keys, 'keys')]],
+  sDiffStore: [(dest, keys) => ['SDIFFSTORE', arg(dest, 'destination'), ...list(keys, 'keys')]],
+  sMove: [(src, dst, member) => ['SMOVE', arg(src, 'source'), arg(dst, 'destination'), arg(member, 'member')]],
+  sScan: [(key, cursor, o) => ['SSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], (r) => ({ cursor: String(r[0]), members: r[1] })],
+  // sorted sets
+  zAdd: [
+    (key, members, o) => {
+      const out = ['ZADD', arg(key, 'key')];
+      const cond = o && (o.condition || (o.NX ? 'NX' : o.XX ? 'XX' : undefined));
+      if (cond) out.push(cond);
+      const cmp = o && (o.comparison || (o.GT ? 'GT' : o.LT ? 'LT' : undefined));
+      if (cmp) out.push(cmp);
+      if (o && o.CH) out.push('CH');
+      for (const m of Array.isArray(members) ? members : [members]) {
+        if (!m || typeof m !== 'object') throw new TypeError(`members must be { score, value } objects, got ${describe(m)}`);
+        out.push(arg(m.score, 'score'), arg(m.value, 'value'));
+      }
+      return out;
+    },
+  ],
+  zRem: [(key, members) => ['ZREM', arg(key, 'key'), ...list(members, 'members')]],
+  zScore: [(key, member) => ['ZSCORE', arg(key, 'key'), arg(member, 'member')], num],
+  zmScore: [(key, members) => ['ZMSCORE', arg(key, 'key'), ...list(members, 'members')], (r) => r.map(num)],
+  zIncrBy: [(key, inc, member) => ['ZINCRBY', arg(key, 'key'), arg(inc, 'increment'), arg(member, 'member')], num],
+  zCard: [(key) => ['ZCARD', arg(key, 'key')]],
+  zCount: [(key, min, max) => ['ZCOUNT', arg(key, 'key'), arg(min, 'min'), arg(max, 'max')]],
+  zRank: [(key, member) => ['ZRANK', arg(key, 'key'), arg(member, 'member')]],
+  zRevRank: [(key, member) => ['ZREVRANK', arg(key, 'key'), arg(member, 'member')]],
+  zRange: [(key, min, max, o) => ['ZRANGE', arg(key, 'key'), ...rangeArgs(min, max, o)]],
+  zRangeWithScores: [(key, min, max, o) => ['ZRANGE', arg(key, 'key'), ...rangeArgs(min, max, o), 'WITHSCORES'], withScores],
+  zRangeByScore: [(key, min, max, o) => ['ZRANGEBYSCORE', arg(key, 'key'), ...rangeArgs(min, max, o && o.LIMIT ? { LIMIT: o.LIMIT } : undefined)]],
+  zRangeByScoreWithScores: [
+    (key, min, max, o) => ['ZRANGEBYSCORE', arg(key, 'key'), ...rangeArgs(min, max, o && o.LIMIT ? { LIMIT: o.LIMIT } : undefined), 'WITHSCORES'],
+    withScores,
+  ],
+  zRemRangeByRank: [(key, start, stop) => ['ZREMRANGEBYRANK', arg(key, 'key'), arg(start, 'start'), arg(stop, 'stop')]],
+  zRemRangeByScore: [(key, min, max) => ['ZREMRANGEBYSCORE', arg(key, 'key'), arg(min, 'min'), arg(max, 'max')]],
+  zPopMin: [(key) => ['ZPOPMIN', arg(key, 'key')], scored],
+  zPopMax: [(key) => ['ZPOPMAX', arg(key, 'key')], scored],
+  zPopMinCount: [(key, count) => ['ZPOPMIN', arg(key, 'key'), arg(count, 'count')], withScores],
+  zPopMaxCount: [(key, count) => ['ZPOPMAX', arg(key, 'key'), arg(count, 'count')], withScores],
+  bzPopMin: [(keys, timeout) => ['BZPOPMIN', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyScored],
+  bzPopMax: [(keys, timeout) => ['BZPOPMAX', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyScored],
+  zScan: [(key, cursor, o) => ['ZSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], zScanReply],
+};
+
+// Both casings, as node-redis offers (client.hGetAll and client.HGETALL).
+const UPPER = {};
+for (const name of Object.keys(COMMANDS)) UPPER[name.toUpperCase()] = COMMANDS[name];
+
+function prepare(name, args) {
+  const spec = COMMANDS[name];
+  return [spec[0](...args), spec[1]];
+}
+
+function settle(reply, shape) {
+  if (reply instanceof Error) throw toError(reply);
+  return shape ? shape(reply) : reply;
+}
+
+/** Adds every command of the table to `proto`, as `run(commandArgs, shape)`. */
+function installCommands(proto) {
+  for (const [name, spec] of Object.entries({ ...COMMANDS, ...UPPER })) {
+    if (Object.prototype.hasOwnProperty.call(proto, name)) continue;
+    Object.defineProperty(proto, name, {
+      value: function (...args) {
+        let prepared;
+        try {
+          prepared = [spec[0](...args), spec[1]];
+        } catch (e) {
+          if (e instanceof TypeError) e.message = `${name}: ${e.message}`;
+          return this._fail(e);
+        }
+        return this._run(prepared[0], prepared[1]);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+// ---- options --------------------------------------------------------------------------
+
+const OWN = {
+  mode: 'mode',
+  maxConnections: 'max_connections',
+  responseTimeout: 'response_timeout',
+  poolTimeout: 'pool_timeout',
+  retries: 'retries',
+  retryOnTimeout: 'retry_on_timeout',
+  retryUnsafe: 'retry_unsafe',
+  guard: 'guard',
+  guardThreshold: 'guard_threshold',
+};
+
+function ms(v, what) {
+  if (typeof v !== 'number' || !(v > 0)) throw new TypeError(`${what} must be a positive number of milliseconds, got ${describe(v)}`);
+  return `${v}ms`;
+}
+
+/** createClient options → [url, [[coreOption, value]...]] (conversion only; defaults live in core). */
+function nativeOptions(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError(`createClient options must be an object, got ${describe(options)}`);
+  const out = [];
+  const socket = options.socket || {};
+  if (options.url !== undefined && typeof options.url !== 'string') throw new TypeError(`url must be a string, got ${describe(options.url)}`);
+  if (socket.path !== undefined) out.push(['unix_socket_path', String(socket.path)]);
+  if (socket.host !== undefined) out.push(['host', String(socket.host)]);
+  if (socket.port !== undefined) out.push(['port', String(socket.port)]);
+  if (socket.connectTimeout !== undefined) out.push(['connect_timeout', ms(socket.connectTimeout, 'socket.connectTimeout')]);
+  if (socket.tls) throw new TypeError('socket.tls is not supported yet; connect over a trusted network');
+  if (options.username !== undefined) out.push(['username', String(options.username)]);
+  if (options.password !== undefined) out.push(['password', String(options.password)]);
+  if (options.database !== undefined) out.push(['db', String(options.database)]);
+  if (options.RESP !== undefined) out.push(['protocol', String(options.RESP)]);
+  if (options.name !== undefined) out.push(['client_name', String(options.name)]);
+  for (const [key, core] of Object.entries(OWN)) {
+    if (options[key] === undefined) continue;
+    const v = options[key];
+    out.push([core, key.endsWith('Timeout') ? ms(v, key) : String(v)]);
+  }
+  return [options.url, out];
+}
+
+// ---- client ---------------------------------------------------------------------------
+
+/** node-redis's RESP_TYPES; `withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })` gives Buffers. */
+const RESP_TYPES = Object.freeze({
+  NULL: 95, BOOLEAN: 35, NUMBER: 58, BIG_NUMBER: 40, DOUBLE: 44, SIMPLE_STRING: 43,
+  BLOB_STRING: 36, VERBATIM_STRING: 61, SIMPLE_ERROR: 45, BLOB_ERROR: 33, ARRAY: 42, SET: 126, MAP: 37, PUSH: 62,
+});
+
+function emitGuardWarning(message) {
+  process.emitWarning(message, { type: 'RedbridgeWarning', code: 'REDBRIDGE_GUARD' });
+}
+
+class RedisClient extends EventEmitter {
+  constructor(options = {}) {
+    super();
+    /** The options given to createClient. */
+    this.options = options;
+    [this._url, this._options] = nativeOptions(options);
+    this._native = null;
+    this._buffers = false;
+    this._pinned = null;
+    this._open = false;
+  }
+
+  /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
+  async connect() {
+    if (this._open) throw new RedisError('Socket already opened', 'CONNECTION');
+    try {
+      this._native = new NativeClient(this._url, this._options, emitGuardWarning);
+    } catch (e) {
+      throw new TypeError(e.message);
+    }
+    const failure = await this._native.connect();
+    if (failure instanceof Error) {
+      this._native.close();
+      this._native = null;
+      throw toError(failure);
+    }
+    this._open = true;
+    this.emit('connect');
+    this.emit('ready');
+    return this;
+  }
+
+  get isOpen() {
+    return this._open;
+  }
+
+  get isReady() {
+    return this._open;
+  }
+
+  _fail(e) {
+    return Promise.reject(e);
+  }
+
+  _client() {
+    if (!this._native) throw new ConnectionError('The client is closed', 'CONNECTION');
+    return this._native;
+  }
+
+  async _run(args, shape) {
+    const target = this._pinned || this._client();
+    return settle(await target.execute(args, this._buffers), shape);
+  }
+
+  /** Any command as an array of strings/Buffers; the raw reply. */
+  sendCommand(args) {
+    if (!Array.isArray(args) || args.length === 0) return this._fail(new TypeError(`sendCommand: args must be a non-empty array, got ${describe(args)}`));
+    let argv;
+    try {
+      argv = args.map((a, i) => arg(a, `args[${i}]`));
+    } catch (e) {
+      return this._fail(e);
+    }
+    return this._run(argv);
+  }
+
+  /** MULTI/EXEC: chain commands, then `exec()` (or `execAsPipeline()` for a plain pipeline). */
+  multi() {
+    return new Multi(this);
+  }
+
+  /** WATCH keys on a dedicated connection that the next `multi().exec()` uses. */
+  async watch(keys) {
+    if (!this._pinned) {
+      const lease = await this._client().lease();
+      if (lease instanceof Error) throw toError(lease);
+      this._pinned = lease;
+    }
+    return this._run(['WATCH', ...list(keys, 'keys')]);
+  }
+
+  async unwatch() {
+    if (!this._pinned) return 'OK';
+    const reply = await this._run(['UNWATCH']);
+    this._releasePin();
+    return reply;
+  }
+
+  _releasePin() {
+    if (this._pinned) this._pinned.release();
+    this._pinned = null;
+  }
+
+  /** Runs `fn(isolatedClient)` on a dedicated connection (node-redis v4's executeIsolated). */
+  async executeIsolated(fn) {
+    const lease = await this._client().lease();
+    if (lease instanceof Error) throw toError(lease);
+    const isolated = Object.create(this);
+    isolated._pinned = lease;
+    try {
+      return await fn(isolated);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** A client sharing this one's connection, with reply types mapped (Buffers for strings). */
+  withTypeMapping(mapping) {
+    const twin = Object.create(this);
+    twin._buffers = Boolean(mapping && mapping[RESP_TYPES.BLOB_STRING] === Buffer);
+    return twin;
+  }
+
+  async *_scan(kind, key, o) {
+    const scan = this._client().scan(kind, key === undefined ? null : key, o && o.MATCH !== undefined ? o.MATCH : null, o && o.COUNT !== undefined ? o.COUNT : null, o && o.TYPE !== undefined ? o.TYPE : null);
+    for (;;) {
+      const page = await scan.nextBatch(this._buffers);
+      if (page instanceof Error) throw toError(page);
+      if (page === null) return;
+      yield page;
+    }
+  }
+
+  /** `for await (const keys of client.scanIterator({ MATCH, COUNT, TYPE }))`: one batch per page. */
+  scanIterator(o) {
+    return this._scan('keys', undefined, o);
+  }
+
+  sScanIterator(key, o) {
+    return this._scan('set', arg(key, 'key'), o);
+  }
+
+  async *hScanIterator(key, o) {
+    for await (const page of this._scan('hash', arg(key, 'key'), o)) yield page.map(([field, value]) => ({ field, value }));
+  }
+
+  async *zScanIterator(key, o) {
+    for await (const page of this._scan('zset', arg(key, 'key'), o)) yield page.map(([value, score]) => ({ value, score: Number(score) }));
+  }
+
+  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*. */
+  stats() {
+    return this._client().stats();
+  }
+
+  /** Closes every connection. */
+  async close() {
+    this._releasePin();
+    if (this._native) this._native.close();
+    this._native = null;
+    if (this._open) {
+      this._open = false;
+      this.emit('end');
+    }
+  }
+
+  quit() {
+    return this.close().then(() => 'OK');
+  }
+
+  disconnect() {
+    return this.close();
+  }
+
+  destroy() {
+    this.close();
+  }
+}
+installCommands(RedisClient.prototype);
+
+/** A queue of commands for `exec()` (MULTI/EXEC) or `execAsPipeline()`. */
+class Multi {
+  constructor(client) {
+    this._client = client;
+    this._queue = [];
+  }
+
+  _run(args, shape) {
+    this._queue.push([args, shape]);
+    return this;
+  }
+
+  _fail(e) {
+    throw e;
+  }
+
+  addCommand(args) {
+    this._queue.push([args.map((a, i) => arg(a, `args[${i}]`)), undefined]);
+    return this;
+  }
+
+  async _send(transaction) {
+    const queue = this._queue;
+    this._queue = [];
+    const client = this._client;
+    const target = client._pinned || client._client();
+    let reply;
+    try {
+      reply = await target.pipeline(queue.map(([a]) => a), transaction || Boolean(client._pinned), client._buffers);
+    } finally {
+      if (client._pinned && transaction) client._releasePin();
+    }
+    if (reply instanceof Error) throw toError(reply);
+    const errorIndexes = [];
+    const out = reply.map((slot, i) => {
+      if (slot instanceof Error) {
+        errorIndexes.push(i);
+        return toError(slot);
+      }
+      return queue[i][1] ? queue[i][1](slot) : slot;
+    });
+    // As node-redis: exec() rejects with every slot attached, execAsPipeline() with the first error.
+    if (errorIndexes.length) throw transaction ? new MultiErrorReply(out, errorIndexes) : out[errorIndexes[0]];
+    return out;
+  }
+
+  /** MULTI … EXEC: all or nothing; rejects with WatchError when a watched key changed. */
+  exec() {
+    return this._send(true);
+  }
+
+  /** The queued commands as one pipeline (no MULTI). */
+  execAsPipeline() {
+    return this._send(false);
+  }
+}
+installCommands(Multi.prototype);
+
+/** node-redis's createClient. */
+function createClient(options) {
+  return new RedisClient(options);
+}
+
+module.exports = {
+  createClient,
+  RedisClient,
+  Multi,
+  RESP_TYPES,
+  RedisError,
+  ConnectionError,
+  TimeoutError,
+  PoolTimeoutError,
+  AuthenticationError,
+  ResponseError,
+  ErrorReply: ResponseError,
+  SimpleError: ResponseError,
+  MultiErrorReply,
+  WatchError,
+  GuardError,
+  ProtocolError,
+};

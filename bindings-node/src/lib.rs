@@ -1,0 +1,401 @@
+//! The native addon behind the `redbridge` npm package: conversion only.
+//!
+//! `index.js` gives the node-redis surface; this module hands it the core's client,
+//! pipelines, leases and SCAN streams. Every async method resolves (never rejects): with
+//! the reply, or with an `Error` whose `code` is the core's error kind, which the facade
+//! turns into its error classes. Replies keep their RESP shape: strings (or Buffers when
+//! asked), numbers, null, arrays, objects for RESP3 maps.
+
+#![deny(clippy::all)]
+
+use std::collections::HashMap;
+use std::ffi::c_char;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use redbridge::{Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value};
+
+/// One argument: a string or a Buffer (binary-safe).
+type Arg = Either<String, Buffer>;
+
+fn bytes(arg: &Arg) -> &[u8] {
+    match arg {
+        Either::A(s) => s.as_bytes(),
+        Either::B(b) => b.as_ref(),
+    }
+}
+
+fn command(args: &[Arg]) -> redbridge::Result<Command> {
+    Command::new(args.iter().map(bytes))
+}
+
+fn pipeline(cmds: &[Vec<Arg>], transaction: bool) -> redbridge::Result<Pipeline> {
+    let mut pipe = Pipeline::new(transaction);
+    for args in cmds {
+        pipe.add(command(args)?);
+    }
+    Ok(pipe)
+}
+
+/// What a call resolves with: a reply, the slots of a pipeline, or a failure.
+pub enum Reply {
+    /// A reply; `buffers` turns bulk strings into Buffers.
+    Value(Value, bool),
+    /// Pipeline slots: replies, or failures in place.
+    Slots(Vec<redbridge::Result<Value>>, bool),
+    /// A failure, resolved as an `Error` object with `code` = the core's kind.
+    Failure(redbridge::Error),
+}
+
+impl From<redbridge::Result<Value>> for Reply {
+    fn from(r: redbridge::Result<Value>) -> Self {
+        match r {
+            Ok(v) => Reply::Value(v, false),
+            Err(e) => Reply::Failure(e),
+        }
+    }
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::GenericFailure, "a JavaScript value could not be created"))
+    }
+}
+
+unsafe fn js_string(env: sys::napi_env, s: &[u8]) -> Result<sys::napi_value> {
+    let text = String::from_utf8_lossy(s);
+    let mut v = ptr::null_mut();
+    check(sys::napi_create_string_utf8(env, text.as_ptr() as *const c_char, text.len() as isize, &mut v))?;
+    Ok(v)
+}
+
+unsafe fn js_error(env: sys::napi_env, e: &redbridge::Error) -> Result<sys::napi_value> {
+    let code = js_string(env, e.kind().name().to_ascii_uppercase().as_bytes())?;
+    let msg = js_string(env, e.to_string().as_bytes())?;
+    let mut err = ptr::null_mut();
+    check(sys::napi_create_error(env, code, msg, &mut err))?;
+    if let Some(redis_code) = e.code() {
+        let key = js_string(env, b"redisCode")?;
+        check(sys::napi_set_property(env, err, key, js_string(env, redis_code.as_bytes())?))?;
+    }
+    Ok(err)
+}
+
+unsafe fn js_array(env: sys::napi_env, items: Vec<sys::napi_value>) -> Result<sys::napi_value> {
+    let mut arr = ptr::null_mut();
+    check(sys::napi_create_array_with_length(env, items.len(), &mut arr))?;
+    for (i, item) in items.into_iter().enumerate() {
+        check(sys::napi_set_element(env, arr, i as u32, item))?;
+    }
+    Ok(arr)
+}
+
+fn key_text(v: &Value) -> Vec<u8> {
+    match v {
+        Value::BulkString(b) => b.clone(),
+        Value::SimpleString(s) => s.clone().into_bytes(),
+        Value::Int(i) => i.to_string().into_bytes(),
+        Value::Double(d) => d.to_string().into_bytes(),
+        other => format!("{other:?}").into_bytes(),
+    }
+}
+
+unsafe fn js_value(env: sys::napi_env, v: Value, buffers: bool) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    match v {
+        Value::Nil => check(sys::napi_get_null(env, &mut out))?,
+        Value::Int(i) => check(sys::napi_create_double(env, i as f64, &mut out))?,
+        Value::Double(d) => check(sys::napi_create_double(env, d, &mut out))?,
+        Value::Boolean(b) => check(sys::napi_get_boolean(env, b, &mut out))?,
+        Value::BulkString(b) if buffers => {
+            let mut data = ptr::null_mut();
+            check(sys::napi_create_buffer_copy(env, b.len(), b.as_ptr().cast(), &mut data, &mut out))?
+        }
+        Value::BulkString(b) => out = js_string(env, &b)?,
+        Value::SimpleString(s) => out = js_string(env, s.as_bytes())?,
+        Value::Okay => out = js_string(env, b"OK")?,
+        Value::VerbatimString { text, .. } => out = js_string(env, text.as_bytes())?,
+        Value::BigNumber(n) => out = js_string(env, format!("{n:?}").as_bytes())?,
+        Value::Array(items) | Value::Set(items) => {
+            let items = items.into_iter().map(|i| js_value(env, i, buffers)).collect::<Result<Vec<_>>>()?;
+            out = js_array(env, items)?
+        }
+        Value::Map(pairs) => {
+            check(sys::napi_create_object(env, &mut out))?;
+            for (k, v) in pairs {
+                let key = js_string(env, &key_text(&k))?;
+                check(sys::napi_set_property(env, out, key, js_value(env, v, buffers)?))?;
+            }
+        }
+        Value::Attribute { data, .. } => out = js_value(env, *data, buffers)?,
+        Value::Push { kind, data } => {
+            let mut items = vec![js_string(env, kind.to_string().as_bytes())?];
+            for d in data {
+                items.push(js_value(env, d, buffers)?);
+            }
+            out = js_array(env, items)?
+        }
+        Value::ServerError(e) => out = js_error(env, &redbridge::Error::from(e))?,
+        other => out = js_string(env, format!("{other:?}").as_bytes())?,
+    }
+    Ok(out)
+}
+
+impl ToNapiValue for Reply {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val {
+            Reply::Value(v, buffers) => js_value(env, v, buffers),
+            Reply::Failure(e) => js_error(env, &e),
+            Reply::Slots(slots, buffers) => {
+                let items = slots
+                    .into_iter()
+                    .map(|s| match s {
+                        Ok(v) => js_value(env, v, buffers),
+                        Err(e) => js_error(env, &e),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                js_array(env, items)
+            }
+        }
+    }
+}
+
+impl TypeName for Reply {
+    fn type_name() -> &'static str {
+        "Reply"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+fn value(r: redbridge::Result<Value>, buffers: bool) -> Reply {
+    match r {
+        Ok(v) => Reply::Value(v, buffers),
+        Err(e) => Reply::Failure(e),
+    }
+}
+
+fn slots(r: redbridge::Result<Vec<redbridge::Result<Value>>>, buffers: bool) -> Reply {
+    match r {
+        Ok(s) => Reply::Slots(s, buffers),
+        Err(e) => Reply::Failure(e),
+    }
+}
+
+fn bad_config(e: redbridge::Error) -> Error {
+    Error::new(Status::InvalidArg, e.to_string())
+}
+
+/// The core client for one `createClient()`.
+#[napi]
+pub struct NativeClient {
+    client: redbridge::Client,
+}
+
+#[napi]
+impl NativeClient {
+    /// `url` (optional), then `[name, value]` option pairs with the core's option names;
+    /// `warn(message)` receives guard warnings (on the JS thread).
+    #[napi(constructor)]
+    pub fn new(url: Option<String>, options: Vec<Vec<String>>, warn: Option<Function<String, ()>>) -> Result<Self> {
+        let mut builder = match url {
+            Some(u) => ConfigBuilder::from_url(&u).map_err(bad_config)?,
+            None => ConfigBuilder::default(),
+        };
+        for pair in &options {
+            let [k, v] = pair.as_slice() else {
+                return Err(Error::new(Status::InvalidArg, "options must be [name, value] pairs"));
+            };
+            builder.set_option(k, v).map_err(bad_config)?;
+        }
+        if let Some(warn) = warn {
+            let tsfn: ThreadsafeFunction<String, (), String, Status, false, true> =
+                warn.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+            builder = builder.on_warning(move |w| {
+                tsfn.call(w.message.clone(), ThreadsafeFunctionCallMode::NonBlocking);
+            });
+        }
+        let config = builder.build().map_err(bad_config)?;
+        let _rt = redbridge::runtime::runtime().enter();
+        let client = redbridge::Client::new(config).map_err(bad_config)?;
+        Ok(NativeClient { client })
+    }
+
+    /// Waits until the connection is up; resolves with null or the connect error.
+    #[napi]
+    pub async fn connect(&self) -> Reply {
+        let client = self.client.clone();
+        let wait = client.config().connect_timeout() * 2;
+        match redbridge::runtime::run(async move { client.wait_connected(wait).await }).await {
+            Ok(()) => Reply::Value(Value::Nil, false),
+            Err(e) => Reply::Failure(e),
+        }
+    }
+
+    /// Runs one command (strings or Buffers); resolves with the reply or an Error.
+    #[napi]
+    pub async fn execute(&self, args: Vec<Arg>, buffers: bool) -> Reply {
+        let client = self.client.clone();
+        let cmd = match command(&args) {
+            Ok(c) => c,
+            Err(e) => return Reply::Failure(e),
+        };
+        value(redbridge::runtime::run(async move { client.execute(&cmd).await }).await, buffers)
+    }
+
+    /// Sends commands as one pipeline (or MULTI/EXEC); resolves with one slot per command.
+    #[napi]
+    pub async fn pipeline(&self, cmds: Vec<Vec<Arg>>, transaction: bool, buffers: bool) -> Reply {
+        let client = self.client.clone();
+        let pipe = match pipeline(&cmds, transaction) {
+            Ok(p) => p,
+            Err(e) => return Reply::Failure(e),
+        };
+        slots(redbridge::runtime::run(async move { client.pipeline(&pipe).await }).await, buffers)
+    }
+
+    /// Leases a dedicated connection (WATCH … MULTI … EXEC); resolves with the lease or
+    /// an Error.
+    #[napi(ts_return_type = "Promise<NativeLease | Error>")]
+    pub async fn lease(&self) -> Either<NativeLease, Reply> {
+        let client = self.client.clone();
+        match redbridge::runtime::run(async move { client.lease().await }).await {
+            Ok(lease) => Either::A(NativeLease { lease: Arc::new(Mutex::new(Some(lease))) }),
+            Err(e) => Either::B(Reply::Failure(e)),
+        }
+    }
+
+    /// A SCAN-family iteration: kind is "keys", "set", "hash" or "zset".
+    #[napi]
+    pub fn scan(
+        &self,
+        kind: String,
+        key: Option<Arg>,
+        pattern: Option<Arg>,
+        count: Option<u32>,
+        key_type: Option<String>,
+    ) -> Result<NativeScan> {
+        let key = key.map(|k| bytes(&k).to_vec());
+        let need_key = || key.clone().ok_or_else(|| Error::new(Status::InvalidArg, "this scan needs a key"));
+        let kind = match kind.as_str() {
+            "keys" => ScanKind::Keys,
+            "set" => ScanKind::Set(need_key()?),
+            "hash" => ScanKind::Hash(need_key()?),
+            "zset" => ScanKind::SortedSet(need_key()?),
+            other => return Err(Error::new(Status::InvalidArg, format!("unknown scan kind {other}"))),
+        };
+        let opts = ScanOptions {
+            pattern: pattern.map(|p| bytes(&p).to_vec()),
+            count: count.map(|c| c as usize),
+            key_type,
+        };
+        let stream = self.client.scan(kind, opts).map_err(bad_config)?;
+        Ok(NativeScan { stream: Arc::new(Mutex::new(Some(stream))) })
+    }
+
+    /// The core's counters.
+    #[napi]
+    pub fn stats(&self) -> HashMap<String, f64> {
+        self.client.stats().entries().into_iter().map(|(k, v)| (k, v as f64)).collect()
+    }
+
+    /// Closes every connection; later calls fail with a connection error.
+    #[napi]
+    pub fn close(&self) {
+        self.client.close();
+    }
+}
+
+/// A leased dedicated connection.
+#[napi]
+pub struct NativeLease {
+    lease: Arc<Mutex<Option<Lease>>>,
+}
+
+impl NativeLease {
+    fn take(&self) -> redbridge::Result<Lease> {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or_else(|| {
+            redbridge::Error::invalid("this connection was released, or a command on it is still running; await it first")
+        })
+    }
+}
+
+#[napi]
+impl NativeLease {
+    /// Runs one command on the leased connection.
+    #[napi]
+    pub async fn execute(&self, args: Vec<Arg>, buffers: bool) -> Reply {
+        let (mut lease, cmd) = match self.take().and_then(|l| Ok((l, command(&args)?))) {
+            Ok(x) => x,
+            Err(e) => return Reply::Failure(e),
+        };
+        let slot = self.lease.clone();
+        let r = redbridge::runtime::run(async move {
+            let r = lease.execute(&cmd).await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+            r
+        })
+        .await;
+        value(r, buffers)
+    }
+
+    /// Runs a pipeline or transaction on the leased connection.
+    #[napi]
+    pub async fn pipeline(&self, cmds: Vec<Vec<Arg>>, transaction: bool, buffers: bool) -> Reply {
+        let (mut lease, pipe) = match self.take().and_then(|l| Ok((l, pipeline(&cmds, transaction)?))) {
+            Ok(x) => x,
+            Err(e) => return Reply::Failure(e),
+        };
+        let slot = self.lease.clone();
+        let r = redbridge::runtime::run(async move {
+            let r = lease.pipeline(&pipe).await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+            r
+        })
+        .await;
+        slots(r, buffers)
+    }
+
+    /// Returns the connection to the pool (after UNWATCH). Idempotent.
+    #[napi]
+    pub fn release(&self) {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// A SCAN-family iteration.
+#[napi]
+pub struct NativeScan {
+    stream: Arc<Mutex<Option<ScanStream>>>,
+}
+
+#[napi]
+impl NativeScan {
+    /// The next non-empty page (an array), or null when the iteration is complete.
+    #[napi]
+    pub async fn next_batch(&self, buffers: bool) -> Reply {
+        let taken = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(mut stream) = taken else {
+            return Reply::Failure(redbridge::Error::invalid("a page of this scan is already being fetched; await it first"));
+        };
+        let slot = self.stream.clone();
+        let page = redbridge::runtime::run(async move {
+            let page = stream.next_batch().await;
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
+            page
+        })
+        .await;
+        match page {
+            Ok(Some(items)) => Reply::Value(Value::Array(items), buffers),
+            Ok(None) => Reply::Value(Value::Nil, false),
+            Err(e) => Reply::Failure(e),
+        }
+    }
+}

@@ -1,0 +1,310 @@
+'use strict';
+// Differential test: the same calls against node-redis (the `redis` package) and
+// redbridge — every result and error class compared — under RESP2 and RESP3.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const nodeRedis = require('redis');
+const redbridge = require('..');
+const { sharedServer } = require('./helpers');
+
+const FAR = Math.floor(Date.now() / 1000) + 10_000_000;
+const sorted = (v) => (Array.isArray(v) ? [...v].sort() : v);
+const positive = (v) => [typeof v, v > 0];
+const page = (v) => [typeof v.cursor, Object.keys(v).sort(), JSON.stringify(Object.values(v)[1].map((x) => JSON.stringify(x)).sort())];
+
+// [method, args, normalise?]
+const STEPS = [
+  ['ping', []],
+  ['echo', ['hi']],
+  ['time', [], (v) => [Array.isArray(v), v.length, typeof v[0]]],
+  ['info', [], (v) => [typeof v, v.includes('redis_version')]],
+  ['info', ['server'], (v) => [typeof v, v.includes('redis_version')]],
+  ['dbSize', []],
+  ['set', ['k', 'v']],
+  ['set', ['k', 'v2', { NX: true }]],
+  ['set', ['k', 'v3', { XX: true, GET: true }]],
+  ['set', ['ex', '1', { EX: 100 }]],
+  ['ttl', ['ex']],
+  ['set', ['px', '1', { PX: 100000 }]],
+  ['pTTL', ['px'], positive],
+  ['set', ['at', '1', { EXAT: FAR }]],
+  ['set', ['pat', '1', { PXAT: FAR * 1000 }]],
+  ['set', ['ex', '2', { KEEPTTL: true }]],
+  ['set', ['cond', '1', { expiration: { type: 'EX', value: 50 }, condition: 'NX' }]],
+  ['ttl', ['cond']],
+  ['get', ['k']],
+  ['get', ['missing']],
+  ['mGet', [['k', 'missing']]],
+  ['mSet', [{ a: '1', b: '2' }]],
+  ['mSet', [[['c', '3'], ['d', '4']]]],
+  ['mSetNX', [{ a: '1', e: '3' }]],
+  ['setNX', ['a', '5']],
+  ['setNX', ['f', '5']],
+  ['setEx', ['se', 100, 'v']],
+  ['getSet', ['a', 'new']],
+  ['getDel', ['b']],
+  ['getDel', ['b']],
+  ['getEx', ['a', { EX: 50 }]],
+  ['ttl', ['a']],
+  ['getEx', ['a', { PERSIST: true }]],
+  ['ttl', ['a']],
+  ['incr', ['n']],
+  ['incrBy', ['n', 5]],
+  ['incrByFloat', ['fl', 1.5]],
+  ['decr', ['n']],
+  ['decrBy', ['n', 2]],
+  ['append', ['s', 'abc']],
+  ['strLen', ['s']],
+  ['getRange', ['s', 1, 2]],
+  ['setRange', ['s', 1, 'ZZ']],
+  ['get', ['s']],
+  ['incr', ['s']],
+  ['set', ['num', 5]],
+  ['get', ['num']],
+  ['del', [['a', 'nope']]],
+  ['del', ['c']],
+  ['unlink', ['d']],
+  ['exists', [['k', 'k', 'nope']]],
+  ['exists', ['k']],
+  ['expire', ['k', 100]],
+  ['expire', ['k', 100, 'NX']],
+  ['pExpire', ['k', 50000]],
+  ['expireAt', ['k', FAR]],
+  ['persist', ['k']],
+  ['ttl', ['k']],
+  ['type', ['k']],
+  ['type', ['nope']],
+  ['rename', ['k', 'k2']],
+  ['renameNX', ['k2', 's']],
+  ['renameNX', ['k2', 'k3']],
+  ['rename', ['nope', 'x']],
+  ['keys', ['k*'], sorted],
+  ['scan', ['0', { MATCH: 'k*', COUNT: 1000 }], page],
+  ['hSet', ['h', 'f', 'v']],
+  ['hSet', ['h', { a: 1, b: '2' }]],
+  ['hSet', ['h', new Map([['c', '3']])]],
+  ['hSetNX', ['h', 'a', '9']],
+  ['hSetNX', ['h', 'z', '9']],
+  ['hGet', ['h', 'a']],
+  ['hGet', ['h', 'nope']],
+  ['hmGet', ['h', ['a', 'b', 'nope']]],
+  ['hGetAll', ['h']],
+  ['hGetAll', ['nope']],
+  ['hDel', ['h', ['a', 'nope']]],
+  ['hExists', ['h', 'b']],
+  ['hIncrBy', ['h', 'n', 5]],
+  ['hIncrByFloat', ['h', 'fl', 2.5]],
+  ['hLen', ['h']],
+  ['hKeys', ['h'], sorted],
+  ['hVals', ['h'], sorted],
+  ['hStrLen', ['h', 'b']],
+  ['hScan', ['h', '0', { COUNT: 1000 }], page],
+  ['lPush', ['l', ['a', 'b']]],
+  ['rPush', ['l', 'c']],
+  ['lPushX', ['nope', 'x']],
+  ['rPushX', ['l', 'e']],
+  ['lRange', ['l', 0, -1]],
+  ['lLen', ['l']],
+  ['lIndex', ['l', 1]],
+  ['lIndex', ['l', 99]],
+  ['lSet', ['l', 0, 'z']],
+  ['lSet', ['l', 99, 'z']],
+  ['lRem', ['l', 0, 'c']],
+  ['lTrim', ['l', 0, 2]],
+  ['lInsert', ['l', 'BEFORE', 'z', 'y']],
+  ['lPos', ['l', 'a']],
+  ['rPush', ['m', ['a', 'b', 'a']]],
+  ['lPos', ['m', 'a', { RANK: 2 }]],
+  ['lPosCount', ['m', 'a', 2]],
+  ['lPos', ['m', 'zz']],
+  ['lMove', ['l', 'l2', 'LEFT', 'RIGHT']],
+  ['lPop', ['l']],
+  ['lPopCount', ['m', 2]],
+  ['rPop', ['l2']],
+  ['rPopCount', ['m', 5]],
+  ['rPop', ['nope']],
+  ['rPush', ['q', ['1', '2', '3']]],
+  ['blPop', [['nope', 'q'], 1]],
+  ['brPop', ['q', 1]],
+  ['blPop', ['empty', 0.1]],
+  ['brPopLPush', ['q', 'q2', 1]],
+  ['blMove', ['q2', 'q3', 'LEFT', 'RIGHT', 1]],
+  ['lRange', ['q3', 0, -1]],
+  ['sAdd', ['s1', ['a', 'b', 'c']]],
+  ['sAdd', ['s2', ['b', 'c', 'd']]],
+  ['sRem', ['s1', ['a', 'x']]],
+  ['sMembers', ['s1'], sorted],
+  ['sMembers', ['nope']],
+  ['sIsMember', ['s1', 'b']],
+  ['sIsMember', ['s1', 'z']],
+  ['smIsMember', ['s1', ['b', 'z']]],
+  ['sCard', ['s1']],
+  ['sUnion', [['s1', 's2']], sorted],
+  ['sInter', [['s1', 's2']], sorted],
+  ['sDiff', [['s2', 's1']], sorted],
+  ['sUnionStore', ['u', ['s1', 's2']]],
+  ['sInterStore', ['i', ['s1', 's2']]],
+  ['sDiffStore', ['d', ['s2', 's1']]],
+  ['sMove', ['s1', 's3', 'b']],
+  ['sMove', ['s1', 's3', 'zz']],
+  ['sAdd', ['one', 'x']],
+  ['sPop', ['one']],
+  ['sPop', ['nope']],
+  ['sAdd', ['one2', 'y']],
+  ['sRandMember', ['one2']],
+  ['sRandMemberCount', ['one2', 2]],
+  ['sPopCount', ['one2', 1]],
+  ['sScan', ['s2', '0', { COUNT: 100 }], page],
+  ['zAdd', ['z', [{ score: 1, value: 'a' }, { score: 2, value: 'b' }, { score: 3, value: 'c' }]]],
+  ['zAdd', ['z', { score: 5, value: 'a' }, { NX: true }]],
+  ['zAdd', ['z', { score: 5, value: 'a' }, { XX: true, CH: true }]],
+  ['zAdd', ['z', { score: 4, value: 'd' }, { GT: true }]],
+  ['zRem', ['z', ['d', 'nope']]],
+  ['zScore', ['z', 'a']],
+  ['zScore', ['z', 'nope']],
+  ['zmScore', ['z', ['a', 'nope']]],
+  ['zIncrBy', ['z', 2.5, 'c']],
+  ['zCard', ['z']],
+  ['zCount', ['z', 0, 3]],
+  ['zCount', ['z', '-inf', '+inf']],
+  ['zRank', ['z', 'a']],
+  ['zRank', ['z', 'nope']],
+  ['zRevRank', ['z', 'a']],
+  ['zRange', ['z', 0, -1]],
+  ['zRange', ['z', 0, -1, { REV: true }]],
+  ['zRange', ['z', 1, 5, { BY: 'SCORE' }]],
+  ['zRange', ['z', '[a', '[z', { BY: 'LEX' }]],
+  ['zRange', ['z', 0, 10, { BY: 'SCORE', LIMIT: { offset: 0, count: 2 } }]],
+  ['zRangeWithScores', ['z', 0, -1]],
+  ['zRangeByScore', ['z', 0, 10]],
+  ['zRangeByScoreWithScores', ['z', '-inf', '+inf']],
+  ['zScan', ['z', '0', { COUNT: 100 }], page],
+  ['zRemRangeByRank', ['z', 0, 0]],
+  ['zRemRangeByScore', ['z', 100, 200]],
+  ['zAdd', ['z2', [{ score: 1, value: 'p' }, { score: 2, value: 'q' }, { score: 3, value: 'r' }]]],
+  ['zPopMin', ['z2']],
+  ['zPopMaxCount', ['z2', 1]],
+  ['zPopMin', ['nope']],
+  ['zAdd', ['bz', [{ score: 1, value: 'x' }, { score: 2, value: 'y' }]]],
+  ['bzPopMin', ['bz', 1]],
+  ['bzPopMax', [['nope', 'bz'], 1]],
+  ['bzPopMax', [['nope', 'nope2'], 0.1]],
+  ['zScore', ['h', 'x']],
+  ['sendCommand', [['SET', 'x', 'y']]],
+  ['sendCommand', [['GET', 'x']]],
+  // Raw RESP3 reply shape: compared only when redbridge also speaks RESP3.
+  ['sendCommand', [['HGETALL', 'h']], null, 3],
+  ['sendCommand', [['NOSUCHCOMMAND']]],
+  ['get', [undefined]],
+  ['set', ['x', { a: 1 }]],
+  ['set', ['x', null]],
+  ['flushDb', []],
+  ['set', ['only', '1']],
+  ['randomKey', []],
+];
+
+const ERROR_NAMES = { SimpleError: 'ResponseError', ErrorReply: 'ResponseError', BlobError: 'ResponseError' };
+
+async function run(client) {
+  await client.flushDb();
+  const out = [];
+  for (const [method, args, normalise, onlyResp] of STEPS) {
+    if (onlyResp && client.options && client.options.RESP && client.options.RESP !== onlyResp) {
+      out.push('skipped');
+      continue;
+    }
+    try {
+      const v = await client[method](...args);
+      out.push(normalise ? normalise(v) : v);
+    } catch (e) {
+      out.push(['raised', ERROR_NAMES[e.constructor.name] || e.constructor.name]);
+    }
+  }
+  return out;
+}
+
+function compare(reference, ours, label) {
+  const diffs = [];
+  reference.forEach((want, i) => {
+    if (ours[i] === 'skipped') return;
+    try {
+      assert.deepStrictEqual(ours[i], want);
+    } catch {
+      diffs.push(`${STEPS[i][0]}(${JSON.stringify(STEPS[i][1])}): node-redis ${JSON.stringify(want)} != redbridge ${JSON.stringify(ours[i])}`);
+    }
+  });
+  assert.deepStrictEqual(diffs, [], `${label}: ${diffs.length} differences\n${diffs.join('\n')}`);
+}
+
+for (const RESP of [2, 3]) {
+  test(`every method matches node-redis (redbridge RESP${RESP})`, async (t) => {
+    const { url } = sharedServer(t);
+    const reference = await nodeRedis.createClient({ url }).connect();
+    const ours = await redbridge.createClient({ url, RESP }).connect();
+    process.removeAllListeners('warning');
+    process.on('warning', () => {});
+    const want = await run(reference);
+    const got = await run(ours);
+    compare(want, got, `RESP${RESP}`);
+    await reference.close();
+    await ours.close();
+  });
+}
+
+test('MULTI/EXEC and pipelines match node-redis', async (t) => {
+  const { url } = sharedServer(t);
+  const reference = await nodeRedis.createClient({ url }).connect();
+  const ours = await redbridge.createClient({ url }).connect();
+  const flow = async (c) => {
+    await c.flushDb();
+    const out = [];
+    out.push(await c.multi().set('a', '1').incr('a').get('a').hSet('h', { x: 1 }).hGetAll('h').zAdd('z', { score: 1, value: 'm' }).zRangeWithScores('z', 0, -1).exec());
+    out.push(await c.multi().set('b', '2').get('b').sAdd('s', 'x').sMembers('s').execAsPipeline());
+    await c.set('str', 'x');
+    for (const [name, f] of [
+      ['exec', () => c.multi().set('a', '1').lPush('str', 'x').get('a').exec()],
+      ['pipe', () => c.multi().set('a', '1').lPush('str', 'x').get('a').execAsPipeline()],
+    ]) {
+      try {
+        out.push([name, await f()]);
+      } catch (e) {
+        out.push([name, ERROR_NAMES[e.constructor.name] || e.constructor.name, e.errorIndexes, e.replies && e.replies.map((r) => (r instanceof Error ? 'error' : r))]);
+      }
+    }
+    return out;
+  };
+  assert.deepStrictEqual(await flow(ours), await flow(reference));
+  await reference.close();
+  await ours.close();
+});
+
+test('scan iterators yield what node-redis yields', async (t) => {
+  const { url } = sharedServer(t);
+  const reference = await nodeRedis.createClient({ url }).connect();
+  const ours = await redbridge.createClient({ url }).connect();
+  await ours.flushDb();
+  const m = ours.multi();
+  for (let i = 0; i < 500; i++) m.set(`it:${i}`, 'v').sAdd('it-s', String(i)).hSet('it-h', `f${i}`, String(i)).zAdd('it-z', { score: i, value: `m${i}` });
+  await m.execAsPipeline();
+  const collect = async (c) => {
+    const flat = async (it) => {
+      const all = [];
+      for await (const batch of it) {
+        assert.ok(Array.isArray(batch), 'each iteration yields a batch (an array)');
+        all.push(...batch.map((x) => JSON.stringify(x)));
+      }
+      return all.sort();
+    };
+    return [
+      await flat(c.scanIterator({ MATCH: 'it:*', COUNT: 100 })),
+      await flat(c.sScanIterator('it-s', { COUNT: 100 })),
+      await flat(c.hScanIterator('it-h', { COUNT: 100 })),
+      await flat(c.zScanIterator('it-z', { COUNT: 100 })),
+    ];
+  };
+  const got = await collect(ours);
+  assert.strictEqual(got[0].length, 500);
+  assert.deepStrictEqual(got, await collect(reference));
+  await reference.close();
+  await ours.close();
+});

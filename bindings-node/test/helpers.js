@@ -1,0 +1,26 @@
+'use strict';
+// Test support: a throwaway redis-server from the shared harness, stopped by PID.
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+
+const HARNESS = path.join(__dirname, '..', '..', 'tests', 'harness', 'redis_server.py');
+
+function startServer(...extra) {
+  const args = [HARNESS, 'start'];
+  if (extra.length) args.push('--', ...extra);
+  return JSON.parse(execFileSync('python3', args, { encoding: 'utf8' }));
+}
+
+function stopServer(info) {
+  if (info && info.pidfile) execFileSync('python3', [HARNESS, 'stop', info.pidfile]);
+}
+
+/** The shared server of a test file: REDBRIDGE_TEST_URL, or a throwaway one. */
+function sharedServer(t) {
+  if (process.env.REDBRIDGE_TEST_URL) return { url: process.env.REDBRIDGE_TEST_URL };
+  const info = startServer();
+  t.after(() => stopServer(info));
+  return info;
+}
+
+module.exports = { startServer, stopServer, sharedServer };
