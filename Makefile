@@ -18,18 +18,20 @@ PYVENV := target/py-venv
 PY := $(PYVENV)/bin/python
 PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
 
-.PHONY: demo test bench deps lint test-core test-c test-python test-python-install py-env bench-quick build-c install
+NODE_DIR := bindings-node
+
+.PHONY: demo test bench deps lint test-core test-c test-python test-python-install py-env node-env test-node test-node-pack bench-quick build-c install
 
 deps:
 	@tests/harness/ensure-deps.sh
 
-demo: deps build-c py-env
+demo: deps build-c py-env node-env
 	@cargo build -q -p redbridge --example tour
 	@gcc $(CFLAGS_TEST) bindings-c/examples/tour.c -Ltarget/debug -lredbridge -o $(CDIR)/tour
 	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour \
-	  && echo && $(PY) bindings-python/examples/tour.py'
+	  && echo && $(PY) bindings-python/examples/tour.py && echo && node $(NODE_DIR)/examples/tour.js'
 
-test: deps lint test-core test-c test-python test-python-install bench-quick
+test: deps lint test-core test-c test-python test-python-install test-node test-node-pack bench-quick
 	@echo "make test: all suites passed"
 
 lint:
@@ -80,6 +82,26 @@ test-python-install:
 	rm -rf target/py-install && python3 -m venv target/py-install
 	target/py-install/bin/pip install -q --disable-pip-version-check .
 	$(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDIS_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
+
+# npm install builds the addon (debug) through the package's "prepare" script.
+node-env:
+	cd $(NODE_DIR) && npm install --no-audit --no-fund --loglevel=error
+
+# node --test (differential vs node-redis, conformance, behaviour) and tsc --strict on a typed example.
+test-node: node-env
+	cd $(NODE_DIR) && npm test
+	cd $(NODE_DIR) && npm run typecheck --silent && echo "tsc --noEmit --strict: ok"
+
+# npm pack (release build), then install the tarball into an empty project and use it
+# from CommonJS, ESM and TypeScript.
+test-node-pack: node-env
+	rm -f $(NODE_DIR)/redbridge-*.tgz && rm -rf target/node-pack && mkdir -p target/node-pack
+	cd $(NODE_DIR) && npm pack --silent > /dev/null
+	cd target/node-pack && npm init -y > /dev/null && npm install --no-audit --no-fund --loglevel=error ../../$(NODE_DIR)/redbridge-*.tgz typescript@5 @types/node@20
+	cp $(NODE_DIR)/test/typing-example.ts target/node-pack/example.ts && sed -i "s#from '..'#from 'redbridge'#" target/node-pack/example.ts
+	cd target/node-pack && npx tsc --noEmit --strict --types node example.ts
+	cd target/node-pack && $(abspath $(WITH_REDIS)) bash -c 'node -e "require(\"redbridge\").createClient({ url: process.env.REDIS_URL }).connect().then(async (c) => { await c.set(\"pack\", \"ok\"); console.log(\"require:\", await c.get(\"pack\")); await c.close(); })" \
+	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDIS_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
 
 install:
 	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release,)

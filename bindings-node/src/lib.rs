@@ -17,7 +17,9 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use redbridge::{Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value};
+use redbridge::{
+    Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value,
+};
 
 /// One argument: a string or a Buffer (binary-safe).
 type Arg = Either<String, Buffer>;
@@ -64,14 +66,22 @@ fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(Error::new(Status::GenericFailure, "a JavaScript value could not be created"))
+        Err(Error::new(
+            Status::GenericFailure,
+            "a JavaScript value could not be created",
+        ))
     }
 }
 
 unsafe fn js_string(env: sys::napi_env, s: &[u8]) -> Result<sys::napi_value> {
     let text = String::from_utf8_lossy(s);
     let mut v = ptr::null_mut();
-    check(sys::napi_create_string_utf8(env, text.as_ptr() as *const c_char, text.len() as isize, &mut v))?;
+    check(sys::napi_create_string_utf8(
+        env,
+        text.as_ptr() as *const c_char,
+        text.len() as isize,
+        &mut v,
+    ))?;
     Ok(v)
 }
 
@@ -82,14 +92,23 @@ unsafe fn js_error(env: sys::napi_env, e: &redbridge::Error) -> Result<sys::napi
     check(sys::napi_create_error(env, code, msg, &mut err))?;
     if let Some(redis_code) = e.code() {
         let key = js_string(env, b"redisCode")?;
-        check(sys::napi_set_property(env, err, key, js_string(env, redis_code.as_bytes())?))?;
+        check(sys::napi_set_property(
+            env,
+            err,
+            key,
+            js_string(env, redis_code.as_bytes())?,
+        ))?;
     }
     Ok(err)
 }
 
 unsafe fn js_array(env: sys::napi_env, items: Vec<sys::napi_value>) -> Result<sys::napi_value> {
     let mut arr = ptr::null_mut();
-    check(sys::napi_create_array_with_length(env, items.len(), &mut arr))?;
+    check(sys::napi_create_array_with_length(
+        env,
+        items.len(),
+        &mut arr,
+    ))?;
     for (i, item) in items.into_iter().enumerate() {
         check(sys::napi_set_element(env, arr, i as u32, item))?;
     }
@@ -115,7 +134,13 @@ unsafe fn js_value(env: sys::napi_env, v: Value, buffers: bool) -> Result<sys::n
         Value::Boolean(b) => check(sys::napi_get_boolean(env, b, &mut out))?,
         Value::BulkString(b) if buffers => {
             let mut data = ptr::null_mut();
-            check(sys::napi_create_buffer_copy(env, b.len(), b.as_ptr().cast(), &mut data, &mut out))?
+            check(sys::napi_create_buffer_copy(
+                env,
+                b.len(),
+                b.as_ptr().cast(),
+                &mut data,
+                &mut out,
+            ))?
         }
         Value::BulkString(b) => out = js_string(env, &b)?,
         Value::SimpleString(s) => out = js_string(env, s.as_bytes())?,
@@ -123,14 +148,22 @@ unsafe fn js_value(env: sys::napi_env, v: Value, buffers: bool) -> Result<sys::n
         Value::VerbatimString { text, .. } => out = js_string(env, text.as_bytes())?,
         Value::BigNumber(n) => out = js_string(env, format!("{n:?}").as_bytes())?,
         Value::Array(items) | Value::Set(items) => {
-            let items = items.into_iter().map(|i| js_value(env, i, buffers)).collect::<Result<Vec<_>>>()?;
+            let items = items
+                .into_iter()
+                .map(|i| js_value(env, i, buffers))
+                .collect::<Result<Vec<_>>>()?;
             out = js_array(env, items)?
         }
         Value::Map(pairs) => {
             check(sys::napi_create_object(env, &mut out))?;
             for (k, v) in pairs {
                 let key = js_string(env, &key_text(&k))?;
-                check(sys::napi_set_property(env, out, key, js_value(env, v, buffers)?))?;
+                check(sys::napi_set_property(
+                    env,
+                    out,
+                    key,
+                    js_value(env, v, buffers)?,
+                ))?;
             }
         }
         Value::Attribute { data, .. } => out = js_value(env, *data, buffers)?,
@@ -204,20 +237,30 @@ impl NativeClient {
     /// `url` (optional), then `[name, value]` option pairs with the core's option names;
     /// `warn(message)` receives guard warnings (on the JS thread).
     #[napi(constructor)]
-    pub fn new(url: Option<String>, options: Vec<Vec<String>>, warn: Option<Function<String, ()>>) -> Result<Self> {
+    pub fn new(
+        url: Option<String>,
+        options: Vec<Vec<String>>,
+        warn: Option<Function<String, ()>>,
+    ) -> Result<Self> {
         let mut builder = match url {
             Some(u) => ConfigBuilder::from_url(&u).map_err(bad_config)?,
             None => ConfigBuilder::default(),
         };
         for pair in &options {
             let [k, v] = pair.as_slice() else {
-                return Err(Error::new(Status::InvalidArg, "options must be [name, value] pairs"));
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    "options must be [name, value] pairs",
+                ));
             };
             builder.set_option(k, v).map_err(bad_config)?;
         }
         if let Some(warn) = warn {
-            let tsfn: ThreadsafeFunction<String, (), String, Status, false, true> =
-                warn.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+            let tsfn: ThreadsafeFunction<String, (), String, Status, false, true> = warn
+                .build_threadsafe_function()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .build()?;
             builder = builder.on_warning(move |w| {
                 tsfn.call(w.message.clone(), ThreadsafeFunctionCallMode::NonBlocking);
             });
@@ -247,7 +290,10 @@ impl NativeClient {
             Ok(c) => c,
             Err(e) => return Reply::Failure(e),
         };
-        value(redbridge::runtime::run(async move { client.execute(&cmd).await }).await, buffers)
+        value(
+            redbridge::runtime::run(async move { client.execute(&cmd).await }).await,
+            buffers,
+        )
     }
 
     /// Sends commands as one pipeline (or MULTI/EXEC); resolves with one slot per command.
@@ -258,7 +304,10 @@ impl NativeClient {
             Ok(p) => p,
             Err(e) => return Reply::Failure(e),
         };
-        slots(redbridge::runtime::run(async move { client.pipeline(&pipe).await }).await, buffers)
+        slots(
+            redbridge::runtime::run(async move { client.pipeline(&pipe).await }).await,
+            buffers,
+        )
     }
 
     /// Leases a dedicated connection (WATCH … MULTI … EXEC); resolves with the lease or
@@ -267,7 +316,9 @@ impl NativeClient {
     pub async fn lease(&self) -> Either<NativeLease, Reply> {
         let client = self.client.clone();
         match redbridge::runtime::run(async move { client.lease().await }).await {
-            Ok(lease) => Either::A(NativeLease { lease: Arc::new(Mutex::new(Some(lease))) }),
+            Ok(lease) => Either::A(NativeLease {
+                lease: Arc::new(Mutex::new(Some(lease))),
+            }),
             Err(e) => Either::B(Reply::Failure(e)),
         }
     }
@@ -283,13 +334,21 @@ impl NativeClient {
         key_type: Option<String>,
     ) -> Result<NativeScan> {
         let key = key.map(|k| bytes(&k).to_vec());
-        let need_key = || key.clone().ok_or_else(|| Error::new(Status::InvalidArg, "this scan needs a key"));
+        let need_key = || {
+            key.clone()
+                .ok_or_else(|| Error::new(Status::InvalidArg, "this scan needs a key"))
+        };
         let kind = match kind.as_str() {
             "keys" => ScanKind::Keys,
             "set" => ScanKind::Set(need_key()?),
             "hash" => ScanKind::Hash(need_key()?),
             "zset" => ScanKind::SortedSet(need_key()?),
-            other => return Err(Error::new(Status::InvalidArg, format!("unknown scan kind {other}"))),
+            other => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("unknown scan kind {other}"),
+                ))
+            }
         };
         let opts = ScanOptions {
             pattern: pattern.map(|p| bytes(&p).to_vec()),
@@ -297,13 +356,20 @@ impl NativeClient {
             key_type,
         };
         let stream = self.client.scan(kind, opts).map_err(bad_config)?;
-        Ok(NativeScan { stream: Arc::new(Mutex::new(Some(stream))) })
+        Ok(NativeScan {
+            stream: Arc::new(Mutex::new(Some(stream))),
+        })
     }
 
     /// The core's counters.
     #[napi]
     pub fn stats(&self) -> HashMap<String, f64> {
-        self.client.stats().entries().into_iter().map(|(k, v)| (k, v as f64)).collect()
+        self.client
+            .stats()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, v as f64))
+            .collect()
     }
 
     /// Closes every connection; later calls fail with a connection error.
@@ -349,7 +415,10 @@ impl NativeLease {
     /// Runs a pipeline or transaction on the leased connection.
     #[napi]
     pub async fn pipeline(&self, cmds: Vec<Vec<Arg>>, transaction: bool, buffers: bool) -> Reply {
-        let (mut lease, pipe) = match self.take().and_then(|l| Ok((l, pipeline(&cmds, transaction)?))) {
+        let (mut lease, pipe) = match self
+            .take()
+            .and_then(|l| Ok((l, pipeline(&cmds, transaction)?)))
+        {
             Ok(x) => x,
             Err(e) => return Reply::Failure(e),
         };
@@ -383,7 +452,9 @@ impl NativeScan {
     pub async fn next_batch(&self, buffers: bool) -> Reply {
         let taken = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(mut stream) = taken else {
-            return Reply::Failure(redbridge::Error::invalid("a page of this scan is already being fetched; await it first"));
+            return Reply::Failure(redbridge::Error::invalid(
+                "a page of this scan is already being fetched; await it first",
+            ));
         };
         let slot = self.stream.clone();
         let page = redbridge::runtime::run(async move {

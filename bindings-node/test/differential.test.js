@@ -5,7 +5,7 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const nodeRedis = require('redis');
 const redbridge = require('..');
-const { sharedServer } = require('./helpers');
+const { sharedServer } = require('./support');
 
 const FAR = Math.floor(Date.now() / 1000) + 10_000_000;
 const sorted = (v) => (Array.isArray(v) ? [...v].sort() : v);

@@ -1,0 +1,275 @@
+/// <reference types="node" />
+// Type declarations of the `redbridge` npm package: node-redis's surface over the Rust core.
+
+/** A command argument: strings and Buffers as they are, numbers as decimal text. */
+export type RedisArgument = string | Buffer;
+type Arg = RedisArgument | number;
+type Keys = Arg | Arg[];
+
+export interface RedisClientOptions {
+  /** redis://[user:password@]host:port/db?option=value, or unix:///path */
+  url?: string;
+  socket?: { host?: string; port?: number; path?: string; connectTimeout?: number };
+  username?: string;
+  password?: string;
+  database?: number;
+  /** RESP version; replies are shaped the same either way (default 3). */
+  RESP?: 2 | 3;
+  /** CLIENT SETNAME on every connection. */
+  name?: string;
+  /** "multiplexed" (default: one shared auto-pipelined connection) or "pooled". */
+  mode?: 'multiplexed' | 'pooled';
+  /** Bound of the pool of dedicated connections (blocking commands, WATCH). */
+  maxConnections?: number;
+  /** Per-command response timeout in ms (default 5000). */
+  responseTimeout?: number;
+  /** Wait for a pooled connection, in ms (default: responseTimeout). */
+  poolTimeout?: number;
+  /** Retries of commands that are safe to repeat (default 3). */
+  retries?: number;
+  retryOnTimeout?: boolean;
+  retryUnsafe?: boolean;
+  /** "warn" (default), "deny" or "off": KEYS, FLUSHALL without ASYNC, huge collection replies. */
+  guard?: 'warn' | 'deny' | 'off';
+  guardThreshold?: number;
+}
+
+export interface ExpirationOptions {
+  EX?: number;
+  PX?: number;
+  EXAT?: number | Date;
+  PXAT?: number | Date;
+  KEEPTTL?: boolean;
+  expiration?: { type: 'EX' | 'PX' | 'EXAT' | 'PXAT'; value: number | Date } | 'KEEPTTL';
+}
+export interface SetOptions extends ExpirationOptions {
+  NX?: boolean;
+  XX?: boolean;
+  GET?: boolean;
+  condition?: 'NX' | 'XX';
+}
+export interface GetExOptions extends ExpirationOptions {
+  PERSIST?: boolean;
+}
+export interface ScanOptions {
+  MATCH?: RedisArgument;
+  COUNT?: number;
+  TYPE?: string;
+}
+export interface ZRangeOptions {
+  BY?: 'SCORE' | 'LEX';
+  REV?: boolean;
+  LIMIT?: { offset: number; count: number };
+}
+export interface ZMember {
+  value: RedisArgument;
+  score: number;
+}
+export interface ZAddOptions {
+  NX?: boolean;
+  XX?: boolean;
+  GT?: boolean;
+  LT?: boolean;
+  CH?: boolean;
+  condition?: 'NX' | 'XX';
+  comparison?: 'GT' | 'LT';
+}
+type Side = 'LEFT' | 'RIGHT';
+type Fields = Record<string, Arg> | Map<Arg, Arg> | Array<[Arg, Arg]> | Arg[];
+
+/** Every command: its arguments and what its promise resolves with. */
+export interface CommandSignatures {
+  ping(message?: RedisArgument): string;
+  echo(message: RedisArgument): string;
+  time(): [string, string];
+  info(section?: string): string;
+  dbSize(): number;
+  flushDb(mode?: 'ASYNC' | 'SYNC'): string;
+  flushAll(mode?: 'ASYNC' | 'SYNC'): string;
+  get(key: RedisArgument): string | null;
+  set(key: RedisArgument, value: Arg, options?: SetOptions): string | null;
+  mGet(keys: Arg[]): Array<string | null>;
+  mSet(toSet: Fields): string;
+  mSetNX(toSet: Fields): number;
+  setNX(key: RedisArgument, value: Arg): number;
+  setEx(key: RedisArgument, seconds: number, value: Arg): string;
+  pSetEx(key: RedisArgument, milliseconds: number, value: Arg): string;
+  getSet(key: RedisArgument, value: Arg): string | null;
+  getDel(key: RedisArgument): string | null;
+  getEx(key: RedisArgument, options: GetExOptions): string | null;
+  incr(key: RedisArgument): number;
+  incrBy(key: RedisArgument, increment: number): number;
+  incrByFloat(key: RedisArgument, increment: number): string;
+  decr(key: RedisArgument): number;
+  decrBy(key: RedisArgument, decrement: number): number;
+  append(key: RedisArgument, value: Arg): number;
+  strLen(key: RedisArgument): number;
+  getRange(key: RedisArgument, start: number, end: number): string;
+  setRange(key: RedisArgument, offset: number, value: Arg): number;
+  del(keys: Keys): number;
+  unlink(keys: Keys): number;
+  exists(keys: Keys): number;
+  expire(key: RedisArgument, seconds: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): number;
+  pExpire(key: RedisArgument, milliseconds: number, mode?: 'NX' | 'XX' | 'GT' | 'LT'): number;
+  expireAt(key: RedisArgument, timestamp: number | Date, mode?: 'NX' | 'XX' | 'GT' | 'LT'): number;
+  pExpireAt(key: RedisArgument, timestamp: number | Date, mode?: 'NX' | 'XX' | 'GT' | 'LT'): number;
+  ttl(key: RedisArgument): number;
+  pTTL(key: RedisArgument): number;
+  persist(key: RedisArgument): number;
+  type(key: RedisArgument): string;
+  rename(key: RedisArgument, newKey: RedisArgument): string;
+  renameNX(key: RedisArgument, newKey: RedisArgument): number;
+  /** Walks the whole keyspace: the guard warns (or refuses); prefer scanIterator. */
+  keys(pattern: RedisArgument): string[];
+  randomKey(): string | null;
+  scan(cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; keys: string[] };
+  hSet(key: RedisArgument, fieldOrFields: Arg | Fields, value?: Arg): number;
+  hSetNX(key: RedisArgument, field: Arg, value: Arg): number;
+  hGet(key: RedisArgument, field: Arg): string | null;
+  hmGet(key: RedisArgument, fields: Keys): Array<string | null>;
+  hGetAll(key: RedisArgument): Record<string, string>;
+  hDel(key: RedisArgument, fields: Keys): number;
+  hExists(key: RedisArgument, field: Arg): number;
+  hIncrBy(key: RedisArgument, field: Arg, increment: number): number;
+  hIncrByFloat(key: RedisArgument, field: Arg, increment: number): string;
+  hLen(key: RedisArgument): number;
+  hKeys(key: RedisArgument): string[];
+  hVals(key: RedisArgument): string[];
+  hStrLen(key: RedisArgument, field: Arg): number;
+  hScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; entries: Array<{ field: string; value: string }> };
+  lPush(key: RedisArgument, elements: Keys): number;
+  rPush(key: RedisArgument, elements: Keys): number;
+  lPushX(key: RedisArgument, elements: Keys): number;
+  rPushX(key: RedisArgument, elements: Keys): number;
+  lPop(key: RedisArgument): string | null;
+  rPop(key: RedisArgument): string | null;
+  lPopCount(key: RedisArgument, count: number): string[] | null;
+  rPopCount(key: RedisArgument, count: number): string[] | null;
+  lRange(key: RedisArgument, start: number, stop: number): string[];
+  lLen(key: RedisArgument): number;
+  lIndex(key: RedisArgument, index: number): string | null;
+  lSet(key: RedisArgument, index: number, element: Arg): string;
+  lRem(key: RedisArgument, count: number, element: Arg): number;
+  lTrim(key: RedisArgument, start: number, stop: number): string;
+  lInsert(key: RedisArgument, position: 'BEFORE' | 'AFTER', pivot: Arg, element: Arg): number;
+  lPos(key: RedisArgument, element: Arg, options?: { RANK?: number; MAXLEN?: number }): number | null;
+  lPosCount(key: RedisArgument, element: Arg, count: number, options?: { RANK?: number; MAXLEN?: number }): number[];
+  lMove(source: RedisArgument, destination: RedisArgument, from: Side, to: Side): string | null;
+  /** Blocking: runs on a dedicated pooled connection; other calls are not held up. */
+  blMove(source: RedisArgument, destination: RedisArgument, from: Side, to: Side, timeout: number): string | null;
+  blPop(keys: Keys, timeout: number): { key: string; element: string } | null;
+  brPop(keys: Keys, timeout: number): { key: string; element: string } | null;
+  brPopLPush(source: RedisArgument, destination: RedisArgument, timeout: number): string | null;
+  sAdd(key: RedisArgument, members: Keys): number;
+  sRem(key: RedisArgument, members: Keys): number;
+  sMembers(key: RedisArgument): string[];
+  sIsMember(key: RedisArgument, member: Arg): number;
+  smIsMember(key: RedisArgument, members: Arg[]): number[];
+  sCard(key: RedisArgument): number;
+  sPop(key: RedisArgument): string | null;
+  sPopCount(key: RedisArgument, count: number): string[];
+  sRandMember(key: RedisArgument): string | null;
+  sRandMemberCount(key: RedisArgument, count: number): string[];
+  sUnion(keys: Keys): string[];
+  sInter(keys: Keys): string[];
+  sDiff(keys: Keys): string[];
+  sUnionStore(destination: RedisArgument, keys: Keys): number;
+  sInterStore(destination: RedisArgument, keys: Keys): number;
+  sDiffStore(destination: RedisArgument, keys: Keys): number;
+  sMove(source: RedisArgument, destination: RedisArgument, member: Arg): number;
+  sScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; members: string[] };
+  zAdd(key: RedisArgument, members: ZMember | ZMember[], options?: ZAddOptions): number;
+  zRem(key: RedisArgument, members: Keys): number;
+  zScore(key: RedisArgument, member: Arg): number | null;
+  zmScore(key: RedisArgument, members: Arg[]): Array<number | null>;
+  zIncrBy(key: RedisArgument, increment: number, member: Arg): number;
+  zCard(key: RedisArgument): number;
+  zCount(key: RedisArgument, min: Arg, max: Arg): number;
+  zRank(key: RedisArgument, member: Arg): number | null;
+  zRevRank(key: RedisArgument, member: Arg): number | null;
+  zRange(key: RedisArgument, min: Arg, max: Arg, options?: ZRangeOptions): string[];
+  zRangeWithScores(key: RedisArgument, min: Arg, max: Arg, options?: ZRangeOptions): Array<{ value: string; score: number }>;
+  zRangeByScore(key: RedisArgument, min: Arg, max: Arg, options?: { LIMIT?: { offset: number; count: number } }): string[];
+  zRangeByScoreWithScores(key: RedisArgument, min: Arg, max: Arg, options?: { LIMIT?: { offset: number; count: number } }): Array<{ value: string; score: number }>;
+  zRemRangeByRank(key: RedisArgument, start: number, stop: number): number;
+  zRemRangeByScore(key: RedisArgument, min: Arg, max: Arg): number;
+  zPopMin(key: RedisArgument): { value: string; score: number } | null;
+  zPopMax(key: RedisArgument): { value: string; score: number } | null;
+  zPopMinCount(key: RedisArgument, count: number): Array<{ value: string; score: number }>;
+  zPopMaxCount(key: RedisArgument, count: number): Array<{ value: string; score: number }>;
+  bzPopMin(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
+  bzPopMax(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
+  zScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; members: Array<{ value: string; score: number }> };
+}
+
+type Methods = { [K in keyof CommandSignatures]: CommandSignatures[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type Queued = { [K in keyof CommandSignatures]: CommandSignatures[K] extends (...args: infer A) => unknown ? (...args: A) => RedisMulti : never };
+
+/** node-redis's RESP type numbers; `withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })` gives Buffers. */
+export declare const RESP_TYPES: {
+  readonly NULL: 95; readonly BOOLEAN: 35; readonly NUMBER: 58; readonly BIG_NUMBER: 40; readonly DOUBLE: 44;
+  readonly SIMPLE_STRING: 43; readonly BLOB_STRING: 36; readonly VERBATIM_STRING: 61; readonly SIMPLE_ERROR: 45;
+  readonly BLOB_ERROR: 33; readonly ARRAY: 42; readonly SET: 126; readonly MAP: 37; readonly PUSH: 62;
+};
+
+export interface RedisMulti extends Queued {
+  /** Queues any command. */
+  addCommand(args: Arg[]): RedisMulti;
+  /** MULTI … EXEC: rejects with WatchError when a watched key changed, MultiErrorReply when a command failed. */
+  exec(): Promise<unknown[]>;
+  /** The queued commands as one pipeline (no MULTI); rejects with the first error. */
+  execAsPipeline(): Promise<unknown[]>;
+}
+
+export interface RedisClient extends Methods, NodeJS.EventEmitter {}
+export declare class RedisClient {
+  constructor(options?: RedisClientOptions);
+  readonly options: RedisClientOptions;
+  /** Connects; rejects with ConnectionError / AuthenticationError / TypeError (bad options). */
+  connect(): Promise<RedisClient>;
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  /** Any command; the raw reply. */
+  sendCommand(args: Arg[]): Promise<unknown>;
+  multi(): RedisMulti;
+  /** WATCH on a dedicated connection that the next multi().exec() uses. */
+  watch(keys: Keys): Promise<string>;
+  unwatch(): Promise<string>;
+  executeIsolated<T>(fn: (isolated: RedisClient) => Promise<T>): Promise<T>;
+  /** A client sharing this one's connection whose string replies are Buffers. */
+  withTypeMapping(mapping: Partial<Record<number, unknown>>): RedisClient;
+  scanIterator(options?: ScanOptions): AsyncIterableIterator<string[]>;
+  sScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<string[]>;
+  hScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ field: string; value: string }>>;
+  zScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ value: string; score: number }>>;
+  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*. */
+  stats(): Record<string, number>;
+  close(): Promise<void>;
+  quit(): Promise<string>;
+  disconnect(): Promise<void>;
+  destroy(): void;
+}
+
+export declare function createClient(options?: RedisClientOptions): RedisClient;
+
+/** Base class of every redbridge error; `code` is the core's error kind. */
+export declare class RedisError extends Error {
+  code: string;
+}
+export declare class ConnectionError extends RedisError {}
+export declare class TimeoutError extends RedisError {}
+export declare class PoolTimeoutError extends ConnectionError {}
+export declare class AuthenticationError extends ConnectionError {}
+export declare class ResponseError extends RedisError {
+  /** The server's error code: WRONGTYPE, ERR, NOPERM… */
+  redisCode?: string;
+}
+export { ResponseError as ErrorReply, ResponseError as SimpleError };
+export declare class MultiErrorReply extends ResponseError {
+  replies: unknown[];
+  errorIndexes: number[];
+}
+export declare class WatchError extends RedisError {}
+export declare class GuardError extends RedisError {}
+export declare class ProtocolError extends RedisError {}
+export declare class Multi {}

@@ -1,0 +1,209 @@
+'use strict';
+// Behaviour through the Node layer: errors, bad input, guard, WATCH, Buffers, timeouts,
+// concurrency, process exit, worker_threads, garbage collection.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const net = require('node:net');
+const redbridge = require('..');
+const { createClient } = redbridge;
+const { sharedServer, startServer, stopServer } = require('./support');
+
+test('bad input is a TypeError naming the argument, and nothing crashes', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  await assert.rejects(c.get(undefined), (e) => e instanceof TypeError && /get: key .*undefined/.test(e.message));
+  await assert.rejects(c.set('k', { a: 1 }), (e) => e instanceof TypeError && /value .*an object/.test(e.message));
+  await assert.rejects(c.set('k', null), TypeError);
+  await assert.rejects(c.sendCommand('PING'), TypeError);
+  await assert.rejects(c.sendCommand([]), TypeError);
+  await assert.rejects(c.zAdd('z', [3]), /score, value/);
+  assert.throws(() => createClient({ url: 42 }), TypeError);
+  assert.throws(() => createClient(null), TypeError);
+  assert.throws(() => createClient({ responseTimeout: -5 }), /responseTimeout/);
+  await assert.rejects(createClient({ url: 'ftp://nowhere' }).connect(), (e) => e instanceof TypeError && /scheme/.test(e.message));
+  await assert.rejects(createClient({ url: 'redis://localhost/?colour=red' }).connect(), /colour/);
+  assert.strictEqual(await c.ping(), 'PONG', 'the client still works');
+  await c.close();
+});
+
+test('server errors carry their code; state commands are refused', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  await c.set('e:s', 'x');
+  await assert.rejects(c.lPush('e:s', 'y'), (e) => e instanceof redbridge.ResponseError && e.code === 'RESPONSE' && e.redisCode === 'WRONGTYPE');
+  await assert.rejects(c.sendCommand(['SELECT', '1']), (e) => /database option|db option/.test(e.message));
+  await c.close();
+});
+
+test('connect errors: unreachable server and wrong password', async () => {
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const t0 = Date.now();
+  await assert.rejects(createClient({ socket: { host: '127.0.0.1', port, connectTimeout: 500 } }).connect(), (e) => e instanceof redbridge.ConnectionError && e.message.includes(`127.0.0.1:${port}`));
+  assert.ok(Date.now() - t0 < 3000);
+  const info = startServer('--requirepass', 'the-right-one');
+  try {
+    const bad = createClient({ url: info.url, password: 'hunter2-secret' });
+    await assert.rejects(bad.connect(), (e) => e instanceof redbridge.AuthenticationError && !e.message.includes('hunter2'));
+    const good = await createClient({ url: info.url, password: 'the-right-one' }).connect();
+    assert.strictEqual(await good.ping(), 'PONG');
+    await good.close();
+  } finally {
+    stopServer(info);
+  }
+});
+
+test('guard warnings go to process.emitWarning; deny mode rejects with GuardError', async (t) => {
+  const { url } = sharedServer(t);
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  const c = await createClient({ url }).connect();
+  await c.keys('*');
+  await new Promise((r) => setTimeout(r, 50));
+  process.off('warning', onWarning);
+  assert.ok(warnings.some((w) => w.name === 'RedbridgeWarning' && /SCAN/.test(w.message)), JSON.stringify(warnings.map((w) => w.message)));
+  const strict = await createClient({ url, guard: 'deny' }).connect();
+  await assert.rejects(strict.keys('*'), redbridge.GuardError);
+  await c.close();
+  await strict.close();
+});
+
+test('watch + multi: a changed key rejects exec with WatchError', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const other = await createClient({ url }).connect();
+  await c.set('w', '1');
+  await c.watch('w');
+  assert.strictEqual(await c.get('w'), '1');
+  await other.set('w', '5');
+  await assert.rejects(c.multi().set('w', '2').exec(), redbridge.WatchError);
+  assert.strictEqual(await c.get('w'), '5');
+  await c.watch('w');
+  assert.deepStrictEqual(await c.multi().incr('w').exec(), [6]);
+  const result = await c.executeIsolated(async (iso) => {
+    await iso.watch('w');
+    const v = Number(await iso.get('w'));
+    return iso.multi().set('w', String(v * 2)).get('w').exec();
+  });
+  assert.deepStrictEqual(result, ['OK', '12']);
+  await c.close();
+  await other.close();
+});
+
+test('Buffers in anywhere, Buffers out with withTypeMapping', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const bin = Buffer.from([0, 255, 13, 10, 0]);
+  await c.set(Buffer.from('b:key'), bin);
+  const raw = c.withTypeMapping({ [redbridge.RESP_TYPES.BLOB_STRING]: Buffer });
+  const got = await raw.get('b:key');
+  assert.ok(Buffer.isBuffer(got) && got.equals(bin));
+  assert.strictEqual(typeof (await c.get('b:key')), 'string');
+  const batches = [];
+  for await (const keys of raw.scanIterator({ MATCH: 'b:*' })) batches.push(...keys);
+  assert.ok(batches.every(Buffer.isBuffer));
+  await c.close();
+});
+
+test('timeouts: a stalled server gives TimeoutError; the next reply is its own', async () => {
+  const info = startServer();
+  try {
+    const c = await createClient({ url: info.url, responseTimeout: 100 }).connect();
+    await c.set('k', 'mine');
+    const t0 = Date.now();
+    await assert.rejects(c.sendCommand(['DEBUG', 'SLEEP', '0.4']), (e) => e instanceof redbridge.TimeoutError && e.code === 'TIMEOUT');
+    assert.ok(Date.now() - t0 < 300);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.strictEqual(await c.get('k'), 'mine');
+    assert.strictEqual(c.stats().errors_timeout, 1);
+    await c.close();
+  } finally {
+    stopServer(info);
+  }
+});
+
+test('many concurrent calls share one connection; a blocking pop does not hold them up', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const blocked = c.blPop('conc:q', 1);
+  const t0 = Date.now();
+  const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => c.echo(`m${i}`)));
+  assert.ok(Date.now() - t0 < 900, `1000 calls took ${Date.now() - t0} ms`);
+  replies.forEach((r, i) => assert.strictEqual(r, `m${i}`));
+  assert.strictEqual(await blocked, null);
+  const stats = c.stats();
+  assert.ok(stats.requests >= 1001 && stats.pool_size >= 1);
+  await c.close();
+  await assert.rejects(c.get('x'), redbridge.ConnectionError);
+  assert.strictEqual(c.isOpen, false);
+});
+
+function node(script, env) {
+  return execFileSync(process.execPath, ['--expose-gc', '-e', script], {
+    encoding: 'utf8',
+    timeout: 20000,
+    env: { ...process.env, ...env },
+    cwd: path.join(__dirname, '..'),
+  });
+}
+
+test('the process exits by itself once the client is closed', (t) => {
+  const { url } = sharedServer(t);
+  const out = node(`
+    const { createClient } = require('.');
+    (async () => {
+      const c = await createClient({ url: process.env.URL }).connect();
+      await c.set('exit', 'ok');
+      console.log(await c.get('exit'));
+      await c.close();
+    })();`, { URL: url });
+  assert.strictEqual(out.trim(), 'ok');
+});
+
+test('works from worker_threads', (t) => {
+  const { url } = sharedServer(t);
+  const out = node(`
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(\`
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { createClient } = require(workerData.dir);
+      (async () => {
+        const c = await createClient({ url: workerData.url }).connect();
+        await c.set('worker', 'hello');
+        parentPort.postMessage(await c.get('worker'));
+        await c.close();
+      })();\`, { eval: true, workerData: { url: process.env.URL, dir: process.cwd() } });
+    w.on('message', (m) => console.log(m));`, { URL: url });
+  assert.strictEqual(out.trim(), 'hello');
+});
+
+test('a garbage-collected client releases its connections', (t) => {
+  const { url } = sharedServer(t);
+  const out = node(`
+    const { createClient } = require('.');
+    const count = async (probe) => (await probe.sendCommand(['CLIENT', 'LIST'])).split('\\n').filter((l) => l.includes('name=gc-test')).length;
+    (async () => {
+      const probe = await createClient({ url: process.env.URL }).connect();
+      await (async () => {
+        const c = await createClient({ url: process.env.URL, name: 'gc-test' }).connect();
+        await c.blPop('gc:q', 0.05);
+      })();
+      const before = await count(probe);
+      for (let i = 0; i < 20 && (await count(probe)) > 0; i++) {
+        global.gc();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      console.log(before, await count(probe));
+      await probe.close();
+    })();`, { URL: url });
+  const [before, after] = out.trim().split(' ').map(Number);
+  assert.ok(before >= 2, `the client had its connections open (${before})`);
+  assert.strictEqual(after, 0);
+});
