@@ -14,6 +14,7 @@ use arc_swap::ArcSwap;
 use redis::Value;
 use tokio::runtime::Runtime;
 
+use crate::cache::{Cache, Ticket};
 use crate::command::{Command, Flags, Meta};
 use crate::config::{Config, Mode};
 use crate::error::{Error, ErrorKind, Result};
@@ -41,6 +42,17 @@ pub(crate) struct Shared {
     engine: ArcSwap<Engine>,
     rebuild: Mutex<()>,
     closed: AtomicBool,
+    pub(crate) cache: Option<Arc<Cache>>,
+}
+
+/// What the cache says of a command about to run.
+pub(crate) enum Probe {
+    /// Answered locally.
+    Hit(Value),
+    /// Cacheable but not cached: read on the tracked connection with this ticket.
+    Miss(Option<Ticket>),
+    /// Not cacheable (a write has dropped the keys it names already).
+    Bypass,
 }
 
 /// Everything that belongs to one process: sockets, tasks, the runtime they run on.
@@ -105,6 +117,10 @@ impl Client {
             config.guard_threshold,
             config.warning_sink.clone(),
         );
+        let cache = config.cache.clone().map(|c| Arc::new(Cache::new(c)));
+        if let Some(cache) = &cache {
+            observers.add(cache.clone());
+        }
         let engine = Engine::build(&config, &stats, &observers)?;
         Ok(Client {
             shared: Arc::new(Shared {
@@ -115,6 +131,7 @@ impl Client {
                 engine: ArcSwap::from_pointee(engine),
                 rebuild: Mutex::new(()),
                 closed: AtomicBool::new(false),
+                cache,
             }),
         })
     }
@@ -160,6 +177,9 @@ impl Client {
         if current.fork_generation == runtime::fork_generation() {
             return Ok(current);
         }
+        if let Some(cache) = &self.shared.cache {
+            cache.flush();
+        }
         let fresh = Arc::new(Engine::build(
             &self.shared.config,
             &self.shared.stats,
@@ -179,11 +199,54 @@ impl Client {
         self.shared.stats.request();
         let result = async {
             self.admit(cmd.meta())?;
-            self.run(cmd, Retry::for_command(cmd, &self.shared.config))
-                .await
+            let retry = Retry::for_command(cmd, &self.shared.config);
+            match self.probe(cmd) {
+                Probe::Hit(v) => Ok(v),
+                Probe::Miss(ticket) => self.read_through(cmd, retry, ticket).await,
+                Probe::Bypass => self.run(cmd, retry, false).await,
+            }
         }
         .await;
         self.count(result)
+    }
+
+    /// Asks the cache (when it is on) about a command that is about to run.
+    pub(crate) fn probe(&self, cmd: &Command) -> Probe {
+        let Some(cache) = &self.shared.cache else {
+            return Probe::Bypass;
+        };
+        match cache.cacheable_key(cmd) {
+            Some(key) => match cache.get(cmd) {
+                Some(v) => Probe::Hit(v),
+                None => Probe::Miss(cache.begin(cmd, key)),
+            },
+            None => {
+                cache.before_write(cmd);
+                Probe::Bypass
+            }
+        }
+    }
+
+    /// A cache miss: read on the tracked shared connection, store the reply if the
+    /// ticket is still valid.
+    pub(crate) async fn read_through(
+        &self,
+        cmd: &Command,
+        retry: Retry,
+        ticket: Option<Ticket>,
+    ) -> Result<Value> {
+        let result = self.run(cmd, retry, true).await;
+        if let (Some(cache), Some(t)) = (&self.shared.cache, ticket) {
+            cache.complete(t, result.as_ref().ok());
+        }
+        result
+    }
+
+    /// Empties the client-side cache (no-op when it is off).
+    pub fn cache_clear(&self) {
+        if let Some(cache) = &self.shared.cache {
+            cache.flush();
+        }
     }
 
     /// Sends a command on the shared connection without the state-command refusal: for
@@ -212,15 +275,17 @@ impl Client {
     }
 
     /// The retry loop around single attempts (guard already checked).
-    pub(crate) async fn run(&self, cmd: &Command, retry: Retry) -> Result<Value> {
+    /// `tracked` keeps the command on the shared (tracked) connection whatever the mode.
+    pub(crate) async fn run(&self, cmd: &Command, retry: Retry, tracked: bool) -> Result<Value> {
         let engine = self.engine()?;
         let config = &self.shared.config;
         let timeout = policy::response_timeout(cmd, config);
-        let dedicated = config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING);
+        let dedicated =
+            !tracked && (config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING));
         let v = self
             .retrying(retry, || async {
                 if dedicated {
-                    let mut lease = engine.pool.lease(self.shared.guard.clone()).await?;
+                    let mut lease = self.lease_from(&engine).await?;
                     lease.run(cmd, timeout).await
                 } else {
                     self.on_shared(&engine, cmd, timeout).await
@@ -293,6 +358,9 @@ impl Client {
         for m in pipe.metas() {
             self.shared.guard.before(m)?;
         }
+        if let Some(cache) = &self.shared.cache {
+            pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
+        }
         let engine = self.engine()?;
         let config = &self.shared.config;
         let retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
@@ -301,7 +369,7 @@ impl Client {
         let slots = self
             .retrying(retry, || async {
                 if dedicated {
-                    let mut lease = engine.pool.lease(self.shared.guard.clone()).await?;
+                    let mut lease = self.lease_from(&engine).await?;
                     return lease.pipeline_raw(pipe).await;
                 }
                 let (generation, mut conn) = engine.mux.get(timeout, &config.addr).await?;
@@ -324,8 +392,15 @@ impl Client {
     /// commands back to back). Waits at most `pool_timeout`.
     pub async fn lease(&self) -> Result<Lease> {
         let engine = self.engine()?;
-        let result = engine.pool.lease(self.shared.guard.clone()).await;
+        let result = self.lease_from(&engine).await;
         self.count(result)
+    }
+
+    async fn lease_from(&self, engine: &Engine) -> Result<Lease> {
+        engine
+            .pool
+            .lease(self.shared.guard.clone(), self.shared.cache.clone())
+            .await
     }
 
     /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration.
@@ -336,7 +411,8 @@ impl Client {
     /// The client's counters and its pool's state.
     pub fn stats(&self) -> StatsSnapshot {
         let pool = self.shared.engine.load().pool.state();
-        self.shared.stats.snapshot(pool)
+        let cache = self.shared.cache.as_ref().map(|c| c.stats());
+        self.shared.stats.snapshot(pool, cache)
     }
 
     /// Registers a hook on the shared connection's life (push messages, reconnects).

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::{CacheConfig, TrackingMode};
 use crate::error::{Error, Result};
 use crate::guard::{GuardMode, WarningSink};
 
@@ -110,6 +111,7 @@ pub struct Config {
     pub(crate) guard: GuardMode,
     pub(crate) guard_threshold: usize,
     pub(crate) warning_sink: Option<WarningSink>,
+    pub(crate) cache: Option<CacheConfig>,
 }
 
 impl Config {
@@ -189,6 +191,10 @@ impl Config {
     pub fn guard_threshold(&self) -> usize {
         self.guard_threshold
     }
+    /// The client-side cache options, when the cache is on.
+    pub fn cache(&self) -> Option<&CacheConfig> {
+        self.cache.as_ref()
+    }
 
     /// The redis-rs connection info for this configuration (handshake: AUTH, SELECT,
     /// HELLO, library name).
@@ -235,6 +241,7 @@ impl fmt::Debug for Config {
             .field("retry_on_timeout", &self.retry_on_timeout)
             .field("guard", &self.guard)
             .field("guard_threshold", &self.guard_threshold)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -262,6 +269,7 @@ pub struct ConfigBuilder {
     guard: GuardMode,
     guard_threshold: usize,
     warning_sink: Option<WarningSink>,
+    cache: Option<CacheConfig>,
 }
 
 impl Default for ConfigBuilder {
@@ -287,6 +295,7 @@ impl Default for ConfigBuilder {
             guard: GuardMode::Warn,
             guard_threshold: DEFAULT_GUARD_THRESHOLD,
             warning_sink: None,
+            cache: None,
         }
     }
 }
@@ -324,6 +333,13 @@ pub const OPTION_NAMES: &[&str] = &[
     "retry_unsafe",
     "guard",
     "guard_threshold",
+    "cache",
+    "cache_max_entries",
+    "cache_max_bytes",
+    "cache_ttl",
+    "cache_mode",
+    "cache_prefixes",
+    "cache_commands",
 ];
 
 impl ConfigBuilder {
@@ -459,6 +475,53 @@ impl ConfigBuilder {
             "guard_threshold" => {
                 self.guard_threshold = value.parse().map_err(|_| bad("a whole number"))?
             }
+            "cache" => {
+                let on = parse_bool(value).ok_or_else(|| bad("a boolean"))?;
+                self.cache = if on {
+                    Some(self.cache.take().unwrap_or_default())
+                } else {
+                    None
+                };
+            }
+            "cache_max_entries" => {
+                self.cache_mut().max_entries = value.parse().map_err(|_| bad("a whole number"))?
+            }
+            "cache_max_bytes" => {
+                self.cache_mut().max_bytes =
+                    value.parse().map_err(|_| bad("a whole number of bytes"))?
+            }
+            "cache_ttl" => {
+                let ttl = parse_duration(value).ok_or_else(|| bad(DURATION))?;
+                self.cache_mut().ttl = (!ttl.is_zero()).then_some(ttl);
+            }
+            "cache_mode" => {
+                let prefixes = match &self.cache_mut().mode {
+                    TrackingMode::Broadcast(p) => p.clone(),
+                    TrackingMode::Default => Vec::new(),
+                };
+                self.cache_mut().mode = match value.to_ascii_lowercase().as_str() {
+                    "default" => TrackingMode::Default,
+                    "broadcast" | "bcast" => TrackingMode::Broadcast(prefixes),
+                    _ => return Err(bad("a cache mode (\"default\" or \"broadcast\")")),
+                }
+            }
+            "cache_prefixes" => {
+                let prefixes: Vec<Vec<u8>> = value
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.as_bytes().to_vec())
+                    .collect();
+                self.cache_mut().mode = TrackingMode::Broadcast(prefixes);
+            }
+            "cache_commands" => {
+                self.cache_mut().commands = Some(
+                    value
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.trim().to_ascii_uppercase())
+                        .collect(),
+                )
+            }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown option `{name}`; known options: {}",
@@ -570,6 +633,16 @@ impl ConfigBuilder {
         self.warning_sink = Some(sink);
         self
     }
+    /// Turns the client-side cache on with these options (RESP3 only).
+    pub fn cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn cache_mut(&mut self) -> &mut CacheConfig {
+        self.cache.get_or_insert_with(CacheConfig::default)
+    }
+
     /// Removes a sink set before: warnings go to the `log` facade again.
     pub fn without_warning_sink(mut self) -> Self {
         self.warning_sink = None;
@@ -625,6 +698,20 @@ impl ConfigBuilder {
         if self.guard_threshold == 0 {
             return Err(field("guard_threshold", "must be at least 1"));
         }
+        if let Some(cache) = &self.cache {
+            if self.protocol != Protocol::Resp3 {
+                return Err(field(
+                    "cache",
+                    "the client-side cache needs RESP3 invalidation pushes; use protocol=3 or turn the cache off",
+                ));
+            }
+            if cache.max_entries == 0 || cache.max_bytes == 0 {
+                return Err(field(
+                    "cache_max_entries",
+                    "the cache bounds must be at least 1",
+                ));
+            }
+        }
         if let Some(name) = &self.client_name {
             if name.contains(' ') || name.contains('\n') {
                 return Err(field(
@@ -652,6 +739,7 @@ impl ConfigBuilder {
             guard: self.guard,
             guard_threshold: self.guard_threshold,
             warning_sink: self.warning_sink,
+            cache: self.cache,
         })
     }
 }

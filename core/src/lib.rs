@@ -7,6 +7,7 @@
 //! [`policy`] applies timeouts and retries, and [`sync`] gives blocking callers a
 //! fast path that does its own I/O when it is alone.
 
+pub mod cache;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -28,6 +29,7 @@ extern crate self as redbridge;
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
+pub use cache::{CacheConfig, CacheStats, TrackingMode};
 pub use client::Client;
 pub use command::{Block, Command, Flags};
 pub use config::{Addr, Config, ConfigBuilder, Mode, Protocol};

@@ -320,6 +320,11 @@ pub(crate) async fn init_connection(
         c.arg("SETNAME").arg(name);
         conn.send_packed_command(&c).await?;
     }
+    // The cache's tracking goes on before the connection is published: no read untracked.
+    if let Some(cache) = &config.cache {
+        let reply = conn.send_packed_command(&cache.tracking_command()).await?;
+        crate::pipeline::slot(reply)?;
+    }
     Ok(())
 }
 

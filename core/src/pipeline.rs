@@ -80,6 +80,26 @@ impl Pipeline {
         &self.metas
     }
 
+    /// Calls `f` with each queued command's table row and arguments, in order.
+    pub(crate) fn for_each_command(
+        &self,
+        mut f: impl FnMut(&Meta, &mut dyn Iterator<Item = &[u8]>),
+    ) {
+        let mut metas = self.metas.iter();
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            // The first command of a transaction's first chunk is its MULTI.
+            let skip = usize::from(i == 0 && self.transaction);
+            for cmd in chunk.cmd_iter().skip(skip) {
+                let Some(meta) = metas.next() else { return };
+                let mut args = cmd.args_iter().map(|a| match a {
+                    redis::Arg::Simple(b) => b,
+                    _ => &b""[..],
+                });
+                f(meta, &mut args);
+            }
+        }
+    }
+
     /// Refuses connection-state and transaction-control commands inside a pipeline.
     pub(crate) fn check(&self, _on_lease: bool) -> Result<()> {
         for m in &self.metas {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use deadpool_redis::{Hook, HookError, Manager, PoolError, Runtime, TimeoutType};
 use redis::Value;
 
+use crate::cache::Cache;
 use crate::client::refusal;
 use crate::command::{Command, Flags};
 use crate::config::Config;
@@ -67,7 +68,7 @@ impl Pool {
     }
 
     /// Leases a connection, waiting at most `pool_timeout`.
-    pub(crate) async fn lease(&self, guard: Guard) -> Result<Lease> {
+    pub(crate) async fn lease(&self, guard: Guard, cache: Option<Arc<Cache>>) -> Result<Lease> {
         let status = self.pool.status();
         if status.available == 0 && status.size >= status.max_size {
             self.stats.pool_wait();
@@ -78,6 +79,7 @@ impl Pool {
                 config: self.config.clone(),
                 guard,
                 stats: self.stats.clone(),
+                cache,
                 tainted: false,
             }),
             Err(PoolError::Timeout(TimeoutType::Wait)) => {
@@ -146,6 +148,7 @@ pub struct Lease {
     config: Arc<Config>,
     guard: Guard,
     stats: Arc<Stats>,
+    cache: Option<Arc<Cache>>,
     tainted: bool,
 }
 
@@ -177,6 +180,9 @@ impl Lease {
         let result = async {
             for m in pipe.metas() {
                 self.guard.before(m)?;
+            }
+            if let Some(cache) = &self.cache {
+                pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
             }
             self.pipeline_raw(pipe).await
         }

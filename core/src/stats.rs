@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::cache::CacheStats;
 use crate::error::ErrorKind;
 
 /// Live counters of one client (lock-free, relaxed).
@@ -39,8 +40,8 @@ impl Stats {
         self.direct.fetch_add(1, Relaxed);
     }
 
-    /// A consistent-enough copy of the counters plus the pool's current state.
-    pub(crate) fn snapshot(&self, pool: PoolState) -> StatsSnapshot {
+    /// A consistent-enough copy of the counters plus the pool's and cache's state.
+    pub(crate) fn snapshot(&self, pool: PoolState, cache: Option<CacheStats>) -> StatsSnapshot {
         StatsSnapshot {
             requests: self.requests.load(Relaxed),
             errors: ErrorKind::ALL
@@ -53,6 +54,7 @@ impl Stats {
             pool,
             pool_waits: self.pool_waits.load(Relaxed),
             pool_wait_timeouts: self.pool_wait_timeouts.load(Relaxed),
+            cache,
         }
     }
 }
@@ -91,6 +93,8 @@ pub struct StatsSnapshot {
     pub pool_waits: u64,
     /// Leases that gave up after `pool_timeout`.
     pub pool_wait_timeouts: u64,
+    /// The client-side cache, when it is on.
+    pub cache: Option<CacheStats>,
 }
 
 impl StatsSnapshot {
@@ -120,6 +124,16 @@ impl StatsSnapshot {
         ];
         for (k, n) in &self.errors {
             out.push((format!("errors_{}", k.name()), *n));
+        }
+        if let Some(c) = &self.cache {
+            out.extend([
+                ("cache_hits".to_string(), c.hits),
+                ("cache_misses".to_string(), c.misses),
+                ("cache_invalidations".to_string(), c.invalidations),
+                ("cache_evictions".to_string(), c.evictions),
+                ("cache_entries".to_string(), c.entries),
+                ("cache_bytes".to_string(), c.bytes),
+            ]);
         }
         out
     }

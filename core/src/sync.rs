@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use redis::{ConnectionLike, Value};
 
-use crate::client::Client;
+use crate::client::{Client, Probe};
 use crate::command::{Command, Flags};
 use crate::config::{Config, Mode};
 use crate::error::{Error, ErrorKind, Result};
@@ -99,6 +99,15 @@ impl SyncClient {
         self.client.admit(cmd.meta())?;
         let config = &self.client.shared.config;
         let mut retry = Retry::for_command(cmd, config);
+        match self.client.probe(cmd) {
+            // A hit never leaves the calling thread.
+            Probe::Hit(v) => return Ok(v),
+            Probe::Miss(ticket) => {
+                let engine = self.client.engine()?;
+                return block_on(engine.runtime, self.client.read_through(cmd, retry, ticket));
+            }
+            Probe::Bypass => {}
+        }
         if config.mode == Mode::Multiplexed && !cmd.flags().contains(Flags::BLOCKING) {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
@@ -120,7 +129,7 @@ impl SyncClient {
             }
         }
         let engine = self.client.engine()?;
-        block_on(engine.runtime, self.client.run(cmd, retry))
+        block_on(engine.runtime, self.client.run(cmd, retry, false))
     }
 
     /// One attempt on the direct connection; `None` when it is not available now.
@@ -227,6 +236,11 @@ impl SyncClient {
     /// Registers a hook on the shared connection's life.
     pub fn add_observer(&self, observer: Arc<dyn ConnectionObserver>) {
         self.client.add_observer(observer)
+    }
+
+    /// Empties the client-side cache (no-op when it is off).
+    pub fn cache_clear(&self) {
+        self.client.cache_clear()
     }
 
     /// Closes every connection; later calls fail. Idempotent.
