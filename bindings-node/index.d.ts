@@ -32,6 +32,20 @@ export interface RedisClientOptions {
   /** "warn" (default), "deny" or "off": KEYS, FLUSHALL without ASYNC, huge collection replies. */
   guard?: 'warn' | 'deny' | 'off';
   guardThreshold?: number;
+  /** Server-assisted client-side caching (RESP3): hot reads answered locally, invalidated by the server. */
+  clientSideCache?: {
+    /** Most entries (LRU beyond), default 10000. */
+    maxEntries?: number;
+    /** Most bytes of keys and replies, default 64 MiB. */
+    maxBytes?: number;
+    /** Milliseconds an entry may be served (0/undefined: until invalidated). */
+    ttl?: number;
+    /** "default" (tracks what this client read) or "broadcast" (every key with one of `prefixes`). */
+    mode?: 'default' | 'broadcast';
+    prefixes?: string[];
+    /** Read commands to cache (default: GET, HGET, HGETALL, SMEMBERS, ZRANGE… single-key reads). */
+    commands?: string[];
+  };
 }
 
 export interface ExpirationOptions {
@@ -244,6 +258,10 @@ export declare class RedisClient {
   zScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ value: string; score: number }>>;
   /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*. */
   stats(): Record<string, number>;
+  readonly clientSideCache: {
+    clear(): void;
+    stats(): { hitCount: number; missCount: number; invalidationCount: number; evictionCount: number; size: number; bytes: number };
+  };
   close(): Promise<void>;
   quit(): Promise<string>;
   disconnect(): Promise<void>;

@@ -419,6 +419,17 @@ function nativeOptions(options) {
   if (options.database !== undefined) out.push(['db', String(options.database)]);
   if (options.RESP !== undefined) out.push(['protocol', String(options.RESP)]);
   if (options.name !== undefined) out.push(['client_name', String(options.name)]);
+  const csc = options.clientSideCache;
+  if (csc !== undefined) {
+    if (csc === null || typeof csc !== 'object') throw new TypeError(`clientSideCache must be an object, got ${describe(csc)}`);
+    out.push(['cache', 'true']);
+    if (csc.maxEntries !== undefined) out.push(['cache_max_entries', String(csc.maxEntries)]);
+    if (csc.maxBytes !== undefined) out.push(['cache_max_bytes', String(csc.maxBytes)]);
+    if (csc.ttl !== undefined && csc.ttl !== 0) out.push(['cache_ttl', ms(csc.ttl, 'clientSideCache.ttl')]);
+    if (csc.prefixes !== undefined) out.push(['cache_prefixes', csc.prefixes.join(',')]);
+    if (csc.mode !== undefined) out.push(['cache_mode', String(csc.mode)]);
+    if (csc.commands !== undefined) out.push(['cache_commands', csc.commands.join(',')]);
+  }
   for (const [key, core] of Object.entries(OWN)) {
     if (options[key] === undefined) continue;
     const v = options[key];
@@ -579,9 +590,28 @@ class RedisClient extends EventEmitter {
     for await (const page of this._scan('zset', arg(key, 'key'), o)) yield page.map(([value, score]) => ({ value, score: Number(score) }));
   }
 
-  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*. */
+  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*, cache_*. */
   stats() {
     return this._client().stats();
+  }
+
+  /** node-redis's handle on the client-side cache: `clear()` and `stats()`. */
+  get clientSideCache() {
+    const client = this;
+    return {
+      clear: () => client._client().cacheClear(),
+      stats: () => {
+        const s = client._client().stats();
+        return {
+          hitCount: s.cache_hits || 0,
+          missCount: s.cache_misses || 0,
+          invalidationCount: s.cache_invalidations || 0,
+          evictionCount: s.cache_evictions || 0,
+          size: s.cache_entries || 0,
+          bytes: s.cache_bytes || 0,
+        };
+      },
+    };
   }
 
   /** Closes every connection. */

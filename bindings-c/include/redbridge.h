@@ -288,6 +288,30 @@ typedef struct redbridge_stats {
    * Final errors by status code (index = redbridge_status value, 1..=11).
    */
   uint64_t errors[16];
+  /**
+   * Client-side cache: reads answered locally (0 when the cache is off).
+   */
+  uint64_t cache_hits;
+  /**
+   * Client-side cache: cacheable reads that went to the server.
+   */
+  uint64_t cache_misses;
+  /**
+   * Client-side cache: keys invalidated, and flushes.
+   */
+  uint64_t cache_invalidations;
+  /**
+   * Client-side cache: entries dropped to stay within the bounds.
+   */
+  uint64_t cache_evictions;
+  /**
+   * Client-side cache: entries now.
+   */
+  uint64_t cache_entries;
+  /**
+   * Client-side cache: approximate bytes now.
+   */
+  uint64_t cache_bytes;
 } redbridge_stats;
 
 /**
@@ -345,6 +369,11 @@ enum redbridge_status redbridge_command_strv(const struct redbridge_client *clie
  */
 enum redbridge_status redbridge_client_stats(const struct redbridge_client *client,
                                              struct redbridge_stats *stats);
+
+/**
+ * Empties the client-side cache (no-op when it is off).
+ */
+enum redbridge_status redbridge_client_cache_clear(const struct redbridge_client *client);
 
 /**
  * A new config with every default (127.0.0.1:6379, RESP3, multiplexed). Never NULL
@@ -464,6 +493,19 @@ enum redbridge_status redbridge_config_set_guard(struct redbridge_config *config
  */
 enum redbridge_status redbridge_config_set_guard_threshold(struct redbridge_config *config,
                                                            size_t n);
+
+/**
+ * Turns the client-side cache on (RESP3 only): at most `max_entries` entries and
+ * `max_bytes` bytes (0 for the defaults: 10000 entries, 64 MiB), entries served for at
+ * most `ttl_ms` milliseconds (0: until the server invalidates them). Hot reads are then
+ * answered locally; the server's invalidations keep them fresh. For broadcast mode and
+ * the command list use redbridge_config_set ("cache_mode", "cache_prefixes",
+ * "cache_commands").
+ */
+enum redbridge_status redbridge_config_set_cache(struct redbridge_config *config,
+                                                 size_t max_entries,
+                                                 size_t max_bytes,
+                                                 uint64_t ttl_ms);
 
 /**
  * Where guard warnings go: `callback(userdata, REDBRIDGE_LOG_WARN, message)`. NULL

@@ -121,6 +121,18 @@ pub struct redbridge_stats {
     pub pool_wait_timeouts: u64,
     /// Final errors by status code (index = redbridge_status value, 1..=11).
     pub errors: [u64; 16],
+    /// Client-side cache: reads answered locally (0 when the cache is off).
+    pub cache_hits: u64,
+    /// Client-side cache: cacheable reads that went to the server.
+    pub cache_misses: u64,
+    /// Client-side cache: keys invalidated, and flushes.
+    pub cache_invalidations: u64,
+    /// Client-side cache: entries dropped to stay within the bounds.
+    pub cache_evictions: u64,
+    /// Client-side cache: entries now.
+    pub cache_entries: u64,
+    /// Client-side cache: approximate bytes now.
+    pub cache_bytes: u64,
 }
 
 /// Fills *stats with the client's counters.
@@ -133,6 +145,7 @@ pub extern "C" fn redbridge_client_stats(
         let client = arg(client, "client")?;
         let out = out_ptr(stats, "stats")?;
         let s = client.inner.stats();
+        let cache = s.cache.unwrap_or_default();
         let mut errors = [0u64; 16];
         for (kind, n) in &s.errors {
             errors[status_of(*kind) as usize % 16] += n;
@@ -152,8 +165,25 @@ pub extern "C" fn redbridge_client_stats(
                 pool_waits: s.pool_waits,
                 pool_wait_timeouts: s.pool_wait_timeouts,
                 errors,
+                cache_hits: cache.hits,
+                cache_misses: cache.misses,
+                cache_invalidations: cache.invalidations,
+                cache_evictions: cache.evictions,
+                cache_entries: cache.entries,
+                cache_bytes: cache.bytes,
             },
         );
+        Ok(())
+    })
+}
+
+/// Empties the client-side cache (no-op when it is off).
+#[no_mangle]
+pub extern "C" fn redbridge_client_cache_clear(
+    client: *const redbridge_client,
+) -> redbridge_status {
+    boundary(|| {
+        arg(client, "client")?.inner.cache_clear();
         Ok(())
     })
 }

@@ -239,6 +239,35 @@ pub extern "C" fn redbridge_config_set_guard_threshold(
     set_display(config, "guard_threshold", n)
 }
 
+/// Turns the client-side cache on (RESP3 only): at most `max_entries` entries and
+/// `max_bytes` bytes (0 for the defaults: 10000 entries, 64 MiB), entries served for at
+/// most `ttl_ms` milliseconds (0: until the server invalidates them). Hot reads are then
+/// answered locally; the server's invalidations keep them fresh. For broadcast mode and
+/// the command list use redbridge_config_set ("cache_mode", "cache_prefixes",
+/// "cache_commands").
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_cache(
+    config: *mut redbridge_config,
+    max_entries: usize,
+    max_bytes: usize,
+    ttl_ms: u64,
+) -> redbridge_status {
+    boundary(|| {
+        let b = &mut arg_mut(config, "config")?.builder;
+        b.set_option("cache", "true")?;
+        if max_entries > 0 {
+            b.set_option("cache_max_entries", &max_entries.to_string())?;
+        }
+        if max_bytes > 0 {
+            b.set_option("cache_max_bytes", &max_bytes.to_string())?;
+        }
+        if ttl_ms > 0 {
+            b.set_option("cache_ttl", &format!("{ttl_ms}ms"))?;
+        }
+        Ok(())
+    })
+}
+
 struct LogTarget {
     callback: extern "C" fn(*mut c_void, c_int, *const c_char),
     userdata: *mut c_void,

@@ -372,6 +372,12 @@ impl NativeClient {
             .collect()
     }
 
+    /// Empties the client-side cache (no-op when it is off).
+    #[napi]
+    pub fn cache_clear(&self) {
+        self.client.cache_clear();
+    }
+
     /// Closes every connection; later calls fail with a connection error.
     #[napi]
     pub fn close(&self) {

@@ -274,6 +274,11 @@ impl NativeClient {
         Ok(d)
     }
 
+    /// Empties the client-side cache (no-op when it is off).
+    fn cache_clear(&self) {
+        self.client.cache_clear();
+    }
+
     /// Closes every connection; later calls raise ConnectionError.
     fn close(&self) {
         self.client.close();

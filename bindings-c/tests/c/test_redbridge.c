@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,82 @@ static void test_every_setter(void) {
     CHECK(strcmp(redbridge_status_name(REDBRIDGE_ERR_PANIC), "REDBRIDGE_ERR_PANIC") == 0, "panic name");
 }
 
+struct cache_writer {
+    const char *url;
+    volatile int done;
+};
+
+static void *cache_writer_main(void *arg) {
+    struct cache_writer *w = arg;
+    redbridge_client *c = NULL;
+    if (redbridge_client_open(w->url, &c) != REDBRIDGE_OK) return NULL;
+    char v[16];
+    for (int i = 1; i <= 200; i++) {
+        snprintf(v, sizeof v, "%d", i);
+        const char *set[] = {"SET", "c:version", v};
+        redbridge_reply *r = NULL;
+        redbridge_command_strv(c, 3, set, &r);
+        redbridge_reply_free(r);
+    }
+    w->done = 1;
+    redbridge_client_free(c);
+    return NULL;
+}
+
+/* Client-side cache: versions never go down while another client writes; read-your-writes. */
+static void test_cache(void) {
+    redbridge_config *cfg = NULL;
+    redbridge_config_from_url(url, &cfg);
+    CHECK(redbridge_config_set_cache(NULL, 0, 0, 0) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL config");
+    CHECK(redbridge_config_set_cache(cfg, 100, 0, 0) == REDBRIDGE_OK, "cache on");
+    redbridge_client *reader = NULL;
+    CHECK(redbridge_client_open_config(cfg, &reader) == REDBRIDGE_OK, "open cached client");
+    if (!reader) return;
+    redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "SET", "c:version", "0"));
+    struct cache_writer w = {url, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, cache_writer_main, &w);
+    long last = 0;
+    int down = 0;
+    for (int guard = 0; guard < 10000000; guard++) {
+        const char *get[] = {"GET", "c:version"};
+        redbridge_reply *r = NULL;
+        if (redbridge_command_strv(reader, 2, get, &r) != REDBRIDGE_OK) break;
+        long v = atol(r->str);
+        redbridge_reply_free(r);
+        if (v < last) down++;
+        last = v;
+        usleep(200); /* valgrind runs one thread at a time: let the writer in */
+        if (w.done && last == 200) break;
+    }
+    pthread_join(t, NULL);
+    CHECK(down == 0 && last == 200, "versions went down %d times, last %ld", down, last);
+    for (int i = 0; i < 200; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "SET", "c:ryw", v));
+        redbridge_reply *r = RUN(reader, REDBRIDGE_OK, "GET", "c:ryw");
+        if (!r || strcmp(r->str, v) != 0) {
+            CHECK(0, "read your write %d", i);
+            redbridge_reply_free(r);
+            break;
+        }
+        redbridge_reply_free(r);
+    }
+    redbridge_stats st;
+    redbridge_client_stats(reader, &st);
+    CHECK(st.cache_hits > 0 && st.cache_misses > 0 && st.cache_entries >= 1, "cache stats %llu/%llu/%llu",
+          (unsigned long long)st.cache_hits, (unsigned long long)st.cache_misses, (unsigned long long)st.cache_entries);
+    CHECK(redbridge_client_cache_clear(reader) == REDBRIDGE_OK, "clear");
+    redbridge_client_stats(reader, &st);
+    CHECK(st.cache_entries == 0, "cleared");
+    redbridge_client_free(reader);
+    CHECK(redbridge_config_set_protocol(cfg, 2) == REDBRIDGE_OK, "protocol 2");
+    CHECK(redbridge_client_open_config(cfg, &reader) == REDBRIDGE_ERR_INVALID_ARGUMENT, "cache needs RESP3");
+    CHECK(strstr(redbridge_last_error(), "RESP3") != NULL, "%s", redbridge_last_error());
+    redbridge_config_free(cfg);
+}
+
 struct worker {
     redbridge_client *c;
     int id, bad;
@@ -523,6 +600,7 @@ int main(int argc, char **argv) {
     test_config_guard_timeout_stats();
     test_threads();
     test_every_setter();
+    test_cache();
     if (argc > 1) test_conformance(argv[1]);
     printf("libredbridge %s\n", redbridge_version());
     printf("c: %d passed, %d failed\n", passed, failed);

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import exceptions
 from ._redbridge import __version__
+from .cache import CacheConfig
 from .client import Pipeline, Redis, StrictRedis
 from .exceptions import (
     AuthenticationError,
@@ -38,6 +39,7 @@ def from_url(url: str, **kwargs: Any) -> Redis:
 
 __all__ = [
     "AuthenticationError",
+    "CacheConfig",
     "ConnectionError",
     "DataError",
     "GuardError",

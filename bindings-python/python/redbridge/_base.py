@@ -90,8 +90,14 @@ class ClientBase(Commands):
         return f"<{type(self).__module__.replace('.client', '')}.{type(self).__name__} decode_responses={self._decode}>"
 
     def stats(self) -> Dict[str, int]:
-        """The core's counters: requests, errors_<kind>, retries, reconnects, pool_*."""
+        """The core's counters: requests, errors_<kind>, retries, reconnects, pool_*, and
+        cache_hits / cache_misses / cache_invalidations / cache_evictions / cache_entries /
+        cache_bytes when the client-side cache is on."""
         return dict(self._native.stats())
+
+    def cache_clear(self) -> None:
+        """Empties the client-side cache (no-op when it is off)."""
+        self._native.cache_clear()
 
 
 class PipelineBase(Commands):

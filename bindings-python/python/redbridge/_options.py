@@ -60,6 +60,7 @@ def native_options(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     ssl: bool = False,
+    cache_config: Any = None,
     **unknown: Any,
 ) -> List[Tuple[str, str]]:
     """The (name, value) option list the native client takes."""
@@ -103,6 +104,14 @@ def native_options(
     put("guard", guard)
     put("guard_threshold", guard_threshold)
     put("retry_unsafe", retry_unsafe)
+    if cache_config is not None:
+        from .cache import CacheConfig
+
+        if not isinstance(cache_config, CacheConfig):
+            raise TypeError(f"cache_config must be a redbridge.CacheConfig, not {type(cache_config).__name__}")
+        if protocol is not None and int(protocol) != 3:
+            raise ValueError("the client-side cache needs RESP3 invalidation pushes: use protocol=3 with cache_config")
+        out.extend(cache_config.options())
     return out
 
 
