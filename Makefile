@@ -111,12 +111,18 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bindings-c/redbridge.pc.in > $(PREFIX)/lib/pkgconfig/redbridge.pc
 
 # The bench is not a test: this only checks that a tiny run still works.
-bench-quick:
+bench-quick: py-env node-env
 	@mkdir -p target
 	@cargo build -q -p redbridge-bench
-	@QUICK=1 $(WITH_REDIS) target/debug/sync_engine > target/bench-quick.txt
-	@grep -q "sequential" target/bench-quick.txt && echo "bench (QUICK=1): ran"
+	@QUICK=1 $(WITH_REDIS) bash -c 'target/debug/sync_engine && $(PY) bench/w5.py && node bench/w5.js' > target/bench-quick.txt
+	@grep -q "sequential" target/bench-quick.txt && grep -q "W5 (Python)" target/bench-quick.txt \
+	  && grep -q "W5 (Node)" target/bench-quick.txt && echo "bench (QUICK=1): ran"
 
-bench: deps
+# Release builds of everything measured: the core bench, the wheel (pip install .) and the addon.
+bench: deps node-env
 	@cargo build -q --release -p redbridge-bench
-	@$(WITH_REDIS) target/release/sync_engine
+	@test -x target/py-install/bin/python || $(MAKE) -s test-python-install
+	@target/py-install/bin/pip install -q --disable-pip-version-check . redis
+	@cd $(NODE_DIR) && node scripts/build.js --release > /dev/null
+	@$(WITH_REDIS) bash -c 'target/release/sync_engine && echo && target/py-install/bin/python bench/w5.py && echo && node bench/w5.js'
+	@cd $(NODE_DIR) && node scripts/build.js > /dev/null

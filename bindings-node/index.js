@@ -460,6 +460,7 @@ class RedisClient extends EventEmitter {
     this._buffers = false;
     this._pinned = null;
     this._open = false;
+    this._cached = options.clientSideCache !== undefined;
   }
 
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
@@ -501,6 +502,11 @@ class RedisClient extends EventEmitter {
 
   async _run(args, shape) {
     const target = this._pinned || this._client();
+    if (this._cached && !this._pinned) {
+      // A client-side cache hit is answered here, on the JS thread, with no I/O.
+      const hit = target.cached(args, this._buffers);
+      if (hit !== undefined) return settle(hit, shape);
+    }
     return settle(await target.execute(args, this._buffers), shape);
   }
 

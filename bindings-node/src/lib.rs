@@ -282,6 +282,16 @@ impl NativeClient {
         }
     }
 
+    /// A cached reply, answered on the JS thread with no I/O, or undefined (then call
+    /// `execute`). Only useful when the client-side cache is on.
+    #[napi(ts_return_type = "Reply | undefined")]
+    pub fn cached(&self, args: Vec<Arg>, buffers: bool) -> Either<Reply, ()> {
+        match command(&args).ok().and_then(|cmd| self.client.cached(&cmd)) {
+            Some(v) => Either::A(Reply::Value(v, buffers)),
+            None => Either::B(()),
+        }
+    }
+
     /// Runs one command (strings or Buffers); resolves with the reply or an Error.
     #[napi]
     pub async fn execute(&self, args: Vec<Arg>, buffers: bool) -> Reply {

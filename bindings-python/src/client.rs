@@ -129,6 +129,16 @@ impl NativeClient {
         }
     }
 
+    /// A cached reply as `(True, value)`, answered without I/O, or `(False, None)` (then
+    /// send the command). Lets asyncio callers get cache hits without a runtime trip.
+    fn cached(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<(bool, Py<PyAny>)> {
+        let cmd = conv::command(args)?;
+        match self.client.async_client().cached(&cmd) {
+            Some(v) => Ok((true, conv::to_py(py, v, self.decode)?)),
+            None => Ok((false, py.None())),
+        }
+    }
+
     /// Starts one command on the core runtime; settles `fut` on `loop` when done.
     fn execute_async(
         &self,

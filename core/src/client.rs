@@ -201,7 +201,12 @@ impl Client {
             self.admit(cmd.meta())?;
             let retry = Retry::for_command(cmd, &self.shared.config);
             match self.probe(cmd) {
-                Probe::Hit(v) => Ok(v),
+                Probe::Hit(v) => {
+                    // A hit is ready at once: take part in tokio's cooperative budget so
+                    // a loop of hits cannot starve the other tasks of its worker.
+                    tokio::task::consume_budget().await;
+                    Ok(v)
+                }
                 Probe::Miss(ticket) => self.read_through(cmd, retry, ticket).await,
                 Probe::Bypass => self.run(cmd, retry, false).await,
             }
@@ -240,6 +245,17 @@ impl Client {
             cache.complete(t, result.as_ref().ok());
         }
         result
+    }
+
+    /// A cached reply for `cmd`, answered on the caller's thread with no I/O (counted as
+    /// a request and a hit), or `None`: then send it with [`Client::execute`]. Lets async
+    /// bindings serve hits without a trip through the runtime.
+    pub fn cached(&self, cmd: &Command) -> Option<Value> {
+        let cache = self.shared.cache.as_ref()?;
+        cache.cacheable_key(cmd)?;
+        let v = cache.get(cmd)?;
+        self.shared.stats.request();
+        Some(v)
     }
 
     /// Empties the client-side cache (no-op when it is off).

@@ -39,6 +39,11 @@ class Redis(ClientBase):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
+        if self._cached:
+            # A client-side cache hit is answered here, on the loop's thread, with no I/O.
+            hit, reply = self._native.cached(args)
+            if hit:
+                return shape(args, reply, options)
         reply = await _await(self._native.execute_async, args)
         return shape(args, reply, options)
 
