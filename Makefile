@@ -111,12 +111,13 @@ install:
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bindings-c/redbridge.pc.in > $(PREFIX)/lib/pkgconfig/redbridge.pc
 
 # The bench is not a test: this only checks that a tiny run still works.
-bench-quick: py-env node-env
+bench-quick: py-env node-env build-c
 	@mkdir -p target
 	@cargo build -q -p redbridge-bench
-	@QUICK=1 $(WITH_REDIS) bash -c 'target/debug/sync_engine && $(PY) bench/w5.py && node bench/w5.js' > target/bench-quick.txt
+	@gcc -O2 -Ibindings-c/include bench/w5.c -Ltarget/debug -lredbridge -o $(CDIR)/w5
+	@QUICK=1 $(WITH_REDIS) bash -c 'target/debug/sync_engine && $(PY) bench/w5.py && node bench/w5.js && LD_LIBRARY_PATH=target/debug $(CDIR)/w5' > target/bench-quick.txt
 	@grep -q "sequential" target/bench-quick.txt && grep -q "W5 (Python)" target/bench-quick.txt \
-	  && grep -q "W5 (Node)" target/bench-quick.txt && echo "bench (QUICK=1): ran"
+	  && grep -q "W5 (Node)" target/bench-quick.txt && grep -q "W5 (C)" target/bench-quick.txt && echo "bench (QUICK=1): ran"
 
 # Release builds of everything measured: the core bench, the wheel (pip install .) and the addon.
 bench: deps node-env
@@ -124,5 +125,8 @@ bench: deps node-env
 	@test -x target/py-install/bin/python || $(MAKE) -s test-python-install
 	@target/py-install/bin/pip install -q --disable-pip-version-check . redis
 	@cd $(NODE_DIR) && node scripts/build.js --release > /dev/null
-	@$(WITH_REDIS) bash -c 'target/release/sync_engine && echo && target/py-install/bin/python bench/w5.py && echo && node bench/w5.js'
+	@cargo build -q --release -p redbridge-c && mkdir -p $(CDIR)
+	@gcc -O2 -Ibindings-c/include bench/w5.c -Ltarget/release -lredbridge -o $(CDIR)/w5-release
+	@$(WITH_REDIS) bash -c 'target/release/sync_engine && echo && target/py-install/bin/python bench/w5.py && echo && node bench/w5.js \
+	  && echo && LD_LIBRARY_PATH=target/release $(CDIR)/w5-release'
 	@cd $(NODE_DIR) && node scripts/build.js > /dev/null

@@ -1,7 +1,7 @@
 //! The shared conformance vectors (tests/conformance/vectors.json), raw replies, RESP2 and RESP3.
 mod support;
 
-use redbridge::{Client, Command, Protocol, Value};
+use redbridge::{CacheConfig, Client, Command, Protocol, Value};
 use serde_json::Value as J;
 use support::TestServer;
 
@@ -76,10 +76,18 @@ async fn vectors_map_the_same_under_resp2_and_resp3() {
     let srv = TestServer::start();
     let cases = vectors()["cases"].as_array().unwrap().clone();
     assert!(cases.len() >= 30);
-    for protocol in [Protocol::Resp2, Protocol::Resp3] {
-        let client = Client::connect(srv.builder().protocol(protocol).build().unwrap())
-            .await
-            .unwrap();
+    // RESP2, RESP3, and RESP3 with the client-side cache on (read commands then run
+    // twice, so cacheable ones are answered once by the server and once by the cache).
+    for (protocol, cache) in [
+        (Protocol::Resp2, false),
+        (Protocol::Resp3, false),
+        (Protocol::Resp3, true),
+    ] {
+        let mut builder = srv.builder().protocol(protocol);
+        if cache {
+            builder = builder.cache(CacheConfig::default());
+        }
+        let client = Client::connect(builder.build().unwrap()).await.unwrap();
         for case in &cases {
             let name = case["name"].as_str().unwrap();
             for s in case
@@ -91,6 +99,34 @@ async fn vectors_map_the_same_under_resp2_and_resp3() {
                 client.execute(&argv(&s)).await.unwrap();
             }
             let got = client.execute(&argv(&case["command"])).await;
+            let read_only = [
+                "GET",
+                "HGET",
+                "HGETALL",
+                "HMGET",
+                "LRANGE",
+                "SMEMBERS",
+                "SISMEMBER",
+                "SMISMEMBER",
+                "ZSCORE",
+                "ZRANGE",
+                "ZRANK",
+                "TYPE",
+                "TTL",
+                "EXISTS",
+                "MGET",
+                "ECHO",
+                "PING",
+            ];
+            let cmd_name = case["command"][0].as_str().unwrap_or("");
+            if cache && read_only.contains(&cmd_name) {
+                let again = client.execute(&argv(&case["command"])).await;
+                assert_eq!(
+                    format!("{again:?}"),
+                    format!("{got:?}"),
+                    "{name}: cached reply differs"
+                );
+            }
             let expect = &case["expect"];
             let want = match protocol {
                 Protocol::Resp2 => expect.get("resp2").unwrap_or(expect),
@@ -101,7 +137,16 @@ async fn vectors_map_the_same_under_resp2_and_resp3() {
                 (None, Ok(v)) => matches(want, v),
                 _ => false,
             };
-            assert!(ok, "{protocol:?} {name}: expected {want}, got {got:?}");
+            assert!(
+                ok,
+                "{protocol:?} cache={cache} {name}: expected {want}, got {got:?}"
+            );
+        }
+        if cache {
+            assert!(
+                client.stats().cache.unwrap().hits > 0,
+                "the cache served some of the vectors"
+            );
         }
     }
 }
