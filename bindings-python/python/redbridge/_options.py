@@ -109,8 +109,6 @@ def native_options(
 
         if not isinstance(cache_config, CacheConfig):
             raise TypeError(f"cache_config must be a redbridge.CacheConfig, not {type(cache_config).__name__}")
-        if protocol is not None and int(protocol) != 3:
-            raise ValueError("the client-side cache needs RESP3 invalidation pushes: use protocol=3 with cache_config")
         out.extend(cache_config.options())
     return out
 
