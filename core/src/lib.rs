@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! redbridge: one Redis connection policy, written once, for Python, Node.js and C.
 //!
 //! The request path is `classify (command table) → guard → route → policy → reply`:
