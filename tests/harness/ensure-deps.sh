@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what the tests, demo and bench need is on this machine: cargo, python3,
-# and redis-server / redis-benchmark (Debian package redis-server, installed with
+# libhiredis-dev (the bench's C anchor), and redis-server / redis-benchmark (Debian package redis-server, installed with
 # apt-get when missing and running as root; otherwise the exact command is printed).
 set -euo pipefail
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -22,6 +22,8 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+# hiredis: the C anchor of the bench (bench/clients_c.c), built in its quick run too.
+[ -e /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "ensure-deps: installing ${need[*]} with apt-get" >&2

@@ -1,0 +1,371 @@
+"""One Python client through the workloads W1-W6 of design §5; prints one JSON line.
+
+Run by bench/run.py (not by hand): `python clients_py.py <client>`, with REDIS_URL (db 0
+holds the GET keys, db 1 the 100k keys W4 scans) and QUICK=1 for a tiny run. Each client is
+measured in its own process so imports, threads and memory never leak into the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+QUICK = os.environ.get("QUICK") == "1"
+URL = os.environ["REDIS_URL"]
+SCAN_URL = URL.rsplit("/", 1)[0] + "/1" if URL.count("/") > 2 else URL + "/1"
+HOST, PORT = URL.split("//", 1)[1].split("/")[0].rsplit(":", 1)
+
+N1 = 1_000 if QUICK else 20_000  # W1 sequential GETs
+BATCHES = 10 if QUICK else 200  # W2 batches of 100 GETs
+N3 = 2_000 if QUICK else 40_000  # W3 total GETs (8 threads, or 64 tasks)
+N5 = 2_000 if QUICK else 50_000  # W5 GETs over 100 hot keys
+N6 = 100 if QUICK else 2_000  # W6 GETs of 100 KiB
+THREADS, TASKS = 8, 64
+KEY, BIG = "bench:key", "bench:big"
+HOT = [f"w5:{i}" for i in range(100)]
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(samples: list[int], p: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(len(s) * p))] / 1000
+
+
+# --- sync workloads -------------------------------------------------------------------
+
+
+def sync_w1(get: Callable[[str], Any]) -> dict:
+    lat = []
+    clock = time.perf_counter_ns
+    t = clock()
+    for _ in range(N1):
+        a = clock()
+        get(KEY)
+        lat.append(clock() - a)
+    secs = (clock() - t) / 1e9
+    return {"ops": N1 / secs, "p50_us": pct(lat, 0.5), "p99_us": pct(lat, 0.99)}
+
+
+def sync_w2(batch: Callable[[int], list]) -> dict:
+    t = time.perf_counter()
+    for _ in range(BATCHES):
+        assert len(batch(100)) == 100
+    return {"ops": BATCHES * 100 / (time.perf_counter() - t)}
+
+
+def sync_w3(get: Callable[[str], Any]) -> dict:
+    each = N3 // THREADS
+    start = threading.Barrier(THREADS + 1)
+
+    def work() -> None:
+        start.wait()
+        for _ in range(each):
+            get(KEY)
+
+    threads = [threading.Thread(target=work) for _ in range(THREADS)]
+    for th in threads:
+        th.start()
+    start.wait()
+    t = time.perf_counter()
+    for th in threads:
+        th.join()
+    return {"ops": each * THREADS / (time.perf_counter() - t), "in_flight": f"{THREADS} threads"}
+
+
+def sync_w4(scan: Callable[[], int]) -> dict:
+    t = time.perf_counter()
+    n = scan()
+    return {"secs": time.perf_counter() - t, "keys": n}
+
+
+def sync_w5(get: Callable[[str], Any]) -> dict:
+    for k in HOT:
+        get(k)
+    t = time.perf_counter()
+    for i in range(N5):
+        get(HOT[i % 100])
+    return {"ops": N5 / (time.perf_counter() - t)}
+
+
+def sync_w6(get: Callable[[str], Any]) -> dict:
+    t = time.perf_counter()
+    total = 0
+    for _ in range(N6):
+        total += len(get(BIG))
+    return {"mb_s": total / 1e6 / (time.perf_counter() - t)}
+
+
+# --- async workloads ------------------------------------------------------------------
+
+
+async def async_w1(get: Callable[[str], Any]) -> dict:
+    lat = []
+    clock = time.perf_counter_ns
+    t = clock()
+    for _ in range(N1):
+        a = clock()
+        await get(KEY)
+        lat.append(clock() - a)
+    secs = (clock() - t) / 1e9
+    return {"ops": N1 / secs, "p50_us": pct(lat, 0.5), "p99_us": pct(lat, 0.99)}
+
+
+async def async_w2(batch: Callable[[int], Any]) -> dict:
+    t = time.perf_counter()
+    for _ in range(BATCHES):
+        assert len(await batch(100)) == 100
+    return {"ops": BATCHES * 100 / (time.perf_counter() - t)}
+
+
+async def async_w3(get: Callable[[str], Any]) -> dict:
+    each = N3 // TASKS
+
+    async def work() -> None:
+        for _ in range(each):
+            await get(KEY)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(work() for _ in range(TASKS)))
+    return {"ops": each * TASKS / (time.perf_counter() - t), "in_flight": f"{TASKS} tasks"}
+
+
+async def async_w4(scan: Callable[[], Any]) -> dict:
+    t = time.perf_counter()
+    n = await scan()
+    return {"secs": time.perf_counter() - t, "keys": n}
+
+
+async def async_w5(get: Callable[[str], Any]) -> dict:
+    for k in HOT:
+        await get(k)
+    t = time.perf_counter()
+    for i in range(N5):
+        await get(HOT[i % 100])
+    return {"ops": N5 / (time.perf_counter() - t)}
+
+
+async def async_w6(get: Callable[[str], Any]) -> dict:
+    t = time.perf_counter()
+    total = 0
+    for _ in range(N6):
+        total += len(await get(BIG))
+    return {"mb_s": total / 1e6 / (time.perf_counter() - t)}
+
+
+# --- clients --------------------------------------------------------------------------
+# Each opener imports its library (timed), connects (timed, one PING) and returns the
+# callables the workloads need; "cached" is a second client with its client-side cache on,
+# or None where the library has none that runs here.
+
+
+def open_redbridge() -> dict:
+    import redbridge
+
+    c = redbridge.Redis.from_url(URL)
+    c.ping()
+    scan_c = redbridge.Redis.from_url(SCAN_URL)
+
+    def batch(n: int) -> list:
+        p = c.pipeline(transaction=False)
+        for _ in range(n):
+            p.get(KEY)
+        return p.execute()
+
+    def cached() -> Callable[[str], Any]:
+        return redbridge.Redis.from_url(URL, cache_config=redbridge.CacheConfig()).get
+
+    return {"get": c.get, "batch": batch, "scan": lambda: sum(1 for _ in scan_c.scan_iter(count=1000)), "cached": cached}
+
+
+def open_redis_py() -> dict:
+    import redis
+
+    c = redis.Redis.from_url(URL, max_connections=64)
+    c.ping()
+    scan_c = redis.Redis.from_url(SCAN_URL)
+
+    def batch(n: int) -> list:
+        p = c.pipeline(transaction=False)
+        for _ in range(n):
+            p.get(KEY)
+        return p.execute()
+
+    def cached() -> Callable[[str], Any]:
+        from redis.cache import CacheConfig
+
+        cc = redis.Redis.from_url(URL, protocol=3, cache_config=CacheConfig())
+        cc.ping()
+        return cc.get
+
+    return {"get": c.get, "batch": batch, "scan": lambda: sum(1 for _ in scan_c.scan_iter(count=1000)), "cached": cached}
+
+
+def glide_config(glide: Any, db: int, cache: bool = False) -> Any:
+    extra = {}
+    if cache:
+        extra["client_side_cache"] = glide.ClientSideCache(
+            cache_id="bench", max_cache_kb=1024, entry_ttl_ms=0, server_assisted=True
+        )
+    return glide.GlideClientConfiguration(
+        [glide.NodeAddress(HOST, int(PORT))], database_id=db, request_timeout=5000, **extra
+    )
+
+
+def open_glide_sync() -> dict:
+    import glide_sync as glide
+
+    c = glide.GlideClient.create(glide_config(glide, 0))
+    c.ping()
+    scan_c = glide.GlideClient.create(glide_config(glide, 1))
+
+    def batch(n: int) -> list:
+        b = glide.Batch(is_atomic=False)
+        for _ in range(n):
+            b.get(KEY)
+        return c.exec(b, raise_on_error=True) or []
+
+    def scan() -> int:
+        cursor, n = b"0", 0
+        while True:
+            cursor, keys = scan_c.scan(cursor, count=1000)
+            n += len(keys)
+            if cursor in (b"0", "0"):
+                return n
+
+    def cached() -> Callable[[str], Any]:
+        return glide.GlideClient.create(glide_config(glide, 0, cache=True)).get
+
+    return {"get": c.get, "batch": batch, "scan": scan, "cached": cached}
+
+
+async def open_redbridge_async() -> dict:
+    import redbridge.asyncio
+
+    c = redbridge.asyncio.Redis.from_url(URL)
+    await c.ping()
+    scan_c = redbridge.asyncio.Redis.from_url(SCAN_URL)
+
+    async def batch(n: int) -> list:
+        p = c.pipeline(transaction=False)
+        for _ in range(n):
+            p.get(KEY)
+        return await p.execute()
+
+    async def scan() -> int:
+        return len([k async for k in scan_c.scan_iter(count=1000)])
+
+    async def cached() -> Callable[[str], Any]:
+        return redbridge.asyncio.Redis.from_url(URL, cache_config=redbridge.CacheConfig()).get
+
+    return {"get": c.get, "batch": batch, "scan": scan, "cached": cached}
+
+
+async def open_redis_py_async() -> dict:
+    import redis.asyncio
+
+    c = redis.asyncio.Redis.from_url(URL, max_connections=64)
+    await c.ping()
+    scan_c = redis.asyncio.Redis.from_url(SCAN_URL)
+
+    async def batch(n: int) -> list:
+        p = c.pipeline(transaction=False)
+        for _ in range(n):
+            p.get(KEY)
+        return await p.execute()
+
+    async def scan() -> int:
+        return len([k async for k in scan_c.scan_iter(count=1000)])
+
+    return {"get": c.get, "batch": batch, "scan": scan, "cached": None}
+
+
+async def open_glide_async() -> dict:
+    import glide
+
+    c = await glide.GlideClient.create(glide_config(glide, 0))
+    await c.ping()
+    scan_c = await glide.GlideClient.create(glide_config(glide, 1))
+
+    async def batch(n: int) -> list:
+        b = glide.Batch(is_atomic=False)
+        for _ in range(n):
+            b.get(KEY)
+        return await c.exec(b, raise_on_error=True) or []
+
+    async def scan() -> int:
+        cursor, n = b"0", 0
+        while True:
+            cursor, keys = await scan_c.scan(cursor, count=1000)
+            n += len(keys)
+            if cursor in (b"0", "0"):
+                return n
+
+    async def cached() -> Callable[[str], Any]:
+        return (await glide.GlideClient.create(glide_config(glide, 0, cache=True))).get
+
+    return {"get": c.get, "batch": batch, "scan": scan, "cached": cached}
+
+
+SYNC = {"redbridge": open_redbridge, "redis-py": open_redis_py, "glide-sync": open_glide_sync}
+ASYNC = {"redbridge.asyncio": open_redbridge_async, "redis.asyncio": open_redis_py_async, "glide": open_glide_async}
+
+
+def run_sync(name: str) -> dict:
+    t0 = time.perf_counter()
+    c = SYNC[name]()
+    connected = time.perf_counter()
+    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb()}
+    res = {"W1": sync_w1(c["get"]), "W2": sync_w2(c["batch"]), "W3": sync_w3(c["get"]), "W4": sync_w4(c["scan"])}
+    try:
+        res["W5"] = sync_w5(c["cached"]())
+    except Exception as e:  # noqa: BLE001 - the anchor's cache does not run here; say why
+        res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    res["W6"] = sync_w6(c["get"])
+    return out | {"results": res}
+
+
+async def run_async(name: str) -> dict:
+    t0 = time.perf_counter()
+    c = await ASYNC[name]()
+    connected = time.perf_counter()
+    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb()}
+    res = {
+        "W1": await async_w1(c["get"]),
+        "W2": await async_w2(c["batch"]),
+        "W3": await async_w3(c["get"]),
+        "W4": await async_w4(c["scan"]),
+    }
+    if c["cached"] is None:
+        res["W5"] = {"error": "no client-side cache in this client"}
+    else:
+        try:
+            res["W5"] = await async_w5(await c["cached"]())
+        except Exception as e:  # noqa: BLE001
+            res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    res["W6"] = await async_w6(c["get"])
+    return out | {"results": res}
+
+
+def main() -> None:
+    name = sys.argv[1]
+    out = asyncio.run(run_async(name)) if name in ASYNC else run_sync(name)
+    out["peak_rss_mb"] = rss_mb("VmHWM")
+    print(json.dumps(out))
+    sys.stdout.flush()
+    os._exit(0)  # some anchors keep non-daemon threads; the figures are out
+
+
+if __name__ == "__main__":
+    main()
