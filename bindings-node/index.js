@@ -363,6 +363,25 @@ function settle(reply, shape) {
   return shape ? shape(reply) : reply;
 }
 
+// The batched crossing (design §2): commands go to the core with `submit(args, tag)`, and
+// the core hands back every reply that is ready in one `settleBatch([tag, reply, …])` call
+// on the JS thread. Tags are even numbers; the low bit asks for Buffers.
+const waiting = new Map();
+let lastTag = 0;
+
+function settleBatch(flat) {
+  for (let i = 0; i < flat.length; i += 2) {
+    const w = waiting.get(flat[i]);
+    if (w === undefined) continue;
+    waiting.delete(flat[i]);
+    try {
+      w.resolve(settle(flat[i + 1], w.shape));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+}
+
 /** Adds every command of the table to `proto`, as `run(commandArgs, shape)`. */
 function installCommands(proto) {
   for (const [name, spec] of Object.entries({ ...COMMANDS, ...UPPER })) {
@@ -467,7 +486,7 @@ class RedisClient extends EventEmitter {
   async connect() {
     if (this._open) throw new RedisError('Socket already opened', 'CONNECTION');
     try {
-      this._native = new NativeClient(this._url, this._options, emitGuardWarning);
+      this._native = new NativeClient(this._url, this._options, emitGuardWarning, settleBatch);
     } catch (e) {
       throw new TypeError(e.message);
     }
@@ -500,15 +519,29 @@ class RedisClient extends EventEmitter {
     return this._native;
   }
 
-  async _run(args, shape) {
-    const target = this._pinned || this._client();
-    if (this._cached && !this._pinned) {
-      // A client-side cache hit is answered here, on the JS thread, with no I/O.
-      const hit = target.cached(args, this._buffers);
-      if (hit !== undefined) return settle(hit, shape);
+  // Not async: a cache hit or a submitted command costs no extra promise tick.
+  _run(args, shape) {
+    let target;
+    try {
+      target = this._pinned || this._client();
+      if (this._cached && !this._pinned) {
+        // A client-side cache hit is answered here, on the JS thread, with no I/O.
+        const hit = target.cached(args, this._buffers);
+        if (hit !== undefined) return Promise.resolve(settle(hit, shape));
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return settle(await target.execute(args, this._buffers), shape);
+    if (this._pinned) return target.execute(args, this._buffers).then((r) => settle(r, shape));
+    return new Promise((resolve, reject) => {
+      lastTag += 2;
+      const tag = this._buffers ? lastTag + 1 : lastTag;
+      const bad = target.submit(args, tag);
+      if (bad != null) return reject(toError(bad));
+      waiting.set(tag, { resolve, reject, shape });
+    });
   }
+
 
   /** Any command as an array of strings/Buffers; the raw reply. */
   sendCommand(args) {

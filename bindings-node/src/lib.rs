@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::ffi::c_char;
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
@@ -18,7 +19,7 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use redbridge::{
-    Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value,
+    Batcher, Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value,
 };
 
 /// One argument: a string or a Buffer (binary-safe).
@@ -222,6 +223,77 @@ fn slots(r: redbridge::Result<Vec<redbridge::Result<Value>>>, buffers: bool) -> 
     }
 }
 
+/// The wake-up of a client's batch (design §2: one crossing per batch, not per reply):
+/// turned into JS on the JS thread, it drains every completion since the last one into a
+/// flat array `[tag, reply, tag, reply, …]` for the package's `settleBatch`. A tag's low
+/// bit asks for Buffers instead of strings.
+pub struct Drained {
+    batcher: Batcher,
+    keep_alive: Arc<KeepAlive>,
+}
+
+/// Requests in flight keep the event loop alive (the threadsafe function is referenced);
+/// an idle client does not hold the process open.
+struct KeepAlive {
+    in_flight: AtomicUsize,
+    tsfn: Mutex<Option<sys::napi_threadsafe_function>>,
+}
+
+// SAFETY: the raw threadsafe-function handle is only used on the JS thread (submit and the
+// drain conversion); napi threadsafe functions are made to be shared between threads.
+unsafe impl Send for KeepAlive {}
+unsafe impl Sync for KeepAlive {}
+
+impl KeepAlive {
+    /// On the JS thread: `delta` requests more (or fewer) in flight; (un)ref at 0.
+    unsafe fn add(&self, env: sys::napi_env, delta: isize) {
+        let before = if delta >= 0 {
+            self.in_flight.fetch_add(delta as usize, Ordering::Relaxed)
+        } else {
+            self.in_flight
+                .fetch_sub((-delta) as usize, Ordering::Relaxed)
+        };
+        let after = before as isize + delta;
+        let Some(tsfn) = *self.tsfn.lock().unwrap_or_else(|e| e.into_inner()) else {
+            return;
+        };
+        if before == 0 && after > 0 {
+            sys::napi_ref_threadsafe_function(env, tsfn);
+        } else if before > 0 && after == 0 {
+            sys::napi_unref_threadsafe_function(env, tsfn);
+        }
+    }
+}
+
+impl ToNapiValue for Drained {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let done = val.batcher.drain();
+        val.keep_alive.add(env, -(done.len() as isize));
+        let mut items = Vec::with_capacity(done.len() * 2);
+        for (tag, result) in done {
+            let mut t = ptr::null_mut();
+            check(sys::napi_create_double(env, tag as f64, &mut t))?;
+            items.push(t);
+            items.push(match result {
+                Ok(v) => js_value(env, v, tag & 1 == 1)?,
+                Err(e) => js_error(env, &e)?,
+            });
+        }
+        js_array(env, items)
+    }
+}
+
+impl TypeName for Drained {
+    fn type_name() -> &'static str {
+        "Array<number | Reply>"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+type SettleFn = ThreadsafeFunction<Drained, (), Drained, Status, false, true>;
+
 fn bad_config(e: redbridge::Error) -> Error {
     Error::new(Status::InvalidArg, e.to_string())
 }
@@ -230,17 +302,20 @@ fn bad_config(e: redbridge::Error) -> Error {
 #[napi]
 pub struct NativeClient {
     client: redbridge::Client,
+    batcher: Option<(Batcher, Arc<KeepAlive>)>,
 }
 
 #[napi]
 impl NativeClient {
     /// `url` (optional), then `[name, value]` option pairs with the core's option names;
-    /// `warn(message)` receives guard warnings (on the JS thread).
+    /// `warn(message)` receives guard warnings (on the JS thread); `settle(batch)` receives
+    /// the completions of `submit`ted commands (see `Drained`).
     #[napi(constructor)]
     pub fn new(
         url: Option<String>,
         options: Vec<Vec<String>>,
         warn: Option<Function<String, ()>>,
+        settle: Option<Function<Drained, ()>>,
     ) -> Result<Self> {
         let mut builder = match url {
             Some(u) => ConfigBuilder::from_url(&u).map_err(bad_config)?,
@@ -268,7 +343,51 @@ impl NativeClient {
         let config = builder.build().map_err(bad_config)?;
         let _rt = redbridge::runtime::runtime().enter();
         let client = redbridge::Client::new(config).map_err(bad_config)?;
-        Ok(NativeClient { client })
+        let batcher = match settle {
+            None => None,
+            Some(settle) => {
+                let tsfn: SettleFn = settle
+                    .build_threadsafe_function()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build()?;
+                let keep_alive = Arc::new(KeepAlive {
+                    in_flight: AtomicUsize::new(0),
+                    tsfn: Mutex::new(Some(tsfn.raw())),
+                });
+                let ka = Arc::clone(&keep_alive);
+                let batcher = Batcher::new(client.clone(), move |b: &Batcher| {
+                    let drained = Drained {
+                        batcher: b.clone(),
+                        keep_alive: Arc::clone(&ka),
+                    };
+                    tsfn.call(drained, ThreadsafeFunctionCallMode::NonBlocking);
+                });
+                Some((batcher, keep_alive))
+            }
+        };
+        Ok(NativeClient { client, batcher })
+    }
+
+    /// Queues one command for the batched crossing; its reply reaches `settle` with `tag`
+    /// (an integer below 2^53 whose low bit asks for Buffers). Returns null, or at once
+    /// an Error for arguments that are not a command.
+    #[napi(ts_return_type = "Error | null")]
+    pub fn submit(&self, env: Env, args: Vec<Arg>, tag: f64) -> Option<Reply> {
+        let Some((batcher, keep_alive)) = &self.batcher else {
+            return Some(Reply::Failure(redbridge::Error::invalid(
+                "this client was made without a settle callback",
+            )));
+        };
+        match command(&args) {
+            Ok(cmd) => {
+                // SAFETY: called on the JS thread with its env.
+                unsafe { keep_alive.add(env.raw(), 1) };
+                batcher.submit(tag as u64, cmd);
+                None
+            }
+            Err(e) => Some(Reply::Failure(e)),
+        }
     }
 
     /// Waits until the connection is up; resolves with null or the connect error.

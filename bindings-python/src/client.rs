@@ -22,6 +22,51 @@ use crate::error::{config_err, to_py_err};
 pub struct NativeClient {
     client: SyncClient,
     decode: bool,
+    batch: Mutex<Option<LoopBatch>>,
+}
+
+/// The batched crossing for asyncio (design §2): commands submitted from the loop go to the
+/// core together, and the core wakes the loop through an eventfd (no GIL taken off the
+/// loop's thread) so one `drain()` settles every reply that is in. Made per process: a
+/// forked child gets its own.
+struct LoopBatch {
+    pid: u32,
+    batcher: redbridge::Batcher,
+    fd: Arc<EventFd>,
+}
+
+/// An eventfd owned by the batch; closed when the last holder lets go.
+struct EventFd(i32);
+
+impl EventFd {
+    fn new() -> std::io::Result<EventFd> {
+        // SAFETY: plain syscall; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(EventFd(fd))
+    }
+
+    fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to an fd this struct owns. A full
+        // counter (EAGAIN) still leaves the fd readable, which is all a wake-up needs.
+        unsafe { libc::write(self.0, (&one as *const u64).cast(), 8) };
+    }
+
+    fn clear(&self) {
+        let mut n: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64; EAGAIN (nothing pending) is fine.
+        unsafe { libc::read(self.0, (&mut n as *mut u64).cast(), 8) };
+    }
+}
+
+impl Drop for EventFd {
+    fn drop(&mut self) {
+        // SAFETY: the fd is owned by this struct and closed once.
+        unsafe { libc::close(self.0) };
+    }
 }
 
 /// A started async request; `cancel()` drops it.
@@ -115,7 +160,81 @@ impl NativeClient {
         }
         let config = builder.build().map_err(|e| config_err(&e))?;
         let client = SyncClient::new(config).map_err(|e| config_err(&e))?;
-        Ok(NativeClient { client, decode })
+        Ok(NativeClient {
+            client,
+            decode,
+            batch: Mutex::new(None),
+        })
+    }
+
+    /// The eventfd that becomes readable when submitted commands have replies: the
+    /// asyncio loop watches it (`add_reader`) and calls `drain()`.
+    fn batch_fd(&self) -> PyResult<i32> {
+        let mut slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = std::process::id();
+        if let Some(b) = slot.as_ref().filter(|b| b.pid == pid) {
+            return Ok(b.fd.0);
+        }
+        let fd = Arc::new(EventFd::new().map_err(|e| {
+            pyo3::exceptions::PyOSError::new_err(format!("cannot make the asyncio wake-up fd: {e}"))
+        })?);
+        let wake = Arc::clone(&fd);
+        let batcher =
+            redbridge::Batcher::new(self.client.async_client().clone(), move |_| wake.signal());
+        let raw = fd.0;
+        *slot = Some(LoopBatch { pid, batcher, fd });
+        Ok(raw)
+    }
+
+    /// Queues one command for the batched crossing; its reply comes out of `drain()`
+    /// with `tag`. Bad arguments raise here, at once.
+    fn submit(&self, args: &Bound<'_, PyTuple>, tag: u64) -> PyResult<()> {
+        let cmd = conv::command(args)?;
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) => {
+                b.batcher.submit(tag, cmd);
+                Ok(())
+            }
+            None => Err(to_py_err(
+                args.py(),
+                &redbridge::Error::invalid("call batch_fd() before submit()"),
+            )),
+        }
+    }
+
+    /// Every reply since the last drain as a flat list `[tag, ok, value, …]`; `value`
+    /// is the reply, or the exception instance when `ok` is False.
+    fn drain(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let done = {
+            let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some(b) => {
+                    b.fd.clear();
+                    b.batcher.drain()
+                }
+                None => Vec::new(),
+            }
+        };
+        check_warnings(py)?;
+        let out = PyList::empty(py);
+        for (tag, result) in done {
+            out.append(tag)?;
+            match result
+                .map_err(|e| to_py_err(py, &e))
+                .and_then(|v| conv::to_py(py, v, self.decode))
+            {
+                Ok(v) => {
+                    out.append(true)?;
+                    out.append(v)?;
+                }
+                Err(e) => {
+                    out.append(false)?;
+                    out.append(e.into_value(py))?;
+                }
+            }
+        }
+        Ok(out.unbind())
     }
 
     /// Runs one command and returns its reply (GIL released while waiting).

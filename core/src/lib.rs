@@ -8,6 +8,7 @@
 //! [`policy`] applies timeouts and retries, and [`sync`] gives blocking callers a
 //! fast path that does its own I/O when it is alone.
 
+pub mod batch;
 pub mod cache;
 pub mod client;
 pub mod command;
@@ -30,6 +31,7 @@ extern crate self as redbridge;
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
+pub use batch::{Batcher, Completion};
 pub use cache::{CacheConfig, CacheStats, TrackingMode};
 pub use client::Client;
 pub use command::{Block, Command, Flags};

@@ -6,6 +6,7 @@ loop; a cancelled task drops its request, whose reply never reaches another call
 from __future__ import annotations
 
 import asyncio
+import os
 from types import TracebackType
 from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type
 
@@ -34,8 +35,66 @@ async def _await(start: Callable[..., Any], *args: Any) -> Any:
         raise
 
 
+class _LoopBatch:
+    """The batched crossing of one client on one event loop (design §2).
+
+    ``submit`` hands the command to the core, which sends every command submitted before
+    its runtime gets to them in one write; the core makes an eventfd readable when replies
+    are in, and one ``_drain`` call on the loop settles all of them. No thread but the
+    loop's touches Python objects, so the loop never waits for the GIL to get replies.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        self._waiting: "dict[int, asyncio.Future[Any]]" = {}
+        self._tag = 0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._fd = -1
+        self._pid = 0
+
+    def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """True when this loop can use the batch (attaching it if no live loop has)."""
+        if loop is self._loop and self._pid == os.getpid():
+            return True
+        if self._loop is not None and not self._loop.is_closed() and self._pid == os.getpid():
+            return False  # another live loop owns it; this one takes the per-request path
+        self._fd = self._native.batch_fd()
+        self._pid = os.getpid()
+        self._waiting.clear()
+        loop.add_reader(self._fd, self._drain)
+        self._loop = loop
+        return True
+
+    def submit(self, args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
+        assert self._loop is not None
+        fut = self._loop.create_future()
+        self._tag += 1
+        self._native.submit(args, self._tag)
+        self._waiting[self._tag] = fut
+        return fut
+
+    def _drain(self) -> None:
+        done = self._native.drain()
+        waiting = self._waiting
+        for i in range(0, len(done), 3):
+            fut = waiting.pop(done[i], None)
+            if fut is None or fut.done():
+                continue  # the caller was cancelled: its reply is dropped here
+            if done[i + 1]:
+                fut.set_result(done[i + 2])
+            else:
+                fut.set_exception(done[i + 2])
+
+    def close(self) -> None:
+        if self._loop is not None and not self._loop.is_closed() and self._pid == os.getpid():
+            self._loop.remove_reader(self._fd)
+        self._loop = None
+
+
 class Redis(ClientBase):
     """asyncio Redis client with redis-py's constructor and methods (see redbridge.Redis)."""
+
+    _batch: Optional[_LoopBatch] = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
@@ -44,7 +103,13 @@ class Redis(ClientBase):
             hit, reply = self._native.cached(args)
             if hit:
                 return shape(args, reply, options)
-        reply = await _await(self._native.execute_async, args)
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _LoopBatch(self._native)
+        if batch.owns(asyncio.get_running_loop()):
+            reply = await batch.submit(args)
+        else:
+            reply = await _await(self._native.execute_async, args)
         return shape(args, reply, options)
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
@@ -76,6 +141,8 @@ class Redis(ClientBase):
 
     async def aclose(self) -> None:
         """Closes every connection."""
+        if self._batch is not None:
+            self._batch.close()
         self._native.close()
 
     async def close(self) -> None:

@@ -1,0 +1,91 @@
+//! The batched crossing used by the event-loop bindings (Node, asyncio).
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use redbridge::{Batcher, Client, Completion, ErrorKind, Value};
+use support::{c, TestServer};
+
+/// Waits for wake-ups and drains until `n` completions are in.
+fn collect(batcher: &Batcher, rx: &mpsc::Receiver<()>, n: usize) -> Vec<Completion> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        if got.len() >= n {
+            break;
+        }
+        rx.recv_timeout(Duration::from_secs(5)).expect("a wake-up");
+        got.extend(batcher.drain());
+    }
+    got
+}
+
+fn batcher(srv: &TestServer) -> (Batcher, mpsc::Receiver<()>, Arc<AtomicUsize>) {
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(srv.config()).unwrap()
+    };
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let w = Arc::clone(&wakes);
+    let b = Batcher::new(client, move |_: &Batcher| {
+        w.fetch_add(1, Ordering::SeqCst);
+        let _ = tx.lock().unwrap().send(());
+    });
+    (b, rx, wakes)
+}
+
+/// 1000 requests submitted together each come back with their own reply, with far fewer
+/// wake-ups of the loop than replies.
+#[test]
+fn replies_come_back_tagged_and_batched() {
+    let srv = TestServer::start();
+    let (b, rx, wakes) = batcher(&srv);
+    for i in 0..1000u64 {
+        b.submit(i, c(&["SET", &format!("bt:{i}"), &i.to_string()]));
+    }
+    assert_eq!(collect(&b, &rx, 1000).len(), 1000);
+    for i in 0..1000u64 {
+        b.submit(i, c(&["GET", &format!("bt:{i}")]));
+    }
+    let replies = collect(&b, &rx, 1000);
+    assert_eq!(replies.len(), 1000);
+    for (tag, r) in replies {
+        assert_eq!(r.unwrap(), Value::BulkString(tag.to_string().into_bytes()));
+    }
+    let wakes = wakes.load(Ordering::SeqCst);
+    assert!(
+        wakes < 1000,
+        "{wakes} wake-ups for 2000 replies: not batched"
+    );
+    eprintln!("{wakes} wake-ups for 2000 replies");
+}
+
+/// Errors travel in their slot; a slow command does not hold back the others' replies.
+#[test]
+fn errors_in_place_and_no_head_of_line_wait() {
+    let srv = TestServer::start();
+    let (b, rx, _) = batcher(&srv);
+    b.submit(1, c(&["SET", "bt:str", "x"]));
+    assert!(collect(&b, &rx, 1)[0].1.is_ok());
+    b.submit(2, c(&["BLPOP", "bt:empty", "1"]));
+    b.submit(3, c(&["LPUSH", "bt:str", "y"]));
+    b.submit(4, c(&["GET", "bt:str"]));
+    let first = collect(&b, &rx, 2);
+    let tags: Vec<u64> = first.iter().map(|(t, _)| *t).collect();
+    assert!(
+        !tags.contains(&2),
+        "BLPOP answered before its 1 s: {tags:?}"
+    );
+    let wrongtype = first.iter().find(|(t, _)| *t == 3).unwrap();
+    let e = wrongtype.1.as_ref().unwrap_err();
+    assert_eq!(
+        (e.kind(), e.code()),
+        (ErrorKind::Response, Some("WRONGTYPE"))
+    );
+    let blpop = collect(&b, &rx, 1);
+    assert_eq!(blpop[0].0, 2);
+    assert_eq!(blpop[0].1.as_ref().unwrap(), &Value::Nil);
+}
