@@ -369,7 +369,9 @@ impl Client {
         self.count(result)
     }
 
-    async fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+    /// What every pipeline passes before it is sent, on any engine: shape, guard, and the
+    /// cache voiding the keys it writes.
+    pub(crate) fn pipeline_admit(&self, pipe: &Pipeline) -> Result<()> {
         pipe.check(false)?;
         for m in pipe.metas() {
             self.shared.guard.before(m)?;
@@ -377,6 +379,25 @@ impl Client {
         if let Some(cache) = &self.shared.cache {
             pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
         }
+        Ok(())
+    }
+
+    /// The guard's look at a pipeline's replies (large SMEMBERS and the like).
+    pub(crate) fn pipeline_after(&self, pipe: &Pipeline, slots: &[Result<Value>]) {
+        for (m, s) in pipe.metas().iter().zip(slots) {
+            if let Ok(v) = s {
+                self.shared.guard.after(m, v);
+            }
+        }
+    }
+
+    pub(crate) async fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        self.pipeline_admit(pipe)?;
+        self.pipeline_unchecked(pipe).await
+    }
+
+    /// A pipeline that passed [`Client::pipeline_admit`], on the runtime's engines.
+    pub(crate) async fn pipeline_unchecked(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
         let engine = self.engine()?;
         let config = &self.shared.config;
         let retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
@@ -396,11 +417,7 @@ impl Client {
                 r
             })
             .await?;
-        for (m, s) in pipe.metas().iter().zip(&slots) {
-            if let Ok(v) = s {
-                self.shared.guard.after(m, v);
-            }
-        }
+        self.pipeline_after(pipe, &slots);
         Ok(slots)
     }
 

@@ -166,6 +166,29 @@ impl PipelineConn for deadpool_redis::Connection {
     }
 }
 
+/// The chunks to write, in order; a transaction's last chunk carries its EXEC.
+fn wire_chunks(pipe: &Pipeline) -> impl Iterator<Item = std::borrow::Cow<'_, redis::Pipeline>> {
+    let last = pipe.chunks.len().saturating_sub(1);
+    pipe.chunks.iter().enumerate().map(move |(i, chunk)| {
+        if i == last && pipe.transaction {
+            let mut with_exec = chunk.clone();
+            with_exec.cmd("EXEC");
+            std::borrow::Cow::Owned(with_exec)
+        } else {
+            std::borrow::Cow::Borrowed(chunk)
+        }
+    })
+}
+
+/// Each command's reply or error in its slot, from every reply read off the wire.
+fn finish(pipe: &Pipeline, replies: Vec<Value>) -> Result<Vec<Result<Value>>> {
+    if pipe.transaction {
+        exec_result(pipe, replies)
+    } else {
+        Ok(replies.into_iter().map(slot).collect())
+    }
+}
+
 /// Writes every chunk in order and returns each command's reply or error in its slot.
 pub(crate) async fn send<C: PipelineConn>(
     conn: &mut C,
@@ -175,21 +198,27 @@ pub(crate) async fn send<C: PipelineConn>(
         return Ok(Vec::new());
     }
     let mut replies = Vec::with_capacity(pipe.len() + 2);
-    let last = pipe.chunks.len() - 1;
-    for (i, chunk) in pipe.chunks.iter().enumerate() {
-        if i == last && pipe.transaction {
-            let mut with_exec = chunk.clone();
-            with_exec.cmd("EXEC");
-            replies.extend(conn.send_chunk(&with_exec).await?);
-        } else {
-            replies.extend(conn.send_chunk(chunk).await?);
-        }
+    for chunk in wire_chunks(pipe) {
+        replies.extend(conn.send_chunk(&chunk).await?);
     }
-    if pipe.transaction {
-        exec_result(pipe, replies)
-    } else {
-        Ok(replies.into_iter().map(slot).collect())
+    finish(pipe, replies)
+}
+
+/// [`send`] on a blocking connection driven by the calling thread (the sync engine's
+/// direct path).
+pub(crate) fn send_blocking(
+    conn: &mut redis::Connection,
+    pipe: &Pipeline,
+) -> Result<Vec<Result<Value>>> {
+    use redis::ConnectionLike;
+    if pipe.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut replies = Vec::with_capacity(pipe.len() + 2);
+    for chunk in wire_chunks(pipe) {
+        replies.extend(conn.req_packed_commands(&chunk.get_packed_pipeline(), 0, chunk.len())?);
+    }
+    finish(pipe, replies)
 }
 
 /// One slot: a server error reply becomes an `Err`, anything else stays a value.

@@ -134,6 +134,23 @@ impl SyncClient {
 
     /// One attempt on the direct connection; `None` when it is not available now.
     fn direct_attempt(&self, slot: &mut DirectSlot, cmd: &Command) -> Option<Result<Value>> {
+        let timeout = policy::response_timeout(cmd, &self.client.shared.config);
+        self.on_direct(slot, timeout, cmd.name(), |conn| {
+            conn.req_command(cmd.cmd())
+                .map_err(Error::from)
+                .and_then(crate::pipeline::slot)
+        })
+    }
+
+    /// Runs `request` on the direct connection (opening it if needed) with `timeout`
+    /// as its read timeout; `None` when the direct connection is not available now.
+    fn on_direct<T>(
+        &self,
+        slot: &mut DirectSlot,
+        timeout: Option<Duration>,
+        what: &str,
+        request: impl FnOnce(&mut redis::Connection) -> Result<T>,
+    ) -> Option<Result<T>> {
         let generation = runtime::fork_generation();
         if slot
             .conn
@@ -158,7 +175,6 @@ impl SyncClient {
         }
         let direct = slot.conn.as_mut()?;
         self.client.shared.stats.direct();
-        let timeout = policy::response_timeout(cmd, &self.client.shared.config);
         if direct.read_timeout != timeout {
             if let Err(e) = direct.conn.set_read_timeout(timeout) {
                 slot.conn = None;
@@ -166,17 +182,10 @@ impl SyncClient {
             }
             direct.read_timeout = timeout;
         }
-        let result = direct
-            .conn
-            .req_command(cmd.cmd())
-            .map_err(|e| {
-                let e = Error::from(e);
-                match (e.kind(), timeout) {
-                    (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
-                    _ => e,
-                }
-            })
-            .and_then(crate::pipeline::slot);
+        let result = request(&mut direct.conn).map_err(|e| match (e.kind(), timeout) {
+            (ErrorKind::Timeout, Some(t)) => Error::timeout(what, t),
+            _ => e,
+        });
         if let Err(e) = &result {
             if e.is_connection_level() || e.kind() == ErrorKind::Timeout {
                 // A reply may still be on its way: this socket must never be read again.
@@ -205,9 +214,46 @@ impl SyncClient {
     }
 
     /// Sends a pipeline or transaction; see [`Client::pipeline`].
+    ///
+    /// Like a single command, a lone caller's pipeline goes out on the direct connection
+    /// (no thread hop); concurrent callers, transactions that need a lease, pooled mode
+    /// and clients with a cache use the runtime's engines.
     pub fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        let stats = &self.client.shared.stats;
+        stats.request();
+        let result = self.pipeline_inner(pipe);
+        self.client.count(result)
+    }
+
+    fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        self.client.pipeline_admit(pipe)?;
+        let config = &self.client.shared.config;
+        let direct_ok = config.mode == Mode::Multiplexed
+            && self.client.shared.cache.is_none()
+            && !pipe.needs_dedicated();
+        if direct_ok {
+            if let Ok(mut slot) = self.direct.try_lock() {
+                let timeout = pipe.timeout(config);
+                let attempt = self.on_direct(&mut slot, timeout, "pipeline", |conn| {
+                    crate::pipeline::send_blocking(conn, pipe)
+                });
+                match attempt {
+                    Some(Ok(slots)) => {
+                        self.client.pipeline_after(pipe, &slots);
+                        return Ok(slots);
+                    }
+                    // A lost connection under a pipeline that is safe to resend: the
+                    // runtime's engine retries it with its policy. Anything else (a server
+                    // error, a timeout, an unsafe pipeline) is the answer.
+                    Some(Err(e))
+                        if e.is_connection_level() && pipe.retry_safe(config.retry_unsafe) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => {}
+                }
+            }
+        }
         let engine = self.client.engine()?;
-        block_on(engine.runtime, self.client.pipeline(pipe))
+        block_on(engine.runtime, self.client.pipeline_unchecked(pipe))
     }
 
     /// Leases a dedicated connection (WATCH … MULTI … EXEC, blocking commands).

@@ -139,3 +139,33 @@ async fn sync_client_works_from_spawn_blocking_and_inside_a_runtime() {
         Value::BulkString(b"x".to_vec())
     );
 }
+
+/// A lone caller's pipeline goes out on the direct connection: replies and server errors
+/// in their slots, a transaction's EXECABORT as the whole answer (and sent once).
+#[test]
+fn lone_caller_pipeline_uses_the_direct_path() {
+    use redbridge::Pipeline;
+    let srv = TestServer::start();
+    let client = SyncClient::connect(srv.config()).unwrap();
+    client.execute(&c(&["DEL", "sp:list", "sp:n"])).unwrap();
+    let before = client.stats().direct_requests;
+    let mut pipe = Pipeline::new(false);
+    pipe.add(c(&["SET", "sp:k", "v"]))
+        .add(c(&["LPUSH", "sp:k", "x"]))
+        .add(c(&["GET", "sp:k"]));
+    let slots = client.pipeline(&pipe).unwrap();
+    assert_eq!(slots[0].as_ref().unwrap(), &Value::Okay);
+    assert_eq!(slots[1].as_ref().unwrap_err().code(), Some("WRONGTYPE"));
+    assert_eq!(slots[2].as_ref().unwrap(), &Value::BulkString(b"v".to_vec()));
+    assert_eq!(client.stats().direct_requests, before + 1);
+
+    let mut tx = Pipeline::new(true);
+    tx.add(c(&["INCR", "sp:n"])).add(c(&["NOSUCHCOMMAND"]));
+    let e = client.pipeline(&tx).unwrap_err();
+    assert_eq!(e.code(), Some("EXECABORT"), "{e}");
+    assert_eq!(client.execute(&c(&["GET", "sp:n"])).unwrap(), Value::Nil);
+    let mut tx = Pipeline::new(true);
+    tx.add(c(&["INCR", "sp:n"])).add(c(&["INCR", "sp:n"]));
+    let slots = client.pipeline(&tx).unwrap();
+    assert_eq!(slots[1].as_ref().unwrap(), &Value::Int(2));
+}
