@@ -156,7 +156,10 @@ fn lone_caller_pipeline_uses_the_direct_path() {
     let slots = client.pipeline(&pipe).unwrap();
     assert_eq!(slots[0].as_ref().unwrap(), &Value::Okay);
     assert_eq!(slots[1].as_ref().unwrap_err().code(), Some("WRONGTYPE"));
-    assert_eq!(slots[2].as_ref().unwrap(), &Value::BulkString(b"v".to_vec()));
+    assert_eq!(
+        slots[2].as_ref().unwrap(),
+        &Value::BulkString(b"v".to_vec())
+    );
     assert_eq!(client.stats().direct_requests, before + 1);
 
     let mut tx = Pipeline::new(true);
