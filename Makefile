@@ -104,7 +104,7 @@ test-node-pack: node-env
 	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDIS_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
 
 install:
-	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release,)
+	cargo build -q -p redbridge-c --features mimalloc $(if $(filter release,$(PROFILE)),--release,)
 	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/include
 	install -m 0644 target/$(PROFILE)/libredbridge.so target/$(PROFILE)/libredbridge.a $(PREFIX)/lib/
 	install -m 0644 bindings-c/include/redbridge.h $(PREFIX)/include/
@@ -123,7 +123,8 @@ bench-quick: py-env node-env build-c
 # throwaway server: the wheel, the addon (and its npm tarball), libredbridge, the core's
 # own sync-engine bench. Anchors go into target/bench-env (bench/run.py installs them).
 bench: deps py-env node-env
-	@cargo build -q --release -p redbridge-bench -p redbridge-c
+	@cargo build -q --release -p redbridge-bench
+	@cargo build -q --release -p redbridge-c --features mimalloc
 	@$(PY) -m maturin build -q --release -o target/wheels > /dev/null
 	@cd $(NODE_DIR) && node scripts/build.js --release > /dev/null && rm -f redbridge-*.tgz && npm pack -q > /dev/null
 	@env -u REDIS_URL $(WITH_REDIS) bash -c 'target/release/sync_engine && echo && python3 bench/run.py $(if $(QUICK),--quick,)'

@@ -533,10 +533,15 @@ class RedisClient extends EventEmitter {
       return Promise.reject(e);
     }
     if (this._pinned) return target.execute(args, this._buffers).then((r) => settle(r, shape));
+    return this._submit((tag) => target.submit(args, tag), shape);
+  }
+
+  /** Hands one request to the batched crossing; resolves with its (shaped) reply. */
+  _submit(send, shape) {
     return new Promise((resolve, reject) => {
       lastTag += 2;
       const tag = this._buffers ? lastTag + 1 : lastTag;
-      const bad = target.submit(args, tag);
+      const bad = send(tag);
       if (bad != null) return reject(toError(bad));
       waiting.set(tag, { resolve, reject, shape });
     });
@@ -704,11 +709,16 @@ class Multi {
     this._queue = [];
     const client = this._client;
     const target = client._pinned || client._client();
+    const cmds = queue.map(([a]) => a);
     let reply;
-    try {
-      reply = await target.pipeline(queue.map(([a]) => a), transaction || Boolean(client._pinned), client._buffers);
-    } finally {
-      if (client._pinned && transaction) client._releasePin();
+    if (client._pinned) {
+      try {
+        reply = await target.pipeline(cmds, true, client._buffers);
+      } finally {
+        if (transaction) client._releasePin();
+      }
+    } else {
+      reply = await client._submit((tag) => target.submitPipeline(cmds, transaction, tag));
     }
     if (reply instanceof Error) throw toError(reply);
     const errorIndexes = [];

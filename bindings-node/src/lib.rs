@@ -19,7 +19,8 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use redbridge::{
-    Batcher, Command, ConfigBuilder, Lease, Pipeline, ScanKind, ScanOptions, ScanStream, Value,
+    Batcher, Command, ConfigBuilder, Done, Lease, Pipeline, ScanKind, ScanOptions, ScanStream,
+    Value,
 };
 
 /// One argument: a string or a Buffer (binary-safe).
@@ -274,8 +275,10 @@ impl ToNapiValue for Drained {
             let mut t = ptr::null_mut();
             check(sys::napi_create_double(env, tag as f64, &mut t))?;
             items.push(t);
+            let buffers = tag & 1 == 1;
             items.push(match result {
-                Ok(v) => js_value(env, v, tag & 1 == 1)?,
+                Ok(Done::Reply(v)) => js_value(env, v, buffers)?,
+                Ok(Done::Slots(slots)) => Reply::to_napi_value(env, Reply::Slots(slots, buffers))?,
                 Err(e) => js_error(env, &e)?,
             });
         }
@@ -374,16 +377,42 @@ impl NativeClient {
     /// an Error for arguments that are not a command.
     #[napi(ts_return_type = "Error | null")]
     pub fn submit(&self, env: Env, args: Vec<Arg>, tag: f64) -> Option<Reply> {
+        self.enqueue(env, tag, |b, tag| {
+            b.submit(tag, command(&args)?);
+            Ok(())
+        })
+    }
+
+    /// `submit` for a pipeline (or MULTI/EXEC): `settle` gets one slot per command.
+    #[napi(ts_return_type = "Error | null")]
+    pub fn submit_pipeline(
+        &self,
+        env: Env,
+        cmds: Vec<Vec<Arg>>,
+        transaction: bool,
+        tag: f64,
+    ) -> Option<Reply> {
+        self.enqueue(env, tag, |b, tag| {
+            b.submit_pipeline(tag, pipeline(&cmds, transaction)?);
+            Ok(())
+        })
+    }
+
+    fn enqueue(
+        &self,
+        env: Env,
+        tag: f64,
+        submit: impl FnOnce(&Batcher, u64) -> redbridge::Result<()>,
+    ) -> Option<Reply> {
         let Some((batcher, keep_alive)) = &self.batcher else {
             return Some(Reply::Failure(redbridge::Error::invalid(
                 "this client was made without a settle callback",
             )));
         };
-        match command(&args) {
-            Ok(cmd) => {
+        match submit(batcher, tag as u64) {
+            Ok(()) => {
                 // SAFETY: called on the JS thread with its env.
                 unsafe { keep_alive.add(env.raw(), 1) };
-                batcher.submit(tag as u64, cmd);
                 None
             }
             Err(e) => Some(Reply::Failure(e)),

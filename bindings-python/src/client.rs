@@ -203,6 +203,29 @@ impl NativeClient {
         }
     }
 
+    /// `submit` for a pipeline (a list of argument tuples); its value out of `drain()` is
+    /// one slot per command, as `pipeline()` gives.
+    fn submit_pipeline(
+        &self,
+        py: Python<'_>,
+        cmds: &Bound<'_, PyList>,
+        transaction: bool,
+        tag: u64,
+    ) -> PyResult<()> {
+        let pipe = commands(py, cmds, transaction)?;
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) => {
+                b.batcher.submit_pipeline(tag, pipe);
+                Ok(())
+            }
+            None => Err(to_py_err(
+                py,
+                &redbridge::Error::invalid("call batch_fd() before submit_pipeline()"),
+            )),
+        }
+    }
+
     /// Every reply since the last drain as a flat list `[tag, ok, value, …]`; `value`
     /// is the reply, or the exception instance when `ok` is False.
     fn drain(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
@@ -220,10 +243,13 @@ impl NativeClient {
         let out = PyList::empty(py);
         for (tag, result) in done {
             out.append(tag)?;
-            match result
+            let converted = result
                 .map_err(|e| to_py_err(py, &e))
-                .and_then(|v| conv::to_py(py, v, self.decode))
-            {
+                .and_then(|done| match done {
+                    redbridge::Done::Reply(v) => conv::to_py(py, v, self.decode),
+                    redbridge::Done::Slots(slots) => conv::slots(py, slots, self.decode),
+                });
+            match converted {
                 Ok(v) => {
                     out.append(true)?;
                     out.append(v)?;

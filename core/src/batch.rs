@@ -22,10 +22,26 @@ use redis::Value;
 use crate::client::Client;
 use crate::command::Command;
 use crate::error::Result;
+use crate::pipeline::Pipeline;
 use crate::runtime;
 
+/// What a submitted request asks for.
+enum Job {
+    Command(Command),
+    Pipeline(Pipeline),
+}
+
+/// What a completed request gives back.
+#[derive(Debug)]
+pub enum Done {
+    /// The reply of a command.
+    Reply(Value),
+    /// A pipeline's slots, in order: each command's reply or error.
+    Slots(Vec<Result<Value>>),
+}
+
 /// A completed request: the tag it was submitted with, and its result.
-pub type Completion = (u64, Result<Value>);
+pub type Completion = (u64, Result<Done>);
 
 /// Carries single commands from one event loop to the core and their replies back, a
 /// batch per crossing. Cheap to clone (one shared state).
@@ -36,7 +52,7 @@ pub struct Batcher {
 
 struct Inner {
     client: Client,
-    submitted: Mutex<Vec<(u64, Command)>>,
+    submitted: Mutex<Vec<(u64, Job)>>,
     /// A flush task is scheduled and has not yet taken `submitted`.
     flush_armed: AtomicBool,
     done: Mutex<Vec<Completion>>,
@@ -76,7 +92,16 @@ impl Batcher {
     /// Queues `cmd`; its result comes back from [`drain`](Batcher::drain) with `tag`
     /// (the binding's own request id). Never blocks and never waits for I/O.
     pub fn submit(&self, tag: u64, cmd: Command) {
-        lock(&self.inner.submitted).push((tag, cmd));
+        self.push(tag, Job::Command(cmd));
+    }
+
+    /// Queues a pipeline (or transaction); it completes with [`Done::Slots`].
+    pub fn submit_pipeline(&self, tag: u64, pipe: Pipeline) {
+        self.push(tag, Job::Pipeline(pipe));
+    }
+
+    fn push(&self, tag: u64, job: Job) {
+        lock(&self.inner.submitted).push((tag, job));
         if !self.inner.flush_armed.swap(true, Ordering::AcqRel) {
             let inner = Arc::clone(&self.inner);
             runtime::spawn(inner.flush());
@@ -98,9 +123,15 @@ impl Inner {
         let batch = std::mem::take(&mut *lock(&self.submitted));
         let mut running: FuturesUnordered<_> = batch
             .into_iter()
-            .map(|(tag, cmd)| {
+            .map(|(tag, job)| {
                 let client = self.client.clone();
-                async move { (tag, client.execute(&cmd).await) }
+                async move {
+                    let done = match job {
+                        Job::Command(cmd) => client.execute(&cmd).await.map(Done::Reply),
+                        Job::Pipeline(pipe) => client.pipeline(&pipe).await.map(Done::Slots),
+                    };
+                    (tag, done)
+                }
             })
             .collect();
         while let Some(first) = running.next().await {

@@ -8,6 +8,10 @@
 //! [`policy`] applies timeouts and retries, and [`sync`] gives blocking callers a
 //! fast path that does its own I/O when it is alone.
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod batch;
 pub mod cache;
 pub mod client;
@@ -31,7 +35,7 @@ extern crate self as redbridge;
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
-pub use batch::{Batcher, Completion};
+pub use batch::{Batcher, Completion, Done};
 pub use cache::{CacheConfig, CacheStats, TrackingMode};
 pub use client::Client;
 pub use command::{Block, Command, Flags};

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use redbridge::{Batcher, Client, Completion, ErrorKind, Value};
+use redbridge::{Batcher, Client, Completion, Done, ErrorKind, Pipeline, Value};
 use support::{c, TestServer};
 
 /// Waits for wake-ups and drains until `n` completions are in.
@@ -53,7 +53,10 @@ fn replies_come_back_tagged_and_batched() {
     let replies = collect(&b, &rx, 1000);
     assert_eq!(replies.len(), 1000);
     for (tag, r) in replies {
-        assert_eq!(r.unwrap(), Value::BulkString(tag.to_string().into_bytes()));
+        let Done::Reply(v) = r.unwrap() else {
+            panic!("a command gives a reply")
+        };
+        assert_eq!(v, Value::BulkString(tag.to_string().into_bytes()));
     }
     let wakes = wakes.load(Ordering::SeqCst);
     assert!(
@@ -87,5 +90,31 @@ fn errors_in_place_and_no_head_of_line_wait() {
     );
     let blpop = collect(&b, &rx, 1);
     assert_eq!(blpop[0].0, 2);
-    assert_eq!(blpop[0].1.as_ref().unwrap(), &Value::Nil);
+    assert!(matches!(blpop[0].1, Ok(Done::Reply(Value::Nil))));
+}
+
+/// Pipelines travel the same way and come back as slots, in order.
+#[test]
+fn pipelines_come_back_as_slots() {
+    let srv = TestServer::start();
+    let (b, rx, _) = batcher(&srv);
+    let mut pipe = Pipeline::new(false);
+    pipe.add(c(&["SET", "bt:p", "1"]))
+        .add(c(&["INCR", "bt:p"]))
+        .add(c(&["HGET", "bt:p", "f"]));
+    b.submit_pipeline(7, pipe);
+    let mut tx = Pipeline::new(true);
+    tx.add(c(&["INCR", "bt:q"])).add(c(&["INCR", "bt:q"]));
+    b.submit_pipeline(8, tx);
+    let mut done = collect(&b, &rx, 2);
+    done.sort_by_key(|(t, _)| *t);
+    let Ok(Done::Slots(slots)) = &done[0].1 else {
+        panic!("{:?}", done[0])
+    };
+    assert_eq!(slots[1].as_ref().unwrap(), &Value::Int(2));
+    assert_eq!(slots[2].as_ref().unwrap_err().code(), Some("WRONGTYPE"));
+    let Ok(Done::Slots(slots)) = &done[1].1 else {
+        panic!("{:?}", done[1])
+    };
+    assert_eq!(slots.len(), 2);
 }

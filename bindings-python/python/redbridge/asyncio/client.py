@@ -66,10 +66,16 @@ class _LoopBatch:
         return True
 
     def submit(self, args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
+        return self._enqueue(self._native.submit, args)
+
+    def submit_pipeline(self, cmds: List[Tuple[Any, ...]], atomic: bool) -> "asyncio.Future[Any]":
+        return self._enqueue(self._native.submit_pipeline, cmds, atomic)
+
+    def _enqueue(self, send: Callable[..., None], *args: Any) -> "asyncio.Future[Any]":
         assert self._loop is not None
         fut = self._loop.create_future()
         self._tag += 1
-        self._native.submit(args, self._tag)
+        send(*args, self._tag)
         self._waiting[self._tag] = fut
         return fut
 
@@ -103,14 +109,19 @@ class Redis(ClientBase):
             hit, reply = self._native.cached(args)
             if hit:
                 return shape(args, reply, options)
-        batch = self._batch
-        if batch is None:
-            batch = self._batch = _LoopBatch(self._native)
-        if batch.owns(asyncio.get_running_loop()):
+        batch = self._batched()
+        if batch is not None:
             reply = await batch.submit(args)
         else:
             reply = await _await(self._native.execute_async, args)
         return shape(args, reply, options)
+
+    def _batched(self) -> Optional[_LoopBatch]:
+        """The batched crossing when the running loop may use it, else None."""
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _LoopBatch(self._native)
+        return batch if batch.owns(asyncio.get_running_loop()) else None
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         return Pipeline(self, transaction)
@@ -200,8 +211,13 @@ class Pipeline(PipelineBase):
         if not stack and not self._watching:
             return []
         try:
-            target = self._lease if self._lease is not None else self._client._native
-            slots = await _await(target.pipeline_async, cmds, atomic)
+            client = self._client
+            batch = client._batched() if self._lease is None and isinstance(client, Redis) else None
+            if batch is not None:
+                slots = await batch.submit_pipeline(cmds, atomic)
+            else:
+                target = self._lease if self._lease is not None else self._client._native
+                slots = await _await(target.pipeline_async, cmds, atomic)
         finally:
             await self.reset()
         return self._results(stack, slots, raise_on_error)
