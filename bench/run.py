@@ -329,7 +329,14 @@ def chart(path: Path, groups: dict, med: dict) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("  no matplotlib here: chart skipped")
+        # The system python runs the bench; matplotlib lives in the bench's scratch venv.
+        if PY.exists() and Path(sys.prefix).resolve() != (ENV / "py").resolve():
+            data = path.with_suffix(".chart.json")
+            data.write_text(json.dumps({"groups": groups, "med": med}))
+            subprocess.run([str(PY), __file__, "--chart", str(data), str(path)], check=False)
+            data.unlink(missing_ok=True)
+        else:
+            print("  no matplotlib here: chart skipped")
         return
     fig, axes = plt.subplots(2, 3, figsize=(18, 10))
     colors = {"Python sync": "#3572A5", "Python asyncio": "#6aa0d8", "Node": "#3c873a", "C": "#777777"}
@@ -358,13 +365,52 @@ def chart(path: Path, groups: dict, med: dict) -> None:
 # --- main -----------------------------------------------------------------------------
 
 
+def summarize(order: list, runs: dict) -> tuple[dict, dict]:
+    """Medians per client and workload. Keys are "group|label": the same label
+    (redbridge) appears in every group."""
+    med: dict = {}
+    groups: dict[str, list[str]] = {}
+    for group, label in order:
+        rs = runs.get(f"{label} [{group}]")
+        if not rs:
+            continue
+        key = f"{group}|{label}"
+        groups.setdefault(group, []).append(key)
+        m: dict = {k: statistics.median(r[k] for r in rs) for k in ("startup_ms", "rss_mb", "peak_rss_mb") if k in rs[0]}
+        for w in WORKLOADS:
+            ok = [r["results"][w] for r in rs if "error" not in r["results"][w]]
+            if not ok:
+                m[w] = rs[0]["results"][w]
+                continue
+            m[w] = {k: statistics.median(x[k] for x in ok) for k in ok[0] if isinstance(ok[0][k], (int, float))}
+        med[key] = m
+    return groups, med
+
+
+def rerender(path: Path) -> None:
+    """Writes results.md and chart.png again from a stored results.json (no new run)."""
+    d = json.loads(path.read_text())
+    groups, med = summarize(d["order"], d["runs"])
+    (path.parent / "results.md").write_text(report(d["meta"], groups, med, d["ceiling"], [tuple(r) for r in d.get("sizes", [])], d["errors"]))
+    chart(path.parent / "chart.png", groups, med)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny run with what is installed; results under target/")
     ap.add_argument("--reps", type=int, default=None, help="runs per client (default 3, quick 1)")
     ap.add_argument("--profile", default=None, help="cargo profile of the C library (default release, quick debug)")
     ap.add_argument("--only", default="", help="comma-separated groups to run (e.g. 'Node,C')")
+    ap.add_argument("--chart", nargs=2, metavar=("DATA", "PNG"), help=argparse.SUPPRESS)
+    ap.add_argument("--rerender", metavar="RESULTS_JSON", help="write results.md and chart.png again from a stored run")
     args = ap.parse_args()
+    if args.rerender:
+        rerender(Path(args.rerender))
+        return
+    if args.chart:
+        data = json.loads(Path(args.chart[0]).read_text())
+        chart(Path(args.chart[1]), data["groups"], data["med"])
+        return
     quick = args.quick
     reps = args.reps or (1 if quick else 3)
     profile = args.profile or ("debug" if quick else "release")
@@ -401,23 +447,8 @@ def main() -> None:
     loads.append(os.getloadavg()[0])
     ceiling = redis_benchmark(url, quick)
 
-    # Keys are "group|label": the same label (redbridge) appears in every group.
-    med: dict = {}
-    groups: dict[str, list[str]] = {}
-    for c in todo:
-        key = f"{c['group']}|{c['label']}"
-        rs = runs.get(f"{c['label']} [{c['group']}]")
-        if not rs:
-            continue
-        groups.setdefault(c["group"], []).append(key)
-        m: dict = {k: statistics.median(r[k] for r in rs) for k in ("startup_ms", "rss_mb", "peak_rss_mb") if k in rs[0]}
-        for w in WORKLOADS:
-            ok = [r["results"][w] for r in rs if "error" not in r["results"][w]]
-            if not ok:
-                m[w] = rs[0]["results"][w]
-                continue
-            m[w] = {k: statistics.median(x[k] for x in ok) for k in ok[0] if isinstance(ok[0][k], (int, float))}
-        med[key] = m
+    order = [[c["group"], c["label"]] for c in todo]
+    groups, med = summarize(order, runs)
     meta = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),
@@ -425,11 +456,13 @@ def main() -> None:
         "reps": reps,
         "load": " → ".join(f"{x:.2f}" for x in loads),
     }
-    md = report(meta, groups, med, ceiling, [] if quick else sizes(profile), errors)
+    size_rows = [] if quick else sizes(profile)
+    md = report(meta, groups, med, ceiling, size_rows, errors)
     out_dir = ROOT / ("target/bench-quick" if quick else "bench/results")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.md").write_text(md)
-    (out_dir / "results.json").write_text(json.dumps({"meta": meta, "runs": runs, "errors": errors, "ceiling": ceiling}, indent=1))
+    stored = {"meta": meta, "order": order, "runs": runs, "errors": errors, "ceiling": ceiling, "sizes": size_rows}
+    (out_dir / "results.json").write_text(json.dumps(stored, indent=1))
     chart(out_dir / "chart.png", groups, med)
     print()
     print(md)
