@@ -104,7 +104,7 @@ test-node-pack: node-env
 	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDIS_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
 
 install:
-	cargo build -q -p redbridge-c --features mimalloc $(if $(filter release,$(PROFILE)),--release,)
+	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release --features mimalloc,)
 	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/include
 	install -m 0644 target/$(PROFILE)/libredbridge.so target/$(PROFILE)/libredbridge.a $(PREFIX)/lib/
 	install -m 0644 bindings-c/include/redbridge.h $(PREFIX)/include/
