@@ -72,7 +72,7 @@ impl Engine {
     ) -> Result<Engine> {
         let runtime = runtime::runtime();
         let _enter = runtime.enter();
-        let redis = redis::Client::open(shared_cfg.connection_info())?;
+        let redis = shared_cfg.redis_client()?;
         let mux = Multiplexed::start(
             shared_cfg.clone(),
             redis.clone(),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::cache::{CacheConfig, TrackingMode};
 use crate::error::{Error, Result};
 use crate::guard::{GuardMode, WarningSink};
+use crate::tls::{PemSource, TlsBuilder, TlsConfig};
 
 /// Default for [`Config::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -112,6 +113,7 @@ pub struct Config {
     pub(crate) guard_threshold: usize,
     pub(crate) warning_sink: Option<WarningSink>,
     pub(crate) cache: Option<CacheConfig>,
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 impl Config {
@@ -196,9 +198,20 @@ impl Config {
         self.cache.as_ref()
     }
 
+    /// TLS settings, when the connection is encrypted (`rediss://`).
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
+    }
+
+    /// The redis-rs client every connection of this configuration is opened from
+    /// (address, TLS, handshake).
+    pub(crate) fn redis_client(&self) -> Result<redis::Client> {
+        crate::tls::client(self.connection_info(), self.tls.as_ref())
+    }
+
     /// The redis-rs connection info for this configuration (handshake: AUTH, SELECT,
     /// HELLO, library name).
-    pub(crate) fn connection_info(&self) -> redis::ConnectionInfo {
+    fn connection_info(&self) -> redis::ConnectionInfo {
         use redis::IntoConnectionInfo;
         let addr = match &self.addr {
             Addr::Tcp { host, port } => redis::ConnectionAddr::Tcp(host.clone(), *port),
@@ -242,6 +255,7 @@ impl fmt::Debug for Config {
             .field("guard", &self.guard)
             .field("guard_threshold", &self.guard_threshold)
             .field("cache", &self.cache)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -270,6 +284,7 @@ pub struct ConfigBuilder {
     guard_threshold: usize,
     warning_sink: Option<WarningSink>,
     cache: Option<CacheConfig>,
+    tls: TlsBuilder,
 }
 
 impl Default for ConfigBuilder {
@@ -296,6 +311,7 @@ impl Default for ConfigBuilder {
             guard_threshold: DEFAULT_GUARD_THRESHOLD,
             warning_sink: None,
             cache: None,
+            tls: TlsBuilder::default(),
         }
     }
 }
@@ -340,6 +356,14 @@ pub const OPTION_NAMES: &[&str] = &[
     "cache_mode",
     "cache_prefixes",
     "cache_commands",
+    "tls",
+    "tls_ca_file",
+    "tls_ca",
+    "tls_cert_file",
+    "tls_cert",
+    "tls_key_file",
+    "tls_key",
+    "tls_verify",
 ];
 
 impl ConfigBuilder {
@@ -388,9 +412,10 @@ impl ConfigBuilder {
                 self.unix = Some(PathBuf::from(parsed.path()));
             }
             "rediss" | "valkeys" => {
-                return Err(Error::invalid(
-                    "rediss:// (TLS) is not supported yet; use redis:// on a trusted network",
-                ))
+                self.tls.on = true;
+                return self
+                    .apply_url(&format!("redis{}", &raw[raw.find("://").unwrap_or(0)..]))
+                    .map_err(|e| Error::invalid(e.message().replacen("redis://", "rediss://", 1)));
             }
             other => {
                 return Err(Error::invalid(format!(
@@ -513,6 +538,27 @@ impl ConfigBuilder {
                     .collect();
                 self.cache_mut().mode = TrackingMode::Broadcast(prefixes);
             }
+            "tls" | "ssl" => self.tls.on = parse_bool(value).ok_or_else(|| bad("a boolean"))?,
+            "tls_ca_file" | "ssl_ca_certs" => {
+                self.tls.ca = Some(PemSource::File(PathBuf::from(value)))
+            }
+            "tls_ca" | "ssl_ca_data" => self.tls.ca = Some(PemSource::Text(Secret::new(value))),
+            "tls_cert_file" | "ssl_certfile" => {
+                self.tls.cert = Some(PemSource::File(PathBuf::from(value)))
+            }
+            "tls_cert" => self.tls.cert = Some(PemSource::Text(Secret::new(value))),
+            "tls_key_file" | "ssl_keyfile" => {
+                self.tls.key = Some(PemSource::File(PathBuf::from(value)))
+            }
+            "tls_key" => self.tls.key = Some(PemSource::Text(Secret::new(value))),
+            "tls_verify" | "ssl_cert_reqs" => {
+                self.tls.verify = Some(match value.to_ascii_lowercase().as_str() {
+                    "required" | "optional" | "cert_required" | "cert_optional" | "true" | "1"
+                    | "yes" => true,
+                    "none" | "cert_none" | "false" | "0" | "no" => false,
+                    _ => return Err(bad("\"required\" or \"none\"")),
+                })
+            }
             "cache_commands" => {
                 self.cache_mut().commands = Some(
                     value
@@ -551,6 +597,34 @@ impl ConfigBuilder {
     /// Database number (SELECT on every connection).
     pub fn db(mut self, db: i64) -> Self {
         self.db = db;
+        self
+    }
+    /// Encrypts every connection with TLS (as a `rediss://` URL does).
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls.on = on;
+        self
+    }
+    /// The CA certificate (PEM file) the server's certificate must be signed by; without
+    /// it, the system's trust store is used.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(PemSource::File(path.into()));
+        self
+    }
+    /// A client certificate and its key (PEM files), for servers that ask for one
+    /// (mutual TLS, `tls-auth-clients yes`).
+    pub fn tls_client_cert_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.cert = Some(PemSource::File(cert.into()));
+        self.tls.key = Some(PemSource::File(key.into()));
+        self
+    }
+    /// Whether the server's certificate is verified (default true). Turning it off
+    /// (redis-py `ssl_cert_reqs="none"`) accepts any server: for tests only.
+    pub fn tls_verify(mut self, verify: bool) -> Self {
+        self.tls.verify = Some(verify);
         self
     }
     /// ACL user name.
@@ -721,7 +795,6 @@ impl ConfigBuilder {
             }
         }
         Ok(Config {
-            addr,
             db: self.db,
             username: self.username,
             password: self.password,
@@ -740,6 +813,8 @@ impl ConfigBuilder {
             guard_threshold: self.guard_threshold,
             warning_sink: self.warning_sink,
             cache: self.cache,
+            tls: self.tls.build(&addr)?,
+            addr,
         })
     }
 }

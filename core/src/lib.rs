@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod scan;
 pub mod stats;
 pub mod sync;
+pub mod tls;
 
 // Lets the shared test support (written for integration tests) name this crate.
 #[cfg(test)]
@@ -48,6 +49,7 @@ pub use pool::Lease;
 pub use scan::{ScanKind, ScanOptions, ScanStream};
 pub use stats::{PoolState, StatsSnapshot};
 pub use sync::{SyncClient, SyncLease, SyncScan};
+pub use tls::TlsConfig;
 
 /// Reply values, exactly as redis-rs gives them for RESP2 and RESP3.
 pub use redis::{PushInfo, PushKind, Value};

@@ -11,6 +11,7 @@
 //! every [`ConnectionObserver`] on the connection's reader, in order with replies, and
 //! connects and disconnects are announced with a generation number.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -69,6 +70,9 @@ enum Slot {
 pub(crate) struct Multiplexed {
     state: watch::Receiver<Slot>,
     broken: mpsc::UnboundedSender<u64>,
+    /// The newest generation reported broken: never handed out again, even before the
+    /// supervisor has replaced it (an unsafe command would fail on it without a retry).
+    broken_generation: AtomicU64,
     stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
@@ -99,6 +103,7 @@ impl Multiplexed {
         Multiplexed {
             state: rx,
             broken: broken_tx,
+            broken_generation: AtomicU64::new(0),
             stop: Mutex::new(Some(stop_tx)),
         }
     }
@@ -114,13 +119,14 @@ impl Multiplexed {
         wait: Option<Duration>,
         addr: &crate::config::Addr,
     ) -> Result<(u64, MultiplexedConnection)> {
-        if let Some(r) = ready_or_failed(&self.state.borrow()) {
+        let broken = self.broken_generation.load(Ordering::Acquire);
+        if let Some(r) = ready_or_failed(&self.state.borrow(), broken) {
             return r;
         }
         let mut rx = self.state.clone();
         let waiting = async {
             loop {
-                if let Some(r) = ready_or_failed(&rx.borrow_and_update()) {
+                if let Some(r) = ready_or_failed(&rx.borrow_and_update(), broken) {
                     return r;
                 }
                 if rx.changed().await.is_err() {
@@ -181,6 +187,8 @@ impl Multiplexed {
 
     /// Reports that the connection of `generation` broke (a command saw it fail).
     pub(crate) fn report_broken(&self, generation: u64) {
+        self.broken_generation
+            .fetch_max(generation, Ordering::AcqRel);
         let _ = self.broken.send(generation);
     }
 
@@ -198,9 +206,11 @@ impl Multiplexed {
     }
 }
 
-/// `Some` when a caller need not (or must not) wait: the connection, or the error.
-fn ready_or_failed(slot: &Slot) -> Option<Result<(u64, MultiplexedConnection)>> {
+/// `Some` when a caller need not (or must not) wait: the connection, or the error. A
+/// connection of generation `broken` is known dead: wait for its successor.
+fn ready_or_failed(slot: &Slot, broken: u64) -> Option<Result<(u64, MultiplexedConnection)>> {
     match slot {
+        Slot::Ready { generation, .. } if *generation == broken => None,
         Slot::Ready { generation, conn } => Some(Ok((*generation, conn.clone()))),
         Slot::Closed => Some(Err(closed())),
         Slot::Connecting {
@@ -330,6 +340,11 @@ pub(crate) async fn init_connection(
 
 /// Adds the address (never the password) and a hint to a connect failure.
 pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
+    if config.tls.is_some() {
+        if let Some(why) = crate::tls::explain(e.message(), &config.addr) {
+            return Error::new(ErrorKind::Connection, why);
+        }
+    }
     match e.kind() {
         ErrorKind::Connection | ErrorKind::Timeout => Error::new(
             e.kind(),

@@ -37,7 +37,10 @@ impl Pool {
         let conn_cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
             .set_response_timeout(None);
-        let manager = Manager::new_with_config(config.connection_info(), conn_cfg)?;
+        let manager = Manager::new_with_config(
+            config.redis_client()?.get_connection_info().clone(),
+            conn_cfg,
+        )?;
         let name = config.client_name.clone();
         let pool = deadpool_redis::Pool::builder(manager)
             .max_size(config.max_connections)

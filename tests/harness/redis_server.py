@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Throwaway redis-server for every test runner (cargo, pytest, node --test, C).
 
-    redis_server.py start [--port N] [--dir DIR] [-- extra redis-server args]
+    redis_server.py start [--port N] [--dir DIR] [--tls] [-- extra redis-server args]
         Starts redis-server on 127.0.0.1 (a free port unless --port), with
         --save '' --appendonly no, waits until it answers PING, and prints one JSON
         line: {"url": ..., "host": ..., "port": ..., "pid": ..., "pidfile": ..., "dir": ...}.
+        --tls: the port speaks TLS only (url rediss://…). The harness makes a CA, a server
+        certificate for 127.0.0.1 (not for "localhost", to test hostname checks), a client
+        certificate, and a second CA nobody trusts, with openssl; the JSON line adds their
+        paths: ca, cert, key (the client's), other_ca. Clients need no certificate unless
+        extra args say --tls-auth-clients yes.
     redis_server.py stop PIDFILE
         Stops the server started with that pid file (SIGTERM, then SIGKILL), by PID.
 
@@ -32,9 +37,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def answers_ping(port: int) -> bool:
+def make_certs(workdir: str) -> dict:
+    """A CA, a server cert for IP 127.0.0.1, a client cert, and an untrusted CA (openssl)."""
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, cwd=workdir,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    for ca in ("ca", "other_ca"):
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN=redbridge test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")
+    with open(os.path.join(workdir, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    with open(os.path.join(workdir, "client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=redbridge test {who}",
+            "-keyout", f"{who}.key", "-out", f"{who}.csr")
+        ssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{who}.ext", "-out", f"{who}.crt")
+    path = lambda name: os.path.join(workdir, name)  # noqa: E731
+    return {"ca": path("ca.crt"), "cert": path("client.crt"), "key": path("client.key"),
+            "other_ca": path("other_ca.crt"), "server_cert": path("server.crt"),
+            "server_key": path("server.key")}
+
+
+def answers_ping(port: int, certs: "dict | None" = None) -> bool:
     try:
-        with socket.create_connection((HOST, port), timeout=0.5) as s:
+        with socket.create_connection((HOST, port), timeout=0.5) as raw:
+            s = raw
+            if certs:
+                import ssl
+                ctx = ssl.create_default_context(cafile=certs["ca"])
+                ctx.load_cert_chain(certs["cert"], certs["key"])
+                s = ctx.wrap_socket(raw, server_hostname=HOST)
             s.sendall(b"PING\r\n")
             reply = s.recv(64)
             # A server started with --requirepass answers, but refuses PING: it is up.
@@ -47,10 +82,14 @@ def start(argv):
     port = None
     workdir = None
     extra = []
+    tls = False
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a == "--port":
+        if a == "--tls":
+            tls = True
+            i += 1
+        elif a == "--port":
             port = int(argv[i + 1])
             i += 2
         elif a == "--dir":
@@ -69,13 +108,19 @@ def start(argv):
         )
     workdir = workdir or tempfile.mkdtemp(prefix="redbridge-redis-")
     os.makedirs(workdir, exist_ok=True)
+    certs = make_certs(workdir) if tls else None
     attempts = 1 if port else 5
     for _ in range(attempts):
         p = port or free_port()
         pidfile = os.path.join(workdir, f"redis-{p}.pid")
         logfile = os.path.join(workdir, f"redis-{p}.log")
+        listen = ["--port", str(p)]
+        if certs:
+            listen = ["--port", "0", "--tls-port", str(p), "--tls-cert-file", certs["server_cert"],
+                      "--tls-key-file", certs["server_key"], "--tls-ca-cert-file", certs["ca"],
+                      "--tls-auth-clients", "no"]
         args = [
-            binary, "--port", str(p), "--bind", HOST, "--save", "", "--appendonly", "no",
+            binary, *listen, "--bind", HOST, "--save", "", "--appendonly", "no",
             "--dir", workdir, "--daemonize", "no", "--logfile", logfile,
             "--enable-debug-command", "local", *extra,
         ]
@@ -87,11 +132,14 @@ def start(argv):
             f.write(str(proc.pid))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and proc.poll() is None:
-            if answers_ping(p):
-                print(json.dumps({
-                    "url": f"redis://{HOST}:{p}", "host": HOST, "port": p,
+            if answers_ping(p, certs):
+                info = {
+                    "url": f"{'rediss' if certs else 'redis'}://{HOST}:{p}", "host": HOST, "port": p,
                     "pid": proc.pid, "pidfile": pidfile, "dir": workdir,
-                }), flush=True)
+                }
+                if certs:
+                    info.update({k: v for k, v in certs.items() if not k.startswith("server")})
+                print(json.dumps(info), flush=True)
                 return
             time.sleep(0.02)
         if proc.poll() is None:

@@ -16,8 +16,19 @@ fn harness() -> PathBuf {
 pub struct TestServer {
     pub url: String,
     pub port: u16,
+    /// For a TLS server: the certificates the harness made.
+    pub tls: Option<TlsFiles>,
     pidfile: Option<String>,
     extra: Vec<String>,
+}
+
+/// PEM files of a TLS test server: its CA, a client certificate and key signed by it,
+/// and a CA that signed nothing here.
+pub struct TlsFiles {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+    pub other_ca: String,
 }
 
 fn field<'a>(json: &'a str, key: &str) -> &'a str {
@@ -44,6 +55,7 @@ impl TestServer {
             return TestServer {
                 url,
                 port,
+                tls: None,
                 pidfile: None,
                 extra: vec![],
             };
@@ -57,9 +69,23 @@ impl TestServer {
         Self::launch(None, extra)
     }
 
+    /// A throwaway TLS-only server (`--tls` of the harness), with extra arguments
+    /// (`--tls-auth-clients yes` for mutual TLS).
+    pub fn start_tls(extra: &[&str]) -> TestServer {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        Self::launch_with(None, extra, true)
+    }
+
     fn launch(port: Option<u16>, extra: Vec<String>) -> TestServer {
+        Self::launch_with(port, extra, false)
+    }
+
+    fn launch_with(port: Option<u16>, extra: Vec<String>, tls: bool) -> TestServer {
         let mut cmd = Proc::new("python3");
         cmd.arg(harness()).arg("start");
+        if tls {
+            cmd.arg("--tls");
+        }
         if let Some(p) = port {
             cmd.arg("--port").arg(p.to_string());
         }
@@ -76,6 +102,12 @@ impl TestServer {
         TestServer {
             url: field(&json, "url").to_string(),
             port: field(&json, "port").parse().unwrap(),
+            tls: tls.then(|| TlsFiles {
+                ca: field(&json, "ca").to_string(),
+                cert: field(&json, "cert").to_string(),
+                key: field(&json, "key").to_string(),
+                other_ca: field(&json, "other_ca").to_string(),
+            }),
             pidfile: Some(field(&json, "pidfile").to_string()),
             extra,
         }
