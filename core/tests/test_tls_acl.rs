@@ -83,7 +83,11 @@ fn tls_errors_say_what_failed() {
         .map(drop)
         .expect_err("hostname mismatch");
     eprintln!("mismatch: {e}");
-    assert!(e.to_string().contains("not valid for the host name \"localhost\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("not valid for the host name \"localhost\""),
+        "{e}"
+    );
     // Not verifying at all (redis-py ssl_cert_reqs="none") connects to anyone.
     let insecure = tls_builder(&srv).tls_verify(false).build().unwrap();
     exercise(&SyncClient::connect(insecure).unwrap());
