@@ -17,8 +17,8 @@ import redbridge
 HARNESS = Path(__file__).resolve().parents[2] / "tests" / "harness" / "redis_server.py"
 
 
-def start_server(*extra: str) -> Dict[str, Any]:
-    cmd = [sys.executable, str(HARNESS), "start"]
+def start_server(*extra: str, tls: bool = False) -> Dict[str, Any]:
+    cmd = [sys.executable, str(HARNESS), "start"] + (["--tls"] if tls else [])
     if extra:
         cmd += ["--", *extra]
     return json.loads(subprocess.check_output(cmd))
@@ -48,6 +48,22 @@ def url(server: Dict[str, Any]) -> str:
 def own_server() -> Iterator[Dict[str, Any]]:
     """A server of the test's own, for tests that stall, kill or restart it."""
     info = start_server()
+    yield info
+    stop_server(info)
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[Dict[str, Any]]:
+    """A TLS-only server; its CA, client cert/key and an untrusted CA are in the dict."""
+    info = start_server(tls=True)
+    yield info
+    stop_server(info)
+
+
+@pytest.fixture(scope="module")
+def mtls_server() -> Iterator[Dict[str, Any]]:
+    """A TLS-only server that requires a client certificate."""
+    info = start_server("--tls-auth-clients", "yes", tls=True)
     yield info
     stop_server(info)
 

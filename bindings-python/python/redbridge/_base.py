@@ -24,7 +24,10 @@ def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any]) -> Any:
     """Applies the response callback of the command (redis-py's response_callbacks)."""
     if isinstance(reply, Exception):
         return reply
-    callback = _parsers.CALLBACKS.get(command_name(args))
+    # The command methods pass upper-case names: look those up as they are.
+    callback = _parsers.CALLBACKS.get(args[0]) if args[0].__class__ is str else None
+    if callback is None:
+        callback = _parsers.CALLBACKS.get(command_name(args))
     return callback(reply, **options) if callback else reply
 
 
@@ -58,8 +61,19 @@ class ClientBase(Commands):
         username: Optional[str] = None,
         client_name: Optional[str] = None,
         protocol: Optional[int] = 3,
+        ssl: bool = False,
+        ssl_keyfile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_cert_reqs: Any = "required",
+        ssl_ca_certs: Optional[str] = None,
+        ssl_ca_data: Optional[str] = None,
+        ssl_check_hostname: bool = True,
         **kwargs: Any,
     ) -> None:
+        if ssl:
+            # redis-py's TLS arguments; they mean something only with ssl=True, as there.
+            kwargs.update(ssl=True, ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile, ssl_cert_reqs=ssl_cert_reqs,
+                          ssl_ca_certs=ssl_ca_certs, ssl_ca_data=ssl_ca_data, ssl_check_hostname=ssl_check_hostname)
         options = dict(
             host=host,
             port=port,

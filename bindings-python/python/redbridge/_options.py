@@ -5,6 +5,7 @@ Defaults live in the core; an argument left at None keeps the core's default.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -36,6 +37,17 @@ def _duration(name: str, value: Any) -> str:
     return repr(float(value))
 
 
+def _cert_reqs(value: Any) -> str:
+    """redis-py's ssl_cert_reqs: "required"/"optional"/"none" or an ssl.VerifyMode."""
+    import ssl as _ssl
+
+    if isinstance(value, _ssl.VerifyMode) or (isinstance(value, int) and not isinstance(value, bool)):
+        return "none" if int(value) == int(_ssl.CERT_NONE) else "required"
+    if isinstance(value, str) and value.lower() in ("required", "optional", "none"):
+        return value.lower()
+    raise ValueError(f"ssl_cert_reqs must be 'required', 'optional', 'none' or an ssl.VerifyMode, not {value!r}")
+
+
 def native_options(
     *,
     host: Optional[str] = None,
@@ -60,6 +72,12 @@ def native_options(
     encoding: str = "utf-8",
     encoding_errors: str = "strict",
     ssl: bool = False,
+    ssl_ca_certs: Optional[str] = None,
+    ssl_ca_data: Optional[str] = None,
+    ssl_certfile: Optional[str] = None,
+    ssl_keyfile: Optional[str] = None,
+    ssl_cert_reqs: Any = None,
+    ssl_check_hostname: Optional[bool] = None,
     cache_config: Any = None,
     **unknown: Any,
 ) -> List[Tuple[str, str]]:
@@ -69,8 +87,11 @@ def native_options(
             unknown.pop(name)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    if ssl:
-        raise ValueError("ssl=True (TLS) is not supported yet; connect over a trusted network")
+    if ssl_check_hostname is False:
+        raise ValueError(
+            "ssl_check_hostname=False is not supported: connect with a name the certificate was "
+            "made for, or (tests only) ssl_cert_reqs='none' to skip verification"
+        )
     if encoding.lower().replace("-", "") != "utf8" or encoding_errors != "strict":
         raise ValueError("only encoding='utf-8' with encoding_errors='strict' is supported")
     out: List[Tuple[str, str]] = []
@@ -104,6 +125,14 @@ def native_options(
     put("guard", guard)
     put("guard_threshold", guard_threshold)
     put("retry_unsafe", retry_unsafe)
+    if ssl:
+        put("tls", True)
+    for name, value in (("ssl_ca_certs", ssl_ca_certs), ("ssl_ca_data", ssl_ca_data), ("ssl_certfile", ssl_certfile), ("ssl_keyfile", ssl_keyfile)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a path (str), not {type(value).__name__}")
+        put({"ssl_ca_certs": "tls_ca_file", "ssl_ca_data": "tls_ca", "ssl_certfile": "tls_cert_file", "ssl_keyfile": "tls_key_file"}[name], None if value is None else os.fspath(value))
+    if ssl_cert_reqs is not None:
+        put("tls_verify", _cert_reqs(ssl_cert_reqs))
     if cache_config is not None:
         from .cache import CacheConfig
 
