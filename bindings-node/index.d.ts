@@ -9,7 +9,21 @@ type Keys = Arg | Arg[];
 export interface RedisClientOptions {
   /** redis://[user:password@]host:port/db?option=value, or unix:///path */
   url?: string;
-  socket?: { host?: string; port?: number; path?: string; connectTimeout?: number };
+  socket?: {
+    host?: string;
+    port?: number;
+    path?: string;
+    connectTimeout?: number;
+    /** Encrypt with TLS (a rediss:// URL does too). */
+    tls?: boolean;
+    /** PEM of the CA(s) the server's certificate must be signed by (default: the system's). */
+    ca?: string | Buffer | Array<string | Buffer>;
+    /** PEM client certificate and key, for servers that require one (mutual TLS). */
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    /** false accepts any server certificate: for tests only. */
+    rejectUnauthorized?: boolean;
+  };
   username?: string;
   password?: string;
   database?: number;

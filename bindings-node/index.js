@@ -432,7 +432,18 @@ function nativeOptions(options) {
   if (socket.host !== undefined) out.push(['host', String(socket.host)]);
   if (socket.port !== undefined) out.push(['port', String(socket.port)]);
   if (socket.connectTimeout !== undefined) out.push(['connect_timeout', ms(socket.connectTimeout, 'socket.connectTimeout')]);
-  if (socket.tls) throw new TypeError('socket.tls is not supported yet; connect over a trusted network');
+  if (socket.tls !== undefined && typeof socket.tls !== 'boolean') throw new TypeError(`socket.tls must be a boolean, got ${describe(socket.tls)}`);
+  if (socket.tls) out.push(['tls', 'true']);
+  // node's tls.connect options, as node-redis passes them: PEM strings or Buffers.
+  for (const [key, core] of [['ca', 'tls_ca'], ['cert', 'tls_cert'], ['key', 'tls_key']]) {
+    if (socket[key] === undefined) continue;
+    const parts = Array.isArray(socket[key]) ? socket[key] : [socket[key]];
+    for (const part of parts) {
+      if (typeof part !== 'string' && !Buffer.isBuffer(part)) throw new TypeError(`socket.${key} must be a PEM string or Buffer (or an array of them), got ${describe(part)}`);
+    }
+    out.push([core, parts.map(String).join('\n')]);
+  }
+  if (socket.rejectUnauthorized === false) out.push(['tls_verify', 'none']);
   if (options.username !== undefined) out.push(['username', String(options.username)]);
   if (options.password !== undefined) out.push(['password', String(options.password)]);
   if (options.database !== undefined) out.push(['db', String(options.database)]);

@@ -11,6 +11,13 @@ function startServer(...extra) {
   return JSON.parse(execFileSync('python3', args, { encoding: 'utf8' }));
 }
 
+/** A TLS-only server; the result carries its CA, a client cert/key and an untrusted CA. */
+function startTlsServer(...extra) {
+  const args = [HARNESS, 'start', '--tls'];
+  if (extra.length) args.push('--', ...extra);
+  return JSON.parse(execFileSync('python3', args, { encoding: 'utf8' }));
+}
+
 function stopServer(info) {
   if (info && info.pidfile) execFileSync('python3', [HARNESS, 'stop', info.pidfile]);
 }
@@ -23,4 +30,4 @@ function sharedServer(t) {
   return info;
 }
 
-module.exports = { startServer, stopServer, sharedServer };
+module.exports = { startServer, startTlsServer, stopServer, sharedServer };
