@@ -479,6 +479,32 @@ enum redbridge_status redbridge_config_set_retry_on_timeout(struct redbridge_con
                                                             bool on);
 
 /**
+ * Encrypts every connection with TLS (as a `rediss://` URL does).
+ */
+enum redbridge_status redbridge_config_set_tls(struct redbridge_config *config, bool on);
+
+/**
+ * The CA certificate (PEM file) the server's certificate must be signed by; without
+ * it, the system's trust store is used. Read when the client is opened.
+ */
+enum redbridge_status redbridge_config_set_tls_ca_file(struct redbridge_config *config,
+                                                       const char *path);
+
+/**
+ * A client certificate and its private key (PEM files), for servers that require one
+ * (mutual TLS, `tls-auth-clients yes`). Both are required.
+ */
+enum redbridge_status redbridge_config_set_tls_client_cert(struct redbridge_config *config,
+                                                           const char *cert_file,
+                                                           const char *key_file);
+
+/**
+ * Whether the server's certificate is verified (default true). false accepts any
+ * server: for tests only.
+ */
+enum redbridge_status redbridge_config_set_tls_verify(struct redbridge_config *config, bool verify);
+
+/**
  * "multiplexed" (default) or "pooled".
  */
 enum redbridge_status redbridge_config_set_mode(struct redbridge_config *config, const char *mode);

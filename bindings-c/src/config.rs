@@ -212,6 +212,53 @@ pub extern "C" fn redbridge_config_set_retry_on_timeout(
     set_display(config, "retry_on_timeout", on)
 }
 
+/// Encrypts every connection with TLS (as a `rediss://` URL does).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_tls(
+    config: *mut redbridge_config,
+    on: bool,
+) -> redbridge_status {
+    set_display(config, "tls", on)
+}
+
+/// The CA certificate (PEM file) the server's certificate must be signed by; without
+/// it, the system's trust store is used. Read when the client is opened.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_tls_ca_file(
+    config: *mut redbridge_config,
+    path: *const c_char,
+) -> redbridge_status {
+    set_text(config, "tls_ca_file", path)
+}
+
+/// A client certificate and its private key (PEM files), for servers that require one
+/// (mutual TLS, `tls-auth-clients yes`). Both are required.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_tls_client_cert(
+    config: *mut redbridge_config,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+) -> redbridge_status {
+    boundary(|| {
+        let cert = c_str(cert_file, "cert_file")?;
+        let key = c_str(key_file, "key_file")?;
+        let builder = &mut arg_mut(config, "config")?.builder;
+        builder.set_option("tls_cert_file", cert)?;
+        builder.set_option("tls_key_file", key)?;
+        Ok(())
+    })
+}
+
+/// Whether the server's certificate is verified (default true). false accepts any
+/// server: for tests only.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_tls_verify(
+    config: *mut redbridge_config,
+    verify: bool,
+) -> redbridge_status {
+    set_display(config, "tls_verify", verify)
+}
+
 /// "multiplexed" (default) or "pooled".
 #[no_mangle]
 pub extern "C" fn redbridge_config_set_mode(

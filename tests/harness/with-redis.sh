@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Runs a command with REDIS_URL set: the caller's REDIS_URL when given, else a
 # throwaway redis-server (tests/harness/redis_server.py) stopped by PID afterwards.
+# With WITH_TLS=1 it also starts a TLS-only server (client certificates optional) and
+# exports REDBRIDGE_TLS_URL, REDBRIDGE_TLS_CA, REDBRIDGE_TLS_CERT, REDBRIDGE_TLS_KEY and
+# REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${REDIS_URL:-}" ]; then
-  exec "$@"
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+pidfiles=()
+cleanup() { for p in "${pidfiles[@]}"; do python3 "$here/redis_server.py" stop "$p"; done; }
+trap cleanup EXIT
+if [ "${WITH_TLS:-}" = 1 ]; then
+  tls=$(python3 "$here/redis_server.py" start --tls -- --tls-auth-clients optional)
+  pidfiles+=("$(field "$tls" pidfile)")
+  export REDBRIDGE_TLS_URL=$(field "$tls" url) REDBRIDGE_TLS_CA=$(field "$tls" ca) \
+    REDBRIDGE_TLS_CERT=$(field "$tls" cert) REDBRIDGE_TLS_KEY=$(field "$tls" key) \
+    REDBRIDGE_TLS_OTHER_CA=$(field "$tls" other_ca)
 fi
-info=$(python3 "$here/redis_server.py" start)
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$info" "$1"; }
-pidfile=$(field pidfile)
-trap 'python3 "$here/redis_server.py" stop "$pidfile"' EXIT
-REDIS_URL=$(field url)
-export REDIS_URL
-echo "(throwaway redis-server at $REDIS_URL)" >&2
+if [ -z "${REDIS_URL:-}" ]; then
+  info=$(python3 "$here/redis_server.py" start)
+  pidfiles+=("$(field "$info" pidfile)")
+  REDIS_URL=$(field "$info" url)
+  export REDIS_URL
+  echo "(throwaway redis-server at $REDIS_URL)" >&2
+fi
 "$@"
