@@ -15,6 +15,7 @@ use redis::Value;
 use tokio::runtime::Runtime;
 
 use crate::cache::{Cache, Ticket};
+use crate::cluster::ClusterEngine;
 use crate::command::{Command, Flags, Meta};
 use crate::config::{Config, Mode};
 use crate::error::{Error, ErrorKind, Result};
@@ -60,7 +61,10 @@ pub(crate) struct Engine {
     fork_generation: u64,
     pub(crate) runtime: &'static Runtime,
     pub(crate) redis: redis::Client,
-    mux: Multiplexed,
+    /// The shared connection (standalone servers).
+    mux: Option<Multiplexed>,
+    /// The cluster's connections (cluster mode), instead of `mux`.
+    pub(crate) cluster: Option<ClusterEngine>,
     pool: Pool,
 }
 
@@ -73,12 +77,17 @@ impl Engine {
         let runtime = runtime::runtime();
         let _enter = runtime.enter();
         let redis = shared_cfg.redis_client()?;
-        let mux = Multiplexed::start(
-            shared_cfg.clone(),
-            redis.clone(),
-            observers.clone(),
-            stats.clone(),
-        );
+        let (mux, cluster) = if shared_cfg.cluster {
+            (None, Some(ClusterEngine::new(shared_cfg)?))
+        } else {
+            let mux = Multiplexed::start(
+                shared_cfg.clone(),
+                redis.clone(),
+                observers.clone(),
+                stats.clone(),
+            );
+            (Some(mux), None)
+        };
         let pool = Pool::new(shared_cfg.clone(), stats.clone())?;
         runtime.spawn(pool::reaper(pool.handle(), shared_cfg.idle_timeout));
         Ok(Engine {
@@ -86,6 +95,7 @@ impl Engine {
             runtime,
             redis,
             mux,
+            cluster,
             pool,
         })
     }
@@ -94,14 +104,42 @@ impl Engine {
 impl Engine {
     /// Waits until the first shared connection is up, or returns its connect error.
     pub(crate) async fn wait_first(&self, wait: std::time::Duration) -> Result<()> {
-        self.mux.wait_first(wait).await
+        match (&self.mux, &self.cluster) {
+            (Some(mux), _) => mux.wait_first(wait).await,
+            (None, Some(cluster)) => cluster.conn().await.map(drop),
+            (None, None) => Err(no_engine()),
+        }
     }
+
+    fn mux(&self) -> Result<&Multiplexed> {
+        self.mux.as_ref().ok_or_else(no_engine)
+    }
+
+    fn stop(&self) {
+        if let Some(mux) = &self.mux {
+            mux.stop();
+        }
+        self.pool.close();
+    }
+}
+
+fn not_a_cluster() -> Error {
+    Error::new(
+        ErrorKind::Cluster,
+        "this client is not connected to a cluster",
+    )
+}
+
+fn no_engine() -> Error {
+    Error::new(
+        ErrorKind::Cluster,
+        "this needs a standalone server's shared connection, which a cluster client does not have",
+    )
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.mux.stop();
-        self.pool.close();
+        self.stop();
     }
 }
 
@@ -141,7 +179,7 @@ impl Client {
     pub async fn connect(config: Config) -> Result<Client> {
         let client = Client::new(config)?;
         let wait = client.shared.config.connect_timeout * 2;
-        client.engine()?.mux.wait_first(wait).await?;
+        client.engine()?.wait_first(wait).await?;
         Ok(client)
     }
 
@@ -300,6 +338,15 @@ impl Client {
             !tracked && (config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING));
         let v = self
             .retrying(retry, || async {
+                if let Some(cluster) = &engine.cluster {
+                    // redis-rs routes by slot and follows MOVED/ASK; a blocking command
+                    // gets a cluster connection of its own.
+                    return if cmd.flags().contains(Flags::BLOCKING) {
+                        run_timed(cluster.execute_dedicated(cmd), timeout, cmd.name()).await
+                    } else {
+                        run_timed(cluster.execute(cmd), timeout, cmd.name()).await
+                    };
+                }
                 if dedicated {
                     let mut lease = self.lease_from(&engine).await?;
                     lease.run(cmd, timeout).await
@@ -340,7 +387,8 @@ impl Client {
         timeout: Option<std::time::Duration>,
     ) -> Result<Value> {
         let start = Instant::now();
-        let (generation, mut conn) = engine.mux.get(timeout, &self.shared.config.addr).await?;
+        let mux = engine.mux()?;
+        let (generation, mut conn) = mux.get(timeout, &self.shared.config.addr).await?;
         let left = timeout.map(|t| {
             t.saturating_sub(start.elapsed())
                 .max(std::time::Duration::from_millis(1))
@@ -355,7 +403,7 @@ impl Client {
             .and_then(pipeline::slot);
         if let Err(e) = &result {
             if e.is_connection_level() {
-                engine.mux.report_broken(generation);
+                mux.report_broken(generation);
             }
         }
         result
@@ -402,17 +450,22 @@ impl Client {
         let config = &self.shared.config;
         let retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
         let timeout = pipe.timeout(config);
-        let dedicated = config.mode == Mode::Pooled || pipe.needs_dedicated();
+        let dedicated =
+            engine.cluster.is_none() && (config.mode == Mode::Pooled || pipe.needs_dedicated());
         let slots = self
             .retrying(retry, || async {
                 if dedicated {
                     let mut lease = self.lease_from(&engine).await?;
                     return lease.pipeline_raw(pipe).await;
                 }
-                let (generation, mut conn) = engine.mux.get(timeout, &config.addr).await?;
+                if let Some(cluster) = &engine.cluster {
+                    return run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
+                }
+                let mux = engine.mux()?;
+                let (generation, mut conn) = mux.get(timeout, &config.addr).await?;
                 let r = run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
                 if matches!(&r, Err(e) if e.is_connection_level()) {
-                    engine.mux.report_broken(generation);
+                    mux.report_broken(generation);
                 }
                 r
             })
@@ -430,15 +483,59 @@ impl Client {
     }
 
     async fn lease_from(&self, engine: &Engine) -> Result<Lease> {
+        if engine.cluster.is_some() {
+            return Err(Error::new(
+                ErrorKind::Cluster,
+                "WATCH and leased connections are not supported on a cluster yet; use a transaction pipeline (MULTI/EXEC) whose keys share a hash tag",
+            ));
+        }
         engine
             .pool
             .lease(self.shared.guard.clone(), self.shared.cache.clone())
             .await
     }
 
-    /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration.
+    /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration. On a cluster, a SCAN of keys walks
+    /// every primary, each key once.
     pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanStream> {
-        Ok(ScanStream::new(self.clone(), ScanCursor::new(kind, opts)?))
+        Ok(ScanStream::new(self.clone(), self.scan_cursor(kind, opts)?))
+    }
+
+    pub(crate) fn scan_cursor(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanCursor> {
+        let cursor = ScanCursor::new(kind, opts)?;
+        Ok(if self.shared.config.cluster {
+            cursor.for_cluster()
+        } else {
+            cursor
+        })
+    }
+
+    /// The cluster's primaries and their slots, now.
+    pub(crate) async fn cluster_primaries(&self) -> Result<Vec<crate::cluster::Primary>> {
+        let engine = self.engine()?;
+        let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
+        let timeout = Some(self.shared.config.response_timeout);
+        run_timed(cluster.primaries(), timeout, "CLUSTER SLOTS").await
+    }
+
+    /// One command to one cluster node (by address), under the guard, timeout and
+    /// counters of any command. For SCAN's walk over the primaries.
+    pub(crate) async fn execute_on_node(
+        &self,
+        cmd: &Command,
+        host: &str,
+        port: u16,
+    ) -> Result<Value> {
+        self.shared.stats.request();
+        let result = async {
+            self.admit(cmd.meta())?;
+            let engine = self.engine()?;
+            let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
+            let timeout = policy::response_timeout(cmd, &self.shared.config);
+            run_timed(cluster.on_node(cmd, host, port), timeout, cmd.name()).await
+        }
+        .await;
+        self.count(result)
     }
 
     /// The client's counters and its pool's state.
@@ -455,16 +552,19 @@ impl Client {
 
     /// Generation of the shared connection now up (1 for the first, +1 per reconnect).
     pub fn connection_generation(&self) -> Option<u64> {
-        self.shared.engine.load().mux.generation()
+        self.shared
+            .engine
+            .load()
+            .mux
+            .as_ref()
+            .and_then(|m| m.generation())
     }
 
     /// Closes the client: the shared connection and every pooled connection. Later
     /// commands fail with a connection error. Idempotent.
     pub fn close(&self) {
         if !self.shared.closed.swap(true, Ordering::AcqRel) {
-            let engine = self.shared.engine.load();
-            engine.mux.stop();
-            engine.pool.close();
+            self.shared.engine.load().stop();
         }
     }
 

@@ -114,6 +114,9 @@ pub struct Config {
     pub(crate) warning_sink: Option<WarningSink>,
     pub(crate) cache: Option<CacheConfig>,
     pub(crate) tls: Option<TlsConfig>,
+    pub(crate) cluster: bool,
+    pub(crate) cluster_nodes: Vec<(String, u16)>,
+    pub(crate) read_from_replicas: bool,
 }
 
 impl Config {
@@ -202,6 +205,10 @@ impl Config {
     pub fn tls(&self) -> Option<&TlsConfig> {
         self.tls.as_ref()
     }
+    /// Whether the server is a Redis Cluster (the address is one seed node).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster
+    }
 
     /// The redis-rs client every connection of this configuration is opened from
     /// (address, TLS, handshake).
@@ -256,6 +263,7 @@ impl fmt::Debug for Config {
             .field("guard_threshold", &self.guard_threshold)
             .field("cache", &self.cache)
             .field("tls", &self.tls)
+            .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }
 }
@@ -285,6 +293,9 @@ pub struct ConfigBuilder {
     warning_sink: Option<WarningSink>,
     cache: Option<CacheConfig>,
     tls: TlsBuilder,
+    cluster: bool,
+    cluster_nodes: Vec<(String, u16)>,
+    read_from_replicas: bool,
 }
 
 impl Default for ConfigBuilder {
@@ -312,6 +323,9 @@ impl Default for ConfigBuilder {
             warning_sink: None,
             cache: None,
             tls: TlsBuilder::default(),
+            cluster: false,
+            cluster_nodes: Vec::new(),
+            read_from_replicas: false,
         }
     }
 }
@@ -364,6 +378,9 @@ pub const OPTION_NAMES: &[&str] = &[
     "tls_key_file",
     "tls_key",
     "tls_verify",
+    "cluster",
+    "cluster_nodes",
+    "read_from_replicas",
 ];
 
 impl ConfigBuilder {
@@ -559,6 +576,20 @@ impl ConfigBuilder {
                     _ => return Err(bad("\"required\" or \"none\"")),
                 })
             }
+            "cluster" => self.cluster = parse_bool(value).ok_or_else(|| bad("a boolean"))?,
+            "cluster_nodes" | "startup_nodes" => {
+                self.cluster = true;
+                for node in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    let (host, port) = node
+                        .rsplit_once(':')
+                        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+                        .ok_or_else(|| bad("a list of host:port"))?;
+                    self.cluster_nodes.push((host.to_string(), port));
+                }
+            }
+            "read_from_replicas" => {
+                self.read_from_replicas = parse_bool(value).ok_or_else(|| bad("a boolean"))?
+            }
             "cache_commands" => {
                 self.cache_mut().commands = Some(
                     value
@@ -597,6 +628,22 @@ impl ConfigBuilder {
     /// Database number (SELECT on every connection).
     pub fn db(mut self, db: i64) -> Self {
         self.db = db;
+        self
+    }
+    /// The server is a Redis Cluster; the address is one seed node.
+    pub fn cluster(mut self, on: bool) -> Self {
+        self.cluster = on;
+        self
+    }
+    /// More seed nodes of the cluster (any one that answers will do); implies `cluster`.
+    pub fn cluster_node(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.cluster = true;
+        self.cluster_nodes.push((host.into(), port));
+        self
+    }
+    /// In a cluster, send read-only commands to replicas too.
+    pub fn read_from_replicas(mut self, on: bool) -> Self {
+        self.read_from_replicas = on;
         self
     }
     /// Encrypts every connection with TLS (as a `rediss://` URL does).
@@ -786,6 +833,23 @@ impl ConfigBuilder {
                 ));
             }
         }
+        if self.cluster {
+            if matches!(addr, Addr::Unix(_)) {
+                return Err(field(
+                    "cluster",
+                    "a cluster is reached over TCP, not a Unix socket",
+                ));
+            }
+            if self.db != 0 {
+                return Err(field("db", "a Redis Cluster has only database 0"));
+            }
+            if self.cache.is_some() {
+                return Err(field(
+                    "cache",
+                    "the client-side cache does not work with a cluster yet; turn one of them off",
+                ));
+            }
+        }
         if let Some(name) = &self.client_name {
             if name.contains(' ') || name.contains('\n') {
                 return Err(field(
@@ -815,6 +879,9 @@ impl ConfigBuilder {
             cache: self.cache,
             tls: self.tls.build(&addr)?,
             addr,
+            cluster: self.cluster,
+            cluster_nodes: self.cluster_nodes,
+            read_from_replicas: self.read_from_replicas,
         })
     }
 }

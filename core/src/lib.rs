@@ -15,6 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod batch;
 pub mod cache;
 pub mod client;
+mod cluster;
 pub mod command;
 pub mod config;
 pub mod error;

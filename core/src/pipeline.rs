@@ -81,6 +81,11 @@ impl Pipeline {
     }
 
     /// Calls `f` with each queued command's table row and arguments, in order.
+    /// Every queued command, in order.
+    pub(crate) fn cmds(&self) -> impl Iterator<Item = &redis::Cmd> + '_ {
+        self.chunks.iter().flat_map(|c| c.cmd_iter())
+    }
+
     pub(crate) fn for_each_command(
         &self,
         mut f: impl FnMut(&Meta, &mut dyn Iterator<Item = &[u8]>),

@@ -9,6 +9,7 @@
 use redis::Value;
 
 use crate::client::Client;
+use crate::cluster::{slot_of, Primary};
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -43,6 +44,17 @@ pub struct ScanCursor {
     opts: ScanOptions,
     cursor: Vec<u8>,
     done: bool,
+    /// Cluster-wide SCAN: the primaries to walk, one after the other.
+    walk: Option<Walk>,
+}
+
+/// Where a cluster-wide SCAN is: the primaries (fetched on the first page) and which
+/// one is being scanned. Only the keys of the slots a primary serves are taken from it,
+/// so a key is never yielded by two nodes.
+#[derive(Clone, Debug, Default)]
+struct Walk {
+    primaries: Option<Vec<Primary>>,
+    at: usize,
 }
 
 impl ScanCursor {
@@ -61,7 +73,38 @@ impl ScanCursor {
             opts,
             cursor: b"0".to_vec(),
             done: false,
+            walk: None,
         })
+    }
+
+    /// Makes a SCAN of keys walk every primary of a cluster (other kinds name a key,
+    /// which routes them).
+    pub(crate) fn for_cluster(mut self) -> Self {
+        if self.kind == ScanKind::Keys {
+            self.walk = Some(Walk::default());
+        }
+        self
+    }
+
+    /// A cluster walk that has not fetched its primaries yet.
+    pub(crate) fn needs_primaries(&self) -> bool {
+        matches!(&self.walk, Some(w) if w.primaries.is_none())
+    }
+
+    /// Starts the walk over these primaries.
+    pub(crate) fn set_primaries(&mut self, primaries: Vec<Primary>) {
+        if let Some(w) = &mut self.walk {
+            self.done = primaries.is_empty();
+            w.primaries = Some(primaries);
+            w.at = 0;
+        }
+    }
+
+    /// The node the next command must go to (cluster walk), else `None` (routed as usual).
+    pub(crate) fn target(&self) -> Option<(&str, u16)> {
+        let w = self.walk.as_ref()?;
+        let p = w.primaries.as_ref()?.get(w.at)?;
+        Some((p.host.as_str(), p.port))
     }
 
     /// True once the server returned cursor 0.
@@ -115,11 +158,30 @@ impl ScanCursor {
             Value::Int(i) => i.to_string().into_bytes(),
             _ => return Err(bad("cursor is not a string")),
         };
-        self.done = self.cursor == b"0";
+        let node_done = self.cursor == b"0";
+        let mut serving = None;
+        if let Some(w) = &mut self.walk {
+            let primaries = w.primaries.as_deref().unwrap_or_default();
+            serving = primaries.get(w.at).cloned();
+            if node_done {
+                w.at += 1;
+                self.cursor = b"0".to_vec();
+            }
+            self.done = w.at >= primaries.len();
+        } else {
+            self.done = node_done;
+        }
         let items = match items {
             Value::Array(v) | Value::Set(v) => v,
             Value::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
             _ => return Err(bad("items are not an array")),
+        };
+        let items = match serving {
+            Some(p) => items
+                .into_iter()
+                .filter(|k| matches!(k, Value::BulkString(b) if p.serves(slot_of(b))))
+                .collect(),
+            None => items,
         };
         Ok(match self.kind {
             ScanKind::Hash(_) | ScanKind::SortedSet(_) => {
@@ -133,6 +195,30 @@ impl ScanCursor {
             _ => items,
         })
     }
+}
+
+/// The next non-empty page of `cursor`, on `client`'s async engine (any topology).
+pub(crate) async fn next_page(
+    client: &Client,
+    cursor: &mut ScanCursor,
+) -> Result<Option<Vec<Value>>> {
+    while !cursor.is_done() {
+        if cursor.needs_primaries() {
+            let primaries = client.cluster_primaries().await?;
+            cursor.set_primaries(primaries);
+            continue;
+        }
+        let cmd = cursor.next_command()?;
+        let reply = match cursor.target() {
+            Some((host, port)) => client.execute_on_node(&cmd, host, port).await?,
+            None => client.execute(&cmd).await?,
+        };
+        let items = cursor.accept(reply)?;
+        if !items.is_empty() {
+            return Ok(Some(items));
+        }
+    }
+    Ok(None)
 }
 
 /// An async SCAN-family iteration over a [`Client`].
@@ -149,15 +235,7 @@ impl ScanStream {
     /// The next non-empty page, or `None` when the iteration is complete. Fetches only
     /// when called: nothing is read ahead.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
-        while !self.cursor.is_done() {
-            let cmd = self.cursor.next_command()?;
-            let reply = self.client.execute(&cmd).await?;
-            let items = self.cursor.accept(reply)?;
-            if !items.is_empty() {
-                return Ok(Some(items));
-            }
-        }
-        Ok(None)
+        next_page(&self.client, &mut self.cursor).await
     }
 
     /// Reads the whole iteration into one vector (for tests and small collections).

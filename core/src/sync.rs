@@ -108,7 +108,10 @@ impl SyncClient {
             }
             Probe::Bypass => {}
         }
-        if config.mode == Mode::Multiplexed && !cmd.flags().contains(Flags::BLOCKING) {
+        if config.mode == Mode::Multiplexed
+            && !config.cluster
+            && !cmd.flags().contains(Flags::BLOCKING)
+        {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
                     match result {
@@ -229,6 +232,7 @@ impl SyncClient {
         self.client.pipeline_admit(pipe)?;
         let config = &self.client.shared.config;
         let direct_ok = config.mode == Mode::Multiplexed
+            && !config.cluster
             && self.client.shared.cache.is_none()
             && !pipe.needs_dedicated();
         if direct_ok {
@@ -270,7 +274,7 @@ impl SyncClient {
     pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<SyncScan> {
         Ok(SyncScan {
             client: self.clone(),
-            cursor: ScanCursor::new(kind, opts)?,
+            cursor: self.client.scan_cursor(kind, opts)?,
         })
     }
 
@@ -341,6 +345,14 @@ pub struct SyncScan {
 impl SyncScan {
     /// The next non-empty page, or `None` when done.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
+        if self.client.config().is_cluster() {
+            let engine = self.client.client.engine()?;
+            let client = self.client.client.clone();
+            return block_on(
+                engine.runtime,
+                crate::scan::next_page(&client, &mut self.cursor),
+            );
+        }
         while !self.cursor.is_done() {
             let cmd = self.cursor.next_command()?;
             let reply = self.client.execute(&cmd)?;

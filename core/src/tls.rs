@@ -161,6 +161,30 @@ pub(crate) fn client(
     })
 }
 
+/// The TLS mode and certificates of a cluster client (redis-rs's cluster builder takes
+/// them apart from the node addresses).
+pub(crate) fn cluster_settings(
+    tls: &TlsConfig,
+) -> (redis::TlsMode, Option<redis::TlsCertificates>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mode = if tls.verify {
+        redis::TlsMode::Secure
+    } else {
+        redis::TlsMode::Insecure
+    };
+    let certs = (tls.ca.is_some() || tls.client.is_some()).then(|| redis::TlsCertificates {
+        client_tls: tls
+            .client
+            .as_ref()
+            .map(|(cert, key)| redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            }),
+        root_cert: tls.ca.clone(),
+    });
+    (mode, certs)
+}
+
 /// Plain words for a failed TLS handshake, from the TLS library's message.
 pub(crate) fn explain(message: &str, addr: &Addr) -> Option<String> {
     let m = message;

@@ -10,6 +10,11 @@
         certificate, and a second CA nobody trusts, with openssl; the JSON line adds their
         paths: ca, cert, key (the client's), other_ca. Clients need no certificate unless
         extra args say --tls-auth-clients yes.
+    redis_server.py cluster [--replicas N] [-- extra redis-server args]
+        Starts 3 primaries (+ N replicas each, default 1) with cluster-enabled yes on free
+        loopback ports, joins them with `redis-cli --cluster create`, waits until the
+        cluster is ok, and prints one JSON line: {"url": seed url, "nodes": [urls],
+        "ports": [...], "pidfiles": [...], "dir": ...}. Stop each node by its pidfile.
     redis_server.py stop PIDFILE
         Stops the server started with that pid file (SIGTERM, then SIGKILL), by PID.
 
@@ -197,10 +202,61 @@ def stop(argv):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def cluster(argv):
+    replicas = 1
+    extra = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--replicas":
+            replicas = int(argv[i + 1])
+            i += 2
+        elif argv[i] == "--":
+            extra = argv[i + 1:]
+            break
+        else:
+            sys.exit(f"redis_server.py: unknown argument {argv[i]!r}")
+    workdir = tempfile.mkdtemp(prefix="redbridge-redis-")
+    nodes = []
+    try:
+        for _ in range(3 * (1 + replicas)):
+            out = subprocess.run(
+                [sys.executable, __file__, "start", "--dir", workdir, "--",
+                 "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{len(nodes)}-{os.getpid()}.conf",
+                 "--cluster-node-timeout", "2000", *extra],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            nodes.append(json.loads(out))
+        addrs = [f"{HOST}:{n['port']}" for n in nodes]
+        cli = shutil.which("redis-cli") or "redis-cli"
+        subprocess.run([cli, "--cluster", "create", *addrs, "--cluster-replicas", str(replicas), "--cluster-yes"],
+                       check=True, capture_output=True, text=True, timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            states = []
+            for n in nodes:
+                r = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "CLUSTER", "INFO"],
+                                   capture_output=True, text=True)
+                states.append("cluster_state:ok" in r.stdout)
+            if all(states):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the cluster did not reach cluster_state:ok in 30 s")
+    except Exception as e:  # stop what was started, then fail
+        for n in nodes:
+            stop([n["pidfile"]])
+        sys.exit(f"redis_server.py: cluster did not start: {e}")
+    print(json.dumps({
+        "url": nodes[0]["url"], "nodes": [n["url"] for n in nodes], "ports": [n["port"] for n in nodes],
+        "pidfiles": [n["pidfile"] for n in nodes], "dir": workdir,
+    }), flush=True)
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("start", "stop"):
+    commands = {"start": start, "stop": stop, "cluster": cluster}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    (start if sys.argv[1] == "start" else stop)(sys.argv[2:])
+    commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -175,3 +175,74 @@ pub fn warning_collector() -> (
 pub fn c(args: &[&str]) -> redbridge::Command {
     redbridge::Command::new(args).unwrap()
 }
+
+/// A local Redis Cluster (3 primaries + 3 replicas) from the harness, every node stopped
+/// by PID when dropped.
+pub struct TestCluster {
+    pub url: String,
+    pub ports: Vec<u16>,
+    pidfiles: Vec<Option<String>>,
+}
+
+impl TestCluster {
+    pub fn start() -> TestCluster {
+        let out = Proc::new("python3")
+            .arg(harness())
+            .arg("cluster")
+            .output()
+            .expect("python3 runs the harness");
+        assert!(
+            out.status.success(),
+            "cluster harness failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = String::from_utf8(out.stdout).unwrap();
+        let list = |key: &str| -> Vec<String> {
+            let k = format!("\"{key}\": [");
+            let start = json.find(&k).unwrap() + k.len();
+            let end = start + json[start..].find(']').unwrap();
+            json[start..end]
+                .split(',')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .collect()
+        };
+        TestCluster {
+            url: field(&json, "url").to_string(),
+            ports: list("ports").iter().map(|p| p.parse().unwrap()).collect(),
+            pidfiles: list("pidfiles").into_iter().map(Some).collect(),
+        }
+    }
+
+    /// A config builder with the cluster flag on.
+    pub fn builder(&self) -> ConfigBuilder {
+        ConfigBuilder::from_url(&self.url).unwrap().cluster(true)
+    }
+
+    /// A plain connection to one node, for inspecting and for CLUSTER commands.
+    pub fn node(&self, port: u16) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    /// Stops the node on `port` (SIGTERM, by PID).
+    pub fn stop_node(&mut self, port: u16) {
+        let i = self.ports.iter().position(|&p| p == port).unwrap();
+        if let Some(pidfile) = self.pidfiles[i].take() {
+            let _ = Proc::new("python3")
+                .arg(harness())
+                .arg("stop")
+                .arg(pidfile)
+                .status();
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for port in self.ports.clone() {
+            self.stop_node(port);
+        }
+    }
+}

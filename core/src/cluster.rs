@@ -1,0 +1,309 @@
+//! Redis Cluster: the same client over a sharded fleet.
+//!
+//! Routing by slot, MOVED/ASK redirects, topology refresh and the splitting of
+//! multi-key commands (MGET, DEL, EXISTS… across slots) are redis-rs's `cluster-async`.
+//! What it lacks, and this module adds:
+//! - **cross-slot pipelines**: redis-rs refuses a pipeline whose keys span slots, so each
+//!   command goes out on its own, all at once; redis-rs's per-node connections pipeline
+//!   them on the wire, and the replies are put back in the caller's order;
+//! - **transactions** stay in one slot, with an error that names the hash-tag fix;
+//! - **blocking commands** run on a dedicated cluster connection (so a BLPOP does not
+//!   hold up the shared connection to that node);
+//! - **cluster-wide SCAN**: each primary in turn, only the keys of the slots it serves.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use redis::aio::ConnectionLike;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_read_routing::RandomReplicaStrategy;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::Value;
+use tokio::sync::OnceCell;
+
+use crate::command::Command;
+use crate::config::{Addr, Config, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::{self, Pipeline};
+
+/// How long redis-rs itself waits for a reply: longer than any of ours, which apply
+/// per command (blocking commands included).
+const REDIS_RS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// One client's connections to a cluster.
+pub(crate) struct ClusterEngine {
+    client: ClusterClient,
+    shared: OnceCell<ClusterConnection>,
+    dedicated: Mutex<Vec<ClusterConnection>>,
+    max_dedicated: usize,
+    connect_timeout: Duration,
+}
+
+/// A primary and the slot ranges it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Primary {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) slots: Vec<(u16, u16)>,
+}
+
+impl Primary {
+    pub(crate) fn serves(&self, slot: u16) -> bool {
+        self.slots.iter().any(|&(a, b)| a <= slot && slot <= b)
+    }
+}
+
+impl ClusterEngine {
+    pub(crate) fn new(config: &Config) -> Result<ClusterEngine> {
+        let seed = config.redis_client()?.get_connection_info().clone();
+        let mut seeds = vec![seed];
+        for (host, port) in &config.cluster_nodes {
+            let node = Config {
+                addr: Addr::Tcp {
+                    host: host.clone(),
+                    port: *port,
+                },
+                ..config.clone()
+            };
+            seeds.push(node.redis_client()?.get_connection_info().clone());
+        }
+        let mut builder = ClusterClientBuilder::new(seeds)
+            .use_protocol(match config.protocol {
+                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+            })
+            .connection_timeout(config.connect_timeout)
+            .response_timeout(REDIS_RS_RESPONSE_TIMEOUT);
+        if let Some(u) = &config.username {
+            builder = builder.username(u);
+        }
+        if let Some(p) = &config.password {
+            builder = builder.password(p.expose());
+        }
+        if config.read_from_replicas {
+            builder = builder.read_routing_strategy(RandomReplicaStrategy);
+        }
+        if let Some(tls) = &config.tls {
+            let (mode, certs) = crate::tls::cluster_settings(tls);
+            builder = builder.tls(mode);
+            if let Some(certs) = certs {
+                builder = builder.certs(certs);
+            }
+        }
+        Ok(ClusterEngine {
+            client: builder.build()?,
+            shared: OnceCell::new(),
+            dedicated: Mutex::new(Vec::new()),
+            max_dedicated: config.max_connections,
+            connect_timeout: config.connect_timeout,
+        })
+    }
+
+    /// The shared connection (redis-rs keeps one multiplexed connection per node under
+    /// it), opened on first use.
+    pub(crate) async fn conn(&self) -> Result<ClusterConnection> {
+        let wait = self.connect_timeout * 2;
+        let conn = self
+            .shared
+            .get_or_try_init(|| async {
+                match tokio::time::timeout(wait, self.client.get_async_connection()).await {
+                    Ok(r) => r.map_err(|e| connect_error(e.into())),
+                    Err(_) => Err(Error::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "could not connect to the cluster within {} ms; are the seed nodes up?",
+                            wait.as_millis()
+                        ),
+                    )),
+                }
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+
+    /// One command, routed by redis-rs (multi-slot commands split and merged there).
+    pub(crate) async fn execute(&self, cmd: &Command) -> Result<Value> {
+        let mut conn = self.conn().await?;
+        let v = conn.req_packed_command(cmd.cmd()).await?;
+        pipeline::slot(v)
+    }
+
+    /// A blocking command on a dedicated cluster connection, which goes back to the
+    /// spares only when the command finished (a cancelled one is dropped with its
+    /// connection, so its late reply reaches nobody).
+    pub(crate) async fn execute_dedicated(&self, cmd: &Command) -> Result<Value> {
+        let spare = self
+            .dedicated
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut conn = match spare {
+            Some(c) => c,
+            None => self
+                .client
+                .get_async_connection()
+                .await
+                .map_err(|e| connect_error(e.into()))?,
+        };
+        let result = conn.req_packed_command(cmd.cmd()).await;
+        if result.is_ok() {
+            let mut spares = self.dedicated.lock().unwrap_or_else(|e| e.into_inner());
+            if spares.len() < self.max_dedicated {
+                spares.push(conn);
+            }
+        }
+        pipeline::slot(result?)
+    }
+
+    /// A pipeline: each command on its own, all at once, replies in order. A transaction
+    /// goes to one node as MULTI … EXEC and must keep to one slot.
+    pub(crate) async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        if pipe.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn().await?;
+        if pipe.is_transaction() {
+            let mut c = conn.clone();
+            return pipeline::send(&mut c, pipe).await.map_err(cross_slot_hint);
+        }
+        let sends = pipe.cmds().map(|cmd| {
+            let mut c = conn.clone();
+            async move {
+                c.req_packed_command(cmd)
+                    .await
+                    .map_err(Error::from)
+                    .and_then(pipeline::slot)
+            }
+        });
+        Ok(join_all(sends).await)
+    }
+
+    /// The primaries and their slots, as the cluster reports them now.
+    pub(crate) async fn primaries(&self) -> Result<Vec<Primary>> {
+        let mut conn = self.conn().await?;
+        let reply = conn
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
+            )
+            .await?;
+        parse_slots(reply)
+    }
+
+    /// A command sent to one node by address (SCAN of that node's keys).
+    pub(crate) async fn on_node(&self, cmd: &Command, host: &str, port: u16) -> Result<Value> {
+        let mut conn = self.conn().await?;
+        let v = conn
+            .route_command(
+                cmd.cmd().clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.to_string(),
+                    port,
+                }),
+            )
+            .await?;
+        pipeline::slot(v)
+    }
+}
+
+impl crate::pipeline::PipelineConn for ClusterConnection {
+    async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
+        Ok(self.req_packed_commands(chunk, 0, chunk.len()).await?)
+    }
+}
+
+fn connect_error(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::Authentication => e,
+        _ => Error::new(
+            ErrorKind::Connection,
+            format!(
+                "could not connect to the cluster: {}; are the seed nodes up and in cluster mode?",
+                e.message()
+            ),
+        ),
+    }
+}
+
+/// A cross-slot transaction: say how to keep its keys in one slot.
+fn cross_slot_hint(e: Error) -> Error {
+    if e.code() == Some("CROSSSLOT") || e.message().contains("crossed slots") {
+        Error::new(
+            ErrorKind::Cluster,
+            "a transaction (MULTI/EXEC) must keep all its keys in one hash slot: give them a common hash tag, e.g. {user1}:name and {user1}:email",
+        )
+    } else {
+        e
+    }
+}
+
+/// `CLUSTER SLOTS` → the primaries (address of the first node of each range).
+fn parse_slots(reply: Value) -> Result<Vec<Primary>> {
+    let bad = || Error::new(ErrorKind::Protocol, "unexpected CLUSTER SLOTS reply");
+    let Value::Array(ranges) = reply else {
+        return Err(bad());
+    };
+    let mut out: Vec<Primary> = Vec::new();
+    for range in ranges {
+        let Value::Array(parts) = range else {
+            return Err(bad());
+        };
+        let (Some(Value::Int(a)), Some(Value::Int(b)), Some(Value::Array(node))) =
+            (parts.first(), parts.get(1), parts.get(2))
+        else {
+            return Err(bad());
+        };
+        let host = match node.first() {
+            Some(Value::BulkString(h)) => String::from_utf8_lossy(h).into_owned(),
+            Some(Value::SimpleString(h)) => h.clone(),
+            _ => return Err(bad()),
+        };
+        let Some(Value::Int(port)) = node.get(1) else {
+            return Err(bad());
+        };
+        let (port, range) = (*port as u16, (*a as u16, *b as u16));
+        match out.iter_mut().find(|p| p.host == host && p.port == port) {
+            Some(p) => p.slots.push(range),
+            None => out.push(Primary {
+                host,
+                port,
+                slots: vec![range],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// The hash slot of a key (hash tags included), for SCAN's slot filter. redis-rs computes
+/// the same but does not expose the number.
+pub(crate) fn slot_of(key: &[u8]) -> u16 {
+    let tagged = key
+        .iter()
+        .position(|&b| b == b'{')
+        .and_then(|open| {
+            let rest = &key[open + 1..];
+            rest.iter()
+                .position(|&b| b == b'}')
+                .filter(|&close| close > 0)
+                .map(|close| &rest[..close])
+        })
+        .unwrap_or(key);
+    crc16::State::<crc16::XMODEM>::calculate(tagged) % 16384
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_match_the_cluster_spec() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot_of(b"123456789"), 0x31C3);
+        assert_eq!(slot_of(b"foo"), 12182);
+        assert_eq!(slot_of(b"{user1}:name"), slot_of(b"user1"));
+        assert_eq!(slot_of(b"{}x"), slot_of(b"{}x"));
+        assert_ne!(slot_of(b"{}x"), slot_of(b"x"));
+    }
+}

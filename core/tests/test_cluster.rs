@@ -1,0 +1,204 @@
+//! Redis Cluster: a local 3+3 cluster from the harness (stopped by PID). The same client
+//! API as standalone: slot routing and redirects (redis-rs), cross-slot pipelines and
+//! multi-key commands, transactions in one slot, cluster-wide SCAN, blocking commands on
+//! their own connection, failover.
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use redbridge::{Client, ErrorKind, Pipeline, ScanKind, ScanOptions, SyncClient, Value};
+use support::{c, TestCluster};
+
+fn client(cluster: &TestCluster) -> Client {
+    let _rt = redbridge::runtime::runtime().enter();
+    Client::new(cluster.builder().build().unwrap()).unwrap()
+}
+
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    redbridge::runtime::runtime().block_on(f)
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+#[test]
+fn one_cluster_many_checks() {
+    let mut cluster = TestCluster::start();
+    let client = client(&cluster);
+    run(async {
+        client.wait_connected(Duration::from_secs(5)).await.unwrap();
+
+        // 10k keys written and read back, 200 requests in flight at a time.
+        for chunk in (0..10_000).collect::<Vec<_>>().chunks(200) {
+            let sets = chunk.iter().map(|i| {
+                let (k, v) = (format!("k:{i}"), format!("v{i}"));
+                let client = client.clone();
+                async move { client.execute(&c(&["SET", &k, &v])).await }
+            });
+            for r in futures::future::join_all(sets).await {
+                r.unwrap();
+            }
+        }
+        for i in (0..10_000).step_by(97) {
+            let v = client
+                .execute(&c(&["GET", &format!("k:{i}")]))
+                .await
+                .unwrap();
+            assert_eq!(v, bulk(&format!("v{i}")));
+        }
+
+        // A cross-slot pipeline of 1000 commands: every reply, in order.
+        let mut pipe = Pipeline::new(false);
+        for i in 0..1000 {
+            pipe.add(c(&["GET", &format!("k:{i}")]));
+        }
+        let slots = client.pipeline(&pipe).await.unwrap();
+        assert_eq!(slots.len(), 1000);
+        for (i, s) in slots.iter().enumerate() {
+            assert_eq!(s.as_ref().unwrap(), &bulk(&format!("v{i}")));
+        }
+
+        // Multi-key commands across slots, as one call each.
+        let keys: Vec<String> = (0..50).map(|i| format!("k:{i}")).collect();
+        let mut mget = vec!["MGET".to_string()];
+        mget.extend(keys.iter().cloned());
+        let got = client
+            .execute(&redbridge::Command::new(mget.iter().map(String::as_bytes)).unwrap())
+            .await
+            .unwrap();
+        let expect: Vec<Value> = (0..50).map(|i| bulk(&format!("v{i}"))).collect();
+        assert_eq!(got, Value::Array(expect));
+        let mut exists = vec!["EXISTS".to_string()];
+        exists.extend(keys.iter().cloned());
+        let n = client
+            .execute(&redbridge::Command::new(exists.iter().map(String::as_bytes)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(n, Value::Int(50));
+
+        // Transactions keep to one slot; a cross-slot one names the hash-tag fix.
+        let mut tx = Pipeline::new(true);
+        tx.add(c(&["INCR", "{user1}:visits"]))
+            .add(c(&["INCR", "{user1}:visits"]));
+        let slots = client.pipeline(&tx).await.unwrap();
+        assert_eq!(slots[1].as_ref().unwrap(), &Value::Int(2));
+        let mut bad = Pipeline::new(true);
+        bad.add(c(&["SET", "a", "1"])).add(c(&["SET", "b", "2"]));
+        let e = client.pipeline(&bad).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cluster, "{e}");
+        assert!(e.to_string().contains("{user1}"), "{e}");
+
+        // A blocking pop waits on its own connection: the shared one keeps serving.
+        let blocker = {
+            let client = client.clone();
+            tokio::spawn(async move { client.execute(&c(&["BLPOP", "k:list", "1"])).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = Instant::now();
+        for i in 0..100 {
+            client
+                .execute(&c(&["GET", &format!("k:{i}")]))
+                .await
+                .unwrap();
+        }
+        assert!(
+            t.elapsed() < Duration::from_millis(800),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(blocker.await.unwrap().unwrap(), Value::Nil);
+    });
+
+    // Cluster-wide SCAN: each of the 10k keys exactly once, async and sync.
+    let opts = ScanOptions {
+        pattern: Some(b"k:*".to_vec()),
+        count: Some(500),
+        key_type: None,
+    };
+    let all = run(client
+        .scan(ScanKind::Keys, opts.clone())
+        .unwrap()
+        .collect_all())
+    .unwrap();
+    let seen: HashSet<Vec<u8>> = all
+        .iter()
+        .map(|v| match v {
+            Value::BulkString(b) => b.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(all.len(), 10_000, "no duplicates");
+    assert_eq!(seen.len(), 10_000);
+    let sync = SyncClient::new(cluster.builder().build().unwrap()).unwrap();
+    let mut n = 0;
+    for page in sync.scan(ScanKind::Keys, opts).unwrap() {
+        n += page.unwrap().len();
+    }
+    assert_eq!(n, 10_000);
+    assert_eq!(
+        sync.execute(&c(&["GET", "k:42"])).unwrap(),
+        bulk("v42"),
+        "the sync client routes too"
+    );
+
+    // Failover: stop the primary that serves "k:0"; its replica takes over and the
+    // client keeps serving, with every acknowledged write still there.
+    let owner = {
+        let mut conn = cluster.node(cluster.ports[0]);
+        let slot: i64 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg("k:0")
+            .query(&mut conn)
+            .unwrap();
+        let ranges: Vec<redis::Value> =
+            redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap();
+        let int = |v: &redis::Value| match v {
+            redis::Value::Int(i) => *i,
+            other => panic!("{other:?}"),
+        };
+        ranges
+            .iter()
+            .find_map(|r| {
+                let redis::Value::Array(parts) = r else {
+                    return None;
+                };
+                let redis::Value::Array(node) = &parts[2] else {
+                    return None;
+                };
+                (int(&parts[0]) <= slot && slot <= int(&parts[1])).then(|| int(&node[1]) as u16)
+            })
+            .unwrap()
+    };
+    cluster.stop_node(owner);
+    let stopped = Instant::now();
+    let mut acked = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut failures = 0;
+    let mut i = 0;
+    while Instant::now() < deadline && acked.len() < 300 {
+        let (k, v) = (format!("k:{}", i % 1000), format!("after{i}"));
+        match sync.execute(&c(&["SET", &k, &v])) {
+            Ok(_) => acked.push((k, v)),
+            Err(_) => failures += 1,
+        }
+        i += 1;
+    }
+    assert!(
+        acked.len() >= 300,
+        "the cluster came back ({failures} failures)"
+    );
+    eprintln!(
+        "failover: {failures} failed writes, {} acknowledged in {:?} after the primary stopped",
+        acked.len(),
+        stopped.elapsed()
+    );
+    let mut last = std::collections::HashMap::new();
+    for (k, v) in &acked {
+        last.insert(k.clone(), v.clone());
+    }
+    for (k, v) in last {
+        assert_eq!(sync.execute(&c(&["GET", &k])).unwrap(), bulk(&v), "{k}");
+    }
+}
