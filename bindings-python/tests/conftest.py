@@ -53,6 +53,15 @@ def own_server() -> Iterator[Dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
+def cluster() -> Iterator[Dict[str, Any]]:
+    """A local Redis Cluster: 3 primaries + 3 replicas (the harness), stopped by PID."""
+    info = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "cluster"]))
+    yield info
+    for pidfile in info["pidfiles"]:
+        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+
+
+@pytest.fixture(scope="module")
 def tls_server() -> Iterator[Dict[str, Any]]:
     """A TLS-only server; its CA, client cert/key and an untrusted CA are in the dict."""
     info = start_server(tls=True)

@@ -18,6 +18,7 @@ from . import exceptions
 from ._redbridge import __version__
 from .cache import CacheConfig
 from .client import Pipeline, Redis, StrictRedis
+from .cluster import ClusterNode, RedisCluster
 from .exceptions import (
     AuthenticationError,
     ConnectionError,
@@ -25,6 +26,7 @@ from .exceptions import (
     GuardError,
     PoolTimeoutError,
     RedbridgeWarning,
+    RedisClusterException,
     RedisError,
     ResponseError,
     TimeoutError,
@@ -40,6 +42,7 @@ def from_url(url: str, **kwargs: Any) -> Redis:
 __all__ = [
     "AuthenticationError",
     "CacheConfig",
+    "ClusterNode",
     "ConnectionError",
     "DataError",
     "GuardError",
@@ -47,6 +50,8 @@ __all__ = [
     "PoolTimeoutError",
     "RedbridgeWarning",
     "Redis",
+    "RedisCluster",
+    "RedisClusterException",
     "RedisError",
     "ResponseError",
     "StrictRedis",

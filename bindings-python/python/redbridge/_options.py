@@ -79,6 +79,9 @@ def native_options(
     ssl_cert_reqs: Any = None,
     ssl_check_hostname: Optional[bool] = None,
     cache_config: Any = None,
+    cluster: Optional[bool] = None,
+    cluster_nodes: Optional[List[Tuple[str, int]]] = None,
+    read_from_replicas: Optional[bool] = None,
     **unknown: Any,
 ) -> List[Tuple[str, str]]:
     """The (name, value) option list the native client takes."""
@@ -125,6 +128,10 @@ def native_options(
     put("guard", guard)
     put("guard_threshold", guard_threshold)
     put("retry_unsafe", retry_unsafe)
+    put("cluster", cluster)
+    if cluster_nodes:
+        put("cluster_nodes", ",".join(f"{h}:{int(p)}" for h, p in cluster_nodes))
+    put("read_from_replicas", read_from_replicas)
     if ssl:
         put("tls", True)
     for name, value in (("ssl_ca_certs", ssl_ca_certs), ("ssl_ca_data", ssl_ca_data), ("ssl_certfile", ssl_certfile), ("ssl_keyfile", ssl_keyfile)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .client import Pipeline, Redis, StrictRedis
+from .cluster import ClusterNode, RedisCluster
 
 
 def from_url(url: str, **kwargs: Any) -> Redis:
@@ -12,4 +13,4 @@ def from_url(url: str, **kwargs: Any) -> Redis:
     return Redis.from_url(url, **kwargs)
 
 
-__all__ = ["Pipeline", "Redis", "StrictRedis", "from_url"]
+__all__ = ["ClusterNode", "Pipeline", "Redis", "RedisCluster", "StrictRedis", "from_url"]

@@ -1,0 +1,78 @@
+"""Redis Cluster with redis-py's RedisCluster surface, on a local 3+3 cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict
+
+import pytest
+import redis.cluster
+
+import redbridge
+import redbridge.asyncio
+from redbridge.cluster import ClusterNode, RedisCluster
+from redbridge.exceptions import RedisClusterException
+
+
+def test_rediscluster_like_redis_py(cluster: Dict[str, Any]) -> None:
+    port = cluster["ports"][0]
+    rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", port), ClusterNode("127.0.0.1", cluster["ports"][1])], decode_responses=True)
+    # 10k keys written (pipelined across slots) and read back.
+    with rc.pipeline() as p:
+        for i in range(10_000):
+            p.set(f"py:{i}", i)
+        assert p.execute() == [True] * 10_000
+    assert [rc.get(f"py:{i}") for i in range(0, 10_000, 250)] == [str(i) for i in range(0, 10_000, 250)]
+    # A cross-slot pipeline of 1000 commands: every reply, in order.
+    with rc.pipeline() as p:
+        for i in range(1000):
+            p.get(f"py:{i}")
+        assert p.execute() == [str(i) for i in range(1000)]
+    # Multi-key commands across slots.
+    assert rc.mget([f"py:{i}" for i in range(100)]) == [str(i) for i in range(100)]
+    assert rc.exists(*[f"py:{i}" for i in range(100)]) == 100
+    assert rc.mset({"a": "1", "b": "2", "c": "3"}) is True
+    assert rc.delete("a", "b", "c") == 3
+    # Transactions keep to one slot, and say how when they do not.
+    with rc.pipeline(transaction=True) as p:
+        assert p.incr("{u1}:n").incr("{u1}:n").execute() == [1, 2]
+    with pytest.raises(RedisClusterException, match=r"hash tag.*\{user1\}"):
+        rc.pipeline(transaction=True).set("x", 1).set("y", 2).execute()
+    # SCAN walks every primary: each key once.
+    keys = list(rc.scan_iter(match="py:*", count=500))
+    assert len(keys) == 10_000 and len(set(keys)) == 10_000
+    # redis-py's own cluster client sees the same data.
+    other = redis.cluster.RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
+    assert other.get("py:42") == "42"
+    other.close()
+    # A blocking pop has a connection of its own.
+    assert rc.blpop(["py:list"], timeout=0.1) is None
+    rc.close()
+
+
+def test_from_url_asyncio_and_bad_input(cluster: Dict[str, Any]) -> None:
+    url = cluster["url"]
+
+    async def main() -> Any:
+        rc = redbridge.asyncio.RedisCluster.from_url(url)
+        await asyncio.gather(*(rc.set(f"as:{i}", i) for i in range(500)))
+        got = await asyncio.gather(*(rc.get(f"as:{i}") for i in range(500)))
+        async with rc.pipeline() as p:
+            for i in range(200):
+                p.incr(f"as:{i}")
+            slots = await p.execute()
+        n = len([k async for k in rc.scan_iter(match="as:*")])
+        await rc.aclose()
+        return got, slots, n
+
+    got, slots, n = asyncio.run(main())
+    assert got == [str(i).encode() for i in range(500)]
+    assert slots == [i + 1 for i in range(200)]
+    assert n == 500
+    assert redbridge.RedisCluster.from_url(url).get("as:7") == b"8"
+    with pytest.raises(RedisClusterException, match="at least one node"):
+        RedisCluster()
+    with pytest.raises(RedisClusterException, match="only database 0"):
+        RedisCluster(host="127.0.0.1", port=cluster["ports"][0], db=2)
+    with pytest.raises(TypeError, match="startup_nodes"):
+        RedisCluster(startup_nodes=["127.0.0.1:7000"])  # type: ignore[list-item]
