@@ -284,6 +284,27 @@ export declare class RedisClient {
 
 export declare function createClient(options?: RedisClientOptions): RedisClient;
 
+export interface RedisClusterOptions {
+  /** Seed nodes: any that answers will do; the rest of the cluster is discovered. */
+  rootNodes: Array<{ url?: string; socket?: { host?: string; port?: number } }>;
+  /** Options every node connection uses (credentials, TLS, timeouts…). */
+  defaults?: Omit<RedisClientOptions, 'url' | 'database' | 'clientSideCache'>;
+  /** Send read-only commands to replicas too. */
+  useReplicas?: boolean;
+}
+
+/**
+ * A Redis Cluster client with the client's commands: each goes to the node that serves
+ * its slot; multi-key commands and pipelines may span slots (replies in order);
+ * `multi().exec()` must keep its keys in one slot (a hash tag: `{user1}:a`).
+ */
+export declare class RedisCluster extends RedisClient {
+  constructor(options: RedisClusterOptions);
+  connect(): Promise<RedisCluster>;
+}
+
+export declare function createCluster(options: RedisClusterOptions): RedisCluster;
+
 /** Base class of every redbridge error; `code` is the core's error kind. */
 export declare class RedisError extends Error {
   code: string;

@@ -762,8 +762,48 @@ function createClient(options) {
   return new RedisClient(options);
 }
 
+/**
+ * A Redis Cluster client: node-redis's createCluster. The same commands as a client; the
+ * core routes each to the node serving its slot (MOVED/ASK followed, topology refreshed),
+ * splits multi-key commands across slots, runs pipelines across nodes with replies in
+ * order, and walks every primary in scanIterator.
+ */
+class RedisCluster extends RedisClient {
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`createCluster options must be an object, got ${describe(options)}`);
+    const roots = options.rootNodes;
+    if (!Array.isArray(roots) || roots.length === 0) throw new TypeError('createCluster: rootNodes must be a non-empty array of { url } (or { socket: { host, port } })');
+    const seeds = roots.map((n, i) => {
+      if (n === null || typeof n !== 'object') throw new TypeError(`rootNodes[${i}] must be an object, got ${describe(n)}`);
+      if (n.url !== undefined) {
+        if (typeof n.url !== 'string') throw new TypeError(`rootNodes[${i}].url must be a string, got ${describe(n.url)}`);
+        return n.url;
+      }
+      if (n.socket && n.socket.host !== undefined) return `redis://${n.socket.host}:${n.socket.port || 6379}`;
+      throw new TypeError(`rootNodes[${i}] needs a url or socket.host`);
+    });
+    const defaults = options.defaults || {};
+    super({ ...defaults, url: seeds[0], socket: { ...(defaults.socket || {}), ...(roots[0].socket || {}) } });
+    this.options = options;
+    const more = seeds.slice(1).map((u) => {
+      const { hostname, port } = new URL(u);
+      return `${hostname}:${port || 6379}`;
+    });
+    this._options.push(['cluster', 'true']);
+    if (more.length) this._options.push(['cluster_nodes', more.join(',')]);
+    if (options.useReplicas) this._options.push(['read_from_replicas', 'true']);
+  }
+}
+
+/** node-redis's createCluster({ rootNodes: [{ url }], defaults: {...}, useReplicas }). */
+function createCluster(options) {
+  return new RedisCluster(options);
+}
+
 module.exports = {
   createClient,
+  createCluster,
+  RedisCluster,
   RedisClient,
   Multi,
   RESP_TYPES,

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, RESP_TYPES, ResponseError, WatchError, type RedisClient } from '..';
+import { createClient, createCluster, RESP_TYPES, ResponseError, WatchError, type RedisClient, type RedisCluster } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -22,4 +22,16 @@ export async function example(url: string): Promise<void> {
   }
   console.log(set, value, n, user, top, results, client.stats().requests);
   await client.close();
+}
+
+export async function clusterExample(): Promise<void> {
+  const cluster: RedisCluster = await createCluster({
+    rootNodes: [{ url: 'redis://10.0.0.1:7000' }, { socket: { host: '10.0.0.2', port: 7000 } }],
+    defaults: { password: 'secret', socket: { tls: true } },
+    useReplicas: true,
+  }).connect();
+  const v: string | null = await cluster.get('{user1}:name');
+  const both: unknown[] = await cluster.multi().set('{user1}:a', '1').incr('{user1}:b').exec();
+  console.log(v, both.length);
+  await cluster.close();
 }
