@@ -58,7 +58,7 @@ test-c: build-c
 	$(MAKE) -s install PREFIX=$(abspath $(CDIR)/prefix) PROFILE=debug
 	PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig gcc -std=gnu11 -Wall -Werror bindings-c/examples/tour.c \
 	  $$(PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig pkg-config --cflags --libs redbridge) -o $(CDIR)/tour_pkgconfig
-	WITH_TLS=1 $(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
+	WITH_TLS=1 WITH_CLUSTER=1 $(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
 	  && LD_LIBRARY_PATH=target/debug $(CDIR)/example_cpp \
 	  && LD_LIBRARY_PATH=$(CDIR)/prefix/lib $(CDIR)/tour_pkgconfig > $(CDIR)/tour.out && echo "pkg-config build of the C tour: ran"'
 

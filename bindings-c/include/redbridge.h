@@ -479,6 +479,25 @@ enum redbridge_status redbridge_config_set_retry_on_timeout(struct redbridge_con
                                                             bool on);
 
 /**
+ * The server is a Redis Cluster: the configured host and port are one seed node. The
+ * client routes each command to the node serving its slot and keeps the same API.
+ */
+enum redbridge_status redbridge_config_set_cluster(struct redbridge_config *config, bool on);
+
+/**
+ * Adds a seed node of the cluster (any one that answers will do); implies cluster mode.
+ */
+enum redbridge_status redbridge_config_add_cluster_node(struct redbridge_config *config,
+                                                        const char *host,
+                                                        uint16_t port);
+
+/**
+ * In a cluster, send read-only commands to replicas too (default false).
+ */
+enum redbridge_status redbridge_config_set_read_from_replicas(struct redbridge_config *config,
+                                                              bool on);
+
+/**
  * Encrypts every connection with TLS (as a `rediss://` URL does).
  */
 enum redbridge_status redbridge_config_set_tls(struct redbridge_config *config, bool on);

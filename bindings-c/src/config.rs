@@ -212,6 +212,41 @@ pub extern "C" fn redbridge_config_set_retry_on_timeout(
     set_display(config, "retry_on_timeout", on)
 }
 
+/// The server is a Redis Cluster: the configured host and port are one seed node. The
+/// client routes each command to the node serving its slot and keeps the same API.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_cluster(
+    config: *mut redbridge_config,
+    on: bool,
+) -> redbridge_status {
+    set_display(config, "cluster", on)
+}
+
+/// Adds a seed node of the cluster (any one that answers will do); implies cluster mode.
+#[no_mangle]
+pub extern "C" fn redbridge_config_add_cluster_node(
+    config: *mut redbridge_config,
+    host: *const c_char,
+    port: u16,
+) -> redbridge_status {
+    boundary(|| {
+        let host = c_str(host, "host")?;
+        arg_mut(config, "config")?
+            .builder
+            .set_option("cluster_nodes", &format!("{host}:{port}"))?;
+        Ok(())
+    })
+}
+
+/// In a cluster, send read-only commands to replicas too (default false).
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_read_from_replicas(
+    config: *mut redbridge_config,
+    on: bool,
+) -> redbridge_status {
+    set_display(config, "read_from_replicas", on)
+}
+
 /// Encrypts every connection with TLS (as a `rediss://` URL does).
 #[no_mangle]
 pub extern "C" fn redbridge_config_set_tls(

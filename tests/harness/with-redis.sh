@@ -3,7 +3,8 @@
 # throwaway redis-server (tests/harness/redis_server.py) stopped by PID afterwards.
 # With WITH_TLS=1 it also starts a TLS-only server (client certificates optional) and
 # exports REDBRIDGE_TLS_URL, REDBRIDGE_TLS_CA, REDBRIDGE_TLS_CERT, REDBRIDGE_TLS_KEY and
-# REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing).
+# REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing). With WITH_CLUSTER=1 it starts a local
+# 3+3 Redis Cluster and exports REDBRIDGE_CLUSTER_URL (one seed node).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -16,6 +17,13 @@ if [ "${WITH_TLS:-}" = 1 ]; then
   export REDBRIDGE_TLS_URL=$(field "$tls" url) REDBRIDGE_TLS_CA=$(field "$tls" ca) \
     REDBRIDGE_TLS_CERT=$(field "$tls" cert) REDBRIDGE_TLS_KEY=$(field "$tls" key) \
     REDBRIDGE_TLS_OTHER_CA=$(field "$tls" other_ca)
+fi
+if [ "${WITH_CLUSTER:-}" = 1 ]; then
+  cl=$(python3 "$here/redis_server.py" cluster)
+  for p in $(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["pidfiles"]))' "$cl"); do
+    pidfiles+=("$p")
+  done
+  export REDBRIDGE_CLUSTER_URL=$(field "$cl" url)
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   info=$(python3 "$here/redis_server.py" start)
