@@ -114,9 +114,10 @@ install:
 # the anchors the test environments already have; figures under target/bench-quick/).
 bench-quick: py-env node-env build-c
 	@cargo build -q -p redbridge-bench
-	@env -u REDIS_URL $(WITH_REDIS) bash -c 'QUICK=1 target/debug/sync_engine && python3 bench/run.py --quick' > target/bench-quick.txt 2>&1 \
+	@env -u REDIS_URL $(WITH_REDIS) bash -c 'QUICK=1 target/debug/sync_engine && python3 bench/run.py --quick && python3 bench/run.py --quick --cluster' > target/bench-quick.txt 2>&1 \
 	  || { cat target/bench-quick.txt; exit 1; }
 	@grep -q "sequential" target/bench-quick.txt && grep -q "## Targets of issue #8" target/bench-quick.txt \
+	  && grep -q "Redis Cluster variant" target/bench-quick.txt \
 	  && ! grep -q "FAILED" target/bench-quick.txt && echo "bench (QUICK=1): ran"
 
 # The side-by-side run of issue #8 on release builds of everything measured, against a
@@ -128,4 +129,5 @@ bench: deps py-env node-env
 	@$(PY) -m maturin build -q --release -o target/wheels > /dev/null
 	@cd $(NODE_DIR) && node scripts/build.js --release > /dev/null && rm -f redbridge-*.tgz && npm pack -q > /dev/null
 	@env -u REDIS_URL $(WITH_REDIS) bash -c 'target/release/sync_engine && echo && python3 bench/run.py $(if $(QUICK),--quick,)'
+	@python3 bench/run.py --cluster $(if $(QUICK),--quick,)
 	@cd $(NODE_DIR) && node scripts/build.js > /dev/null

@@ -9,7 +9,9 @@ const fs = require('node:fs');
 const t0 = process.hrtime.bigint();
 const QUICK = process.env.QUICK === '1';
 const URL = process.env.REDIS_URL;
-const SCAN_URL = URL.replace(/(\/\d+)?$/, '/1');
+// BENCH_CLUSTER=1: REDIS_URL is a seed node of a cluster; W1-W4 only, W4 over all keys.
+const CLUSTER = process.env.BENCH_CLUSTER === '1';
+const SCAN_URL = CLUSTER ? URL : URL.replace(/(\/\d+)?$/, '/1');
 const { hostname: HOST, port: PORT } = new globalThis.URL(URL);
 const MODULES = process.env.BENCH_NODE_MODULES;
 const N1 = QUICK ? 1000 : 20000;
@@ -181,7 +183,97 @@ const CLIENTS = {
   },
 };
 
+const CLUSTER_CLIENTS = {
+  async redbridge() {
+    const redbridge = require(path.join(__dirname, '..', 'bindings-node'));
+    const c = await redbridge.createCluster({ rootNodes: [{ url: URL }] }).connect();
+    return {
+      get: (k) => c.get(k),
+      batch: (n) => {
+        const m = c.multi();
+        for (let i = 0; i < n; i++) m.get(KEY);
+        return m.execAsPipeline();
+      },
+      scan: async () => {
+        let n = 0;
+        for await (const keys of c.scanIterator({ COUNT: 1000 })) n += keys.length;
+        return n;
+      },
+    };
+  },
+  async 'node-redis'() {
+    const redis = anchor('redis');
+    const c = await redis.createCluster({ rootNodes: [{ url: URL }] }).connect();
+    return {
+      get: (k) => c.get(k),
+      batch: (n) => {
+        const m = c.multi();
+        for (let i = 0; i < n; i++) m.get(KEY);
+        return m.execAsPipeline();
+      },
+      scan: async () => {
+        let n = 0;
+        for (const master of c.masters) {
+          const node = await c.nodeClient(master);
+          for await (const keys of node.scanIterator({ COUNT: 1000 })) n += keys.length;
+        }
+        return n;
+      },
+    };
+  },
+  async ioredis() {
+    const Redis = anchor('ioredis');
+    const c = new Redis.Cluster([{ host: HOST, port: Number(PORT) }]);
+    await c.ping();
+    return {
+      get: (k) => c.get(k),
+      batch: async (n) => {
+        const p = c.pipeline();
+        for (let i = 0; i < n; i++) p.get(KEY);
+        return p.exec();
+      },
+      scan: async () => {
+        let n = 0;
+        for (const node of c.nodes('master')) {
+          for await (const keys of node.scanStream({ count: 1000 })) n += keys.length;
+        }
+        return n;
+      },
+      close: () => c.disconnect(),
+    };
+  },
+  async glide() {
+    const { GlideClusterClient, ClusterBatch, ClusterScanCursor } = anchor('@valkey/valkey-glide');
+    const c = await GlideClusterClient.createClient({ addresses: [{ host: HOST, port: Number(PORT) }], requestTimeout: 5000 });
+    return {
+      get: (k) => c.get(k),
+      batch: async (n) => {
+        const b = new ClusterBatch(false);
+        for (let i = 0; i < n; i++) b.get(KEY);
+        return c.exec(b, true);
+      },
+      scan: async () => {
+        let cursor = new ClusterScanCursor();
+        let n = 0;
+        while (!cursor.isFinished()) {
+          let keys;
+          [cursor, keys] = await c.scan(cursor, { count: 1000 });
+          n += keys.length;
+        }
+        return n;
+      },
+    };
+  },
+};
+
 (async () => {
+  if (CLUSTER) {
+    const c = await CLUSTER_CLIENTS[process.argv[2]]();
+    const out = { startup_ms: Number(now() - t0) / 1e6, rss_mb: rssMb('VmRSS') };
+    const results = { W1: await w1(c.get), W2: await w2(c.batch), W3: await w3(c.get), W4: await w4(c.scan) };
+    console.log(JSON.stringify({ ...out, results, peak_rss_mb: rssMb('VmHWM') }));
+    process.exit(0);
+  }
   const c = await CLIENTS[process.argv[2]]();
   const out = { startup_ms: Number(now() - t0) / 1e6, rss_mb: rssMb('VmRSS') };
   const results = { W1: await w1(c.get), W2: await w2(c.batch), W3: await w3(c.get), W4: await w4(c.scan) };

@@ -16,8 +16,10 @@ import time
 from typing import Any, Callable
 
 QUICK = os.environ.get("QUICK") == "1"
+# BENCH_CLUSTER=1: REDIS_URL is a seed node of a cluster; W1-W4 only, W4 over all keys.
+CLUSTER = os.environ.get("BENCH_CLUSTER") == "1"
 URL = os.environ["REDIS_URL"]
-SCAN_URL = URL.rsplit("/", 1)[0] + "/1" if URL.count("/") > 2 else URL + "/1"
+SCAN_URL = URL if CLUSTER else (URL.rsplit("/", 1)[0] + "/1" if URL.count("/") > 2 else URL + "/1")
 HOST, PORT = URL.split("//", 1)[1].split("/")[0].rsplit(":", 1)
 
 N1 = 1_000 if QUICK else 20_000  # W1 sequential GETs
@@ -318,8 +320,126 @@ async def open_glide_async() -> dict:
     return {"get": c.get, "batch": batch, "scan": scan, "cached": cached}
 
 
+def open_redbridge_cluster() -> dict:
+    import redbridge
+
+    c = redbridge.RedisCluster.from_url(URL)
+    c.ping()
+
+    def batch(n: int) -> list:
+        p = c.pipeline()
+        for _ in range(n):
+            p.get(KEY)
+        return p.execute()
+
+    return {"get": c.get, "batch": batch, "scan": lambda: sum(1 for _ in c.scan_iter(count=1000))}
+
+
+def open_redis_py_cluster() -> dict:
+    import redis.cluster
+
+    c = redis.cluster.RedisCluster.from_url(URL, max_connections=64)
+    c.ping()
+
+    def batch(n: int) -> list:
+        p = c.pipeline()
+        for _ in range(n):
+            p.get(KEY)
+        return p.execute()
+
+    return {"get": c.get, "batch": batch, "scan": lambda: sum(1 for _ in c.scan_iter(count=1000))}
+
+
+def glide_cluster_config(glide: Any) -> Any:
+    return glide.GlideClusterClientConfiguration([glide.NodeAddress(HOST, int(PORT))], request_timeout=5000)
+
+
+def open_glide_sync_cluster() -> dict:
+    import glide_sync as glide
+
+    c = glide.GlideClusterClient.create(glide_cluster_config(glide))
+    c.ping()
+
+    def batch(n: int) -> list:
+        b = glide.ClusterBatch(is_atomic=False)
+        for _ in range(n):
+            b.get(KEY)
+        return c.exec(b, raise_on_error=True) or []
+
+    def scan() -> int:
+        cursor, n = glide.ClusterScanCursor(), 0
+        while not cursor.is_finished():
+            cursor, keys = c.scan(cursor, count=1000)
+            n += len(keys)
+        return n
+
+    return {"get": c.get, "batch": batch, "scan": scan}
+
+
+async def open_redbridge_async_cluster() -> dict:
+    import redbridge.asyncio
+
+    c = redbridge.asyncio.RedisCluster.from_url(URL)
+    await c.ping()
+
+    async def batch(n: int) -> list:
+        p = c.pipeline()
+        for _ in range(n):
+            p.get(KEY)
+        return await p.execute()
+
+    async def scan() -> int:
+        return len([k async for k in c.scan_iter(count=1000)])
+
+    return {"get": c.get, "batch": batch, "scan": scan}
+
+
+async def open_redis_py_async_cluster() -> dict:
+    import redis.asyncio.cluster
+
+    c = redis.asyncio.cluster.RedisCluster.from_url(URL)
+    await c.ping()
+
+    async def batch(n: int) -> list:
+        p = c.pipeline()
+        for _ in range(n):
+            p.get(KEY)
+        return await p.execute()
+
+    async def scan() -> int:
+        return len([k async for k in c.scan_iter(count=1000)])
+
+    return {"get": c.get, "batch": batch, "scan": scan}
+
+
+async def open_glide_async_cluster() -> dict:
+    import glide
+
+    c = await glide.GlideClusterClient.create(glide_cluster_config(glide))
+    await c.ping()
+
+    async def batch(n: int) -> list:
+        b = glide.ClusterBatch(is_atomic=False)
+        for _ in range(n):
+            b.get(KEY)
+        return await c.exec(b, raise_on_error=True) or []
+
+    async def scan() -> int:
+        cursor, n = glide.ClusterScanCursor(), 0
+        while not cursor.is_finished():
+            cursor, keys = await c.scan(cursor, count=1000)
+            n += len(keys)
+        return n
+
+    return {"get": c.get, "batch": batch, "scan": scan}
+
+
 SYNC = {"redbridge": open_redbridge, "redis-py": open_redis_py, "glide-sync": open_glide_sync}
+if CLUSTER:
+    SYNC = {"redbridge": open_redbridge_cluster, "redis-py": open_redis_py_cluster, "glide-sync": open_glide_sync_cluster}
 ASYNC = {"redbridge.asyncio": open_redbridge_async, "redis.asyncio": open_redis_py_async, "glide": open_glide_async}
+if CLUSTER:
+    ASYNC = {"redbridge.asyncio": open_redbridge_async_cluster, "redis.asyncio": open_redis_py_async_cluster, "glide": open_glide_async_cluster}
 
 
 def run_sync(name: str) -> dict:
@@ -328,6 +448,8 @@ def run_sync(name: str) -> dict:
     connected = time.perf_counter()
     out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb()}
     res = {"W1": sync_w1(c["get"]), "W2": sync_w2(c["batch"]), "W3": sync_w3(c["get"]), "W4": sync_w4(c["scan"])}
+    if CLUSTER:
+        return out | {"results": res}
     try:
         res["W5"] = sync_w5(c["cached"]())
     except Exception as e:  # noqa: BLE001 - the anchor's cache does not run here; say why
@@ -347,6 +469,8 @@ async def run_async(name: str) -> dict:
         "W3": await async_w3(c["get"]),
         "W4": await async_w4(c["scan"]),
     }
+    if CLUSTER:
+        return out | {"results": res}
     if c["cached"] is None:
         res["W5"] = {"error": "no client-side cache in this client"}
     else:

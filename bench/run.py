@@ -338,9 +338,12 @@ def chart(path: Path, groups: dict, med: dict) -> None:
         else:
             print("  no matplotlib here: chart skipped")
         return
+    shown = [w for w in TITLES if any(w in m for m in med.values())]
     fig, axes = plt.subplots(2, 3, figsize=(18, 10))
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
     colors = {"Python sync": "#3572A5", "Python asyncio": "#6aa0d8", "Node": "#3c873a", "C": "#777777"}
-    for ax, w in zip(axes.flat, WORKLOADS):
+    for ax, w in zip(axes.flat, shown):
         names, vals, cols, hatches = [], [], [], []
         for group, labels in groups.items():
             for label in labels:
@@ -357,7 +360,8 @@ def chart(path: Path, groups: dict, med: dict) -> None:
         ax.invert_yaxis()
         ax.set_title(TITLES[w], fontsize=10)
         ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle("redbridge (solid) vs the clients users pick instead (hatched) — one run, medians", fontsize=12)
+    title = "redbridge (solid) vs the clients users pick instead (hatched) — one run, medians"
+    fig.suptitle(title + (" — Redis Cluster" if "cluster" in path.name else ""), fontsize=12)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
@@ -387,6 +391,76 @@ def summarize(order: list, runs: dict) -> tuple[dict, dict]:
     return groups, med
 
 
+CLUSTER_LOAD = """
+import sys, redis.cluster
+rc = redis.cluster.RedisCluster.from_url(sys.argv[1])
+rc.set("bench:key", "v" * 100)
+p = rc.pipeline()
+for i in range(int(sys.argv[2])):
+    p.set(f"scan:{i}", "s")
+    if i % 5000 == 4999:
+        p.execute()
+p.execute()
+"""
+
+
+def run_cluster(args: argparse.Namespace, quick: bool, reps: int) -> None:
+    """W1-W4 against a local 3+3 cluster, for the clients that speak cluster."""
+    global WORKLOADS
+    WORKLOADS = ["W1", "W2", "W3", "W4"]
+    setup_envs(quick)
+    harness = ROOT / "tests/harness/redis_server.py"
+    info = json.loads(subprocess.run([sys.executable, str(harness), "cluster"], check=True, capture_output=True, text=True).stdout)
+    try:
+        url = info["url"]
+        py = ROOT / "target/py-venv/bin/python" if quick else PY
+        sh([str(py), "-c", CLUSTER_LOAD, url, str(2_000 if quick else 100_000)])
+        todo = [c for c in clients(quick, "release" if not quick else "debug") if c["group"] != "C" and c["label"] != "redis-py (no hiredis)"]
+        if args.only:
+            todo = [c for c in todo if c["group"] in args.only.split(",")]
+        env = dict(os.environ, QUICK="1" if quick else "0", REDIS_URL=url, BENCH_CLUSTER="1")
+        loads, runs, errors = [], {}, {}
+        print(f"bench (cluster): {len(todo)} clients x {reps} runs, interleaved; load average {os.getloadavg()}")
+        for rep in range(reps):
+            loads.append(os.getloadavg()[0])
+            for c in todo:
+                key = f"{c['label']} [{c['group']}]"
+                t = time.perf_counter()
+                try:
+                    r = subprocess.run(c["cmd"], env=env | c["env"], capture_output=True, text=True, timeout=600)
+                    if r.returncode != 0:
+                        tail = (r.stderr or r.stdout).strip().splitlines()
+                        raise RuntimeError(tail[-1][:200] if tail else f"exit {r.returncode}")
+                    runs.setdefault(key, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
+                    print(f"  run {rep + 1}/{reps} {key}: {time.perf_counter() - t:.1f} s")
+                except Exception as e:  # noqa: BLE001 - reported, not fatal
+                    errors[key] = f"did not run: {e}"
+                    print(f"  run {rep + 1}/{reps} {key}: FAILED {e}")
+        loads.append(os.getloadavg()[0])
+    finally:
+        for pidfile in info["pidfiles"]:
+            subprocess.run([sys.executable, str(harness), "stop", pidfile], check=False)
+    order = [[c["group"], c["label"]] for c in todo]
+    groups, med = summarize(order, runs)
+    meta = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "server": "7.x cluster, 3 primaries + 3 replicas on this machine",
+        "reps": reps,
+        "load": " → ".join(f"{x:.2f}" for x in loads),
+    }
+    md = report(meta, groups, med, {}, [], errors).replace("# redbridge bench — side by side, one run", "# redbridge bench — Redis Cluster variant (W1-W4), side by side, one run")
+    md = md.split("\n## The ceiling")[0] + "\n"
+    out_dir = ROOT / ("target/bench-quick" if quick else "bench/results")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results-cluster.md").write_text(md)
+    (out_dir / "results-cluster.json").write_text(json.dumps({"meta": meta, "order": order, "runs": runs, "errors": errors}, indent=1))
+    chart(out_dir / "chart-cluster.png", groups, med)
+    print()
+    print(md)
+    print(f"bench: wrote {out_dir.relative_to(ROOT)}/results-cluster.md, results-cluster.json, chart-cluster.png")
+
+
 def rerender(path: Path) -> None:
     """Writes results.md and chart.png again from a stored results.json (no new run)."""
     d = json.loads(path.read_text())
@@ -401,6 +475,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=None, help="runs per client (default 3, quick 1)")
     ap.add_argument("--profile", default=None, help="cargo profile of the C library (default release, quick debug)")
     ap.add_argument("--only", default="", help="comma-separated groups to run (e.g. 'Node,C')")
+    ap.add_argument("--cluster", action="store_true", help="the cluster variant: W1-W4 on a local 3+3 cluster the script starts")
     ap.add_argument("--chart", nargs=2, metavar=("DATA", "PNG"), help=argparse.SUPPRESS)
     ap.add_argument("--rerender", metavar="RESULTS_JSON", help="write results.md and chart.png again from a stored run")
     args = ap.parse_args()
@@ -414,6 +489,8 @@ def main() -> None:
     quick = args.quick
     reps = args.reps or (1 if quick else 3)
     profile = args.profile or ("debug" if quick else "release")
+    if args.cluster:
+        return run_cluster(args, quick, reps)
     url = os.environ.get("REDIS_URL")
     if not url:
         sys.exit("bench/run.py needs REDIS_URL (make bench starts a throwaway server)")
