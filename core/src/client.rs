@@ -503,11 +503,11 @@ impl Client {
 
     pub(crate) fn scan_cursor(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanCursor> {
         let cursor = ScanCursor::new(kind, opts)?;
-        Ok(if self.shared.config.cluster {
+        if self.shared.config.cluster {
             cursor.for_cluster()
         } else {
-            cursor
-        })
+            Ok(cursor)
+        }
     }
 
     /// The cluster's primaries and their slots, now.
@@ -518,24 +518,58 @@ impl Client {
         run_timed(cluster.primaries(), timeout, "CLUSTER SLOTS").await
     }
 
-    /// One command to one cluster node (by address), under the guard, timeout and
-    /// counters of any command. For SCAN's walk over the primaries.
-    pub(crate) async fn execute_on_node(
+    /// The keys of slots `first..=last` on the node `host:port` (one round trip of
+    /// `CLUSTER GETKEYSINSLOT`), one list per slot.
+    pub(crate) async fn cluster_slot_keys(
         &self,
-        cmd: &Command,
         host: &str,
         port: u16,
-    ) -> Result<Value> {
+        first: u16,
+        last: u16,
+    ) -> Result<Vec<Vec<Value>>> {
         self.shared.stats.request();
         let result = async {
-            self.admit(cmd.meta())?;
             let engine = self.engine()?;
             let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
-            let timeout = policy::response_timeout(cmd, &self.shared.config);
-            run_timed(cluster.on_node(cmd, host, port), timeout, cmd.name()).await
+            let mut cmds = redis::Pipeline::new();
+            for slot in first..=last {
+                cmds.cmd("CLUSTER")
+                    .arg("GETKEYSINSLOT")
+                    .arg(slot)
+                    .arg(i32::MAX);
+            }
+            let timeout = Some(self.shared.config.response_timeout);
+            let replies = run_timed(
+                cluster.pipeline_on_node(cmds, host, port),
+                timeout,
+                "CLUSTER GETKEYSINSLOT",
+            )
+            .await?;
+            replies
+                .into_iter()
+                .map(|r| match pipeline::slot(r)? {
+                    Value::Array(keys) => Ok(keys),
+                    other => Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("unexpected CLUSTER GETKEYSINSLOT reply: {other:?}"),
+                    )),
+                })
+                .collect()
         }
         .await;
         self.count(result)
+    }
+
+    /// The slots `host:port` is migrating now, with their targets.
+    pub(crate) async fn cluster_migrating(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Vec<(u16, String, u16)>> {
+        let engine = self.engine()?;
+        let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
+        let timeout = Some(self.shared.config.response_timeout);
+        run_timed(cluster.migrating(host, port), timeout, "CLUSTER NODES").await
     }
 
     /// The client's counters and its pool's state.

@@ -9,7 +9,7 @@
 //! - **transactions** stay in one slot, with an error that names the hash-tag fix;
 //! - **blocking commands** run on a dedicated cluster connection (so a BLPOP does not
 //!   hold up the shared connection to that node);
-//! - **cluster-wide SCAN**: each primary in turn, only the keys of the slots it serves.
+//! - **cluster-wide SCAN** that survives resharding: slot by slot (see `scan::cluster_page`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -192,19 +192,46 @@ impl ClusterEngine {
         parse_slots(reply)
     }
 
-    /// A command sent to one node by address (SCAN of that node's keys).
-    pub(crate) async fn on_node(&self, cmd: &Command, host: &str, port: u16) -> Result<Value> {
+    /// Commands sent to one node by address in one round trip; replies in order.
+    pub(crate) async fn pipeline_on_node(
+        &self,
+        cmds: redis::Pipeline,
+        host: &str,
+        port: u16,
+    ) -> Result<Vec<Value>> {
         let mut conn = self.conn().await?;
-        let v = conn
-            .route_command(
-                cmd.cmd().clone(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+        let n = cmds.len();
+        Ok(conn
+            .route_pipeline(
+                cmds,
+                0,
+                n,
+                SingleNodeRoutingInfo::ByAddress {
                     host: host.to_string(),
                     port,
-                }),
+                },
             )
-            .await?;
-        pipeline::slot(v)
+            .await?)
+    }
+
+    /// The slots `host:port` is migrating away now, each with the address it goes to
+    /// (from that node's `CLUSTER NODES`).
+    pub(crate) async fn migrating(&self, host: &str, port: u16) -> Result<Vec<(u16, String, u16)>> {
+        let mut cmd = redis::Pipeline::new();
+        cmd.cmd("CLUSTER").arg("NODES");
+        let reply = self.pipeline_on_node(cmd, host, port).await?;
+        let text = match reply.into_iter().next() {
+            Some(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
+            Some(Value::VerbatimString { text, .. }) => text,
+            Some(Value::SimpleString(t)) => t,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!("unexpected CLUSTER NODES reply: {other:?}"),
+                ))
+            }
+        };
+        Ok(parse_migrating(&text))
     }
 }
 
@@ -276,21 +303,37 @@ fn parse_slots(reply: Value) -> Result<Vec<Primary>> {
     Ok(out)
 }
 
-/// The hash slot of a key (hash tags included), for SCAN's slot filter. redis-rs computes
-/// the same but does not expose the number.
-pub(crate) fn slot_of(key: &[u8]) -> u16 {
-    let tagged = key
-        .iter()
-        .position(|&b| b == b'{')
-        .and_then(|open| {
-            let rest = &key[open + 1..];
-            rest.iter()
-                .position(|&b| b == b'}')
-                .filter(|&close| close > 0)
-                .map(|close| &rest[..close])
-        })
-        .unwrap_or(key);
-    crc16::State::<crc16::XMODEM>::calculate(tagged) % 16384
+/// `CLUSTER NODES` of one node → the slots that node is migrating, with each target's
+/// address. Lines: `id addr@cport flags master … slot-ranges… [slot->-target-id]`.
+fn parse_migrating(text: &str) -> Vec<(u16, String, u16)> {
+    let mut addr_of = std::collections::HashMap::new();
+    let mut mine = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 3 {
+            continue;
+        }
+        let addr = fields[1].split('@').next().unwrap_or("");
+        if let Some((h, p)) = addr.rsplit_once(':') {
+            if let Ok(p) = p.parse::<u16>() {
+                addr_of.insert(fields[0].to_string(), (h.to_string(), p));
+            }
+        }
+        if fields[2].split(',').any(|f| f == "myself") {
+            for f in &fields[3..] {
+                if let Some(inner) = f.strip_prefix('[').and_then(|f| f.strip_suffix(']')) {
+                    if let Some((slot, target)) = inner.split_once("->-") {
+                        if let Ok(slot) = slot.parse::<u16>() {
+                            mine.push((slot, target.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    mine.into_iter()
+        .filter_map(|(slot, id)| addr_of.get(&id).map(|(h, p)| (slot, h.clone(), *p)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -298,12 +341,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slots_match_the_cluster_spec() {
-        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
-        assert_eq!(slot_of(b"123456789"), 0x31C3);
-        assert_eq!(slot_of(b"foo"), 12182);
-        assert_eq!(slot_of(b"{user1}:name"), slot_of(b"user1"));
-        assert_eq!(slot_of(b"{}x"), slot_of(b"{}x"));
-        assert_ne!(slot_of(b"{}x"), slot_of(b"x"));
+    fn migrating_slots_come_from_the_myself_line() {
+        let text = "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460 [42->-b2]\n\
+                    b2 127.0.0.1:7001@17001 master - 0 0 2 connected 5461-10922 [7->-a1]\n";
+        assert_eq!(
+            parse_migrating(text),
+            vec![(42, "127.0.0.1".to_string(), 7001)]
+        );
     }
 }

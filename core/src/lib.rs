@@ -19,6 +19,7 @@ mod cluster;
 pub mod command;
 pub mod config;
 pub mod error;
+mod glob;
 pub mod guard;
 pub mod multiplexed;
 pub mod pipeline;

@@ -9,7 +9,7 @@
 use redis::Value;
 
 use crate::client::Client;
-use crate::cluster::{slot_of, Primary};
+use crate::cluster::Primary;
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -48,14 +48,15 @@ pub struct ScanCursor {
     walk: Option<Walk>,
 }
 
-/// Where a cluster-wide SCAN is: the primaries (fetched on the first page) and which
-/// one is being scanned. Only the keys of the slots a primary serves are taken from it,
-/// so a key is never yielded by two nodes.
+/// Where a cluster-wide key walk is: the next hash slot, and the topology last seen.
 #[derive(Clone, Debug, Default)]
 struct Walk {
     primaries: Option<Vec<Primary>>,
-    at: usize,
+    next_slot: u32,
 }
+
+/// Slots read per round trip of a cluster walk.
+const SLOTS_PER_PAGE: u16 = 256;
 
 impl ScanCursor {
     /// A cursor at the start; invalid option combinations are an error.
@@ -77,37 +78,22 @@ impl ScanCursor {
         })
     }
 
-    /// Makes a SCAN of keys walk every primary of a cluster (other kinds name a key,
-    /// which routes them).
-    pub(crate) fn for_cluster(mut self) -> Self {
+    /// Makes a SCAN of keys walk the whole cluster, slot by slot (other kinds name a
+    /// key, which routes them).
+    pub(crate) fn for_cluster(mut self) -> Result<Self> {
         if self.kind == ScanKind::Keys {
+            if self.opts.key_type.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Cluster,
+                    "SCAN with TYPE is not supported across a cluster yet; filter the keys with TYPE yourself",
+                ));
+            }
             self.walk = Some(Walk::default());
         }
-        self
+        Ok(self)
     }
 
-    /// A cluster walk that has not fetched its primaries yet.
-    pub(crate) fn needs_primaries(&self) -> bool {
-        matches!(&self.walk, Some(w) if w.primaries.is_none())
-    }
-
-    /// Starts the walk over these primaries.
-    pub(crate) fn set_primaries(&mut self, primaries: Vec<Primary>) {
-        if let Some(w) = &mut self.walk {
-            self.done = primaries.is_empty();
-            w.primaries = Some(primaries);
-            w.at = 0;
-        }
-    }
-
-    /// The node the next command must go to (cluster walk), else `None` (routed as usual).
-    pub(crate) fn target(&self) -> Option<(&str, u16)> {
-        let w = self.walk.as_ref()?;
-        let p = w.primaries.as_ref()?.get(w.at)?;
-        Some((p.host.as_str(), p.port))
-    }
-
-    /// True once the server returned cursor 0.
+    /// True once the iteration is complete.
     pub fn is_done(&self) -> bool {
         self.done
     }
@@ -158,30 +144,11 @@ impl ScanCursor {
             Value::Int(i) => i.to_string().into_bytes(),
             _ => return Err(bad("cursor is not a string")),
         };
-        let node_done = self.cursor == b"0";
-        let mut serving = None;
-        if let Some(w) = &mut self.walk {
-            let primaries = w.primaries.as_deref().unwrap_or_default();
-            serving = primaries.get(w.at).cloned();
-            if node_done {
-                w.at += 1;
-                self.cursor = b"0".to_vec();
-            }
-            self.done = w.at >= primaries.len();
-        } else {
-            self.done = node_done;
-        }
+        self.done = self.cursor == b"0";
         let items = match items {
             Value::Array(v) | Value::Set(v) => v,
             Value::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
             _ => return Err(bad("items are not an array")),
-        };
-        let items = match serving {
-            Some(p) => items
-                .into_iter()
-                .filter(|k| matches!(k, Value::BulkString(b) if p.serves(slot_of(b))))
-                .collect(),
-            None => items,
         };
         Ok(match self.kind {
             ScanKind::Hash(_) | ScanKind::SortedSet(_) => {
@@ -202,23 +169,96 @@ pub(crate) async fn next_page(
     client: &Client,
     cursor: &mut ScanCursor,
 ) -> Result<Option<Vec<Value>>> {
+    if cursor.walk.is_some() {
+        return cluster_page(client, cursor).await;
+    }
     while !cursor.is_done() {
-        if cursor.needs_primaries() {
-            let primaries = client.cluster_primaries().await?;
-            cursor.set_primaries(primaries);
-            continue;
-        }
         let cmd = cursor.next_command()?;
-        let reply = match cursor.target() {
-            Some((host, port)) => client.execute_on_node(&cmd, host, port).await?,
-            None => client.execute(&cmd).await?,
-        };
+        let reply = client.execute(&cmd).await?;
         let items = cursor.accept(reply)?;
         if !items.is_empty() {
             return Ok(Some(items));
         }
     }
     Ok(None)
+}
+
+/// The next non-empty page of a cluster-wide key walk.
+///
+/// SCAN's cursor belongs to one node and cannot follow keys that move, so the walk reads
+/// keys slot by slot instead (`CLUSTER GETKEYSINSLOT`, a run of slots of one primary per
+/// round trip) and applies MATCH here. After each read it looks again: a slot that has
+/// moved to another node meanwhile, or that its node is migrating now, is read where its
+/// keys went too, and the two reads are merged. Keys only move from the source to the
+/// target, and the target is read after the source, so a key that stays in the cluster
+/// for the whole walk is yielded exactly once, through resharding and failover. Memory:
+/// one page of keys.
+async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option<Vec<Value>>> {
+    loop {
+        let Some(walk) = cursor.walk.as_mut() else {
+            return Ok(None);
+        };
+        if walk.next_slot >= 16384 {
+            cursor.done = true;
+            return Ok(None);
+        }
+        let primaries = match walk.primaries.take() {
+            Some(p) => p,
+            None => client.cluster_primaries().await?,
+        };
+        let first = walk.next_slot as u16;
+        let Some(owner) = primaries.iter().find(|p| p.serves(first)).cloned() else {
+            // A slot no primary serves holds no reachable keys.
+            walk.next_slot += 1;
+            walk.primaries = Some(primaries);
+            continue;
+        };
+        let mut last = first;
+        while last < 16383 && last - first + 1 < SLOTS_PER_PAGE && owner.serves(last + 1) {
+            last += 1;
+        }
+        let mut keys = client
+            .cluster_slot_keys(&owner.host, owner.port, first, last)
+            .await?;
+        let now = client.cluster_primaries().await?;
+        let moving = client.cluster_migrating(&owner.host, owner.port).await?;
+        for (i, slot) in (first..=last).enumerate() {
+            let mut elsewhere: Vec<(String, u16)> = moving
+                .iter()
+                .filter(|m| m.0 == slot)
+                .map(|m| (m.1.clone(), m.2))
+                .collect();
+            if let Some(o) = now.iter().find(|p| p.serves(slot)) {
+                if (o.host.as_str(), o.port) != (owner.host.as_str(), owner.port) {
+                    elsewhere.push((o.host.clone(), o.port));
+                }
+            }
+            for (host, port) in elsewhere {
+                let more = client.cluster_slot_keys(&host, port, slot, slot).await?;
+                for k in more.into_iter().flatten() {
+                    if !keys[i].contains(&k) {
+                        keys[i].push(k);
+                    }
+                }
+            }
+        }
+        let walk = cursor.walk.as_mut().expect("walking");
+        walk.next_slot = last as u32 + 1;
+        walk.primaries = Some(now);
+        let pattern = cursor.opts.pattern.as_deref();
+        let items: Vec<Value> = keys
+            .into_iter()
+            .flatten()
+            .filter(|k| match (pattern, k) {
+                (None, _) => true,
+                (Some(p), Value::BulkString(b)) => crate::glob::matches(p, b),
+                _ => false,
+            })
+            .collect();
+        if !items.is_empty() {
+            return Ok(Some(items));
+        }
+    }
 }
 
 /// An async SCAN-family iteration over a [`Client`].

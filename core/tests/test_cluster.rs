@@ -202,3 +202,151 @@ fn one_cluster_many_checks() {
         assert_eq!(sync.execute(&c(&["GET", &k])).unwrap(), bulk(&v), "{k}");
     }
 }
+
+/// Moves `slots` from the node on `from` to the node on `to` as `redis-cli --cluster
+/// reshard` does; `finish: false` leaves them mid-migration (half their keys moved).
+fn migrate(cluster: &TestCluster, slots: &[i64], from: u16, to: u16, finish: bool) {
+    let (mut a, mut b) = (cluster.node(from), cluster.node(to));
+    let id = |c: &mut redis::Connection| -> String {
+        redis::cmd("CLUSTER").arg("MYID").query(c).unwrap()
+    };
+    let (a_id, b_id) = (id(&mut a), id(&mut b));
+    for &slot in slots {
+        let _: () = redis::cmd("CLUSTER")
+            .arg(&["SETSLOT", &slot.to_string(), "IMPORTING", &a_id])
+            .query(&mut b)
+            .unwrap();
+        let _: () = redis::cmd("CLUSTER")
+            .arg(&["SETSLOT", &slot.to_string(), "MIGRATING", &b_id])
+            .query(&mut a)
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("CLUSTER")
+            .arg(&["GETKEYSINSLOT", &slot.to_string(), "100000"])
+            .query(&mut a)
+            .unwrap();
+        let moving = if finish {
+            &keys[..]
+        } else {
+            &keys[..keys.len() / 2]
+        };
+        if !moving.is_empty() {
+            let _: () = redis::cmd("MIGRATE")
+                .arg(&["127.0.0.1", &to.to_string(), "", "0", "5000", "KEYS"])
+                .arg(moving)
+                .query(&mut a)
+                .unwrap();
+        }
+        if finish {
+            for port in &cluster.ports[..3] {
+                let _: () = redis::cmd("CLUSTER")
+                    .arg(&["SETSLOT", &slot.to_string(), "NODE", &b_id])
+                    .query(&mut cluster.node(*port))
+                    .unwrap_or(());
+            }
+        }
+    }
+}
+
+#[test]
+fn scan_yields_each_key_once_while_slots_migrate() {
+    let cluster = TestCluster::start();
+    let sync = SyncClient::new(cluster.builder().build().unwrap()).unwrap();
+    let mut pipe = Pipeline::new(false);
+    for i in 0..10_000 {
+        pipe.add(c(&["SET", &format!("m:{i}"), "x"]));
+    }
+    // 200 more keys in one slot (a hash tag) ahead of the walk's first page: that slot is
+    // left half-migrated below.
+    let mut ctl = cluster.node(cluster.ports[0]);
+    let tag = ["mig", "tag2", "tag3", "tag4", "tag5"]
+        .into_iter()
+        .find(|t| {
+            let slot: i64 = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(*t)
+                .query(&mut ctl)
+                .unwrap();
+            (1000..15000).contains(&slot)
+        })
+        .unwrap();
+    let tag_slot: i64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(tag)
+        .query(&mut ctl)
+        .unwrap();
+    for i in 0..200 {
+        pipe.add(c(&["SET", &format!("m:{{{tag}}}:{i}"), "x"]));
+    }
+    sync.pipeline(&pipe).unwrap();
+    // The primaries' first slots, as redis-cli --cluster create assigns them.
+    let owner_of = |slot: i64| -> u16 {
+        let mut conn = cluster.node(cluster.ports[0]);
+        let ranges: Vec<redis::Value> =
+            redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap();
+        ranges
+            .iter()
+            .find_map(|r| {
+                let redis::Value::Array(p) = r else {
+                    return None;
+                };
+                let (redis::Value::Int(a), redis::Value::Int(b), redis::Value::Array(n)) =
+                    (&p[0], &p[1], &p[2])
+                else {
+                    return None;
+                };
+                let redis::Value::Int(port) = n[1] else {
+                    return None;
+                };
+                (*a <= slot && slot <= *b).then_some(port as u16)
+            })
+            .unwrap()
+    };
+    let (first, second, third) = (owner_of(0), owner_of(8000), owner_of(16000));
+    let opts = ScanOptions {
+        pattern: Some(b"m:*".to_vec()),
+        count: None,
+        key_type: None,
+    };
+    let mut scan = sync.scan(ScanKind::Keys, opts).unwrap();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut take = |page: Vec<Value>| {
+        for v in page {
+            let Value::BulkString(b) = v else {
+                panic!("{v:?}")
+            };
+            seen.push(b);
+        }
+    };
+    take(scan.next().unwrap().unwrap()); // the walk has started
+                                         // Mid-walk: slots ahead of it move to another primary, a slot behind it moves too,
+                                         // one slot is left half-migrated, and slots move onto a node whose own range is done.
+    migrate(
+        &cluster,
+        &(3000..3040).collect::<Vec<_>>(),
+        first,
+        second,
+        true,
+    );
+    migrate(&cluster, &[5], first, third, true);
+    let tag_owner = owner_of(tag_slot);
+    let elsewhere = if tag_owner == second { third } else { second };
+    migrate(&cluster, &[tag_slot], tag_owner, elsewhere, false);
+    migrate(
+        &cluster,
+        &(15000..15020).collect::<Vec<_>>(),
+        third,
+        first,
+        true,
+    );
+    for page in scan {
+        take(page.unwrap());
+    }
+    let distinct: HashSet<&Vec<u8>> = seen.iter().collect();
+    assert_eq!(distinct.len(), 10_200, "every key");
+    assert_eq!(seen.len(), 10_200, "no key twice");
+    // The client keeps serving the moved keys (MOVED and ASK followed by redis-rs).
+    for i in 0..200 {
+        let k = format!("m:{{{tag}}}:{i}");
+        assert_eq!(sync.execute(&c(&["GET", &k])).unwrap(), bulk("x"), "{k}");
+    }
+}
