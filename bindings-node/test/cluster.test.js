@@ -49,3 +49,29 @@ test('createCluster: routing, cross-slot pipelines and multi-key commands, trans
   assert.throws(() => createCluster({ rootNodes: [{ url: 42 }] }), /rootNodes\[0\].url must be a string/);
   await cluster.close();
 });
+
+test('createCluster: a primary killed mid-run, its replica takes over, no acknowledged write lost', async (t) => {
+  const info = JSON.parse(execFileSync('python3', [HARNESS, 'cluster'], { encoding: 'utf8' }));
+  t.after(() => info.pidfiles.forEach((p) => execFileSync('python3', [HARNESS, 'stop', p])));
+  const cluster = await createCluster({ rootNodes: [{ url: info.url }] }).connect();
+  const slot = await cluster.sendCommand(['CLUSTER', 'KEYSLOT', 'fo:0']);
+  const ranges = await cluster.sendCommand(['CLUSTER', 'SLOTS']);
+  const owner = ranges.find((r) => r[0] <= slot && slot <= r[1])[2][1];
+  const pidfile = info.pidfiles[info.ports.indexOf(owner)];
+  process.kill(Number(require('node:fs').readFileSync(pidfile, 'utf8')), 'SIGKILL'); // by its PID
+  const acked = new Map();
+  let failures = 0;
+  const deadline = Date.now() + 20000;
+  for (let i = 0; Date.now() < deadline && acked.size < 100; i++) {
+    const key = `fo:${i % 100}`;
+    try {
+      await cluster.set(key, `v${i}`);
+      acked.set(key, `v${i}`);
+    } catch {
+      failures++;
+    }
+  }
+  assert.ok(acked.size >= 100, `the cluster came back (${failures} failures)`);
+  for (const [k, v] of acked) assert.strictEqual(await cluster.get(k), v);
+  await cluster.close();
+});

@@ -52,13 +52,30 @@ def own_server() -> Iterator[Dict[str, Any]]:
     stop_server(info)
 
 
+def start_cluster() -> Dict[str, Any]:
+    info: Dict[str, Any] = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "cluster"]))
+    return info
+
+
+def stop_cluster(info: Dict[str, Any]) -> None:
+    for pidfile in info["pidfiles"]:
+        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Dict[str, Any]]:
     """A local Redis Cluster: 3 primaries + 3 replicas (the harness), stopped by PID."""
-    info = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "cluster"]))
+    info = start_cluster()
     yield info
-    for pidfile in info["pidfiles"]:
-        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+    stop_cluster(info)
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[Dict[str, Any]]:
+    """A cluster of the test's own, for tests that stop its nodes."""
+    info = start_cluster()
+    yield info
+    stop_cluster(info)
 
 
 @pytest.fixture(scope="module")

@@ -171,7 +171,7 @@ fn one_cluster_many_checks() {
             })
             .unwrap()
     };
-    cluster.stop_node(owner);
+    cluster.kill_node(owner);
     let stopped = Instant::now();
     let mut acked = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);

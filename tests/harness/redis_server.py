@@ -230,18 +230,23 @@ def cluster(argv):
         cli = shutil.which("redis-cli") or "redis-cli"
         subprocess.run([cli, "--cluster", "create", *addrs, "--cluster-replicas", str(replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=60)
+        # Ready when every node says the cluster is ok and every replica is attached and
+        # in sync (a replica that never synced cannot take over when its primary dies).
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            states = []
+            ok, in_sync = 0, 0
             for n in nodes:
-                r = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "CLUSTER", "INFO"],
-                                   capture_output=True, text=True)
-                states.append("cluster_state:ok" in r.stdout)
-            if all(states):
+                info = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "INFO", "replication"],
+                                      capture_output=True, text=True).stdout
+                state = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "CLUSTER", "INFO"],
+                                       capture_output=True, text=True).stdout
+                ok += "cluster_state:ok" in state
+                in_sync += "role:slave" in info and "master_link_status:up" in info and "master_sync_in_progress:0" in info
+            if ok == len(nodes) and in_sync == 3 * replicas:
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError("the cluster did not reach cluster_state:ok in 30 s")
+            raise RuntimeError("the cluster did not reach cluster_state:ok with replicas in sync in 30 s")
     except Exception as e:  # stop what was started, then fail
         for n in nodes:
             stop([n["pidfile"]])

@@ -226,6 +226,16 @@ impl TestCluster {
             .unwrap()
     }
 
+    /// Kills the node on `port` (SIGKILL, by PID): no graceful shutdown, as a crash.
+    pub fn kill_node(&mut self, port: u16) {
+        let i = self.ports.iter().position(|&p| p == port).unwrap();
+        if let Some(pidfile) = &self.pidfiles[i] {
+            let pid = std::fs::read_to_string(pidfile).unwrap();
+            let _ = Proc::new("kill").arg("-9").arg(pid.trim()).status();
+        }
+        // The harness's stop (at drop) finds the process gone and cleans up.
+    }
+
     /// Stops the node on `port` (SIGTERM, by PID).
     pub fn stop_node(&mut self, port: u16) {
         let i = self.ports.iter().position(|&p| p == port).unwrap();
