@@ -111,6 +111,36 @@ fn one_cluster_many_checks() {
         assert_eq!(blocker.await.unwrap().unwrap(), Value::Nil);
     });
 
+    // The guard treats KEYS on a cluster as on every node: a warning naming SCAN, and the
+    // keys of every primary (redis-rs asks them all); deny mode refuses it unsent.
+    let (seen, sink) = support::warning_collector();
+    let warned = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(cluster.builder().on_warning(sink).build().unwrap()).unwrap()
+    };
+    let Value::Array(all_keys) = run(warned.execute(&c(&["KEYS", "k:1*"]))).unwrap() else {
+        panic!("KEYS gives an array")
+    };
+    assert_eq!(all_keys.len(), 1111, "k:1, k:10-19, k:100-199, k:1000-1999");
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|w| w.message.contains("SCAN")));
+    let denied = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(
+            cluster
+                .builder()
+                .guard(redbridge::GuardMode::Deny)
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let e = run(denied.execute(&c(&["KEYS", "*"]))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Denied, "{e}");
+
     // Cluster-wide SCAN: each of the 10k keys exactly once, async and sync.
     let opts = ScanOptions {
         pattern: Some(b"k:*".to_vec()),
