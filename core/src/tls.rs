@@ -139,18 +139,8 @@ pub(crate) fn client(
         insecure: !tls.verify,
         tls_params: None,
     });
-    if tls.ca.is_none() && tls.client.is_none() {
+    let Some(certs) = certificates(tls) else {
         return Ok(redis::Client::open(info)?);
-    }
-    let certs = redis::TlsCertificates {
-        client_tls: tls
-            .client
-            .as_ref()
-            .map(|(cert, key)| redis::ClientTlsConfig {
-                client_cert: cert.clone(),
-                client_key: key.clone(),
-            }),
-        root_cert: tls.ca.clone(),
     };
     redis::Client::build_with_tls(info, certs).map_err(|e| {
         // The message may quote the PEM parser; never the key itself.
@@ -172,7 +162,13 @@ pub(crate) fn cluster_settings(
     } else {
         redis::TlsMode::Insecure
     };
-    let certs = (tls.ca.is_some() || tls.client.is_some()).then(|| redis::TlsCertificates {
+    (mode, certificates(tls))
+}
+
+/// The CA and client certificate for redis-rs, when either is given (else the system's
+/// trust store and no client certificate).
+fn certificates(tls: &TlsConfig) -> Option<redis::TlsCertificates> {
+    (tls.ca.is_some() || tls.client.is_some()).then(|| redis::TlsCertificates {
         client_tls: tls
             .client
             .as_ref()
@@ -181,8 +177,7 @@ pub(crate) fn cluster_settings(
                 client_key: key.clone(),
             }),
         root_cert: tls.ca.clone(),
-    });
-    (mode, certs)
+    })
 }
 
 /// Plain words for a failed TLS handshake, from the TLS library's message.
