@@ -391,6 +391,31 @@ def summarize(order: list, runs: dict) -> tuple[dict, dict]:
     return groups, med
 
 
+def run_interleaved(todo: list, reps: int, env: dict) -> tuple[list, dict, dict]:
+    """Each client once per round, `reps` rounds: the load averages seen, each client's
+    JSON results, and why a client did not run (reported, not fatal)."""
+    loads: list = []
+    runs: dict = {}
+    errors: dict = {}
+    for rep in range(reps):
+        loads.append(os.getloadavg()[0])
+        for c in todo:
+            key = f"{c['label']} [{c['group']}]"
+            t = time.perf_counter()
+            try:
+                r = subprocess.run(c["cmd"], env=env | c["env"], capture_output=True, text=True, timeout=600)
+                if r.returncode != 0:
+                    tail = (r.stderr or r.stdout).strip().splitlines()
+                    raise RuntimeError(tail[-1][:200] if tail else f"exit {r.returncode}")
+                runs.setdefault(key, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
+                print(f"  run {rep + 1}/{reps} {key}: {time.perf_counter() - t:.1f} s")
+            except Exception as e:  # noqa: BLE001 - a client that cannot run is reported, not fatal
+                errors[key] = f"did not run: {e}"
+                print(f"  run {rep + 1}/{reps} {key}: FAILED {e}")
+    loads.append(os.getloadavg()[0])
+    return loads, runs, errors
+
+
 CLUSTER_LOAD = """
 import sys, redis.cluster
 rc = redis.cluster.RedisCluster.from_url(sys.argv[1])
@@ -419,24 +444,8 @@ def run_cluster(args: argparse.Namespace, quick: bool, reps: int) -> None:
         if args.only:
             todo = [c for c in todo if c["group"] in args.only.split(",")]
         env = dict(os.environ, QUICK="1" if quick else "0", REDIS_URL=url, BENCH_CLUSTER="1")
-        loads, runs, errors = [], {}, {}
         print(f"bench (cluster): {len(todo)} clients x {reps} runs, interleaved; load average {os.getloadavg()}")
-        for rep in range(reps):
-            loads.append(os.getloadavg()[0])
-            for c in todo:
-                key = f"{c['label']} [{c['group']}]"
-                t = time.perf_counter()
-                try:
-                    r = subprocess.run(c["cmd"], env=env | c["env"], capture_output=True, text=True, timeout=600)
-                    if r.returncode != 0:
-                        tail = (r.stderr or r.stdout).strip().splitlines()
-                        raise RuntimeError(tail[-1][:200] if tail else f"exit {r.returncode}")
-                    runs.setdefault(key, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
-                    print(f"  run {rep + 1}/{reps} {key}: {time.perf_counter() - t:.1f} s")
-                except Exception as e:  # noqa: BLE001 - reported, not fatal
-                    errors[key] = f"did not run: {e}"
-                    print(f"  run {rep + 1}/{reps} {key}: FAILED {e}")
-        loads.append(os.getloadavg()[0])
+        loads, runs, errors = run_interleaved(todo, reps, env)
     finally:
         for pidfile in info["pidfiles"]:
             subprocess.run([sys.executable, str(harness), "stop", pidfile], check=False)
@@ -505,23 +514,8 @@ def main() -> None:
     env = dict(os.environ, QUICK="1" if quick else "0")
     server = subprocess.run(["redis-cli", "-u", url, "INFO", "server"], capture_output=True, text=True).stdout
     version = next((line.split(":")[1].strip() for line in server.splitlines() if line.startswith("redis_version")), "?")
-    loads, runs, errors = [], {}, {}
     print(f"bench: {len(todo)} clients x {reps} runs, interleaved; load average {os.getloadavg()}")
-    for rep in range(reps):
-        loads.append(os.getloadavg()[0])
-        for c in todo:
-            key = f"{c['label']} [{c['group']}]"
-            t = time.perf_counter()
-            try:
-                r = subprocess.run(c["cmd"], env=env | c["env"], capture_output=True, text=True, timeout=600)
-                if r.returncode != 0:
-                    raise RuntimeError((r.stderr or r.stdout).strip().splitlines()[-1][:200] if (r.stderr or r.stdout).strip() else f"exit {r.returncode}")
-                runs.setdefault(key, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
-                print(f"  run {rep + 1}/{reps} {key}: {time.perf_counter() - t:.1f} s")
-            except Exception as e:  # noqa: BLE001 - a client that cannot run is reported, not fatal
-                errors[key] = f"did not run: {e}"
-                print(f"  run {rep + 1}/{reps} {key}: FAILED {e}")
-    loads.append(os.getloadavg()[0])
+    loads, runs, errors = run_interleaved(todo, reps, env)
     ceiling = redis_benchmark(url, quick)
 
     order = [[c["group"], c["label"]] for c in todo]
