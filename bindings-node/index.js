@@ -620,9 +620,10 @@ class RedisClient extends EventEmitter {
 
   async *_scan(kind, key, o) {
     const scan = this._client().scan(kind, key === undefined ? null : key, o && o.MATCH !== undefined ? o.MATCH : null, o && o.COUNT !== undefined ? o.COUNT : null, o && o.TYPE !== undefined ? o.TYPE : null);
+    const native = this._client();
     for (;;) {
-      const page = await scan.nextBatch(this._buffers);
-      if (page instanceof Error) throw toError(page);
+      // Pages take the batched crossing like commands (settled with the other replies).
+      const page = await this._submit((tag) => native.submitScan(scan, tag));
       if (page === null) return;
       yield page;
     }

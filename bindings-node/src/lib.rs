@@ -279,6 +279,8 @@ impl ToNapiValue for Drained {
             items.push(match result {
                 Ok(Done::Reply(v)) => js_value(env, v, buffers)?,
                 Ok(Done::Slots(slots)) => Reply::to_napi_value(env, Reply::Slots(slots, buffers))?,
+                Ok(Done::Page(Some(items))) => js_value(env, Value::Array(items), buffers)?,
+                Ok(Done::Page(None)) => js_value(env, Value::Nil, false)?,
                 Err(e) => js_error(env, &e)?,
             });
         }
@@ -394,6 +396,16 @@ impl NativeClient {
     ) -> Option<Reply> {
         self.enqueue(env, tag, |b, tag| {
             b.submit_pipeline(tag, pipeline(&cmds, transaction)?);
+            Ok(())
+        })
+    }
+
+    /// `submit` for the next page of a scan: `settle` gets the page, or null at the end.
+    #[napi(ts_return_type = "Error | null")]
+    pub fn submit_scan(&self, env: Env, scan: &NativeScan, tag: f64) -> Option<Reply> {
+        let stream = scan.stream.clone();
+        self.enqueue(env, tag, |b, tag| {
+            b.submit_scan(tag, stream);
             Ok(())
         })
     }

@@ -226,6 +226,27 @@ impl NativeClient {
         }
     }
 
+    /// `submit` for the next page of an asyncio scan; its value out of `drain()` is the
+    /// page (a list), or None when the scan is complete.
+    fn submit_scan(
+        &self,
+        py: Python<'_>,
+        scan: PyRef<'_, NativeAsyncScan>,
+        tag: u64,
+    ) -> PyResult<()> {
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) => {
+                b.batcher.submit_scan(tag, scan.stream.clone());
+                Ok(())
+            }
+            None => Err(to_py_err(
+                py,
+                &redbridge::Error::invalid("call batch_fd() before submit_scan()"),
+            )),
+        }
+    }
+
     /// Every reply since the last drain as a flat list `[tag, ok, value, …]`; `value`
     /// is the reply, or the exception instance when `ok` is False.
     fn drain(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
@@ -248,6 +269,10 @@ impl NativeClient {
                 .and_then(|done| match done {
                     redbridge::Done::Reply(v) => conv::to_py(py, v, self.decode),
                     redbridge::Done::Slots(slots) => conv::slots(py, slots, self.decode),
+                    redbridge::Done::Page(Some(items)) => {
+                        conv::to_py(py, redbridge::Value::Array(items), self.decode)
+                    }
+                    redbridge::Done::Page(None) => Ok(py.None()),
                 });
             match converted {
                 Ok(v) => {

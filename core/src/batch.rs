@@ -24,11 +24,17 @@ use crate::command::Command;
 use crate::error::Result;
 use crate::pipeline::Pipeline;
 use crate::runtime;
+use crate::scan::ScanStream;
+
+/// A SCAN iteration a binding holds between pages; a page request takes the stream out
+/// while it fetches and puts it back before completing.
+pub type ScanSlot = Arc<Mutex<Option<ScanStream>>>;
 
 /// What a submitted request asks for.
 enum Job {
     Command(Command),
     Pipeline(Pipeline),
+    Scan(ScanSlot),
 }
 
 /// What a completed request gives back.
@@ -38,6 +44,8 @@ pub enum Done {
     Reply(Value),
     /// A pipeline's slots, in order: each command's reply or error.
     Slots(Vec<Result<Value>>),
+    /// The next non-empty page of a scan, or `None` when it is complete.
+    Page(Option<Vec<Value>>),
 }
 
 /// A completed request: the tag it was submitted with, and its result.
@@ -100,6 +108,12 @@ impl Batcher {
         self.push(tag, Job::Pipeline(pipe));
     }
 
+    /// Queues the fetch of a scan's next page; it completes with [`Done::Page`]. A scan
+    /// whose page is already being fetched completes with an error.
+    pub fn submit_scan(&self, tag: u64, scan: ScanSlot) {
+        self.push(tag, Job::Scan(scan));
+    }
+
     fn push(&self, tag: u64, job: Job) {
         lock(&self.inner.submitted).push((tag, job));
         if !self.inner.flush_armed.swap(true, Ordering::AcqRel) {
@@ -116,6 +130,17 @@ impl Batcher {
     }
 }
 
+async fn next_page(slot: &ScanSlot) -> Result<Option<Vec<Value>>> {
+    let Some(mut stream) = lock(slot).take() else {
+        return Err(crate::Error::invalid(
+            "a page of this scan is already being fetched; await it first",
+        ));
+    };
+    let page = stream.next_batch().await;
+    *lock(slot) = Some(stream);
+    page
+}
+
 impl Inner {
     async fn flush(self: Arc<Self>) {
         // Disarm before taking: a submit that lands after the take arms a new flush.
@@ -129,6 +154,7 @@ impl Inner {
                     let done = match job {
                         Job::Command(cmd) => client.execute(&cmd).await.map(Done::Reply),
                         Job::Pipeline(pipe) => client.pipeline(&pipe).await.map(Done::Slots),
+                        Job::Scan(slot) => next_page(&slot).await.map(Done::Page),
                     };
                     (tag, done)
                 }

@@ -118,3 +118,50 @@ fn pipelines_come_back_as_slots() {
     };
     assert_eq!(slots.len(), 2);
 }
+
+/// A scan's pages travel the same way; a second page request while one is in flight is
+/// refused, not raced.
+#[test]
+fn scan_pages_come_back_in_turn() {
+    let srv = TestServer::start();
+    let (b, rx, _) = batcher(&srv);
+    let mut pipe = Pipeline::new(false);
+    for i in 0..500 {
+        pipe.add(c(&["SADD", "bt:set", &i.to_string()]));
+    }
+    b.submit_pipeline(1, pipe);
+    collect(&b, &rx, 1);
+    let stream = b
+        .client()
+        .scan(
+            redbridge::ScanKind::Set(b"bt:set".to_vec()),
+            redbridge::ScanOptions {
+                count: Some(100),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let slot: redbridge::ScanSlot = Arc::new(Mutex::new(Some(stream)));
+    let mut seen = 0;
+    for round in 0..100u64 {
+        b.submit_scan(round * 2, slot.clone());
+        b.submit_scan(round * 2 + 1, slot.clone());
+        let mut done = collect(&b, &rx, 2);
+        done.sort_by_key(|(t, _)| *t);
+        let refused = done.iter().filter(|(_, r)| r.is_err()).count();
+        assert!(refused <= 1, "{done:?}");
+        let mut finished = false;
+        for (_, r) in done {
+            match r {
+                Ok(Done::Page(Some(items))) => seen += items.len(),
+                Ok(Done::Page(None)) => finished = true,
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => assert!(e.to_string().contains("already being fetched"), "{e}"),
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    assert_eq!(seen, 500);
+}

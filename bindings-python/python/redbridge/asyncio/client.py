@@ -71,6 +71,9 @@ class _LoopBatch:
     def submit_pipeline(self, cmds: List[Tuple[Any, ...]], atomic: bool) -> "asyncio.Future[Any]":
         return self._enqueue(self._native.submit_pipeline, cmds, atomic)
 
+    def submit_scan(self, stream: Any) -> "asyncio.Future[Any]":
+        return self._enqueue(self._native.submit_scan, stream)
+
     def _enqueue(self, send: Callable[..., None], *args: Any) -> "asyncio.Future[Any]":
         assert self._loop is not None
         fut = self._loop.create_future()
@@ -129,7 +132,11 @@ class Redis(ClientBase):
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
         stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
         while True:
-            page = await _await(stream.next_batch_async)
+            batch = self._batched()
+            if batch is not None:
+                page = await batch.submit_scan(stream)
+            else:
+                page = await _await(stream.next_batch_async)
             if page is None:
                 return
             for item in page:
