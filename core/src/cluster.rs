@@ -39,6 +39,9 @@ pub(crate) struct ClusterEngine {
     dedicated: Mutex<Vec<ClusterConnection>>,
     max_dedicated: usize,
     connect_timeout: Duration,
+    /// The first seed node and whether TLS is on: for connect errors in words.
+    seed: Addr,
+    tls: bool,
 }
 
 /// A primary and the slot ranges it serves.
@@ -98,6 +101,8 @@ impl ClusterEngine {
             dedicated: Mutex::new(Vec::new()),
             max_dedicated: config.max_connections,
             connect_timeout: config.connect_timeout,
+            seed: config.addr.clone(),
+            tls: config.tls.is_some(),
         })
     }
 
@@ -109,7 +114,7 @@ impl ClusterEngine {
             .shared
             .get_or_try_init(|| async {
                 match tokio::time::timeout(wait, self.client.get_async_connection()).await {
-                    Ok(r) => r.map_err(|e| connect_error(e.into())),
+                    Ok(r) => r.map_err(|e| self.connect_error(e.into())),
                     Err(_) => Err(Error::new(
                         ErrorKind::Connection,
                         format!(
@@ -145,7 +150,7 @@ impl ClusterEngine {
                 .client
                 .get_async_connection()
                 .await
-                .map_err(|e| connect_error(e.into()))?,
+                .map_err(|e| self.connect_error(e.into()))?,
         };
         let result = conn.req_packed_command(cmd.cmd()).await;
         if result.is_ok() {
@@ -238,6 +243,17 @@ impl ClusterEngine {
 impl crate::pipeline::PipelineConn for ClusterConnection {
     async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
         Ok(self.req_packed_commands(chunk, 0, chunk.len()).await?)
+    }
+}
+
+impl ClusterEngine {
+    fn connect_error(&self, e: Error) -> Error {
+        if self.tls {
+            if let Some(why) = crate::tls::explain(e.message(), &self.seed) {
+                return Error::new(ErrorKind::Connection, why);
+            }
+        }
+        connect_error(e)
     }
 }
 

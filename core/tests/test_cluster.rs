@@ -380,3 +380,36 @@ fn scan_yields_each_key_once_while_slots_migrate() {
         assert_eq!(sync.execute(&c(&["GET", &k])).unwrap(), bulk("x"), "{k}");
     }
 }
+
+/// A cluster that speaks TLS only (nodes, bus, replication): the same client with the CA.
+#[test]
+fn tls_cluster() {
+    let cluster = TestCluster::start_tls();
+    assert!(cluster.url.starts_with("rediss://"));
+    let ca = cluster.ca.clone().unwrap();
+    let sync = SyncClient::new(cluster.builder().tls_ca_file(&ca).build().unwrap()).unwrap();
+    let mut pipe = Pipeline::new(false);
+    for i in 0..1000 {
+        pipe.add(c(&["SET", &format!("t:{i}"), &i.to_string()]));
+    }
+    assert!(sync.pipeline(&pipe).unwrap().iter().all(|s| s.is_ok()));
+    assert_eq!(sync.execute(&c(&["GET", "t:777"])).unwrap(), bulk("777"));
+    let n: usize = sync
+        .scan(ScanKind::Keys, ScanOptions::default())
+        .unwrap()
+        .map(|p| p.unwrap().len())
+        .sum();
+    assert_eq!(n, 1000);
+    // Without the CA: a connection error that says why.
+    let untrusted = SyncClient::new(
+        cluster
+            .builder()
+            .connect_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = untrusted.execute(&c(&["GET", "t:1"])).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.to_string().contains("not signed by a CA"), "{e}");
+}

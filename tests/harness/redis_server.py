@@ -10,7 +10,7 @@
         certificate, and a second CA nobody trusts, with openssl; the JSON line adds their
         paths: ca, cert, key (the client's), other_ca. Clients need no certificate unless
         extra args say --tls-auth-clients yes.
-    redis_server.py cluster [--replicas N] [-- extra redis-server args]
+    redis_server.py cluster [--replicas N] [--tls] [-- extra redis-server args]
         Starts 3 primaries (+ N replicas each, default 1) with cluster-enabled yes on free
         loopback ports, joins them with `redis-cli --cluster create`, waits until the
         cluster is ok, and prints one JSON line: {"url": seed url, "nodes": [urls],
@@ -43,7 +43,15 @@ def free_port() -> int:
 
 
 def make_certs(workdir: str) -> dict:
-    """A CA, a server cert for IP 127.0.0.1, a client cert, and an untrusted CA (openssl)."""
+    """A CA, a server cert for IP 127.0.0.1, a client cert, and an untrusted CA (openssl);
+    made once per directory (the nodes of a TLS cluster share them)."""
+    path = lambda name: os.path.join(workdir, name)  # noqa: E731
+    certs = {"ca": path("ca.crt"), "cert": path("client.crt"), "key": path("client.key"),
+             "other_ca": path("other_ca.crt"), "server_cert": path("server.crt"),
+             "server_key": path("server.key")}
+    if all(os.path.exists(f) for f in certs.values()):
+        return certs
+
     def ssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, cwd=workdir,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -60,10 +68,7 @@ def make_certs(workdir: str) -> dict:
             "-keyout", f"{who}.key", "-out", f"{who}.csr")
         ssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "2", "-extfile", f"{who}.ext", "-out", f"{who}.crt")
-    path = lambda name: os.path.join(workdir, name)  # noqa: E731
-    return {"ca": path("ca.crt"), "cert": path("client.crt"), "key": path("client.key"),
-            "other_ca": path("other_ca.crt"), "server_cert": path("server.crt"),
-            "server_key": path("server.key")}
+    return certs
 
 
 def answers_ping(port: int, certs: "dict | None" = None) -> bool:
@@ -205,9 +210,13 @@ def stop(argv):
 def cluster(argv):
     replicas = 1
     extra = []
+    tls = False
     i = 0
     while i < len(argv):
-        if argv[i] == "--replicas":
+        if argv[i] == "--tls":
+            tls = True
+            i += 1
+        elif argv[i] == "--replicas":
             replicas = int(argv[i + 1])
             i += 2
         elif argv[i] == "--":
@@ -219,16 +228,19 @@ def cluster(argv):
     nodes = []
     try:
         for _ in range(3 * (1 + replicas)):
+            tls_args = ["--tls"] if tls else []
+            tls_extra = ["--tls-cluster", "yes", "--tls-replication", "yes"] if tls else []
             out = subprocess.run(
-                [sys.executable, __file__, "start", "--dir", workdir, "--",
+                [sys.executable, __file__, "start", "--dir", workdir, *tls_args, "--", *tls_extra,
                  "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{len(nodes)}-{os.getpid()}.conf",
                  "--cluster-node-timeout", "2000", *extra],
                 check=True, capture_output=True, text=True,
             ).stdout
             nodes.append(json.loads(out))
         addrs = [f"{HOST}:{n['port']}" for n in nodes]
-        cli = shutil.which("redis-cli") or "redis-cli"
-        subprocess.run([cli, "--cluster", "create", *addrs, "--cluster-replicas", str(replicas), "--cluster-yes"],
+        cli_bin = shutil.which("redis-cli") or "redis-cli"
+        cli = [cli_bin] + (["--tls", "--cacert", nodes[0]["ca"]] if tls else [])
+        subprocess.run([*cli, "--cluster", "create", *addrs, "--cluster-replicas", str(replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=60)
         # Ready when every node says the cluster is ok and every replica is attached and
         # in sync (a replica that never synced cannot take over when its primary dies).
@@ -236,9 +248,9 @@ def cluster(argv):
         while time.monotonic() < deadline:
             ok, in_sync = 0, 0
             for n in nodes:
-                info = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "INFO", "replication"],
+                info = subprocess.run([*cli, "-h", HOST, "-p", str(n["port"]), "INFO", "replication"],
                                       capture_output=True, text=True).stdout
-                state = subprocess.run([cli, "-h", HOST, "-p", str(n["port"]), "CLUSTER", "INFO"],
+                state = subprocess.run([*cli, "-h", HOST, "-p", str(n["port"]), "CLUSTER", "INFO"],
                                        capture_output=True, text=True).stdout
                 ok += "cluster_state:ok" in state
                 in_sync += "role:slave" in info and "master_link_status:up" in info and "master_sync_in_progress:0" in info
@@ -251,10 +263,13 @@ def cluster(argv):
         for n in nodes:
             stop([n["pidfile"]])
         sys.exit(f"redis_server.py: cluster did not start: {e}")
-    print(json.dumps({
+    out = {
         "url": nodes[0]["url"], "nodes": [n["url"] for n in nodes], "ports": [n["port"] for n in nodes],
         "pidfiles": [n["pidfile"] for n in nodes], "dir": workdir,
-    }), flush=True)
+    }
+    if tls:
+        out.update({k: nodes[0][k] for k in ("ca", "cert", "key", "other_ca")})
+    print(json.dumps(out), flush=True)
 
 
 def main():

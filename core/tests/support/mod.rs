@@ -181,16 +181,28 @@ pub fn c(args: &[&str]) -> redbridge::Command {
 pub struct TestCluster {
     pub url: String,
     pub ports: Vec<u16>,
+    /// For a TLS cluster: the CA its certificates are signed by.
+    pub ca: Option<String>,
     pidfiles: Vec<Option<String>>,
 }
 
 impl TestCluster {
     pub fn start() -> TestCluster {
-        let out = Proc::new("python3")
-            .arg(harness())
-            .arg("cluster")
-            .output()
-            .expect("python3 runs the harness");
+        Self::start_with(false)
+    }
+
+    /// A cluster whose nodes, bus and replication speak TLS only.
+    pub fn start_tls() -> TestCluster {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> TestCluster {
+        let mut cmd = Proc::new("python3");
+        cmd.arg(harness()).arg("cluster");
+        if tls {
+            cmd.arg("--tls");
+        }
+        let out = cmd.output().expect("python3 runs the harness");
         assert!(
             out.status.success(),
             "cluster harness failed: {}",
@@ -209,6 +221,7 @@ impl TestCluster {
         TestCluster {
             url: field(&json, "url").to_string(),
             ports: list("ports").iter().map(|p| p.parse().unwrap()).collect(),
+            ca: tls.then(|| field(&json, "ca").to_string()),
             pidfiles: list("pidfiles").into_iter().map(Some).collect(),
         }
     }
