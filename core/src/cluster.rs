@@ -19,7 +19,7 @@ use redis::aio::ConnectionLike;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_read_routing::RandomReplicaStrategy;
-use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::Value;
 use tokio::sync::OnceCell;
 
@@ -173,16 +173,66 @@ impl ClusterEngine {
             let mut c = conn.clone();
             return pipeline::send(&mut c, pipe).await.map_err(cross_slot_hint);
         }
-        let sends = pipe.cmds().map(|cmd| {
+        // Single-key reads of one slot go together as one sub-pipeline (redis-rs routes it
+        // by that slot); every other command goes on its own, so redis-rs can route or
+        // split it as it would alone. All at once; replies back in the caller's order.
+        let cmds: Vec<&redis::Cmd> = pipe.cmds().collect();
+        let mut groups: Vec<(Route, Vec<usize>)> = Vec::new();
+        for (i, (cmd, meta)) in cmds.iter().zip(pipe.metas()).enumerate() {
+            match single_slot_key(cmd, meta) {
+                Some(key) => {
+                    let route = Route::with_key(key, SlotAddr::Master);
+                    match groups.iter_mut().find(|(r, _)| *r == route) {
+                        Some((_, members)) => members.push(i),
+                        None => groups.push((route, vec![i])),
+                    }
+                }
+                None => groups.push((Route::new(u16::MAX, SlotAddr::Master), vec![i])),
+            }
+        }
+        let sends = groups.into_iter().map(|(_, members)| {
             let mut c = conn.clone();
+            let cmds = &cmds;
             async move {
-                c.req_packed_command(cmd)
-                    .await
-                    .map_err(Error::from)
-                    .and_then(pipeline::slot)
+                if members.len() == 1 {
+                    let r = c
+                        .req_packed_command(cmds[members[0]])
+                        .await
+                        .map_err(Error::from)
+                        .and_then(pipeline::slot);
+                    return vec![(members[0], r)];
+                }
+                let mut sub = redis::Pipeline::new();
+                for &i in &members {
+                    sub.add_command(cmds[i].clone());
+                }
+                match c.req_packed_commands(&sub, 0, members.len()).await {
+                    Ok(replies) => members
+                        .into_iter()
+                        .zip(replies.into_iter().map(pipeline::slot))
+                        .collect(),
+                    Err(e) => {
+                        let e = Error::from(e);
+                        members.into_iter().map(|i| (i, Err(e.clone()))).collect()
+                    }
+                }
             }
         });
-        Ok(join_all(sends).await)
+        let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
+        for (i, r) in join_all(sends).await.into_iter().flatten() {
+            out[i] = Some(r);
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::new(
+                        ErrorKind::Protocol,
+                        "a pipeline reply is missing",
+                    ))
+                })
+            })
+            .collect())
     }
 
     /// The primaries and their slots, as the cluster reports them now.
@@ -244,6 +294,21 @@ impl crate::pipeline::PipelineConn for ClusterConnection {
     async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
         Ok(self.req_packed_commands(chunk, 0, chunk.len()).await?)
     }
+}
+
+/// The key of a command that reads exactly one key (the table's cacheable reads, which
+/// name their key first), else `None`.
+fn single_slot_key<'a>(cmd: &'a redis::Cmd, meta: &crate::command::Meta) -> Option<&'a [u8]> {
+    if !meta.flags().contains(crate::command::Flags::CACHEABLE) {
+        return None;
+    }
+    let mut args = cmd.args_iter();
+    let _name = args.next();
+    let redis::Arg::Simple(key) = args.next()? else {
+        return None;
+    };
+    // EXISTS k1 k2 … names several keys.
+    (meta.name() != "EXISTS" || args.next().is_none()).then_some(key)
 }
 
 impl ClusterEngine {

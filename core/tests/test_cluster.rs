@@ -60,6 +60,35 @@ fn one_cluster_many_checks() {
             assert_eq!(s.as_ref().unwrap(), &bulk(&format!("v{i}")));
         }
 
+        // A mixed pipeline: reads of one key go together, the rest each on its own (a
+        // multi-slot MGET split, a keyless DBSIZE summed over the primaries by redis-rs).
+        let mut mixed = Pipeline::new(false);
+        for _ in 0..50 {
+            mixed.add(c(&["GET", "k:1"]));
+        }
+        mixed
+            .add(c(&["MGET", "k:1", "k:2", "k:3"]))
+            .add(c(&["DBSIZE"]))
+            .add(c(&["EXISTS", "k:1", "k:2"]))
+            .add(c(&["HGET", "k:1", "f"]))
+            .add(c(&["GET", "k:2"]));
+        let slots = client.pipeline(&mixed).await.unwrap();
+        assert!(slots[..50]
+            .iter()
+            .all(|s| s.as_ref().unwrap() == &bulk("v1")));
+        assert_eq!(
+            slots[50].as_ref().unwrap(),
+            &Value::Array(vec![bulk("v1"), bulk("v2"), bulk("v3")])
+        );
+        assert!(
+            matches!(slots[51], Ok(Value::Int(n)) if n >= 10_000),
+            "{:?}",
+            slots[51]
+        );
+        assert_eq!(slots[52].as_ref().unwrap(), &Value::Int(2));
+        assert_eq!(slots[53].as_ref().unwrap_err().code(), Some("WRONGTYPE"));
+        assert_eq!(slots[54].as_ref().unwrap(), &bulk("v2"));
+
         // Multi-key commands across slots, as one call each.
         let keys: Vec<String> = (0..50).map(|i| format!("k:{i}")).collect();
         let mut mget = vec!["MGET".to_string()];
