@@ -237,7 +237,8 @@ pub struct Drained {
 /// an idle client does not hold the process open.
 struct KeepAlive {
     in_flight: AtomicUsize,
-    tsfn: Mutex<Option<sys::napi_threadsafe_function>>,
+    /// Set once at construction; alive as long as the batcher whose wake-up owns it.
+    tsfn: sys::napi_threadsafe_function,
 }
 
 // SAFETY: the raw threadsafe-function handle is only used on the JS thread (submit and the
@@ -255,13 +256,10 @@ impl KeepAlive {
                 .fetch_sub((-delta) as usize, Ordering::Relaxed)
         };
         let after = before as isize + delta;
-        let Some(tsfn) = *self.tsfn.lock().unwrap_or_else(|e| e.into_inner()) else {
-            return;
-        };
         if before == 0 && after > 0 {
-            sys::napi_ref_threadsafe_function(env, tsfn);
+            sys::napi_ref_threadsafe_function(env, self.tsfn);
         } else if before > 0 && after == 0 {
-            sys::napi_unref_threadsafe_function(env, tsfn);
+            sys::napi_unref_threadsafe_function(env, self.tsfn);
         }
     }
 }
@@ -358,7 +356,7 @@ impl NativeClient {
                     .build()?;
                 let keep_alive = Arc::new(KeepAlive {
                     in_flight: AtomicUsize::new(0),
-                    tsfn: Mutex::new(Some(tsfn.raw())),
+                    tsfn: tsfn.raw(),
                 });
                 let ka = Arc::clone(&keep_alive);
                 let batcher = Batcher::new(client.clone(), move |b: &Batcher| {

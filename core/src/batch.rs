@@ -149,7 +149,7 @@ impl Inner {
         let mut running: FuturesUnordered<_> = batch
             .into_iter()
             .map(|(tag, job)| {
-                let client = self.client.clone();
+                let client = &self.client;
                 async move {
                     let done = match job {
                         Job::Command(cmd) => client.execute(&cmd).await.map(Done::Reply),

@@ -233,10 +233,18 @@ async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option
                     elsewhere.push((o.host.clone(), o.port));
                 }
             }
+            if elsewhere.is_empty() {
+                continue;
+            }
+            let name = |k: &Value| match k {
+                Value::BulkString(b) => b.clone(),
+                other => format!("{other:?}").into_bytes(),
+            };
+            let mut known: std::collections::HashSet<Vec<u8>> = keys[i].iter().map(name).collect();
             for (host, port) in elsewhere {
                 let more = client.cluster_slot_keys(&host, port, slot, slot).await?;
                 for k in more.into_iter().flatten() {
-                    if !keys[i].contains(&k) {
+                    if known.insert(name(&k)) {
                         keys[i].push(k);
                     }
                 }
