@@ -100,6 +100,31 @@ impl CacheConfig {
     }
 }
 
+impl CacheConfig {
+    /// The Redis key of a command this configuration caches, or `None` when it does not
+    /// apply (a write, several keys, a key outside the broadcast prefixes).
+    pub(crate) fn cacheable_key<'a>(&self, cmd: &'a Command) -> Option<&'a [u8]> {
+        let allowed = match &self.commands {
+            Some(set) => set.contains(cmd.name()),
+            None => cmd.flags().contains(Flags::CACHEABLE),
+        };
+        if !allowed {
+            return None;
+        }
+        // Single-key reads only (EXISTS k1 k2 counts several keys).
+        if cmd.name() == "EXISTS" && cmd.args().count() != 2 {
+            return None;
+        }
+        let key = cmd.arg(1)?;
+        if let TrackingMode::Broadcast(prefixes) = &self.mode {
+            if !prefixes.is_empty() && !prefixes.iter().any(|p| key.starts_with(p)) {
+                return None;
+            }
+        }
+        Some(key)
+    }
+}
+
 /// The cache's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -214,24 +239,7 @@ impl Cache {
 
     /// The Redis key of a command the cache may hold, or `None` when it does not apply.
     pub(crate) fn cacheable_key<'a>(&self, cmd: &'a Command) -> Option<&'a [u8]> {
-        let allowed = match &self.config.commands {
-            Some(set) => set.contains(cmd.name()),
-            None => cmd.flags().contains(Flags::CACHEABLE),
-        };
-        if !allowed {
-            return None;
-        }
-        // Single-key reads only (EXISTS k1 k2 counts several keys).
-        if cmd.name() == "EXISTS" && cmd.args().count() != 2 {
-            return None;
-        }
-        let key = cmd.arg(1)?;
-        if let TrackingMode::Broadcast(prefixes) = &self.config.mode {
-            if !prefixes.is_empty() && !prefixes.iter().any(|p| key.starts_with(p)) {
-                return None;
-            }
-        }
-        Some(key)
+        self.config.cacheable_key(cmd)
     }
 
     /// A cached reply, if there is a fresh one.

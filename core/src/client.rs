@@ -27,6 +27,7 @@ use crate::pool::{self, run_timed, Lease, Pool};
 use crate::runtime;
 use crate::scan::{ScanCursor, ScanKind, ScanOptions, ScanStream};
 use crate::stats::{Stats, StatsSnapshot};
+use crate::topology::{key_slot, Node};
 
 /// A Redis client. Cheap to clone (clones share everything); safe to use from many
 /// tasks at once — concurrent commands are pipelined on one connection.
@@ -51,9 +52,16 @@ pub(crate) enum Probe {
     /// Answered locally.
     Hit(Value),
     /// Cacheable but not cached: read on the tracked connection with this ticket.
-    Miss(Option<Ticket>),
+    Miss(Option<Read>),
     /// Not cacheable (a write has dropped the keys it names already).
     Bypass,
+}
+
+/// A cache miss on its way to the server: the ticket its reply must present to be
+/// stored, and on a cluster the node whose cache and tracked connection it uses.
+pub(crate) struct Read {
+    ticket: Ticket,
+    node: Option<Arc<Node>>,
 }
 
 /// Everything that belongs to one process: sockets, tasks, the runtime they run on.
@@ -78,7 +86,7 @@ impl Engine {
         let _enter = runtime.enter();
         let redis = shared_cfg.redis_client()?;
         let (mux, cluster) = if shared_cfg.cluster {
-            (None, Some(ClusterEngine::new(shared_cfg)?))
+            (None, Some(ClusterEngine::new(shared_cfg, stats)?))
         } else {
             let mux = Multiplexed::start(
                 shared_cfg.clone(),
@@ -119,6 +127,9 @@ impl Engine {
         if let Some(mux) = &self.mux {
             mux.stop();
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.stop();
+        }
         self.pool.close();
     }
 }
@@ -155,7 +166,10 @@ impl Client {
             config.guard_threshold,
             config.warning_sink.clone(),
         );
-        let cache = config.cache.clone().map(|c| Arc::new(Cache::new(c)));
+        // A cluster keeps one cache per node (in its topology) instead.
+        let cache = (!config.cluster)
+            .then(|| config.cache.clone().map(|c| Arc::new(Cache::new(c))))
+            .flatten();
         if let Some(cache) = &cache {
             observers.add(cache.clone());
         }
@@ -255,51 +269,163 @@ impl Client {
 
     /// Asks the cache (when it is on) about a command that is about to run.
     pub(crate) fn probe(&self, cmd: &Command) -> Probe {
-        let Some(cache) = &self.shared.cache else {
+        if let Some(cache) = &self.shared.cache {
+            return match cache.cacheable_key(cmd) {
+                Some(key) => match cache.get(cmd) {
+                    Some(v) => Probe::Hit(v),
+                    None => Probe::Miss(
+                        cache
+                            .begin(cmd, key)
+                            .map(|ticket| Read { ticket, node: None }),
+                    ),
+                },
+                None => {
+                    cache.before_write(cmd);
+                    Probe::Bypass
+                }
+            };
+        }
+        let Some(config) = &self.shared.config.cache else {
             return Probe::Bypass;
         };
-        match cache.cacheable_key(cmd) {
-            Some(key) => match cache.get(cmd) {
-                Some(v) => Probe::Hit(v),
-                None => Probe::Miss(cache.begin(cmd, key)),
-            },
-            None => {
+        // A cluster: the key's node keeps its part of the cache.
+        let Ok(engine) = self.engine() else {
+            return Probe::Bypass;
+        };
+        let Some(cluster) = &engine.cluster else {
+            return Probe::Bypass;
+        };
+        let topology = &cluster.topology;
+        let Some(key) = config.cacheable_key(cmd) else {
+            for cache in topology.caches() {
                 cache.before_write(cmd);
-                Probe::Bypass
             }
+            return Probe::Bypass;
+        };
+        let Some(node) = topology.node_for_slot(key_slot(key)) else {
+            return Probe::Bypass;
+        };
+        let Some(cache) = &node.cache else {
+            return Probe::Bypass;
+        };
+        if let Some(v) = cache.get(cmd) {
+            return Probe::Hit(v);
+        }
+        match cache.begin(cmd, key) {
+            Some(ticket) => Probe::Miss(Some(Read {
+                ticket,
+                node: Some(node.clone()),
+            })),
+            // The node's tracked connection is not up: read uncached meanwhile.
+            None => Probe::Bypass,
         }
     }
 
-    /// A cache miss: read on the tracked shared connection, store the reply if the
-    /// ticket is still valid.
+    /// A cache miss: read on the tracked connection (the shared one, or on a cluster the
+    /// key's node's), store the reply if the ticket is still valid.
     pub(crate) async fn read_through(
         &self,
         cmd: &Command,
         retry: Retry,
-        ticket: Option<Ticket>,
+        read: Option<Read>,
     ) -> Result<Value> {
-        let result = self.run(cmd, retry, true).await;
-        if let (Some(cache), Some(t)) = (&self.shared.cache, ticket) {
-            cache.complete(t, result.as_ref().ok());
+        let Some(Read {
+            ticket,
+            node: Some(node),
+        }) = read
+        else {
+            let result = self.run(cmd, retry, true).await;
+            if let (Some(cache), Some(read)) = (&self.shared.cache, read) {
+                cache.complete(read.ticket, result.as_ref().ok());
+            }
+            return result;
+        };
+        let cache = node
+            .cache
+            .clone()
+            .expect("a cluster read ticket comes from a node cache");
+        let result = self.read_on_node(cmd, retry, &node).await;
+        match &result {
+            Ok((v, true)) => cache.complete(ticket, Some(v)),
+            _ => cache.complete(ticket, None),
         }
-        result
+        result.map(|(v, _)| v)
+    }
+
+    /// A cacheable read on a cluster: on the key's node's tracked connection, or when that
+    /// node cannot answer for the key now, routed by redis-rs (then `false`: not tracked,
+    /// not to be stored).
+    async fn read_on_node(
+        &self,
+        cmd: &Command,
+        retry: Retry,
+        node: &Node,
+    ) -> Result<(Value, bool)> {
+        let engine = self.engine()?;
+        let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
+        let timeout = policy::response_timeout(cmd, &self.shared.config);
+        let r = self
+            .retrying(retry, || async {
+                let r = match cluster.topology.read_tracked(node, cmd, timeout).await {
+                    Some(r) => r.map(|v| (v, true)),
+                    None => run_timed(cluster.execute(cmd), timeout, cmd.name())
+                        .await
+                        .map(|v| (v, false)),
+                };
+                node.count(&r);
+                r
+            })
+            .await?;
+        self.shared.guard.after(cmd.meta(), &r.0);
+        Ok(r)
     }
 
     /// A cached reply for `cmd`, answered on the caller's thread with no I/O (counted as
     /// a request and a hit), or `None`: then send it with [`Client::execute`]. Lets async
     /// bindings serve hits without a trip through the runtime.
     pub fn cached(&self, cmd: &Command) -> Option<Value> {
-        let cache = self.shared.cache.as_ref()?;
-        cache.cacheable_key(cmd)?;
-        let v = cache.get(cmd)?;
+        let v = match &self.shared.cache {
+            Some(cache) => {
+                cache.cacheable_key(cmd)?;
+                cache.get(cmd)?
+            }
+            None => {
+                let key = self.shared.config.cache.as_ref()?.cacheable_key(cmd)?;
+                let engine = self.engine().ok()?;
+                let node = engine
+                    .cluster
+                    .as_ref()?
+                    .topology
+                    .node_for_slot(key_slot(key))?;
+                node.cache.as_ref()?.get(cmd)?
+            }
+        };
         self.shared.stats.request();
         Some(v)
     }
 
-    /// Empties the client-side cache (no-op when it is off).
+    /// Empties the client-side cache (no-op when it is off); on a cluster, every node's.
     pub fn cache_clear(&self) {
-        if let Some(cache) = &self.shared.cache {
+        for cache in self.caches() {
             cache.flush();
+        }
+    }
+
+    /// Every part of the cache: the one cache of a standalone client, or one per node.
+    fn caches(&self) -> Vec<Arc<Cache>> {
+        if let Some(cache) = &self.shared.cache {
+            return vec![cache.clone()];
+        }
+        if self.shared.config.cache.is_none() {
+            return Vec::new();
+        }
+        match self.engine() {
+            Ok(engine) => engine
+                .cluster
+                .as_ref()
+                .map(|c| c.topology.caches())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
         }
     }
 
@@ -341,11 +467,15 @@ impl Client {
                 if let Some(cluster) = &engine.cluster {
                     // redis-rs routes by slot and follows MOVED/ASK; a blocking command
                     // gets a cluster connection of its own.
-                    return if cmd.flags().contains(Flags::BLOCKING) {
+                    let r = if cmd.flags().contains(Flags::BLOCKING) {
                         run_timed(cluster.execute_dedicated(cmd), timeout, cmd.name()).await
                     } else {
                         run_timed(cluster.execute(cmd), timeout, cmd.name()).await
                     };
+                    if let Some(node) = cluster.topology.node_for(cmd) {
+                        node.count(&r);
+                    }
+                    return r;
                 }
                 if dedicated {
                     let mut lease = self.lease_from(&engine).await?;
@@ -424,7 +554,7 @@ impl Client {
         for m in pipe.metas() {
             self.shared.guard.before(m)?;
         }
-        if let Some(cache) = &self.shared.cache {
+        for cache in self.caches() {
             pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
         }
         Ok(())
@@ -459,7 +589,9 @@ impl Client {
                     return lease.pipeline_raw(pipe).await;
                 }
                 if let Some(cluster) = &engine.cluster {
-                    return run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
+                    let r = run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
+                    cluster.count_pipeline(pipe, &r);
+                    return r;
                 }
                 let mux = engine.mux()?;
                 let (generation, mut conn) = mux.get(timeout, &config.addr).await?;
@@ -574,9 +706,17 @@ impl Client {
 
     /// The client's counters and its pool's state.
     pub fn stats(&self) -> StatsSnapshot {
-        let pool = self.shared.engine.load().pool.state();
-        let cache = self.shared.cache.as_ref().map(|c| c.stats());
-        self.shared.stats.snapshot(pool, cache)
+        let engine = self.shared.engine.load();
+        let pool = engine.pool.state();
+        let mut cache = self.shared.cache.as_ref().map(|c| c.stats());
+        let mut nodes = Vec::new();
+        if let Some(cluster) = &engine.cluster {
+            cache = cluster.topology.cache_total();
+            nodes = cluster.topology.node_stats();
+        }
+        let mut snapshot = self.shared.stats.snapshot(pool, cache);
+        snapshot.nodes = nodes;
+        snapshot
     }
 
     /// Registers a hook on the shared connection's life (push messages, reconnects).

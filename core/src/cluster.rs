@@ -11,7 +11,7 @@
 //!   hold up the shared connection to that node);
 //! - **cluster-wide SCAN** that survives resharding: slot by slot (see `scan::cluster_page`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -27,6 +27,8 @@ use crate::command::Command;
 use crate::config::{Addr, Config, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::{self, Pipeline};
+use crate::stats::Stats;
+use crate::topology::Topology;
 
 /// How long redis-rs itself waits for a reply: longer than any of ours, which apply
 /// per command (blocking commands included).
@@ -42,6 +44,8 @@ pub(crate) struct ClusterEngine {
     /// The first seed node and whether TLS is on: for connect errors in words.
     seed: Addr,
     tls: bool,
+    /// Slot → primary, per-node counters and (cache on) per-node caches.
+    pub(crate) topology: Arc<Topology>,
 }
 
 /// A primary and the slot ranges it serves.
@@ -59,7 +63,8 @@ impl Primary {
 }
 
 impl ClusterEngine {
-    pub(crate) fn new(config: &Config) -> Result<ClusterEngine> {
+    /// Needs the runtime's context (the topology's refresher is spawned on it).
+    pub(crate) fn new(config: &Arc<Config>, stats: &Arc<Stats>) -> Result<ClusterEngine> {
         let seed = config.redis_client()?.get_connection_info().clone();
         let mut seeds = vec![seed];
         for (host, port) in &config.cluster_nodes {
@@ -68,7 +73,7 @@ impl ClusterEngine {
                     host: host.clone(),
                     port: *port,
                 },
-                ..config.clone()
+                ..(**config).clone()
             };
             seeds.push(node.redis_client()?.get_connection_info().clone());
         }
@@ -103,6 +108,7 @@ impl ClusterEngine {
             connect_timeout: config.connect_timeout,
             seed: config.addr.clone(),
             tls: config.tls.is_some(),
+            topology: Topology::new(config.clone(), stats.clone()),
         })
     }
 
@@ -114,7 +120,11 @@ impl ClusterEngine {
             .shared
             .get_or_try_init(|| async {
                 match tokio::time::timeout(wait, self.client.get_async_connection()).await {
-                    Ok(r) => r.map_err(|e| self.connect_error(e.into())),
+                    Ok(Ok(conn)) => {
+                        self.topology.connected(&conn);
+                        Ok(conn)
+                    }
+                    Ok(Err(e)) => Err(self.connect_error(e.into())),
                     Err(_) => Err(Error::new(
                         ErrorKind::Connection,
                         format!(
@@ -237,14 +247,28 @@ impl ClusterEngine {
 
     /// The primaries and their slots, as the cluster reports them now.
     pub(crate) async fn primaries(&self) -> Result<Vec<Primary>> {
-        let mut conn = self.conn().await?;
-        let reply = conn
-            .route_command(
-                redis::cmd("CLUSTER").arg("SLOTS").clone(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
-            )
-            .await?;
-        parse_slots(reply)
+        read_primaries(self.conn().await?).await
+    }
+
+    /// Counts each command of a pipeline on the node of its first key.
+    pub(crate) fn count_pipeline(&self, pipe: &Pipeline, result: &Result<Vec<Result<Value>>>) {
+        let mut i = 0;
+        pipe.for_each_command(|meta, args| {
+            if let Some(key) = crate::topology::first_key(meta, args) {
+                if let Some(node) = self.topology.node_for_slot(crate::topology::key_slot(key)) {
+                    match result {
+                        Ok(slots) => node.count(slots.get(i).unwrap_or(&Ok(Value::Nil))),
+                        Err(e) => node.count::<()>(&Err(e.clone())),
+                    }
+                }
+            }
+            i += 1;
+        });
+    }
+
+    /// Closes the connections this module opened itself (the tracked ones of the cache).
+    pub(crate) fn stop(&self) {
+        self.topology.stop();
     }
 
     /// Commands sent to one node by address in one round trip; replies in order.
@@ -288,6 +312,17 @@ impl ClusterEngine {
         };
         Ok(parse_migrating(&text))
     }
+}
+
+/// `CLUSTER SLOTS` on any primary → the primaries and their slots.
+pub(crate) async fn read_primaries(mut conn: ClusterConnection) -> Result<Vec<Primary>> {
+    let reply = conn
+        .route_command(
+            redis::cmd("CLUSTER").arg("SLOTS").clone(),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
+        )
+        .await?;
+    parse_slots(reply)
 }
 
 impl crate::pipeline::PipelineConn for ClusterConnection {

@@ -843,12 +843,6 @@ impl ConfigBuilder {
             if self.db != 0 {
                 return Err(field("db", "a Redis Cluster has only database 0"));
             }
-            if self.cache.is_some() {
-                return Err(field(
-                    "cache",
-                    "the client-side cache does not work with a cluster yet; turn one of them off",
-                ));
-            }
         }
         if let Some(name) = &self.client_name {
             if name.contains(' ') || name.contains('\n') {

@@ -30,6 +30,7 @@ pub mod scan;
 pub mod stats;
 pub mod sync;
 pub mod tls;
+mod topology;
 
 // Lets the shared test support (written for integration tests) name this crate.
 #[cfg(test)]
@@ -49,7 +50,7 @@ pub use multiplexed::ConnectionObserver;
 pub use pipeline::Pipeline;
 pub use pool::Lease;
 pub use scan::{ScanKind, ScanOptions, ScanStream};
-pub use stats::{PoolState, StatsSnapshot};
+pub use stats::{NodeStats, PoolState, StatsSnapshot};
 pub use sync::{SyncClient, SyncLease, SyncScan};
 pub use tls::TlsConfig;
 

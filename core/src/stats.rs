@@ -55,6 +55,7 @@ impl Stats {
             pool_waits: self.pool_waits.load(Relaxed),
             pool_wait_timeouts: self.pool_wait_timeouts.load(Relaxed),
             cache,
+            nodes: Vec::new(),
         }
     }
 }
@@ -93,7 +94,26 @@ pub struct StatsSnapshot {
     pub pool_waits: u64,
     /// Leases that gave up after `pool_timeout`.
     pub pool_wait_timeouts: u64,
-    /// The client-side cache, when it is on.
+    /// The client-side cache, when it is on (on a cluster: every node's, added up).
+    pub cache: Option<CacheStats>,
+    /// On a cluster: each node seen as a primary, with its own counters. Empty otherwise.
+    pub nodes: Vec<NodeStats>,
+}
+
+/// One cluster node's counters. A request counts on the node that serves its first key
+/// (by the client's last read of the slot table); keyless commands (PING, DBSIZE…) count
+/// in the totals only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeStats {
+    /// `host:port`.
+    pub addr: String,
+    /// Whether it serves slots as a primary now.
+    pub primary: bool,
+    /// Requests sent to it (each command of a pipeline counts).
+    pub requests: u64,
+    /// Those that failed.
+    pub errors: u64,
+    /// Its part of the client-side cache, when the cache is on.
     pub cache: Option<CacheStats>,
 }
 
@@ -108,6 +128,7 @@ impl StatsSnapshot {
     }
 
     /// Every counter as `(name, value)`, the shape bindings turn into a dict/object/struct.
+    /// Per-node counters are in [`StatsSnapshot::nodes`] (see [`NodeStats::entries`]).
     pub fn entries(&self) -> Vec<(String, u64)> {
         let mut out = vec![
             ("requests".to_string(), self.requests),
@@ -126,15 +147,36 @@ impl StatsSnapshot {
             out.push((format!("errors_{}", k.name()), *n));
         }
         if let Some(c) = &self.cache {
-            out.extend([
-                ("cache_hits".to_string(), c.hits),
-                ("cache_misses".to_string(), c.misses),
-                ("cache_invalidations".to_string(), c.invalidations),
-                ("cache_evictions".to_string(), c.evictions),
-                ("cache_entries".to_string(), c.entries),
-                ("cache_bytes".to_string(), c.bytes),
-            ]);
+            out.extend(cache_entries(c));
         }
         out
     }
+}
+
+impl NodeStats {
+    /// The node's counters as `(name, value)` (its address aside), like
+    /// [`StatsSnapshot::entries`]: `requests`, `errors`, `primary` (0/1), `cache_*`.
+    pub fn entries(&self) -> Vec<(String, u64)> {
+        let mut out = vec![
+            ("primary".to_string(), u64::from(self.primary)),
+            ("requests".to_string(), self.requests),
+            ("errors".to_string(), self.errors),
+        ];
+        if let Some(c) = &self.cache {
+            out.extend(cache_entries(c));
+        }
+        out
+    }
+}
+
+/// The cache counters as `(name, value)`, named `cache_*`.
+fn cache_entries(c: &CacheStats) -> [(String, u64); 6] {
+    [
+        ("cache_hits".to_string(), c.hits),
+        ("cache_misses".to_string(), c.misses),
+        ("cache_invalidations".to_string(), c.invalidations),
+        ("cache_evictions".to_string(), c.evictions),
+        ("cache_entries".to_string(), c.entries),
+        ("cache_bytes".to_string(), c.bytes),
+    ]
 }

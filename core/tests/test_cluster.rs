@@ -204,32 +204,7 @@ fn one_cluster_many_checks() {
 
     // Failover: stop the primary that serves "k:0"; its replica takes over and the
     // client keeps serving, with every acknowledged write still there.
-    let owner = {
-        let mut conn = cluster.node(cluster.ports[0]);
-        let slot: i64 = redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg("k:0")
-            .query(&mut conn)
-            .unwrap();
-        let ranges: Vec<redis::Value> =
-            redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap();
-        let int = |v: &redis::Value| match v {
-            redis::Value::Int(i) => *i,
-            other => panic!("{other:?}"),
-        };
-        ranges
-            .iter()
-            .find_map(|r| {
-                let redis::Value::Array(parts) = r else {
-                    return None;
-                };
-                let redis::Value::Array(node) = &parts[2] else {
-                    return None;
-                };
-                (int(&parts[0]) <= slot && slot <= int(&parts[1])).then(|| int(&node[1]) as u16)
-            })
-            .unwrap()
-    };
+    let owner = cluster.owner_of(cluster.slot_of("k:0"));
     cluster.kill_node(owner);
     let stopped = Instant::now();
     let mut acked = Vec::new();
@@ -262,50 +237,6 @@ fn one_cluster_many_checks() {
     }
 }
 
-/// Moves `slots` from the node on `from` to the node on `to` as `redis-cli --cluster
-/// reshard` does; `finish: false` leaves them mid-migration (half their keys moved).
-fn migrate(cluster: &TestCluster, slots: &[i64], from: u16, to: u16, finish: bool) {
-    let (mut a, mut b) = (cluster.node(from), cluster.node(to));
-    let id = |c: &mut redis::Connection| -> String {
-        redis::cmd("CLUSTER").arg("MYID").query(c).unwrap()
-    };
-    let (a_id, b_id) = (id(&mut a), id(&mut b));
-    for &slot in slots {
-        let _: () = redis::cmd("CLUSTER")
-            .arg(&["SETSLOT", &slot.to_string(), "IMPORTING", &a_id])
-            .query(&mut b)
-            .unwrap();
-        let _: () = redis::cmd("CLUSTER")
-            .arg(&["SETSLOT", &slot.to_string(), "MIGRATING", &b_id])
-            .query(&mut a)
-            .unwrap();
-        let keys: Vec<String> = redis::cmd("CLUSTER")
-            .arg(&["GETKEYSINSLOT", &slot.to_string(), "100000"])
-            .query(&mut a)
-            .unwrap();
-        let moving = if finish {
-            &keys[..]
-        } else {
-            &keys[..keys.len() / 2]
-        };
-        if !moving.is_empty() {
-            let _: () = redis::cmd("MIGRATE")
-                .arg(&["127.0.0.1", &to.to_string(), "", "0", "5000", "KEYS"])
-                .arg(moving)
-                .query(&mut a)
-                .unwrap();
-        }
-        if finish {
-            for port in &cluster.ports[..3] {
-                let _: () = redis::cmd("CLUSTER")
-                    .arg(&["SETSLOT", &slot.to_string(), "NODE", &b_id])
-                    .query(&mut cluster.node(*port))
-                    .unwrap_or(());
-            }
-        }
-    }
-}
-
 #[test]
 fn scan_yields_each_key_once_while_slots_migrate() {
     let cluster = TestCluster::start();
@@ -316,50 +247,17 @@ fn scan_yields_each_key_once_while_slots_migrate() {
     }
     // 200 more keys in one slot (a hash tag) ahead of the walk's first page: that slot is
     // left half-migrated below.
-    let mut ctl = cluster.node(cluster.ports[0]);
     let tag = ["mig", "tag2", "tag3", "tag4", "tag5"]
         .into_iter()
-        .find(|t| {
-            let slot: i64 = redis::cmd("CLUSTER")
-                .arg("KEYSLOT")
-                .arg(*t)
-                .query(&mut ctl)
-                .unwrap();
-            (1000..15000).contains(&slot)
-        })
+        .find(|t| (1000..15000).contains(&cluster.slot_of(t)))
         .unwrap();
-    let tag_slot: i64 = redis::cmd("CLUSTER")
-        .arg("KEYSLOT")
-        .arg(tag)
-        .query(&mut ctl)
-        .unwrap();
+    let tag_slot = cluster.slot_of(tag);
     for i in 0..200 {
         pipe.add(c(&["SET", &format!("m:{{{tag}}}:{i}"), "x"]));
     }
     sync.pipeline(&pipe).unwrap();
     // The primaries' first slots, as redis-cli --cluster create assigns them.
-    let owner_of = |slot: i64| -> u16 {
-        let mut conn = cluster.node(cluster.ports[0]);
-        let ranges: Vec<redis::Value> =
-            redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap();
-        ranges
-            .iter()
-            .find_map(|r| {
-                let redis::Value::Array(p) = r else {
-                    return None;
-                };
-                let (redis::Value::Int(a), redis::Value::Int(b), redis::Value::Array(n)) =
-                    (&p[0], &p[1], &p[2])
-                else {
-                    return None;
-                };
-                let redis::Value::Int(port) = n[1] else {
-                    return None;
-                };
-                (*a <= slot && slot <= *b).then_some(port as u16)
-            })
-            .unwrap()
-    };
+    let owner_of = |slot: i64| cluster.owner_of(slot);
     let (first, second, third) = (owner_of(0), owner_of(8000), owner_of(16000));
     let opts = ScanOptions {
         pattern: Some(b"m:*".to_vec()),
@@ -379,24 +277,12 @@ fn scan_yields_each_key_once_while_slots_migrate() {
     take(scan.next().unwrap().unwrap()); // the walk has started
                                          // Mid-walk: slots ahead of it move to another primary, a slot behind it moves too,
                                          // one slot is left half-migrated, and slots move onto a node whose own range is done.
-    migrate(
-        &cluster,
-        &(3000..3040).collect::<Vec<_>>(),
-        first,
-        second,
-        true,
-    );
-    migrate(&cluster, &[5], first, third, true);
+    cluster.migrate(&(3000..3040).collect::<Vec<_>>(), first, second, true);
+    cluster.migrate(&[5], first, third, true);
     let tag_owner = owner_of(tag_slot);
     let elsewhere = if tag_owner == second { third } else { second };
-    migrate(&cluster, &[tag_slot], tag_owner, elsewhere, false);
-    migrate(
-        &cluster,
-        &(15000..15020).collect::<Vec<_>>(),
-        third,
-        first,
-        true,
-    );
+    cluster.migrate(&[tag_slot], tag_owner, elsewhere, false);
+    cluster.migrate(&(15000..15020).collect::<Vec<_>>(), third, first, true);
     for page in scan {
         take(page.unwrap());
     }

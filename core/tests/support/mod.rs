@@ -239,6 +239,84 @@ impl TestCluster {
             .unwrap()
     }
 
+    /// The hash slot of `key` (CLUSTER KEYSLOT).
+    pub fn slot_of(&self, key: &str) -> i64 {
+        redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut self.node(self.ports[0]))
+            .unwrap()
+    }
+
+    /// The port of the primary serving `slot` now (CLUSTER SLOTS).
+    pub fn owner_of(&self, slot: i64) -> u16 {
+        let ranges: Vec<redis::Value> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query(&mut self.node(self.ports[0]))
+            .unwrap();
+        ranges
+            .iter()
+            .find_map(|r| {
+                let redis::Value::Array(p) = r else {
+                    return None;
+                };
+                let (redis::Value::Int(a), redis::Value::Int(b), redis::Value::Array(n)) =
+                    (&p[0], &p[1], &p[2])
+                else {
+                    return None;
+                };
+                let redis::Value::Int(port) = n[1] else {
+                    return None;
+                };
+                (*a <= slot && slot <= *b).then_some(port as u16)
+            })
+            .unwrap()
+    }
+
+    /// Moves `slots` from the node on `from` to the node on `to` as `redis-cli --cluster
+    /// reshard` does; `finish: false` leaves them mid-migration (half their keys moved).
+    pub fn migrate(&self, slots: &[i64], from: u16, to: u16, finish: bool) {
+        let (mut a, mut b) = (self.node(from), self.node(to));
+        let id = |c: &mut redis::Connection| -> String {
+            redis::cmd("CLUSTER").arg("MYID").query(c).unwrap()
+        };
+        let (a_id, b_id) = (id(&mut a), id(&mut b));
+        for &slot in slots {
+            let _: () = redis::cmd("CLUSTER")
+                .arg(&["SETSLOT", &slot.to_string(), "IMPORTING", &a_id])
+                .query(&mut b)
+                .unwrap();
+            let _: () = redis::cmd("CLUSTER")
+                .arg(&["SETSLOT", &slot.to_string(), "MIGRATING", &b_id])
+                .query(&mut a)
+                .unwrap();
+            let keys: Vec<String> = redis::cmd("CLUSTER")
+                .arg(&["GETKEYSINSLOT", &slot.to_string(), "100000"])
+                .query(&mut a)
+                .unwrap();
+            let moving = if finish {
+                &keys[..]
+            } else {
+                &keys[..keys.len() / 2]
+            };
+            if !moving.is_empty() {
+                let _: () = redis::cmd("MIGRATE")
+                    .arg(&["127.0.0.1", &to.to_string(), "", "0", "5000", "KEYS"])
+                    .arg(moving)
+                    .query(&mut a)
+                    .unwrap();
+            }
+            if finish {
+                for port in &self.ports[..3] {
+                    let _: () = redis::cmd("CLUSTER")
+                        .arg(&["SETSLOT", &slot.to_string(), "NODE", &b_id])
+                        .query(&mut self.node(*port))
+                        .unwrap_or(());
+                }
+            }
+        }
+    }
+
     /// Kills the node on `port` (SIGKILL, by PID): no graceful shutdown, as a crash.
     pub fn kill_node(&mut self, port: u16) {
         let i = self.ports.iter().position(|&p| p == port).unwrap();
