@@ -270,8 +270,14 @@ export declare class RedisClient {
   sScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<string[]>;
   hScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ field: string; value: string }>>;
   zScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ value: string; score: number }>>;
-  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*. */
+  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*, cache_*. */
   stats(): Record<string, number>;
+  /**
+   * On a cluster, each node's counters by `host:port`: `primary` (1 while it serves
+   * slots), `requests`, `errors`, and its part of the client-side cache (`cache_*`).
+   * `{}` for a standalone server.
+   */
+  nodeStats(): Record<string, Record<string, number>>;
   readonly clientSideCache: {
     clear(): void;
     stats(): { hitCount: number; missCount: number; invalidationCount: number; evictionCount: number; size: number; bytes: number };
@@ -291,6 +297,12 @@ export interface RedisClusterOptions {
   defaults?: Omit<RedisClientOptions, 'url' | 'database' | 'clientSideCache'>;
   /** Send read-only commands to replicas too. */
   useReplicas?: boolean;
+  /**
+   * The client-side cache (RESP3), as node-redis's cluster option: each primary's
+   * invalidations reach its own part of the cache; a node's part is emptied when its
+   * connection drops or its slots move away.
+   */
+  clientSideCache?: RedisClientOptions['clientSideCache'];
 }
 
 /**

@@ -651,6 +651,15 @@ class RedisClient extends EventEmitter {
     return this._client().stats();
   }
 
+  /**
+   * On a cluster, each node's counters by `host:port`: `primary` (1 while it serves
+   * slots), `requests` and `errors` (counted on the node of a command's first key), and
+   * its part of the client-side cache (`cache_*`) when the cache is on. `{}` standalone.
+   */
+  nodeStats() {
+    return this._client().nodeStats();
+  }
+
   /** node-redis's handle on the client-side cache: `clear()` and `stats()`. */
   get clientSideCache() {
     const client = this;
@@ -784,7 +793,8 @@ class RedisCluster extends RedisClient {
       throw new TypeError(`rootNodes[${i}] needs a url or socket.host`);
     });
     const defaults = options.defaults || {};
-    super({ ...defaults, url: seeds[0], socket: { ...(defaults.socket || {}), ...(roots[0].socket || {}) } });
+    const csc = options.clientSideCache === undefined ? {} : { clientSideCache: options.clientSideCache };
+    super({ ...defaults, ...csc, url: seeds[0], socket: { ...(defaults.socket || {}), ...(roots[0].socket || {}) } });
     this.options = options;
     const more = seeds.slice(1).map((u) => {
       const { hostname, port } = new URL(u);

@@ -315,6 +315,53 @@ typedef struct redbridge_stats {
 } redbridge_stats;
 
 /**
+ * One cluster node's counters (see redbridge_client_node_stats).
+ */
+typedef struct redbridge_node_stats {
+  /**
+   * `host:port`, NUL-terminated (cut to fit).
+   */
+  char addr[64];
+  /**
+   * 1 while it serves slots as a primary, 0 once it no longer does.
+   */
+  uint32_t primary;
+  /**
+   * Requests sent to it (counted on the node of a command's first key; each command of
+   * a pipeline counts).
+   */
+  uint64_t requests;
+  /**
+   * Those that failed.
+   */
+  uint64_t errors;
+  /**
+   * Its part of the client-side cache: reads answered locally (0 when the cache is off).
+   */
+  uint64_t cache_hits;
+  /**
+   * Its part of the cache: cacheable reads that went to the node.
+   */
+  uint64_t cache_misses;
+  /**
+   * Its part of the cache: keys invalidated, and flushes.
+   */
+  uint64_t cache_invalidations;
+  /**
+   * Its part of the cache: entries dropped to stay within the bounds.
+   */
+  uint64_t cache_evictions;
+  /**
+   * Its part of the cache: entries now.
+   */
+  uint64_t cache_entries;
+  /**
+   * Its part of the cache: approximate bytes now.
+   */
+  uint64_t cache_bytes;
+} redbridge_node_stats;
+
+/**
  * Receives log lines (guard warnings). May be called from any thread that uses a client
  * built from this config; `message` is valid only during the call.
  */
@@ -369,6 +416,16 @@ enum redbridge_status redbridge_command_strv(const struct redbridge_client *clie
  */
 enum redbridge_status redbridge_client_stats(const struct redbridge_client *client,
                                              struct redbridge_stats *stats);
+
+/**
+ * Per-node counters of a cluster client: fills nodes[0..capacity) and sets *count to
+ * the number of nodes there are (0 for a standalone client), like snprintf: call with
+ * capacity 0 (nodes may then be NULL) to learn how many to allocate.
+ */
+enum redbridge_status redbridge_client_node_stats(const struct redbridge_client *client,
+                                                  struct redbridge_node_stats *nodes,
+                                                  size_t capacity,
+                                                  size_t *count);
 
 /**
  * Empties the client-side cache (no-op when it is off).

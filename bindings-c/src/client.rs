@@ -177,6 +177,77 @@ pub extern "C" fn redbridge_client_stats(
     })
 }
 
+/// One cluster node's counters (see redbridge_client_node_stats).
+#[repr(C)]
+pub struct redbridge_node_stats {
+    /// `host:port`, NUL-terminated (cut to fit).
+    pub addr: [c_char; 64],
+    /// 1 while it serves slots as a primary, 0 once it no longer does.
+    pub primary: u32,
+    /// Requests sent to it (counted on the node of a command's first key; each command of
+    /// a pipeline counts).
+    pub requests: u64,
+    /// Those that failed.
+    pub errors: u64,
+    /// Its part of the client-side cache: reads answered locally (0 when the cache is off).
+    pub cache_hits: u64,
+    /// Its part of the cache: cacheable reads that went to the node.
+    pub cache_misses: u64,
+    /// Its part of the cache: keys invalidated, and flushes.
+    pub cache_invalidations: u64,
+    /// Its part of the cache: entries dropped to stay within the bounds.
+    pub cache_evictions: u64,
+    /// Its part of the cache: entries now.
+    pub cache_entries: u64,
+    /// Its part of the cache: approximate bytes now.
+    pub cache_bytes: u64,
+}
+
+/// Per-node counters of a cluster client: fills nodes[0..capacity) and sets *count to
+/// the number of nodes there are (0 for a standalone client), like snprintf: call with
+/// capacity 0 (nodes may then be NULL) to learn how many to allocate.
+#[no_mangle]
+pub extern "C" fn redbridge_client_node_stats(
+    client: *const redbridge_client,
+    nodes: *mut redbridge_node_stats,
+    capacity: usize,
+    count: *mut usize,
+) -> redbridge_status {
+    boundary(|| {
+        let client = arg(client, "client")?;
+        let count = out_ptr(count, "count")?;
+        if capacity > 0 {
+            out_ptr(nodes, "nodes")?;
+        }
+        let all = client.inner.stats().nodes;
+        for (i, n) in all.iter().take(capacity).enumerate() {
+            let cache = n.cache.unwrap_or_default();
+            let mut addr = [0 as c_char; 64];
+            for (d, b) in addr.iter_mut().zip(n.addr.bytes().take(63)) {
+                *d = b as c_char;
+            }
+            // SAFETY: the caller gave room for `capacity` entries at `nodes` (checked non-NULL).
+            put(
+                unsafe { nodes.add(i) },
+                redbridge_node_stats {
+                    addr,
+                    primary: u32::from(n.primary),
+                    requests: n.requests,
+                    errors: n.errors,
+                    cache_hits: cache.hits,
+                    cache_misses: cache.misses,
+                    cache_invalidations: cache.invalidations,
+                    cache_evictions: cache.evictions,
+                    cache_entries: cache.entries,
+                    cache_bytes: cache.bytes,
+                },
+            );
+        }
+        put(count, all.len());
+        Ok(())
+    })
+}
+
 /// Empties the client-side cache (no-op when it is off).
 #[no_mangle]
 pub extern "C" fn redbridge_client_cache_clear(

@@ -540,6 +540,24 @@ impl NativeClient {
             .collect()
     }
 
+    /// Per-node counters of a cluster client, by `host:port` (empty when standalone).
+    #[napi]
+    pub fn node_stats(&self) -> HashMap<String, HashMap<String, f64>> {
+        self.client
+            .stats()
+            .nodes
+            .into_iter()
+            .map(|n| {
+                let counters = n
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| (k, v as f64))
+                    .collect();
+                (n.addr, counters)
+            })
+            .collect()
+    }
+
     /// Empties the client-side cache (no-op when it is off).
     #[napi]
     pub fn cache_clear(&self) {

@@ -75,3 +75,45 @@ test('createCluster: a primary killed mid-run, its replica takes over, no acknow
   for (const [k, v] of acked) assert.strictEqual(await cluster.get(k), v);
   await cluster.close();
 });
+
+test('createCluster with clientSideCache: writer/reader over every primary, nodeStats()', async (t) => {
+  const info = JSON.parse(execFileSync('python3', [HARNESS, 'cluster'], { encoding: 'utf8' }));
+  t.after(() => info.pidfiles.forEach((p) => execFileSync('python3', [HARNESS, 'stop', p])));
+  const keys = Array.from({ length: 12 }, (_, i) => `jsc:version:${i}`);
+  const reader = await createCluster({ rootNodes: [{ url: info.url }], clientSideCache: {} }).connect();
+  const writer = await createCluster({ rootNodes: [{ url: info.url }] }).connect();
+  await Promise.all(keys.map((k) => writer.set(k, '0')));
+  let done = false;
+  const reading = (async () => {
+    const last = Object.fromEntries(keys.map((k) => [k, 0]));
+    let finished = null;
+    for (;;) {
+      // Cache hits resolve without I/O: let the writer's replies in between reads.
+      await new Promise((r) => setImmediate(r));
+      for (const k of keys) {
+        const v = Number(await reader.get(k));
+        assert.ok(v >= last[k], `${k} went down: ${last[k]} -> ${v}`);
+        last[k] = v;
+      }
+      if (done) {
+        finished = finished || Date.now();
+        if (keys.every((k) => last[k] === 200)) return;
+        assert.ok(Date.now() - finished < 100, `last versions not seen within 100 ms: ${JSON.stringify(last)}`);
+      }
+    }
+  })();
+  for (let i = 1; i <= 200; i++) await Promise.all(keys.map((k) => writer.set(k, String(i))));
+  done = true;
+  await reading;
+  const nodes = reader.nodeStats();
+  const primaries = Object.entries(nodes).filter(([, n]) => n.primary === 1);
+  assert.strictEqual(primaries.length, 3, JSON.stringify(nodes));
+  for (const [addr, n] of primaries) {
+    assert.ok(n.requests > 0 && n.cache_hits > 0 && n.cache_invalidations > 0, `${addr}: ${JSON.stringify(n)}`);
+  }
+  const hits = Object.values(nodes).reduce((a, n) => a + n.cache_hits, 0);
+  assert.strictEqual(hits, reader.clientSideCache.stats().hitCount);
+  assert.deepStrictEqual(writer.nodeStats()[primaries[0][0]].cache_hits, undefined, 'no cache, no cache counters');
+  await reader.close();
+  await writer.close();
+});

@@ -454,6 +454,19 @@ impl NativeClient {
         Ok(d)
     }
 
+    /// Per-node counters of a cluster client, by `host:port` (empty when standalone).
+    fn node_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for node in self.client.stats().nodes {
+            let counters = PyDict::new(py);
+            for (k, v) in node.entries() {
+                counters.set_item(k, v)?;
+            }
+            d.set_item(node.addr, counters)?;
+        }
+        Ok(d)
+    }
+
     /// Empties the client-side cache (no-op when it is off).
     fn cache_clear(&self) {
         self.client.cache_clear();

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 import redis.cluster
@@ -105,3 +106,73 @@ def test_failover_keeps_serving(own_cluster: Dict[str, Any]) -> None:
     assert len(acked) >= 100, f"the cluster came back ({failures} failures)"
     assert {k: rc.get(k) for k in acked} == acked
     rc.close()
+
+
+def test_cache_on_a_cluster(cluster: Dict[str, Any]) -> None:
+    """The client-side cache on a cluster: the writer/reader test over keys on every
+    primary (versions never go down, the last one is seen within 100 ms), each node's
+    part of the cache counted in node_stats(), and asyncio serving hits too."""
+    keys = [f"pyc:version:{i}" for i in range(12)]
+    reader = RedisCluster.from_url(cluster["url"], cache_config=redbridge.CacheConfig())
+    writer = RedisCluster.from_url(cluster["url"])
+    for k in keys:
+        writer.set(k, 0)
+    done = threading.Event()
+    errors: List[str] = []
+
+    def read() -> None:
+        last = dict.fromkeys(keys, 0)
+        finished = None
+        while True:
+            for k in keys:
+                v = int(reader.get(k))
+                if v < last[k]:
+                    errors.append(f"{k} went down: {last[k]} -> {v}")
+                    return
+                last[k] = v
+            if done.is_set():
+                finished = finished or time.monotonic()
+                if all(v == 200 for v in last.values()):
+                    return
+                if time.monotonic() - finished > 0.1:
+                    errors.append(f"last versions not seen within 100 ms: {last}")
+                    return
+
+    t = threading.Thread(target=read)
+    t.start()
+    for i in range(1, 201):
+        for k in keys:
+            writer.set(k, i)
+    done.set()
+    t.join()
+    assert errors == []
+    nodes = reader.node_stats()
+    primaries = {addr: n for addr, n in nodes.items() if n["primary"]}
+    assert len(primaries) == 3, nodes
+    for addr, n in primaries.items():
+        assert n["requests"] > 0 and n["cache_hits"] > 0 and n["cache_invalidations"] > 0, (addr, n)
+    assert sum(n["cache_hits"] for n in nodes.values()) == reader.stats()["cache_hits"]
+    assert redbridge.Redis.from_url(cluster["url"]).node_stats() == {}, "standalone-style use of a node: no cluster"
+
+    async def main() -> Any:
+        rc = redbridge.asyncio.RedisCluster.from_url(cluster["url"], cache_config=redbridge.CacheConfig())
+        first = [await rc.get(k) for k in keys]
+        again = [await rc.get(k) for k in keys]
+        while rc.stats()["cache_hits"] < 12:  # each node's part serves once its tracking is on
+            again = [await rc.get(k) for k in keys]
+        hits = rc.stats()["cache_hits"]
+        await writer_set()
+        fresh = await rc.get(keys[0])
+        while fresh != b"201":  # the invalidation is on its way
+            await asyncio.sleep(0.005)
+            fresh = await rc.get(keys[0])
+        await rc.aclose()
+        return first, again, hits
+
+    async def writer_set() -> None:
+        writer.set(keys[0], 201)
+
+    first, again, hits = asyncio.run(asyncio.wait_for(main(), 10))
+    assert first == again == [b"200"] * 12 and hits >= 12
+    reader.close()
+    writer.close()

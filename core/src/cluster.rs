@@ -121,7 +121,7 @@ impl ClusterEngine {
             .get_or_try_init(|| async {
                 match tokio::time::timeout(wait, self.client.get_async_connection()).await {
                     Ok(Ok(conn)) => {
-                        self.topology.connected(&conn);
+                        self.topology.connected(&conn).await;
                         Ok(conn)
                     }
                     Ok(Err(e)) => Err(self.connect_error(e.into())),

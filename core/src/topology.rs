@@ -11,7 +11,7 @@
 //! supervised connection as a standalone client's: `CLIENT TRACKING on` before it is
 //! published, flush on drop and reconnect), and cacheable reads of a key go there.
 //!
-//! The table is refreshed (`CLUSTER SLOTS`) when the cluster connection first comes up,
+//! The table is read (`CLUSTER SLOTS`) when the cluster connection first comes up,
 //! when a tracked read meets MOVED/ASK or a node that is down, and every
 //! [`REFRESH_EVERY`] in the background. A node that loses slots has its cache emptied;
 //! a node that loses all of them has its tracked connection closed.
@@ -177,10 +177,12 @@ impl Topology {
         topo
     }
 
-    /// The cluster connection is up: read the table now.
-    pub(crate) fn connected(self: &Arc<Self>, conn: &ClusterConnection) {
+    /// The cluster connection is up: read the table (and start the tracked connections)
+    /// before the first command, so it is routed, counted and cached from the start. A
+    /// failure here only delays that to the next refresh.
+    pub(crate) async fn connected(&self, conn: &ClusterConnection) {
         let _ = self.conn.set(conn.clone());
-        self.refresh_soon();
+        let _ = self.refresh().await;
     }
 
     /// The primary serving `slot`, by the last table read.

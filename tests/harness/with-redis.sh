@@ -4,7 +4,8 @@
 # With WITH_TLS=1 it also starts a TLS-only server (client certificates optional) and
 # exports REDBRIDGE_TLS_URL, REDBRIDGE_TLS_CA, REDBRIDGE_TLS_CERT, REDBRIDGE_TLS_KEY and
 # REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing). With WITH_CLUSTER=1 it starts a local
-# 3+3 Redis Cluster and exports REDBRIDGE_CLUSTER_URL (one seed node).
+# 3+3 Redis Cluster and exports REDBRIDGE_CLUSTER_URL (one seed node) and
+# REDBRIDGE_CLUSTER_PIDFILES (its nodes' pidfiles, primaries first).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -24,6 +25,8 @@ if [ "${WITH_CLUSTER:-}" = 1 ]; then
     pidfiles+=("$p")
   done
   export REDBRIDGE_CLUSTER_URL=$(field "$cl" url)
+  REDBRIDGE_CLUSTER_PIDFILES=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["pidfiles"]))' "$cl")
+  export REDBRIDGE_CLUSTER_PIDFILES
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   info=$(python3 "$here/redis_server.py" start)

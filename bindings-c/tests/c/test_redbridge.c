@@ -4,6 +4,10 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,56 +348,85 @@ static void test_every_setter(void) {
     CHECK(strcmp(redbridge_status_name(REDBRIDGE_ERR_PANIC), "REDBRIDGE_ERR_PANIC") == 0, "panic name");
 }
 
+/* Opens a client on `u` (a cluster's seed node when `cluster`), with the cache when `cache`. */
+static redbridge_status open_on(const char *u, bool cluster, bool cache, redbridge_client **out) {
+    redbridge_config *cfg = NULL;
+    redbridge_status st = redbridge_config_from_url(u, &cfg);
+    if (st != REDBRIDGE_OK) return st;
+    if (cluster) {
+        redbridge_config_set_cluster(cfg, true);
+        redbridge_config_set_connect_timeout_ms(cfg, 10000); /* valgrind is slow */
+    }
+    if (cache) redbridge_config_set_cache(cfg, 100, 0, 0);
+    st = redbridge_client_open_config(cfg, out);
+    redbridge_config_free(cfg);
+    return st;
+}
+
+#define CACHE_KEYS 6
+#define CACHE_VERSIONS 100
+
 struct cache_writer {
     const char *url;
+    bool cluster;
     volatile int done;
 };
 
 static void *cache_writer_main(void *arg) {
     struct cache_writer *w = arg;
     redbridge_client *c = NULL;
-    if (redbridge_client_open(w->url, &c) != REDBRIDGE_OK) return NULL;
-    char v[16];
-    for (int i = 1; i <= 200; i++) {
-        snprintf(v, sizeof v, "%d", i);
-        const char *set[] = {"SET", "c:version", v};
-        redbridge_reply *r = NULL;
-        redbridge_command_strv(c, 3, set, &r);
-        redbridge_reply_free(r);
+    if (open_on(w->url, w->cluster, false, &c) != REDBRIDGE_OK) return NULL;
+    char k[32], v[16];
+    for (int i = 1; i <= CACHE_VERSIONS; i++) {
+        for (int j = 0; j < CACHE_KEYS; j++) {
+            snprintf(k, sizeof k, "c:version:%d", j);
+            snprintf(v, sizeof v, "%d", i);
+            const char *set[] = {"SET", k, v};
+            redbridge_reply *r = NULL;
+            redbridge_command_strv(c, 3, set, &r);
+            redbridge_reply_free(r);
+        }
     }
     w->done = 1;
     redbridge_client_free(c);
     return NULL;
 }
 
-/* Client-side cache: versions never go down while another client writes; read-your-writes. */
-static void test_cache(void) {
-    redbridge_config *cfg = NULL;
-    redbridge_config_from_url(url, &cfg);
-    CHECK(redbridge_config_set_cache(NULL, 0, 0, 0) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL config");
-    CHECK(redbridge_config_set_cache(cfg, 100, 0, 0) == REDBRIDGE_OK, "cache on");
+/* A cached reader while another client writes: per key, versions never go down and the
+ * last one is seen; then read-your-writes. On a standalone server or a cluster. */
+static redbridge_client *writer_reader(const char *u, bool cluster) {
     redbridge_client *reader = NULL;
-    CHECK(redbridge_client_open_config(cfg, &reader) == REDBRIDGE_OK, "open cached client");
-    if (!reader) return;
-    redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "SET", "c:version", "0"));
-    struct cache_writer w = {url, 0};
+    CHECK(open_on(u, cluster, true, &reader) == REDBRIDGE_OK, "open cached client: %s", redbridge_last_error());
+    if (!reader) return NULL;
+    char k[32];
+    for (int j = 0; j < CACHE_KEYS; j++) {
+        snprintf(k, sizeof k, "c:version:%d", j);
+        redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "SET", k, "0"));
+    }
+    struct cache_writer w = {u, cluster, 0};
     pthread_t t;
     pthread_create(&t, NULL, cache_writer_main, &w);
-    long last = 0;
-    int down = 0;
-    for (int guard = 0; guard < 10000000; guard++) {
-        const char *get[] = {"GET", "c:version"};
-        redbridge_reply *r = NULL;
-        if (redbridge_command_strv(reader, 2, get, &r) != REDBRIDGE_OK) break;
-        long v = atol(r->str);
-        redbridge_reply_free(r);
-        if (v < last) down++;
-        last = v;
+    long last[CACHE_KEYS] = {0};
+    int down = 0, settled = 0;
+    for (int guard = 0; guard < 1000000 && !settled; guard++) {
+        int done = w.done;
+        settled = done;
+        for (int j = 0; j < CACHE_KEYS; j++) {
+            snprintf(k, sizeof k, "c:version:%d", j);
+            const char *get[] = {"GET", k};
+            redbridge_reply *r = NULL;
+            if (redbridge_command_strv(reader, 2, get, &r) != REDBRIDGE_OK) break;
+            long v = atol(r->str);
+            redbridge_reply_free(r);
+            if (v < last[j]) down++;
+            last[j] = v;
+            settled = settled && v == CACHE_VERSIONS;
+        }
         usleep(200); /* valgrind runs one thread at a time: let the writer in */
-        if (w.done && last == 200) break;
     }
     pthread_join(t, NULL);
-    CHECK(down == 0 && last == 200, "versions went down %d times, last %ld", down, last);
+    CHECK(down == 0 && settled, "%s: versions went down %d times, last %ld", cluster ? "cluster" : "standalone", down,
+          last[0]);
     for (int i = 0; i < 200; i++) {
         char v[16];
         snprintf(v, sizeof v, "%d", i);
@@ -406,6 +439,14 @@ static void test_cache(void) {
         }
         redbridge_reply_free(r);
     }
+    return reader;
+}
+
+/* Client-side cache: versions never go down while another client writes; read-your-writes. */
+static void test_cache(void) {
+    CHECK(redbridge_config_set_cache(NULL, 0, 0, 0) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL config");
+    redbridge_client *reader = writer_reader(url, false);
+    if (!reader) return;
     redbridge_stats st;
     redbridge_client_stats(reader, &st);
     CHECK(st.cache_hits > 0 && st.cache_misses > 0 && st.cache_entries >= 1, "cache stats %llu/%llu/%llu",
@@ -414,6 +455,9 @@ static void test_cache(void) {
     redbridge_client_stats(reader, &st);
     CHECK(st.cache_entries == 0, "cleared");
     redbridge_client_free(reader);
+    redbridge_config *cfg = NULL;
+    redbridge_config_from_url(url, &cfg);
+    CHECK(redbridge_config_set_cache(cfg, 100, 0, 0) == REDBRIDGE_OK, "cache on");
     CHECK(redbridge_config_set_protocol(cfg, 2) == REDBRIDGE_OK, "protocol 2");
     CHECK(redbridge_client_open_config(cfg, &reader) == REDBRIDGE_ERR_INVALID_ARGUMENT, "cache needs RESP3");
     CHECK(strstr(redbridge_last_error(), "RESP3") != NULL, "%s", redbridge_last_error());
@@ -699,6 +743,83 @@ static void test_cluster(void) {
     CHECK(strstr(redbridge_last_error(), "hash tag") != NULL, "says how: %s", redbridge_last_error());
     redbridge_reply_free(r);
     redbridge_pipeline_free(p);
+    /* Per-node counters: every primary served some of the requests above. */
+    size_t count = 0;
+    CHECK(redbridge_client_node_stats(c, NULL, 0, &count) == REDBRIDGE_OK && count == 3, "3 nodes: %zu", count);
+    CHECK(redbridge_client_node_stats(c, NULL, 2, &count) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL nodes");
+    redbridge_node_stats nodes[8];
+    CHECK(redbridge_client_node_stats(c, nodes, 8, &count) == REDBRIDGE_OK, "node stats");
+    for (size_t i = 0; i < count && i < 8; i++)
+        CHECK(nodes[i].primary == 1 && nodes[i].requests > 0 && strncmp(nodes[i].addr, "127.0.0.1:", 10) == 0,
+              "node %s: %llu requests", nodes[i].addr, (unsigned long long)nodes[i].requests);
+    redbridge_client_free(c);
+
+    /* The client-side cache on a cluster: the writer/reader test, each node's part used. */
+    redbridge_client *reader = writer_reader(cluster_url, true);
+    if (reader) {
+        CHECK(redbridge_client_node_stats(reader, nodes, 8, &count) == REDBRIDGE_OK && count == 3, "cache nodes");
+        uint64_t hits = 0;
+        for (size_t i = 0; i < count && i < 8; i++) hits += nodes[i].cache_hits;
+        redbridge_stats st;
+        redbridge_client_stats(reader, &st);
+        CHECK(hits > 0 && hits == st.cache_hits, "cache hits per node add up: %llu of %llu", (unsigned long long)hits,
+              (unsigned long long)st.cache_hits);
+        redbridge_client_free(reader);
+    }
+}
+
+/* A primary killed (SIGKILL by PID) mid-run: its replica takes over, the client keeps
+ * serving, every acknowledged write is there. Last: the cluster is one primary short after. */
+static void test_cluster_failover(void) {
+    const char *cluster_url = getenv("REDBRIDGE_CLUSTER_URL");
+    const char *pidfiles = getenv("REDBRIDGE_CLUSTER_PIDFILES");
+    CHECK(cluster_url && pidfiles, "REDBRIDGE_CLUSTER_PIDFILES set");
+    if (!cluster_url || !pidfiles) return;
+    redbridge_client *c = NULL;
+    CHECK(open_on(cluster_url, true, false, &c) == REDBRIDGE_OK, "open the cluster");
+    if (!c) return;
+    char key[32], value[32], first[512] = {0};
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "f:%d", i);
+        redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", key, "before"));
+    }
+    /* The first pidfile is a primary's (redis-cli --cluster create makes the first 3 primaries). */
+    sscanf(pidfiles, "%511s", first);
+    FILE *f = fopen(first, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1) pid = 0;
+        fclose(f);
+    }
+    CHECK(pid > 0 && kill((pid_t)pid, SIGKILL) == 0, "killed the primary %ld", pid);
+    static char acked[100][32];
+    int written[100] = {0};
+    int ok = 0, failures = 0;
+    time_t deadline = time(NULL) + 90;
+    for (int i = 0; ok < 300 && time(NULL) < deadline; i++) {
+        snprintf(key, sizeof key, "f:%d", i % 100);
+        snprintf(value, sizeof value, "after%d", i);
+        const char *set[] = {"SET", key, value};
+        redbridge_reply *r = NULL;
+        if (redbridge_command_strv(c, 3, set, &r) == REDBRIDGE_OK) {
+            ok++;
+            written[i % 100] = 1;
+            snprintf(acked[i % 100], sizeof acked[0], "%s", value);
+        } else {
+            failures++;
+        }
+        redbridge_reply_free(r);
+    }
+    CHECK(ok >= 300, "the cluster kept serving: %d acknowledged, %d failed", ok, failures);
+    int lost = 0;
+    for (int i = 0; i < 100; i++) {
+        if (!written[i]) continue;
+        snprintf(key, sizeof key, "f:%d", i);
+        redbridge_reply *r = RUN(c, REDBRIDGE_OK, "GET", key);
+        if (!r || !r->str || strcmp(r->str, acked[i]) != 0) lost++;
+        redbridge_reply_free(r);
+    }
+    CHECK(lost == 0, "no acknowledged write lost (%d lost)", lost);
     redbridge_client_free(c);
 }
 
@@ -719,6 +840,7 @@ int main(int argc, char **argv) {
     test_cache();
     test_tls();
     test_cluster();
+    test_cluster_failover();
     if (argc > 1) test_conformance(argv[1]);
     printf("libredbridge %s\n", redbridge_version());
     printf("c: %d passed, %d failed\n", passed, failed);

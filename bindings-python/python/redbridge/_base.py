@@ -111,6 +111,13 @@ class ClientBase(Commands):
         cache_bytes when the client-side cache is on."""
         return dict(self._native.stats())
 
+    def node_stats(self) -> Dict[str, Dict[str, int]]:
+        """On a cluster, each node's counters by ``host:port``: ``primary`` (1 while it
+        serves slots), ``requests`` and ``errors`` (counted on the node of a command's
+        first key), and its part of the client-side cache (``cache_*``) when the cache is
+        on. Empty for a standalone server. ``stats()`` has the totals."""
+        return {addr: dict(c) for addr, c in self._native.node_stats().items()}
+
     def cache_clear(self) -> None:
         """Empties the client-side cache (no-op when it is off)."""
         self._native.cache_clear()
