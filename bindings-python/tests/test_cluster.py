@@ -45,6 +45,9 @@ def test_rediscluster_like_redis_py(cluster: Dict[str, Any]) -> None:
     # SCAN walks every primary: each key once.
     keys = list(rc.scan_iter(match="py:*", count=500))
     assert len(keys) == 10_000 and len(set(keys)) == 10_000
+    rc.hset("py:hash", "f", "v")
+    assert list(rc.scan_iter(match="py:*", _type="hash")) == ["py:hash"]
+    rc.delete("py:hash")
     # redis-py's own cluster client sees the same data.
     other = redis.cluster.RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
     assert other.get("py:42") == "42"

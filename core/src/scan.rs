@@ -82,12 +82,6 @@ impl ScanCursor {
     /// key, which routes them).
     pub(crate) fn for_cluster(mut self) -> Result<Self> {
         if self.kind == ScanKind::Keys {
-            if self.opts.key_type.is_some() {
-                return Err(Error::new(
-                    ErrorKind::Cluster,
-                    "SCAN with TYPE is not supported across a cluster yet; filter the keys with TYPE yourself",
-                ));
-            }
             self.walk = Some(Walk::default());
         }
         Ok(self)
@@ -254,7 +248,7 @@ async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option
         walk.next_slot = last as u32 + 1;
         walk.primaries = Some(now);
         let pattern = cursor.opts.pattern.as_deref();
-        let items: Vec<Value> = keys
+        let mut items: Vec<Value> = keys
             .into_iter()
             .flatten()
             .filter(|k| match (pattern, k) {
@@ -263,10 +257,45 @@ async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option
                 _ => false,
             })
             .collect();
+        if let Some(wanted) = cursor.opts.key_type.as_deref() {
+            items = of_type(client, items, wanted).await?;
+        }
         if !items.is_empty() {
             return Ok(Some(items));
         }
     }
+}
+
+/// TYPE for a cluster walk (GETKEYSINSLOT has no TYPE filter): the keys of a page whose
+/// type is `wanted`, asked in one cross-slot pipeline of TYPE commands. A key deleted
+/// meanwhile is `none` and left out, as SCAN would.
+async fn of_type(client: &Client, keys: Vec<Value>, wanted: &str) -> Result<Vec<Value>> {
+    if keys.is_empty() {
+        return Ok(keys);
+    }
+    let mut pipe = crate::pipeline::Pipeline::new(false);
+    for k in &keys {
+        let Value::BulkString(name) = k else {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!("unexpected key in CLUSTER GETKEYSINSLOT reply: {k:?}"),
+            ));
+        };
+        pipe.add(Command::new([&b"TYPE"[..], name])?);
+    }
+    let types = client.pipeline(&pipe).await?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (k, t) in keys.into_iter().zip(types) {
+        let is = match t? {
+            Value::SimpleString(s) => s.eq_ignore_ascii_case(wanted),
+            Value::BulkString(b) => b.eq_ignore_ascii_case(wanted.as_bytes()),
+            _ => false,
+        };
+        if is {
+            out.push(k);
+        }
+    }
+    Ok(out)
 }
 
 /// An async SCAN-family iteration over a [`Client`].

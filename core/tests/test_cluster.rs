@@ -196,6 +196,27 @@ fn one_cluster_many_checks() {
         n += page.unwrap().len();
     }
     assert_eq!(n, 10_000);
+    // TYPE across the cluster: only the 50 hashes among the 10k strings, each once.
+    for i in 0..50 {
+        sync.execute(&c(&["HSET", &format!("k:h:{i}"), "f", "v"]))
+            .unwrap();
+    }
+    let hashes = ScanOptions {
+        pattern: Some(b"k:*".to_vec()),
+        count: None,
+        key_type: Some("hash".to_string()),
+    };
+    let mut found = HashSet::new();
+    for page in sync.scan(ScanKind::Keys, hashes).unwrap() {
+        for k in page.unwrap() {
+            let Value::BulkString(k) = k else {
+                panic!("{k:?}")
+            };
+            assert!(k.starts_with(b"k:h:"), "{}", String::from_utf8_lossy(&k));
+            assert!(found.insert(k), "each hash once");
+        }
+    }
+    assert_eq!(found.len(), 50);
     assert_eq!(
         sync.execute(&c(&["GET", "k:42"])).unwrap(),
         bulk("v42"),
