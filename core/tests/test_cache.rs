@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redbridge::{CacheConfig, Client, Config, ErrorKind, Protocol, SyncClient, Value};
-use support::{c, TestServer};
+use support::{c, int, wait_for, TestServer};
 
 /// These tests measure timing and load the machine: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -25,22 +25,6 @@ fn cached(srv: &TestServer, name: &str) -> SyncClient {
         .build()
         .unwrap();
     SyncClient::connect(cfg).unwrap()
-}
-
-fn int(v: Value) -> i64 {
-    match v {
-        Value::BulkString(b) => String::from_utf8(b).unwrap().parse().unwrap(),
-        Value::Nil => 0,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

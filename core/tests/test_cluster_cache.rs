@@ -9,24 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redbridge::{CacheConfig, NodeStats, SyncClient, Value};
-use support::{c, TestCluster};
-
-fn int(v: Value) -> i64 {
-    match v {
-        Value::BulkString(b) => String::from_utf8(b).unwrap().parse().unwrap(),
-        Value::Nil => 0,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use redbridge::{CacheConfig, NodeStats, SyncClient};
+use support::{c, int, wait_for, TestCluster};
 
 fn node(stats: &[NodeStats], port: u16) -> &NodeStats {
     let addr = format!("127.0.0.1:{port}");

@@ -172,6 +172,27 @@ pub fn warning_collector() -> (
 }
 
 /// Builds a command or panics (tests only).
+/// A string reply holding an integer (`Nil` as 0), as the cache tests' versions.
+pub fn int(v: redbridge::Value) -> i64 {
+    match v {
+        redbridge::Value::BulkString(b) => String::from_utf8(b).unwrap().parse().unwrap(),
+        redbridge::Value::Nil => 0,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Polls `ok` every 5 ms until it holds; fails the test after 10 s.
+pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 pub fn c(args: &[&str]) -> redbridge::Command {
     redbridge::Command::new(args).unwrap()
 }
