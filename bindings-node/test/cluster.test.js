@@ -4,10 +4,30 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
-const { createCluster, RedisError } = require('..');
+const { createClient, createCluster, RedisError } = require('..');
 const nodeRedis = require('redis');
 
 const HARNESS = path.join(__dirname, '..', '..', 'tests', 'harness', 'redis_server.py');
+
+/** Moves a slot as `redis-cli --cluster reshard` does (half its keys when not `finish`). */
+async function migrate(ports, slot, src, dst, finish) {
+  const [a, b] = await Promise.all([src, dst].map((p) => createClient({ url: `redis://127.0.0.1:${p}` }).connect()));
+  const [aId, bId] = await Promise.all([a, b].map((c) => c.sendCommand(['CLUSTER', 'MYID'])));
+  await b.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', aId]);
+  await a.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', bId]);
+  const keys = await a.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '100000']);
+  const moving = finish ? keys : keys.slice(0, Math.floor(keys.length / 2));
+  if (moving.length) await a.sendCommand(['MIGRATE', '127.0.0.1', String(dst), '', '0', '5000', 'KEYS', ...moving]);
+  if (finish) {
+    for (const p of ports) {
+      const c = await createClient({ url: `redis://127.0.0.1:${p}` }).connect();
+      await c.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', bId]).catch(() => {}); // replicas refuse
+      await c.close();
+    }
+  }
+  await a.close();
+  await b.close();
+}
 
 test('createCluster: routing, cross-slot pipelines and multi-key commands, transactions, SCAN', async (t) => {
   const info = JSON.parse(execFileSync('python3', [HARNESS, 'cluster'], { encoding: 'utf8' }));
@@ -44,6 +64,27 @@ test('createCluster: routing, cross-slot pipelines and multi-key commands, trans
   const other = await nodeRedis.createCluster({ rootNodes: [{ url: info.url }] }).connect();
   assert.strictEqual(await other.get('js:42'), '42');
   await other.close();
+
+  // SCAN while slots ahead of the walk move to another primary and one stays
+  // half-migrated (half its keys on each node): still each key once.
+  const ranges = await cluster.sendCommand(['CLUSTER', 'SLOTS']);
+  const byStart = [...ranges].sort((a, b) => a[0] - b[0]);
+  const [firstPort, lastRange] = [byStart[0][2][1], byStart[byStart.length - 1]];
+  const lastPort = lastRange[2][1];
+  const last = await createClient({ url: `redis://127.0.0.1:${lastPort}` }).connect();
+  const ahead = [];
+  for (let s = lastRange[0]; s <= lastRange[1] && ahead.length < 6; s++) {
+    if ((await last.sendCommand(['CLUSTER', 'COUNTKEYSINSLOT', String(s)])) > 0) ahead.push(s);
+  }
+  await last.close();
+  const walked = [];
+  const pages = cluster.scanIterator({ MATCH: 'js:*' });
+  walked.push(...(await pages.next()).value);
+  for (const s of ahead.slice(0, 5)) await migrate(info.ports, s, lastPort, firstPort, true);
+  await migrate(info.ports, ahead[5], lastPort, firstPort, false);
+  for await (const page of pages) walked.push(...page);
+  assert.strictEqual(walked.length, 10000);
+  assert.strictEqual(new Set(walked).size, 10000);
 
   assert.throws(() => createCluster({}), /rootNodes must be a non-empty array/);
   assert.throws(() => createCluster({ rootNodes: [{ url: 42 }] }), /rootNodes\[0\].url must be a string/);

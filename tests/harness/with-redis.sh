@@ -5,7 +5,7 @@
 # exports REDBRIDGE_TLS_URL, REDBRIDGE_TLS_CA, REDBRIDGE_TLS_CERT, REDBRIDGE_TLS_KEY and
 # REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing). With WITH_CLUSTER=1 it starts a local
 # 3+3 Redis Cluster and exports REDBRIDGE_CLUSTER_URL (one seed node) and
-# REDBRIDGE_CLUSTER_PIDFILES (its nodes' pidfiles, primaries first).
+# REDBRIDGE_CLUSTER_PIDFILES and REDBRIDGE_CLUSTER_PORTS (its nodes, primaries first).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -26,7 +26,8 @@ if [ "${WITH_CLUSTER:-}" = 1 ]; then
   done
   export REDBRIDGE_CLUSTER_URL=$(field "$cl" url)
   REDBRIDGE_CLUSTER_PIDFILES=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["pidfiles"]))' "$cl")
-  export REDBRIDGE_CLUSTER_PIDFILES
+  REDBRIDGE_CLUSTER_PORTS=$(python3 -c 'import json,sys; print(" ".join(map(str, json.loads(sys.argv[1])["ports"])))' "$cl")
+  export REDBRIDGE_CLUSTER_PIDFILES REDBRIDGE_CLUSTER_PORTS
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   info=$(python3 "$here/redis_server.py" start)

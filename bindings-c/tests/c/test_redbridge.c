@@ -425,6 +425,11 @@ static redbridge_client *writer_reader(const char *u, bool cluster) {
         usleep(200); /* valgrind runs one thread at a time: let the writer in */
     }
     pthread_join(t, NULL);
+    for (int j = 0; j < CACHE_KEYS; j++) { /* the writer is done: the second read is a hit */
+        snprintf(k, sizeof k, "c:version:%d", j);
+        redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "GET", k));
+        redbridge_reply_free(RUN(reader, REDBRIDGE_OK, "GET", k));
+    }
     CHECK(down == 0 && settled, "%s: versions went down %d times, last %ld", cluster ? "cluster" : "standalone", down,
           last[0]);
     for (int i = 0; i < 200; i++) {
@@ -678,6 +683,131 @@ static void test_tls(void) {
     redbridge_config_free(cfg);
 }
 
+#define CLUSTER_KEYS 10000
+
+/* A standalone client on one node of the test cluster (for CLUSTER SETSLOT and MIGRATE). */
+static redbridge_client *node_client(int port) {
+    char u[64];
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d", port);
+    redbridge_client *n = NULL;
+    CHECK(redbridge_client_open(u, &n) == REDBRIDGE_OK, "open node %d: %s", port, redbridge_last_error());
+    return n;
+}
+
+/* The test cluster's ports (REDBRIDGE_CLUSTER_PORTS, primaries first); returns how many. */
+static int cluster_ports(int *ports, int max) {
+    const char *env = getenv("REDBRIDGE_CLUSTER_PORTS");
+    int n = 0;
+    for (const char *p = env; p && *p && n < max;) {
+        char *end = NULL;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        ports[n++] = (int)v;
+        p = end;
+    }
+    return n;
+}
+
+/* Moves a slot as redis-cli --cluster reshard does (half its keys when !finish). */
+static void migrate_slot(const int *ports, int nports, int slot, int src, int dst, bool finish) {
+    redbridge_client *a = node_client(src), *b = node_client(dst);
+    if (!a || !b) {
+        redbridge_client_free(a);
+        redbridge_client_free(b);
+        return;
+    }
+    char s[16], d[16], a_id[64] = {0}, b_id[64] = {0};
+    snprintf(s, sizeof s, "%d", slot);
+    snprintf(d, sizeof d, "%d", dst);
+    redbridge_reply *r = RUN(a, REDBRIDGE_OK, "CLUSTER", "MYID");
+    if (r && r->str) snprintf(a_id, sizeof a_id, "%s", r->str);
+    redbridge_reply_free(r);
+    r = RUN(b, REDBRIDGE_OK, "CLUSTER", "MYID");
+    if (r && r->str) snprintf(b_id, sizeof b_id, "%s", r->str);
+    redbridge_reply_free(r);
+    redbridge_reply_free(RUN(b, REDBRIDGE_OK, "CLUSTER", "SETSLOT", s, "IMPORTING", a_id));
+    redbridge_reply_free(RUN(a, REDBRIDGE_OK, "CLUSTER", "SETSLOT", s, "MIGRATING", b_id));
+    redbridge_reply *keys = RUN(a, REDBRIDGE_OK, "CLUSTER", "GETKEYSINSLOT", s, "100000");
+    size_t n = keys ? keys->elements : 0, moving = finish ? n : n / 2;
+    if (moving > 0) {
+        const char **argv = calloc(moving + 7, sizeof *argv);
+        const char *head[] = {"MIGRATE", "127.0.0.1", d, "", "0", "5000", "KEYS"};
+        memcpy(argv, head, sizeof head);
+        for (size_t i = 0; i < moving; i++) argv[7 + i] = keys->element[i]->str;
+        redbridge_reply *m = NULL;
+        CHECK(redbridge_command_strv(a, (int)(moving + 7), argv, &m) == REDBRIDGE_OK, "MIGRATE: %s", redbridge_last_error());
+        redbridge_reply_free(m);
+        free(argv);
+    }
+    redbridge_reply_free(keys);
+    for (int i = 0; finish && i < nports; i++) {
+        redbridge_client *node = node_client(ports[i]);
+        const char *argv[] = {"CLUSTER", "SETSLOT", s, "NODE", b_id};
+        redbridge_reply *ignored = NULL;
+        if (node) redbridge_command_strv(node, 5, argv, &ignored); /* replicas refuse: fine */
+        redbridge_reply_free(ignored);
+        redbridge_client_free(node);
+    }
+    redbridge_client_free(a);
+    redbridge_client_free(b);
+}
+
+/* SCAN while slots ahead of the walk move to another primary and one stays half-migrated:
+ * each of the 10k keys once. */
+static void scan_while_slots_migrate(redbridge_client *c) {
+    int ports[16];
+    int nports = cluster_ports(ports, 16);
+    CHECK(nports == 6, "REDBRIDGE_CLUSTER_PORTS names 6 nodes: %d", nports);
+    if (nports != 6) return;
+    /* The primary serving the highest slots (walked last) and the one serving slot 0. */
+    redbridge_reply *slots = RUN(c, REDBRIDGE_OK, "CLUSTER", "SLOTS");
+    long last_start = -1, last_end = -1;
+    int last_port = 0, first_port = 0;
+    for (size_t i = 0; slots && i < slots->elements; i++) {
+        redbridge_reply *range = slots->element[i];
+        long start = (long)range->element[0]->integer, end = (long)range->element[1]->integer;
+        int port = (int)range->element[2]->element[1]->integer;
+        if (start > last_start) last_start = start, last_end = end, last_port = port;
+        if (start == 0) first_port = port;
+    }
+    redbridge_reply_free(slots);
+    redbridge_client *last = node_client(last_port);
+    int ahead[6], found = 0;
+    char s[16];
+    for (long slot = last_start; last && slot <= last_end && found < 6; slot++) {
+        snprintf(s, sizeof s, "%ld", slot);
+        redbridge_reply *n = RUN(last, REDBRIDGE_OK, "CLUSTER", "COUNTKEYSINSLOT", s);
+        if (n && n->integer > 0) ahead[found++] = (int)slot;
+        redbridge_reply_free(n);
+    }
+    redbridge_client_free(last);
+    CHECK(found == 6 && first_port && first_port != last_port, "slots to move: %d", found);
+    if (found != 6) return;
+    unsigned char *seen = calloc(CLUSTER_KEYS, 1);
+    size_t total = 0, twice = 0;
+    redbridge_scan *sc = NULL;
+    redbridge_reply *page = NULL;
+    CHECK(redbridge_scan_new(c, REDBRIDGE_SCAN_KEYS, NULL, 0, "c:*", 0, NULL, &sc) == REDBRIDGE_OK, "scan");
+    for (int pages = 0; sc && redbridge_scan_next(sc, &page) == REDBRIDGE_OK && page; pages++) {
+        for (size_t i = 0; i < page->elements; i++) {
+            long k = atol(page->element[i]->str + 2);
+            if (k >= 0 && k < CLUSTER_KEYS && seen[k]++) twice++;
+            total++;
+        }
+        redbridge_reply_free(page);
+        if (pages == 0) {
+            for (int i = 0; i < 5; i++) migrate_slot(ports, nports, ahead[i], last_port, first_port, true);
+            migrate_slot(ports, nports, ahead[5], last_port, first_port, false);
+        }
+    }
+    redbridge_scan_free(sc);
+    size_t distinct = 0;
+    for (int k = 0; k < CLUSTER_KEYS; k++) distinct += seen[k] > 0;
+    free(seen);
+    CHECK(total == CLUSTER_KEYS && distinct == CLUSTER_KEYS && twice == 0,
+          "cluster SCAN while slots migrate: %zu keys, %zu distinct, %zu twice", total, distinct, twice);
+}
+
 /* Redis Cluster against the 3+3 cluster make test starts (WITH_CLUSTER=1). */
 static void test_cluster(void) {
     const char *cluster_url = getenv("REDBRIDGE_CLUSTER_URL");
@@ -696,23 +826,35 @@ static void test_cluster(void) {
     redbridge_config_free(cfg);
     if (!c) return;
     char key[32], value[32];
-    for (int i = 0; i < 300; i++) {
-        snprintf(key, sizeof key, "c:%d", i);
-        snprintf(value, sizeof value, "v%d", i);
-        redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", key, value));
+    /* 10k keys written in pipelines of 1000 across slots, and a few read back one by one. */
+    for (int base = 0; base < CLUSTER_KEYS; base += 1000) {
+        redbridge_pipeline *w = redbridge_pipeline_new(false);
+        for (int i = base; i < base + 1000; i++) {
+            snprintf(key, sizeof key, "c:%d", i);
+            snprintf(value, sizeof value, "v%d", i);
+            const char *argv[] = {"SET", key, value};
+            redbridge_pipeline_append_argv(w, 3, argv, NULL);
+        }
+        redbridge_reply *done = NULL;
+        CHECK(redbridge_pipeline_execute(c, w, &done) == REDBRIDGE_OK && done && done->elements == 1000, "10k SETs");
+        redbridge_reply_free(done);
+        redbridge_pipeline_free(w);
     }
-    /* A pipeline across slots: replies in order. */
+    redbridge_reply *r = RUN(c, REDBRIDGE_OK, "GET", "c:9999");
+    CHECK(r && r->str && strcmp(r->str, "v9999") == 0, "read back");
+    redbridge_reply_free(r);
+    /* A pipeline of 1000 commands across slots: replies in order. */
     redbridge_pipeline *p = redbridge_pipeline_new(false);
-    for (int i = 0; i < 300; i++) {
-        snprintf(key, sizeof key, "c:%d", i);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "c:%d", i * 7);
         const char *argv[] = {"GET", key};
         redbridge_pipeline_append_argv(p, 2, argv, NULL);
     }
-    redbridge_reply *r = NULL;
-    CHECK(redbridge_pipeline_execute(c, p, &r) == REDBRIDGE_OK && r && r->elements == 300, "cross-slot pipeline");
-    int in_order = r && r->elements == 300;
-    for (int i = 0; in_order && i < 300; i++) {
-        snprintf(value, sizeof value, "v%d", i);
+    r = NULL;
+    CHECK(redbridge_pipeline_execute(c, p, &r) == REDBRIDGE_OK && r && r->elements == 1000, "cross-slot pipeline");
+    int in_order = r && r->elements == 1000;
+    for (int i = 0; in_order && i < 1000; i++) {
+        snprintf(value, sizeof value, "v%d", i * 7);
         in_order = r->element[i]->str && strcmp(r->element[i]->str, value) == 0;
     }
     CHECK(in_order, "every reply in its slot");
@@ -722,17 +864,7 @@ static void test_cluster(void) {
     r = RUN(c, REDBRIDGE_OK, "MGET", "c:1", "c:2", "c:3", "c:4", "c:5");
     CHECK(r && r->elements == 5 && r->element[4]->str && strcmp(r->element[4]->str, "v5") == 0, "MGET across slots");
     redbridge_reply_free(r);
-    /* SCAN walks every primary: each key once. */
-    redbridge_scan *s = NULL;
-    redbridge_reply *page = NULL;
-    size_t n = 0;
-    CHECK(redbridge_scan_new(c, REDBRIDGE_SCAN_KEYS, NULL, 0, "c:*", 100, NULL, &s) == REDBRIDGE_OK, "scan");
-    while (redbridge_scan_next(s, &page) == REDBRIDGE_OK && page) {
-        n += page->elements;
-        redbridge_reply_free(page);
-    }
-    redbridge_scan_free(s);
-    CHECK(n == 300, "cluster SCAN: %zu keys", n);
+    scan_while_slots_migrate(c);
     /* A cross-slot transaction names the fix. */
     p = redbridge_pipeline_new(true);
     const char *a[] = {"SET", "x", "1"}, *b[] = {"SET", "y", "2"};
