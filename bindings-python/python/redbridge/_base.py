@@ -3,7 +3,7 @@ construction from redis-py's arguments or a URL, and a pipeline's queue and resu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from . import _parsers
 from ._commands import Commands
@@ -20,14 +20,31 @@ def command_name(args: Tuple[Any, ...]) -> str:
     return str(name).upper()
 
 
+# Command name as given (str or bytes, any case) -> its callback or None. Bounded: names
+# reach it from execute_command, so a program sending many odd names stops adding them.
+_RESOLVED: Dict[Any, Optional[Callable[..., Any]]] = {}
+
+
+def callback_for(name: Any) -> Optional[Callable[..., Any]]:
+    """The response callback for a command name as the caller gave it (cached lookup:
+    it runs once per reply, a pipeline's hot path)."""
+    try:
+        return _RESOLVED[name]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable name (bytearray…): look it up each time
+        return _parsers.CALLBACKS.get(command_name((name,)))
+    callback = _parsers.CALLBACKS.get(command_name((name,)))
+    if len(_RESOLVED) < 4096:
+        _RESOLVED[name] = callback
+    return callback
+
+
 def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any]) -> Any:
     """Applies the response callback of the command (redis-py's response_callbacks)."""
     if isinstance(reply, Exception):
         return reply
-    # The command methods pass upper-case names: look those up as they are.
-    callback = _parsers.CALLBACKS.get(args[0]) if args[0].__class__ is str else None
-    if callback is None:
-        callback = _parsers.CALLBACKS.get(command_name(args))
+    callback = callback_for(args[0])
     return callback(reply, **options) if callback else reply
 
 
@@ -162,11 +179,20 @@ class PipelineBase(Commands):
 
     @staticmethod
     def _results(stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], slots: List[Any], raise_on_error: bool) -> List[Any]:
-        results = [shape(args, slot, options) for (args, options), slot in zip(stack, slots)]
-        if raise_on_error:
-            for i, r in enumerate(results):
-                if isinstance(r, Exception):
-                    raise annotate(r, i, stack[i][0])
+        # shape() inlined: this loop runs once per reply of every pipeline.
+        results: List[Any] = []
+        append = results.append
+        first_error = -1
+        for (args, options), slot in zip(stack, slots):
+            if isinstance(slot, Exception):
+                if first_error < 0:
+                    first_error = len(results)
+                append(slot)
+                continue
+            callback = callback_for(args[0])
+            append(callback(slot, **options) if callback else slot)
+        if raise_on_error and first_error >= 0:
+            raise annotate(results[first_error], first_error, stack[first_error][0])
         return results
 
     def _clear(self) -> None:

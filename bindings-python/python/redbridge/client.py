@@ -103,7 +103,8 @@ class Pipeline(PipelineBase):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._watching and not self._explicit:
             return shape(args, self._lease.execute(args), options)
-        return self._queue(args, options)
+        self._stack.append((args, options))  # _queue inlined: once per queued command
+        return self
 
     def watch(self, *names: KeyT) -> bool:
         self._check_watch()
