@@ -6,6 +6,7 @@
 //! timeouts and the guard all ask this table, nothing else. A command missing from the
 //! table is treated as a write that is not safe to repeat.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -501,7 +502,7 @@ pub struct Meta {
     flags: Flags,
     block: Block,
     retry: Option<bool>,
-    name: Box<str>,
+    name: Cow<'static, str>,
     size: usize,
 }
 
@@ -546,28 +547,30 @@ impl Command {
     {
         let mut cmd = redis::Cmd::new();
         let mut size = 0;
-        let mut name: Option<Vec<u8>> = None;
-        let mut sub: Option<Vec<u8>> = None;
-        for (i, a) in argv.into_iter().enumerate() {
+        for a in argv {
             let a = a.as_ref();
-            if i == 0 {
-                name = Some(a.to_vec());
-            } else if i == 1 && a.len() <= 19 {
-                sub = Some(a.to_vec());
-            }
             size += a.len();
             cmd.arg(a);
         }
+        // The name and the first argument (a container's subcommand) are read back from
+        // the packed arguments: no copies of them.
+        let (name, sub) = {
+            let mut args = cmd.args_iter().map(|a| match a {
+                redis::Arg::Simple(b) => b,
+                _ => &b""[..],
+            });
+            (args.next(), args.next().filter(|s| s.len() <= 19))
+        };
         let name =
             name.ok_or_else(|| Error::invalid("empty command: give at least the command name"))?;
         if name.is_empty() {
             return Err(Error::invalid("the command name is empty"));
         }
-        let spec = lookup(&name, sub.as_deref());
-        let name: Box<str> = if spec.name.is_empty() {
-            String::from_utf8_lossy(&name).to_ascii_uppercase().into()
+        let spec = lookup(name, sub);
+        let name: Cow<'static, str> = if spec.name.is_empty() {
+            Cow::Owned(String::from_utf8_lossy(name).to_ascii_uppercase())
         } else {
-            spec.name.into()
+            Cow::Borrowed(spec.name)
         };
         let mut command = Command {
             cmd,
@@ -589,8 +592,8 @@ impl Command {
     fn refine(&mut self) -> Result<()> {
         let has_arg =
             |c: &Command, word: &[u8]| c.args().skip(1).any(|a| a.eq_ignore_ascii_case(word));
-        let name = self.meta.name.clone();
-        match &*name {
+        // Refinements name known commands only: the table's name (static) is enough.
+        match self.meta.spec.name {
             "SET" if has_arg(self, b"NX") || has_arg(self, b"XX") || has_arg(self, b"GET") => {
                 self.meta.flags = Flags::NONE
             }
