@@ -45,6 +45,60 @@ fn pipeline(cmds: &[Vec<Arg>], transaction: bool) -> redbridge::Result<Pipeline>
     Ok(pipe)
 }
 
+/// A pipeline of string arguments that index.js packed into one string, so the whole
+/// pipeline crosses the boundary in one napi call instead of one or more per argument:
+/// per command `argc*`, then per argument `len:` and the argument, `len` in UTF-16 code
+/// units. Lone surrogates become U+FFFD, as napi's UTF-8 conversion makes them.
+fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pipeline> {
+    let bad = || {
+        redbridge::Error::invalid("a packed pipeline is malformed (a bug in redbridge's index.js)")
+    };
+    let mut at = 0;
+    let number = |at: &mut usize, end: u8| -> redbridge::Result<usize> {
+        let mut n = 0usize;
+        loop {
+            let c = *packed.get(*at).ok_or_else(bad)?;
+            *at += 1;
+            match c {
+                d @ 0x30..=0x39 => {
+                    n = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(usize::from(d - 0x30)))
+                        .ok_or_else(bad)?
+                }
+                c if c == u16::from(end) => return Ok(n),
+                _ => return Err(bad()),
+            }
+        }
+    };
+    let mut pipe = Pipeline::new(transaction);
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    while at < packed.len() {
+        let argc = number(&mut at, b'*')?;
+        scratch.clear();
+        ends.clear();
+        for _ in 0..argc {
+            let len = number(&mut at, b':')?;
+            let units = packed.get(at..at + len).ok_or_else(bad)?;
+            at += len;
+            if units.iter().all(|&u| u < 0x80) {
+                scratch.extend(units.iter().map(|&u| u as u8));
+            } else {
+                scratch.extend_from_slice(String::from_utf16_lossy(units).as_bytes());
+            }
+            ends.push(scratch.len());
+        }
+        let mut start = 0;
+        pipe.add(Command::new(ends.iter().map(|&end| {
+            let arg = &scratch[start..end];
+            start = end;
+            arg
+        }))?);
+    }
+    Ok(pipe)
+}
+
 /// What a call resolves with: a reply, the slots of a pipeline, or a failure.
 pub enum Reply {
     /// A reply; `buffers` turns bulk strings into Buffers.
@@ -406,6 +460,22 @@ impl NativeClient {
     ) -> Option<Reply> {
         self.enqueue(env, tag, |b, tag| {
             b.submit_pipeline(tag, pipeline(&cmds, transaction)?);
+            Ok(())
+        })
+    }
+
+    /// `submit_pipeline` for a pipeline of string arguments packed into one string by
+    /// index.js (see `unpacked_pipeline`): one boundary crossing for all of it.
+    #[napi(ts_return_type = "Error | null")]
+    pub fn submit_pipeline_packed(
+        &self,
+        env: Env,
+        packed: Utf16String,
+        transaction: bool,
+        tag: f64,
+    ) -> Option<Reply> {
+        self.enqueue(env, tag, |b, tag| {
+            b.submit_pipeline(tag, unpacked_pipeline(&packed, transaction)?);
             Ok(())
         })
     }

@@ -207,3 +207,23 @@ test('a garbage-collected client releases its connections', (t) => {
   assert.ok(before >= 2, `the client had its connections open (${before})`);
   assert.strictEqual(after, 0);
 });
+
+test('pipelines cross in one packed string: any text arrives as sent, Buffers still work', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const values = ['', '*', ':', '12:34*', '3*2:ab', 'naïve ✓ 日本', '😀'.repeat(3), '\u0000nul', 'x'.repeat(70000), 'lone \ud800 surrogate'];
+  const m = c.multi();
+  values.forEach((v, i) => m.set(`pk:${i}:${v.slice(0, 8)}`, v));
+  values.forEach((v, i) => m.get(`pk:${i}:${v.slice(0, 8)}`));
+  const out = await m.execAsPipeline();
+  assert.deepStrictEqual(out.slice(0, values.length), values.map(() => 'OK'));
+  // A lone surrogate has no UTF-8 form: it is sent as U+FFFD, as a single command sends it.
+  const expect = values.map((v) => v.replace('\ud800', '\ufffd'));
+  assert.deepStrictEqual(out.slice(values.length), expect);
+  assert.strictEqual(await c.get(`pk:9:${values[9].slice(0, 8)}`), expect[9]);
+  // The same through MULTI/EXEC, and a pipeline with a Buffer (the unpacked path).
+  assert.deepStrictEqual(await c.multi().set('pk:t', 'ü*1:').get('pk:t').exec(), ['OK', 'ü*1:']);
+  const bin = Buffer.from([0, 255, 42, 58]);
+  assert.deepStrictEqual(await c.multi().set('pk:b', bin).strLen('pk:b').execAsPipeline(), ['OK', 4]);
+  await c.close();
+});
