@@ -36,10 +36,32 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def free_port(cluster: bool = False) -> int:
+    """A free loopback port. For a cluster node also its bus port (port + 10000, which
+    must exist, so port <= 55535, and be free), else the node cannot start."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if not cluster:
+            return port
+        if port > 55535:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as b:
+                b.bind((HOST, port + 10000))
+        except OSError:
+            continue
+        return port
+    sys.exit("redis_server.py: no free port pair (port, port + 10000) for a cluster node")
+
+
+def log_tail(path: str, lines: int = 5) -> str:
+    try:
+        with open(path) as f:
+            return "".join(f.readlines()[-lines:]).strip()
+    except OSError:
+        return "(no log)"
 
 
 def make_certs(workdir: str) -> dict:
@@ -120,8 +142,10 @@ def start(argv):
     os.makedirs(workdir, exist_ok=True)
     certs = make_certs(workdir) if tls else None
     attempts = 1 if port else 5
+    clustered = "--cluster-enabled" in extra
+    failures = []
     for _ in range(attempts):
-        p = port or free_port()
+        p = port or free_port(clustered)
         pidfile = os.path.join(workdir, f"redis-{p}.pid")
         logfile = os.path.join(workdir, f"redis-{p}.log")
         listen = ["--port", str(p)]
@@ -129,10 +153,13 @@ def start(argv):
             listen = ["--port", "0", "--tls-port", str(p), "--tls-cert-file", certs["server_cert"],
                       "--tls-key-file", certs["server_key"], "--tls-ca-cert-file", certs["ca"],
                       "--tls-auth-clients", "no"]
+        # A cluster node's config file is named after its port: an attempt that failed
+        # leaves nothing behind for the next one to trip over.
+        node_conf = ["--cluster-config-file", f"nodes-{p}.conf"] if clustered else []
         args = [
             binary, *listen, "--bind", HOST, "--save", "", "--appendonly", "no",
             "--dir", workdir, "--daemonize", "no", "--logfile", logfile,
-            "--enable-debug-command", "local", *extra,
+            "--enable-debug-command", "local", *extra, *node_conf,
         ]
         proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -154,11 +181,13 @@ def start(argv):
             time.sleep(0.02)
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        failures.append(f"port {p}: {log_tail(logfile)}")
         try:
             os.unlink(pidfile)
         except OSError:
             pass
-    sys.exit(f"redis_server.py: redis-server did not start; see logs in {workdir}")
+    sys.exit("redis_server.py: redis-server did not start:\n" + "\n".join(failures))
 
 
 def alive(pid: int) -> bool:
@@ -232,8 +261,7 @@ def cluster(argv):
             tls_extra = ["--tls-cluster", "yes", "--tls-replication", "yes"] if tls else []
             out = subprocess.run(
                 [sys.executable, __file__, "start", "--dir", workdir, *tls_args, "--", *tls_extra,
-                 "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{len(nodes)}-{os.getpid()}.conf",
-                 "--cluster-node-timeout", "2000", *extra],
+                 "--cluster-enabled", "yes", "--cluster-node-timeout", "2000", *extra],
                 check=True, capture_output=True, text=True,
             ).stdout
             nodes.append(json.loads(out))
@@ -262,7 +290,8 @@ def cluster(argv):
     except Exception as e:  # stop what was started, then fail
         for n in nodes:
             stop([n["pidfile"]])
-        sys.exit(f"redis_server.py: cluster did not start: {e}")
+        why = getattr(e, "stderr", None) or ""
+        sys.exit(f"redis_server.py: cluster did not start: {e}\n{why}".rstrip())
     out = {
         "url": nodes[0]["url"], "nodes": [n["url"] for n in nodes], "ports": [n["port"] for n in nodes],
         "pidfiles": [n["pidfile"] for n in nodes], "dir": workdir,
