@@ -61,7 +61,7 @@ def log_tail(path: str, lines: int = 5) -> str:
         with open(path) as f:
             return "".join(f.readlines()[-lines:]).strip()
     except OSError:
-        return "(no log)"
+        return ""
 
 
 def make_certs(workdir: str) -> dict:
@@ -161,10 +161,11 @@ def start(argv):
             "--dir", workdir, "--daemonize", "no", "--logfile", logfile,
             "--enable-debug-command", "local", *extra, *node_conf,
         ]
-        proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )
+        errfile = os.path.join(workdir, f"redis-{p}.err")  # what it says before its log opens
+        with open(errfile, "w") as err:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True,
+            )
         with open(pidfile, "w") as f:
             f.write(str(proc.pid))
         deadline = time.monotonic() + START_TIMEOUT
@@ -182,7 +183,7 @@ def start(argv):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        failures.append(f"port {p}: {log_tail(logfile)}")
+        failures.append(f"port {p}: {log_tail(logfile)} {log_tail(errfile)}")
         try:
             os.unlink(pidfile)
         except OSError:
