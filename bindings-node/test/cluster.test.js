@@ -146,6 +146,11 @@ test('createCluster with clientSideCache: writer/reader over every primary, node
   for (let i = 1; i <= 200; i++) await Promise.all(keys.map((k) => writer.set(k, String(i))));
   done = true;
   await reading;
+  // The writer is done: a second read of each key is a hit on its node's part.
+  for (const k of keys) {
+    assert.strictEqual(await reader.get(k), '200');
+    assert.strictEqual(await reader.get(k), '200');
+  }
   const nodes = reader.nodeStats();
   const primaries = Object.entries(nodes).filter(([, n]) => n.primary === 1);
   assert.strictEqual(primaries.length, 3, JSON.stringify(nodes));

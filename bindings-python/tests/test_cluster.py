@@ -149,6 +149,8 @@ def test_cache_on_a_cluster(cluster: Dict[str, Any]) -> None:
     done.set()
     t.join()
     assert errors == []
+    for k in keys:  # the writer is done: a second read of each key is a hit on its node's part
+        assert reader.get(k) == reader.get(k) == b"200"
     nodes = reader.node_stats()
     primaries = {addr: n for addr, n in nodes.items() if n["primary"]}
     assert len(primaries) == 3, nodes
