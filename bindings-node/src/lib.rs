@@ -131,25 +131,24 @@ fn check(status: sys::napi_status) -> Result<()> {
 
 /// A JS string from reply bytes: invalid UTF-8 becomes U+FFFD, as node-redis decodes.
 /// ASCII (most replies) is handed over as Latin-1, which V8 copies without decoding;
-/// valid UTF-8 is decoded once, by V8.
+/// anything else is made valid UTF-8 here (a copy only when it was not) and decoded by V8.
 unsafe fn js_string(env: sys::napi_env, s: &[u8]) -> Result<sys::napi_value> {
+    let ascii = s.is_ascii();
+    let text = if ascii {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        match String::from_utf8_lossy(s) {
+            std::borrow::Cow::Borrowed(t) => std::borrow::Cow::Borrowed(t.as_bytes()),
+            std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(t.into_bytes()),
+        }
+    };
+    let (ptr, len) = (text.as_ptr() as *const c_char, text.len() as isize);
     let mut v = ptr::null_mut();
-    if s.is_ascii() {
-        check(sys::napi_create_string_latin1(
-            env,
-            s.as_ptr() as *const c_char,
-            s.len() as isize,
-            &mut v,
-        ))?;
-        return Ok(v);
-    }
-    let text = String::from_utf8_lossy(s);
-    check(sys::napi_create_string_utf8(
-        env,
-        text.as_ptr() as *const c_char,
-        text.len() as isize,
-        &mut v,
-    ))?;
+    check(if ascii {
+        sys::napi_create_string_latin1(env, ptr, len, &mut v)
+    } else {
+        sys::napi_create_string_utf8(env, ptr, len, &mut v)
+    })?;
     Ok(v)
 }
 

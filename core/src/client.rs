@@ -297,9 +297,7 @@ impl Client {
         };
         let topology = &cluster.topology;
         let Some(key) = config.cacheable_key(cmd) else {
-            for cache in topology.caches() {
-                cache.before_write(cmd);
-            }
+            topology.for_each_cache(|cache| cache.before_write(cmd));
             return Probe::Bypass;
         };
         let Some(node) = topology.node_for_slot(key_slot(key)) else {
@@ -372,7 +370,7 @@ impl Client {
                         .await
                         .map(|v| (v, false)),
                 };
-                node.count(&r);
+                node.count(r.is_err());
                 r
             })
             .await?;
@@ -406,26 +404,22 @@ impl Client {
 
     /// Empties the client-side cache (no-op when it is off); on a cluster, every node's.
     pub fn cache_clear(&self) {
-        for cache in self.caches() {
-            cache.flush();
-        }
+        self.for_each_cache(|cache| cache.flush());
     }
 
-    /// Every part of the cache: the one cache of a standalone client, or one per node.
-    fn caches(&self) -> Vec<Arc<Cache>> {
+    /// Calls `f` with every part of the cache: the one cache of a standalone client, or
+    /// each node's on a cluster (nothing when the cache is off).
+    fn for_each_cache(&self, mut f: impl FnMut(&Cache)) {
         if let Some(cache) = &self.shared.cache {
-            return vec![cache.clone()];
+            return f(cache);
         }
         if self.shared.config.cache.is_none() {
-            return Vec::new();
+            return;
         }
-        match self.engine() {
-            Ok(engine) => engine
-                .cluster
-                .as_ref()
-                .map(|c| c.topology.caches())
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
+        if let Ok(engine) = self.engine() {
+            if let Some(cluster) = &engine.cluster {
+                cluster.topology.for_each_cache(f);
+            }
         }
     }
 
@@ -473,7 +467,7 @@ impl Client {
                         run_timed(cluster.execute(cmd), timeout, cmd.name()).await
                     };
                     if let Some(node) = cluster.topology.node_for(cmd) {
-                        node.count(&r);
+                        node.count(r.is_err());
                     }
                     return r;
                 }
@@ -554,9 +548,9 @@ impl Client {
         for m in pipe.metas() {
             self.shared.guard.before(m)?;
         }
-        for cache in self.caches() {
-            pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
-        }
+        self.for_each_cache(|cache| {
+            pipe.for_each_command(|meta, args| cache.before_write_args(meta, args))
+        });
         Ok(())
     }
 

@@ -256,10 +256,11 @@ impl ClusterEngine {
         pipe.for_each_command(|meta, args| {
             if let Some(key) = crate::topology::first_key(meta, args) {
                 if let Some(node) = self.topology.node_for_slot(crate::topology::key_slot(key)) {
-                    match result {
-                        Ok(slots) => node.count(slots.get(i).unwrap_or(&Ok(Value::Nil))),
-                        Err(e) => node.count::<()>(&Err(e.clone())),
-                    }
+                    let failed = match result {
+                        Ok(slots) => slots.get(i).is_some_and(|s| s.is_err()),
+                        Err(_) => true,
+                    };
+                    node.count(failed);
                 }
             }
             i += 1;

@@ -104,10 +104,10 @@ impl Node {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Counts a request (and its failure) on this node.
-    pub(crate) fn count<T>(&self, result: &Result<T>) {
+    /// Counts a request on this node, and whether it failed.
+    pub(crate) fn count(&self, failed: bool) {
         self.requests.fetch_add(1, Relaxed);
-        if result.is_err() {
+        if failed {
             self.errors.fetch_add(1, Relaxed);
         }
     }
@@ -358,14 +358,19 @@ impl Topology {
         Some(r)
     }
 
-    /// Every node's cache (cache on), for writes that must drop keys wherever they are.
-    pub(crate) fn caches(&self) -> Vec<Arc<Cache>> {
-        self.registry
+    /// Calls `f` with every node's cache (cache on): writes drop their keys wherever
+    /// they are cached. No allocation: it runs before every write.
+    pub(crate) fn for_each_cache(&self, mut f: impl FnMut(&Cache)) {
+        for node in self
+            .registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter_map(|n| n.cache.clone())
-            .collect()
+        {
+            if let Some(c) = &node.cache {
+                f(c);
+            }
+        }
     }
 
     /// Counters per node ever seen as a primary, with whether it is one now.
@@ -388,7 +393,7 @@ impl Topology {
     pub(crate) fn cache_total(&self) -> Option<CacheStats> {
         self.config.cache.as_ref()?;
         let mut total = CacheStats::default();
-        for c in self.caches() {
+        self.for_each_cache(|c| {
             let s = c.stats();
             total.hits += s.hits;
             total.misses += s.misses;
@@ -396,7 +401,7 @@ impl Topology {
             total.evictions += s.evictions;
             total.entries += s.entries;
             total.bytes += s.bytes;
-        }
+        });
         Some(total)
     }
 
