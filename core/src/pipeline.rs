@@ -212,16 +212,15 @@ pub(crate) async fn send<C: PipelineConn>(
 /// [`send`] on a blocking connection driven by the calling thread (the sync engine's
 /// direct path).
 pub(crate) fn send_blocking(
-    conn: &mut redis::Connection,
+    conn: &mut crate::direct::DirectConn,
     pipe: &Pipeline,
 ) -> Result<Vec<Result<Value>>> {
-    use redis::ConnectionLike;
     if pipe.is_empty() {
         return Ok(Vec::new());
     }
     let mut replies = Vec::with_capacity(pipe.len() + 2);
     for chunk in wire_chunks(pipe) {
-        replies.extend(conn.req_packed_commands(&chunk.get_packed_pipeline(), 0, chunk.len())?);
+        replies.extend(conn.pipeline(&chunk)?);
     }
     finish(pipe, replies)
 }

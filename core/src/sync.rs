@@ -15,11 +15,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::{ConnectionLike, Value};
+use redis::Value;
 
 use crate::client::{Client, Probe};
 use crate::command::{Command, Flags};
 use crate::config::{Config, Mode};
+use crate::direct::DirectConn;
 use crate::error::{Error, ErrorKind, Result};
 use crate::multiplexed::ConnectionObserver;
 use crate::pipeline::Pipeline;
@@ -46,8 +47,7 @@ struct DirectSlot {
 }
 
 struct Direct {
-    conn: redis::Connection,
-    read_timeout: Option<Duration>,
+    conn: DirectConn,
     fork_generation: u64,
 }
 
@@ -139,9 +139,7 @@ impl SyncClient {
     fn direct_attempt(&self, slot: &mut DirectSlot, cmd: &Command) -> Option<Result<Value>> {
         let timeout = policy::response_timeout(cmd, &self.client.shared.config);
         self.on_direct(slot, timeout, cmd.name(), |conn| {
-            conn.req_command(cmd.cmd())
-                .map_err(Error::from)
-                .and_then(crate::pipeline::slot)
+            conn.request(cmd.cmd()).and_then(crate::pipeline::slot)
         })
     }
 
@@ -152,7 +150,7 @@ impl SyncClient {
         slot: &mut DirectSlot,
         timeout: Option<Duration>,
         what: &str,
-        request: impl FnOnce(&mut redis::Connection) -> Result<T>,
+        request: impl FnOnce(&mut DirectConn) -> Result<T>,
     ) -> Option<Result<T>> {
         let generation = runtime::fork_generation();
         if slot
@@ -178,12 +176,9 @@ impl SyncClient {
         }
         let direct = slot.conn.as_mut()?;
         self.client.shared.stats.direct();
-        if direct.read_timeout != timeout {
-            if let Err(e) = direct.conn.set_read_timeout(timeout) {
-                slot.conn = None;
-                return Some(Err(e.into()));
-            }
-            direct.read_timeout = timeout;
+        if let Err(e) = direct.conn.set_read_timeout(timeout) {
+            slot.conn = None;
+            return Some(Err(e));
         }
         let result = request(&mut direct.conn).map_err(|e| match (e.kind(), timeout) {
             (ErrorKind::Timeout, Some(t)) => Error::timeout(what, t),
@@ -199,19 +194,9 @@ impl SyncClient {
     }
 
     fn open_direct(&self, fork_generation: u64) -> Result<Direct> {
-        let config = &self.client.shared.config;
         let engine = self.client.engine()?;
-        let mut conn = engine
-            .redis
-            .get_connection_with_timeout(config.connect_timeout)
-            .map_err(|e| crate::multiplexed::connect_error(e.into(), config))?;
-        conn.set_write_timeout(Some(config.response_timeout))?;
-        if let Some(name) = &config.client_name {
-            conn.req_command(redis::cmd("CLIENT").arg("SETNAME").arg(name))?;
-        }
         Ok(Direct {
-            conn,
-            read_timeout: None,
+            conn: DirectConn::open(&self.client.shared.config, &engine.redis)?,
             fork_generation,
         })
     }

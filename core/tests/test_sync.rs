@@ -172,3 +172,106 @@ fn lone_caller_pipeline_uses_the_direct_path() {
     let slots = client.pipeline(&tx).unwrap();
     assert_eq!(slots[1].as_ref().unwrap(), &Value::Int(2));
 }
+
+/// The direct connection does its own handshake: user and password, database, client
+/// name, library name and protocol are those of the configuration, over TCP and over a
+/// Unix socket, and a SCAN page and a large value read back whole.
+#[test]
+fn direct_connection_handshake_and_large_replies() {
+    use redbridge::Protocol;
+    let sock = std::env::temp_dir().join(format!("redbridge-direct-{}.sock", std::process::id()));
+    let sock_s = sock.to_str().unwrap().to_string();
+    let srv = TestServer::start_owned(&["--unixsocket", &sock_s, "--unixsocketperm", "700"]);
+    let mut control = srv.control();
+    redis::cmd("ACL")
+        .arg(&["SETUSER", "direct", "on", ">s3cret", "~*", "+@all"])
+        .exec(&mut control)
+        .unwrap();
+    for (protocol, unix) in [
+        (Protocol::Resp3, false),
+        (Protocol::Resp2, false),
+        (Protocol::Resp3, true),
+    ] {
+        let mut builder = srv
+            .builder()
+            .username("direct")
+            .password("s3cret")
+            .db(5)
+            .client_name("rb-direct")
+            .protocol(protocol);
+        if unix {
+            builder = builder.unix_socket(&sock);
+        }
+        let client = SyncClient::connect(builder.build().unwrap()).unwrap();
+        let before = client.stats().direct_requests;
+        let info = match client.execute(&c(&["CLIENT", "INFO"])).unwrap() {
+            Value::BulkString(b) => String::from_utf8(b).unwrap(),
+            Value::VerbatimString { text, .. } => text,
+            other => panic!("CLIENT INFO gave {other:?}"),
+        };
+        let info = format!(" {} ", info.trim());
+        assert_eq!(client.stats().direct_requests, before + 1, "{info}");
+        let resp = if protocol == Protocol::Resp3 { 3 } else { 2 };
+        for want in [
+            " name=rb-direct ".to_string(),
+            " db=5 ".to_string(),
+            " user=direct ".to_string(),
+            format!(" resp={resp} "),
+        ] {
+            assert!(info.contains(&want), "{want:?} not in {info}");
+        }
+        assert_eq!(info.contains("addr=/"), unix, "{info}");
+        // Redis 7.2+ shows the library name CLIENT SETINFO gave.
+        if info.contains("lib-name=") {
+            assert!(info.contains(" lib-name=redbridge "), "{info}");
+        }
+        client.execute(&c(&["SET", "dh:k", "in-db-5"])).unwrap();
+    }
+    redis::cmd("SELECT").arg(5).exec(&mut control).unwrap();
+    let v: String = redis::cmd("GET").arg("dh:k").query(&mut control).unwrap();
+    assert_eq!(v, "in-db-5");
+
+    // Replies that span many reads: a 3000-key SCAN page and a 1 MiB value.
+    let client = SyncClient::connect(srv.config()).unwrap();
+    let mut pipe = redbridge::Pipeline::new(false);
+    for i in 0..3000 {
+        pipe.add(c(&["SET", &format!("dh:scan:{i}"), "x"]));
+    }
+    client.pipeline(&pipe).unwrap();
+    let page = client
+        .execute(&c(&["SCAN", "0", "MATCH", "dh:scan:*", "COUNT", "100000"]))
+        .unwrap();
+    let Value::Array(parts) = page else {
+        panic!("SCAN gave {page:?}")
+    };
+    assert_eq!(parts[0], Value::BulkString(b"0".to_vec()));
+    let Value::Array(keys) = &parts[1] else {
+        panic!("SCAN keys: {:?}", parts[1])
+    };
+    assert_eq!(keys.len(), 3000);
+    let big: String = (0..1024 * 1024)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    client.execute(&c(&["SET", "dh:big", &big])).unwrap();
+    assert_eq!(
+        client.execute(&c(&["GET", "dh:big"])).unwrap(),
+        Value::BulkString(big.into_bytes())
+    );
+    assert!(client.stats().direct_requests >= 4);
+    let _ = std::fs::remove_file(&sock);
+}
+
+/// A wrong password on the direct connection is not what the caller sees: the
+/// runtime's connection reports the authentication error, without the password.
+#[test]
+fn direct_connection_with_a_wrong_password_reports_authentication() {
+    let srv = TestServer::start_owned(&["--requirepass", "the-right-one"]);
+    let client = SyncClient::new(srv.builder().password("not-the-one").build().unwrap()).unwrap();
+    let e = client.execute(&c(&["PING"])).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Authentication | ErrorKind::Connection),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("not-the-one"), "{e}");
+    assert_eq!(client.stats().direct_requests, 0);
+}

@@ -1,0 +1,287 @@
+//! The sync engine's direct connection: the calling thread writes the request and
+//! reads the reply on its own socket, with no thread hop (design §2).
+//!
+//! Plain TCP and Unix sockets are opened here and read with [`resp::Reader`], which
+//! is much cheaper than redis-rs's combine parser on large replies (SCAN pages,
+//! pipelines). TLS connections are redis-rs's blocking `Connection`, which owns the
+//! rustls session; they behave the same, only slower to parse.
+//!
+//! The handshake is the one redis-rs does for the runtime's connections (HELLO or AUTH,
+//! SELECT, CLIENT SETINFO) plus CLIENT SETNAME. A direct connection that cannot be
+//! opened is not an error the caller sees: the sync engine falls back to the runtime's
+//! connection, which reconnects with backoff and reports the real error.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use redis::{ConnectionLike, Value};
+
+use crate::config::{Addr, Config, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+use crate::resp::Reader;
+
+/// A blocking connection owned by one caller at a time.
+pub(crate) struct DirectConn {
+    wire: Wire,
+    read_timeout: Option<Duration>,
+}
+
+enum Wire {
+    /// Our own socket and reply reader.
+    Own {
+        stream: Stream,
+        reader: Reader,
+        out: Vec<u8>,
+    },
+    /// TLS: redis-rs's blocking connection.
+    Redis(redis::Connection),
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Stream {
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.write_all(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.write_all(buf),
+        }
+    }
+
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(read)?;
+                s.set_write_timeout(write)
+            }
+            #[cfg(unix)]
+            Stream::Unix(s) => {
+                s.set_read_timeout(read)?;
+                s.set_write_timeout(write)
+            }
+        }
+    }
+
+    fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+}
+
+impl DirectConn {
+    /// Opens and sets up a connection for `config` (plain sockets here, TLS through
+    /// `redis_client`). Reads block without limit until [`Self::set_read_timeout`].
+    pub(crate) fn open(config: &Config, redis_client: &redis::Client) -> Result<DirectConn> {
+        if config.tls.is_some() {
+            let mut conn = redis_client
+                .get_connection_with_timeout(config.connect_timeout)
+                .map_err(Error::from)?;
+            conn.set_write_timeout(Some(config.response_timeout))?;
+            if let Some(name) = &config.client_name {
+                conn.req_command(redis::cmd("CLIENT").arg("SETNAME").arg(name))
+                    .map_err(Error::from)
+                    .and_then(crate::pipeline::slot)?;
+            }
+            return Ok(DirectConn {
+                wire: Wire::Redis(conn),
+                read_timeout: None,
+            });
+        }
+        let stream = connect(&config.addr, config.connect_timeout)?;
+        // The handshake must not hang on a server that accepts and never answers.
+        stream
+            .set_timeouts(Some(config.connect_timeout), Some(config.response_timeout))
+            .map_err(io_error)?;
+        let mut wire = Wire::Own {
+            stream,
+            reader: Reader::default(),
+            out: Vec::with_capacity(4096),
+        };
+        let (setup, must_succeed) = handshake(config);
+        let replies = wire.requests(setup.cmd_iter(), setup.len())?;
+        for (reply, must) in replies.into_iter().zip(must_succeed) {
+            if let (Value::ServerError(e), true) = (reply, must) {
+                return Err(Error::from(e));
+            }
+        }
+        if let Wire::Own { stream, .. } = &wire {
+            stream.set_read_timeout(None).map_err(io_error)?;
+        }
+        Ok(DirectConn {
+            wire,
+            read_timeout: None,
+        })
+    }
+
+    /// Sets how long a read may block; `None` blocks without limit.
+    pub(crate) fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        if self.read_timeout != timeout {
+            match &mut self.wire {
+                Wire::Own { stream, .. } => stream.set_read_timeout(timeout).map_err(io_error)?,
+                Wire::Redis(c) => c.set_read_timeout(timeout)?,
+            }
+            self.read_timeout = timeout;
+        }
+        Ok(())
+    }
+
+    /// Sends one command and reads its reply; a server error stays a value.
+    pub(crate) fn request(&mut self, cmd: &redis::Cmd) -> Result<Value> {
+        match &mut self.wire {
+            Wire::Redis(c) => match c.req_command(cmd) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(Error::from(e)),
+            },
+            wire => Ok(wire
+                .requests(std::iter::once(cmd), 1)?
+                .pop()
+                .unwrap_or(Value::Nil)),
+        }
+    }
+
+    /// Sends the commands of `chunk` in one write and reads their replies in order;
+    /// server errors stay values.
+    pub(crate) fn pipeline(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
+        match &mut self.wire {
+            Wire::Redis(c) => {
+                Ok(c.req_packed_commands(&chunk.get_packed_pipeline(), 0, chunk.len())?)
+            }
+            wire => wire.requests(chunk.cmd_iter(), chunk.len()),
+        }
+    }
+}
+
+impl Wire {
+    /// Writes `cmds` together, then reads `count` replies, skipping push messages.
+    fn requests<'a>(
+        &mut self,
+        cmds: impl Iterator<Item = &'a redis::Cmd>,
+        count: usize,
+    ) -> Result<Vec<Value>> {
+        let Wire::Own {
+            stream,
+            reader,
+            out,
+        } = self
+        else {
+            unreachable!("redis-rs connections are driven by redis-rs");
+        };
+        out.clear();
+        for cmd in cmds {
+            cmd.write_packed_command(out);
+        }
+        stream.write_all(out).map_err(io_error)?;
+        if out.capacity() > 1024 * 1024 {
+            // One huge request must not pin its buffer for the connection's life.
+            *out = Vec::with_capacity(4096);
+        }
+        let mut replies = Vec::with_capacity(count);
+        while replies.len() < count {
+            match reader.read(stream)? {
+                Value::Push { .. } => continue,
+                v => replies.push(v),
+            }
+        }
+        Ok(replies)
+    }
+}
+
+/// The setup commands, and for each whether its failure fails the connection
+/// (CLIENT SETINFO is informational: older servers refuse it).
+fn handshake(config: &Config) -> (redis::Pipeline, Vec<bool>) {
+    let mut p = redis::pipe();
+    let mut must = Vec::new();
+    let password = config.password.as_ref().map(|p| p.expose());
+    let user = config.username.as_deref().unwrap_or("default");
+    match (config.protocol, password) {
+        (Protocol::Resp3, pw) => {
+            let hello = p.cmd("HELLO").arg(3);
+            if let Some(pw) = pw {
+                hello.arg("AUTH").arg(user).arg(pw);
+            }
+            must.push(true);
+        }
+        (Protocol::Resp2, Some(pw)) => {
+            let auth = p.cmd("AUTH");
+            if config.username.is_some() {
+                auth.arg(user);
+            }
+            auth.arg(pw);
+            must.push(true);
+        }
+        (Protocol::Resp2, None) => {}
+    }
+    if config.db != 0 {
+        p.cmd("SELECT").arg(config.db);
+        must.push(true);
+    }
+    if let Some(name) = &config.client_name {
+        p.cmd("CLIENT").arg("SETNAME").arg(name);
+        must.push(true);
+    }
+    p.cmd("CLIENT")
+        .arg("SETINFO")
+        .arg("LIB-NAME")
+        .arg("redbridge");
+    p.cmd("CLIENT")
+        .arg("SETINFO")
+        .arg("LIB-VER")
+        .arg(env!("CARGO_PKG_VERSION"));
+    must.extend([false, false]);
+    (p, must)
+}
+
+fn connect(addr: &Addr, timeout: Duration) -> Result<Stream> {
+    match addr {
+        Addr::Tcp { host, port } => {
+            let mut last = None;
+            for sa in (host.as_str(), *port).to_socket_addrs().map_err(io_error)? {
+                match TcpStream::connect_timeout(&sa, timeout) {
+                    Ok(s) => {
+                        s.set_nodelay(true).map_err(io_error)?;
+                        return Ok(Stream::Tcp(s));
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.map(io_error).unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::Connection,
+                    format!("connection to the server failed: {host} resolves to no address"),
+                )
+            }))
+        }
+        #[cfg(unix)]
+        Addr::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).map_err(io_error)?)),
+        #[cfg(not(unix))]
+        Addr::Unix(_) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "Unix sockets need a Unix system",
+        )),
+    }
+}
+
+/// An I/O error as redis-rs would report it (timeouts become timeouts).
+fn io_error(e: std::io::Error) -> Error {
+    Error::from(redis::RedisError::from(e))
+}
