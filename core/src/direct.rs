@@ -159,6 +159,33 @@ impl DirectConn {
         }
     }
 
+    /// Writes one command without reading its reply; [`Self::recv`] reads it later.
+    /// Used to ask for the next SCAN page while the caller works on this one.
+    pub(crate) fn send(&mut self, cmd: &redis::Cmd) -> Result<()> {
+        match &mut self.wire {
+            Wire::Redis(c) => Ok(c.send_packed_command(&cmd.get_packed_command())?),
+            Wire::Own { stream, out, .. } => {
+                out.clear();
+                cmd.write_packed_command(out);
+                stream.write_all(out).map_err(io_error)
+            }
+        }
+    }
+
+    /// Reads the reply of a command written by [`Self::send`], skipping push messages;
+    /// a server error stays a value.
+    pub(crate) fn recv(&mut self) -> Result<Value> {
+        loop {
+            let v = match &mut self.wire {
+                Wire::Redis(c) => c.recv_response()?,
+                Wire::Own { stream, reader, .. } => reader.read(stream)?,
+            };
+            if !matches!(v, Value::Push { .. }) {
+                return Ok(v);
+            }
+        }
+    }
+
     /// Sends the commands of `chunk` in one write and reads their replies in order;
     /// server errors stay values.
     pub(crate) fn pipeline(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {

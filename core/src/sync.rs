@@ -44,6 +44,54 @@ pub struct SyncClient {
 struct DirectSlot {
     conn: Option<Direct>,
     unavailable_until: Option<Instant>,
+    /// A SCAN page asked for ahead by a [`SyncScan`]: its reply is the next one on the
+    /// socket, so whoever uses the connection first reads it into the scan's mailbox.
+    ahead: Option<Ahead>,
+}
+
+/// Where a page asked for ahead is delivered: `None` until its reply has been read.
+type Mailbox = Mutex<Option<Result<Value>>>;
+
+struct Ahead {
+    timeout: Option<Duration>,
+    /// Dropped with its scan; a reply nobody waits for any more is read and discarded.
+    mailbox: std::sync::Weak<Mailbox>,
+}
+
+impl DirectSlot {
+    /// Drops the direct connection, and with it any reply still to be read: a scan whose
+    /// page was ahead on it asks again.
+    fn drop_conn(&mut self) {
+        self.conn = None;
+        self.ahead = None;
+    }
+
+    /// Reads the page asked for ahead (if any) into its mailbox, so the socket's next
+    /// reply is the caller's. False when the connection broke doing so.
+    fn settle_ahead(&mut self) -> bool {
+        let Some(ahead) = self.ahead.take() else {
+            return true;
+        };
+        let Some(direct) = self.conn.as_mut() else {
+            return true;
+        };
+        let reply = direct
+            .conn
+            .set_read_timeout(ahead.timeout)
+            .and_then(|()| direct.conn.recv())
+            .map_err(|e| match (e.kind(), ahead.timeout) {
+                (ErrorKind::Timeout, Some(t)) => Error::timeout("SCAN page", t),
+                _ => e,
+            });
+        let broken = reply.is_err();
+        if let Some(mailbox) = ahead.mailbox.upgrade() {
+            *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply);
+        }
+        if broken {
+            self.drop_conn();
+        }
+        !broken
+    }
 }
 
 struct Direct {
@@ -160,6 +208,7 @@ impl SyncClient {
         {
             // Opened by the parent process: its socket is not ours to use or close.
             std::mem::forget(slot.conn.take());
+            slot.ahead = None;
         }
         if slot.conn.is_none() {
             if slot.unavailable_until.is_some_and(|t| Instant::now() < t) {
@@ -174,10 +223,13 @@ impl SyncClient {
                 }
             }
         }
+        if !slot.settle_ahead() {
+            return None;
+        }
         let direct = slot.conn.as_mut()?;
         self.client.shared.stats.direct();
         if let Err(e) = direct.conn.set_read_timeout(timeout) {
-            slot.conn = None;
+            slot.drop_conn();
             return Some(Err(e));
         }
         let result = request(&mut direct.conn).map_err(|e| match (e.kind(), timeout) {
@@ -187,7 +239,7 @@ impl SyncClient {
         if let Err(e) = &result {
             if e.is_connection_level() || e.kind() == ErrorKind::Timeout {
                 // A reply may still be on its way: this socket must never be read again.
-                slot.conn = None;
+                slot.drop_conn();
             }
         }
         Some(result)
@@ -199,6 +251,64 @@ impl SyncClient {
             conn: DirectConn::open(&self.client.shared.config, &engine.redis)?,
             fork_generation,
         })
+    }
+
+    /// Writes `cmd` (a SCAN page) on the direct connection without waiting for its
+    /// reply; `None` when the direct connection is busy, closed or already has a page
+    /// ahead, and the page is then asked for when it is needed.
+    fn ask_ahead(&self, cmd: &Command) -> Option<Arc<Mailbox>> {
+        let config = &self.client.shared.config;
+        if config.mode != Mode::Multiplexed || config.cluster {
+            return None;
+        }
+        let mut slot = self.direct.try_lock().ok()?;
+        if slot.ahead.is_some() {
+            return None;
+        }
+        let direct = slot.conn.as_mut()?;
+        if direct.fork_generation != runtime::fork_generation() {
+            return None;
+        }
+        let stats = &self.client.shared.stats;
+        stats.request();
+        stats.direct();
+        if direct.conn.send(cmd.cmd()).is_err() {
+            slot.drop_conn();
+            return None;
+        }
+        let mailbox = Arc::new(Mailbox::default());
+        slot.ahead = Some(Ahead {
+            timeout: policy::response_timeout(cmd, config),
+            mailbox: Arc::downgrade(&mailbox),
+        });
+        Some(mailbox)
+    }
+
+    /// The reply of a page asked for ahead, read now if nobody has yet; `None` when the
+    /// connection broke first (the caller asks again).
+    fn take_ahead(&self, mailbox: &Arc<Mailbox>) -> Option<Result<Value>> {
+        let mut slot = self.direct.lock().unwrap_or_else(|p| p.into_inner());
+        let ours = slot
+            .ahead
+            .as_ref()
+            .is_some_and(|a| std::ptr::eq(a.mailbox.as_ptr(), Arc::as_ptr(mailbox)));
+        if ours {
+            slot.settle_ahead();
+        }
+        drop(slot);
+        let reply = mailbox.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        match reply {
+            // A broken connection (or a timeout the policy retries): the page is asked
+            // for again, under the retry policy.
+            Err(e)
+                if e.is_connection_level()
+                    || (e.kind() == ErrorKind::Timeout
+                        && self.client.shared.config.retry_on_timeout) =>
+            {
+                None
+            }
+            reply => Some(self.client.count(reply.and_then(crate::pipeline::slot))),
+        }
     }
 
     /// Sends a pipeline or transaction; see [`Client::pipeline`].
@@ -260,6 +370,7 @@ impl SyncClient {
         Ok(SyncScan {
             client: self.clone(),
             cursor: self.client.scan_cursor(kind, opts)?,
+            ahead: None,
         })
     }
 
@@ -282,7 +393,7 @@ impl SyncClient {
     pub fn close(&self) {
         self.client.close();
         if let Ok(mut slot) = self.direct.lock() {
-            slot.conn = None;
+            slot.drop_conn();
         }
     }
 }
@@ -322,9 +433,16 @@ impl SyncLease {
 }
 
 /// A blocking SCAN-family iteration: yields pages until the cursor returns to 0.
+///
+/// On a standalone server each page's reply is read, then the next page is asked for
+/// on the direct connection before this one is handed out, so the server works on it
+/// while the caller goes through this one. Stopping early leaves one page unread; the
+/// connection's next user reads and discards it.
 pub struct SyncScan {
     client: SyncClient,
     cursor: ScanCursor,
+    /// The next page's command and where its reply arrives, when it was asked ahead.
+    ahead: Option<(Command, Arc<Mailbox>)>,
 }
 
 impl SyncScan {
@@ -339,9 +457,19 @@ impl SyncScan {
             );
         }
         while !self.cursor.is_done() {
-            let cmd = self.cursor.next_command()?;
-            let reply = self.client.execute(&cmd)?;
+            let reply = match self.ahead.take() {
+                Some((cmd, mailbox)) => match self.client.take_ahead(&mailbox) {
+                    Some(reply) => reply?,
+                    // The connection broke before the page was read: ask again.
+                    None => self.client.execute(&cmd)?,
+                },
+                None => self.client.execute(&self.cursor.next_command()?)?,
+            };
             let items = self.cursor.accept(reply)?;
+            if !self.cursor.is_done() {
+                let cmd = self.cursor.next_command()?;
+                self.ahead = self.client.ask_ahead(&cmd).map(|m| (cmd, m));
+            }
             if !items.is_empty() {
                 return Ok(Some(items));
             }

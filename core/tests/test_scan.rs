@@ -176,3 +176,84 @@ fn type_is_only_for_keys() {
     .unwrap_err();
     assert!(e.message().contains("TYPE"), "{e}");
 }
+
+/// A sync scan asks for its next page before handing out this one; commands and
+/// pipelines issued between pages still get their own replies, a connection lost with
+/// a page ahead costs nothing but a second ask, and a scan dropped early leaves no reply
+/// behind for the next command.
+#[test]
+fn sync_scan_asks_one_page_ahead_and_shares_the_connection() {
+    let srv = TestServer::start_owned(&[]);
+    let client = SyncClient::connect(srv.config()).unwrap();
+    let mut pipe = Pipeline::new(false);
+    for i in 0..10_000 {
+        pipe.add(c(&["SET", &format!("sa:{i}"), &i.to_string()]));
+    }
+    client.pipeline(&pipe).unwrap();
+    let opts = || ScanOptions {
+        count: Some(2000),
+        ..Default::default()
+    };
+    let value_of = |k: &[u8]| -> Vec<u8> { k[3..].to_vec() };
+
+    let before = client.stats();
+    let mut scan = client.scan(ScanKind::Keys, opts()).unwrap();
+    let first = scan.next_batch().unwrap().unwrap();
+    let after = client.stats();
+    assert_eq!(
+        after.requests - before.requests,
+        2,
+        "this page and the next"
+    );
+    assert_eq!(after.direct_requests - before.direct_requests, 2);
+
+    let mut total = first.len();
+    let mut seen: HashSet<Vec<u8>> = first.iter().map(bytes).collect();
+    let mut control = srv.control();
+    let mut pages = 1;
+    while let Some(page) = scan.next_batch().unwrap() {
+        pages += 1;
+        total += page.len();
+        if pages == 3 {
+            // The page asked ahead was refused (below): back to no limit.
+            redis::cmd("CONFIG")
+                .arg(&["SET", "client-output-buffer-limit", "normal 0 0 0"])
+                .exec(&mut control)
+                .unwrap();
+        }
+        for k in page.iter().step_by(50) {
+            let k = bytes(k);
+            let got = client
+                .execute(&redbridge::Command::new(vec![b"GET".to_vec(), k.clone()]).unwrap())
+                .unwrap();
+            assert_eq!(got, Value::BulkString(value_of(&k)));
+        }
+        let mut p = Pipeline::new(false);
+        p.add(c(&["GET", "sa:1"])).add(c(&["GET", "sa:2"]));
+        let slots = client.pipeline(&p).unwrap();
+        assert_eq!(
+            slots[1].as_ref().unwrap(),
+            &Value::BulkString(b"2".to_vec())
+        );
+        seen.extend(page.iter().map(bytes));
+        if pages == 2 {
+            // This page's ahead reply has been read by the GETs above. The next page asked
+            // ahead is over this limit: the server closes the connection instead of
+            // answering, so its reply is lost and the page must be asked for again.
+            redis::cmd("CONFIG")
+                .arg(&["SET", "client-output-buffer-limit", "normal 1000 1000 0"])
+                .exec(&mut control)
+                .unwrap();
+        }
+    }
+    assert_eq!(seen.len(), 10_000);
+    assert_eq!(total, 10_000, "no page twice");
+
+    let mut scan = client.scan(ScanKind::Keys, opts()).unwrap();
+    assert!(scan.next_batch().unwrap().is_some());
+    drop(scan);
+    assert_eq!(
+        client.execute(&c(&["GET", "sa:42"])).unwrap(),
+        Value::BulkString(b"42".to_vec())
+    );
+}
