@@ -299,20 +299,52 @@ async fn of_type(client: &Client, keys: Vec<Value>, wanted: &str) -> Result<Vec<
 }
 
 /// An async SCAN-family iteration over a [`Client`].
+///
+/// On a standalone server the next page is asked for as soon as a page arrives, so the
+/// server works on it while the caller goes through this one: at most one page ahead.
+/// A cluster-wide walk reads slot runs on demand.
 pub struct ScanStream {
     client: Client,
     cursor: ScanCursor,
+    /// The next page's request, already on its way.
+    ahead: Option<tokio::task::JoinHandle<Result<Value>>>,
 }
 
 impl ScanStream {
     pub(crate) fn new(client: Client, cursor: ScanCursor) -> ScanStream {
-        ScanStream { client, cursor }
+        ScanStream {
+            client,
+            cursor,
+            ahead: None,
+        }
     }
 
-    /// The next non-empty page, or `None` when the iteration is complete. Fetches only
-    /// when called: nothing is read ahead.
+    /// The next non-empty page, or `None` when the iteration is complete.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
-        next_page(&self.client, &mut self.cursor).await
+        if self.cursor.walk.is_some() {
+            return next_page(&self.client, &mut self.cursor).await;
+        }
+        while !self.cursor.is_done() {
+            let reply = match self.ahead.take() {
+                Some(task) => match task.await {
+                    Ok(reply) => reply?,
+                    // The task did not run to its end (runtime shutting down): ask here.
+                    Err(_) => self.client.execute(&self.cursor.next_command()?).await?,
+                },
+                None => self.client.execute(&self.cursor.next_command()?).await?,
+            };
+            let items = self.cursor.accept(reply)?;
+            if !self.cursor.is_done() {
+                let cmd = self.cursor.next_command()?;
+                let client = self.client.clone();
+                let runtime = self.client.engine()?.runtime;
+                self.ahead = Some(runtime.spawn(async move { client.execute(&cmd).await }));
+            }
+            if !items.is_empty() {
+                return Ok(Some(items));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads the whole iteration into one vector (for tests and small collections).
@@ -322,5 +354,14 @@ impl ScanStream {
             all.extend(batch);
         }
         Ok(all)
+    }
+}
+
+impl Drop for ScanStream {
+    /// A page asked for ahead and not wanted any more is not waited for.
+    fn drop(&mut self) {
+        if let Some(task) = self.ahead.take() {
+            task.abort();
+        }
     }
 }

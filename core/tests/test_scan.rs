@@ -118,7 +118,7 @@ async fn full_iterations_return_every_item() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_are_fetched_only_when_consumed() {
+async fn pages_are_read_at_most_one_ahead() {
     let srv = TestServer::start_owned(&[]);
     let client = Client::connect(srv.config()).await.unwrap();
     fill(&client).await;
@@ -134,7 +134,22 @@ async fn pages_are_fetched_only_when_consumed() {
         .unwrap();
     let first = stream.next_batch().await.unwrap().unwrap();
     assert!(!first.is_empty() && first.len() < 10_000);
-    assert_eq!(client.stats().requests - before, 1, "one page, one request");
+    // Give a page asked for ahead time to arrive, and any further one time to be asked.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        client.stats().requests - before,
+        2,
+        "this page and the next"
+    );
+    let second = stream.next_batch().await.unwrap().unwrap();
+    assert!(!second.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(client.stats().requests - before, 3);
+    let mut total = first.len() + second.len();
+    while let Some(page) = stream.next_batch().await.unwrap() {
+        total += page.len();
+    }
+    assert_eq!(total, 10_000, "every member once");
 }
 
 #[test]
