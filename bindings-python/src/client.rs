@@ -493,7 +493,7 @@ fn scan_spec(
             Some(v) => {
                 let mut out = Vec::new();
                 conv::encode(v, &mut out)?;
-                Ok(out.pop())
+                Ok(out.pop().map(|a| a.into_owned()))
             }
         }
     };

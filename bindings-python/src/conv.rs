@@ -7,6 +7,8 @@
 //! doubles float, booleans bool; a server error inside an array becomes an exception
 //! instance in its slot.
 
+use std::borrow::Cow;
+
 use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -20,12 +22,13 @@ fn data_error(py: Python<'_>, message: String) -> PyErr {
     error::to_py_err(py, &redbridge::Error::invalid(message))
 }
 
-/// Appends one argument's bytes, or fails with redis-py's DataError wording.
-pub(crate) fn encode(arg: &Bound<'_, PyAny>, out: &mut Vec<Vec<u8>>) -> PyResult<()> {
+/// Appends one argument's bytes, or fails with redis-py's DataError wording. bytes and
+/// str are borrowed from the argument (no copy until the command is packed).
+pub(crate) fn encode<'a>(arg: &'a Bound<'_, PyAny>, out: &mut Vec<Cow<'a, [u8]>>) -> PyResult<()> {
     if let Ok(b) = arg.cast::<PyBytes>() {
-        out.push(b.as_bytes().to_vec());
+        out.push(Cow::Borrowed(b.as_bytes()));
     } else if let Ok(s) = arg.cast::<PyString>() {
-        out.push(s.to_cow()?.as_bytes().to_vec());
+        out.push(Cow::Borrowed(s.to_str()?.as_bytes()));
     } else if arg.is_instance_of::<PyBool>() {
         return Err(data_error(
             arg.py(),
@@ -33,18 +36,18 @@ pub(crate) fn encode(arg: &Bound<'_, PyAny>, out: &mut Vec<Vec<u8>>) -> PyResult
                 .to_string(),
         ));
     } else if arg.is_instance_of::<PyInt>() {
-        out.push(arg.str()?.to_cow()?.as_bytes().to_vec());
+        out.push(Cow::Owned(arg.str()?.to_str()?.as_bytes().to_vec()));
     } else if arg.is_instance_of::<PyFloat>() {
-        out.push(arg.repr()?.to_cow()?.as_bytes().to_vec());
+        out.push(Cow::Owned(arg.repr()?.to_str()?.as_bytes().to_vec()));
     } else if let Ok(b) = arg.cast::<PyByteArray>() {
-        out.push(b.to_vec());
-    } else if arg.get_type().name()?.to_cow()? == "memoryview" {
-        out.push(
+        out.push(Cow::Owned(b.to_vec()));
+    } else if arg.get_type().name()?.to_str()? == "memoryview" {
+        out.push(Cow::Owned(
             arg.call_method0("tobytes")?
                 .cast::<PyBytes>()?
                 .as_bytes()
                 .to_vec(),
-        );
+        ));
     } else {
         let type_name = arg.get_type().name()?.to_string();
         return Err(data_error(
@@ -57,9 +60,10 @@ pub(crate) fn encode(arg: &Bound<'_, PyAny>, out: &mut Vec<Vec<u8>>) -> PyResult
 
 /// A core command from a tuple of Python arguments (the name first).
 pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        encode(&a, &mut argv)?;
+    let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    let mut argv = Vec::with_capacity(items.len());
+    for a in &items {
+        encode(a, &mut argv)?;
     }
     Command::new(argv).map_err(|e| error::to_py_err(args.py(), &e))
 }
