@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     rebuild: Mutex<()>,
     closed: AtomicBool,
     pub(crate) cache: Option<Arc<Cache>>,
+    /// The connection a lone blocking caller drives itself (see [`crate::sync`]): used
+    /// by `SyncClient`s and by SCAN pages, which it reads faster than redis-rs does.
+    pub(crate) direct: Arc<Mutex<crate::sync::DirectSlot>>,
 }
 
 /// What the cache says of a command about to run.
@@ -184,6 +187,7 @@ impl Client {
                 rebuild: Mutex::new(()),
                 closed: AtomicBool::new(false),
                 cache,
+                direct: Arc::default(),
             }),
         })
     }
@@ -733,6 +737,10 @@ impl Client {
     pub fn close(&self) {
         if !self.shared.closed.swap(true, Ordering::AcqRel) {
             self.shared.engine.load().stop();
+        }
+        // A caller busy on it drops it when it next looks (the client is closed).
+        if let Ok(mut direct) = self.shared.direct.try_lock() {
+            direct.drop_conn();
         }
     }
 

@@ -40,8 +40,10 @@ pub struct SyncClient {
     direct: Arc<Mutex<DirectSlot>>,
 }
 
+/// A client's direct connection and what it is doing; one per [`Client`], shared by
+/// every `SyncClient` made from it.
 #[derive(Default)]
-struct DirectSlot {
+pub(crate) struct DirectSlot {
     conn: Option<Direct>,
     unavailable_until: Option<Instant>,
     /// A SCAN page asked for ahead by a [`SyncScan`]: its reply is the next one on the
@@ -61,7 +63,7 @@ struct Ahead {
 impl DirectSlot {
     /// Drops the direct connection, and with it any reply still to be read: a scan whose
     /// page was ahead on it asks again.
-    fn drop_conn(&mut self) {
+    pub(crate) fn drop_conn(&mut self) {
         self.conn = None;
         self.ahead = None;
     }
@@ -102,10 +104,15 @@ struct Direct {
 impl SyncClient {
     /// Creates a client; connections open on first use.
     pub fn new(config: Config) -> Result<SyncClient> {
-        Ok(SyncClient {
-            client: Client::new(config)?,
-            direct: Arc::default(),
-        })
+        Ok(SyncClient::of(&Client::new(config)?))
+    }
+
+    /// The blocking face of `client` (same connections, direct one included).
+    pub(crate) fn of(client: &Client) -> SyncClient {
+        SyncClient {
+            client: client.clone(),
+            direct: Arc::clone(&client.shared.direct),
+        }
     }
 
     /// Creates a client and checks that the server is reachable (the connect error if not).
@@ -200,6 +207,10 @@ impl SyncClient {
         what: &str,
         request: impl FnOnce(&mut DirectConn) -> Result<T>,
     ) -> Option<Result<T>> {
+        if self.client.is_closed() {
+            slot.drop_conn();
+            return None;
+        }
         let generation = runtime::fork_generation();
         if slot
             .conn
@@ -392,9 +403,7 @@ impl SyncClient {
     /// Closes every connection; later calls fail. Idempotent.
     pub fn close(&self) {
         self.client.close();
-        if let Ok(mut slot) = self.direct.lock() {
-            slot.drop_conn();
-        }
+        // The client's close drops the direct connection as well.
     }
 }
 

@@ -123,6 +123,7 @@ async fn pages_are_read_at_most_one_ahead() {
     let client = Client::connect(srv.config()).await.unwrap();
     fill(&client).await;
     let before = client.stats().requests;
+    let before_direct = client.stats().direct_requests;
     let mut stream = client
         .scan(
             ScanKind::Set(b"scan:set".to_vec()),
@@ -150,6 +151,11 @@ async fn pages_are_read_at_most_one_ahead() {
         total += page.len();
     }
     assert_eq!(total, 10_000, "every member once");
+    // Pages are read on the direct connection, with redbridge's own reply reader.
+    assert_eq!(
+        client.stats().direct_requests - before_direct,
+        client.stats().requests - before
+    );
 }
 
 #[test]
