@@ -18,6 +18,8 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+
+mod loop_io;
 use redbridge::{
     Batcher, Command, ConfigBuilder, Done, Lease, Pipeline, ScanKind, ScanOptions, ScanStream,
     Value,
@@ -300,7 +302,7 @@ pub struct Drained {
 
 /// Requests in flight keep the event loop alive (the threadsafe function is referenced);
 /// an idle client does not hold the process open.
-struct KeepAlive {
+pub(crate) struct KeepAlive {
     in_flight: AtomicUsize,
     /// Set once at construction; alive as long as the batcher whose wake-up owns it.
     tsfn: sys::napi_threadsafe_function,
@@ -313,7 +315,7 @@ unsafe impl Sync for KeepAlive {}
 
 impl KeepAlive {
     /// On the JS thread: `delta` requests more (or fewer) in flight; (un)ref at 0.
-    unsafe fn add(&self, env: sys::napi_env, delta: isize) {
+    pub(crate) unsafe fn add(&self, env: sys::napi_env, delta: isize) {
         let before = if delta >= 0 {
             self.in_flight.fetch_add(delta as usize, Ordering::Relaxed)
         } else {
@@ -333,6 +335,16 @@ impl ToNapiValue for Drained {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let done = val.batcher.drain();
         val.keep_alive.add(env, -(done.len() as isize));
+        completions_js(env, done)
+    }
+}
+
+/// Completions as `settleBatch` takes them: `[tag, reply, tag, reply, …]`.
+unsafe fn completions_js(
+    env: sys::napi_env,
+    done: Vec<redbridge::Completion>,
+) -> Result<sys::napi_value> {
+    {
         let mut items = Vec::with_capacity(done.len() * 2);
         for (tag, result) in done {
             let mut t = ptr::null_mut();
@@ -371,7 +383,17 @@ fn bad_config(e: redbridge::Error) -> Error {
 pub struct NativeClient {
     client: redbridge::Client,
     batcher: Option<(Batcher, Arc<KeepAlive>)>,
+    io: Option<LoopHandle>,
 }
+
+/// The JS thread's own connection's libuv side.
+struct LoopHandle(Box<loop_io::LoopIo>);
+
+// SAFETY: created, used and dropped on the JS thread only (submit, close, the
+// finalizer and libuv callbacks all run there); the async methods of the client never
+// touch it.
+unsafe impl Send for LoopHandle {}
+unsafe impl Sync for LoopHandle {}
 
 #[napi]
 impl NativeClient {
@@ -380,6 +402,7 @@ impl NativeClient {
     /// the completions of `submit`ted commands (see `Drained`).
     #[napi(constructor)]
     pub fn new(
+        env: Env,
         url: Option<String>,
         options: Vec<Vec<String>>,
         warn: Option<Function<String, ()>>,
@@ -411,9 +434,11 @@ impl NativeClient {
         let config = builder.build().map_err(bad_config)?;
         let _rt = redbridge::runtime::runtime().enter();
         let client = redbridge::Client::new(config).map_err(bad_config)?;
+        let mut io = None;
         let batcher = match settle {
             None => None,
             Some(settle) => {
+                let settle_fn = settle.value().value;
                 let tsfn: SettleFn = settle
                     .build_threadsafe_function()
                     .callee_handled::<false>()
@@ -424,17 +449,30 @@ impl NativeClient {
                     tsfn: tsfn.raw(),
                 });
                 let ka = Arc::clone(&keep_alive);
-                let batcher = Batcher::new(client.clone(), move |b: &Batcher| {
+                let batcher = Batcher::with_loop_io(client.clone(), move |b: &Batcher| {
                     let drained = Drained {
                         batcher: b.clone(),
                         keep_alive: Arc::clone(&ka),
                     };
                     tsfn.call(drained, ThreadsafeFunctionCallMode::NonBlocking);
                 });
+                // SAFETY: on the JS thread, with its env and the settle function.
+                io = Some(LoopHandle(unsafe {
+                    loop_io::LoopIo::new(
+                        env.raw(),
+                        batcher.clone(),
+                        Arc::clone(&keep_alive),
+                        settle_fn,
+                    )?
+                }));
                 Some((batcher, keep_alive))
             }
         };
-        Ok(NativeClient { client, batcher })
+        Ok(NativeClient {
+            client,
+            batcher,
+            io,
+        })
     }
 
     /// Queues one command for the batched crossing; its reply reaches `settle` with `tag`
@@ -504,6 +542,9 @@ impl NativeClient {
             Ok(()) => {
                 // SAFETY: called on the JS thread with its env.
                 unsafe { keep_alive.add(env.raw(), 1) };
+                if let Some(io) = &self.io {
+                    io.0.sync();
+                }
                 None
             }
             Err(e) => Some(Reply::Failure(e)),
@@ -648,6 +689,9 @@ impl NativeClient {
     /// Closes every connection; later calls fail with a connection error.
     #[napi]
     pub fn close(&self) {
+        if let Some(io) = &self.io {
+            io.0.close();
+        }
         self.client.close();
     }
 }

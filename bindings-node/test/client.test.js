@@ -145,6 +145,48 @@ test('many concurrent calls share one connection; a blocking pop does not hold t
   assert.strictEqual(c.isOpen, false);
 });
 
+test("a lone request is carried by the JS thread's own connection; order and errors hold", async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  await c.set('ld:k', '0');
+  // The JS thread's connection opens in the background; requests take the runtime
+  // until it is up.
+  let direct = 0;
+  for (let i = 0; i < 200 && direct === 0; i++) {
+    const before = c.stats().direct_requests;
+    await c.get('ld:k');
+    direct = c.stats().direct_requests - before;
+    if (direct === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.strictEqual(direct, 1, 'a lone GET went on the JS thread connection');
+  const before = c.stats().direct_requests;
+  for (let i = 1; i <= 50; i++) {
+    await c.set('ld:k', String(i));
+    assert.strictEqual(await c.get('ld:k'), String(i));
+  }
+  assert.strictEqual(c.stats().direct_requests - before, 100, 'each awaited request on it');
+  // Not awaited: the first goes on the JS thread's connection, the others wait behind
+  // it or take the runtime; the server sees them in order, the promises settle in order.
+  const settled = [];
+  const ps = Array.from({ length: 300 }, (_, i) => c.incr('ld:n').then((v) => settled.push(i) && v));
+  const got = await Promise.all(ps);
+  got.forEach((v, i) => assert.strictEqual(v, i + 1));
+  assert.deepStrictEqual(settled, Array.from({ length: 300 }, (_, i) => i));
+  // A transaction and a pipeline alone, a server error, a refused command.
+  assert.deepStrictEqual(await c.multi().set('ld:a', '1').get('ld:a').exec(), ['OK', '1']);
+  assert.deepStrictEqual(await c.multi().get('ld:a').incr('ld:a').execAsPipeline(), ['1', 2]);
+  await assert.rejects(c.lPush('ld:k', 'x'), (e) => e.redisCode === 'WRONGTYPE');
+  await assert.rejects(c.sendCommand(['SELECT', '1']), /db option|database option/);
+  assert.strictEqual(await c.get('ld:k'), '50');
+  // Its connection killed by the server: the next requests still get their own replies.
+  const ctl = await createClient({ url }).connect();
+  await ctl.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+  for (let i = 0; i < 20; i++) assert.strictEqual(await c.get('ld:k'), '50');
+  await ctl.close();
+  await c.close();
+  await assert.rejects(c.get('ld:k'), redbridge.ConnectionError);
+});
+
 function node(script, env) {
   return execFileSync(process.execPath, ['--expose-gc', '-e', script], {
     encoding: 'utf8',

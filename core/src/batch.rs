@@ -12,17 +12,21 @@
 //! The policy (guard, cache, routing, timeouts, retries) is [`Client::execute`]'s: a
 //! batch changes how requests cross threads, not what happens to them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use redis::Value;
 
 use crate::client::Client;
-use crate::command::Command;
-use crate::error::Result;
+use crate::command::{Command, Flags};
+use crate::config::Mode;
+use crate::direct::DirectConn;
+use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
+use crate::policy::{self, Decision, Retry};
 use crate::runtime;
 use crate::scan::ScanStream;
 
@@ -60,6 +64,10 @@ pub struct Batcher {
 
 struct Inner {
     client: Client,
+    /// Jobs pushed to the runtime whose completions the loop has not drained yet.
+    pending: AtomicUsize,
+    /// The loop's own connection, when the binding drives one ([`Batcher::enable_loop_io`]).
+    own: Option<Mutex<LoopIo>>,
     submitted: Mutex<Vec<(u64, Job)>>,
     /// A flush task is scheduled and has not yet taken `submitted`.
     flush_armed: AtomicBool,
@@ -80,9 +88,38 @@ impl Batcher {
     /// (so it need not hold one itself, which would keep it alive forever). It must not
     /// block.
     pub fn new(client: Client, wake: impl Fn(&Batcher) + Send + Sync + 'static) -> Batcher {
+        Batcher::build(client, wake, false)
+    }
+
+    /// A batcher whose loop also carries lone requests itself, on a connection of its
+    /// own that the binding watches (design §2: a lone request must not pay two thread
+    /// hops). After every call into the batcher the binding reads [`Batcher::loop_watch`]
+    /// and keeps its poller and timer in step with it, then calls
+    /// [`Batcher::on_readable`] / [`Batcher::on_timeout`] from the loop. Standalone
+    /// servers over plain TCP or Unix sockets with a shared connection and no cache; for
+    /// anything else this is [`Batcher::new`].
+    pub fn with_loop_io(
+        client: Client,
+        wake: impl Fn(&Batcher) + Send + Sync + 'static,
+    ) -> Batcher {
+        let config = client.config();
+        let able = config.mode == Mode::Multiplexed
+            && !config.cluster
+            && config.tls.is_none()
+            && config.cache.is_none();
+        Batcher::build(client, wake, able)
+    }
+
+    fn build(
+        client: Client,
+        wake: impl Fn(&Batcher) + Send + Sync + 'static,
+        own: bool,
+    ) -> Batcher {
         Batcher {
             inner: Arc::new(Inner {
                 client,
+                pending: AtomicUsize::new(0),
+                own: own.then(|| Mutex::new(LoopIo::default())),
                 submitted: Mutex::default(),
                 flush_armed: AtomicBool::new(false),
                 done: Mutex::default(),
@@ -100,12 +137,173 @@ impl Batcher {
     /// Queues `cmd`; its result comes back from [`drain`](Batcher::drain) with `tag`
     /// (the binding's own request id). Never blocks and never waits for I/O.
     pub fn submit(&self, tag: u64, cmd: Command) {
-        self.push(tag, Job::Command(cmd));
+        self.route(tag, Job::Command(cmd));
     }
 
     /// Queues a pipeline (or transaction); it completes with [`Done::Slots`].
     pub fn submit_pipeline(&self, tag: u64, pipe: Pipeline) {
-        self.push(tag, Job::Pipeline(pipe));
+        self.route(tag, Job::Pipeline(pipe));
+    }
+
+    /// A command or pipeline goes on the loop's own connection when it is alone (nothing
+    /// of this batcher in flight or undrained, so replies settle in submission order);
+    /// behind a request in flight there it waits its turn; else it is queued.
+    fn route(&self, tag: u64, job: Job) {
+        let Some(own) = &self.inner.own else {
+            return self.push(tag, job);
+        };
+        let mut io = lock(own);
+        if io.in_flight.is_some() {
+            io.held.push((tag, job));
+            return;
+        }
+        if self.inner.pending.load(Ordering::Acquire) > 0 || !io.held.is_empty() {
+            drop(io);
+            return self.push(tag, job);
+        }
+        if let Some(job) = io.send(&self.inner.client, tag, job) {
+            io.ensure_open(&self.inner);
+            drop(io);
+            self.push(tag, job);
+        }
+    }
+
+    /// What the binding must watch now: the socket of the loop's own connection and the
+    /// request in flight on it (its sequence number and timeout).
+    pub fn loop_watch(&self) -> LoopWatch {
+        match &self.inner.own {
+            None => LoopWatch::default(),
+            Some(own) => {
+                let io = lock(own);
+                LoopWatch {
+                    fd: io.conn.as_ref().and_then(|c| c.raw_fd()),
+                    in_flight: io.in_flight.as_ref().map(|f| (f.seq, f.timeout)),
+                }
+            }
+        }
+    }
+
+    /// Closes connections the loop stopped watching (call after the poller let go of
+    /// their sockets, so no descriptor number is reused while it is still watched).
+    pub fn release_retired(&self) {
+        if let Some(own) = &self.inner.own {
+            lock(own).retired.clear();
+        }
+    }
+
+    /// On the loop, when its connection's socket is readable: the completion of the
+    /// request in flight when its reply is all there (then the next held request goes
+    /// out). A broken connection is retired; its request is resent through the runtime
+    /// when the retry policy allows it, else it fails.
+    pub fn on_readable(&self) -> Vec<Completion> {
+        let Some(own) = &self.inner.own else {
+            return Vec::new();
+        };
+        let mut guard = lock(own);
+        let io = &mut *guard;
+        let mut done = Vec::new();
+        let client = &self.inner.client;
+        let outcome = match io.conn.as_mut() {
+            None => return done,
+            Some(conn) => loop {
+                match conn.try_recv() {
+                    Ok(None) => break None,
+                    Ok(Some(v)) => match io.in_flight.as_mut() {
+                        // A reply nobody asked for: the connection is out of step.
+                        None => {
+                            break Some(Err(Error::new(
+                                crate::ErrorKind::Protocol,
+                                "a reply arrived with no request in flight",
+                            )))
+                        }
+                        Some(f) => {
+                            f.replies.push(v);
+                            if f.replies.len() == f.want {
+                                break Some(Ok(()));
+                            }
+                        }
+                    },
+                    Err(e) => break Some(Err(e)),
+                }
+            },
+        };
+        let resend = match outcome {
+            None => return done,
+            Some(Ok(())) => {
+                let f = io
+                    .in_flight
+                    .take()
+                    .expect("a complete reply has its request");
+                done.push((f.tag, f.finish(client)));
+                None
+            }
+            Some(Err(e)) => {
+                io.retire();
+                io.in_flight
+                    .take()
+                    .and_then(|f| f.fail(client, e, &mut done))
+            }
+        };
+        let held = std::mem::take(&mut io.held);
+        drop(guard);
+        if let Some((tag, job)) = resend {
+            self.push(tag, job);
+        }
+        for (tag, job) in held {
+            self.route(tag, job);
+        }
+        done
+    }
+
+    /// On the loop, when the client closes: the request in flight on the loop's own
+    /// connection and those held behind it fail, and the connection is retired.
+    pub fn close_loop_io(&self) -> Vec<Completion> {
+        let Some(own) = &self.inner.own else {
+            return Vec::new();
+        };
+        let mut io = lock(own);
+        io.retire();
+        let closed = || {
+            Error::new(
+                crate::ErrorKind::Connection,
+                "the client was closed before the reply arrived",
+            )
+        };
+        let mut done: Vec<Completion> = io
+            .in_flight
+            .take()
+            .map(|f| (f.tag, Err(closed())))
+            .into_iter()
+            .collect();
+        done.extend(io.held.drain(..).map(|(tag, _)| (tag, Err(closed()))));
+        done
+    }
+
+    /// On the loop, when the request in flight on its connection has waited its whole
+    /// timeout: it fails (or is resent when the policy retries timeouts), and the
+    /// connection is retired, since its reply may still come.
+    pub fn on_timeout(&self, seq: u64) -> Vec<Completion> {
+        let Some(own) = &self.inner.own else {
+            return Vec::new();
+        };
+        let mut io = lock(own);
+        let mut done = Vec::new();
+        if io.in_flight.as_ref().map(|f| f.seq) != Some(seq) {
+            return done;
+        }
+        let f = io.in_flight.take().expect("checked above");
+        io.retire();
+        let e = Error::timeout(f.name(), f.timeout.unwrap_or_default());
+        let resend = f.fail(&self.inner.client, e, &mut done);
+        let held = std::mem::take(&mut io.held);
+        drop(io);
+        if let Some((tag, job)) = resend {
+            self.push(tag, job);
+        }
+        for (tag, job) in held {
+            self.route(tag, job);
+        }
+        done
     }
 
     /// Queues the fetch of a scan's next page; it completes with [`Done::Page`]. A scan
@@ -115,6 +313,7 @@ impl Batcher {
     }
 
     fn push(&self, tag: u64, job: Job) {
+        self.inner.pending.fetch_add(1, Ordering::AcqRel);
         lock(&self.inner.submitted).push((tag, job));
         if !self.inner.flush_armed.swap(true, Ordering::AcqRel) {
             let inner = Arc::clone(&self.inner);
@@ -126,7 +325,204 @@ impl Batcher {
     /// loop when woken; the next completion wakes it again.
     pub fn drain(&self) -> Vec<Completion> {
         self.inner.wake_armed.store(false, Ordering::SeqCst);
-        std::mem::take(&mut *lock(&self.inner.done))
+        let done = std::mem::take(&mut *lock(&self.inner.done));
+        self.inner.pending.fetch_sub(done.len(), Ordering::AcqRel);
+        done
+    }
+}
+
+/// What an event loop must watch for its own connection ([`Batcher::loop_watch`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoopWatch {
+    /// The socket to poll for reading; `None` when there is no connection now.
+    #[cfg(unix)]
+    pub fd: Option<std::os::fd::RawFd>,
+    /// The request in flight: its sequence number (for [`Batcher::on_timeout`]) and
+    /// how long it may wait (`None`: no limit).
+    pub in_flight: Option<(u64, Option<Duration>)>,
+}
+
+/// After a failed open, the loop's own connection is tried again after this long.
+const OPEN_RETRY_AFTER: Duration = Duration::from_millis(500);
+/// Requests larger than this go through the runtime: the loop never blocks on a write.
+const MAX_OWN_REQUEST: usize = 64 * 1024;
+
+/// The loop's own connection and the one request it carries at a time.
+#[derive(Default)]
+struct LoopIo {
+    conn: Option<DirectConn>,
+    opening: bool,
+    retry_after: Option<Instant>,
+    /// Opened by a blocking task, installed by the loop on its next request.
+    opened: Option<DirectConn>,
+    in_flight: Option<InFlight>,
+    /// Submitted while a request was in flight here: sent (or queued) after it, in order.
+    held: Vec<(u64, Job)>,
+    /// Dropped connections kept open until the binding's poller let go of them.
+    retired: Vec<DirectConn>,
+    seq: u64,
+}
+
+struct InFlight {
+    seq: u64,
+    tag: u64,
+    job: Job,
+    want: usize,
+    replies: Vec<Value>,
+    timeout: Option<Duration>,
+}
+
+impl LoopIo {
+    /// Writes `job` on the connection (`None`); gives it back when it must take the runtime
+    /// (no connection yet, not a plain command or pipeline, refused by the guard, too
+    /// large, or the write failed, in which case the server has not got all of it).
+    fn send(&mut self, client: &Client, tag: u64, job: Job) -> Option<Job> {
+        if let Some(conn) = self.opened.take() {
+            if let Some(old) = self.conn.replace(conn) {
+                self.retired.push(old);
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Some(job);
+        };
+        let config = client.config();
+        let (want, timeout, size) = match &job {
+            Job::Command(cmd) if !cmd.flags().contains(Flags::BLOCKING) => {
+                if client.admit(cmd.meta()).is_err() {
+                    return Some(job);
+                }
+                (1, policy::response_timeout(cmd, config), cmd.meta().size())
+            }
+            Job::Pipeline(pipe) if !pipe.needs_dedicated() && !pipe.is_empty() => {
+                if client.pipeline_admit(pipe).is_err() {
+                    return Some(job);
+                }
+                let want = crate::pipeline::wire_chunks(pipe).map(|c| c.len()).sum();
+                (want, pipe.timeout(config), pipe.size())
+            }
+            _ => return Some(job),
+        };
+        if size > MAX_OWN_REQUEST {
+            return Some(job);
+        }
+        let sent = match &job {
+            Job::Command(cmd) => conn.send_nonblocking(std::iter::once(cmd.cmd())),
+            Job::Pipeline(pipe) => {
+                let chunks: Vec<_> = crate::pipeline::wire_chunks(pipe).collect();
+                conn.send_nonblocking(chunks.iter().flat_map(|c| c.cmd_iter()))
+            }
+            Job::Scan(_) => unreachable!("scans are not sent here"),
+        };
+        if sent.is_err() {
+            self.retire();
+            return Some(job);
+        }
+        let stats = &client.shared.stats;
+        stats.request();
+        stats.direct();
+        self.seq += 1;
+        self.in_flight = Some(InFlight {
+            seq: self.seq,
+            tag,
+            job,
+            want,
+            replies: Vec::with_capacity(want),
+            timeout,
+        });
+        None
+    }
+
+    /// Starts opening the connection in the background when there is none.
+    fn ensure_open(&mut self, inner: &Arc<Inner>) {
+        if self.conn.is_some() || self.opened.is_some() || self.opening {
+            return;
+        }
+        if self.retry_after.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        let Ok(engine) = inner.client.engine() else {
+            return;
+        };
+        self.opening = true;
+        let weak = Arc::downgrade(inner);
+        let config = inner.client.config().clone();
+        let redis = engine.redis.clone();
+        engine.runtime.spawn_blocking(move || {
+            let conn = DirectConn::open(&config, &redis).and_then(|mut c| {
+                c.set_nonblocking(true)?;
+                Ok(c)
+            });
+            let Some(inner) = weak.upgrade() else { return };
+            let Some(own) = &inner.own else { return };
+            let mut io = lock(own);
+            io.opening = false;
+            match conn {
+                Ok(c) => io.opened = Some(c),
+                Err(_) => io.retry_after = Some(Instant::now() + OPEN_RETRY_AFTER),
+            }
+        });
+    }
+
+    /// Stops using the connection; it stays open until the binding releases it.
+    fn retire(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.retired.push(c);
+        }
+    }
+}
+
+impl InFlight {
+    fn name(&self) -> &str {
+        match &self.job {
+            Job::Command(cmd) => cmd.name(),
+            _ => "pipeline",
+        }
+    }
+
+    /// The completion from every reply read.
+    fn finish(self, client: &Client) -> Result<Done> {
+        let mut replies = self.replies;
+        match self.job {
+            Job::Command(cmd) => {
+                let v = client.count(crate::pipeline::slot(replies.pop().unwrap_or_default()));
+                if let Ok(v) = &v {
+                    client.shared.guard.after(cmd.meta(), v);
+                }
+                v.map(Done::Reply)
+            }
+            Job::Pipeline(pipe) => {
+                let slots = client.count(crate::pipeline::finish(&pipe, replies));
+                if let Ok(slots) = &slots {
+                    client.pipeline_after(&pipe, slots);
+                }
+                slots.map(Done::Slots)
+            }
+            Job::Scan(_) => unreachable!("scans are not sent here"),
+        }
+    }
+
+    /// A request whose connection failed: the job to resend through the runtime when
+    /// the policy allows it, else its error among `done`.
+    fn fail(self, client: &Client, e: Error, done: &mut Vec<Completion>) -> Option<(u64, Job)> {
+        let config = client.config();
+        let again = match &self.job {
+            Job::Command(cmd) => matches!(
+                Retry::for_command(cmd, config).on_error(e.clone()),
+                Decision::RetryAfter(_)
+            ),
+            Job::Pipeline(pipe) => {
+                (e.is_connection_level()
+                    || (e.kind() == crate::ErrorKind::Timeout && config.retry_on_timeout))
+                    && pipe.retry_safe(config.retry_unsafe)
+            }
+            Job::Scan(_) => false,
+        };
+        if again {
+            client.shared.stats.retry();
+            return Some((self.tag, self.job));
+        }
+        done.push((self.tag, client.count(Err(e))));
+        None
     }
 }
 

@@ -57,6 +57,22 @@ impl Read for Stream {
 }
 
 impl Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         match self {
             Stream::Tcp(s) => s.write_all(buf),
@@ -182,6 +198,86 @@ impl DirectConn {
             };
             if !matches!(v, Value::Push { .. }) {
                 return Ok(v);
+            }
+        }
+    }
+
+    /// The socket to watch for replies when the connection is non-blocking (an event
+    /// loop's own connection); `None` for TLS, whose reads redis-rs owns.
+    #[cfg(unix)]
+    pub(crate) fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        match &self.wire {
+            Wire::Own {
+                stream: Stream::Tcp(s),
+                ..
+            } => Some(s.as_raw_fd()),
+            Wire::Own {
+                stream: Stream::Unix(s),
+                ..
+            } => Some(s.as_raw_fd()),
+            Wire::Redis(_) => None,
+        }
+    }
+
+    /// Makes reads return at once ([`Self::try_recv`]); writes still finish.
+    pub(crate) fn set_nonblocking(&mut self, on: bool) -> Result<()> {
+        match &self.wire {
+            Wire::Own { stream, .. } => stream.set_nonblocking(on).map_err(io_error),
+            Wire::Redis(_) => Err(Error::invalid(
+                "a TLS connection cannot be driven by an event loop here",
+            )),
+        }
+    }
+
+    /// Writes `cmds` together on a non-blocking connection. When the socket's buffer is
+    /// full (a request larger than it), the rest is written blocking, within the write
+    /// timeout: a request is never left half-written.
+    pub(crate) fn send_nonblocking<'a>(
+        &mut self,
+        cmds: impl Iterator<Item = &'a redis::Cmd>,
+    ) -> Result<()> {
+        let Wire::Own { stream, out, .. } = &mut self.wire else {
+            return Err(Error::invalid("not an event loop's connection"));
+        };
+        out.clear();
+        for cmd in cmds {
+            cmd.write_packed_command(out);
+        }
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            match stream.write(rest) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        "connection to the server failed: it accepts no more bytes",
+                    ))
+                }
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    stream.set_nonblocking(false).map_err(io_error)?;
+                    let done = stream.write_all(rest);
+                    stream.set_nonblocking(true).map_err(io_error)?;
+                    done.map_err(io_error)?;
+                    break;
+                }
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// On a non-blocking connection: the next reply if it is all there, else `None`
+    /// (what has arrived is kept). Push messages are skipped.
+    pub(crate) fn try_recv(&mut self) -> Result<Option<Value>> {
+        let Wire::Own { stream, reader, .. } = &mut self.wire else {
+            return Err(Error::invalid("not an event loop's connection"));
+        };
+        loop {
+            match reader.try_read(stream)? {
+                Some(Value::Push { .. }) => continue,
+                other => return Ok(other),
             }
         }
     }

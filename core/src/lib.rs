@@ -41,7 +41,7 @@ extern crate self as redbridge;
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 
-pub use batch::{Batcher, Completion, Done, ScanSlot};
+pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
 pub use cache::{CacheConfig, CacheStats, TrackingMode};
 pub use client::Client;
 pub use command::{Block, Command, Flags};

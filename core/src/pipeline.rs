@@ -131,6 +131,11 @@ impl Pipeline {
             || (self.transaction && self.chunks.len() > 1)
     }
 
+    /// Total bytes of every command's arguments.
+    pub(crate) fn size(&self) -> usize {
+        self.metas.iter().map(|m| m.size()).sum()
+    }
+
     /// True when every command is safe to repeat.
     pub(crate) fn retry_safe(&self, retry_unsafe: bool) -> bool {
         self.metas.iter().all(|m| m.retry_safe(retry_unsafe))
@@ -172,7 +177,9 @@ impl PipelineConn for deadpool_redis::Connection {
 }
 
 /// The chunks to write, in order; a transaction's last chunk carries its EXEC.
-fn wire_chunks(pipe: &Pipeline) -> impl Iterator<Item = std::borrow::Cow<'_, redis::Pipeline>> {
+pub(crate) fn wire_chunks(
+    pipe: &Pipeline,
+) -> impl Iterator<Item = std::borrow::Cow<'_, redis::Pipeline>> {
     let last = pipe.chunks.len().saturating_sub(1);
     pipe.chunks.iter().enumerate().map(move |(i, chunk)| {
         if i == last && pipe.transaction {
@@ -186,7 +193,7 @@ fn wire_chunks(pipe: &Pipeline) -> impl Iterator<Item = std::borrow::Cow<'_, red
 }
 
 /// Each command's reply or error in its slot, from every reply read off the wire.
-fn finish(pipe: &Pipeline, replies: Vec<Value>) -> Result<Vec<Result<Value>>> {
+pub(crate) fn finish(pipe: &Pipeline, replies: Vec<Value>) -> Result<Vec<Result<Value>>> {
     if pipe.transaction {
         exec_result(pipe, replies)
     } else {

@@ -69,9 +69,24 @@ impl Reader {
     /// An I/O error or a malformed reply leaves the reader in an undefined state: the
     /// connection must be dropped (the sync engine does).
     pub(crate) fn read<R: Read>(&mut self, src: &mut R) -> Result<Value> {
+        self.poll(src, true)
+            .map(|v| v.expect("a blocking read returns a value or an error"))
+    }
+
+    /// Like [`Self::read`] on a non-blocking source: `None` when the reply is not all
+    /// there yet. What has arrived is kept, and the next call carries on from it.
+    pub(crate) fn try_read<R: Read>(&mut self, src: &mut R) -> Result<Option<Value>> {
+        self.poll(src, false)
+    }
+
+    fn poll<R: Read>(&mut self, src: &mut R, block: bool) -> Result<Option<Value>> {
         loop {
             match self.step()? {
-                Step::Need(n) => self.fill(src, n)?,
+                Step::Need(n) => {
+                    if !self.fill(src, n, block)? {
+                        return Ok(None);
+                    }
+                }
                 Step::Open(open) => {
                     if self.stack.len() >= MAX_DEPTH {
                         return Err(protocol("reply nested too deeply"));
@@ -84,7 +99,7 @@ impl Reader {
                             self.pos = 0;
                             self.end = 0;
                         }
-                        return Ok(v);
+                        return Ok(Some(v));
                     };
                     top.items.push(v);
                     if top.items.len() < top.want {
@@ -103,8 +118,9 @@ impl Reader {
         self.pos < self.end || !self.stack.is_empty()
     }
 
-    /// Reads from `src` until at least `need` unread bytes are buffered.
-    fn fill<R: Read>(&mut self, src: &mut R, need: usize) -> Result<()> {
+    /// Reads from `src` once (asking for at least `need` unread bytes in all); false
+    /// when a non-blocking source has nothing now (`block` false).
+    fn fill<R: Read>(&mut self, src: &mut R, need: usize, block: bool) -> Result<bool> {
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
@@ -114,9 +130,12 @@ impl Reader {
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }
-        let n = src
-            .read(&mut self.buf[self.end..])
-            .map_err(|e| Error::from(redis::RedisError::from(e)))?;
+        let n = match src.read(&mut self.buf[self.end..]) {
+            Ok(n) => n,
+            Err(e) if !block && e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(true),
+            Err(e) => return Err(Error::from(redis::RedisError::from(e))),
+        };
         if n == 0 {
             return Err(Error::new(
                 ErrorKind::Connection,
@@ -124,7 +143,7 @@ impl Reader {
             ));
         }
         self.end += n;
-        Ok(())
+        Ok(true)
     }
 
     /// Parses one element at the read position and consumes it when complete.

@@ -165,3 +165,144 @@ fn scan_pages_come_back_in_turn() {
     }
     assert_eq!(seen, 500);
 }
+
+/// Drives a batcher the way an event loop does: polls its own connection's socket,
+/// reads it when readable, drains runtime completions, fires a request's timeout.
+fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completion> {
+    let start = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut timed_out = None;
+    while got.len() < want {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "stuck with {got:?}"
+        );
+        got.extend(b.drain());
+        let w = b.loop_watch();
+        if let (Some(limit), Some((seq, _))) = (timeout_at, w.in_flight) {
+            if start.elapsed() >= limit && timed_out != Some(seq) {
+                timed_out = Some(seq);
+                got.extend(b.on_timeout(seq));
+                b.release_retired();
+                continue;
+            }
+        }
+        match w.fd {
+            Some(fd) => {
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut p, 1, 5) } > 0 {
+                    got.extend(b.on_readable());
+                }
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+        if b.loop_watch().fd != w.fd {
+            b.release_retired();
+        }
+    }
+    got
+}
+
+fn reply(done: &[Completion], tag: u64) -> Value {
+    match done.iter().find(|(t, _)| *t == tag) {
+        Some((_, Ok(Done::Reply(v)))) => v.clone(),
+        other => panic!("tag {tag}: {other:?}"),
+    }
+}
+
+/// Lone requests go on the loop's own connection (no thread hop); requests behind one
+/// in flight wait their turn, so replies come in submission order; a connection the
+/// server drops costs a safe command nothing; a timeout fails only its own request.
+#[test]
+fn the_loop_carries_lone_requests_itself() {
+    let srv = TestServer::start_owned(&[]);
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(
+            srv.builder()
+                .response_timeout(Duration::from_millis(150))
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let b = Batcher::with_loop_io(client.clone(), |_: &Batcher| {});
+    // The first request takes the runtime while the loop's connection opens.
+    b.submit(1, c(&["SET", "lo:k", "v"]));
+    assert_eq!(reply(&drive(&b, 1, None), 1), Value::Okay);
+    let start = std::time::Instant::now();
+    while b.loop_watch().fd.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the loop's connection opens"
+        );
+        b.submit(2, c(&["PING"]));
+        drive(&b, 1, None);
+    }
+
+    let direct = client.stats().direct_requests;
+    b.submit(3, c(&["GET", "lo:k"]));
+    assert!(
+        b.loop_watch().in_flight.is_some(),
+        "a lone GET is on the loop's connection"
+    );
+    assert_eq!(
+        reply(&drive(&b, 1, None), 3),
+        Value::BulkString(b"v".to_vec())
+    );
+    assert_eq!(client.stats().direct_requests, direct + 1);
+
+    // Three at once: one in flight, two held behind it; replies in order.
+    for tag in [10, 11, 12] {
+        b.submit(tag, c(&["INCR", "lo:n"]));
+    }
+    let done = drive(&b, 3, None);
+    assert_eq!(
+        done.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        vec![10, 11, 12]
+    );
+    assert_eq!(reply(&done, 12), Value::Int(3));
+
+    let mut pipe = Pipeline::new(true);
+    pipe.add(c(&["INCR", "lo:n"])).add(c(&["GET", "lo:k"]));
+    b.submit_pipeline(20, pipe);
+    match &drive(&b, 1, None)[0] {
+        (20, Ok(Done::Slots(s))) => assert_eq!(s[0].as_ref().unwrap(), &Value::Int(4)),
+        other => panic!("{other:?}"),
+    }
+
+    // The server drops every connection of the client: a GET is sent again.
+    let mut control = srv.control();
+    redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .exec(&mut control)
+        .unwrap();
+    b.submit(30, c(&["GET", "lo:k"]));
+    assert_eq!(
+        reply(&drive(&b, 1, None), 30),
+        Value::BulkString(b"v".to_vec())
+    );
+
+    // A stalled server: the request in flight times out; the next gets its own reply.
+    while b.loop_watch().fd.is_none() {
+        b.submit(31, c(&["PING"]));
+        drive(&b, 1, None);
+    }
+    b.submit(40, c(&["DEBUG", "SLEEP", "0.3"]));
+    assert!(b.loop_watch().in_flight.is_some());
+    let done = drive(&b, 1, Some(Duration::from_millis(150)));
+    match &done[0] {
+        (40, Err(e)) => assert_eq!(e.kind(), ErrorKind::Timeout, "{e}"),
+        other => panic!("{other:?}"),
+    }
+    b.submit(41, c(&["GET", "lo:k"]));
+    assert_eq!(
+        reply(&drive(&b, 1, None), 41),
+        Value::BulkString(b"v".to_vec())
+    );
+}

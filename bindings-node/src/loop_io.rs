@@ -1,0 +1,282 @@
+//! The JS thread's own connection (design §2): a lone request is written by the JS
+//! thread and its reply read there when libuv reports the socket readable, so it pays
+//! no thread hop. The core decides which requests go this way and what their replies
+//! mean ([`Batcher::with_loop_io`]); this module only keeps a libuv poller and timer in
+//! step with [`Batcher::loop_watch`] and hands completions to the package's
+//! `settleBatch`, exactly as the batched crossing does.
+//!
+//! libuv's functions are Node's own (exported by the `node` executable, as for any
+//! addon built with node-gyp); handle types and sizes come from libuv at run time.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::sync::Arc;
+
+use napi::sys;
+use redbridge::{Batcher, Completion};
+
+use crate::{check, completions_js, KeepAlive};
+
+/// `uv_handle_type` values (uv.h: UV_UNKNOWN_HANDLE = 0, then ASYNC, CHECK, FS_EVENT,
+/// FS_POLL, HANDLE, IDLE, NAMED_PIPE, POLL, PREPARE, PROCESS, STREAM, TCP, TIMER).
+const UV_POLL: c_int = 8;
+const UV_TIMER: c_int = 13;
+const UV_READABLE: c_int = 1;
+
+type Handle = *mut c_void;
+
+extern "C" {
+    fn uv_handle_size(kind: c_int) -> usize;
+    fn uv_poll_init(lp: *mut sys::uv_loop_s, h: Handle, fd: c_int) -> c_int;
+    fn uv_poll_start(
+        h: Handle,
+        events: c_int,
+        cb: unsafe extern "C" fn(Handle, c_int, c_int),
+    ) -> c_int;
+    fn uv_poll_stop(h: Handle) -> c_int;
+    fn uv_timer_init(lp: *mut sys::uv_loop_s, h: Handle) -> c_int;
+    fn uv_timer_start(
+        h: Handle,
+        cb: unsafe extern "C" fn(Handle),
+        timeout: u64,
+        repeat: u64,
+    ) -> c_int;
+    fn uv_timer_stop(h: Handle) -> c_int;
+    fn uv_close(h: Handle, cb: Option<unsafe extern "C" fn(Handle)>);
+    fn uv_unref(h: Handle);
+}
+
+fn layout(kind: c_int) -> Layout {
+    // SAFETY: uv_handle_size only reads a table.
+    let size = unsafe { uv_handle_size(kind) };
+    Layout::from_size_align(size.max(8), 16).expect("a handle's size is small")
+}
+
+/// A zeroed handle of `kind` whose `data` (its first field) points at `io`.
+unsafe fn new_handle(kind: c_int, io: *const LoopIo) -> Handle {
+    let h = std::alloc::alloc_zeroed(layout(kind)) as Handle;
+    if h.is_null() {
+        std::alloc::handle_alloc_error(layout(kind));
+    }
+    *(h as *mut *const LoopIo) = io;
+    h
+}
+
+unsafe extern "C" fn free_poll(h: Handle) {
+    std::alloc::dealloc(h as *mut u8, layout(UV_POLL));
+}
+
+unsafe extern "C" fn free_timer(h: Handle) {
+    std::alloc::dealloc(h as *mut u8, layout(UV_TIMER));
+}
+
+/// One client's poller and timer; lives (boxed, at a fixed address) as long as its
+/// `NativeClient`, and only on the JS thread.
+pub(crate) struct LoopIo {
+    env: sys::napi_env,
+    lp: *mut sys::uv_loop_s,
+    batcher: Batcher,
+    keep_alive: Arc<KeepAlive>,
+    settle: sys::napi_ref,
+    ctx: sys::napi_async_context,
+    poll: Cell<Handle>,
+    poll_fd: Cell<Option<c_int>>,
+    timer: Handle,
+    timer_seq: Cell<Option<u64>>,
+    closed: Cell<bool>,
+}
+
+impl LoopIo {
+    /// Sets up the timer (the poller comes with the first connection). `settle` is the
+    /// package's `settleBatch`.
+    pub(crate) unsafe fn new(
+        env: sys::napi_env,
+        batcher: Batcher,
+        keep_alive: Arc<KeepAlive>,
+        settle: sys::napi_value,
+    ) -> napi::Result<Box<LoopIo>> {
+        let mut lp = ptr::null_mut();
+        check(sys::napi_get_uv_event_loop(env, &mut lp))?;
+        let mut settle_ref = ptr::null_mut();
+        check(sys::napi_create_reference(env, settle, 1, &mut settle_ref))?;
+        let mut resource = ptr::null_mut();
+        check(sys::napi_create_object(env, &mut resource))?;
+        let mut name = ptr::null_mut();
+        check(sys::napi_create_string_utf8(
+            env,
+            c"redbridge:reply".as_ptr(),
+            15,
+            &mut name,
+        ))?;
+        let mut ctx = ptr::null_mut();
+        check(sys::napi_async_init(env, resource, name, &mut ctx))?;
+        let mut io = Box::new(LoopIo {
+            env,
+            lp,
+            batcher,
+            keep_alive,
+            settle: settle_ref,
+            ctx,
+            poll: Cell::new(ptr::null_mut()),
+            poll_fd: Cell::new(None),
+            timer: ptr::null_mut(),
+            timer_seq: Cell::new(None),
+            closed: Cell::new(false),
+        });
+        let timer = new_handle(UV_TIMER, &*io);
+        uv_timer_init(lp, timer);
+        // Requests in flight keep the loop alive through the settle function's
+        // reference count; libuv's handles never do.
+        uv_unref(timer);
+        io.timer = timer;
+        Ok(io)
+    }
+
+    /// Brings the poller and the timer in step with the core after any call into it.
+    pub(crate) fn sync(&self) {
+        if self.closed.get() {
+            return;
+        }
+        let watch = self.batcher.loop_watch();
+        // SAFETY: on the JS thread, with handles this struct owns.
+        unsafe {
+            if watch.fd != self.poll_fd.get() {
+                self.stop_poll();
+                self.batcher.release_retired();
+                if let Some(fd) = watch.fd {
+                    let h = new_handle(UV_POLL, self);
+                    if uv_poll_init(self.lp, h, fd) == 0 {
+                        uv_poll_start(h, UV_READABLE, on_readable);
+                        uv_unref(h);
+                        self.poll.set(h);
+                        self.poll_fd.set(Some(fd));
+                    } else {
+                        free_poll(h);
+                    }
+                }
+            }
+            match watch.in_flight {
+                Some((seq, timeout)) if self.timer_seq.get() != Some(seq) => {
+                    self.timer_seq.set(Some(seq));
+                    uv_timer_stop(self.timer);
+                    if let Some(t) = timeout {
+                        let ms = t.as_millis().clamp(1, u64::MAX as u128) as u64;
+                        uv_timer_start(self.timer, on_timer, ms, 0);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if self.timer_seq.take().is_some() {
+                        uv_timer_stop(self.timer);
+                    }
+                }
+            }
+        }
+    }
+
+    unsafe fn stop_poll(&self) {
+        let h = self.poll.replace(ptr::null_mut());
+        if !h.is_null() {
+            // Stopping takes the socket out of libuv's epoll set at once, so the core
+            // may close it after this.
+            uv_poll_stop(h);
+            uv_close(h, Some(free_poll));
+        }
+        self.poll_fd.set(None);
+    }
+
+    /// Hands completions to `settleBatch` on the JS thread, as a macrotask callback
+    /// (microtasks run after it).
+    unsafe fn settle(&self, done: Vec<Completion>) {
+        if done.is_empty() {
+            return;
+        }
+        let env = self.env;
+        self.keep_alive.add(env, -(done.len() as isize));
+        let mut scope = ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return;
+        }
+        let _ = (|| -> napi::Result<()> {
+            let batch = completions_js(env, done)?;
+            let mut func = ptr::null_mut();
+            check(sys::napi_get_reference_value(env, self.settle, &mut func))?;
+            // napi_make_callback wants an object as `this`.
+            let mut recv = ptr::null_mut();
+            check(sys::napi_get_global(env, &mut recv))?;
+            let mut result = ptr::null_mut();
+            let status = sys::napi_make_callback(env, self.ctx, recv, func, 1, &batch, &mut result);
+            if status == sys::Status::napi_pending_exception {
+                // What settleBatch threw goes to process 'uncaughtException', as it
+                // would from any libuv callback.
+                let mut err = ptr::null_mut();
+                sys::napi_get_and_clear_last_exception(env, &mut err);
+                sys::napi_fatal_exception(env, err);
+            }
+            Ok(())
+        })();
+        sys::napi_close_handle_scope(env, scope);
+    }
+
+    /// The client closes: what was in flight fails, and the handles go.
+    pub(crate) fn close(&self) {
+        self.shut(true);
+    }
+
+    /// `settle` false from a finalizer, where no JS may run (nothing is waiting then:
+    /// the promises went with the client).
+    fn shut(&self, settle: bool) {
+        if self.closed.replace(true) {
+            return;
+        }
+        // SAFETY: on the JS thread, with handles this struct owns.
+        unsafe {
+            let done = self.batcher.close_loop_io();
+            if settle {
+                self.settle(done);
+            }
+            self.stop_poll();
+            self.batcher.release_retired();
+            uv_timer_stop(self.timer);
+            uv_close(self.timer, Some(free_timer));
+            let mut scope = ptr::null_mut();
+            let scoped = sys::napi_open_handle_scope(self.env, &mut scope) == sys::Status::napi_ok;
+            sys::napi_delete_reference(self.env, self.settle);
+            sys::napi_async_destroy(self.env, self.ctx);
+            if scoped {
+                sys::napi_close_handle_scope(self.env, scope);
+            }
+        }
+    }
+}
+
+impl Drop for LoopIo {
+    fn drop(&mut self) {
+        self.shut(false);
+    }
+}
+
+unsafe extern "C" fn on_readable(h: Handle, _status: c_int, _events: c_int) {
+    let io = &*(*(h as *const *const LoopIo));
+    if io.closed.get() {
+        return;
+    }
+    let done = io.batcher.on_readable();
+    io.settle(done);
+    io.sync();
+}
+
+unsafe extern "C" fn on_timer(h: Handle) {
+    let io = &*(*(h as *const *const LoopIo));
+    if io.closed.get() {
+        return;
+    }
+    let Some(seq) = io.timer_seq.get() else {
+        return;
+    };
+    let done = io.batcher.on_timeout(seq);
+    io.settle(done);
+    io.sync();
+}
