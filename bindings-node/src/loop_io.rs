@@ -21,6 +21,8 @@ use crate::{check, completions_js, KeepAlive};
 
 /// `uv_handle_type` values (uv.h: UV_UNKNOWN_HANDLE = 0, then ASYNC, CHECK, FS_EVENT,
 /// FS_POLL, HANDLE, IDLE, NAMED_PIPE, POLL, PREPARE, PROCESS, STREAM, TCP, TIMER).
+const UV_CHECK: c_int = 2;
+const UV_IDLE: c_int = 6;
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
@@ -44,6 +46,12 @@ extern "C" {
         repeat: u64,
     ) -> c_int;
     fn uv_timer_stop(h: Handle) -> c_int;
+    fn uv_check_init(lp: *mut sys::uv_loop_s, h: Handle) -> c_int;
+    fn uv_check_start(h: Handle, cb: unsafe extern "C" fn(Handle)) -> c_int;
+    fn uv_check_stop(h: Handle) -> c_int;
+    fn uv_idle_init(lp: *mut sys::uv_loop_s, h: Handle) -> c_int;
+    fn uv_idle_start(h: Handle, cb: unsafe extern "C" fn(Handle)) -> c_int;
+    fn uv_idle_stop(h: Handle) -> c_int;
     fn uv_close(h: Handle, cb: Option<unsafe extern "C" fn(Handle)>);
     fn uv_unref(h: Handle);
 }
@@ -72,6 +80,14 @@ unsafe extern "C" fn free_timer(h: Handle) {
     std::alloc::dealloc(h as *mut u8, layout(UV_TIMER));
 }
 
+unsafe extern "C" fn free_check(h: Handle) {
+    std::alloc::dealloc(h as *mut u8, layout(UV_CHECK));
+}
+
+unsafe extern "C" fn free_idle(h: Handle) {
+    std::alloc::dealloc(h as *mut u8, layout(UV_IDLE));
+}
+
 /// One client's poller and timer; lives (boxed, at a fixed address) as long as its
 /// `NativeClient`, and only on the JS thread.
 pub(crate) struct LoopIo {
@@ -85,6 +101,11 @@ pub(crate) struct LoopIo {
     poll_fd: Cell<Option<c_int>>,
     timer: Handle,
     timer_seq: Cell<Option<u64>>,
+    /// The end of this turn of the loop (check phase, after I/O callbacks; idle phase,
+    /// after timers, which also keeps the poll from blocking): `flush_loop` runs there.
+    check: Handle,
+    idle: Handle,
+    flush_armed: Cell<bool>,
     closed: Cell<bool>,
 }
 
@@ -123,6 +144,9 @@ impl LoopIo {
             poll_fd: Cell::new(None),
             timer: ptr::null_mut(),
             timer_seq: Cell::new(None),
+            check: ptr::null_mut(),
+            idle: ptr::null_mut(),
+            flush_armed: Cell::new(false),
             closed: Cell::new(false),
         });
         let timer = new_handle(UV_TIMER, &*io);
@@ -131,6 +155,14 @@ impl LoopIo {
         // reference count; libuv's handles never do.
         uv_unref(timer);
         io.timer = timer;
+        let check = new_handle(UV_CHECK, &*io);
+        uv_check_init(lp, check);
+        uv_unref(check);
+        io.check = check;
+        let idle = new_handle(UV_IDLE, &*io);
+        uv_idle_init(lp, idle);
+        uv_unref(idle);
+        io.idle = idle;
         Ok(io)
     }
 
@@ -142,6 +174,10 @@ impl LoopIo {
         let watch = self.batcher.loop_watch();
         // SAFETY: on the JS thread, with handles this struct owns.
         unsafe {
+            if watch.candidates && !self.flush_armed.replace(true) {
+                uv_check_start(self.check, on_turn_end);
+                uv_idle_start(self.idle, on_turn_end);
+            }
             if watch.fd != self.poll_fd.get() {
                 self.stop_poll();
                 self.batcher.release_retired();
@@ -241,6 +277,10 @@ impl LoopIo {
             self.batcher.release_retired();
             uv_timer_stop(self.timer);
             uv_close(self.timer, Some(free_timer));
+            uv_check_stop(self.check);
+            uv_close(self.check, Some(free_check));
+            uv_idle_stop(self.idle);
+            uv_close(self.idle, Some(free_idle));
             let mut scope = ptr::null_mut();
             let scoped = sys::napi_open_handle_scope(self.env, &mut scope) == sys::Status::napi_ok;
             sys::napi_delete_reference(self.env, self.settle);
@@ -265,6 +305,18 @@ unsafe extern "C" fn on_readable(h: Handle, _status: c_int, _events: c_int) {
     }
     let done = io.batcher.on_readable();
     io.settle(done);
+    io.sync();
+}
+
+unsafe extern "C" fn on_turn_end(h: Handle) {
+    let io = &*(*(h as *const *const LoopIo));
+    if io.closed.get() {
+        return;
+    }
+    io.flush_armed.set(false);
+    uv_check_stop(io.check);
+    uv_idle_stop(io.idle);
+    io.batcher.flush_loop();
     io.sync();
 }
 

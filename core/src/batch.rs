@@ -71,6 +71,8 @@ struct Inner {
     submitted: Mutex<Vec<(u64, Job)>>,
     /// A flush task is scheduled and has not yet taken `submitted`.
     flush_armed: AtomicBool,
+    /// Held by a flush while it takes its batch and queues it (see `flush`).
+    order: Mutex<()>,
     done: Mutex<Vec<Completion>>,
     /// `wake` was called and the loop has not yet drained.
     wake_armed: AtomicBool,
@@ -122,6 +124,7 @@ impl Batcher {
                 own: own.then(|| Mutex::new(LoopIo::default())),
                 submitted: Mutex::default(),
                 flush_armed: AtomicBool::new(false),
+                order: Mutex::default(),
                 done: Mutex::default(),
                 wake_armed: AtomicBool::new(false),
                 wake: Box::new(wake),
@@ -157,13 +160,39 @@ impl Batcher {
             io.held.push((tag, job));
             return;
         }
+        if !io.candidates.is_empty() {
+            io.candidates.push((tag, job));
+            return;
+        }
         if self.inner.pending.load(Ordering::Acquire) > 0 || !io.held.is_empty() {
             drop(io);
             return self.push(tag, job);
         }
-        if let Some(job) = io.send(&self.inner.client, tag, job) {
-            io.ensure_open(&self.inner);
-            drop(io);
+        // Whether it is alone is known at the end of the loop's turn (flush_loop).
+        io.candidates.push((tag, job));
+    }
+
+    /// On the loop, once per turn while [`LoopWatch::candidates`] says so (Node: libuv's
+    /// check and idle phases): a request that was alone in its turn goes on the loop's
+    /// own connection; several are concurrent load and take the runtime together.
+    pub fn flush_loop(&self) {
+        let Some(own) = &self.inner.own else {
+            return;
+        };
+        let mut io = lock(own);
+        let mut candidates = std::mem::take(&mut io.candidates);
+        if candidates.len() == 1 && io.in_flight.is_none() {
+            let (tag, job) = candidates.pop().expect("one");
+            match io.send(&self.inner.client, tag, job) {
+                None => return,
+                Some(job) => {
+                    io.ensure_open(&self.inner);
+                    candidates.push((tag, job));
+                }
+            }
+        }
+        drop(io);
+        for (tag, job) in candidates {
             self.push(tag, job);
         }
     }
@@ -178,6 +207,7 @@ impl Batcher {
                 LoopWatch {
                     fd: io.conn.as_ref().and_then(|c| c.raw_fd()),
                     in_flight: io.in_flight.as_ref().map(|f| (f.seq, f.timeout)),
+                    candidates: !io.candidates.is_empty(),
                 }
             }
         }
@@ -246,13 +276,26 @@ impl Batcher {
         };
         let held = std::mem::take(&mut io.held);
         drop(guard);
+        self.release(resend, held);
+        done
+    }
+
+    /// After the loop's request: a resent one and those held behind it go on, in order.
+    /// One held request alone goes the lone way again; several are concurrent load,
+    /// which the runtime carries (all of them, so none overtakes another).
+    fn release(&self, resend: Option<(u64, Job)>, held: Vec<(u64, Job)>) {
         if let Some((tag, job)) = resend {
             self.push(tag, job);
         }
-        for (tag, job) in held {
-            self.route(tag, job);
+        if held.len() == 1 {
+            for (tag, job) in held {
+                self.route(tag, job);
+            }
+        } else {
+            for (tag, job) in held {
+                self.push(tag, job);
+            }
         }
-        done
     }
 
     /// On the loop, when the client closes: the request in flight on the loop's own
@@ -276,6 +319,7 @@ impl Batcher {
             .into_iter()
             .collect();
         done.extend(io.held.drain(..).map(|(tag, _)| (tag, Err(closed()))));
+        done.extend(io.candidates.drain(..).map(|(tag, _)| (tag, Err(closed()))));
         done
     }
 
@@ -297,19 +341,14 @@ impl Batcher {
         let resend = f.fail(&self.inner.client, e, &mut done);
         let held = std::mem::take(&mut io.held);
         drop(io);
-        if let Some((tag, job)) = resend {
-            self.push(tag, job);
-        }
-        for (tag, job) in held {
-            self.route(tag, job);
-        }
+        self.release(resend, held);
         done
     }
 
     /// Queues the fetch of a scan's next page; it completes with [`Done::Page`]. A scan
     /// whose page is already being fetched completes with an error.
     pub fn submit_scan(&self, tag: u64, scan: ScanSlot) {
-        self.push(tag, Job::Scan(scan));
+        self.route(tag, Job::Scan(scan));
     }
 
     fn push(&self, tag: u64, job: Job) {
@@ -340,6 +379,8 @@ pub struct LoopWatch {
     /// The request in flight: its sequence number (for [`Batcher::on_timeout`]) and
     /// how long it may wait (`None`: no limit).
     pub in_flight: Option<(u64, Option<Duration>)>,
+    /// Requests wait for [`Batcher::flush_loop`] at the end of this turn of the loop.
+    pub candidates: bool,
 }
 
 /// After a failed open, the loop's own connection is tried again after this long.
@@ -356,6 +397,8 @@ struct LoopIo {
     /// Opened by a blocking task, installed by the loop on its next request.
     opened: Option<DirectConn>,
     in_flight: Option<InFlight>,
+    /// Submitted in this turn of the loop with nothing in flight: see `flush_loop`.
+    candidates: Vec<(u64, Job)>,
     /// Submitted while a request was in flight here: sent (or queued) after it, in order.
     held: Vec<(u64, Job)>,
     /// Dropped connections kept open until the binding's poller let go of them.
@@ -539,23 +582,48 @@ async fn next_page(slot: &ScanSlot) -> Result<Option<Vec<Value>>> {
 
 impl Inner {
     async fn flush(self: Arc<Self>) {
-        // Disarm before taking: a submit that lands after the take arms a new flush.
-        self.flush_armed.store(false, Ordering::SeqCst);
-        let batch = std::mem::take(&mut *lock(&self.submitted));
-        let mut running: FuturesUnordered<_> = batch
-            .into_iter()
-            .map(|(tag, job)| {
+        type Request<'a> =
+            std::pin::Pin<Box<dyn std::future::Future<Output = Completion> + Send + 'a>>;
+        let mut started: Vec<Request<'_>> = Vec::new();
+        let mut early = Vec::new();
+        // Requests reach the connection in the order they were submitted, also when two
+        // flushes run at once on two runtime threads: a batch is taken, and each of its
+        // requests polled once in order (which queues it on the connection), under one
+        // lock. (FuturesUnordered alone polls in no set order.)
+        std::future::poll_fn(|cx| {
+            let _order = lock(&self.order);
+            // Disarm before taking: a submit that lands after the take arms a new flush.
+            self.flush_armed.store(false, Ordering::SeqCst);
+            let batch = std::mem::take(&mut *lock(&self.submitted));
+            for (tag, job) in batch {
                 let client = &self.client;
-                async move {
+                // Unconstrained: tokio's cooperative budget (128 operations per poll)
+                // would make the 129th request yield before it is queued.
+                let mut request: Request<'_> = Box::pin(tokio::task::unconstrained(async move {
                     let done = match job {
                         Job::Command(cmd) => client.execute(&cmd).await.map(Done::Reply),
                         Job::Pipeline(pipe) => client.pipeline(&pipe).await.map(Done::Slots),
                         Job::Scan(slot) => next_page(&slot).await.map(Done::Page),
                     };
                     (tag, done)
+                }));
+                match request.as_mut().poll(cx) {
+                    std::task::Poll::Ready(done) => early.push(done),
+                    std::task::Poll::Pending => started.push(request),
                 }
-            })
-            .collect();
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        let mut running: FuturesUnordered<Request<'_>> = started.into_iter().collect();
+        if !early.is_empty() {
+            lock(&self.done).extend(early);
+            if !self.wake_armed.swap(true, Ordering::AcqRel) {
+                (self.wake)(&Batcher {
+                    inner: Arc::clone(&self),
+                });
+            }
+        }
         while let Some(first) = running.next().await {
             // Take every other reply that is already in as well: one lock, one wake-up.
             let mut done = lock(&self.done);

@@ -294,9 +294,12 @@ impl Supervisor {
     }
 
     async fn connect(&self, generation: u64) -> Result<MultiplexedConnection> {
+        // No sender ever waits for room: a waiting sender can be overtaken by a later
+        // one, and requests must reach the server in the order they were made.
         let mut cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.config.connect_timeout))
-            .set_response_timeout(None);
+            .set_response_timeout(None)
+            .set_pipeline_buffer_size(1 << 20);
         if self.config.protocol == Protocol::Resp3 {
             let observers = self.observers.clone();
             let broken = self.broken_tx.clone();

@@ -166,6 +166,31 @@ fn scan_pages_come_back_in_turn() {
     assert_eq!(seen, 500);
 }
 
+/// Requests reach the server in the order they were submitted, however many are
+/// submitted at once (tokio's cooperative budget and the connection's queue once let a
+/// later one overtake).
+#[test]
+fn thousands_submitted_at_once_run_in_order() {
+    let srv = TestServer::start();
+    let (b, rx, _) = batcher(&srv);
+    b.submit(0, c(&["DEL", "ord:n"]));
+    collect(&b, &rx, 1);
+    for tag in 1..=3000u64 {
+        b.submit(tag, c(&["INCR", "ord:n"]));
+    }
+    let mut got = collect(&b, &rx, 3000);
+    while got.len() < 3000 {
+        rx.recv_timeout(Duration::from_secs(5)).expect("a wake-up");
+        got.extend(b.drain());
+    }
+    for (tag, r) in got {
+        match r {
+            Ok(Done::Reply(Value::Int(n))) => assert_eq!(n as u64, tag, "INCR #{tag} ran as #{n}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// Drives a batcher the way an event loop does: polls its own connection's socket,
 /// reads it when readable, drains runtime completions, fires a request's timeout.
 fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completion> {
@@ -178,6 +203,7 @@ fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completi
             "stuck with {got:?}"
         );
         got.extend(b.drain());
+        b.flush_loop();
         let w = b.loop_watch();
         if let (Some(limit), Some((seq, _))) = (timeout_at, w.in_flight) {
             if start.elapsed() >= limit && timed_out != Some(seq) {
@@ -247,6 +273,8 @@ fn the_loop_carries_lone_requests_itself() {
 
     let direct = client.stats().direct_requests;
     b.submit(3, c(&["GET", "lo:k"]));
+    assert!(b.loop_watch().candidates);
+    b.flush_loop();
     assert!(
         b.loop_watch().in_flight.is_some(),
         "a lone GET is on the loop's connection"
@@ -257,7 +285,7 @@ fn the_loop_carries_lone_requests_itself() {
     );
     assert_eq!(client.stats().direct_requests, direct + 1);
 
-    // Three at once: one in flight, two held behind it; replies in order.
+    // Three in one turn are concurrent load: the runtime carries them, in order.
     for tag in [10, 11, 12] {
         b.submit(tag, c(&["INCR", "lo:n"]));
     }
@@ -267,12 +295,24 @@ fn the_loop_carries_lone_requests_itself() {
         vec![10, 11, 12]
     );
     assert_eq!(reply(&done, 12), Value::Int(3));
+    // One in flight on the loop's connection: the next two wait behind it.
+    b.submit(13, c(&["INCR", "lo:n"]));
+    b.flush_loop();
+    assert!(b.loop_watch().in_flight.is_some());
+    b.submit(14, c(&["INCR", "lo:n"]));
+    b.submit(15, c(&["INCR", "lo:n"]));
+    let done = drive(&b, 3, None);
+    assert_eq!(
+        done.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        vec![13, 14, 15]
+    );
+    assert_eq!(reply(&done, 15), Value::Int(6));
 
     let mut pipe = Pipeline::new(true);
     pipe.add(c(&["INCR", "lo:n"])).add(c(&["GET", "lo:k"]));
     b.submit_pipeline(20, pipe);
     match &drive(&b, 1, None)[0] {
-        (20, Ok(Done::Slots(s))) => assert_eq!(s[0].as_ref().unwrap(), &Value::Int(4)),
+        (20, Ok(Done::Slots(s))) => assert_eq!(s[0].as_ref().unwrap(), &Value::Int(7)),
         other => panic!("{other:?}"),
     }
 
@@ -294,6 +334,7 @@ fn the_loop_carries_lone_requests_itself() {
         drive(&b, 1, None);
     }
     b.submit(40, c(&["DEBUG", "SLEEP", "0.3"]));
+    b.flush_loop();
     assert!(b.loop_watch().in_flight.is_some());
     let done = drive(&b, 1, Some(Duration::from_millis(150)));
     match &done[0] {
