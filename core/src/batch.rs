@@ -161,8 +161,14 @@ impl Batcher {
             return;
         }
         if !io.candidates.is_empty() {
-            io.candidates.push((tag, job));
-            return;
+            // A second request in the same turn: concurrent load. The runtime starts on
+            // it now, while the loop is still submitting.
+            let first = std::mem::take(&mut io.candidates);
+            drop(io);
+            for (tag, job) in first {
+                self.push(tag, job);
+            }
+            return self.push(tag, job);
         }
         if self.inner.pending.load(Ordering::Acquire) > 0 || !io.held.is_empty() {
             drop(io);
