@@ -68,12 +68,16 @@ struct Inner {
     pending: AtomicUsize,
     /// The loop's own connection, when the binding drives one ([`Batcher::enable_loop_io`]).
     own: Option<Mutex<LoopIo>>,
-    submitted: Mutex<Vec<(u64, Job)>>,
+    /// Jobs for the next flush: submission number, tag, job.
+    submitted: Mutex<Vec<(u64, u64, Job)>>,
+    /// The next submission number.
+    next_seq: std::sync::atomic::AtomicU64,
     /// A flush task is scheduled and has not yet taken `submitted`.
     flush_armed: AtomicBool,
     /// Held by a flush while it takes its batch and queues it (see `flush`).
     order: Mutex<()>,
-    done: Mutex<Vec<Completion>>,
+    /// Completions with their submission number (see `drain`).
+    done: Mutex<Vec<(u64, Completion)>>,
     /// `wake` was called and the loop has not yet drained.
     wake_armed: AtomicBool,
     wake: Box<dyn Fn(&Batcher) + Send + Sync>,
@@ -123,6 +127,7 @@ impl Batcher {
                 pending: AtomicUsize::new(0),
                 own: own.then(|| Mutex::new(LoopIo::default())),
                 submitted: Mutex::default(),
+                next_seq: std::sync::atomic::AtomicU64::new(0),
                 flush_armed: AtomicBool::new(false),
                 order: Mutex::default(),
                 done: Mutex::default(),
@@ -359,20 +364,23 @@ impl Batcher {
 
     fn push(&self, tag: u64, job: Job) {
         self.inner.pending.fetch_add(1, Ordering::AcqRel);
-        lock(&self.inner.submitted).push((tag, job));
+        let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.submitted).push((seq, tag, job));
         if !self.inner.flush_armed.swap(true, Ordering::AcqRel) {
             let inner = Arc::clone(&self.inner);
             runtime::spawn(inner.flush());
         }
     }
 
-    /// Every completion since the last drain, in completion order. Call it from the
-    /// loop when woken; the next completion wakes it again.
+    /// Every completion since the last drain, in the order the requests were submitted
+    /// (two flushes running at once may record them in another). Call it from the loop
+    /// when woken; the next completion wakes it again.
     pub fn drain(&self) -> Vec<Completion> {
         self.inner.wake_armed.store(false, Ordering::SeqCst);
-        let done = std::mem::take(&mut *lock(&self.inner.done));
+        let mut done = std::mem::take(&mut *lock(&self.inner.done));
         self.inner.pending.fetch_sub(done.len(), Ordering::AcqRel);
-        done
+        done.sort_by_key(|(seq, _)| *seq);
+        done.into_iter().map(|(_, c)| c).collect()
     }
 }
 
@@ -589,7 +597,7 @@ async fn next_page(slot: &ScanSlot) -> Result<Option<Vec<Value>>> {
 impl Inner {
     async fn flush(self: Arc<Self>) {
         type Request<'a> =
-            std::pin::Pin<Box<dyn std::future::Future<Output = Completion> + Send + 'a>>;
+            std::pin::Pin<Box<dyn std::future::Future<Output = (u64, Completion)> + Send + 'a>>;
         let mut started: Vec<Request<'_>> = Vec::new();
         let mut early = Vec::new();
         // Requests reach the connection in the order they were submitted, also when two
@@ -601,7 +609,7 @@ impl Inner {
             // Disarm before taking: a submit that lands after the take arms a new flush.
             self.flush_armed.store(false, Ordering::SeqCst);
             let batch = std::mem::take(&mut *lock(&self.submitted));
-            for (tag, job) in batch {
+            for (seq, tag, job) in batch {
                 let client = &self.client;
                 // Unconstrained: tokio's cooperative budget (128 operations per poll)
                 // would make the 129th request yield before it is queued.
@@ -611,7 +619,7 @@ impl Inner {
                         Job::Pipeline(pipe) => client.pipeline(&pipe).await.map(Done::Slots),
                         Job::Scan(slot) => next_page(&slot).await.map(Done::Page),
                     };
-                    (tag, done)
+                    (seq, (tag, done))
                 }));
                 match request.as_mut().poll(cx) {
                     std::task::Poll::Ready(done) => early.push(done),
