@@ -181,8 +181,7 @@ impl DirectConn {
         match &mut self.wire {
             Wire::Redis(c) => Ok(c.send_packed_command(&cmd.get_packed_command())?),
             Wire::Own { stream, out, .. } => {
-                out.clear();
-                cmd.write_packed_command(out);
+                pack(out, std::iter::once(cmd));
                 stream.write_all(out).map_err(io_error)
             }
         }
@@ -240,10 +239,7 @@ impl DirectConn {
         let Wire::Own { stream, out, .. } = &mut self.wire else {
             return Err(Error::invalid("not an event loop's connection"));
         };
-        out.clear();
-        for cmd in cmds {
-            cmd.write_packed_command(out);
-        }
+        pack(out, cmds);
         let mut rest = &out[..];
         while !rest.is_empty() {
             match stream.write(rest) {
@@ -307,17 +303,10 @@ impl Wire {
             out,
         } = self
         else {
-            unreachable!("redis-rs connections are driven by redis-rs");
+            return Err(Error::invalid("a TLS connection is driven by redis-rs"));
         };
-        out.clear();
-        for cmd in cmds {
-            cmd.write_packed_command(out);
-        }
+        pack(out, cmds);
         stream.write_all(out).map_err(io_error)?;
-        if out.capacity() > 1024 * 1024 {
-            // One huge request must not pin its buffer for the connection's life.
-            *out = Vec::with_capacity(4096);
-        }
         let mut replies = Vec::with_capacity(count);
         while replies.len() < count {
             match reader.read(stream)? {
@@ -401,6 +390,18 @@ fn connect(addr: &Addr, timeout: Duration) -> Result<Stream> {
             ErrorKind::InvalidArgument,
             "Unix sockets need a Unix system",
         )),
+    }
+}
+
+/// Packs `cmds` into `out`, reusing its allocation; one huge request does not pin its
+/// buffer for the connection's life.
+fn pack<'a>(out: &mut Vec<u8>, cmds: impl Iterator<Item = &'a redis::Cmd>) {
+    if out.capacity() > 1024 * 1024 {
+        *out = Vec::with_capacity(4096);
+    }
+    out.clear();
+    for cmd in cmds {
+        cmd.write_packed_command(out);
     }
 }
 
