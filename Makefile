@@ -50,9 +50,11 @@ build-c:
 
 # C tests under valgrind (zero errors, zero leaks), the C++ example, and an install
 # used through pkg-config. The header drift check runs in `cargo test` (bindings-c/tests/header.rs).
+# The C tests: main.c runs the test_*.c files (one per topic; helpers in support.c).
+C_TEST_SRC := $(wildcard bindings-c/tests/c/*.c)
 test-c: build-c
 	python3 tests/conformance/to_lines.py > $(CDIR)/vectors.lines
-	gcc $(CFLAGS_TEST) bindings-c/tests/c/test_redbridge.c -Ltarget/debug -lredbridge -lpthread -o $(CDIR)/test_redbridge
+	gcc $(CFLAGS_TEST) $(C_TEST_SRC) -Ltarget/debug -lredbridge -lpthread -o $(CDIR)/test_redbridge
 	g++ -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include bindings-c/tests/c/example.cpp -Ltarget/debug -lredbridge -o $(CDIR)/example_cpp
 	rm -rf $(CDIR)/prefix
 	$(MAKE) -s install PREFIX=$(abspath $(CDIR)/prefix) PROFILE=debug
