@@ -50,7 +50,9 @@ build-c:
 
 # C tests under valgrind (zero errors, zero leaks), the C++ example, and an install
 # used through pkg-config. The header drift check runs in `cargo test` (bindings-c/tests/header.rs).
-# The C tests: main.c runs the test_*.c files (one per topic; helpers in support.c).
+# The C tests (main.c runs the test_*.c files) read REDBRIDGE_TEST_URL: a throwaway server
+# from with-redis.sh, never the caller's REDIS_URL (unset here, so the C++ example and the
+# tour run against the throwaway server too).
 C_TEST_SRC := $(wildcard bindings-c/tests/c/*.c)
 test-c: build-c
 	python3 tests/conformance/to_lines.py > $(CDIR)/vectors.lines
@@ -60,7 +62,7 @@ test-c: build-c
 	$(MAKE) -s install PREFIX=$(abspath $(CDIR)/prefix) PROFILE=debug
 	PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig gcc -std=gnu11 -Wall -Werror bindings-c/examples/tour.c \
 	  $$(PKG_CONFIG_PATH=$(CDIR)/prefix/lib/pkgconfig pkg-config --cflags --libs redbridge) -o $(CDIR)/tour_pkgconfig
-	WITH_TLS=1 WITH_CLUSTER=1 $(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
+	env -u REDIS_URL WITH_TLS=1 WITH_CLUSTER=1 $(WITH_REDIS) bash -c 'LD_LIBRARY_PATH=target/debug $(VALGRIND) $(CDIR)/test_redbridge $(CDIR)/vectors.lines \
 	  && LD_LIBRARY_PATH=target/debug $(CDIR)/example_cpp \
 	  && LD_LIBRARY_PATH=$(CDIR)/prefix/lib $(CDIR)/tour_pkgconfig > $(CDIR)/tour.out && echo "pkg-config build of the C tour: ran"'
 

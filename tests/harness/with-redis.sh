@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command with REDIS_URL set: the caller's REDIS_URL when given, else a
 # throwaway redis-server (tests/harness/redis_server.py) stopped by PID afterwards.
+# A throwaway server is also exported as REDBRIDGE_TEST_URL (unless the caller set it),
+# the only name test suites read, so they never write to the caller's REDIS_URL; run
+# tests as `env -u REDIS_URL with-redis.sh ...` (make test-c does).
 # With WITH_TLS=1 it also starts a TLS-only server (client certificates optional) and
 # exports REDBRIDGE_TLS_URL, REDBRIDGE_TLS_CA, REDBRIDGE_TLS_CERT, REDBRIDGE_TLS_KEY and
 # REDBRIDGE_TLS_OTHER_CA (a CA that signed nothing). With WITH_CLUSTER=1 it starts a local
@@ -33,7 +36,8 @@ if [ -z "${REDIS_URL:-}" ]; then
   info=$(python3 "$here/redis_server.py" start)
   pidfiles+=("$(field "$info" pidfile)")
   REDIS_URL=$(field "$info" url)
-  export REDIS_URL
+  REDBRIDGE_TEST_URL=${REDBRIDGE_TEST_URL:-$REDIS_URL}
+  export REDIS_URL REDBRIDGE_TEST_URL
   echo "(throwaway redis-server at $REDIS_URL)" >&2
 fi
 "$@"

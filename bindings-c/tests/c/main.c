@@ -1,13 +1,16 @@
 /*
- * C tests of libredbridge against a real redis-server (REDIS_URL), run under valgrind
- * by `make test`. Usage: test_redbridge [vectors.lines]
+ * C tests of libredbridge against a real redis-server, run under valgrind by `make test`.
+ * Usage: REDBRIDGE_TEST_URL=redis://127.0.0.1:PORT test_redbridge [vectors.lines]
+ * The tests write to that server: it is a test server, never REDIS_URL (the user's server,
+ * for the demo and the examples). `make test-c` starts a throwaway one.
  */
 #include "support.h"
 
 int main(int argc, char **argv) {
-    url = getenv("REDIS_URL");
-    if (!url) {
-        fprintf(stderr, "set REDIS_URL (make test does)\n");
+    url = getenv("REDBRIDGE_TEST_URL");
+    if (!url || !*url) {
+        fprintf(stderr, "REDBRIDGE_TEST_URL is not set: set it to a redis-server the tests may write to\n"
+                        "(REDIS_URL is not read here; make test-c starts a throwaway server)\n");
         return 2;
     }
     test_bad_input();

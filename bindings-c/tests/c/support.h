@@ -23,7 +23,7 @@
 
 /* Checks passed and failed so far (main prints them). */
 extern int passed, failed;
-/* The test server (REDIS_URL): redis://127.0.0.1:PORT. */
+/* The test server (REDBRIDGE_TEST_URL): redis://127.0.0.1:PORT, a server the tests may fill. */
 extern const char *url;
 
 #define CHECK(cond, ...)                                                    \
