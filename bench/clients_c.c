@@ -1,4 +1,4 @@
-/* One C client (libredbridge or hiredis) through the workloads W1-W6 of design §5; prints
+/* One C client (libredbridge or hiredis) through the workloads W1-W6 of docs/architecture.md, "Bench workloads"; prints
  * one JSON line. Run by bench/run.py: `clients_c <redbridge|hiredis>`, with REDIS_URL
  * (redis://host:port/0; db 1 holds the 100k keys W4 scans) and QUICK=1 for a tiny run.
  * W3 is 8 threads: sharing one client for redbridge (it is thread-safe), one context per

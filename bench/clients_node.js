@@ -1,5 +1,5 @@
 'use strict';
-// One Node client through the workloads W1-W6 of design §5; prints one JSON line.
+// One Node client through the workloads W1-W6 of docs/architecture.md, "Bench workloads"; prints one JSON line.
 // Run by bench/run.py (not by hand): `node clients_node.js <client>`, with REDIS_URL (db 0
 // holds the GET keys, db 1 the 100k keys W4 scans), BENCH_NODE_MODULES (the scratch
 // install of the anchors) and QUICK=1 for a tiny run. One process per client.

@@ -1,4 +1,4 @@
-"""One Python client through the workloads W1-W6 of design §5; prints one JSON line.
+"""One Python client through the workloads W1-W6 of docs/architecture.md, "Bench workloads"; prints one JSON line.
 
 Run by bench/run.py (not by hand): `python clients_py.py <client>`, with REDIS_URL (db 0
 holds the GET keys, db 1 the 100k keys W4 scans) and QUICK=1 for a tiny run. Each client is

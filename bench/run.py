@@ -1,4 +1,4 @@
-"""The side-by-side bench (design §5, issue #8): every redbridge binding and the clients a
+"""The side-by-side bench (docs/architecture.md "Bench workloads", issue #8): every redbridge binding and the clients a
 user would pick instead, through W1-W6 against one throwaway server, in one run.
 
     python3 bench/run.py            # the full run (make bench builds the release artefacts first)

@@ -363,7 +363,7 @@ function settle(reply, shape) {
   return shape ? shape(reply) : reply;
 }
 
-// The batched crossing (design §2): commands go to the core with `submit(args, tag)`, and
+// The batched crossing (docs/architecture.md, "Engines"): commands go to the core with `submit(args, tag)`, and
 // the core hands back every reply that is ready in one `settleBatch([tag, reply, …])` call
 // on the JS thread. Tags are even numbers; the low bit asks for Buffers.
 const waiting = new Map();

@@ -291,7 +291,7 @@ fn slots(r: redbridge::Result<Vec<redbridge::Result<Value>>>, buffers: bool) -> 
     }
 }
 
-/// The wake-up of a client's batch (design §2: one crossing per batch, not per reply):
+/// The wake-up of a client's batch (docs/architecture.md, "Engines": one crossing per batch, not per reply):
 /// turned into JS on the JS thread, it drains every completion since the last one into a
 /// flat array `[tag, reply, tag, reply, …]` for the package's `settleBatch`. A tag's low
 /// bit asks for Buffers instead of strings.

@@ -1,4 +1,4 @@
-//! The JS thread's own connection (design §2): a lone request is written by the JS
+//! The JS thread's own connection (docs/architecture.md, "Engines"): a lone request is written by the JS
 //! thread and its reply read there when libuv reports the socket readable, so it pays
 //! no thread hop. The core decides which requests go this way and what their replies
 //! mean ([`Batcher::with_loop_io`]); this module only keeps a libuv poller and timer in

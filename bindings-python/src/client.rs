@@ -25,7 +25,7 @@ pub struct NativeClient {
     batch: Mutex<Option<LoopBatch>>,
 }
 
-/// The batched crossing for asyncio (design §2): commands submitted from the loop go to the
+/// The batched crossing for asyncio (docs/architecture.md, "Engines"): commands submitted from the loop go to the
 /// core together, and the core wakes the loop through an eventfd (no GIL taken off the
 /// loop's thread) so one `drain()` settles every reply that is in. Made per process: a
 /// forked child gets its own.

@@ -20,6 +20,6 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeAsyncScan>()?;
     m.add_class::<client::Pending>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("OPTION_NAMES", redbridge::config::OPTION_NAMES.to_vec())?;
+    m.add("OPTION_NAMES", redbridge::settings::OPTION_NAMES.to_vec())?;
     Ok(())
 }

@@ -1,60 +1,61 @@
 #![warn(missing_docs)]
 //! redbridge: one Redis connection policy, written once, for Python, Node.js and C.
 //!
-//! The request path is `classify (command table) → guard → route → policy → reply`:
-//! [`command`] holds the table every decision reads, [`guard`] catches whole-keyspace
-//! commands, [`client`] routes ordinary commands to one shared multiplexed connection
-//! and blocking/transactional ones to a leased dedicated connection ([`pool`]),
-//! [`policy`] applies timeouts and retries, and [`sync`] gives blocking callers a
-//! fast path that does its own I/O when it is alone.
+//! The modules are layers; each uses only those listed before it (an architecture test,
+//! `tests/test_architecture.rs`, keeps it so). `docs/architecture.md` tells the whole
+//! story: the layers, the request path, the engines and when each is chosen.
+//!
+//! - [`error`], [`runtime`]: the error type every layer returns; the process's tokio
+//!   runtime (rebuilt after a fork).
+//! - [`command`]: the command table every decision reads.
+//! - [`settings`]: configuration, TLS, cache and guard settings.
+//! - [`observe`]: counters and connection events.
+//! - [`wire`]: the RESP reader, pipelines in chunks, the SCAN cursor.
+//! - [`policy`]: admission, guard, timeouts, retries, and which requests may go direct.
+//! - [`cache`]: the client-side cache (RESP3 tracking).
+//! - `connection`: the shared multiplexed connection, direct connections, the pool.
+//! - `cluster`: Redis Cluster routing, slot table and per-node caches.
+//! - [`client`]: the engines — [`Client`] (async), [`SyncClient`], [`Batcher`] — on one
+//!   request path.
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub mod batch;
-pub mod cache;
-pub mod client;
-mod cluster;
-pub mod command;
-pub mod config;
-mod direct;
 pub mod error;
-mod glob;
-pub mod guard;
-pub mod multiplexed;
-pub mod pipeline;
-pub mod policy;
-pub mod pool;
-mod resp;
 pub mod runtime;
-pub mod scan;
-pub mod stats;
-pub mod sync;
-pub mod tls;
-mod topology;
 
-// Lets the shared test support (written for integration tests) name this crate.
-#[cfg(test)]
-extern crate self as redbridge;
-#[cfg(test)]
-#[path = "../tests/support/mod.rs"]
-mod test_support;
+pub mod command;
 
-pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
-pub use cache::{CacheConfig, CacheStats, TrackingMode};
-pub use client::Client;
+pub mod settings;
+
+pub mod observe;
+
+pub mod wire;
+
+pub mod policy;
+
+pub mod cache;
+
+mod connection;
+
+mod cluster;
+
+pub mod client;
+
+pub use cache::Cache;
+pub use client::{
+    Batcher, Client, Completion, Done, Lease, LoopWatch, ScanSlot, ScanStream, SyncClient,
+    SyncLease, SyncScan,
+};
 pub use command::{Block, Command, Flags};
-pub use config::{Addr, Config, ConfigBuilder, Mode, Protocol};
 pub use error::{Error, ErrorKind, Result};
-pub use guard::{GuardMode, Warning, WarningSink};
-pub use multiplexed::ConnectionObserver;
-pub use pipeline::Pipeline;
-pub use pool::Lease;
-pub use scan::{ScanKind, ScanOptions, ScanStream};
-pub use stats::{NodeStats, PoolState, StatsSnapshot};
-pub use sync::{SyncClient, SyncLease, SyncScan};
-pub use tls::TlsConfig;
+pub use observe::{CacheStats, ConnectionObserver, NodeStats, PoolState, StatsSnapshot};
+pub use settings::{
+    Addr, CacheConfig, Config, ConfigBuilder, GuardMode, Mode, Protocol, TlsConfig, TrackingMode,
+    Warning, WarningSink,
+};
+pub use wire::{Pipeline, ScanCursor, ScanKind, ScanOptions};
 
 /// Reply values, exactly as redis-rs gives them for RESP2 and RESP3.
 pub use redis::{PushInfo, PushKind, Value};

@@ -187,7 +187,7 @@ fn sync_scan_iterates_every_key() {
 
 #[test]
 fn type_is_only_for_keys() {
-    let e = redbridge::scan::ScanCursor::new(
+    let e = redbridge::ScanCursor::new(
         ScanKind::Set(b"s".to_vec()),
         ScanOptions {
             key_type: Some("set".into()),

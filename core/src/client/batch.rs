@@ -1,7 +1,8 @@
 //! Requests from a foreign event loop (Node's JS thread, an asyncio loop), carried in
 //! batches across the thread boundary.
 //!
-//! Design §2 measured why: one crossing per request costs more than the request. So
+//! `docs/architecture.md` ("Batch the crossings") has the measurements: one crossing per
+//! request costs more than the request. So
 //! [`Batcher::submit`] only queues the command; the first submit after a flush wakes the
 //! runtime once, and every command submitted until that flush runs goes out with it (the
 //! multiplexed connection then writes them together). Replies go the other way the same
@@ -9,8 +10,9 @@
 //! the binding's `wake` (a threadsafe function, an eventfd write), so replies that arrive
 //! together are settled by one callback on the loop's thread.
 //!
-//! The policy (guard, cache, routing, timeouts, retries) is [`Client::execute`]'s: a
-//! batch changes how requests cross threads, not what happens to them.
+//! The policy (guard, cache, routing, timeouts, retries) is the one request path's
+//! ([`Client::begin`] … [`Client::end`]): a batch changes how requests cross threads,
+//! not what happens to them.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,15 +22,14 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use redis::Value;
 
-use crate::client::Client;
-use crate::command::{Command, Flags};
-use crate::config::Mode;
-use crate::direct::DirectConn;
+use super::{Begin, Client, ScanStream};
+use crate::command::Command;
+use crate::connection::DirectConn;
 use crate::error::{Error, Result};
-use crate::pipeline::Pipeline;
-use crate::policy::{self, Decision, Retry};
+use crate::policy::route::{self, Carrier, Work};
+use crate::policy::{self, Decision, Retry, Seat};
 use crate::runtime;
-use crate::scan::ScanStream;
+use crate::wire::{self, Pipeline};
 
 /// A SCAN iteration a binding holds between pages; a page request takes the stream out
 /// while it fetches and puts it back before completing.
@@ -98,8 +99,8 @@ impl Batcher {
     }
 
     /// A batcher whose loop also carries lone requests itself, on a connection of its
-    /// own that the binding watches (design §2: a lone request must not pay two thread
-    /// hops). After every call into the batcher the binding reads [`Batcher::loop_watch`]
+    /// own that the binding watches (a lone request must not pay two thread hops; see
+    /// `docs/architecture.md`). After every call into the batcher the binding reads [`Batcher::loop_watch`]
     /// and keeps its poller and timer in step with it, then calls
     /// [`Batcher::on_readable`] / [`Batcher::on_timeout`] from the loop. Standalone
     /// servers over plain TCP or Unix sockets with a shared connection and no cache; for
@@ -108,11 +109,7 @@ impl Batcher {
         client: Client,
         wake: impl Fn(&Batcher) + Send + Sync + 'static,
     ) -> Batcher {
-        let config = client.config();
-        let able = config.mode == Mode::Multiplexed
-            && !config.cluster
-            && config.tls.is_none()
-            && config.cache.is_none();
+        let able = route::direct(client.config(), Carrier::Loop, Work::Any);
         Batcher::build(client, wake, able)
     }
 
@@ -253,7 +250,7 @@ impl Batcher {
                         // A reply nobody asked for: the connection is out of step.
                         None => {
                             break Some(Err(Error::new(
-                                crate::ErrorKind::Protocol,
+                                crate::error::ErrorKind::Protocol,
                                 "a reply arrived with no request in flight",
                             )))
                         }
@@ -275,8 +272,7 @@ impl Batcher {
                     .in_flight
                     .take()
                     .expect("a complete reply has its request");
-                done.push((f.tag, f.finish(client)));
-                None
+                f.finish(client, &mut done)
             }
             Some(Err(e)) => {
                 io.retire();
@@ -319,7 +315,7 @@ impl Batcher {
         io.retire();
         let closed = || {
             Error::new(
-                crate::ErrorKind::Connection,
+                crate::error::ErrorKind::Connection,
                 "the client was closed before the reply arrived",
             )
         };
@@ -399,8 +395,6 @@ pub struct LoopWatch {
 
 /// After a failed open, the loop's own connection is tried again after this long.
 const OPEN_RETRY_AFTER: Duration = Duration::from_millis(500);
-/// Requests larger than this go through the runtime: the loop never blocks on a write.
-const MAX_OWN_REQUEST: usize = 64 * 1024;
 
 /// The loop's own connection and the one request it carries at a time.
 #[derive(Default)]
@@ -427,6 +421,7 @@ struct InFlight {
     want: usize,
     replies: Vec<Value>,
     timeout: Option<Duration>,
+    retry: Retry,
 }
 
 impl LoopIo {
@@ -443,29 +438,29 @@ impl LoopIo {
             return Some(job);
         };
         let config = client.config();
-        let (want, timeout, size) = match &job {
-            Job::Command(cmd) if !cmd.flags().contains(Flags::BLOCKING) => {
-                if client.admit(cmd.meta()).is_err() {
-                    return Some(job);
+        // What the policy lets go here (no blocking command, nothing large or needing a
+        // dedicated connection), through the first half of the request path; a request
+        // refused there takes the runtime, which refuses it the same way.
+        let (want, timeout, retry) = match &job {
+            Job::Command(cmd) if route::direct(config, Carrier::Loop, Work::Command(cmd)) => {
+                match client.begin(cmd, Seat::Shared) {
+                    Ok(Begin::Send(retry)) => (1, policy::response_timeout(cmd, config), retry),
+                    _ => return Some(job),
                 }
-                (1, policy::response_timeout(cmd, config), cmd.meta().size())
             }
-            Job::Pipeline(pipe) if !pipe.needs_dedicated() && !pipe.is_empty() => {
-                if client.pipeline_admit(pipe).is_err() {
+            Job::Pipeline(pipe) if route::direct(config, Carrier::Loop, Work::Pipeline(pipe)) => {
+                let Ok(retry) = client.begin_pipeline(pipe, Seat::Shared) else {
                     return Some(job);
-                }
-                let want = crate::pipeline::wire_chunks(pipe).map(|c| c.len()).sum();
-                (want, pipe.timeout(config), pipe.size())
+                };
+                let want = wire::wire_chunks(pipe).map(|c| c.len()).sum();
+                (want, policy::pipeline_timeout(pipe, config), retry)
             }
             _ => return Some(job),
         };
-        if size > MAX_OWN_REQUEST {
-            return Some(job);
-        }
         let sent = match &job {
             Job::Command(cmd) => conn.send_nonblocking(std::iter::once(cmd.cmd())),
             Job::Pipeline(pipe) => {
-                let chunks: Vec<_> = crate::pipeline::wire_chunks(pipe).collect();
+                let chunks: Vec<_> = wire::wire_chunks(pipe).collect();
                 conn.send_nonblocking(chunks.iter().flat_map(|c| c.cmd_iter()))
             }
             Job::Scan(_) => unreachable!("scans are not sent here"),
@@ -474,9 +469,7 @@ impl LoopIo {
             self.retire();
             return Some(job);
         }
-        let stats = &client.shared.stats;
-        stats.request();
-        stats.direct();
+        client.shared.stats.direct();
         self.seq += 1;
         self.in_flight = Some(InFlight {
             seq: self.seq,
@@ -485,6 +478,7 @@ impl LoopIo {
             want,
             replies: Vec::with_capacity(want),
             timeout,
+            retry,
         });
         None
     }
@@ -536,56 +530,69 @@ impl InFlight {
         }
     }
 
-    /// The completion from every reply read.
-    fn finish(self, client: &Client) -> Result<Done> {
-        let mut replies = self.replies;
-        match self.job {
-            Job::Command(cmd) => {
-                let v = client.count(crate::pipeline::slot(replies.pop().unwrap_or_default()));
-                if let Ok(v) = &v {
-                    client.shared.guard.after(cmd.meta(), v);
-                }
-                v.map(Done::Reply)
-            }
-            Job::Pipeline(pipe) => {
-                let slots = client.count(crate::pipeline::finish(&pipe, replies));
-                if let Ok(slots) = &slots {
-                    client.pipeline_after(&pipe, slots);
-                }
-                slots.map(Done::Slots)
-            }
+    /// Settles the request from every reply read, through the second half of the
+    /// request path: its completion among `done`, or (an error the policy retries) the
+    /// job to resend through the runtime.
+    fn finish(self, client: &Client, done: &mut Vec<Completion>) -> Option<(u64, Job)> {
+        let InFlight {
+            tag,
+            job,
+            mut replies,
+            retry,
+            ..
+        } = self;
+        let completion = match &job {
+            Job::Command(cmd) => match wire::slot(replies.pop().unwrap_or_default()) {
+                Ok(v) => client.end(cmd.meta(), Ok(v)).map(Done::Reply),
+                Err(e) => return settle_failure(client, tag, job, retry, e, done),
+            },
+            Job::Pipeline(pipe) => match wire::finish(pipe, replies) {
+                Ok(slots) => client.end_pipeline(pipe, Ok(slots)).map(Done::Slots),
+                Err(e) => return settle_failure(client, tag, job, retry, e, done),
+            },
             Job::Scan(_) => unreachable!("scans are not sent here"),
-        }
+        };
+        done.push((tag, completion));
+        None
     }
 
-    /// A request whose connection failed: the job to resend through the runtime when
-    /// the policy allows it, else its error among `done`.
+    /// A request whose connection failed or timed out: see [`settle_failure`].
     fn fail(self, client: &Client, e: Error, done: &mut Vec<Completion>) -> Option<(u64, Job)> {
-        let config = client.config();
-        let again = match &self.job {
-            Job::Command(cmd) => matches!(
-                Retry::for_command(cmd, config).on_error(e.clone()),
-                Decision::RetryAfter(_)
-            ),
-            Job::Pipeline(pipe) => {
-                (e.is_connection_level()
-                    || (e.kind() == crate::ErrorKind::Timeout && config.retry_on_timeout))
-                    && pipe.retry_safe(config.retry_unsafe)
-            }
-            Job::Scan(_) => false,
-        };
-        if again {
+        settle_failure(client, self.tag, self.job, self.retry, e, done)
+    }
+}
+
+/// A request that failed on the loop's connection: the job to resend through the
+/// runtime when the retry policy says so, else its error among `done` (through the
+/// second half of the request path).
+fn settle_failure(
+    client: &Client,
+    tag: u64,
+    job: Job,
+    mut retry: Retry,
+    e: Error,
+    done: &mut Vec<Completion>,
+) -> Option<(u64, Job)> {
+    match retry.on_error(e) {
+        Decision::RetryAfter(_) => {
             client.shared.stats.retry();
-            return Some((self.tag, self.job));
+            Some((tag, job))
         }
-        done.push((self.tag, client.count(Err(e))));
-        None
+        Decision::Fail(e) => {
+            let failed = match &job {
+                Job::Command(cmd) => client.end(cmd.meta(), Err(e)).map(Done::Reply),
+                Job::Pipeline(pipe) => client.end_pipeline(pipe, Err(e)).map(Done::Slots),
+                Job::Scan(_) => Err(e),
+            };
+            done.push((tag, failed));
+            None
+        }
     }
 }
 
 async fn next_page(slot: &ScanSlot) -> Result<Option<Vec<Value>>> {
     let Some(mut stream) = lock(slot).take() else {
-        return Err(crate::Error::invalid(
+        return Err(Error::invalid(
             "a page of this scan is already being fetched; await it first",
         ));
     };

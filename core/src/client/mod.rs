@@ -1,10 +1,24 @@
-//! The async client: routing, policy and the per-process engine.
+//! The client-facing layer: the engines that carry requests, all on one request path
+//! ([`request`]) and one policy ([`crate::policy`]).
 //!
-//! Ordinary commands go to the shared multiplexed connection; blocking commands,
-//! transactions that must not share it, and (in pooled mode) every command go to a
-//! connection leased from the pool. Connection-state commands are refused with the
-//! option to use instead. Every attempt runs under the command's response timeout and
-//! the retry policy of [`crate::policy`].
+//! - [`Client`], the async engine: ordinary commands go to the shared multiplexed
+//!   connection; blocking commands, transactions that must not share it, and (in pooled
+//!   mode) every command go to a connection leased from the pool; a cluster's go to
+//!   redis-rs's cluster connection.
+//! - [`SyncClient`], the blocking engine: a lone caller drives the direct connection
+//!   itself; concurrent callers share the async engine.
+//! - [`Batcher`], requests from a foreign event loop, carried in batches (and, alone, on
+//!   the loop's own connection).
+//! - [`Lease`], a dedicated connection held by one caller; [`ScanStream`] and
+//!   [`SyncScan`], SCAN iterations.
+//!
+//! `docs/architecture.md` says when each engine is chosen, and why.
+
+mod batch;
+mod lease;
+mod request;
+mod scan;
+mod sync;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,20 +28,22 @@ use arc_swap::ArcSwap;
 use redis::Value;
 use tokio::runtime::Runtime;
 
+pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
+pub use lease::{Lease, SyncLease};
+pub(crate) use request::Begin;
+pub use scan::ScanStream;
+pub use sync::{SyncClient, SyncScan};
+
 use crate::cache::{Cache, Ticket};
-use crate::cluster::ClusterEngine;
-use crate::command::{Command, Flags, Meta};
-use crate::config::{Config, Mode};
+use crate::cluster::{key_slot, ClusterEngine, Node};
+use crate::command::{Command, Flags};
+use crate::connection::{self, DirectSlot, Multiplexed, Pool, Pooled};
 use crate::error::{Error, ErrorKind, Result};
-use crate::guard::Guard;
-use crate::multiplexed::{ConnectionObserver, Multiplexed, Observers};
-use crate::pipeline::{self, Pipeline};
-use crate::policy::{self, Decision, Retry};
-use crate::pool::{self, run_timed, Lease, Pool};
+use crate::observe::{ConnectionObserver, Observers, Stats, StatsSnapshot};
+use crate::policy::{self, run_timed, Decision, Guard, Retry, Seat};
 use crate::runtime;
-use crate::scan::{ScanCursor, ScanKind, ScanOptions, ScanStream};
-use crate::stats::{Stats, StatsSnapshot};
-use crate::topology::{key_slot, Node};
+use crate::settings::{Config, Mode};
+use crate::wire::{self, Pipeline, ScanKind, ScanOptions};
 
 /// A Redis client. Cheap to clone (clones share everything); safe to use from many
 /// tasks at once — concurrent commands are pipelined on one connection.
@@ -45,9 +61,9 @@ pub(crate) struct Shared {
     rebuild: Mutex<()>,
     closed: AtomicBool,
     pub(crate) cache: Option<Arc<Cache>>,
-    /// The connection a lone blocking caller drives itself (see [`crate::sync`]): used
+    /// The connection a lone blocking caller drives itself (see [`SyncClient`]): used
     /// by `SyncClient`s and by SCAN pages, which it reads faster than redis-rs does.
-    pub(crate) direct: Arc<Mutex<crate::sync::DirectSlot>>,
+    pub(crate) direct: Arc<Mutex<DirectSlot>>,
 }
 
 /// What the cache says of a command about to run.
@@ -100,7 +116,7 @@ impl Engine {
             (Some(mux), None)
         };
         let pool = Pool::new(shared_cfg.clone(), stats.clone())?;
-        runtime.spawn(pool::reaper(pool.handle(), shared_cfg.idle_timeout));
+        runtime.spawn(connection::reaper(pool.handle(), shared_cfg.idle_timeout));
         Ok(Engine {
             fork_generation: runtime::fork_generation(),
             runtime,
@@ -252,23 +268,18 @@ impl Client {
     /// Sends one command and returns its reply, under the full policy: guard, routing,
     /// timeout, retries.
     pub async fn execute(&self, cmd: &Command) -> Result<Value> {
-        self.shared.stats.request();
-        let result = async {
-            self.admit(cmd.meta())?;
-            let retry = Retry::for_command(cmd, &self.shared.config);
-            match self.probe(cmd) {
-                Probe::Hit(v) => {
-                    // A hit is ready at once: take part in tokio's cooperative budget so
-                    // a loop of hits cannot starve the other tasks of its worker.
-                    tokio::task::consume_budget().await;
-                    Ok(v)
-                }
-                Probe::Miss(ticket) => self.read_through(cmd, retry, ticket).await,
-                Probe::Bypass => self.run(cmd, retry, false).await,
+        let result = match self.begin(cmd, Seat::Shared) {
+            Ok(Begin::Hit(v)) => {
+                // A hit is ready at once: take part in tokio's cooperative budget so a
+                // loop of hits cannot starve the other tasks of its worker.
+                tokio::task::consume_budget().await;
+                return Ok(v);
             }
-        }
-        .await;
-        self.count(result)
+            Ok(Begin::Miss(retry, read)) => self.read_through(cmd, retry, read).await,
+            Ok(Begin::Send(retry)) => self.run(cmd, retry, false).await,
+            Err(e) => Err(e),
+        };
+        self.end(cmd.meta(), result)
     }
 
     /// Asks the cache (when it is on) about a command that is about to run.
@@ -366,25 +377,23 @@ impl Client {
         let engine = self.engine()?;
         let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
         let timeout = policy::response_timeout(cmd, &self.shared.config);
-        let r = self
-            .retrying(retry, || async {
-                let r = match cluster.topology.read_tracked(node, cmd, timeout).await {
-                    Some(r) => r.map(|v| (v, true)),
-                    None => run_timed(cluster.execute(cmd), timeout, cmd.name())
-                        .await
-                        .map(|v| (v, false)),
-                };
-                node.count(r.is_err());
-                r
-            })
-            .await?;
-        self.shared.guard.after(cmd.meta(), &r.0);
-        Ok(r)
+        self.retrying(retry, || async {
+            let r = match cluster.topology.read_tracked(node, cmd, timeout).await {
+                Some(r) => r.map(|v| (v, true)),
+                None => run_timed(cluster.execute(cmd), timeout, cmd.name())
+                    .await
+                    .map(|v| (v, false)),
+            };
+            node.count(r.is_err());
+            r
+        })
+        .await
     }
 
     /// A cached reply for `cmd`, answered on the caller's thread with no I/O (counted as
     /// a request and a hit), or `None`: then send it with [`Client::execute`]. Lets async
-    /// bindings serve hits without a trip through the runtime.
+    /// bindings serve hits without a trip through the runtime. Only the lookup: a miss
+    /// here is not counted (the execute that follows counts it).
     pub fn cached(&self, cmd: &Command) -> Option<Value> {
         let v = match &self.shared.cache {
             Some(cache) => {
@@ -427,64 +436,37 @@ impl Client {
         }
     }
 
-    /// Sends a command on the shared connection without the state-command refusal: for
-    /// core features that manage connection state themselves (the cache's CLIENT
-    /// TRACKING). One attempt, the configured response timeout.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) async fn execute_managed(&self, cmd: &Command) -> Result<Value> {
-        let engine = self.engine()?;
-        let timeout = policy::response_timeout(cmd, &self.shared.config);
-        self.on_shared(&engine, cmd, timeout).await
-    }
-
-    /// Refuses state-changing commands and applies the guard's before-send check.
-    pub(crate) fn admit(&self, meta: &Meta) -> Result<()> {
-        if meta.flags().contains(Flags::STATE) || meta.flags().contains(Flags::TXN) {
-            return Err(refusal(meta));
-        }
-        self.shared.guard.before(meta)
-    }
-
-    pub(crate) fn count<T>(&self, result: Result<T>) -> Result<T> {
-        if let Err(e) = &result {
-            self.shared.stats.error(e.kind());
-        }
-        result
-    }
-
-    /// The retry loop around single attempts (guard already checked).
-    /// `tracked` keeps the command on the shared (tracked) connection whatever the mode.
+    /// Carries one command that passed [`Client::begin`] on the runtime's engines, with
+    /// its retries. `tracked` keeps it on the shared (tracked) connection whatever the
+    /// mode (a cache miss).
     pub(crate) async fn run(&self, cmd: &Command, retry: Retry, tracked: bool) -> Result<Value> {
         let engine = self.engine()?;
         let config = &self.shared.config;
         let timeout = policy::response_timeout(cmd, config);
         let dedicated =
             !tracked && (config.mode == Mode::Pooled || cmd.flags().contains(Flags::BLOCKING));
-        let v = self
-            .retrying(retry, || async {
-                if let Some(cluster) = &engine.cluster {
-                    // redis-rs routes by slot and follows MOVED/ASK; a blocking command
-                    // gets a cluster connection of its own.
-                    let r = if cmd.flags().contains(Flags::BLOCKING) {
-                        run_timed(cluster.execute_dedicated(cmd), timeout, cmd.name()).await
-                    } else {
-                        run_timed(cluster.execute(cmd), timeout, cmd.name()).await
-                    };
-                    if let Some(node) = cluster.topology.node_for(cmd) {
-                        node.count(r.is_err());
-                    }
-                    return r;
-                }
-                if dedicated {
-                    let mut lease = self.lease_from(&engine).await?;
-                    lease.run(cmd, timeout).await
+        self.retrying(retry, || async {
+            if let Some(cluster) = &engine.cluster {
+                // redis-rs routes by slot and follows MOVED/ASK; a blocking command
+                // gets a cluster connection of its own.
+                let r = if cmd.flags().contains(Flags::BLOCKING) {
+                    run_timed(cluster.execute_dedicated(cmd), timeout, cmd.name()).await
                 } else {
-                    self.on_shared(&engine, cmd, timeout).await
+                    run_timed(cluster.execute(cmd), timeout, cmd.name()).await
+                };
+                if let Some(node) = cluster.topology.node_for(cmd) {
+                    node.count(r.is_err());
                 }
-            })
-            .await?;
-        self.shared.guard.after(cmd.meta(), &v);
-        Ok(v)
+                return r;
+            }
+            if dedicated {
+                let mut conn = self.pooled(&engine).await?;
+                conn.run(cmd, timeout).await
+            } else {
+                self.on_shared(&engine, cmd, timeout).await
+            }
+        })
+        .await
     }
 
     /// Runs `attempt` until it succeeds or the policy gives up, sleeping the backoff
@@ -528,7 +510,7 @@ impl Client {
                 (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
                 _ => e,
             })
-            .and_then(pipeline::slot);
+            .and_then(wire::slot);
         if let Err(e) = &result {
             if e.is_connection_level() {
                 mux.report_broken(generation);
@@ -540,104 +522,79 @@ impl Client {
     /// Sends a pipeline (or a MULTI/EXEC transaction) and returns each command's reply
     /// or error in its slot. Retried as a whole only when every command is safe to repeat.
     pub async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        self.shared.stats.request();
-        let result = self.pipeline_inner(pipe).await;
-        self.count(result)
+        let result = match self.begin_pipeline(pipe, Seat::Shared) {
+            Ok(retry) => self.send_pipeline(pipe, retry).await,
+            Err(e) => Err(e),
+        };
+        self.end_pipeline(pipe, result)
     }
 
-    /// What every pipeline passes before it is sent, on any engine: shape, guard, and the
-    /// cache voiding the keys it writes.
-    pub(crate) fn pipeline_admit(&self, pipe: &Pipeline) -> Result<()> {
-        pipe.check(false)?;
-        for m in pipe.metas() {
-            self.shared.guard.before(m)?;
-        }
-        self.for_each_cache(|cache| {
-            pipe.for_each_command(|meta, args| cache.before_write_args(meta, args))
-        });
-        Ok(())
-    }
-
-    /// The guard's look at a pipeline's replies (large SMEMBERS and the like).
-    pub(crate) fn pipeline_after(&self, pipe: &Pipeline, slots: &[Result<Value>]) {
-        for (m, s) in pipe.metas().iter().zip(slots) {
-            if let Ok(v) = s {
-                self.shared.guard.after(m, v);
-            }
-        }
-    }
-
-    pub(crate) async fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        self.pipeline_admit(pipe)?;
-        self.pipeline_unchecked(pipe).await
-    }
-
-    /// A pipeline that passed [`Client::pipeline_admit`], on the runtime's engines.
-    pub(crate) async fn pipeline_unchecked(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+    /// Carries a pipeline that passed [`Client::begin_pipeline`] on the runtime's
+    /// engines, with its retries.
+    pub(crate) async fn send_pipeline(
+        &self,
+        pipe: &Pipeline,
+        retry: Retry,
+    ) -> Result<Vec<Result<Value>>> {
         let engine = self.engine()?;
         let config = &self.shared.config;
-        let retry = Retry::new(pipe.retry_safe(config.retry_unsafe), config);
-        let timeout = pipe.timeout(config);
+        let timeout = policy::pipeline_timeout(pipe, config);
         let dedicated =
             engine.cluster.is_none() && (config.mode == Mode::Pooled || pipe.needs_dedicated());
-        let slots = self
-            .retrying(retry, || async {
-                if dedicated {
-                    let mut lease = self.lease_from(&engine).await?;
-                    return lease.pipeline_raw(pipe).await;
-                }
-                if let Some(cluster) = &engine.cluster {
-                    let r = run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
-                    cluster.count_pipeline(pipe, &r);
-                    return r;
-                }
-                let mux = engine.mux()?;
-                let (generation, mut conn) = mux.get(timeout, &config.addr).await?;
-                let r = run_timed(pipeline::send(&mut conn, pipe), timeout, "pipeline").await;
-                if matches!(&r, Err(e) if e.is_connection_level()) {
-                    mux.report_broken(generation);
-                }
-                r
-            })
-            .await?;
-        self.pipeline_after(pipe, &slots);
-        Ok(slots)
+        self.retrying(retry, || async {
+            if dedicated {
+                let mut conn = self.pooled(&engine).await?;
+                return conn.pipeline(pipe).await;
+            }
+            if let Some(cluster) = &engine.cluster {
+                let r = run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
+                cluster.count_pipeline(pipe, &r);
+                return r;
+            }
+            let mux = engine.mux()?;
+            let (generation, mut conn) = mux.get(timeout, &config.addr).await?;
+            let r = run_timed(
+                connection::send::pipeline(&mut conn, pipe),
+                timeout,
+                "pipeline",
+            )
+            .await;
+            if matches!(&r, Err(e) if e.is_connection_level()) {
+                mux.report_broken(generation);
+            }
+            r
+        })
+        .await
     }
 
     /// Leases a dedicated connection (for WATCH … MULTI … EXEC, or to run blocking
     /// commands back to back). Waits at most `pool_timeout`.
     pub async fn lease(&self) -> Result<Lease> {
-        let engine = self.engine()?;
-        let result = self.lease_from(&engine).await;
-        self.count(result)
+        let result = async {
+            let engine = self.engine()?;
+            let conn = self.pooled(&engine).await?;
+            Ok(Lease::new(self.clone(), conn))
+        }
+        .await;
+        self.count_error(result)
     }
 
-    async fn lease_from(&self, engine: &Engine) -> Result<Lease> {
+    /// A connection from the pool (not on a cluster), waiting at most `pool_timeout`.
+    async fn pooled(&self, engine: &Engine) -> Result<Pooled> {
         if engine.cluster.is_some() {
             return Err(Error::new(
                 ErrorKind::Cluster,
                 "WATCH and leased connections are not supported on a cluster yet; use a transaction pipeline (MULTI/EXEC) whose keys share a hash tag",
             ));
         }
-        engine
-            .pool
-            .lease(self.shared.guard.clone(), self.shared.cache.clone())
-            .await
+        engine.pool.lease().await
     }
 
     /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration. On a cluster, a SCAN of keys walks
     /// every primary, each key once.
     pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanStream> {
-        Ok(ScanStream::new(self.clone(), self.scan_cursor(kind, opts)?))
-    }
-
-    pub(crate) fn scan_cursor(&self, kind: ScanKind, opts: ScanOptions) -> Result<ScanCursor> {
-        let cursor = ScanCursor::new(kind, opts)?;
-        if self.shared.config.cluster {
-            cursor.for_cluster()
-        } else {
-            Ok(cursor)
-        }
+        let pages = scan::Pages::new(self, kind, opts)?;
+        Ok(ScanStream::new(self.clone(), pages))
     }
 
     /// The cluster's primaries and their slots, now.
@@ -657,7 +614,6 @@ impl Client {
         first: u16,
         last: u16,
     ) -> Result<Vec<Vec<Value>>> {
-        self.shared.stats.request();
         let result = async {
             let engine = self.engine()?;
             let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
@@ -677,7 +633,7 @@ impl Client {
             .await?;
             replies
                 .into_iter()
-                .map(|r| match pipeline::slot(r)? {
+                .map(|r| match wire::slot(r)? {
                     Value::Array(keys) => Ok(keys),
                     other => Err(Error::new(
                         ErrorKind::Protocol,
@@ -687,7 +643,7 @@ impl Client {
                 .collect()
         }
         .await;
-        self.count(result)
+        self.tally(result)
     }
 
     /// The slots `host:port` is migrating now, with their targets.
@@ -750,28 +706,30 @@ impl Client {
     }
 }
 
-/// The error for commands the client manages itself, naming what to use instead.
-pub(crate) fn refusal(meta: &Meta) -> Error {
-    if meta.flags().contains(Flags::TXN) {
-        return Error::invalid(format!(
-            "{} cannot run on the shared connection (other callers' commands would join the \
-             transaction); use {} instead",
-            meta.name(),
-            meta.spec().alternative
-        ));
-    }
-    Error::invalid(format!(
-        "{} would change the state of a connection the client manages; use {} instead",
-        meta.name(),
-        meta.spec().alternative
-    ))
-}
-
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("config", &self.shared.config)
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn futures_are_send() {
+        // Bindings spawn these on the runtime: they must be Send.
+        let client = Client::new(Config::builder().build().unwrap()).unwrap();
+        let pipe = Pipeline::new(false);
+        let cmd = Command::new(["PING"]).unwrap();
+        assert_send(&client.pipeline(&pipe));
+        assert_send(&client.execute(&cmd));
+        assert_send(&client.lease());
+        client.close();
     }
 }

@@ -1,51 +1,41 @@
-//! SCAN / SSCAN / HSCAN / ZSCAN as one lazily paged stream.
+//! SCAN / SSCAN / HSCAN / ZSCAN as lazily paged streams, on the client's engines.
 //!
-//! The stream asks for the next page only when the caller has consumed the current
-//! one. [`ScanCursor`] holds the cursor logic (which command to send next, how to read a
-//! page); the async [`ScanStream`] and the blocking [`crate::SyncScan`] drive it with
-//! their own engine. HSCAN and ZSCAN items come back as two-element arrays
-//! (`[field, value]`, `[member, score]`); SCAN and SSCAN items as plain values.
+//! The cursor logic (which command to send next, how a page reads) is
+//! [`crate::wire::ScanCursor`]'s; here it is driven: by the async [`ScanStream`], by the
+//! blocking [`crate::SyncScan`], and on a cluster by a walk over every primary's slots.
 
 use redis::Value;
 
-use crate::client::Client;
+use super::Client;
 use crate::cluster::Primary;
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
+use crate::policy::route::{self, Carrier, Work};
+use crate::wire::{ScanCursor, ScanKind, ScanOptions};
 
-/// What to scan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ScanKind {
-    /// Keys of the database (SCAN).
-    Keys,
-    /// Members of a set (SSCAN key).
-    Set(Vec<u8>),
-    /// Fields and values of a hash (HSCAN key).
-    Hash(Vec<u8>),
-    /// Members and scores of a sorted set (ZSCAN key).
-    SortedSet(Vec<u8>),
-}
-
-/// MATCH, COUNT and TYPE.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScanOptions {
-    /// Glob pattern (MATCH).
-    pub pattern: Option<Vec<u8>>,
-    /// Hint of items per page (COUNT).
-    pub count: Option<usize>,
-    /// Key type filter (TYPE), SCAN only.
-    pub key_type: Option<String>,
-}
-
-/// The cursor state of one iteration, independent of the engine that sends it.
+/// One iteration: its cursor, and on a cluster the walk over every primary's slots that
+/// a SCAN of keys needs instead of one node's cursor.
 #[derive(Clone, Debug)]
-pub struct ScanCursor {
-    kind: ScanKind,
-    opts: ScanOptions,
-    cursor: Vec<u8>,
-    done: bool,
-    /// Cluster-wide SCAN: the primaries to walk, one after the other.
+pub(crate) struct Pages {
+    pub(crate) cursor: ScanCursor,
     walk: Option<Walk>,
+}
+
+impl Pages {
+    /// An iteration of `kind` with `opts` for `client`'s topology (invalid options are an
+    /// error).
+    pub(crate) fn new(client: &Client, kind: ScanKind, opts: ScanOptions) -> Result<Pages> {
+        let cursor = ScanCursor::new(kind, opts)?;
+        // Other kinds name a key, which routes them.
+        let walk =
+            (client.config().is_cluster() && *cursor.kind() == ScanKind::Keys).then(Walk::default);
+        Ok(Pages { cursor, walk })
+    }
+
+    /// True when this iteration walks a cluster's slots.
+    pub(crate) fn walks(&self) -> bool {
+        self.walk.is_some()
+    }
 }
 
 /// Where a cluster-wide key walk is: the next hash slot, and the topology last seen.
@@ -58,114 +48,12 @@ struct Walk {
 /// Slots read per round trip of a cluster walk.
 const SLOTS_PER_PAGE: u16 = 256;
 
-impl ScanCursor {
-    /// A cursor at the start; invalid option combinations are an error.
-    pub fn new(kind: ScanKind, opts: ScanOptions) -> Result<ScanCursor> {
-        if opts.key_type.is_some() && kind != ScanKind::Keys {
-            return Err(Error::invalid(
-                "TYPE is only accepted by SCAN (keys), not by SSCAN/HSCAN/ZSCAN",
-            ));
-        }
-        if opts.count == Some(0) {
-            return Err(Error::invalid("COUNT must be at least 1"));
-        }
-        Ok(ScanCursor {
-            kind,
-            opts,
-            cursor: b"0".to_vec(),
-            done: false,
-            walk: None,
-        })
+/// The next non-empty page of `pages`, on `client`'s async engine (any topology).
+pub(crate) async fn next_page(client: &Client, pages: &mut Pages) -> Result<Option<Vec<Value>>> {
+    if pages.walk.is_some() {
+        return cluster_page(client, pages).await;
     }
-
-    /// Makes a SCAN of keys walk the whole cluster, slot by slot (other kinds name a
-    /// key, which routes them).
-    pub(crate) fn for_cluster(mut self) -> Result<Self> {
-        if self.kind == ScanKind::Keys {
-            self.walk = Some(Walk::default());
-        }
-        Ok(self)
-    }
-
-    /// True once the iteration is complete.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// The command that fetches the next page.
-    pub fn next_command(&self) -> Result<Command> {
-        let mut argv: Vec<&[u8]> = Vec::with_capacity(9);
-        let count;
-        match &self.kind {
-            ScanKind::Keys => argv.push(b"SCAN"),
-            ScanKind::Set(k) => argv.extend([&b"SSCAN"[..], k]),
-            ScanKind::Hash(k) => argv.extend([&b"HSCAN"[..], k]),
-            ScanKind::SortedSet(k) => argv.extend([&b"ZSCAN"[..], k]),
-        }
-        argv.push(&self.cursor);
-        if let Some(p) = &self.opts.pattern {
-            argv.extend([&b"MATCH"[..], p]);
-        }
-        if let Some(c) = self.opts.count {
-            count = c.to_string();
-            argv.extend([&b"COUNT"[..], count.as_bytes()]);
-        }
-        if let Some(t) = &self.opts.key_type {
-            argv.extend([&b"TYPE"[..], t.as_bytes()]);
-        }
-        Command::new(argv)
-    }
-
-    /// Reads a page reply `[cursor, items]`, advances the cursor, returns the items.
-    pub fn accept(&mut self, reply: Value) -> Result<Vec<Value>> {
-        let bad = |what: &str| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("unexpected SCAN reply: {what}"),
-            )
-        };
-        let Value::Array(mut parts) = reply else {
-            return Err(bad("not an array"));
-        };
-        if parts.len() != 2 {
-            return Err(bad("not [cursor, items]"));
-        }
-        let items = parts.pop().expect("two parts");
-        let cursor = parts.pop().expect("two parts");
-        self.cursor = match cursor {
-            Value::BulkString(b) => b,
-            Value::SimpleString(s) => s.into_bytes(),
-            Value::Int(i) => i.to_string().into_bytes(),
-            _ => return Err(bad("cursor is not a string")),
-        };
-        self.done = self.cursor == b"0";
-        let items = match items {
-            Value::Array(v) | Value::Set(v) => v,
-            Value::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
-            _ => return Err(bad("items are not an array")),
-        };
-        Ok(match self.kind {
-            ScanKind::Hash(_) | ScanKind::SortedSet(_) => {
-                let mut out = Vec::with_capacity(items.len() / 2);
-                let mut it = items.into_iter();
-                while let (Some(a), Some(b)) = (it.next(), it.next()) {
-                    out.push(Value::Array(vec![a, b]));
-                }
-                out
-            }
-            _ => items,
-        })
-    }
-}
-
-/// The next non-empty page of `cursor`, on `client`'s async engine (any topology).
-pub(crate) async fn next_page(
-    client: &Client,
-    cursor: &mut ScanCursor,
-) -> Result<Option<Vec<Value>>> {
-    if cursor.walk.is_some() {
-        return cluster_page(client, cursor).await;
-    }
+    let cursor = &mut pages.cursor;
     while !cursor.is_done() {
         let cmd = cursor.next_command()?;
         let reply = client.execute(&cmd).await?;
@@ -187,13 +75,13 @@ pub(crate) async fn next_page(
 /// target, and the target is read after the source, so a key that stays in the cluster
 /// for the whole walk is yielded exactly once, through resharding and failover. Memory:
 /// one page of keys.
-async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option<Vec<Value>>> {
+async fn cluster_page(client: &Client, pages: &mut Pages) -> Result<Option<Vec<Value>>> {
     loop {
-        let Some(walk) = cursor.walk.as_mut() else {
+        let Some(walk) = pages.walk.as_mut() else {
             return Ok(None);
         };
         if walk.next_slot >= 16384 {
-            cursor.done = true;
+            pages.cursor.finish();
             return Ok(None);
         }
         let primaries = match walk.primaries.take() {
@@ -244,20 +132,21 @@ async fn cluster_page(client: &Client, cursor: &mut ScanCursor) -> Result<Option
                 }
             }
         }
-        let walk = cursor.walk.as_mut().expect("walking");
+        let walk = pages.walk.as_mut().expect("walking");
         walk.next_slot = last as u32 + 1;
         walk.primaries = Some(now);
-        let pattern = cursor.opts.pattern.as_deref();
+        let opts = pages.cursor.options();
+        let pattern = opts.pattern.as_deref();
         let mut items: Vec<Value> = keys
             .into_iter()
             .flatten()
             .filter(|k| match (pattern, k) {
                 (None, _) => true,
-                (Some(p), Value::BulkString(b)) => crate::glob::matches(p, b),
+                (Some(p), Value::BulkString(b)) => crate::wire::glob_matches(p, b),
                 _ => false,
             })
             .collect();
-        if let Some(wanted) = cursor.opts.key_type.as_deref() {
+        if let Some(wanted) = opts.key_type.as_deref() {
             items = of_type(client, items, wanted).await?;
         }
         if !items.is_empty() {
@@ -273,7 +162,7 @@ async fn of_type(client: &Client, keys: Vec<Value>, wanted: &str) -> Result<Vec<
     if keys.is_empty() {
         return Ok(keys);
     }
-    let mut pipe = crate::pipeline::Pipeline::new(false);
+    let mut pipe = crate::wire::Pipeline::new(false);
     for k in &keys {
         let Value::BulkString(name) = k else {
             return Err(Error::new(
@@ -305,38 +194,39 @@ async fn of_type(client: &Client, keys: Vec<Value>, wanted: &str) -> Result<Vec<
 /// A cluster-wide walk reads slot runs on demand.
 pub struct ScanStream {
     client: Client,
-    cursor: ScanCursor,
+    pages: Pages,
     /// The next page's request, already on its way.
     ahead: Option<tokio::task::JoinHandle<Result<Value>>>,
 }
 
 impl ScanStream {
-    pub(crate) fn new(client: Client, cursor: ScanCursor) -> ScanStream {
+    pub(crate) fn new(client: Client, pages: Pages) -> ScanStream {
         ScanStream {
             client,
-            cursor,
+            pages,
             ahead: None,
         }
     }
 
     /// The next non-empty page, or `None` when the iteration is complete.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
-        if self.cursor.walk.is_some() {
-            return next_page(&self.client, &mut self.cursor).await;
+        if self.pages.walks() {
+            return next_page(&self.client, &mut self.pages).await;
         }
-        while !self.cursor.is_done() {
+        let cursor = &mut self.pages.cursor;
+        while !cursor.is_done() {
             let task = match self.ahead.take() {
                 Some(task) => task,
-                None => fetch(&self.client, self.cursor.next_command()?)?,
+                None => fetch(&self.client, cursor.next_command()?)?,
             };
             let reply = match task.await {
                 Ok(reply) => reply?,
                 // The task did not run to its end (runtime shutting down): ask here.
-                Err(_) => self.client.execute(&self.cursor.next_command()?).await?,
+                Err(_) => self.client.execute(&cursor.next_command()?).await?,
             };
-            let items = self.cursor.accept(reply)?;
-            if !self.cursor.is_done() {
-                self.ahead = Some(fetch(&self.client, self.cursor.next_command()?)?);
+            let items = cursor.accept(reply)?;
+            if !cursor.is_done() {
+                self.ahead = Some(fetch(&self.client, cursor.next_command()?)?);
             }
             if !items.is_empty() {
                 return Ok(Some(items));
@@ -361,9 +251,8 @@ impl ScanStream {
 /// which is most of a page's cost on the multiplexed connection.
 fn fetch(client: &Client, cmd: Command) -> Result<tokio::task::JoinHandle<Result<Value>>> {
     let runtime = client.engine()?.runtime;
-    let config = client.config();
-    if config.mode == crate::config::Mode::Multiplexed && !config.cluster {
-        let sync = crate::sync::SyncClient::of(client);
+    if route::direct(client.config(), Carrier::Caller, Work::ScanPage) {
+        let sync = super::SyncClient::of(client);
         Ok(runtime.spawn_blocking(move || sync.execute(&cmd)))
     } else {
         let client = client.clone();

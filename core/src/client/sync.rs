@@ -17,18 +17,18 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::client::{Client, Probe};
-use crate::command::{Command, Flags};
-use crate::config::{Config, Mode};
-use crate::direct::DirectConn;
+use super::lease::SyncLease;
+use super::scan::{self, Pages};
+use super::{Begin, Client};
+use crate::command::Command;
+use crate::connection::{send, Ahead, Direct, DirectConn, DirectSlot, Mailbox};
 use crate::error::{Error, ErrorKind, Result};
-use crate::multiplexed::ConnectionObserver;
-use crate::pipeline::Pipeline;
-use crate::policy::{self, Decision, Retry};
-use crate::pool::Lease;
+use crate::observe::{ConnectionObserver, StatsSnapshot};
+use crate::policy::route::{self, Carrier, Work};
+use crate::policy::{self, Decision, Retry, Seat};
 use crate::runtime;
-use crate::scan::{ScanCursor, ScanKind, ScanOptions};
-use crate::stats::StatsSnapshot;
+use crate::settings::Config;
+use crate::wire::{self, Pipeline, ScanKind, ScanOptions};
 
 /// After a failed direct connect, wait this long before trying the direct path again.
 const DIRECT_RETRY_AFTER: Duration = Duration::from_millis(500);
@@ -38,67 +38,6 @@ const DIRECT_RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct SyncClient {
     client: Client,
     direct: Arc<Mutex<DirectSlot>>,
-}
-
-/// A client's direct connection and what it is doing; one per [`Client`], shared by
-/// every `SyncClient` made from it.
-#[derive(Default)]
-pub(crate) struct DirectSlot {
-    conn: Option<Direct>,
-    unavailable_until: Option<Instant>,
-    /// A SCAN page asked for ahead by a [`SyncScan`]: its reply is the next one on the
-    /// socket, so whoever uses the connection first reads it into the scan's mailbox.
-    ahead: Option<Ahead>,
-}
-
-/// Where a page asked for ahead is delivered: `None` until its reply has been read.
-type Mailbox = Mutex<Option<Result<Value>>>;
-
-struct Ahead {
-    timeout: Option<Duration>,
-    /// Dropped with its scan; a reply nobody waits for any more is read and discarded.
-    mailbox: std::sync::Weak<Mailbox>,
-}
-
-impl DirectSlot {
-    /// Drops the direct connection, and with it any reply still to be read: a scan whose
-    /// page was ahead on it asks again.
-    pub(crate) fn drop_conn(&mut self) {
-        self.conn = None;
-        self.ahead = None;
-    }
-
-    /// Reads the page asked for ahead (if any) into its mailbox, so the socket's next
-    /// reply is the caller's. False when the connection broke doing so.
-    fn settle_ahead(&mut self) -> bool {
-        let Some(ahead) = self.ahead.take() else {
-            return true;
-        };
-        let Some(direct) = self.conn.as_mut() else {
-            return true;
-        };
-        let reply = direct
-            .conn
-            .set_read_timeout(ahead.timeout)
-            .and_then(|()| direct.conn.recv())
-            .map_err(|e| match (e.kind(), ahead.timeout) {
-                (ErrorKind::Timeout, Some(t)) => Error::timeout("SCAN page", t),
-                _ => e,
-            });
-        let broken = reply.is_err();
-        if let Some(mailbox) = ahead.mailbox.upgrade() {
-            *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply);
-        }
-        if broken {
-            self.drop_conn();
-        }
-        !broken
-    }
-}
-
-struct Direct {
-    conn: DirectConn,
-    fork_generation: u64,
 }
 
 impl SyncClient {
@@ -144,44 +83,28 @@ impl SyncClient {
     /// Sends one command and returns its reply, under the same policy as
     /// [`Client::execute`]. Blocks the calling thread; never call it from async code.
     pub fn execute(&self, cmd: &Command) -> Result<Value> {
-        let stats = &self.client.shared.stats;
-        stats.request();
-        let result = self.execute_inner(cmd);
-        self.client.count(result)
+        let client = &self.client;
+        let result = match client.begin(cmd, Seat::Shared) {
+            // A hit never leaves the calling thread.
+            Ok(Begin::Hit(v)) => return Ok(v),
+            Ok(Begin::Miss(retry, read)) => client
+                .engine()
+                .and_then(|e| block_on(e.runtime, client.read_through(cmd, retry, read))),
+            Ok(Begin::Send(retry)) => self.send(cmd, retry),
+            Err(e) => Err(e),
+        };
+        client.end(cmd.meta(), result)
     }
 
-    fn execute_inner(&self, cmd: &Command) -> Result<Value> {
-        self.client.admit(cmd.meta())?;
-        let config = &self.client.shared.config;
-        let mut retry = Retry::for_command(cmd, config);
-        match self.client.probe(cmd) {
-            // A hit never leaves the calling thread.
-            Probe::Hit(v) => return Ok(v),
-            Probe::Miss(ticket) => {
-                let engine = self.client.engine()?;
-                return block_on(engine.runtime, self.client.read_through(cmd, retry, ticket));
-            }
-            Probe::Bypass => {}
-        }
-        if config.mode == Mode::Multiplexed
-            && !config.cluster
-            && !cmd.flags().contains(Flags::BLOCKING)
-        {
+    /// Carries a command that passed [`Client::begin`]: on the direct connection when
+    /// the policy lets it and nobody else is using it, else (or to retry) on the runtime.
+    fn send(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+        if route::direct(self.config(), Carrier::Caller, Work::Command(cmd)) {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
                     match result {
-                        Ok(v) => {
-                            self.client.shared.guard.after(cmd.meta(), &v);
-                            return Ok(v);
-                        }
-                        Err(e) => match retry.on_error(e) {
-                            Decision::Fail(e) => return Err(e),
-                            Decision::RetryAfter(d) => {
-                                drop(slot);
-                                self.client.shared.stats.retry();
-                                std::thread::sleep(d);
-                            }
-                        },
+                        Ok(v) => return Ok(v),
+                        Err(e) => self.after_direct_failure(&mut retry, e, slot)?,
                     }
                 }
             }
@@ -190,11 +113,30 @@ impl SyncClient {
         block_on(engine.runtime, self.client.run(cmd, retry, false))
     }
 
+    /// A direct attempt failed: the policy's decision, and its backoff slept with the
+    /// direct connection released (the runtime's engine makes the next attempt).
+    fn after_direct_failure(
+        &self,
+        retry: &mut Retry,
+        e: Error,
+        slot: std::sync::MutexGuard<'_, DirectSlot>,
+    ) -> Result<()> {
+        match retry.on_error(e) {
+            Decision::Fail(e) => Err(e),
+            Decision::RetryAfter(d) => {
+                drop(slot);
+                self.client.shared.stats.retry();
+                std::thread::sleep(d);
+                Ok(())
+            }
+        }
+    }
+
     /// One attempt on the direct connection; `None` when it is not available now.
     fn direct_attempt(&self, slot: &mut DirectSlot, cmd: &Command) -> Option<Result<Value>> {
         let timeout = policy::response_timeout(cmd, &self.client.shared.config);
         self.on_direct(slot, timeout, cmd.name(), |conn| {
-            conn.request(cmd.cmd()).and_then(crate::pipeline::slot)
+            conn.request(cmd.cmd()).and_then(wire::slot)
         })
     }
 
@@ -269,7 +211,7 @@ impl SyncClient {
     /// ahead, and the page is then asked for when it is needed.
     fn ask_ahead(&self, cmd: &Command) -> Option<Arc<Mailbox>> {
         let config = &self.client.shared.config;
-        if config.mode != Mode::Multiplexed || config.cluster {
+        if !route::direct(config, Carrier::Caller, Work::ScanPage) {
             return None;
         }
         let mut slot = self.direct.try_lock().ok()?;
@@ -280,6 +222,7 @@ impl SyncClient {
         if direct.fork_generation != runtime::fork_generation() {
             return None;
         }
+        // Counted as a request now, when it is sent (its reply may never be wanted).
         let stats = &self.client.shared.stats;
         stats.request();
         stats.direct();
@@ -295,9 +238,10 @@ impl SyncClient {
         Some(mailbox)
     }
 
-    /// The reply of a page asked for ahead, read now if nobody has yet; `None` when the
-    /// connection broke first (the caller asks again).
-    fn take_ahead(&self, mailbox: &Arc<Mailbox>) -> Option<Result<Value>> {
+    /// The reply of page `cmd` asked for ahead, read now if nobody has yet; `None` when
+    /// it has to be asked again (the connection broke first, or the reply is an error the
+    /// retry policy would retry).
+    fn take_ahead(&self, cmd: &Command, mailbox: &Arc<Mailbox>) -> Option<Result<Value>> {
         let mut slot = self.direct.lock().unwrap_or_else(|p| p.into_inner());
         let ours = slot
             .ahead
@@ -308,18 +252,15 @@ impl SyncClient {
         }
         drop(slot);
         let reply = mailbox.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        match reply {
-            // A broken connection (or a timeout the policy retries): the page is asked
-            // for again, under the retry policy.
-            Err(e)
-                if e.is_connection_level()
-                    || (e.kind() == ErrorKind::Timeout
-                        && self.client.shared.config.retry_on_timeout) =>
-            {
-                None
+        let reply = reply.and_then(wire::slot);
+        if let Err(e) = &reply {
+            let mut retry = Retry::for_command(cmd, self.config());
+            if matches!(retry.on_error(e.clone()), Decision::RetryAfter(_)) {
+                return None;
             }
-            reply => Some(self.client.count(reply.and_then(crate::pipeline::slot))),
         }
+        // Counted as a request when it was asked for; only its error is left to count.
+        Some(self.client.count_error(reply))
     }
 
     /// Sends a pipeline or transaction; see [`Client::pipeline`].
@@ -328,59 +269,47 @@ impl SyncClient {
     /// (no thread hop); concurrent callers, transactions that need a lease, pooled mode
     /// and clients with a cache use the runtime's engines.
     pub fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        let stats = &self.client.shared.stats;
-        stats.request();
-        let result = self.pipeline_inner(pipe);
-        self.client.count(result)
+        let client = &self.client;
+        let result = match client.begin_pipeline(pipe, Seat::Shared) {
+            Ok(retry) => self.send_pipeline(pipe, retry),
+            Err(e) => Err(e),
+        };
+        client.end_pipeline(pipe, result)
     }
 
-    fn pipeline_inner(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        self.client.pipeline_admit(pipe)?;
-        let config = &self.client.shared.config;
-        let direct_ok = config.mode == Mode::Multiplexed
-            && !config.cluster
-            && self.client.shared.cache.is_none()
-            && !pipe.needs_dedicated();
-        if direct_ok {
+    /// Carries a pipeline that passed [`Client::begin_pipeline`], as [`Self::send`] does
+    /// a command.
+    fn send_pipeline(&self, pipe: &Pipeline, mut retry: Retry) -> Result<Vec<Result<Value>>> {
+        let config = self.config();
+        if route::direct(config, Carrier::Caller, Work::Pipeline(pipe)) {
             if let Ok(mut slot) = self.direct.try_lock() {
-                let timeout = pipe.timeout(config);
+                let timeout = policy::pipeline_timeout(pipe, config);
                 let attempt = self.on_direct(&mut slot, timeout, "pipeline", |conn| {
-                    crate::pipeline::send_blocking(conn, pipe)
+                    send::pipeline_blocking(conn, pipe)
                 });
                 match attempt {
-                    Some(Ok(slots)) => {
-                        self.client.pipeline_after(pipe, &slots);
-                        return Ok(slots);
-                    }
-                    // A lost connection under a pipeline that is safe to resend: the
-                    // runtime's engine retries it with its policy. Anything else (a server
-                    // error, a timeout, an unsafe pipeline) is the answer.
-                    Some(Err(e))
-                        if e.is_connection_level() && pipe.retry_safe(config.retry_unsafe) => {}
-                    Some(Err(e)) => return Err(e),
+                    Some(Ok(slots)) => return Ok(slots),
+                    Some(Err(e)) => self.after_direct_failure(&mut retry, e, slot)?,
                     None => {}
                 }
             }
         }
         let engine = self.client.engine()?;
-        block_on(engine.runtime, self.client.pipeline_unchecked(pipe))
+        block_on(engine.runtime, self.client.send_pipeline(pipe, retry))
     }
 
     /// Leases a dedicated connection (WATCH … MULTI … EXEC, blocking commands).
     pub fn lease(&self) -> Result<SyncLease> {
         let engine = self.client.engine()?;
         let lease = block_on(engine.runtime, self.client.lease())?;
-        Ok(SyncLease {
-            lease,
-            runtime: engine.runtime,
-        })
+        Ok(SyncLease::new(lease, engine.runtime))
     }
 
     /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration: an iterator of pages.
     pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<SyncScan> {
         Ok(SyncScan {
             client: self.clone(),
-            cursor: self.client.scan_cursor(kind, opts)?,
+            pages: Pages::new(&self.client, kind, opts)?,
             ahead: None,
         })
     }
@@ -424,23 +353,6 @@ pub(crate) fn block_on<T>(
     futures_executor::block_on(fut)
 }
 
-/// A leased dedicated connection, blocking flavour of [`Lease`].
-pub struct SyncLease {
-    lease: Lease,
-    runtime: &'static tokio::runtime::Runtime,
-}
-
-impl SyncLease {
-    /// Runs one command on the leased connection.
-    pub fn execute(&mut self, cmd: &Command) -> Result<Value> {
-        block_on(self.runtime, self.lease.execute(cmd))
-    }
-    /// Runs a pipeline or transaction on the leased connection.
-    pub fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        block_on(self.runtime, self.lease.pipeline(pipe))
-    }
-}
-
 /// A blocking SCAN-family iteration: yields pages until the cursor returns to 0.
 ///
 /// On a standalone server each page's reply is read, then the next page is asked for
@@ -449,7 +361,7 @@ impl SyncLease {
 /// connection's next user reads and discards it.
 pub struct SyncScan {
     client: SyncClient,
-    cursor: ScanCursor,
+    pages: Pages,
     /// The next page's command and where its reply arrives, when it was asked ahead.
     ahead: Option<(Command, Arc<Mailbox>)>,
 }
@@ -457,26 +369,24 @@ pub struct SyncScan {
 impl SyncScan {
     /// The next non-empty page, or `None` when done.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
-        if self.client.config().is_cluster() {
+        if self.pages.walks() {
             let engine = self.client.client.engine()?;
             let client = self.client.client.clone();
-            return block_on(
-                engine.runtime,
-                crate::scan::next_page(&client, &mut self.cursor),
-            );
+            return block_on(engine.runtime, scan::next_page(&client, &mut self.pages));
         }
-        while !self.cursor.is_done() {
+        let cursor = &mut self.pages.cursor;
+        while !cursor.is_done() {
             let reply = match self.ahead.take() {
-                Some((cmd, mailbox)) => match self.client.take_ahead(&mailbox) {
+                Some((cmd, mailbox)) => match self.client.take_ahead(&cmd, &mailbox) {
                     Some(reply) => reply?,
                     // The connection broke before the page was read: ask again.
                     None => self.client.execute(&cmd)?,
                 },
-                None => self.client.execute(&self.cursor.next_command()?)?,
+                None => self.client.execute(&cursor.next_command()?)?,
             };
-            let items = self.cursor.accept(reply)?;
-            if !self.cursor.is_done() {
-                let cmd = self.cursor.next_command()?;
+            let items = cursor.accept(reply)?;
+            if !cursor.is_done() {
+                let cmd = cursor.next_command()?;
                 self.ahead = self.client.ask_ahead(&cmd).map(|m| (cmd, m));
             }
             if !items.is_empty() {

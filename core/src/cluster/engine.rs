@@ -23,12 +23,13 @@ use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr
 use redis::Value;
 use tokio::sync::OnceCell;
 
+use super::topology::{self, Topology};
 use crate::command::Command;
-use crate::config::{Addr, Config, Protocol};
+use crate::connection::send::{self, PipelineConn};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pipeline::{self, Pipeline};
-use crate::stats::Stats;
-use crate::topology::Topology;
+use crate::observe::Stats;
+use crate::settings::{Addr, Config, Protocol};
+use crate::wire::{self, Pipeline};
 
 /// How long redis-rs itself waits for a reply: longer than any of ours, which apply
 /// per command (blocking commands included).
@@ -94,7 +95,7 @@ impl ClusterEngine {
             builder = builder.read_routing_strategy(RandomReplicaStrategy);
         }
         if let Some(tls) = &config.tls {
-            let (mode, certs) = crate::tls::cluster_settings(tls);
+            let (mode, certs) = crate::settings::cluster_settings(tls);
             builder = builder.tls(mode);
             if let Some(certs) = certs {
                 builder = builder.certs(certs);
@@ -142,7 +143,7 @@ impl ClusterEngine {
     pub(crate) async fn execute(&self, cmd: &Command) -> Result<Value> {
         let mut conn = self.conn().await?;
         let v = conn.req_packed_command(cmd.cmd()).await?;
-        pipeline::slot(v)
+        wire::slot(v)
     }
 
     /// A blocking command on a dedicated cluster connection, which goes back to the
@@ -169,7 +170,7 @@ impl ClusterEngine {
                 spares.push(conn);
             }
         }
-        pipeline::slot(result?)
+        wire::slot(result?)
     }
 
     /// A pipeline: each command on its own, all at once, replies in order. A transaction
@@ -181,7 +182,7 @@ impl ClusterEngine {
         let conn = self.conn().await?;
         if pipe.is_transaction() {
             let mut c = conn.clone();
-            return pipeline::send(&mut c, pipe).await.map_err(cross_slot_hint);
+            return send::pipeline(&mut c, pipe).await.map_err(cross_slot_hint);
         }
         // Single-key reads of one slot go together as one sub-pipeline (redis-rs routes it
         // by that slot); every other command goes on its own, so redis-rs can route or
@@ -209,7 +210,7 @@ impl ClusterEngine {
                         .req_packed_command(cmds[members[0]])
                         .await
                         .map_err(Error::from)
-                        .and_then(pipeline::slot);
+                        .and_then(wire::slot);
                     return vec![(members[0], r)];
                 }
                 let mut sub = redis::Pipeline::new();
@@ -219,7 +220,7 @@ impl ClusterEngine {
                 match c.req_packed_commands(&sub, 0, members.len()).await {
                     Ok(replies) => members
                         .into_iter()
-                        .zip(replies.into_iter().map(pipeline::slot))
+                        .zip(replies.into_iter().map(wire::slot))
                         .collect(),
                     Err(e) => {
                         let e = Error::from(e);
@@ -254,8 +255,8 @@ impl ClusterEngine {
     pub(crate) fn count_pipeline(&self, pipe: &Pipeline, result: &Result<Vec<Result<Value>>>) {
         let mut i = 0;
         pipe.for_each_command(|meta, args| {
-            if let Some(key) = crate::topology::first_key(meta, args) {
-                if let Some(node) = self.topology.node_for_slot(crate::topology::key_slot(key)) {
+            if let Some(key) = topology::first_key(meta, args) {
+                if let Some(node) = self.topology.node_for_slot(topology::key_slot(key)) {
                     let failed = match result {
                         Ok(slots) => slots.get(i).is_some_and(|s| s.is_err()),
                         Err(_) => true,
@@ -326,7 +327,7 @@ pub(crate) async fn read_primaries(mut conn: ClusterConnection) -> Result<Vec<Pr
     parse_slots(reply)
 }
 
-impl crate::pipeline::PipelineConn for ClusterConnection {
+impl PipelineConn for ClusterConnection {
     async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
         Ok(self.req_packed_commands(chunk, 0, chunk.len()).await?)
     }
@@ -350,7 +351,7 @@ fn single_slot_key<'a>(cmd: &'a redis::Cmd, meta: &crate::command::Meta) -> Opti
 impl ClusterEngine {
     fn connect_error(&self, e: Error) -> Error {
         if self.tls {
-            if let Some(why) = crate::tls::explain(e.message(), &self.seed) {
+            if let Some(why) = crate::settings::explain_tls(e.message(), &self.seed) {
                 return Error::new(ErrorKind::Connection, why);
             }
         }

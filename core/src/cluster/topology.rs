@@ -24,13 +24,13 @@ use arc_swap::ArcSwap;
 use redis::cluster_async::ClusterConnection;
 use redis::Value;
 
-use crate::cache::{Cache, CacheStats};
+use crate::cache::Cache;
 use crate::command::{Command, Meta};
-use crate::config::{Addr, Config};
+use crate::connection::Multiplexed;
 use crate::error::Result;
-use crate::multiplexed::{ConnectionObserver, Multiplexed, Observers};
-use crate::pool::run_timed;
-use crate::stats::{NodeStats, Stats};
+use crate::observe::{CacheStats, ConnectionObserver, NodeStats, Observers, Stats};
+use crate::policy::run_timed;
+use crate::settings::{Addr, Config};
 
 /// The number of hash slots of a Redis Cluster.
 pub(crate) const SLOTS: usize = 16384;
@@ -218,7 +218,7 @@ impl Topology {
         };
         let timeout = Some(self.config.response_timeout);
         let primaries = run_timed(
-            crate::cluster::read_primaries(conn),
+            super::engine::read_primaries(conn),
             timeout,
             "CLUSTER SLOTS",
         )
@@ -346,7 +346,7 @@ impl Topology {
         };
         let r = run_timed(conn.send_packed_command(cmd.cmd()), timeout, cmd.name())
             .await
-            .and_then(crate::pipeline::slot);
+            .and_then(crate::wire::slot);
         match &r {
             Err(e) if matches!(e.code(), Some("MOVED" | "ASK" | "TRYAGAIN" | "CLUSTERDOWN")) => {
                 self.refresh_soon();

@@ -1,5 +1,5 @@
 //! The sync engine's direct connection: the calling thread writes the request and
-//! reads the reply on its own socket, with no thread hop (design §2).
+//! reads the reply on its own socket, with no thread hop (docs/architecture.md, "Engines").
 //!
 //! Plain TCP and Unix sockets are opened here and read with [`resp::Reader`], which
 //! is much cheaper than redis-rs's combine parser on large replies (SCAN pages,
@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use redis::{ConnectionLike, Value};
 
-use crate::config::{Addr, Config, Protocol};
 use crate::error::{Error, ErrorKind, Result};
-use crate::resp::Reader;
+use crate::settings::{Addr, Config, Protocol};
+use crate::wire::{self, resp::Reader};
 
 /// A blocking connection owned by one caller at a time.
 pub(crate) struct DirectConn {
@@ -116,7 +116,7 @@ impl DirectConn {
             if let Some(name) = &config.client_name {
                 conn.req_command(redis::cmd("CLIENT").arg("SETNAME").arg(name))
                     .map_err(Error::from)
-                    .and_then(crate::pipeline::slot)?;
+                    .and_then(wire::slot)?;
             }
             return Ok(DirectConn {
                 wire: Wire::Redis(conn),

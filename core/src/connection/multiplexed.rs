@@ -12,45 +12,17 @@
 //! connects and disconnects are announced with a generation number.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, PushKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::config::{Config, Protocol};
 use crate::error::{Error, ErrorKind, Result};
+use crate::observe::{Observers, Stats};
 use crate::policy::backoff;
-use crate::stats::Stats;
-
-/// Hooks on the shared connection's life, for core features such as the cache.
-///
-/// Called on the runtime's threads, the push hook on the connection's reader: keep them
-/// short and never block. `on_disconnected` may be called more than once per generation.
-pub trait ConnectionObserver: Send + Sync {
-    /// A connection (generation 1, 2, …) is ready and published.
-    fn on_connected(&self, _generation: u64) {}
-    /// The connection of this generation broke; a new one is being made.
-    fn on_disconnected(&self, _generation: u64) {}
-    /// A RESP3 push message (invalidation, pub/sub…) arrived on this generation.
-    fn on_push(&self, _generation: u64, _push: &PushInfo) {}
-}
-
-/// The registered observers of one client.
-#[derive(Default)]
-pub(crate) struct Observers(RwLock<Vec<Arc<dyn ConnectionObserver>>>);
-
-impl Observers {
-    pub(crate) fn add(&self, o: Arc<dyn ConnectionObserver>) {
-        self.0.write().unwrap_or_else(|p| p.into_inner()).push(o);
-    }
-    fn each(&self, f: impl Fn(&dyn ConnectionObserver)) {
-        for o in self.0.read().unwrap_or_else(|p| p.into_inner()).iter() {
-            f(o.as_ref());
-        }
-    }
-}
+use crate::settings::{Addr, Config, Protocol};
 
 #[derive(Clone)]
 enum Slot {
@@ -117,7 +89,7 @@ impl Multiplexed {
     pub(crate) async fn get(
         &self,
         wait: Option<Duration>,
-        addr: &crate::config::Addr,
+        addr: &Addr,
     ) -> Result<(u64, MultiplexedConnection)> {
         let broken = self.broken_generation.load(Ordering::Acquire);
         if let Some(r) = ready_or_failed(&self.state.borrow(), broken) {
@@ -336,7 +308,7 @@ pub(crate) async fn init_connection(
     // The cache's tracking goes on before the connection is published: no read untracked.
     if let Some(cache) = &config.cache {
         let reply = conn.send_packed_command(&cache.tracking_command()).await?;
-        crate::pipeline::slot(reply)?;
+        crate::wire::slot(reply)?;
     }
     Ok(())
 }
@@ -344,7 +316,7 @@ pub(crate) async fn init_connection(
 /// Adds the address (never the password) and a hint to a connect failure.
 pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
     if config.tls.is_some() {
-        if let Some(why) = crate::tls::explain(e.message(), &config.addr) {
+        if let Some(why) = crate::settings::explain_tls(e.message(), &config.addr) {
             return Error::new(ErrorKind::Connection, why);
         }
     }
@@ -358,99 +330,5 @@ pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
             ),
         ),
         _ => e,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::test_support as support;
-    use std::sync::Mutex;
-
-    use super::*;
-    use crate::{Client, Command};
-
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<String>>);
-
-    impl ConnectionObserver for Recorder {
-        fn on_connected(&self, g: u64) {
-            self.0.lock().unwrap().push(format!("connected {g}"));
-        }
-        fn on_disconnected(&self, g: u64) {
-            self.0.lock().unwrap().push(format!("disconnected {g}"));
-        }
-        fn on_push(&self, g: u64, push: &PushInfo) {
-            self.0
-                .lock()
-                .unwrap()
-                .push(format!("push {g} {:?} {:?}", push.kind, push.data));
-        }
-    }
-
-    impl Recorder {
-        fn has(&self, prefix: &str) -> bool {
-            self.0.lock().unwrap().iter().any(|e| e.starts_with(prefix))
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pushes_and_reconnects_reach_observers() {
-        let srv = support::TestServer::start_owned(&[]);
-        let cfg = srv.builder().client_name("observed").build().unwrap();
-        let client = Client::new(cfg).unwrap();
-        let rec = Arc::new(Recorder::default());
-        client.add_observer(rec.clone());
-        client
-            .engine()
-            .unwrap()
-            .wait_first(Duration::from_secs(2))
-            .await
-            .unwrap();
-        // Tracking on the shared connection (as the cache will do), then a write elsewhere.
-        let track = Command::new(["CLIENT", "TRACKING", "ON"]).unwrap();
-        client.execute_managed(&track).await.unwrap();
-        client
-            .execute(&Command::new(["GET", "obs:k"]).unwrap())
-            .await
-            .unwrap();
-        let mut other = srv.control();
-        let _: () = redis::cmd("SET")
-            .arg("obs:k")
-            .arg("1")
-            .query(&mut other)
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(2);
-        while !rec.has("push 1 Invalidate") && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(rec.has("push 1 Invalidate"), "{:?}", rec.0.lock().unwrap());
-        // Kill the shared connection: observers see the disconnect and the new generation.
-        let id = client
-            .execute(&Command::new(["CLIENT", "ID"]).unwrap())
-            .await
-            .unwrap();
-        let redis::Value::Int(id) = id else {
-            panic!("{id:?}")
-        };
-        let _: () = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ID")
-            .arg(id)
-            .query(&mut other)
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while !rec.has("connected 2") && std::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(rec.has("disconnected 1"), "{:?}", rec.0.lock().unwrap());
-        assert!(rec.has("connected 2"), "{:?}", rec.0.lock().unwrap());
-        assert_eq!(client.connection_generation(), Some(2));
-        assert_eq!(client.stats().reconnects, 1);
-        // State restored on the new connection: the client name.
-        let name = client
-            .execute(&Command::new(["CLIENT", "GETNAME"]).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(name, redis::Value::BulkString(b"observed".to_vec()));
     }
 }

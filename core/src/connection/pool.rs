@@ -1,7 +1,7 @@
-//! The bounded pool of dedicated connections (deadpool-redis) and the [`Lease`] type.
+//! The bounded pool of dedicated connections (deadpool-redis).
 //!
 //! Blocking commands, WATCH transactions and (in pooled mode) every command run on a
-//! connection leased from here. The pool is bounded by `max_connections`; a lease waits
+//! connection leased from here (the public face is [`crate::Lease`]). The pool is bounded by `max_connections`; a lease waits
 //! at most `pool_timeout` and then fails with [`ErrorKind::PoolTimeout`]. Recycling
 //! health-checks the connection (UNWATCH + PING); connections idle longer than
 //! `idle_timeout` are closed. A connection whose request timed out or was cancelled is
@@ -14,15 +14,13 @@ use std::time::Duration;
 use deadpool_redis::{Hook, HookError, Manager, PoolError, Runtime, TimeoutType};
 use redis::Value;
 
-use crate::cache::Cache;
-use crate::client::refusal;
-use crate::command::{Command, Flags};
-use crate::config::Config;
+use super::send;
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
-use crate::guard::Guard;
-use crate::pipeline::{self, Pipeline};
-use crate::policy;
-use crate::stats::{PoolState, Stats};
+use crate::observe::{PoolState, Stats};
+use crate::policy::{self, run_timed};
+use crate::settings::Config;
+use crate::wire::{self, Pipeline};
 
 /// The pool of one client.
 pub(crate) struct Pool {
@@ -71,18 +69,15 @@ impl Pool {
     }
 
     /// Leases a connection, waiting at most `pool_timeout`.
-    pub(crate) async fn lease(&self, guard: Guard, cache: Option<Arc<Cache>>) -> Result<Lease> {
+    pub(crate) async fn lease(&self) -> Result<Pooled> {
         let status = self.pool.status();
         if status.available == 0 && status.size >= status.max_size {
             self.stats.pool_wait();
         }
         match self.pool.get().await {
-            Ok(conn) => Ok(Lease {
+            Ok(conn) => Ok(Pooled {
                 conn: Some(conn),
                 config: self.config.clone(),
-                guard,
-                stats: self.stats.clone(),
-                cache,
                 tainted: false,
             }),
             Err(PoolError::Timeout(TimeoutType::Wait)) => {
@@ -102,7 +97,7 @@ impl Pool {
                 self.config.connect_timeout,
             )),
             Err(PoolError::Backend(e)) | Err(PoolError::PostCreateHook(HookError::Backend(e))) => {
-                Err(crate::multiplexed::connect_error(e.into(), &self.config))
+                Err(super::connect_error(e.into(), &self.config))
             }
             Err(e) => Err(Error::new(
                 ErrorKind::Connection,
@@ -143,76 +138,27 @@ pub(crate) async fn reaper(pool: deadpool_redis::Pool, idle: Duration) {
     }
 }
 
-/// A dedicated connection leased from the pool: for blocking commands and for WATCH …
-/// MULTI … EXEC, where the connection's state belongs to one caller. Returned to the
-/// pool when dropped (after UNWATCH), or closed if a request on it did not finish.
-pub struct Lease {
+/// A dedicated connection leased from the pool. Returned to the pool when dropped
+/// (deadpool's recycle runs UNWATCH + PING), or closed if a request on it did not finish.
+pub(crate) struct Pooled {
     conn: Option<deadpool_redis::Connection>,
     config: Arc<Config>,
-    guard: Guard,
-    stats: Arc<Stats>,
-    cache: Option<Arc<Cache>>,
     tainted: bool,
 }
 
-impl Lease {
-    /// Runs one command on this connection (WATCH, GET, BLPOP, MULTI…, but not SELECT
-    /// or other connection-state commands). No retries: a lease holds state (WATCH) that
-    /// a new connection would not have.
-    pub async fn execute(&mut self, cmd: &Command) -> Result<Value> {
-        self.stats.request();
-        let result = async {
-            if cmd.flags().contains(Flags::STATE) {
-                return Err(refusal(cmd.meta()));
-            }
-            self.guard.before(cmd.meta())?;
-            let reply = self
-                .run(cmd, policy::response_timeout(cmd, &self.config))
-                .await?;
-            self.guard.after(cmd.meta(), &reply);
-            Ok(reply)
-        }
-        .await;
-        self.count(result)
-    }
-
-    /// Runs a pipeline or MULTI/EXEC transaction on this connection (after WATCH, a
-    /// changed key gives an [`ErrorKind::Watch`] error).
-    pub async fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        self.stats.request();
-        let result = async {
-            for m in pipe.metas() {
-                self.guard.before(m)?;
-            }
-            if let Some(cache) = &self.cache {
-                pipe.for_each_command(|meta, args| cache.before_write_args(meta, args));
-            }
-            self.pipeline_raw(pipe).await
-        }
-        .await;
-        self.count(result)
-    }
-
-    fn count<T>(&self, result: Result<T>) -> Result<T> {
-        if let Err(e) = &result {
-            self.stats.error(e.kind());
-        }
-        result
-    }
-
+impl Pooled {
     /// One timed attempt, no guard, no stats (the caller's policy loop does those).
     pub(crate) async fn run(&mut self, cmd: &Command, timeout: Option<Duration>) -> Result<Value> {
         let conn = self.conn_mut()?;
         let reply = run_timed(conn.send_packed_command(cmd.cmd()), timeout, cmd.name()).await;
-        self.settle(reply).and_then(crate::pipeline::slot)
+        self.settle(reply).and_then(wire::slot)
     }
 
     /// One timed pipeline attempt, no guard, no stats.
-    pub(crate) async fn pipeline_raw(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        pipe.check(true)?;
-        let timeout = pipe.timeout(&self.config);
+    pub(crate) async fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        let timeout = policy::pipeline_timeout(pipe, &self.config);
         let conn = self.conn_mut()?;
-        let result = run_timed(pipeline::send(conn, pipe), timeout, "pipeline").await;
+        let result = run_timed(send::pipeline(conn, pipe), timeout, "pipeline").await;
         self.settle(result)
     }
 
@@ -233,7 +179,7 @@ impl Lease {
     }
 }
 
-impl Drop for Lease {
+impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             if self.tainted {
@@ -241,20 +187,5 @@ impl Drop for Lease {
                 drop(deadpool_redis::Connection::take(conn));
             }
         }
-    }
-}
-
-/// Awaits `fut` for at most `timeout` (no limit when `None`).
-pub(crate) async fn run_timed<T, E: Into<Error>>(
-    fut: impl std::future::Future<Output = std::result::Result<T, E>>,
-    timeout: Option<Duration>,
-    what: &str,
-) -> Result<T> {
-    match timeout {
-        Some(t) => match tokio::time::timeout(t, fut).await {
-            Ok(r) => r.map_err(Into::into),
-            Err(_) => Err(Error::timeout(what, t)),
-        },
-        None => fut.await.map_err(Into::into),
     }
 }

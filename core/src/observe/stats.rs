@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::cache::CacheStats;
 use crate::error::ErrorKind;
 
 /// Live counters of one client (lock-free, relaxed).
@@ -179,4 +178,21 @@ fn cache_entries(c: &CacheStats) -> [(String, u64); 6] {
         ("cache_entries".to_string(), c.entries),
         ("cache_bytes".to_string(), c.bytes),
     ]
+}
+
+/// The cache's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Cacheable reads that went to the server.
+    pub misses: u64,
+    /// Keys invalidated (by the server or by this client's writes), and flushes.
+    pub invalidations: u64,
+    /// Entries dropped to stay within the bounds (or expired by the TTL).
+    pub evictions: u64,
+    /// Entries now.
+    pub entries: u64,
+    /// Approximate bytes now.
+    pub bytes: u64,
 }

@@ -1,14 +1,13 @@
-//! Timeout and retry policy, shared by every engine (async, sync, pooled, leased).
-//!
-//! The engines run their own loops (one awaits, one blocks) but every decision comes
-//! from here: the effective response timeout of a command, whether a failed attempt is
-//! retried, how long to wait before the next one, and what the final error says.
+//! Retries: whether a failed attempt is tried again, how long to wait before the next
+//! one, and what the final error says. The one rule for commands and pipelines on every
+//! engine (async, sync, batched, the loop's own connection).
 
 use std::time::Duration;
 
-use crate::command::{Block, Command};
-use crate::config::Config;
+use crate::command::Command;
 use crate::error::{Error, ErrorKind};
+use crate::settings::Config;
+use crate::wire::Pipeline;
 
 /// First backoff step.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(10);
@@ -21,16 +20,6 @@ pub fn backoff(attempt: u32) -> Duration {
         .saturating_mul(1u32 << attempt.min(16))
         .min(BACKOFF_CAP);
     ceiling.mul_f64(fastrand::f64())
-}
-
-/// The response timeout of one command: the configured one, or for a blocking command
-/// its block time plus the configured one; `None` (no limit) for a block time of 0.
-pub fn response_timeout(cmd: &Command, config: &Config) -> Option<Duration> {
-    match cmd.block() {
-        Block::No => Some(config.response_timeout),
-        Block::For(d) => Some(d + config.response_timeout),
-        Block::Forever => None,
-    }
 }
 
 /// What to do after a failed attempt.
@@ -56,6 +45,11 @@ impl Retry {
     /// override) under `config`.
     pub fn for_command(cmd: &Command, config: &Config) -> Retry {
         Retry::new(cmd.retry_safe(config.retry_unsafe), config)
+    }
+
+    /// The retry state for `pipe`: safe to repeat only when every command in it is.
+    pub fn for_pipeline(pipe: &Pipeline, config: &Config) -> Retry {
+        Retry::new(pipe.retry_safe(config.retry_unsafe), config)
     }
 
     /// The retry state of a request that is safe to repeat or not.
@@ -162,19 +156,5 @@ mod tests {
             r.on_error(Error::new(ErrorKind::Timeout, "slow")),
             Decision::RetryAfter(_)
         ));
-    }
-
-    #[test]
-    fn blocking_timeout_adds_block_time() {
-        let cfg = Config::builder()
-            .response_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
-        let b = Command::new(["BLPOP", "q", "2"]).unwrap();
-        assert_eq!(response_timeout(&b, &cfg), Some(Duration::from_secs(3)));
-        let b = Command::new(["BLPOP", "q", "0"]).unwrap();
-        assert_eq!(response_timeout(&b, &cfg), None);
-        let g = Command::new(["GET", "q"]).unwrap();
-        assert_eq!(response_timeout(&g, &cfg), Some(Duration::from_secs(1)));
     }
 }

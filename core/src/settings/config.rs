@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{CacheConfig, TrackingMode};
+use super::cache::{CacheConfig, TrackingMode};
+use super::guard::{GuardMode, Warning, WarningSink};
+use super::tls::{self, PemSource, TlsBuilder, TlsConfig};
 use crate::error::{Error, Result};
-use crate::guard::{GuardMode, WarningSink};
-use crate::tls::{PemSource, TlsBuilder, TlsConfig};
 
 /// Default for [`Config::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -213,7 +213,7 @@ impl Config {
     /// The redis-rs client every connection of this configuration is opened from
     /// (address, TLS, handshake).
     pub(crate) fn redis_client(&self) -> Result<redis::Client> {
-        crate::tls::client(self.connection_info(), self.tls.as_ref())
+        tls::client(self.connection_info(), self.tls.as_ref())
     }
 
     /// The redis-rs connection info for this configuration (handshake: AUTH, SELECT,
@@ -770,7 +770,7 @@ impl ConfigBuilder {
         self
     }
     /// Convenience for [`ConfigBuilder::warning_sink`] from a closure.
-    pub fn on_warning(self, f: impl Fn(&crate::guard::Warning) + Send + Sync + 'static) -> Self {
+    pub fn on_warning(self, f: impl Fn(&Warning) + Send + Sync + 'static) -> Self {
         self.warning_sink(Arc::new(f))
     }
 

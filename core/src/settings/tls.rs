@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::{Addr, Secret};
+use super::config::{Addr, Secret};
 use crate::error::{Error, Result};
 
 /// Where a PEM certificate or key comes from.

@@ -7,14 +7,9 @@
 //! memory held at once stays bounded. A transaction that spans several chunks runs on a
 //! dedicated connection, since other callers' commands must not land inside it.
 
-use std::time::Duration;
-
-use redis::aio::MultiplexedConnection;
 use redis::Value;
 
-use crate::client::refusal;
-use crate::command::{Block, Command, Flags, Meta};
-use crate::config::Config;
+use crate::command::{Command, Flags, Meta};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Most commands packed in one write.
@@ -80,12 +75,12 @@ impl Pipeline {
         &self.metas
     }
 
-    /// Calls `f` with each queued command's table row and arguments, in order.
     /// Every queued command, in order.
     pub(crate) fn cmds(&self) -> impl Iterator<Item = &redis::Cmd> + '_ {
         self.chunks.iter().flat_map(|c| c.cmd_iter())
     }
 
+    /// Calls `f` with each queued command's table row and arguments, in order.
     pub(crate) fn for_each_command(
         &self,
         mut f: impl FnMut(&Meta, &mut dyn Iterator<Item = &[u8]>),
@@ -105,23 +100,6 @@ impl Pipeline {
         }
     }
 
-    /// Refuses connection-state and transaction-control commands inside a pipeline.
-    pub(crate) fn check(&self, _on_lease: bool) -> Result<()> {
-        for m in &self.metas {
-            if m.flags().contains(Flags::STATE) {
-                return Err(refusal(m));
-            }
-            if m.flags().contains(Flags::TXN) {
-                return Err(Error::invalid(format!(
-                    "{} cannot be queued in a pipeline; use pipeline(transaction=True) for \
-                     MULTI/EXEC, and watch() on a lease for WATCH",
-                    m.name()
-                )));
-            }
-        }
-        Ok(())
-    }
-
     /// True when the pipeline must not share the multiplexed connection: it holds a
     /// blocking command, or it is a transaction written in more than one chunk.
     pub(crate) fn needs_dedicated(&self) -> bool {
@@ -139,40 +117,6 @@ impl Pipeline {
     /// True when every command is safe to repeat.
     pub(crate) fn retry_safe(&self, retry_unsafe: bool) -> bool {
         self.metas.iter().all(|m| m.retry_safe(retry_unsafe))
-    }
-
-    /// The response timeout of one chunk: the configured one plus every block time in
-    /// the pipeline (none when any block time is 0).
-    pub(crate) fn timeout(&self, config: &Config) -> Option<Duration> {
-        let mut t = config.response_timeout;
-        for m in &self.metas {
-            match m.block() {
-                Block::No => {}
-                Block::For(d) => t += d,
-                Block::Forever => return None,
-            }
-        }
-        Some(t)
-    }
-}
-
-/// Something pipelines can be written to: the shared connection or a leased one.
-pub(crate) trait PipelineConn: Send {
-    fn send_chunk<'a>(
-        &'a mut self,
-        chunk: &'a redis::Pipeline,
-    ) -> impl std::future::Future<Output = Result<Vec<Value>>> + Send + 'a;
-}
-
-impl PipelineConn for MultiplexedConnection {
-    async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
-        Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?)
-    }
-}
-
-impl PipelineConn for deadpool_redis::Connection {
-    async fn send_chunk(&mut self, chunk: &redis::Pipeline) -> Result<Vec<Value>> {
-        Ok(self.send_packed_commands(chunk, 0, chunk.len()).await?)
     }
 }
 
@@ -199,37 +143,6 @@ pub(crate) fn finish(pipe: &Pipeline, replies: Vec<Value>) -> Result<Vec<Result<
     } else {
         Ok(replies.into_iter().map(slot).collect())
     }
-}
-
-/// Writes every chunk in order and returns each command's reply or error in its slot.
-pub(crate) async fn send<C: PipelineConn>(
-    conn: &mut C,
-    pipe: &Pipeline,
-) -> Result<Vec<Result<Value>>> {
-    if pipe.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut replies = Vec::with_capacity(pipe.len() + 2);
-    for chunk in wire_chunks(pipe) {
-        replies.extend(conn.send_chunk(&chunk).await?);
-    }
-    finish(pipe, replies)
-}
-
-/// [`send`] on a blocking connection driven by the calling thread (the sync engine's
-/// direct path).
-pub(crate) fn send_blocking(
-    conn: &mut crate::direct::DirectConn,
-    pipe: &Pipeline,
-) -> Result<Vec<Result<Value>>> {
-    if pipe.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut replies = Vec::with_capacity(pipe.len() + 2);
-    for chunk in wire_chunks(pipe) {
-        replies.extend(conn.pipeline(&chunk)?);
-    }
-    finish(pipe, replies)
 }
 
 /// One slot: a server error reply becomes an `Err`, anything else stays a value.
@@ -273,24 +186,5 @@ fn exec_result(pipe: &Pipeline, mut replies: Vec<Value>) -> Result<Vec<Result<Va
             ErrorKind::Protocol,
             format!("unexpected EXEC reply: {other:?}"),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn assert_send<T: Send>(_: &T) {}
-
-    #[test]
-    fn futures_are_send() {
-        // Bindings spawn these on the runtime: they must be Send.
-        let client = crate::Client::new(crate::Config::builder().build().unwrap()).unwrap();
-        let pipe = Pipeline::new(false);
-        let cmd = Command::new(["PING"]).unwrap();
-        assert_send(&client.pipeline(&pipe));
-        assert_send(&client.execute(&cmd));
-        assert_send(&client.lease());
-        client.close();
     }
 }

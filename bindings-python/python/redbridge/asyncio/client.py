@@ -36,7 +36,7 @@ async def _await(start: Callable[..., Any], *args: Any) -> Any:
 
 
 class _LoopBatch:
-    """The batched crossing of one client on one event loop (design §2).
+    """The batched crossing of one client on one event loop (docs/architecture.md, "Engines").
 
     ``submit`` hands the command to the core, which sends every command submitted before
     its runtime gets to them in one write; the core makes an eventfd readable when replies

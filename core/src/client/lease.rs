@@ -1,0 +1,70 @@
+//! A dedicated connection held by one caller: for WATCH … MULTI … EXEC and for blocking
+//! commands run back to back, where the connection's state belongs to that caller.
+
+use redis::Value;
+
+use super::sync::block_on;
+use super::Client;
+use crate::command::Command;
+use crate::connection::Pooled;
+use crate::error::Result;
+use crate::policy::{self, Seat};
+use crate::wire::Pipeline;
+
+/// A dedicated connection leased from the pool. Returned to the pool when dropped
+/// (after UNWATCH), or closed if a request on it did not finish.
+pub struct Lease {
+    client: Client,
+    conn: Pooled,
+}
+
+impl Lease {
+    pub(crate) fn new(client: Client, conn: Pooled) -> Lease {
+        Lease { client, conn }
+    }
+
+    /// Runs one command on this connection (WATCH, GET, BLPOP, MULTI…, but not SELECT
+    /// or other connection-state commands). No retries: a lease holds state (WATCH) that
+    /// a new connection would not have.
+    pub async fn execute(&mut self, cmd: &Command) -> Result<Value> {
+        let result = match self.client.begin(cmd, Seat::Lease) {
+            Ok(_) => {
+                let timeout = policy::response_timeout(cmd, self.client.config());
+                self.conn.run(cmd, timeout).await
+            }
+            Err(e) => Err(e),
+        };
+        self.client.end(cmd.meta(), result)
+    }
+
+    /// Runs a pipeline or MULTI/EXEC transaction on this connection (after WATCH, a
+    /// changed key gives an [`crate::ErrorKind::Watch`] error).
+    pub async fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        let result = match self.client.begin_pipeline(pipe, Seat::Lease) {
+            Ok(_) => self.conn.pipeline(pipe).await,
+            Err(e) => Err(e),
+        };
+        self.client.end_pipeline(pipe, result)
+    }
+}
+
+/// A leased dedicated connection, blocking flavour of [`Lease`].
+pub struct SyncLease {
+    lease: Lease,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+impl SyncLease {
+    pub(crate) fn new(lease: Lease, runtime: &'static tokio::runtime::Runtime) -> SyncLease {
+        SyncLease { lease, runtime }
+    }
+
+    /// Runs one command on the leased connection.
+    pub fn execute(&mut self, cmd: &Command) -> Result<Value> {
+        block_on(self.runtime, self.lease.execute(cmd))
+    }
+    /// Runs a pipeline or transaction on the leased connection.
+    pub fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
+        block_on(self.runtime, self.lease.pipeline(pipe))
+    }
+}

@@ -1,0 +1,10 @@
+//! Redis Cluster: redis-rs's cluster connection (routing by slot, MOVED/ASK) wrapped
+//! with what the client adds — the slot table it reads itself ([`topology`]), one
+//! tracked connection per primary for the client-side cache, per-node counters, and
+//! the walks a cluster-wide SCAN needs (CLUSTER SLOTS, GETKEYSINSLOT, migrating slots).
+
+mod engine;
+mod topology;
+
+pub(crate) use engine::{ClusterEngine, Primary};
+pub(crate) use topology::{key_slot, Node};
