@@ -85,7 +85,7 @@ test-python: py-env
 test-python-install:
 	rm -rf target/py-install && python3 -m venv target/py-install
 	target/py-install/bin/pip install -q --disable-pip-version-check .
-	$(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDIS_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
+	env -u REDIS_URL $(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDBRIDGE_TEST_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
 
 # npm install builds the addon (debug) through the package's "prepare" script.
 node-env:
@@ -104,8 +104,8 @@ test-node-pack: node-env
 	cd target/node-pack && npm init -y > /dev/null && npm install --no-audit --no-fund --loglevel=error ../../$(NODE_DIR)/redbridge-*.tgz typescript@5 @types/node@20
 	cp $(NODE_DIR)/test/typing-example.ts target/node-pack/example.ts && sed -i "s#from '..'#from 'redbridge'#" target/node-pack/example.ts
 	cd target/node-pack && npx tsc --noEmit --strict --types node example.ts
-	cd target/node-pack && $(abspath $(WITH_REDIS)) bash -c 'node -e "require(\"redbridge\").createClient({ url: process.env.REDIS_URL }).connect().then(async (c) => { await c.set(\"pack\", \"ok\"); console.log(\"require:\", await c.get(\"pack\")); await c.close(); })" \
-	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDIS_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
+	cd target/node-pack && env -u REDIS_URL $(abspath $(WITH_REDIS)) bash -c 'node -e "require(\"redbridge\").createClient({ url: process.env.REDBRIDGE_TEST_URL }).connect().then(async (c) => { await c.set(\"pack\", \"ok\"); console.log(\"require:\", await c.get(\"pack\")); await c.close(); })" \
+	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDBRIDGE_TEST_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
 
 install:
 	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release --features mimalloc,)
