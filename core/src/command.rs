@@ -97,6 +97,34 @@ pub enum BlockArg {
     After(&'static str, Unit),
 }
 
+/// How a reply is put in its normal form: one shape under RESP2 and RESP3, which every
+/// binding converts into its own types (see `docs/architecture.md`, "Reply normal
+/// forms"). Applied by the request path to commands that ask for it
+/// ([`Command::normalized`]); raw commands (node-redis's `sendCommand`, the C API) get the
+/// server's reply as it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// As the server sent it.
+    Plain,
+    /// Field/value pairs as a [`redis::Value::Map`] (HGETALL): RESP2's flat array becomes
+    /// a map, as RESP3 sends it.
+    Map,
+    /// `[[member, score], …]` with every score a [`redis::Value::Double`]: RESP2 sends a
+    /// flat array of strings, RESP3 pairs, and one popped member as a flat pair.
+    Scored,
+    /// [`Shape::Scored`] when the command has a WITHSCORES argument (ZRANGE and its
+    /// family), else [`Shape::Plain`].
+    ScoredIfAsked,
+    /// `[key, member, score]` with the score a double, or nil (BZPOPMIN/BZPOPMAX).
+    KeyScored,
+    /// A scan page `[cursor, items]` whose items are `[field, value]` pairs (HSCAN;
+    /// plain items with NOVALUES).
+    PairsPage,
+    /// A scan page `[cursor, items]` whose items are `[member, score]` pairs with double
+    /// scores (ZSCAN).
+    ScoredPage,
+}
+
 /// One row of the command table.
 #[derive(Debug)]
 pub struct CommandSpec {
@@ -109,6 +137,15 @@ pub struct CommandSpec {
     /// What to use instead, for the guard's warning (walks / big reply) or for a refused
     /// state command (which option).
     pub alternative: &'static str,
+    /// The normal form of its reply.
+    pub reply: Shape,
+}
+
+impl CommandSpec {
+    /// This row with its reply in normal form `reply`.
+    const fn shaped(self, reply: Shape) -> CommandSpec {
+        CommandSpec { reply, ..self }
+    }
 }
 
 const fn row(name: &'static str, flags: Flags) -> CommandSpec {
@@ -117,6 +154,7 @@ const fn row(name: &'static str, flags: Flags) -> CommandSpec {
         flags,
         block: BlockArg::None,
         alternative: "",
+        reply: Shape::Plain,
     }
 }
 const fn blocking(name: &'static str, flags: Flags, block: BlockArg) -> CommandSpec {
@@ -125,6 +163,7 @@ const fn blocking(name: &'static str, flags: Flags, block: BlockArg) -> CommandS
         flags: flags.or(Flags::BLOCKING),
         block,
         alternative: "",
+        reply: Shape::Plain,
     }
 }
 const fn alt(name: &'static str, flags: Flags, alternative: &'static str) -> CommandSpec {
@@ -133,6 +172,7 @@ const fn alt(name: &'static str, flags: Flags, alternative: &'static str) -> Com
         flags,
         block: BlockArg::None,
         alternative,
+        reply: Shape::Plain,
     }
 }
 
@@ -175,8 +215,8 @@ static TABLE: &[CommandSpec] = &[
     blocking("BRPOP", W, BlockArg::Last(S)),
     blocking("BRPOPLPUSH", W, BlockArg::Last(S)),
     blocking("BZMPOP", W, BlockArg::At(1, S)),
-    blocking("BZPOPMAX", W, BlockArg::Last(S)),
-    blocking("BZPOPMIN", W, BlockArg::Last(S)),
+    blocking("BZPOPMAX", W, BlockArg::Last(S)).shaped(Shape::KeyScored),
+    blocking("BZPOPMIN", W, BlockArg::Last(S)).shaped(Shape::KeyScored),
     row("CLIENT", RO),
     row("CLIENT GETNAME", RO),
     row("CLIENT ID", RO),
@@ -244,7 +284,7 @@ static TABLE: &[CommandSpec] = &[
     alt("HELLO", ST, "the protocol option (2 or 3)"),
     row("HEXISTS", RC),
     row("HGET", RC),
-    alt("HGETALL", RCB, "HSCAN"),
+    alt("HGETALL", RCB, "HSCAN").shaped(Shape::Map),
     row("HINCRBY", W),
     row("HINCRBYFLOAT", W),
     alt("HKEYS", RB, "HSCAN"),
@@ -252,7 +292,7 @@ static TABLE: &[CommandSpec] = &[
     row("HMGET", RC),
     row("HMSET", ID),
     row("HRANDFIELD", RO),
-    row("HSCAN", RO),
+    row("HSCAN", RO).shaped(Shape::PairsPage),
     row("HSET", ID),
     row("HSETNX", W),
     row("HSTRLEN", RC),
@@ -408,34 +448,34 @@ static TABLE: &[CommandSpec] = &[
     row("ZADD", ID),
     row("ZCARD", RC),
     row("ZCOUNT", RO),
-    row("ZDIFF", RO),
+    row("ZDIFF", RO).shaped(Shape::ScoredIfAsked),
     row("ZDIFFSTORE", ID),
     row("ZINCRBY", W),
-    row("ZINTER", RO),
+    row("ZINTER", RO).shaped(Shape::ScoredIfAsked),
     row("ZINTERCARD", RO),
     row("ZINTERSTORE", ID),
     row("ZLEXCOUNT", RO),
     row("ZMPOP", W),
     row("ZMSCORE", RC),
-    row("ZPOPMAX", W),
-    row("ZPOPMIN", W),
-    row("ZRANDMEMBER", RO),
-    alt("ZRANGE", RCB, "ZSCAN, or ZRANGE in pages"),
+    row("ZPOPMAX", W).shaped(Shape::Scored),
+    row("ZPOPMIN", W).shaped(Shape::Scored),
+    row("ZRANDMEMBER", RO).shaped(Shape::ScoredIfAsked),
+    alt("ZRANGE", RCB, "ZSCAN, or ZRANGE in pages").shaped(Shape::ScoredIfAsked),
     alt("ZRANGEBYLEX", RB, "ZRANGEBYLEX with LIMIT"),
-    alt("ZRANGEBYSCORE", RB, "ZRANGEBYSCORE with LIMIT"),
+    alt("ZRANGEBYSCORE", RB, "ZRANGEBYSCORE with LIMIT").shaped(Shape::ScoredIfAsked),
     row("ZRANGESTORE", ID),
     row("ZRANK", RC),
     row("ZREM", ID),
     row("ZREMRANGEBYLEX", ID),
     row("ZREMRANGEBYRANK", W),
     row("ZREMRANGEBYSCORE", ID),
-    alt("ZREVRANGE", RB, "ZSCAN, or ZREVRANGE in pages"),
+    alt("ZREVRANGE", RB, "ZSCAN, or ZREVRANGE in pages").shaped(Shape::ScoredIfAsked),
     alt("ZREVRANGEBYLEX", RB, "ZREVRANGEBYLEX with LIMIT"),
-    alt("ZREVRANGEBYSCORE", RB, "ZREVRANGEBYSCORE with LIMIT"),
+    alt("ZREVRANGEBYSCORE", RB, "ZREVRANGEBYSCORE with LIMIT").shaped(Shape::ScoredIfAsked),
     row("ZREVRANK", RO),
-    row("ZSCAN", RO),
+    row("ZSCAN", RO).shaped(Shape::ScoredPage),
     row("ZSCORE", RC),
-    row("ZUNION", RO),
+    row("ZUNION", RO).shaped(Shape::ScoredIfAsked),
     row("ZUNIONSTORE", ID),
 ];
 
@@ -504,6 +544,7 @@ pub struct Meta {
     retry: Option<bool>,
     name: Cow<'static, str>,
     size: usize,
+    shape: Shape,
 }
 
 impl Meta {
@@ -526,6 +567,11 @@ impl Meta {
     /// Total bytes of the arguments.
     pub fn size(&self) -> usize {
         self.size
+    }
+    /// The normal form the reply is put in ([`Shape::Plain`] unless the command asked
+    /// for it with [`Command::normalized`]).
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
     /// True when the table (or the per-call override) says a retry is safe.
     pub fn retry_safe(&self, retry_unsafe: bool) -> bool {
@@ -581,6 +627,7 @@ impl Command {
                 retry: None,
                 name,
                 size,
+                shape: Shape::Plain,
             },
         };
         command.refine()?;
@@ -638,6 +685,20 @@ impl Command {
             };
         }
         Ok(())
+    }
+
+    /// Asks for the reply in its normal form (the table's [`Shape`] for this command and
+    /// its arguments): what bindings whose anchors shape replies (redis-py, node-redis's
+    /// command methods) use; raw calls leave it off.
+    pub fn normalized(mut self) -> Self {
+        let has_arg = |word: &[u8]| self.args().skip(2).any(|a| a.eq_ignore_ascii_case(word));
+        self.meta.shape = match self.meta.spec.reply {
+            Shape::ScoredIfAsked if has_arg(b"WITHSCORES") => Shape::Scored,
+            Shape::ScoredIfAsked => Shape::Plain,
+            Shape::PairsPage if has_arg(b"NOVALUES") => Shape::Plain,
+            shape => shape,
+        };
+        self
     }
 
     /// Allows (true) or forbids (false) retrying this command, whatever the table says.

@@ -412,7 +412,7 @@ impl Client {
             }
         };
         self.shared.stats.request();
-        Some(v)
+        Some(wire::normal_form(cmd.meta().shape(), v))
     }
 
     /// Empties the client-side cache (no-op when it is off); on a cluster, every node's.

@@ -7,16 +7,16 @@
 //! ```text
 //! begin: admit (refusals) → guard (before) → cache (hit / miss ticket / void writes) → retry state
 //!   … the engine sends, under policy::{timeout, retry} …
-//! end:   count the request (and its error) → guard (large replies) → result
+//! end:   count the request (and its error) → guard (large replies) → normal form → result
 //! ```
 
 use redis::Value;
 
 use super::{Client, Read};
-use crate::command::{Command, Meta};
+use crate::command::{Command, Meta, Shape};
 use crate::error::Result;
 use crate::policy::{admit, admit_pipeline, Retry, Seat};
-use crate::wire::Pipeline;
+use crate::wire::{normal_form, Pipeline};
 
 /// What the request path says of a command about to be sent.
 pub(crate) enum Begin {
@@ -48,7 +48,7 @@ impl Client {
         Ok(match self.probe(cmd) {
             super::Probe::Hit(v) => {
                 self.shared.stats.request();
-                Begin::Hit(v)
+                Begin::Hit(normal_form(meta.shape(), v))
             }
             super::Probe::Miss(read) => Begin::Miss(retry, read),
             super::Probe::Bypass => Begin::Send(retry),
@@ -56,12 +56,12 @@ impl Client {
     }
 
     /// The second half for one command: counts it (and its error), lets the guard see a
-    /// large reply, and returns the result.
+    /// large reply, and returns the result in the normal form the command asked for.
     pub(crate) fn end(&self, meta: &Meta, result: Result<Value>) -> Result<Value> {
         if let Ok(v) = &result {
             self.shared.guard.after(meta, v);
         }
-        self.tally(result)
+        self.tally(result).map(|v| normal_form(meta.shape(), v))
     }
 
     /// The first half for a pipeline or transaction: refusals, the guard's look at every
@@ -91,7 +91,15 @@ impl Client {
                 }
             }
         }
-        self.tally(result)
+        let mut slots = self.tally(result)?;
+        for (slot, m) in slots.iter_mut().zip(pipe.metas()) {
+            if let (Ok(v), shape) = (slot, m.shape()) {
+                if shape != Shape::Plain {
+                    *v = normal_form(shape, std::mem::take(v));
+                }
+            }
+        }
+        Ok(slots)
     }
 
     /// Counts one finished request, and its error if it failed.

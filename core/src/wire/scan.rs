@@ -23,6 +23,31 @@ pub enum ScanKind {
     SortedSet(Vec<u8>),
 }
 
+impl ScanKind {
+    /// The kind a binding names `keys`, `set`, `hash` or `zset`, with the key that SSCAN,
+    /// HSCAN and ZSCAN scan.
+    pub fn parse(name: &str, key: Option<Vec<u8>>) -> Result<ScanKind> {
+        let need_key = || {
+            key.ok_or_else(|| {
+                Error::invalid(format!(
+                    "a {name} scan needs the key to scan (SSCAN/HSCAN/ZSCAN name one)"
+                ))
+            })
+        };
+        Ok(match name {
+            "keys" => ScanKind::Keys,
+            "set" => ScanKind::Set(need_key()?),
+            "hash" => ScanKind::Hash(need_key()?),
+            "zset" => ScanKind::SortedSet(need_key()?),
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown scan kind {other:?}: use keys, set, hash or zset"
+                )))
+            }
+        })
+    }
+}
+
 /// MATCH, COUNT and TYPE.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanOptions {
@@ -145,5 +170,32 @@ impl ScanCursor {
             }
             _ => items,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_name() {
+        assert_eq!(ScanKind::parse("keys", None).unwrap(), ScanKind::Keys);
+        let k = Some(b"k".to_vec());
+        assert_eq!(
+            ScanKind::parse("hash", k.clone()).unwrap(),
+            ScanKind::Hash(b"k".to_vec())
+        );
+        assert_eq!(
+            ScanKind::parse("zset", k.clone()).unwrap(),
+            ScanKind::SortedSet(b"k".to_vec())
+        );
+        assert_eq!(
+            ScanKind::parse("set", k).unwrap(),
+            ScanKind::Set(b"k".to_vec())
+        );
+        let e = ScanKind::parse("hash", None).unwrap_err();
+        assert!(e.message().contains("needs the key"), "{e}");
+        let e = ScanKind::parse("list", None).unwrap_err();
+        assert!(e.message().contains("unknown scan kind \"list\""), "{e}");
     }
 }
