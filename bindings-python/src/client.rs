@@ -288,15 +288,15 @@ impl NativeClient {
         Ok(out.unbind())
     }
 
-    /// Runs one command and returns its reply (GIL released while waiting).
+    /// Runs one command and returns its reply in the core's normal form (GIL released
+    /// while waiting).
     fn execute(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        let cmd = conv::command(args)?;
-        let result = py.detach(|| self.client.execute(&cmd));
-        check_warnings(py)?;
-        match result {
-            Ok(v) => conv::to_py(py, v, self.decode),
-            Err(e) => Err(to_py_err(py, &e)),
-        }
+        self.run(py, conv::command(args)?)
+    }
+
+    /// [`Self::execute`] with the reply as the server sent it (RESP2 or RESP3 shape).
+    fn execute_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.run(py, conv::raw_command(args)?)
     }
 
     /// A cached reply as `(True, value)`, answered without I/O, or `(False, None)` (then
@@ -478,6 +478,18 @@ impl NativeClient {
     }
 }
 
+impl NativeClient {
+    /// One command on the sync engine, the GIL released while it waits.
+    fn run(&self, py: Python<'_>, cmd: redbridge::Command) -> PyResult<Py<PyAny>> {
+        let result = py.detach(|| self.client.execute(&cmd));
+        check_warnings(py)?;
+        match result {
+            Ok(v) => conv::to_py(py, v, self.decode),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+}
+
 /// Parses the SCAN arguments shared by the sync and async iterators.
 fn scan_spec(
     py: Python<'_>,
@@ -497,27 +509,7 @@ fn scan_spec(
             }
         }
     };
-    let key = one(key)?;
-    let need_key = || {
-        key.clone().ok_or_else(|| {
-            to_py_err(
-                py,
-                &redbridge::Error::invalid("SSCAN/HSCAN/ZSCAN need the key to scan"),
-            )
-        })
-    };
-    let kind = match kind {
-        "keys" => ScanKind::Keys,
-        "set" => ScanKind::Set(need_key()?),
-        "hash" => ScanKind::Hash(need_key()?),
-        "zset" => ScanKind::SortedSet(need_key()?),
-        other => {
-            return Err(to_py_err(
-                py,
-                &redbridge::Error::invalid(format!("unknown scan kind {other}")),
-            ))
-        }
-    };
+    let kind = ScanKind::parse(kind, one(key)?).map_err(|e| to_py_err(py, &e))?;
     Ok((
         kind,
         ScanOptions {

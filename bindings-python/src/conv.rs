@@ -58,8 +58,14 @@ pub(crate) fn encode<'a>(arg: &'a Bound<'_, PyAny>, out: &mut Vec<Cow<'a, [u8]>>
     Ok(())
 }
 
-/// A core command from a tuple of Python arguments (the name first).
+/// A core command from a tuple of Python arguments (the name first), its reply asked
+/// for in the core's normal form: redis-py shapes every reply, `execute_command` too.
 pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
+    raw_command(args).map(Command::normalized)
+}
+
+/// [`command`] with the reply as the server sends it (the conformance vectors' view).
+pub(crate) fn raw_command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
     let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
     let mut argv = Vec::with_capacity(items.len());
     for a in &items {

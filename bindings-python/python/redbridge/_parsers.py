@@ -1,9 +1,10 @@
-"""Response callbacks: shape raw replies the way redis-py returns them.
+"""Response callbacks: redis-py's Python types for the core's replies.
 
 Keyed by command name, applied by ``execute_command`` (as in redis-py), so
 ``r.execute_command("SET", "k", "v")`` returns ``True`` just like ``r.set("k", "v")``.
-Every callback accepts both the RESP2 and the RESP3 shape of its reply, so results are
-identical under ``protocol=2`` and ``protocol=3``.
+The core hands every reply in its normal form, one shape under RESP2 and RESP3 (HGETALL
+a dict, scores as ``[member, float]`` pairs, scan pages with paired items; see
+docs/architecture.md, "Reply normal forms"), so these only convert types.
 """
 
 from __future__ import annotations
@@ -43,38 +44,19 @@ def to_set(r: Any, **_: Any) -> Set[Any]:
     return set(r) if r else set()
 
 
-def to_dict(r: Any, **_: Any) -> Dict[Any, Any]:
-    if isinstance(r, dict):
-        return r
-    if not r:
-        return {}
-    it = iter(r)
-    return dict(zip(it, it))
-
-
-def score_pairs(r: Any, **options: Any) -> Any:
-    """[(member, score)] when scores were asked for; RESP2 flat or RESP3 nested."""
-    if not r or not options.get("withscores"):
-        return r
+def score_tuples(r: Any, **options: Any) -> List[Tuple[Any, Any]]:
+    """The core's ``[[member, score], …]`` as redis-py's ``[(member, score)]``."""
     cast = options.get("score_cast_func", float)
-    if isinstance(r[0], (list, tuple)):
-        return [(m, cast(s)) for m, s in r]
-    it = iter(r)
-    return [(m, cast(s)) for m, s in zip(it, it)]
+    return [(m, cast(s)) for m, s in r] if r else []
 
 
-def zpop(r: Any, **options: Any) -> Any:
-    if not r:
-        return []
-    if not isinstance(r[0], (list, tuple)) and len(r) == 2 and not isinstance(r[1], (list, tuple)):
-        # RESP3 without COUNT: a single flat [member, score]
-        if isinstance(r[1], float):
-            return [(r[0], r[1])]
-    return score_pairs(r, withscores=True, **{k: v for k, v in options.items() if k != "withscores"})
+def with_scores(r: Any, **options: Any) -> Any:
+    """ZRANGE and its family: tuples when scores were asked for."""
+    return score_tuples(r, **options) if options.get("withscores") else r
 
 
-def bzpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any, float]]:
-    return (r[0], r[1], float(r[2])) if r else None
+def key_member_score(r: Any, **_: Any) -> Optional[Tuple[Any, Any, float]]:
+    return (r[0], r[1], r[2]) if r else None
 
 
 def blpop(r: Any, **_: Any) -> Optional[Tuple[Any, Any]]:
@@ -100,18 +82,17 @@ def scan(r: Any, **_: Any) -> Tuple[int, List[Any]]:
     return int(cursor), list(items)
 
 
-def hscan(r: Any, **options: Any) -> Tuple[int, Any]:
+def pairs_page(r: Any, **options: Any) -> Tuple[int, Any]:
+    """HSCAN: the core pairs the items; redis-py gives a dict (a list with no_values)."""
     cursor, items = r
     if options.get("no_values"):
         return int(cursor), list(items)
-    return int(cursor), to_dict(items)
+    return int(cursor), dict(items)
 
 
-def zscan(r: Any, **options: Any) -> Tuple[int, List[Tuple[Any, Any]]]:
+def scored_page(r: Any, **options: Any) -> Tuple[int, List[Tuple[Any, Any]]]:
     cursor, items = r
-    cast = options.get("score_cast_func", float)
-    it = iter(items)
-    return int(cursor), [(m, cast(s)) for m, s in zip(it, it)]
+    return int(cursor), score_tuples(items, **options)
 
 
 def _info_value(v: str) -> Any:
@@ -154,17 +135,16 @@ CALLBACKS: Dict[str, Callback] = {
     "INFO": info,
     "SCAN": scan,
     "SSCAN": scan,
-    "HSCAN": hscan,
-    "ZSCAN": zscan,
-    "HGETALL": to_dict,
+    "HSCAN": pairs_page,
+    "ZSCAN": scored_page,
     "ZADD": zadd,
     "ZMSCORE": zmscore,
-    "BZPOPMIN": bzpop,
-    "BZPOPMAX": bzpop,
+    "BZPOPMIN": key_member_score,
+    "BZPOPMAX": key_member_score,
     "BLPOP": blpop,
     "BRPOP": blpop,
-    "ZPOPMIN": zpop,
-    "ZPOPMAX": zpop,
+    "ZPOPMIN": score_tuples,
+    "ZPOPMAX": score_tuples,
     "SPOP": as_list,
     "SRANDMEMBER": as_list,
 }
@@ -177,4 +157,4 @@ for _name in "FLUSHALL FLUSHDB LSET LTRIM MSET PFMERGE RENAME SAVE SWAPDB".split
 for _name in "SDIFF SINTER SMEMBERS SUNION".split():
     CALLBACKS[_name] = to_set
 for _name in "ZDIFF ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
-    CALLBACKS[_name] = score_pairs
+    CALLBACKS[_name] = with_scores

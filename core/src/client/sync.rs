@@ -8,8 +8,9 @@
 //!   goes to the runtime's multiplexed connection, where concurrent requests are written
 //!   together.
 //!
-//! Blocking commands, pipelines, leases and pooled mode always use the runtime engine.
-//! A direct request that fails on the connection drops that socket (so a late reply can
+//! Which requests may go direct is `policy::route::direct`'s decision (not blocking
+//! commands, leases, pooled mode, a cluster, or pipelines while the cache is on). A
+//! direct request that fails on the connection drops that socket (so a late reply can
 //! never reach the next caller) and, when the policy allows, is retried on the runtime.
 
 use std::sync::{Arc, Mutex};

@@ -3,13 +3,14 @@
 //! Routing by slot, MOVED/ASK redirects, topology refresh and the splitting of
 //! multi-key commands (MGET, DEL, EXISTS… across slots) are redis-rs's `cluster-async`.
 //! What it lacks, and this module adds:
-//! - **cross-slot pipelines**: redis-rs refuses a pipeline whose keys span slots, so each
-//!   command goes out on its own, all at once; redis-rs's per-node connections pipeline
-//!   them on the wire, and the replies are put back in the caller's order;
+//! - **cross-slot pipelines**: redis-rs refuses a pipeline whose keys span slots, so
+//!   single-key reads of one slot go as one sub-pipeline and every other command on
+//!   its own, all at once; redis-rs's per-node connections pipeline them on the wire, and
+//!   the replies are put back in the caller's order;
 //! - **transactions** stay in one slot, with an error that names the hash-tag fix;
 //! - **blocking commands** run on a dedicated cluster connection (so a BLPOP does not
 //!   hold up the shared connection to that node);
-//! - **cluster-wide SCAN** that survives resharding: slot by slot (see `scan::cluster_page`).
+//! - **cluster-wide SCAN** that survives resharding: slot by slot (see the client's scan walk).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -173,8 +174,9 @@ impl ClusterEngine {
         wire::slot(result?)
     }
 
-    /// A pipeline: each command on its own, all at once, replies in order. A transaction
-    /// goes to one node as MULTI … EXEC and must keep to one slot.
+    /// A pipeline: single-key reads of a slot together, every other command on its own,
+    /// all at once, replies in order. A transaction goes to one node as MULTI … EXEC and
+    /// must keep to one slot.
     pub(crate) async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
         if pipe.is_empty() {
             return Ok(Vec::new());
