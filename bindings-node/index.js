@@ -139,38 +139,23 @@ function rangeArgs(min, max, o) {
   return out;
 }
 
-// ---- reply shapes (RESP2 and RESP3 give the same result) --------------------------------
+// ---- reply types -----------------------------------------------------------------------
+// The command methods ask the core for replies in normal form (one shape under RESP2 and
+// RESP3: HGETALL a map, which arrives as an object; scores as [member, number] pairs;
+// scan pages with paired items; docs/architecture.md, "Reply normal forms"), so these
+// only turn that shape into node-redis's types. sendCommand() gets raw replies.
 
 const num = (r) => (r === null ? null : Number(r));
 const str = (r) => (r === null || Buffer.isBuffer(r) ? r : String(r));
-function toObject(r) {
-  if (!Array.isArray(r)) return r;
-  const o = {};
-  for (let i = 0; i + 1 < r.length; i += 2) o[str(r[i])] = r[i + 1];
-  return o;
-}
-function withScores(r) {
-  if (!r.length) return [];
-  if (Array.isArray(r[0])) return r.map(([value, score]) => ({ value, score: Number(score) }));
-  const out = [];
-  for (let i = 0; i + 1 < r.length; i += 2) out.push({ value: r[i], score: Number(r[i + 1]) });
-  return out;
-}
-function scored(r) {
-  if (r === null || (Array.isArray(r) && r.length === 0)) return null;
-  const [value, score] = Array.isArray(r[0]) ? r[0] : r;
-  return { value, score: Number(score) };
-}
+const valueScore = ([value, score]) => ({ value, score });
+const valueScores = (r) => r.map(valueScore);
+const firstValueScore = (r) => (r.length === 0 ? null : valueScore(r[0]));
 const keyElement = (r) => (r === null ? null : { key: r[0], element: r[1] });
-const keyScored = (r) => (r === null ? null : { key: r[0], value: r[1], score: Number(r[2]) });
+const keyValueScore = (r) => (r === null ? null : { key: r[0], value: r[1], score: r[2] });
 const asArray = (r) => (r === null ? null : Array.from(r));
 const scanReply = (field) => (r) => ({ cursor: String(r[0]), [field]: r[1] });
-const hScanReply = (r) => {
-  const entries = [];
-  for (let i = 0; i + 1 < r[1].length; i += 2) entries.push({ field: r[1][i], value: r[1][i + 1] });
-  return { cursor: String(r[0]), entries };
-};
-const zScanReply = (r) => ({ cursor: String(r[0]), members: withScores(r[1]) });
+const fieldValuePage = (r) => ({ cursor: String(r[0]), entries: r[1].map(([field, value]) => ({ field, value })) });
+const valueScorePage = (r) => ({ cursor: String(r[0]), members: valueScores(r[1]) });
 
 // ---- the command table ----------------------------------------------------------------
 // name: [(...methodArgs) => commandArgs, replyShape?]
@@ -240,7 +225,7 @@ const COMMANDS = {
   hSetNX: [(key, field, value) => ['HSETNX', arg(key, 'key'), arg(field, 'field'), arg(value, 'value')]],
   hGet: [(key, field) => ['HGET', arg(key, 'key'), arg(field, 'field')]],
   hmGet: [(key, fields) => ['HMGET', arg(key, 'key'), ...list(fields, 'fields')]],
-  hGetAll: [(key) => ['HGETALL', arg(key, 'key')], toObject],
+  hGetAll: [(key) => ['HGETALL', arg(key, 'key')]],
   hDel: [(key, fields) => ['HDEL', arg(key, 'key'), ...list(fields, 'fields')]],
   hExists: [(key, field) => ['HEXISTS', arg(key, 'key'), arg(field, 'field')]],
   hIncrBy: [(key, field, n) => ['HINCRBY', arg(key, 'key'), arg(field, 'field'), arg(n, 'increment')]],
@@ -249,7 +234,7 @@ const COMMANDS = {
   hKeys: [(key) => ['HKEYS', arg(key, 'key')]],
   hVals: [(key) => ['HVALS', arg(key, 'key')]],
   hStrLen: [(key, field) => ['HSTRLEN', arg(key, 'key'), arg(field, 'field')]],
-  hScan: [(key, cursor, o) => ['HSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], hScanReply],
+  hScan: [(key, cursor, o) => ['HSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], fieldValuePage],
   // lists
   lPush: [(key, elements) => ['LPUSH', arg(key, 'key'), ...list(elements, 'elements')]],
   rPush: [(key, elements) => ['RPUSH', arg(key, 'key'), ...list(elements, 'elements')]],
@@ -332,21 +317,21 @@ const COMMANDS = {
   zRank: [(key, member) => ['ZRANK', arg(key, 'key'), arg(member, 'member')]],
   zRevRank: [(key, member) => ['ZREVRANK', arg(key, 'key'), arg(member, 'member')]],
   zRange: [(key, min, max, o) => ['ZRANGE', arg(key, 'key'), ...rangeArgs(min, max, o)]],
-  zRangeWithScores: [(key, min, max, o) => ['ZRANGE', arg(key, 'key'), ...rangeArgs(min, max, o), 'WITHSCORES'], withScores],
+  zRangeWithScores: [(key, min, max, o) => ['ZRANGE', arg(key, 'key'), ...rangeArgs(min, max, o), 'WITHSCORES'], valueScores],
   zRangeByScore: [(key, min, max, o) => ['ZRANGEBYSCORE', arg(key, 'key'), ...rangeArgs(min, max, o && o.LIMIT ? { LIMIT: o.LIMIT } : undefined)]],
   zRangeByScoreWithScores: [
     (key, min, max, o) => ['ZRANGEBYSCORE', arg(key, 'key'), ...rangeArgs(min, max, o && o.LIMIT ? { LIMIT: o.LIMIT } : undefined), 'WITHSCORES'],
-    withScores,
+    valueScores,
   ],
   zRemRangeByRank: [(key, start, stop) => ['ZREMRANGEBYRANK', arg(key, 'key'), arg(start, 'start'), arg(stop, 'stop')]],
   zRemRangeByScore: [(key, min, max) => ['ZREMRANGEBYSCORE', arg(key, 'key'), arg(min, 'min'), arg(max, 'max')]],
-  zPopMin: [(key) => ['ZPOPMIN', arg(key, 'key')], scored],
-  zPopMax: [(key) => ['ZPOPMAX', arg(key, 'key')], scored],
-  zPopMinCount: [(key, count) => ['ZPOPMIN', arg(key, 'key'), arg(count, 'count')], withScores],
-  zPopMaxCount: [(key, count) => ['ZPOPMAX', arg(key, 'key'), arg(count, 'count')], withScores],
-  bzPopMin: [(keys, timeout) => ['BZPOPMIN', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyScored],
-  bzPopMax: [(keys, timeout) => ['BZPOPMAX', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyScored],
-  zScan: [(key, cursor, o) => ['ZSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], zScanReply],
+  zPopMin: [(key) => ['ZPOPMIN', arg(key, 'key')], firstValueScore],
+  zPopMax: [(key) => ['ZPOPMAX', arg(key, 'key')], firstValueScore],
+  zPopMinCount: [(key, count) => ['ZPOPMIN', arg(key, 'key'), arg(count, 'count')], valueScores],
+  zPopMaxCount: [(key, count) => ['ZPOPMAX', arg(key, 'key'), arg(count, 'count')], valueScores],
+  bzPopMin: [(keys, timeout) => ['BZPOPMIN', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyValueScore],
+  bzPopMax: [(keys, timeout) => ['BZPOPMAX', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyValueScore],
+  zScan: [(key, cursor, o) => ['ZSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], valueScorePage],
 };
 
 // Both casings, as node-redis offers (client.hGetAll and client.HGETALL).
@@ -395,7 +380,7 @@ function installCommands(proto) {
           if (e instanceof TypeError) e.message = `${name}: ${e.message}`;
           return this._fail(e);
         }
-        return this._run(prepared[0], prepared[1]);
+        return this._run(prepared[0], prepared[1], true);
       },
       writable: true,
       configurable: true,
@@ -490,7 +475,6 @@ class RedisClient extends EventEmitter {
     this._buffers = false;
     this._pinned = null;
     this._open = false;
-    this._cached = options.clientSideCache !== undefined;
   }
 
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
@@ -531,33 +515,37 @@ class RedisClient extends EventEmitter {
   }
 
   // Not async: a cache hit or a submitted command costs no extra promise tick.
-  _run(args, shape) {
+  // `normal`: the reply in the core's normal form (command methods; not sendCommand).
+  // Not async: a cache hit (answered by the core at submit) or a submitted command costs
+  // no extra promise tick.
+  _run(args, shape, normal = false) {
     let target;
     try {
       target = this._pinned || this._client();
-      if (this._cached && !this._pinned) {
-        // A client-side cache hit is answered here, on the JS thread, with no I/O.
-        const hit = target.cached(args, this._buffers);
-        if (hit !== undefined) return Promise.resolve(settle(hit, shape));
-      }
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this._pinned) return target.execute(args, this._buffers).then((r) => settle(r, shape));
-    return this._submit((tag) => target.submit(args, tag), shape);
+    if (this._pinned) return target.execute(args, this._buffers, normal).then((r) => settle(r, shape));
+    return this._submit((tag) => target.submit(args, tag), shape, normal);
   }
 
   /** Hands one request to the batched crossing; resolves with its (shaped) reply. */
-  _submit(send, shape) {
+  _submit(send, shape, normal = false) {
+    // A tag's bit 0 asks for Buffers, bit 1 for the reply in normal form.
+    lastTag += 4;
+    const tag = lastTag + (this._buffers ? 1 : 0) + (normal ? 2 : 0);
+    let now;
+    try {
+      // undefined: queued; else answered at once (a cache hit, or an Error).
+      now = send(tag);
+      if (now !== undefined) return Promise.resolve(settle(now, shape));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve, reject) => {
-      lastTag += 2;
-      const tag = this._buffers ? lastTag + 1 : lastTag;
-      const bad = send(tag);
-      if (bad != null) return reject(toError(bad));
       waiting.set(tag, { resolve, reject, shape });
     });
   }
-
 
   /** Any command as an array of strings/Buffers; the raw reply. */
   sendCommand(args) {
@@ -705,14 +693,16 @@ class RedisClient extends EventEmitter {
 installCommands(RedisClient.prototype);
 
 /**
- * A pipeline whose arguments are all strings as one string (per command `argc*`, per
- * argument `length:` then the argument), so it crosses into the addon in one call
- * instead of one per argument; null when an argument is a Buffer.
+ * A pipeline whose arguments are all strings as one string (per command `argc*`, or
+ * `argc#` for a reply in normal form; per argument `length:` then the argument), so it
+ * crosses into the addon in one call instead of one per argument; null when an argument
+ * is a Buffer.
  */
-function pack(cmds) {
+function pack(cmds, normal) {
   let s = '';
-  for (const args of cmds) {
-    s += args.length + '*';
+  for (let i = 0; i < cmds.length; i++) {
+    const args = cmds[i];
+    s += args.length + (normal[i] ? '#' : '*');
     for (const a of args) {
       if (typeof a !== 'string') return null;
       s += a.length + ':' + a;
@@ -728,8 +718,8 @@ class Multi {
     this._queue = [];
   }
 
-  _run(args, shape) {
-    this._queue.push([args, shape]);
+  _run(args, shape, normal = false) {
+    this._queue.push([args, shape, normal]);
     return this;
   }
 
@@ -738,7 +728,7 @@ class Multi {
   }
 
   addCommand(args) {
-    this._queue.push([args.map((a, i) => arg(a, `args[${i}]`)), undefined]);
+    this._queue.push([args.map((a, i) => arg(a, `args[${i}]`)), undefined, false]);
     return this;
   }
 
@@ -748,17 +738,18 @@ class Multi {
     const client = this._client;
     const target = client._pinned || client._client();
     const cmds = queue.map(([a]) => a);
+    const normal = queue.map(([, , n]) => n);
     let reply;
     if (client._pinned) {
       try {
-        reply = await target.pipeline(cmds, true, client._buffers);
+        reply = await target.pipeline(cmds, true, client._buffers, normal);
       } finally {
         if (transaction) client._releasePin();
       }
     } else {
-      const packed = pack(cmds);
+      const packed = pack(cmds, normal);
       reply = await client._submit((tag) =>
-        packed === null ? target.submitPipeline(cmds, transaction, tag) : target.submitPipelinePacked(packed, transaction, tag));
+        packed === null ? target.submitPipeline(cmds, transaction, tag, normal) : target.submitPipelinePacked(packed, transaction, tag));
     }
     if (reply instanceof Error) throw toError(reply);
     const errorIndexes = [];

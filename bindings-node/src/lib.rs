@@ -35,28 +35,42 @@ fn bytes(arg: &Arg) -> &[u8] {
     }
 }
 
-fn command(args: &[Arg]) -> redbridge::Result<Command> {
-    Command::new(args.iter().map(bytes))
+/// A command; `normal` asks for its reply in the core's normal form (node-redis's command
+/// methods shape replies, `sendCommand` gives them raw).
+fn command(args: &[Arg], normal: bool) -> redbridge::Result<Command> {
+    let cmd = Command::new(args.iter().map(bytes))?;
+    Ok(if normal { cmd.normalized() } else { cmd })
 }
 
-fn pipeline(cmds: &[Vec<Arg>], transaction: bool) -> redbridge::Result<Pipeline> {
+/// A pipeline; `normal[i]` asks for command `i`'s reply in normal form (none: all raw).
+fn pipeline(
+    cmds: &[Vec<Arg>],
+    transaction: bool,
+    normal: Option<&[bool]>,
+) -> redbridge::Result<Pipeline> {
     let mut pipe = Pipeline::new(transaction);
-    for args in cmds {
-        pipe.add(command(args)?);
+    for (i, args) in cmds.iter().enumerate() {
+        let normal = normal.and_then(|n| n.get(i)).copied().unwrap_or(false);
+        pipe.add(command(args, normal)?);
     }
     Ok(pipe)
 }
 
+/// Bit 1 of a submit tag asks for the reply in normal form (bit 0 asks for Buffers).
+const TAG_NORMAL: u64 = 2;
+
 /// A pipeline of string arguments that index.js packed into one string, so the whole
 /// pipeline crosses the boundary in one napi call instead of one or more per argument:
-/// per command `argc*`, then per argument `len:` and the argument, `len` in UTF-16 code
-/// units. Lone surrogates become U+FFFD, as napi's UTF-8 conversion makes them.
+/// per command `argc*` (or `argc#` to ask for its reply in normal form), then per
+/// argument `len:` and the argument, `len` in UTF-16 code units. Lone surrogates become
+/// U+FFFD, as napi's UTF-8 conversion makes them.
 fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pipeline> {
     let bad = || {
         redbridge::Error::invalid("a packed pipeline is malformed (a bug in redbridge's index.js)")
     };
     let mut at = 0;
-    let number = |at: &mut usize, end: u8| -> redbridge::Result<usize> {
+    // A number and the character that ends it, one of `ends`.
+    let number = |at: &mut usize, ends: &[u8]| -> redbridge::Result<(usize, u8)> {
         let mut n = 0usize;
         loop {
             let c = *packed.get(*at).ok_or_else(bad)?;
@@ -68,7 +82,7 @@ fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pip
                         .and_then(|n| n.checked_add(usize::from(d - 0x30)))
                         .ok_or_else(bad)?
                 }
-                c if c == u16::from(end) => return Ok(n),
+                c if ends.iter().any(|&e| u16::from(e) == c) => return Ok((n, c as u8)),
                 _ => return Err(bad()),
             }
         }
@@ -77,11 +91,11 @@ fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pip
     let mut scratch: Vec<u8> = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
     while at < packed.len() {
-        let argc = number(&mut at, b'*')?;
+        let (argc, end) = number(&mut at, b"*#")?;
         scratch.clear();
         ends.clear();
         for _ in 0..argc {
-            let len = number(&mut at, b':')?;
+            let (len, _) = number(&mut at, b":")?;
             let units = packed.get(at..at + len).ok_or_else(bad)?;
             at += len;
             if units.iter().all(|&u| u < 0x80) {
@@ -92,11 +106,12 @@ fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pip
             ends.push(scratch.len());
         }
         let mut start = 0;
-        pipe.add(Command::new(ends.iter().map(|&end| {
+        let cmd = Command::new(ends.iter().map(|&end| {
             let arg = &scratch[start..end];
             start = end;
             arg
-        }))?);
+        }))?;
+        pipe.add(if end == b'#' { cmd.normalized() } else { cmd });
     }
     Ok(pipe)
 }
@@ -476,78 +491,85 @@ impl NativeClient {
     }
 
     /// Queues one command for the batched crossing; its reply reaches `settle` with `tag`
-    /// (an integer below 2^53 whose low bit asks for Buffers). Returns null, or at once
-    /// an Error for arguments that are not a command.
-    #[napi(ts_return_type = "Error | null")]
-    pub fn submit(&self, env: Env, args: Vec<Arg>, tag: f64) -> Option<Reply> {
+    /// (an integer below 2^53 whose bit 0 asks for Buffers, bit 1 for the reply in normal
+    /// form). Returns undefined; or at once the reply the client-side cache holds, or an
+    /// Error for arguments that are not a command.
+    #[napi(ts_return_type = "unknown")]
+    pub fn submit(&self, env: Env, args: Vec<Arg>, tag: f64) -> Either<Reply, ()> {
         self.enqueue(env, tag, |b, tag| {
-            b.submit(tag, command(&args)?);
-            Ok(())
+            Ok(b.submit(tag, command(&args, tag & TAG_NORMAL != 0)?))
         })
     }
 
-    /// `submit` for a pipeline (or MULTI/EXEC): `settle` gets one slot per command.
-    #[napi(ts_return_type = "Error | null")]
+    /// `submit` for a pipeline (or MULTI/EXEC): `settle` gets one slot per command;
+    /// `normal[i]` asks for command `i`'s reply in normal form.
+    #[napi(ts_return_type = "Error | undefined")]
     pub fn submit_pipeline(
         &self,
         env: Env,
         cmds: Vec<Vec<Arg>>,
         transaction: bool,
         tag: f64,
-    ) -> Option<Reply> {
+        normal: Option<Vec<bool>>,
+    ) -> Either<Reply, ()> {
         self.enqueue(env, tag, |b, tag| {
-            b.submit_pipeline(tag, pipeline(&cmds, transaction)?);
-            Ok(())
+            b.submit_pipeline(tag, pipeline(&cmds, transaction, normal.as_deref())?);
+            Ok(None)
         })
     }
 
     /// `submit_pipeline` for a pipeline of string arguments packed into one string by
     /// index.js (see `unpacked_pipeline`): one boundary crossing for all of it.
-    #[napi(ts_return_type = "Error | null")]
+    #[napi(ts_return_type = "Error | undefined")]
     pub fn submit_pipeline_packed(
         &self,
         env: Env,
         packed: Utf16String,
         transaction: bool,
         tag: f64,
-    ) -> Option<Reply> {
+    ) -> Either<Reply, ()> {
         self.enqueue(env, tag, |b, tag| {
             b.submit_pipeline(tag, unpacked_pipeline(&packed, transaction)?);
-            Ok(())
+            Ok(None)
         })
     }
 
     /// `submit` for the next page of a scan: `settle` gets the page, or null at the end.
-    #[napi(ts_return_type = "Error | null")]
-    pub fn submit_scan(&self, env: Env, scan: &NativeScan, tag: f64) -> Option<Reply> {
+    #[napi(ts_return_type = "Error | undefined")]
+    pub fn submit_scan(&self, env: Env, scan: &NativeScan, tag: f64) -> Either<Reply, ()> {
         let stream = scan.stream.clone();
         self.enqueue(env, tag, |b, tag| {
             b.submit_scan(tag, stream);
-            Ok(())
+            Ok(None)
         })
     }
 
+    /// Submits through `submit`: undefined when queued (its completion keeps the process
+    /// alive until it is settled), or what to return at once — a reply answered without
+    /// I/O, or the Error of a request that could not be made.
     fn enqueue(
         &self,
         env: Env,
         tag: f64,
-        submit: impl FnOnce(&Batcher, u64) -> redbridge::Result<()>,
-    ) -> Option<Reply> {
+        submit: impl FnOnce(&Batcher, u64) -> redbridge::Result<Option<Value>>,
+    ) -> Either<Reply, ()> {
         let Some((batcher, keep_alive)) = &self.batcher else {
-            return Some(Reply::Failure(redbridge::Error::invalid(
+            return Either::A(Reply::Failure(redbridge::Error::invalid(
                 "this client was made without a settle callback",
             )));
         };
-        match submit(batcher, tag as u64) {
-            Ok(()) => {
+        let tag = tag as u64;
+        match submit(batcher, tag) {
+            Ok(None) => {
                 // SAFETY: called on the JS thread with its env.
                 unsafe { keep_alive.add(env.raw(), 1) };
                 if let Some(io) = &self.io {
                     io.0.sync();
                 }
-                None
+                Either::B(())
             }
-            Err(e) => Some(Reply::Failure(e)),
+            Ok(Some(v)) => Either::A(Reply::Value(v, tag & 1 == 1)),
+            Err(e) => Either::A(Reply::Failure(e)),
         }
     }
 
@@ -562,21 +584,12 @@ impl NativeClient {
         }
     }
 
-    /// A cached reply, answered on the JS thread with no I/O, or undefined (then call
-    /// `execute`). Only useful when the client-side cache is on.
-    #[napi(ts_return_type = "Reply | undefined")]
-    pub fn cached(&self, args: Vec<Arg>, buffers: bool) -> Either<Reply, ()> {
-        match command(&args).ok().and_then(|cmd| self.client.cached(&cmd)) {
-            Some(v) => Either::A(Reply::Value(v, buffers)),
-            None => Either::B(()),
-        }
-    }
-
-    /// Runs one command (strings or Buffers); resolves with the reply or an Error.
+    /// Runs one command (strings or Buffers); resolves with the reply (in normal form
+    /// when `normal`) or an Error.
     #[napi]
-    pub async fn execute(&self, args: Vec<Arg>, buffers: bool) -> Reply {
+    pub async fn execute(&self, args: Vec<Arg>, buffers: bool, normal: bool) -> Reply {
         let client = self.client.clone();
-        let cmd = match command(&args) {
+        let cmd = match command(&args, normal) {
             Ok(c) => c,
             Err(e) => return Reply::Failure(e),
         };
@@ -588,9 +601,15 @@ impl NativeClient {
 
     /// Sends commands as one pipeline (or MULTI/EXEC); resolves with one slot per command.
     #[napi]
-    pub async fn pipeline(&self, cmds: Vec<Vec<Arg>>, transaction: bool, buffers: bool) -> Reply {
+    pub async fn pipeline(
+        &self,
+        cmds: Vec<Vec<Arg>>,
+        transaction: bool,
+        buffers: bool,
+        normal: Option<Vec<bool>>,
+    ) -> Reply {
         let client = self.client.clone();
-        let pipe = match pipeline(&cmds, transaction) {
+        let pipe = match pipeline(&cmds, transaction, normal.as_deref()) {
             Ok(p) => p,
             Err(e) => return Reply::Failure(e),
         };
@@ -624,22 +643,7 @@ impl NativeClient {
         key_type: Option<String>,
     ) -> Result<NativeScan> {
         let key = key.map(|k| bytes(&k).to_vec());
-        let need_key = || {
-            key.clone()
-                .ok_or_else(|| Error::new(Status::InvalidArg, "this scan needs a key"))
-        };
-        let kind = match kind.as_str() {
-            "keys" => ScanKind::Keys,
-            "set" => ScanKind::Set(need_key()?),
-            "hash" => ScanKind::Hash(need_key()?),
-            "zset" => ScanKind::SortedSet(need_key()?),
-            other => {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    format!("unknown scan kind {other}"),
-                ))
-            }
-        };
+        let kind = ScanKind::parse(&kind, key).map_err(bad_config)?;
         let opts = ScanOptions {
             pattern: pattern.map(|p| bytes(&p).to_vec()),
             count: count.map(|c| c as usize),
@@ -712,10 +716,11 @@ impl NativeLease {
 
 #[napi]
 impl NativeLease {
-    /// Runs one command on the leased connection.
+    /// Runs one command on the leased connection (its reply in normal form when
+    /// `normal`).
     #[napi]
-    pub async fn execute(&self, args: Vec<Arg>, buffers: bool) -> Reply {
-        let (mut lease, cmd) = match self.take().and_then(|l| Ok((l, command(&args)?))) {
+    pub async fn execute(&self, args: Vec<Arg>, buffers: bool, normal: bool) -> Reply {
+        let (mut lease, cmd) = match self.take().and_then(|l| Ok((l, command(&args, normal)?))) {
             Ok(x) => x,
             Err(e) => return Reply::Failure(e),
         };
@@ -731,10 +736,16 @@ impl NativeLease {
 
     /// Runs a pipeline or transaction on the leased connection.
     #[napi]
-    pub async fn pipeline(&self, cmds: Vec<Vec<Arg>>, transaction: bool, buffers: bool) -> Reply {
+    pub async fn pipeline(
+        &self,
+        cmds: Vec<Vec<Arg>>,
+        transaction: bool,
+        buffers: bool,
+        normal: Option<Vec<bool>>,
+    ) -> Reply {
         let (mut lease, pipe) = match self
             .take()
-            .and_then(|l| Ok((l, pipeline(&cmds, transaction)?)))
+            .and_then(|l| Ok((l, pipeline(&cmds, transaction, normal.as_deref())?)))
         {
             Ok(x) => x,
             Err(e) => return Reply::Failure(e),

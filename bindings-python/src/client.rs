@@ -187,19 +187,29 @@ impl NativeClient {
     }
 
     /// Queues one command for the batched crossing; its reply comes out of `drain()`
-    /// with `tag`. Bad arguments raise here, at once.
-    fn submit(&self, args: &Bound<'_, PyTuple>, tag: u64) -> PyResult<()> {
+    /// with `tag`. Returns None; or `(reply,)` when the client-side cache answered it at
+    /// once (nothing comes out of `drain()` for it then). Bad arguments raise here.
+    fn submit(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        tag: u64,
+    ) -> PyResult<Option<Py<PyTuple>>> {
         let cmd = conv::command(args)?;
         let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(b) => {
-                b.batcher.submit(tag, cmd);
-                Ok(())
-            }
-            None => Err(to_py_err(
-                args.py(),
+        let Some(b) = slot.as_ref() else {
+            return Err(to_py_err(
+                py,
                 &redbridge::Error::invalid("call batch_fd() before submit()"),
-            )),
+            ));
+        };
+        match b.batcher.submit(tag, cmd) {
+            None => Ok(None),
+            Some(hit) => {
+                drop(slot);
+                let value = conv::to_py(py, hit, self.decode)?;
+                Ok(Some(PyTuple::new(py, [value])?.unbind()))
+            }
         }
     }
 
@@ -297,16 +307,6 @@ impl NativeClient {
     /// [`Self::execute`] with the reply as the server sent it (RESP2 or RESP3 shape).
     fn execute_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         self.run(py, conv::raw_command(args)?)
-    }
-
-    /// A cached reply as `(True, value)`, answered without I/O, or `(False, None)` (then
-    /// send the command). Lets asyncio callers get cache hits without a runtime trip.
-    fn cached(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<(bool, Py<PyAny>)> {
-        let cmd = conv::command(args)?;
-        match self.client.async_client().cached(&cmd) {
-            Some(v) => Ok((true, conv::to_py(py, v, self.decode)?)),
-            None => Ok((false, py.None())),
-        }
     }
 
     /// Starts one command on the core runtime; settles `fut` on `loop` when done.

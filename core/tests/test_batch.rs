@@ -347,3 +347,57 @@ fn the_loop_carries_lone_requests_itself() {
         Value::BulkString(b"v".to_vec())
     );
 }
+
+/// With the client-side cache on, a read it holds is answered by `submit` itself, on the
+/// loop's thread (no completion comes for it); a read it does not hold is queued.
+#[test]
+fn a_cache_hit_is_answered_at_submit() {
+    let srv = TestServer::start();
+    let cfg = srv
+        .builder()
+        .cache(redbridge::CacheConfig::default())
+        .build()
+        .unwrap();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(cfg).unwrap()
+    };
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let b = Batcher::new(client, move |_: &Batcher| {
+        let _ = tx.lock().unwrap().send(());
+    });
+    assert_eq!(
+        b.submit(1, c(&["SET", "bt:hit", "v"])),
+        None,
+        "a write is queued"
+    );
+    assert_eq!(collect(&b, &rx, 1).len(), 1);
+    // The first reads go to the server (and may go out before tracking is up); read
+    // until the cache holds the key.
+    let mut hit = None;
+    for tag in 2..200u64 {
+        match b.submit(tag, c(&["GET", "bt:hit"])) {
+            Some(v) => {
+                hit = Some(v);
+                break;
+            }
+            None => {
+                let got = collect(&b, &rx, 1);
+                assert_eq!(got.len(), 1);
+                assert_eq!(got[0].0, tag);
+            }
+        }
+    }
+    assert_eq!(hit, Some(Value::BulkString(b"v".to_vec())));
+    assert!(b.client().stats().cache.unwrap().hits >= 1);
+    // A write voids it: the next read is queued again and sees the new value.
+    assert_eq!(b.submit(500, c(&["SET", "bt:hit", "w"])), None);
+    assert_eq!(collect(&b, &rx, 1).len(), 1);
+    assert_eq!(b.submit(501, c(&["GET", "bt:hit"])), None);
+    let got = collect(&b, &rx, 1);
+    let Ok(Done::Reply(v)) = &got[0].1 else {
+        panic!("{:?}", got[0])
+    };
+    assert_eq!(v, &Value::BulkString(b"w".to_vec()));
+}

@@ -108,14 +108,12 @@ class ClientBase(Commands):
             **kwargs,
         )
         self._native, self._decode = make_native(None, options)
-        self._cached = options.get("cache_config") is not None
 
     @classmethod
     def from_url(cls: "type[C]", url: str, **kwargs: Any) -> C:
         """``redis://[user:password@]host:port/db?option=value``, ``unix:///path``;
         keyword arguments override what the URL says."""
         self = cls.__new__(cls)
-        self._cached = kwargs.get("cache_config") is not None
         self._native, self._decode = make_native(url, kwargs)
         return self
 

@@ -140,9 +140,15 @@ impl Batcher {
     }
 
     /// Queues `cmd`; its result comes back from [`drain`](Batcher::drain) with `tag`
-    /// (the binding's own request id). Never blocks and never waits for I/O.
-    pub fn submit(&self, tag: u64, cmd: Command) {
+    /// (the binding's own request id). A reply the client-side cache holds is returned
+    /// here instead, answered on the loop's thread with no I/O (then nothing comes back
+    /// for `tag`). Never blocks and never waits for I/O.
+    pub fn submit(&self, tag: u64, cmd: Command) -> Option<Value> {
+        if let Some(hit) = self.inner.client.cached(&cmd) {
+            return Some(hit);
+        }
         self.route(tag, Job::Command(cmd));
+        None
     }
 
     /// Queues a pipeline (or transaction); it completes with [`Done::Slots`].

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from types import TracebackType
-from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type
+from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Union
 
 from .._base import ClientBase, PipelineBase, scan_kwargs, shape
 from .._commands import KeyT
@@ -65,8 +65,17 @@ class _LoopBatch:
         self._loop = loop
         return True
 
-    def submit(self, args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
-        return self._enqueue(self._native.submit, args)
+    def submit(self, args: Tuple[Any, ...]) -> "Union[asyncio.Future[Any], Tuple[Any]]":
+        """The reply's future; or ``(reply,)`` when the core answered at once (a hit of the
+        client-side cache, on the loop's thread with no I/O)."""
+        assert self._loop is not None
+        self._tag += 1
+        hit = self._native.submit(args, self._tag)
+        if hit is not None:
+            return hit
+        fut = self._loop.create_future()
+        self._waiting[self._tag] = fut
+        return fut
 
     def submit_pipeline(self, cmds: List[Tuple[Any, ...]], atomic: bool) -> "asyncio.Future[Any]":
         return self._enqueue(self._native.submit_pipeline, cmds, atomic)
@@ -107,14 +116,10 @@ class Redis(ClientBase):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
-        if self._cached:
-            # A client-side cache hit is answered here, on the loop's thread, with no I/O.
-            hit, reply = self._native.cached(args)
-            if hit:
-                return shape(args, reply, options)
         batch = self._batched()
         if batch is not None:
-            reply = await batch.submit(args)
+            sent = batch.submit(args)
+            reply = sent[0] if type(sent) is tuple else await sent
         else:
             reply = await _await(self._native.execute_async, args)
         return shape(args, reply, options)
