@@ -455,7 +455,7 @@ impl LoopIo {
                 }
             }
             Job::Pipeline(pipe) if route::direct(config, Carrier::Loop, Work::Pipeline(pipe)) => {
-                let Ok(retry) = client.begin_pipeline(pipe, Seat::Shared) else {
+                let Ok(retry) = client.begin_pipeline(pipe) else {
                     return Some(job);
                 };
                 let want = wire::wire_chunks(pipe).map(|c| c.len()).sum();

@@ -40,7 +40,7 @@ impl Lease {
     /// Runs a pipeline or MULTI/EXEC transaction on this connection (after WATCH, a
     /// changed key gives an [`crate::ErrorKind::Watch`] error).
     pub async fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        let result = match self.client.begin_pipeline(pipe, Seat::Lease) {
+        let result = match self.client.begin_pipeline(pipe) {
             Ok(_) => self.conn.pipeline(pipe).await,
             Err(e) => Err(e),
         };

@@ -522,7 +522,7 @@ impl Client {
     /// Sends a pipeline (or a MULTI/EXEC transaction) and returns each command's reply
     /// or error in its slot. Retried as a whole only when every command is safe to repeat.
     pub async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        let result = match self.begin_pipeline(pipe, Seat::Shared) {
+        let result = match self.begin_pipeline(pipe) {
             Ok(retry) => self.send_pipeline(pipe, retry).await,
             Err(e) => Err(e),
         };

@@ -64,10 +64,11 @@ impl Client {
         self.tally(result).map(|v| normal_form(meta.shape(), v))
     }
 
-    /// The first half for a pipeline or transaction: refusals, the guard's look at every
-    /// command, the cache dropping the keys it writes; its retry state (safe to repeat
-    /// only when every command is).
-    pub(crate) fn begin_pipeline(&self, pipe: &Pipeline, _seat: Seat) -> Result<Retry> {
+    /// The first half for a pipeline or transaction, on any seat (a transaction is asked
+    /// for with `Pipeline::new(true)`, never queued as MULTI): refusals, the guard's look
+    /// at every command, the cache dropping the keys it writes; its retry state (safe to
+    /// repeat only when every command is).
+    pub(crate) fn begin_pipeline(&self, pipe: &Pipeline) -> Result<Retry> {
         admit_pipeline(pipe)?;
         for m in pipe.metas() {
             self.shared.guard.before(m)?;

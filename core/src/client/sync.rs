@@ -271,7 +271,7 @@ impl SyncClient {
     /// and clients with a cache use the runtime's engines.
     pub fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
         let client = &self.client;
-        let result = match client.begin_pipeline(pipe, Seat::Shared) {
+        let result = match client.begin_pipeline(pipe) {
             Ok(retry) => self.send_pipeline(pipe, retry),
             Err(e) => Err(e),
         };
