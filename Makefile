@@ -20,7 +20,7 @@ PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
 
 NODE_DIR := bindings-node
 
-.PHONY: demo test bench deps lint test-core test-c test-python test-python-install py-env node-env test-node test-node-pack bench-quick build-c install
+.PHONY: demo test bench deps lint spec-check test-core test-c test-python test-python-install py-env node-env test-node test-node-pack bench-quick build-c install
 
 deps:
 	@tests/harness/ensure-deps.sh
@@ -31,12 +31,18 @@ demo: deps build-c py-env node-env
 	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour \
 	  && echo && $(PY) bindings-python/examples/tour.py && echo && node $(NODE_DIR)/examples/tour.js'
 
-test: deps lint test-core test-c test-python test-python-install test-node test-node-pack bench-quick
+test: deps lint spec-check test-core test-c test-python test-python-install test-node test-node-pack bench-quick
 	@echo "make test: all suites passed"
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The command spec (spec/): what the servers say of their commands (a throwaway Redis and
+# Valkey 8 asked again) and what is generated from it, both as committed.
+spec-check:
+	python3 spec/fetch.py --check
+	python3 spec/generate.py --check
 
 # cargo prints a "test result:" line per test binary; the last line sums them.
 test-core:

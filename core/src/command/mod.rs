@@ -1,16 +1,22 @@
 //! The command table and the [`Command`] type.
 //!
-//! One static table holds, for every command redbridge knows, the flags that every
-//! policy reads: read-only, idempotent (safe to repeat), blocking and where its block
-//! time is, cacheable, walks-everything, big reply, connection-state. Routing, retries,
-//! timeouts and the guard all ask this table, nothing else. A command missing from the
-//! table is treated as a write that is not safe to repeat.
+//! One static table holds, for every command of Redis 7.x and Valkey 8, the flags that
+//! every policy reads: read-only, idempotent (safe to repeat), blocking and where its
+//! block time is, cacheable, walks-everything, big reply, connection-state, and the
+//! normal form of its reply. Routing, retries, timeouts and the guard all ask this
+//! table, nothing else. The table ([`table`](self)) is generated from the command spec
+//! (`spec/`: what the servers say of their commands, and our columns in
+//! `spec/policy.toml`) by `spec/generate.py`. A command missing from the table is treated
+//! as a write that is not safe to repeat.
+
+mod table;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use table::{CONTAINERS, TABLE};
 
 /// A set of command flags.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -141,348 +147,22 @@ pub struct CommandSpec {
     pub reply: Shape,
 }
 
-impl CommandSpec {
-    /// This row with its reply in normal form `reply`.
-    const fn shaped(self, reply: Shape) -> CommandSpec {
-        CommandSpec { reply, ..self }
-    }
-}
-
-const fn row(name: &'static str, flags: Flags) -> CommandSpec {
-    CommandSpec {
-        name,
-        flags,
-        block: BlockArg::None,
-        alternative: "",
-        reply: Shape::Plain,
-    }
-}
-const fn blocking(name: &'static str, flags: Flags, block: BlockArg) -> CommandSpec {
-    CommandSpec {
-        name,
-        flags: flags.or(Flags::BLOCKING),
-        block,
-        alternative: "",
-        reply: Shape::Plain,
-    }
-}
-const fn alt(name: &'static str, flags: Flags, alternative: &'static str) -> CommandSpec {
-    CommandSpec {
-        name,
-        flags,
-        block: BlockArg::None,
-        alternative,
-        reply: Shape::Plain,
-    }
-}
-
-const RO: Flags = Flags::READONLY;
-const ID: Flags = Flags::IDEMPOTENT;
-const W: Flags = Flags::NONE;
-const RC: Flags = Flags::READONLY.or(Flags::CACHEABLE);
-const RCB: Flags = RC.or(Flags::BIG_REPLY);
-const RB: Flags = Flags::READONLY.or(Flags::BIG_REPLY);
-const ST: Flags = Flags::STATE;
-const TX: Flags = Flags::TXN;
-const S: Unit = Unit::Seconds;
-const MS: Unit = Unit::Millis;
-
 /// Used for commands not in the table: a write, not safe to repeat.
-static UNKNOWN: CommandSpec = row("", W);
-
-/// Containers whose second word selects a row of its own (`CLIENT TRACKING`).
-const CONTAINERS: &[&str] = &["CLIENT", "CONFIG", "OBJECT", "SCRIPT", "XINFO"];
-
-/// The table, sorted by name (a unit test checks the order).
-static TABLE: &[CommandSpec] = &[
-    row("ACL", W),
-    row("APPEND", W),
-    alt(
-        "AUTH",
-        ST,
-        "give username/password in the client options or URL",
-    ),
-    row("BGREWRITEAOF", W),
-    row("BGSAVE", W),
-    row("BITCOUNT", RO),
-    row("BITFIELD", W),
-    row("BITFIELD_RO", RO),
-    row("BITOP", ID),
-    row("BITPOS", RO),
-    blocking("BLMOVE", W, BlockArg::Last(S)),
-    blocking("BLMPOP", W, BlockArg::At(1, S)),
-    blocking("BLPOP", W, BlockArg::Last(S)),
-    blocking("BRPOP", W, BlockArg::Last(S)),
-    blocking("BRPOPLPUSH", W, BlockArg::Last(S)),
-    blocking("BZMPOP", W, BlockArg::At(1, S)),
-    blocking("BZPOPMAX", W, BlockArg::Last(S)).shaped(Shape::KeyScored),
-    blocking("BZPOPMIN", W, BlockArg::Last(S)).shaped(Shape::KeyScored),
-    row("CLIENT", RO),
-    row("CLIENT GETNAME", RO),
-    row("CLIENT ID", RO),
-    row("CLIENT INFO", RO),
-    row("CLIENT KILL", W),
-    row("CLIENT LIST", RO),
-    alt(
-        "CLIENT REPLY",
-        ST,
-        "nothing: replies cannot be switched off on a shared connection",
-    ),
-    alt("CLIENT SETNAME", ST, "the client_name option"),
-    alt(
-        "CLIENT TRACKING",
-        ST,
-        "the client-side cache option (cache_config)",
-    ),
-    row("COMMAND", RO),
-    row("CONFIG", W),
-    row("CONFIG GET", RO),
-    row("COPY", W),
-    row("DBSIZE", RO),
-    row("DEBUG", W),
-    row("DECR", W),
-    row("DECRBY", W),
-    row("DEL", ID),
-    alt(
-        "DISCARD",
-        TX,
-        "a pipeline with transaction=True, or a leased connection",
-    ),
-    row("DUMP", RO),
-    row("ECHO", RO),
-    row("EVAL", W),
-    row("EVALSHA", W),
-    row("EVALSHA_RO", RO),
-    row("EVAL_RO", RO),
-    alt(
-        "EXEC",
-        TX,
-        "a pipeline with transaction=True, or a leased connection",
-    ),
-    row("EXISTS", RC),
-    row("EXPIRE", ID),
-    row("EXPIREAT", ID),
-    row("EXPIRETIME", RO),
-    row("FCALL", W),
-    row("FCALL_RO", RO),
-    alt("FLUSHALL", ID.or(Flags::WALKS), "FLUSHALL ASYNC"),
-    alt("FLUSHDB", ID.or(Flags::WALKS), "FLUSHDB ASYNC"),
-    row("FUNCTION", W),
-    row("GEOADD", ID),
-    row("GEODIST", RO),
-    row("GEOHASH", RO),
-    row("GEOPOS", RO),
-    row("GEOSEARCH", RO),
-    row("GEOSEARCHSTORE", ID),
-    row("GET", RC),
-    row("GETBIT", RO),
-    row("GETDEL", W),
-    row("GETEX", W),
-    row("GETRANGE", RC),
-    row("GETSET", W),
-    row("HDEL", ID),
-    alt("HELLO", ST, "the protocol option (2 or 3)"),
-    row("HEXISTS", RC),
-    row("HGET", RC),
-    alt("HGETALL", RCB, "HSCAN").shaped(Shape::Map),
-    row("HINCRBY", W),
-    row("HINCRBYFLOAT", W),
-    alt("HKEYS", RB, "HSCAN"),
-    row("HLEN", RC),
-    row("HMGET", RC),
-    row("HMSET", ID),
-    row("HRANDFIELD", RO),
-    row("HSCAN", RO).shaped(Shape::PairsPage),
-    row("HSET", ID),
-    row("HSETNX", W),
-    row("HSTRLEN", RC),
-    alt("HVALS", RB, "HSCAN"),
-    row("INCR", W),
-    row("INCRBY", W),
-    row("INCRBYFLOAT", W),
-    row("INFO", RO),
-    alt("KEYS", RO.or(Flags::WALKS), "SCAN"),
-    row("LASTSAVE", RO),
-    row("LATENCY", RO),
-    row("LCS", RO),
-    row("LINDEX", RC),
-    row("LINSERT", W),
-    row("LLEN", RC),
-    row("LMOVE", W),
-    row("LMPOP", W),
-    row("LOLWUT", RO),
-    row("LPOP", W),
-    row("LPOS", RO),
-    row("LPUSH", W),
-    row("LPUSHX", W),
-    alt("LRANGE", RCB, "LRANGE in pages (0 999, 1000 1999, …)"),
-    row("LREM", W),
-    row("LSET", ID),
-    row("LTRIM", ID),
-    row("MEMORY", RO),
-    row("MGET", RO),
-    alt(
-        "MONITOR",
-        ST,
-        "redis-cli monitor; MONITOR cannot share a connection",
-    ),
-    row("MOVE", W),
-    row("MSET", ID),
-    row("MSETNX", W),
-    alt(
-        "MULTI",
-        TX,
-        "a pipeline with transaction=True, or a leased connection",
-    ),
-    row("OBJECT", RO),
-    row("PERSIST", ID),
-    row("PEXPIRE", ID),
-    row("PEXPIREAT", ID),
-    row("PEXPIRETIME", RO),
-    row("PFADD", ID),
-    row("PFCOUNT", RO),
-    row("PFMERGE", ID),
-    row("PING", RO),
-    row("PSETEX", ID),
-    alt(
-        "PSUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    row("PTTL", RO),
-    row("PUBLISH", W),
-    alt(
-        "PUNSUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    alt("QUIT", ST, "close() on the client"),
-    row("RANDOMKEY", RO),
-    alt("READONLY", ST, "cluster mode options"),
-    alt("READWRITE", ST, "cluster mode options"),
-    row("RENAME", W),
-    row("RENAMENX", W),
-    alt("RESET", ST, "a new client"),
-    row("RESTORE", W),
-    row("ROLE", RO),
-    row("RPOP", W),
-    row("RPOPLPUSH", W),
-    row("RPUSH", W),
-    row("RPUSHX", W),
-    row("SADD", ID),
-    row("SAVE", W),
-    row("SCAN", RO),
-    row("SCARD", RC),
-    row("SCRIPT", W),
-    alt("SDIFF", RB, "SSCAN"),
-    row("SDIFFSTORE", ID),
-    alt("SELECT", ST, "the db option (or /N in the URL)"),
-    row("SET", ID),
-    row("SETBIT", ID),
-    row("SETEX", ID),
-    row("SETNX", W),
-    row("SETRANGE", ID),
-    row("SHUTDOWN", W),
-    alt("SINTER", RB, "SSCAN"),
-    row("SINTERCARD", RO),
-    row("SINTERSTORE", ID),
-    row("SISMEMBER", RC),
-    row("SLOWLOG", RO),
-    alt("SMEMBERS", RCB, "SSCAN"),
-    row("SMISMEMBER", RC),
-    row("SMOVE", W),
-    row("SORT", W),
-    row("SORT_RO", RO),
-    row("SPOP", W),
-    row("SRANDMEMBER", RO),
-    row("SREM", ID),
-    row("SSCAN", RO),
-    alt(
-        "SSUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    row("STRLEN", RC),
-    alt(
-        "SUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    row("SUBSTR", RO),
-    alt("SUNION", RB, "SSCAN"),
-    row("SUNIONSTORE", ID),
-    alt(
-        "SUNSUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    row("SWAPDB", W),
-    row("TIME", RO),
-    row("TOUCH", ID),
-    row("TTL", RO),
-    row("TYPE", RC),
-    row("UNLINK", ID),
-    alt(
-        "UNSUBSCRIBE",
-        ST,
-        "a dedicated pub/sub connection (not available yet)",
-    ),
-    alt("UNWATCH", TX, "a leased connection (watch)"),
-    blocking("WAIT", W, BlockArg::At(2, MS)),
-    blocking("WAITAOF", W, BlockArg::At(3, MS)),
-    alt("WATCH", TX, "a leased connection (watch)"),
-    row("XACK", ID),
-    row("XADD", W),
-    row("XAUTOCLAIM", W),
-    row("XCLAIM", W),
-    row("XDEL", ID),
-    row("XGROUP", W),
-    row("XINFO", RO),
-    row("XLEN", RO),
-    row("XPENDING", RO),
-    row("XRANGE", RO),
-    blocking("XREAD", RO, BlockArg::After("BLOCK", MS)),
-    blocking("XREADGROUP", W, BlockArg::After("BLOCK", MS)),
-    row("XREVRANGE", RO),
-    row("XTRIM", W),
-    row("ZADD", ID),
-    row("ZCARD", RC),
-    row("ZCOUNT", RO),
-    row("ZDIFF", RO).shaped(Shape::ScoredIfAsked),
-    row("ZDIFFSTORE", ID),
-    row("ZINCRBY", W),
-    row("ZINTER", RO).shaped(Shape::ScoredIfAsked),
-    row("ZINTERCARD", RO),
-    row("ZINTERSTORE", ID),
-    row("ZLEXCOUNT", RO),
-    row("ZMPOP", W),
-    row("ZMSCORE", RC),
-    row("ZPOPMAX", W).shaped(Shape::Scored),
-    row("ZPOPMIN", W).shaped(Shape::Scored),
-    row("ZRANDMEMBER", RO).shaped(Shape::ScoredIfAsked),
-    alt("ZRANGE", RCB, "ZSCAN, or ZRANGE in pages").shaped(Shape::ScoredIfAsked),
-    alt("ZRANGEBYLEX", RB, "ZRANGEBYLEX with LIMIT"),
-    alt("ZRANGEBYSCORE", RB, "ZRANGEBYSCORE with LIMIT").shaped(Shape::ScoredIfAsked),
-    row("ZRANGESTORE", ID),
-    row("ZRANK", RC),
-    row("ZREM", ID),
-    row("ZREMRANGEBYLEX", ID),
-    row("ZREMRANGEBYRANK", W),
-    row("ZREMRANGEBYSCORE", ID),
-    alt("ZREVRANGE", RB, "ZSCAN, or ZREVRANGE in pages").shaped(Shape::ScoredIfAsked),
-    alt("ZREVRANGEBYLEX", RB, "ZREVRANGEBYLEX with LIMIT"),
-    alt("ZREVRANGEBYSCORE", RB, "ZREVRANGEBYSCORE with LIMIT").shaped(Shape::ScoredIfAsked),
-    row("ZREVRANK", RO),
-    row("ZSCAN", RO).shaped(Shape::ScoredPage),
-    row("ZSCORE", RC),
-    row("ZUNION", RO).shaped(Shape::ScoredIfAsked),
-    row("ZUNIONSTORE", ID),
-];
+static UNKNOWN: CommandSpec = CommandSpec {
+    name: "",
+    flags: Flags::NONE,
+    block: BlockArg::None,
+    alternative: "",
+    reply: Shape::Plain,
+};
 
 /// The table by name: looked up once per command, on every binding's hot path (a
 /// binary search's string compares were ~4% of a Python pipeline's native time).
 static INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static [u8], &'static CommandSpec>> =
     std::sync::LazyLock::new(|| TABLE.iter().map(|row| (row.name.as_bytes(), row)).collect());
+
+/// The longest subcommand name looked up (`CLUSTER COUNT-FAILURE-REPORTS` has 21).
+const MAX_SUB: usize = 32;
 
 /// Looks a command up by name (any case); for containers, `sub` picks the subcommand row.
 pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> &'static CommandSpec {
@@ -501,8 +181,8 @@ pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> &'static CommandSpec {
     let find = |key: &[u8]| INDEX.get(key).copied();
     let base = &buf[..n];
     if let Some(sub) = sub {
-        if CONTAINERS.iter().any(|c| c.as_bytes() == base) && sub.len() <= 19 {
-            let mut full = [0u8; 40];
+        if CONTAINERS.iter().any(|c| c.as_bytes() == base) && sub.len() <= MAX_SUB {
+            let mut full = [0u8; 64];
             full[..n].copy_from_slice(base);
             full[n] = b' ';
             for (d, c) in full[n + 1..].iter_mut().zip(sub) {
@@ -605,7 +285,7 @@ impl Command {
                 redis::Arg::Simple(b) => b,
                 _ => &b""[..],
             });
-            (args.next(), args.next().filter(|s| s.len() <= 19))
+            (args.next(), args.next().filter(|s| s.len() <= MAX_SUB))
         };
         let name =
             name.ok_or_else(|| Error::invalid("empty command: give at least the command name"))?;
@@ -807,6 +487,22 @@ mod tests {
         assert_eq!(lookup(b"client", Some(b"id")).name, "CLIENT ID");
         assert_eq!(lookup(b"client", Some(b"nosuch")).name, "CLIENT");
         assert_eq!(lookup(b"nosuchcommand", None).name, "");
+    }
+
+    #[test]
+    fn the_spec_gives_every_server_command_a_row() {
+        // A command only Valkey 8 has, and a subcommand row of a new container.
+        assert_eq!(lookup(b"commandlog", Some(b"get")).name, "COMMANDLOG GET");
+        assert_eq!(lookup(b"cluster", Some(b"keyslot")).name, "CLUSTER KEYSLOT");
+        // A read the policy file does not name takes the server's readonly flag.
+        assert!(lookup(b"GEORADIUS_RO", None)
+            .flags
+            .contains(Flags::READONLY));
+        // A subcommand with no entry of its own takes its container's columns.
+        let pause = lookup(b"client", Some(b"pause"));
+        assert_eq!(pause.name, "CLIENT PAUSE");
+        assert_eq!(pause.flags, lookup(b"client", None).flags);
+        assert!(TABLE.len() >= 370, "{} rows", TABLE.len());
     }
 
     #[test]
