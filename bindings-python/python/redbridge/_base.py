@@ -40,11 +40,12 @@ def callback_for(name: Any) -> Optional[Callable[..., Any]]:
     return callback
 
 
-def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any]) -> Any:
-    """Applies the response callback of the command (redis-py's response_callbacks)."""
+def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any], own: Optional[Dict[str, Callable[..., Any]]] = None) -> Any:
+    """Applies the response callback of the command (redis-py's response_callbacks);
+    ``own``: a client's callbacks from ``set_response_callback``, which take precedence."""
     if isinstance(reply, Exception):
         return reply
-    callback = callback_for(args[0])
+    callback = own.get(command_name(args), callback_for(args[0])) if own else callback_for(args[0])
     return callback(reply, **options) if callback else reply
 
 
@@ -62,6 +63,10 @@ def scan_kwargs(kind: str, name: Any, match: Any, count: Optional[int], _type: O
 
 class ClientBase(Commands):
     """redis-py's constructor arguments; see redbridge.Redis for their meaning."""
+
+    # Callbacks set with set_response_callback (None until one is: the hot path looks no
+    # further), by upper-case command name.
+    _callbacks: Optional[Dict[str, Callable[..., Any]]] = None
 
     def __init__(
         self,
@@ -107,6 +112,7 @@ class ClientBase(Commands):
             protocol=protocol,
             **kwargs,
         )
+        self._make: Tuple[Optional[str], Dict[str, Any]] = (None, dict(options))
         self._native, self._decode = make_native(None, options)
 
     @classmethod
@@ -114,8 +120,26 @@ class ClientBase(Commands):
         """``redis://[user:password@]host:port/db?option=value``, ``unix:///path``;
         keyword arguments override what the URL says."""
         self = cls.__new__(cls)
+        self._make = (url, dict(kwargs))
         self._native, self._decode = make_native(url, kwargs)
         return self
+
+    def _reopen_later(self) -> None:
+        """After close(): the next use opens the client anew with the same options, as
+        redis-py reconnects a closed client on its next command."""
+        self._native = _Reopen(self)
+
+    def _live(self) -> Any:
+        """The native client, opened again first when close() was called."""
+        native = self._native
+        return native._open() if isinstance(native, _Reopen) else native
+
+    def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
+        """Shapes the replies of ``command`` with ``callback(reply, **options)`` on this
+        client (and its pipelines) instead of the built-in conversion, as in redis-py."""
+        own = dict(self._callbacks or {})
+        own[command.upper()] = callback
+        self._callbacks = own
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__.replace('.client', '')}.{type(self).__name__} decode_responses={self._decode}>"
@@ -175,9 +199,9 @@ class PipelineBase(Commands):
         stack = self._stack
         return stack, [a for a, _ in stack], self.transaction or self._explicit
 
-    @staticmethod
-    def _results(stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], slots: List[Any], raise_on_error: bool) -> List[Any]:
+    def _results(self, stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], slots: List[Any], raise_on_error: bool) -> List[Any]:
         # shape() inlined: this loop runs once per reply of every pipeline.
+        own = self._client._callbacks
         results: List[Any] = []
         append = results.append
         first_error = -1
@@ -187,11 +211,23 @@ class PipelineBase(Commands):
                     first_error = len(results)
                 append(slot)
                 continue
-            callback = callback_for(args[0])
+            callback = own.get(command_name(args), callback_for(args[0])) if own else callback_for(args[0])
             append(callback(slot, **options) if callback else slot)
         if raise_on_error and first_error >= 0:
             raise annotate(results[first_error], first_error, stack[first_error][0])
         return results
+
+    def close(self) -> Any:
+        """Drops what is queued, as redis-py's ``Pipeline.close`` (``reset``)."""
+        return self.reset()
+
+    def discard(self) -> Any:
+        """DISCARD: drops the commands queued since ``multi()`` and any WATCH, leaving the
+        pipeline empty (``reset``)."""
+        return self.reset()
+
+    def reset(self) -> Any:  # pragma: no cover - each client's pipeline defines it
+        raise NotImplementedError
 
     def _clear(self) -> None:
         self._stack = []
@@ -200,3 +236,22 @@ class PipelineBase(Commands):
             self._lease = None
         self._watching = False
         self._explicit = False
+
+
+class _Reopen:
+    """Stands for a closed client's native object: the first use builds a new one from
+    the options the client was made with (redis-py reconnects after close())."""
+
+    def __init__(self, client: ClientBase) -> None:
+        self._client = client
+
+    def _open(self) -> Any:
+        """The client's new native object (made once)."""
+        client = self._client
+        if client._native is self:
+            url, options = client._make
+            client._native, client._decode = make_native(url, dict(options))
+        return client._native
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._open(), name)

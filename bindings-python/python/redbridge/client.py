@@ -29,7 +29,24 @@ class Redis(ClientBase):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
-        return shape(args, self._native.execute(args), options)
+        return shape(args, self._native.execute(args), options, self._callbacks)
+
+    # Dict-style access, as redis-py's: r["k"], r["k"] = v, del r["k"], "k" in r.
+    def __getitem__(self, name: KeyT) -> Any:
+        """The value of key ``name``; KeyError when there is none."""
+        value = self.get(name)
+        if value is not None:
+            return value
+        raise KeyError(name)
+
+    def __setitem__(self, name: KeyT, value: Any) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: KeyT) -> None:
+        self.delete(name)
+
+    def __contains__(self, name: KeyT) -> bool:
+        return bool(self.exists(name))
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         """Queue commands and send them in one round trip; MULTI/EXEC if transaction."""
@@ -73,8 +90,9 @@ class Redis(ClientBase):
             yield member, score_cast_func(score)
 
     def close(self) -> None:
-        """Closes every connection; later calls raise ConnectionError."""
+        """Closes every connection; the next command connects again (as redis-py's)."""
         self._native.close()
+        self._reopen_later()
 
     def __enter__(self) -> "Redis":
         return self
@@ -102,7 +120,7 @@ class Pipeline(PipelineBase):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         if self._watching and not self._explicit:
-            return shape(args, self._lease.execute(args), options)
+            return shape(args, self._lease.execute(args), options, self._client._callbacks)
         self._stack.append((args, options))  # _queue inlined: once per queued command
         return self
 

@@ -122,13 +122,26 @@ class Redis(ClientBase):
             reply = sent[0] if type(sent) is tuple else await sent
         else:
             reply = await _await(self._native.execute_async, args)
-        return shape(args, reply, options)
+        return shape(args, reply, options, self._callbacks)
+
+    # As redis-py's asyncio client: no dict-style access (it would have to block).
+    def __getitem__(self, name: KeyT) -> Any:
+        raise TypeError("Async Redis client does not support class retrieval")
+
+    def __setitem__(self, name: KeyT, value: Any) -> None:
+        raise TypeError("Async Redis client does not support class assignment")
+
+    def __delitem__(self, name: KeyT) -> None:
+        raise TypeError("Async Redis client does not support class deletion")
+
+    def __contains__(self, name: KeyT) -> bool:
+        raise TypeError("Async Redis client does not support class inclusion")
 
     def _batched(self) -> Optional[_LoopBatch]:
         """The batched crossing when the running loop may use it, else None."""
         batch = self._batch
         if batch is None:
-            batch = self._batch = _LoopBatch(self._native)
+            batch = self._batch = _LoopBatch(self._live())
         return batch if batch.owns(asyncio.get_running_loop()) else None
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
@@ -163,10 +176,12 @@ class Redis(ClientBase):
             yield member, score_cast_func(score)
 
     async def aclose(self) -> None:
-        """Closes every connection."""
+        """Closes every connection; the next command connects again (as redis-py's)."""
         if self._batch is not None:
             self._batch.close()
+            self._batch = None
         self._native.close()
+        self._reopen_later()
 
     async def close(self) -> None:
         await self.aclose()
@@ -202,7 +217,7 @@ class Pipeline(PipelineBase):
         return self._queue(args, options)
 
     async def _immediate(self, args: Tuple[Any, ...], options: Any) -> Any:
-        return shape(args, await _await(self._lease.execute_async, args), options)
+        return shape(args, await _await(self._lease.execute_async, args), options, self._client._callbacks)
 
     async def watch(self, *names: KeyT) -> bool:
         self._check_watch()
@@ -237,3 +252,11 @@ class Pipeline(PipelineBase):
     async def reset(self) -> None:
         """Drops queued commands and returns a WATCH connection to the pool."""
         self._clear()
+
+    async def close(self) -> None:
+        """Drops what is queued (``reset``)."""
+        await self.reset()
+
+    async def discard(self) -> None:
+        """DISCARD: drops the commands queued since ``multi()`` and any WATCH."""
+        await self.reset()
