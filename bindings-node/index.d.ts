@@ -325,12 +325,18 @@ export declare class ConnectionError extends RedisError {}
 export declare class TimeoutError extends RedisError {}
 export declare class PoolTimeoutError extends ConnectionError {}
 export declare class AuthenticationError extends ConnectionError {}
-export declare class ResponseError extends RedisError {
+/** The server answered with an error reply (node-redis's ErrorReply). */
+export declare class ErrorReply extends RedisError {
   /** The server's error code: WRONGTYPE, ERR, NOPERM… */
   redisCode?: string;
 }
-export { ResponseError as ErrorReply, ResponseError as SimpleError };
-export declare class MultiErrorReply extends ResponseError {
+/** An error reply sent as a simple error: what a failed command rejects with. */
+export declare class SimpleError extends ErrorReply {}
+/** An error reply sent as a RESP3 blob error. */
+export declare class BlobError extends ErrorReply {}
+/** redbridge's earlier name of ErrorReply. */
+export { ErrorReply as ResponseError };
+export declare class MultiErrorReply extends ErrorReply {
   replies: unknown[];
   errorIndexes: number[];
 }

@@ -23,18 +23,27 @@ class ConnectionError extends RedisError {}
 class TimeoutError extends RedisError {}
 class PoolTimeoutError extends ConnectionError {}
 class AuthenticationError extends ConnectionError {}
-/** The server answered with an error reply; `redisCode` is its first word (WRONGTYPE…). */
-class ResponseError extends RedisError {
-  constructor(message, code, redisCode) {
+/**
+ * The server answered with an error reply (node-redis's ErrorReply); `redisCode` is its
+ * first word (WRONGTYPE…). What a command rejects with is a SimpleError, as node-redis's.
+ */
+class ErrorReply extends RedisError {
+  constructor(message, code = 'RESPONSE', redisCode = undefined) {
     super(message, code);
     this.redisCode = redisCode;
   }
 }
+/** An error reply sent as a simple error (`-ERR …`): what failed commands reject with. */
+class SimpleError extends ErrorReply {}
+/** An error reply sent as a RESP3 blob error. */
+class BlobError extends ErrorReply {}
+/** redbridge's earlier name of ErrorReply, kept so `instanceof ResponseError` still holds. */
+const ResponseError = ErrorReply;
 class WatchError extends RedisError {}
 class GuardError extends RedisError {}
 class ProtocolError extends RedisError {}
 /** A MULTI/EXEC or pipeline with failed commands: `replies` holds every slot, `errorIndexes` the failed ones. */
-class MultiErrorReply extends ResponseError {
+class MultiErrorReply extends ErrorReply {
   constructor(replies, errorIndexes) {
     const first = replies[errorIndexes[0]];
     super(`${errorIndexes.length} commands failed, see .replies and .errorIndexes for more information`, 'RESPONSE', first.redisCode);
@@ -47,7 +56,7 @@ const ERROR_CLASSES = {
   CONNECTION: ConnectionError,
   TIMEOUT: TimeoutError,
   POOL_TIMEOUT: PoolTimeoutError,
-  RESPONSE: ResponseError,
+  RESPONSE: SimpleError,
   PROTOCOL: ProtocolError,
   DENIED: GuardError,
   AUTHENTICATION: AuthenticationError,
@@ -834,8 +843,9 @@ module.exports = {
   PoolTimeoutError,
   AuthenticationError,
   ResponseError,
-  ErrorReply: ResponseError,
-  SimpleError: ResponseError,
+  ErrorReply,
+  SimpleError,
+  BlobError,
   MultiErrorReply,
   WatchError,
   GuardError,
