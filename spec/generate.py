@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Writes what comes from the command spec: core's command table.
+"""Writes what comes from the command spec: core's command table and Python's command
+methods.
 
-    python3 spec/generate.py           # writes core/src/command/table.rs
+    python3 spec/generate.py           # writes the generated files
     python3 spec/generate.py --check   # exits 1 when a generated file differs (make test)
 
-The spec is two files: spec/servers.json (what Redis 7.x and Valkey 8 say of every
-command, from spec/fetch.py) and spec/policy.toml (our columns: policy flags, block-time
-position, the alternative to name, the reply's normal form). Every command of either
-server gets a row; see policy.toml's header for the defaults of commands it does not name.
+The spec: spec/servers.json (what Redis 7.x and Valkey 8 say of every command, from
+spec/fetch.py), spec/policy.toml (our columns: policy flags, block-time position, the
+alternative to name, the reply's normal form) and spec/python.toml (redis-py's methods
+that follow a command's own arguments). Every command of either server gets a row of
+core's table; see policy.toml's header for the defaults of commands it does not name.
 """
 
 from __future__ import annotations
+
+import ast
+import keyword
 
 import json
 import sys
@@ -21,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ROOT / "spec" / "servers.json"
 POLICY = ROOT / "spec" / "policy.toml"
 TABLE = ROOT / "core" / "src" / "command" / "table.rs"
+PYTHON = ROOT / "spec" / "python.toml"
+PY_METHODS = ROOT / "bindings-python" / "python" / "redbridge" / "_generated.py"
 
 FLAGS = {
     "readonly": "READONLY",
@@ -139,11 +146,116 @@ def table_rs(servers: dict, policy: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def python_method(name: str, m: dict, servers: dict) -> list[str]:
+    """The source of one generated Python method (see spec/python.toml's header)."""
+    where = f"spec/python.toml [{name}]"
+    if set(m) - {"command", "params", "args", "returns"}:
+        raise SpecError(f"{where}: unknown keys {sorted(set(m) - {'command', 'params', 'args', 'returns'})}")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise SpecError(f"{where}: not a method name")
+    command = m["command"]
+    if command not in servers["commands"]:
+        raise SpecError(f"{where}: {command} is not a command of either server")
+    params = m.get("params", "")
+    try:
+        fn = ast.parse(f"def f(self, {params}): pass").body[0]
+    except SyntaxError as e:
+        raise SpecError(f"{where}: params are not Python: {e}") from None
+    assert isinstance(fn, ast.FunctionDef)
+    a = fn.args
+    names = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs} | ({a.vararg.arg} if a.vararg else set())
+    pieces: list[str] = []  # statements building `pieces`, or None for a fixed argument list
+    fixed: list[str] = []
+    conditional = False
+    for tok in m.get("args", "").split():
+        if "=" in tok:
+            word, value = tok.split("=", 1)
+            var, mark = value[:-1], value[-1:]
+            if mark not in "?!" or var not in names or not word.isupper():
+                raise SpecError(f"{where}: bad argument {tok!r}")
+            conditional = True
+            if mark == "?":
+                pieces += [f"if {var} is not None:", f"    pieces += [{json.dumps(word)}, {var}]"]
+            else:
+                pieces += [f"if {var}:", f"    pieces.append({json.dumps(word)})"]
+        elif tok.endswith("?"):
+            var = tok[:-1]
+            if var not in names:
+                raise SpecError(f"{where}: {var!r} is not a parameter")
+            conditional = True
+            pieces += [f"if {var} is not None:", f"    pieces.append({var})"]
+        elif tok.startswith("*"):
+            var = tok[1:]
+            if not a.vararg or var != a.vararg.arg:
+                raise SpecError(f"{where}: {tok!r} needs the *{var} parameter")
+            pieces.append(f"pieces.extend({var})")
+            fixed.append(f"*{var}")
+        elif tok.startswith("keys:"):
+            var = tok[5:]
+            if var not in names:
+                raise SpecError(f"{where}: {var!r} is not a parameter")
+            pieces.append(f"pieces.extend(_list({var}))")
+            fixed.append(f"*_list({var})")
+        elif tok in names:
+            pieces.append(f"pieces.append({tok})")
+            fixed.append(tok)
+        elif tok.isupper():
+            pieces.append(f"pieces.append({json.dumps(tok)})")
+            fixed.append(json.dumps(tok))
+        else:
+            raise SpecError(f"{where}: {tok!r} is neither a parameter nor a WORD")
+    # As redis-py: a subcommand is sent as one name ("CONFIG GET"), which the binding
+    # splits, so its reply callback is found by both words.
+    words = json.dumps(command)
+    summary = (servers["commands"][command].get("summary") or "").rstrip(".")
+    lines = [f"    def {name}(self{', ' + params if params else ''}) -> ResponseT:",
+             f'        """{command}: {summary}."""']
+    if not conditional:
+        lines.append(f"        return self.execute_command({', '.join([words, *fixed])})")
+    else:
+        lines.append("        pieces: List[Any] = []")
+        lines += [f"        {p}" for p in pieces]
+        lines.append(f"        return self.execute_command({words}, *pieces)")
+    return lines
+
+
+def python_py(servers: dict, methods: dict) -> str:
+    lines = [
+        "# @generated by spec/generate.py from spec/python.toml: do not edit; change the spec",
+        "# and run `python3 spec/generate.py`.",
+        '"""Command methods generated from the command spec (spec/python.toml): those whose',
+        "redis-py arguments follow the command's own. A mixin of redbridge's Commands, so the",
+        'sync client, the asyncio client and both pipelines share them."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any, List, Optional",
+        "",
+        "from ._args import EncodableT, KeyT, ResponseT, _list",
+        "",
+        '__all__ = ["GeneratedCommands"]',
+        "",
+        "",
+        "class GeneratedCommands:",
+        '    """The generated command methods; the class using it provides execute_command."""',
+        "",
+        "    def execute_command(self, *args: Any, **options: Any) -> Any:  # pragma: no cover",
+        "        raise NotImplementedError",
+    ]
+    for name in sorted(methods):
+        lines.append("")
+        lines += python_method(name, methods[name], servers)
+    # Names only some methods use stay imported for all: keep flake-style checkers quiet.
+    lines += ["", "", "_ = (EncodableT, KeyT, Optional, _list)"]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     servers = json.loads(SERVERS.read_text())
     policy = tomllib.loads(POLICY.read_text())
+    methods = tomllib.loads(PYTHON.read_text())
     try:
-        outputs = {TABLE: table_rs(servers, policy)}
+        outputs = {TABLE: table_rs(servers, policy), PY_METHODS: python_py(servers, methods)}
     except SpecError as e:
         sys.exit(f"spec/generate.py: {e}")
     stale = [p for p, text in outputs.items() if not p.exists() or p.read_text() != text]

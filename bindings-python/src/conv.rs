@@ -65,11 +65,22 @@ pub(crate) fn command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
 }
 
 /// [`command`] with the reply as the server sends it (the conformance vectors' view).
+/// A first argument with spaces is split into words, as redis-py does
+/// (`execute_command("CONFIG GET", "maxmemory")`).
 pub(crate) fn raw_command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
     let items: Vec<Bound<'_, PyAny>> = args.iter().collect();
-    let mut argv = Vec::with_capacity(items.len());
+    let mut argv = Vec::with_capacity(items.len() + 1);
     for a in &items {
         encode(a, &mut argv)?;
+    }
+    if argv.first().is_some_and(|name| name.contains(&b' ')) {
+        let name = argv.remove(0);
+        let words: Vec<Cow<'_, [u8]>> = name
+            .split(|&c| c == b' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| Cow::Owned(w.to_vec()))
+            .collect();
+        argv.splice(0..0, words);
     }
     Command::new(argv).map_err(|e| error::to_py_err(args.py(), &e))
 }

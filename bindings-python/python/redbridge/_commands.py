@@ -7,47 +7,27 @@ pipeline queues the command and returns itself for chaining: one code path for a
 
 from __future__ import annotations
 
-import datetime
-from typing import Any, Awaitable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
-EncodableT = Union[bytes, bytearray, memoryview, str, int, float]
-KeyT = Union[bytes, str, memoryview]
-ExpiryT = Union[int, float, datetime.timedelta]
-AbsExpiryT = Union[int, datetime.datetime]
-ResponseT = Union[Awaitable[Any], Any]
+from ._args import (
+    AbsExpiryT,
+    EncodableT,
+    ExpiryT,
+    KeyT,
+    ResponseT,
+    _at_millis,
+    _at_seconds,
+    _expiry_flags,
+    _list,
+    _millis,
+    _seconds,
+)
+from ._generated import GeneratedCommands
 
-
-def _list(keys: Any, args: Sequence[Any] = ()) -> List[Any]:
-    """redis-py's list_or_args: a single key, or an iterable of keys, plus extra args."""
-    if isinstance(keys, (bytes, str, memoryview, bytearray)) or not hasattr(keys, "__iter__"):
-        out = [keys]
-    else:
-        out = list(keys)
-    out.extend(args)
-    return out
-
-
-def _seconds(t: ExpiryT) -> int:
-    return int(t.total_seconds()) if isinstance(t, datetime.timedelta) else t  # type: ignore[return-value]
+__all__ = ["AbsExpiryT", "Commands", "EncodableT", "ExpiryT", "KeyT", "ResponseT"]
 
 
-def _millis(t: ExpiryT) -> int:
-    return int(t.total_seconds() * 1000) if isinstance(t, datetime.timedelta) else t  # type: ignore[return-value]
-
-
-def _at_seconds(t: AbsExpiryT) -> int:
-    return int(t.timestamp()) if isinstance(t, datetime.datetime) else t
-
-
-def _at_millis(t: AbsExpiryT) -> int:
-    return int(t.timestamp() * 1000) if isinstance(t, datetime.datetime) else t
-
-
-def _expiry_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> List[str]:
-    return [flag for flag, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt)) if on]
-
-
-class Commands:
+class Commands(GeneratedCommands):
     """Mixin of every command method; the class that uses it provides execute_command."""
 
     def execute_command(self, *args: Any, **options: Any) -> Any:  # pragma: no cover

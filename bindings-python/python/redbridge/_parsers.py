@@ -123,6 +123,28 @@ def info(r: Any, **_: Any) -> Dict[str, Any]:
     return out
 
 
+def str_if_bytes(r: Any, **_: Any) -> Any:
+    """redis-py returns some names as str whatever decode_responses says."""
+    return r.decode("utf-8", "replace") if isinstance(r, bytes) else r
+
+
+def str_list(r: Any, **_: Any) -> Any:
+    return [str_if_bytes(x) for x in r] if isinstance(r, list) else r
+
+
+def str_dict(r: Any, **_: Any) -> Any:
+    """CONFIG GET: the core's map (its normal form), keys and values as str."""
+    items = r.items() if isinstance(r, dict) else []
+    return {str_if_bytes(k): str_if_bytes(v) for k, v in items}
+
+
+def flat_pairs(r: Any, **_: Any) -> Any:
+    """HRANDFIELD WITHVALUES: RESP3 nests the pairs; redis-py returns them flat."""
+    if isinstance(r, list) and r and isinstance(r[0], list):
+        return [x for pair in r for x in pair]
+    return r
+
+
 def as_list(r: Any, **_: Any) -> Any:
     """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
     return list(r) if isinstance(r, (set, frozenset)) else r
@@ -147,6 +169,14 @@ CALLBACKS: Dict[str, Callback] = {
     "ZPOPMAX": score_tuples,
     "SPOP": as_list,
     "SRANDMEMBER": as_list,
+    "HRANDFIELD": flat_pairs,
+    "CONFIG GET": str_dict,
+    "CONFIG SET": bool_ok,
+    "SCRIPT LOAD": str_if_bytes,
+    "ACL WHOAMI": str_if_bytes,
+    "ACL USERS": str_list,
+    "FUNCTION DELETE": bool_ok,
+    "FUNCTION FLUSH": bool_ok,
 }
 for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX SMOVE SETEX SETNX".split():
     CALLBACKS[_name] = to_bool
@@ -158,3 +188,4 @@ for _name in "SDIFF SINTER SMEMBERS SUNION".split():
     CALLBACKS[_name] = to_set
 for _name in "ZDIFF ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
     CALLBACKS[_name] = with_scores
+

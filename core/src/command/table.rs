@@ -710,7 +710,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Map,
     },
     CommandSpec {
         name: "CONFIG HELP",
