@@ -149,8 +149,9 @@ def table_rs(servers: dict, policy: dict) -> str:
 def python_method(name: str, m: dict, servers: dict) -> list[str]:
     """The source of one generated Python method (see spec/python.toml's header)."""
     where = f"spec/python.toml [{name}]"
-    if set(m) - {"command", "params", "args", "returns"}:
-        raise SpecError(f"{where}: unknown keys {sorted(set(m) - {'command', 'params', 'args', 'returns'})}")
+    known = {"command", "params", "args", "returns", "options"}
+    if set(m) - known:
+        raise SpecError(f"{where}: unknown keys {sorted(set(m) - known)}")
     if not name.isidentifier() or keyword.iskeyword(name):
         raise SpecError(f"{where}: not a method name")
     command = m["command"]
@@ -168,7 +169,17 @@ def python_method(name: str, m: dict, servers: dict) -> list[str]:
     fixed: list[str] = []
     conditional = False
     for tok in m.get("args", "").split():
-        if "=" in tok:
+        if "=" in tok and "," in tok:
+            word, value = tok.split("=", 1)
+            pair = value.rstrip("?").split(",")
+            if not value.endswith("?") or len(pair) != 2 or not set(pair) <= names or not word.isupper():
+                raise SpecError(f"{where}: bad argument {tok!r} (WORD=a,b? sends both or neither)")
+            conditional = True
+            a0, a1 = pair
+            pieces += [f"if ({a0} is None) != ({a1} is None):",
+                       f"    raise DataError({json.dumps(f'``{a0}`` and ``{a1}`` must both be given, or neither')})",
+                       f"if {a0} is not None:", f"    pieces += [{json.dumps(word)}, {a0}, {a1}]"]
+        elif "=" in tok:
             word, value = tok.split("=", 1)
             var, mark = value[:-1], value[-1:]
             if mark not in "?!" or var not in names or not word.isupper():
@@ -190,6 +201,12 @@ def python_method(name: str, m: dict, servers: dict) -> list[str]:
                 raise SpecError(f"{where}: {tok!r} needs the *{var} parameter")
             pieces.append(f"pieces.extend({var})")
             fixed.append(f"*{var}")
+        elif tok.startswith("numkeys:"):
+            var = tok[8:]
+            if var not in names:
+                raise SpecError(f"{where}: {var!r} is not a parameter")
+            conditional = True
+            pieces += [f"_{var} = _list({var})", f"pieces.append(len(_{var}))", f"pieces.extend(_{var})"]
         elif tok.startswith("keys:"):
             var = tok[5:]
             if var not in names:
@@ -207,15 +224,20 @@ def python_method(name: str, m: dict, servers: dict) -> list[str]:
     # As redis-py: a subcommand is sent as one name ("CONFIG GET"), which the binding
     # splits, so its reply callback is found by both words.
     words = json.dumps(command)
+    options = m.get("options", "").split()
+    for o in options:
+        if o not in names:
+            raise SpecError(f"{where}: option {o!r} is not a parameter")
+    kwargs = "".join(f", {o}={o}" for o in options)
     summary = (servers["commands"][command].get("summary") or "").rstrip(".")
     lines = [f"    def {name}(self{', ' + params if params else ''}) -> ResponseT:",
              f'        """{command}: {summary}."""']
     if not conditional:
-        lines.append(f"        return self.execute_command({', '.join([words, *fixed])})")
+        lines.append(f"        return self.execute_command({', '.join([words, *fixed])}{kwargs})")
     else:
         lines.append("        pieces: List[Any] = []")
         lines += [f"        {p}" for p in pieces]
-        lines.append(f"        return self.execute_command({words}, *pieces)")
+        lines.append(f"        return self.execute_command({words}, *pieces{kwargs})")
     return lines
 
 
@@ -232,6 +254,7 @@ def python_py(servers: dict, methods: dict) -> str:
         "from typing import Any, List, Optional",
         "",
         "from ._args import EncodableT, KeyT, ResponseT, _list",
+        "from .exceptions import DataError",
         "",
         '__all__ = ["GeneratedCommands"]',
         "",
@@ -246,7 +269,7 @@ def python_py(servers: dict, methods: dict) -> str:
         lines.append("")
         lines += python_method(name, methods[name], servers)
     # Names only some methods use stay imported for all: keep flake-style checkers quiet.
-    lines += ["", "", "_ = (EncodableT, KeyT, Optional, _list)"]
+    lines += ["", "", "_ = (DataError, EncodableT, KeyT, Optional, _list)"]
     return "\n".join(lines) + "\n"
 
 

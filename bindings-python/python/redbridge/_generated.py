@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from ._args import EncodableT, KeyT, ResponseT, _list
+from .exceptions import DataError
 
 __all__ = ["GeneratedCommands"]
 
@@ -25,6 +26,33 @@ class GeneratedCommands:
         if category is not None:
             pieces.append(category)
         return self.execute_command("ACL CAT", *pieces)
+
+    def acl_deluser(self, *username: str) -> ResponseT:
+        """ACL DELUSER: Remove the specified ACL users and the associated rules."""
+        return self.execute_command("ACL DELUSER", *username)
+
+    def acl_dryrun(self, username: str, *args: EncodableT) -> ResponseT:
+        """ACL DRYRUN: Returns whether the user can execute the given command without executing the command."""
+        return self.execute_command("ACL DRYRUN", username, *args)
+
+    def acl_genpass(self, bits: Optional[int] = None) -> ResponseT:
+        """ACL GENPASS: Generate a pseudorandom secure password to use for ACL users."""
+        pieces: List[Any] = []
+        if bits is not None:
+            pieces.append(bits)
+        return self.execute_command("ACL GENPASS", *pieces)
+
+    def acl_list(self) -> ResponseT:
+        """ACL LIST: List the current ACL rules in ACL config file format."""
+        return self.execute_command("ACL LIST")
+
+    def acl_load(self) -> ResponseT:
+        """ACL LOAD: Reload the ACLs from the configured ACL file."""
+        return self.execute_command("ACL LOAD")
+
+    def acl_save(self) -> ResponseT:
+        """ACL SAVE: Save the current ACL rules in the configured ACL file."""
+        return self.execute_command("ACL SAVE")
 
     def acl_users(self) -> ResponseT:
         """ACL USERS: List the username of all the configured ACL rules."""
@@ -67,13 +95,49 @@ class GeneratedCommands:
         """CLIENT GETNAME: Get the current connection name."""
         return self.execute_command("CLIENT GETNAME")
 
+    def client_getredir(self) -> ResponseT:
+        """CLIENT GETREDIR: Get tracking notifications redirection client ID if any."""
+        return self.execute_command("CLIENT GETREDIR")
+
     def client_id(self) -> ResponseT:
         """CLIENT ID: Returns the client ID for the current connection."""
         return self.execute_command("CLIENT ID")
 
+    def client_no_evict(self, mode: str) -> ResponseT:
+        """CLIENT NO-EVICT: Set client eviction mode for the current connection."""
+        return self.execute_command("CLIENT NO-EVICT", mode)
+
+    def client_no_touch(self, mode: str) -> ResponseT:
+        """CLIENT NO-TOUCH: Controls whether commands sent by the client affect the LRU/LFU of accessed keys."""
+        return self.execute_command("CLIENT NO-TOUCH", mode)
+
+    def client_unblock(self, client_id: int, error: bool = False) -> ResponseT:
+        """CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection."""
+        pieces: List[Any] = []
+        pieces.append(client_id)
+        if error:
+            pieces.append("ERROR")
+        return self.execute_command("CLIENT UNBLOCK", *pieces)
+
+    def command_count(self) -> ResponseT:
+        """COMMAND COUNT: Get total number of Redis commands."""
+        return self.execute_command("COMMAND COUNT")
+
+    def command_getkeys(self, *args: EncodableT) -> ResponseT:
+        """COMMAND GETKEYS: Extract keys given a full Redis command."""
+        return self.execute_command("COMMAND GETKEYS", *args)
+
     def config_get(self, pattern: str = "*", *args: str) -> ResponseT:
         """CONFIG GET: Get the values of configuration parameters."""
         return self.execute_command("CONFIG GET", pattern, *args)
+
+    def config_resetstat(self) -> ResponseT:
+        """CONFIG RESETSTAT: Reset the stats returned by INFO."""
+        return self.execute_command("CONFIG RESETSTAT")
+
+    def config_set(self, name: KeyT, value: EncodableT, *args: EncodableT) -> ResponseT:
+        """CONFIG SET: Set configuration parameters to the given values."""
+        return self.execute_command("CONFIG SET", name, value, *args)
 
     def copy(self, source: KeyT, destination: KeyT, destination_db: Optional[int] = None, replace: bool = False) -> ResponseT:
         """COPY: Copy a key."""
@@ -102,6 +166,10 @@ class GeneratedCommands:
         """EVALSHA_RO: Execute a read-only Lua script server side."""
         return self.execute_command("EVALSHA_RO", sha, numkeys, *keys_and_args)
 
+    def expiretime(self, key: KeyT) -> ResponseT:
+        """EXPIRETIME: Get the expiration Unix timestamp for a key."""
+        return self.execute_command("EXPIRETIME", key)
+
     def fcall(self, function: str, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
         """FCALL: Invoke a function."""
         return self.execute_command("FCALL", function, numkeys, *keys_and_args)
@@ -118,6 +186,10 @@ class GeneratedCommands:
         """FUNCTION FLUSH: Deleting all functions."""
         return self.execute_command("FUNCTION FLUSH", mode)
 
+    def function_kill(self) -> ResponseT:
+        """FUNCTION KILL: Kill the function currently in execution."""
+        return self.execute_command("FUNCTION KILL")
+
     def function_load(self, code: str, replace: Optional[bool] = False) -> ResponseT:
         """FUNCTION LOAD: Create a function with the given arguments (name, code, description)."""
         pieces: List[Any] = []
@@ -126,9 +198,31 @@ class GeneratedCommands:
         pieces.append(code)
         return self.execute_command("FUNCTION LOAD", *pieces)
 
+    def function_restore(self, payload: EncodableT, policy: Optional[str] = "APPEND") -> ResponseT:
+        """FUNCTION RESTORE: Restore all the functions on the given payload."""
+        pieces: List[Any] = []
+        pieces.append(payload)
+        if policy is not None:
+            pieces.append(policy)
+        return self.execute_command("FUNCTION RESTORE", *pieces)
+
+    def geodist(self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: Optional[str] = None) -> ResponseT:
+        """GEODIST: Returns the distance between two members of a geospatial index."""
+        pieces: List[Any] = []
+        pieces.append(name)
+        pieces.append(place1)
+        pieces.append(place2)
+        if unit is not None:
+            pieces.append(unit)
+        return self.execute_command("GEODIST", *pieces)
+
     def geohash(self, name: KeyT, *values: EncodableT) -> ResponseT:
         """GEOHASH: Returns members of a geospatial index as standard geohash strings."""
         return self.execute_command("GEOHASH", name, *values)
+
+    def geopos(self, name: KeyT, *values: EncodableT) -> ResponseT:
+        """GEOPOS: Returns longitude and latitude of members of a geospatial index."""
+        return self.execute_command("GEOPOS", name, *values)
 
     def getbit(self, name: KeyT, offset: int) -> ResponseT:
         """GETBIT: Returns the bit value at offset in the string value stored at key."""
@@ -144,6 +238,33 @@ class GeneratedCommands:
             pieces.append("WITHVALUES")
         return self.execute_command("HRANDFIELD", *pieces)
 
+    def lastsave(self) -> ResponseT:
+        """LASTSAVE: Get the UNIX time stamp of the last successful save to disk."""
+        return self.execute_command("LASTSAVE")
+
+    def latency_latest(self) -> ResponseT:
+        """LATENCY LATEST: Return the latest latency samples for all events."""
+        return self.execute_command("LATENCY LATEST")
+
+    def latency_reset(self, *events: str) -> ResponseT:
+        """LATENCY RESET: Reset latency data for one or more events."""
+        return self.execute_command("LATENCY RESET", *events)
+
+    def lcs(self, key1: KeyT, key2: KeyT, len: Optional[bool] = False, idx: Optional[bool] = False, minmatchlen: Optional[int] = None, withmatchlen: Optional[bool] = False) -> ResponseT:
+        """LCS: Find longest common substring."""
+        pieces: List[Any] = []
+        pieces.append(key1)
+        pieces.append(key2)
+        if len:
+            pieces.append("LEN")
+        if idx:
+            pieces.append("IDX")
+        if minmatchlen is not None:
+            pieces += ["MINMATCHLEN", minmatchlen]
+        if withmatchlen:
+            pieces.append("WITHMATCHLEN")
+        return self.execute_command("LCS", *pieces)
+
     def memory_usage(self, key: KeyT, samples: Optional[int] = None) -> ResponseT:
         """MEMORY USAGE: Estimate the memory usage of a key."""
         pieces: List[Any] = []
@@ -152,9 +273,17 @@ class GeneratedCommands:
             pieces += ["SAMPLES", samples]
         return self.execute_command("MEMORY USAGE", *pieces)
 
+    def move(self, name: KeyT, db: int) -> ResponseT:
+        """MOVE: Move a key to another database."""
+        return self.execute_command("MOVE", name, db)
+
     def object(self, infotype: str, key: KeyT) -> ResponseT:
         """OBJECT: A container for object introspection commands."""
         return self.execute_command("OBJECT", infotype, key)
+
+    def pexpiretime(self, key: KeyT) -> ResponseT:
+        """PEXPIRETIME: Get the expiration Unix timestamp for a key in milliseconds."""
+        return self.execute_command("PEXPIRETIME", key)
 
     def pfadd(self, name: KeyT, *values: EncodableT) -> ResponseT:
         """PFADD: Adds the specified elements to the specified HyperLogLog."""
@@ -167,6 +296,57 @@ class GeneratedCommands:
     def pfmerge(self, dest: KeyT, *sources: KeyT) -> ResponseT:
         """PFMERGE: Merge N different HyperLogLogs into a single one."""
         return self.execute_command("PFMERGE", dest, *sources)
+
+    def publish(self, channel: KeyT, message: EncodableT) -> ResponseT:
+        """PUBLISH: Post a message to a channel."""
+        return self.execute_command("PUBLISH", channel, message)
+
+    def pubsub_channels(self, pattern: EncodableT = "*") -> ResponseT:
+        """PUBSUB CHANNELS: List active channels."""
+        return self.execute_command("PUBSUB CHANNELS", pattern)
+
+    def pubsub_numpat(self) -> ResponseT:
+        """PUBSUB NUMPAT: Get the count of unique patterns pattern subscriptions."""
+        return self.execute_command("PUBSUB NUMPAT")
+
+    def pubsub_numsub(self, *args: KeyT) -> ResponseT:
+        """PUBSUB NUMSUB: Get the count of subscribers for channels."""
+        return self.execute_command("PUBSUB NUMSUB", *args)
+
+    def pubsub_shardchannels(self, pattern: EncodableT = "*") -> ResponseT:
+        """PUBSUB SHARDCHANNELS: List active shard channels."""
+        return self.execute_command("PUBSUB SHARDCHANNELS", pattern)
+
+    def pubsub_shardnumsub(self, *args: KeyT) -> ResponseT:
+        """PUBSUB SHARDNUMSUB: Get the count of subscribers for shard channels."""
+        return self.execute_command("PUBSUB SHARDNUMSUB", *args)
+
+    def role(self) -> ResponseT:
+        """ROLE: Return the role of the instance in the context of replication."""
+        return self.execute_command("ROLE")
+
+    def rpoplpush(self, src: KeyT, dst: KeyT) -> ResponseT:
+        """RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it."""
+        return self.execute_command("RPOPLPUSH", src, dst)
+
+    def save(self) -> ResponseT:
+        """SAVE: Synchronously save the dataset to disk."""
+        return self.execute_command("SAVE")
+
+    def script_exists(self, *args: str) -> ResponseT:
+        """SCRIPT EXISTS: Check existence of scripts in the script cache."""
+        return self.execute_command("SCRIPT EXISTS", *args)
+
+    def script_flush(self, sync_type: Optional[str] = None) -> ResponseT:
+        """SCRIPT FLUSH: Remove all the scripts from the script cache."""
+        pieces: List[Any] = []
+        if sync_type is not None:
+            pieces.append(sync_type)
+        return self.execute_command("SCRIPT FLUSH", *pieces)
+
+    def script_kill(self) -> ResponseT:
+        """SCRIPT KILL: Kill the script currently in execution."""
+        return self.execute_command("SCRIPT KILL")
 
     def script_load(self, script: str) -> ResponseT:
         """SCRIPT LOAD: Load the specified Lua script into the script cache."""
@@ -189,6 +369,18 @@ class GeneratedCommands:
         """SLOWLOG LEN: Get the slow log's length."""
         return self.execute_command("SLOWLOG LEN")
 
+    def slowlog_reset(self) -> ResponseT:
+        """SLOWLOG RESET: Clear all entries from the slow log."""
+        return self.execute_command("SLOWLOG RESET")
+
+    def spublish(self, shard_channel: KeyT, message: EncodableT) -> ResponseT:
+        """SPUBLISH: Post a message to a shard channel."""
+        return self.execute_command("SPUBLISH", shard_channel, message)
+
+    def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
+        """SUBSTR: Get a substring of the string stored at a key."""
+        return self.execute_command("SUBSTR", name, start, end)
+
     def touch(self, *args: KeyT) -> ResponseT:
         """TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified."""
         return self.execute_command("TOUCH", *args)
@@ -196,6 +388,10 @@ class GeneratedCommands:
     def wait(self, num_replicas: int, timeout: int) -> ResponseT:
         """WAIT: Wait for the synchronous replication of all the write commands sent in the context of the current connection."""
         return self.execute_command("WAIT", num_replicas, timeout)
+
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int) -> ResponseT:
+        """WAITAOF: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas."""
+        return self.execute_command("WAITAOF", num_local, num_replicas, timeout)
 
     def xack(self, name: KeyT, groupname: str, *ids: EncodableT) -> ResponseT:
         """XACK: Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."""
@@ -205,17 +401,113 @@ class GeneratedCommands:
         """XDEL: Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."""
         return self.execute_command("XDEL", name, *ids)
 
+    def xgroup_create(self, name: KeyT, groupname: str, id: EncodableT = "$", mkstream: bool = False, entries_read: Optional[int] = None) -> ResponseT:
+        """XGROUP CREATE: Create a consumer group."""
+        pieces: List[Any] = []
+        pieces.append(name)
+        pieces.append(groupname)
+        pieces.append(id)
+        if mkstream:
+            pieces.append("MKSTREAM")
+        if entries_read is not None:
+            pieces += ["ENTRIESREAD", entries_read]
+        return self.execute_command("XGROUP CREATE", *pieces)
+
+    def xgroup_createconsumer(self, name: KeyT, groupname: str, consumername: str) -> ResponseT:
+        """XGROUP CREATECONSUMER: Create a consumer in a consumer group."""
+        return self.execute_command("XGROUP CREATECONSUMER", name, groupname, consumername)
+
+    def xgroup_delconsumer(self, name: KeyT, groupname: str, consumername: str) -> ResponseT:
+        """XGROUP DELCONSUMER: Delete a consumer from a consumer group."""
+        return self.execute_command("XGROUP DELCONSUMER", name, groupname, consumername)
+
+    def xgroup_destroy(self, name: KeyT, groupname: str) -> ResponseT:
+        """XGROUP DESTROY: Destroy a consumer group."""
+        return self.execute_command("XGROUP DESTROY", name, groupname)
+
+    def xgroup_setid(self, name: KeyT, groupname: str, id: EncodableT, entries_read: Optional[int] = None) -> ResponseT:
+        """XGROUP SETID: Set a consumer group to an arbitrary last delivered ID value."""
+        pieces: List[Any] = []
+        pieces.append(name)
+        pieces.append(groupname)
+        pieces.append(id)
+        if entries_read is not None:
+            pieces += ["ENTRIESREAD", entries_read]
+        return self.execute_command("XGROUP SETID", *pieces)
+
     def xlen(self, name: KeyT) -> ResponseT:
         """XLEN: Return the number of entries in a stream."""
         return self.execute_command("XLEN", name)
+
+    def zdiff(self, keys: Any, withscores: bool = False) -> ResponseT:
+        """ZDIFF: Subtract multiple sorted sets."""
+        pieces: List[Any] = []
+        _keys = _list(keys)
+        pieces.append(len(_keys))
+        pieces.extend(_keys)
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZDIFF", *pieces, withscores=withscores)
+
+    def zdiffstore(self, dest: KeyT, keys: Any) -> ResponseT:
+        """ZDIFFSTORE: Subtract multiple sorted sets and store the resulting sorted set in a new key."""
+        pieces: List[Any] = []
+        pieces.append(dest)
+        _keys = _list(keys)
+        pieces.append(len(_keys))
+        pieces.extend(_keys)
+        return self.execute_command("ZDIFFSTORE", *pieces)
+
+    def zintercard(self, numkeys: int, keys: Any, limit: int = 0) -> ResponseT:
+        """ZINTERCARD: Intersect multiple sorted sets and return the cardinality of the result."""
+        pieces: List[Any] = []
+        pieces.append(numkeys)
+        pieces.extend(_list(keys))
+        if limit is not None:
+            pieces += ["LIMIT", limit]
+        return self.execute_command("ZINTERCARD", *pieces)
 
     def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
         """ZLEXCOUNT: Count the number of members in a sorted set between a given lexicographical range."""
         return self.execute_command("ZLEXCOUNT", name, min, max)
 
+    def zrandmember(self, key: KeyT, count: Optional[int] = None, withscores: bool = False) -> ResponseT:
+        """ZRANDMEMBER: Get one or multiple random elements from a sorted set."""
+        pieces: List[Any] = []
+        pieces.append(key)
+        if count is not None:
+            pieces.append(count)
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZRANDMEMBER", *pieces, withscores=withscores)
+
+    def zrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT, start: Optional[int] = None, num: Optional[int] = None) -> ResponseT:
+        """ZRANGEBYLEX: Return a range of members in a sorted set, by lexicographical range."""
+        pieces: List[Any] = []
+        pieces.append(name)
+        pieces.append(min)
+        pieces.append(max)
+        if (start is None) != (num is None):
+            raise DataError("``start`` and ``num`` must both be given, or neither")
+        if start is not None:
+            pieces += ["LIMIT", start, num]
+        return self.execute_command("ZRANGEBYLEX", *pieces)
+
     def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
         """ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range."""
         return self.execute_command("ZREMRANGEBYLEX", name, min, max)
 
+    def zrevrangebylex(self, name: KeyT, max: EncodableT, min: EncodableT, start: Optional[int] = None, num: Optional[int] = None) -> ResponseT:
+        """ZREVRANGEBYLEX: Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."""
+        pieces: List[Any] = []
+        pieces.append(name)
+        pieces.append(max)
+        pieces.append(min)
+        if (start is None) != (num is None):
+            raise DataError("``start`` and ``num`` must both be given, or neither")
+        if start is not None:
+            pieces += ["LIMIT", start, num]
+        return self.execute_command("ZREVRANGEBYLEX", *pieces)
 
-_ = (EncodableT, KeyT, Optional, _list)
+
+_ = (DataError, EncodableT, KeyT, Optional, _list)

@@ -145,6 +145,26 @@ def flat_pairs(r: Any, **_: Any) -> Any:
     return r
 
 
+def geopos(r: Any, **_: Any) -> Any:
+    return [(float(p[0]), float(p[1])) if p is not None else None for p in r]
+
+
+def pairs_as_tuples(r: Any, **_: Any) -> List[Tuple[Any, Any]]:
+    """PUBSUB NUMSUB: channel, count, channel, count… as [(channel, count)]."""
+    it = iter(r)
+    return list(zip(it, it))
+
+
+def to_datetime(r: Any, **_: Any) -> Any:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(int(r))
+
+
+def bools(r: Any, **_: Any) -> List[bool]:
+    return [bool(x) for x in r]
+
+
 def as_list(r: Any, **_: Any) -> Any:
     """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
     return list(r) if isinstance(r, (set, frozenset)) else r
@@ -177,6 +197,26 @@ CALLBACKS: Dict[str, Callback] = {
     "ACL USERS": str_list,
     "FUNCTION DELETE": bool_ok,
     "FUNCTION FLUSH": bool_ok,
+    "FUNCTION RESTORE": bool_ok,
+    "ACL LIST": str_list,
+    "ACL GENPASS": str_if_bytes,
+    "COMMAND GETKEYS": str_list,
+    "ACL LOAD": bool_ok,
+    "ACL SAVE": bool_ok,
+    "CLIENT UNBLOCK": to_bool,
+    "CONFIG RESETSTAT": bool_ok,
+    "GEODIST": to_float,
+    "GEOPOS": geopos,
+    "LASTSAVE": to_datetime,
+    "PUBSUB NUMSUB": pairs_as_tuples,
+    "PUBSUB SHARDNUMSUB": pairs_as_tuples,
+    "SCRIPT EXISTS": bools,
+    "SCRIPT FLUSH": bool_ok,
+    "SCRIPT KILL": bool_ok,
+    "SLOWLOG RESET": bool_ok,
+    "XGROUP CREATE": bool_ok,
+    "XGROUP DESTROY": to_bool,
+    "XGROUP SETID": bool_ok,
 }
 for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX SMOVE SETEX SETNX".split():
     CALLBACKS[_name] = to_bool
