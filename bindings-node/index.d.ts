@@ -228,6 +228,18 @@ export interface CommandSignatures {
   bzPopMin(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
   bzPopMax(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
   zScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; members: Array<{ value: string; score: number }> };
+  // @generated-begin by spec/generate.py from spec/node.toml
+  /** BITCOUNT: Count set bits in a string. */
+  bitCount(key: RedisArgument, range?: { start: number; end: number; mode?: 'BYTE' | 'BIT' }): number;
+  /** COPY: Copy a key. */
+  copy(source: RedisArgument, destination: RedisArgument, options?: { DB?: number; REPLACE?: boolean }): number;
+  /** GETBIT: Returns the bit value at offset in the string value stored at key. */
+  getBit(key: RedisArgument, offset: number): number;
+  /** PFADD: Adds the specified elements to the specified HyperLogLog. */
+  pfAdd(key: RedisArgument, element?: Keys): number;
+  /** SETBIT: Sets or clears the bit at offset in the string value stored at key. */
+  setBit(key: RedisArgument, offset: number, value: 0 | 1): number;
+  // @generated-end
 }
 
 type Methods = { [K in keyof CommandSignatures]: CommandSignatures[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };

@@ -343,6 +343,17 @@ const COMMANDS = {
   zScan: [(key, cursor, o) => ['ZSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], valueScorePage],
 };
 
+// The methods generated from the command spec (spec/node.toml): added to the table.
+const GENERATED = require('./commands.generated.js')({
+  arg,
+  list,
+  shapes: { num, str, bool: (r) => r === 1 || r === true, asArray, valueScores, firstValueScore, keyValueScore, fieldValuePage, valueScorePage },
+});
+for (const name of Object.keys(GENERATED)) {
+  if (Object.prototype.hasOwnProperty.call(COMMANDS, name)) throw new Error(`${name} is both hand-written and generated: remove one (spec/node.toml)`);
+  COMMANDS[name] = GENERATED[name];
+}
+
 // Both casings, as node-redis offers (client.hGetAll and client.HGETALL).
 const UPPER = {};
 for (const name of Object.keys(COMMANDS)) UPPER[name.toUpperCase()] = COMMANDS[name];
