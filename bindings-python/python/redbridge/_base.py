@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from . import _parsers
 from ._commands import Commands
 from ._options import make_native
-from .exceptions import RedisError
+from .exceptions import DataError, RedisError
 
 C = TypeVar("C", bound="ClientBase")
 
@@ -134,6 +134,10 @@ class ClientBase(Commands):
         native = self._native
         return native._open() if isinstance(native, _Reopen) else native
 
+    def get_encoder(self) -> "Encoder":
+        """redis-py's encoder of this client: how values become the bytes sent."""
+        return Encoder(self._decode)
+
     def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
         """Shapes the replies of ``command`` with ``callback(reply, **options)`` on this
         client (and its pipelines) instead of the built-in conversion, as in redis-py."""
@@ -168,6 +172,8 @@ class PipelineBase(Commands):
     def __init__(self, client: ClientBase, transaction: bool = True) -> None:
         self._client = client
         self.transaction = transaction
+        # Scripts called in this pipeline, by SHA1: loaded before it is sent.
+        self._scripts: Dict[str, Any] = {}
         self._stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]] = []
         self._lease: Any = None
         self._watching = False
@@ -229,7 +235,12 @@ class PipelineBase(Commands):
     def reset(self) -> Any:  # pragma: no cover - each client's pipeline defines it
         raise NotImplementedError
 
+    def _missing_scripts(self, exists: List[Any]) -> List[Any]:
+        """The scripts of this pipeline the server does not know, from SCRIPT EXISTS."""
+        return [script for script, known in zip(self._scripts.values(), exists) if not known]
+
     def _clear(self) -> None:
+        self._scripts = {}
         self._stack = []
         if self._lease is not None:
             self._lease.release()
@@ -255,3 +266,27 @@ class _Reopen:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._open(), name)
+
+
+class Encoder:
+    """Values as the bytes a command sends (str as UTF-8, numbers as decimal text), and
+    replies decoded when the client decodes (redis-py's ``Encoder``)."""
+
+    def __init__(self, decode_responses: bool) -> None:
+        self.decode_responses = decode_responses
+
+    def encode(self, value: Any) -> bytes:
+        if isinstance(value, (bytes, memoryview, bytearray)):
+            return bytes(value)
+        if isinstance(value, bool):
+            raise DataError("Invalid input of type: 'bool'. Convert to a bytes, string, int or float first.")
+        if isinstance(value, (int, float)):
+            return repr(value).encode() if isinstance(value, float) else str(value).encode()
+        if isinstance(value, str):
+            return value.encode()
+        raise DataError(f"Invalid input of type: '{type(value).__name__}'. Convert to a bytes, string, int or float first.")
+
+    def decode(self, value: Any, force: bool = False) -> Any:
+        if (self.decode_responses or force) and isinstance(value, (bytes, memoryview, bytearray)):
+            return bytes(value).decode()
+        return value

@@ -348,7 +348,7 @@ class GeneratedCommands:
         """SCRIPT KILL: Kill the script currently in execution."""
         return self.execute_command("SCRIPT KILL")
 
-    def script_load(self, script: str) -> ResponseT:
+    def script_load(self, script: EncodableT) -> ResponseT:
         """SCRIPT LOAD: Load the specified Lua script into the script cache."""
         return self.execute_command("SCRIPT LOAD", script)
 

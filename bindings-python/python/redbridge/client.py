@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
 from ._base import ClientBase, PipelineBase, annotate, scan_kwargs, shape
 from ._commands import KeyT
 from .exceptions import WatchError
+from .lock import Lock
+from .script import Script
 
 __all__ = ["Pipeline", "Redis", "StrictRedis", "annotate", "shape"]
 
@@ -51,6 +53,26 @@ class Redis(ClientBase):
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         """Queue commands and send them in one round trip; MULTI/EXEC if transaction."""
         return Pipeline(self, transaction)
+
+    def register_script(self, script: "str | bytes") -> Script:
+        """A Lua script called by its SHA1 (EVALSHA), loaded on the first NOSCRIPT."""
+        return Script(self, script)
+
+    def lock(
+        self,
+        name: KeyT,
+        timeout: Optional[float] = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: Optional[float] = None,
+        lock_class: Optional[Any] = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Any:
+        """A Lock on key ``name`` with redis-py's semantics (see redbridge.lock.Lock)."""
+        cls = Lock if lock_class is None else lock_class
+        return cls(self, name, timeout=timeout, sleep=sleep, blocking=blocking, blocking_timeout=blocking_timeout,
+                   thread_local=thread_local, raise_on_release_error=raise_on_release_error)
 
     def transaction(self, func: Callable[["Pipeline"], Any], *watches: KeyT, value_from_callable: bool = False, watch_delay: Optional[float] = None, **kwargs: Any) -> Any:
         """Runs func(pipe) with WATCH on ``watches`` until EXEC succeeds (redis-py's helper)."""
@@ -143,6 +165,9 @@ class Pipeline(PipelineBase):
         if not stack and not self._watching:
             return []
         try:
+            if self._scripts:
+                for script in self._missing_scripts(self._client.script_exists(*self._scripts)):
+                    self._client.script_load(script)
             target = self._lease if self._lease is not None else self._client._native
             slots = target.pipeline(cmds, atomic)
         finally:

@@ -83,7 +83,17 @@ class ModuleError(ResponseError):
 
 
 class LockError(RedisError, ValueError):
-    """Lock misuse."""
+    """Lock misuse: releasing, extending or reacquiring a lock not held, or not acquiring
+    one in time. ``lock_name`` names the lock."""
+
+    def __init__(self, message: "str | None" = None, lock_name: "str | bytes | None" = None) -> None:
+        self.message = message
+        self.lock_name = lock_name
+        super().__init__(message)
+
+
+class LockNotOwnedError(LockError):
+    """The lock is held by another owner now (its timeout ran out, someone else took it)."""
 
 
 class RedisClusterException(Exception):
@@ -113,6 +123,7 @@ __all__ = [
     "GuardError",
     "InvalidResponse",
     "LockError",
+    "LockNotOwnedError",
     "ModuleError",
     "NoPermissionError",
     "NoScriptError",

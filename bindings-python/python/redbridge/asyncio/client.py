@@ -11,6 +11,8 @@ from types import TracebackType
 from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Union
 
 from .._base import ClientBase, PipelineBase, scan_kwargs, shape
+from ..script import AsyncScript
+from .lock import Lock
 from .._commands import KeyT
 
 
@@ -147,6 +149,26 @@ class Redis(ClientBase):
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         return Pipeline(self, transaction)
 
+    def register_script(self, script: "str | bytes") -> AsyncScript:
+        """A Lua script called by its SHA1 (EVALSHA), loaded on the first NOSCRIPT."""
+        return AsyncScript(self, script)
+
+    def lock(
+        self,
+        name: KeyT,
+        timeout: Optional[float] = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: Optional[float] = None,
+        lock_class: Optional[Any] = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Any:
+        """An asyncio Lock on key ``name`` (redis-py's semantics, awaited)."""
+        cls = Lock if lock_class is None else lock_class
+        return cls(self, name, timeout=timeout, sleep=sleep, blocking=blocking, blocking_timeout=blocking_timeout,
+                   thread_local=thread_local, raise_on_release_error=raise_on_release_error)
+
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
         stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
         while True:
@@ -208,6 +230,15 @@ class Pipeline(PipelineBase):
     async def __aenter__(self) -> "Pipeline":
         return self
 
+    def __await__(self) -> Any:
+        """``await pipe.set(…)`` gives the pipeline (a queued command is not sent yet), as
+        redis-py's asyncio pipeline: what a script called on a pipeline returns."""
+
+        async def queued() -> "Pipeline":
+            return self
+
+        return queued().__await__()
+
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         await self.reset()
 
@@ -238,6 +269,10 @@ class Pipeline(PipelineBase):
         if not stack and not self._watching:
             return []
         try:
+            if self._scripts:
+                exists = await self._client.script_exists(*self._scripts)
+                for script in self._missing_scripts(exists):
+                    await self._client.script_load(script)
             client = self._client
             batch = client._batched() if self._lease is None and isinstance(client, Redis) else None
             if batch is not None:
