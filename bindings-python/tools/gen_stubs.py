@@ -21,6 +21,10 @@ SPEC = Path(__file__).resolve().parents[2] / "spec" / "python.toml"
 
 # Return types of the sync client (the asyncio client awaits to the same). Values whose
 # type depends on decode_responses (bytes or str) are Any.
+RETURNS_MORE = {
+    "zunionstore": "int", "zinterstore": "int", "zunion": "Any", "zinter": "Any", "sort": "Any", "sort_ro": "Any",
+    "geoadd": "int", "georadius": "Any", "georadiusbymember": "Any", "geosearch": "Any", "geosearchstore": "int",
+}
 RETURNS = {
     "ping": "bool", "echo": "Any", "time": "Tuple[int, int]", "info": "Dict[str, Any]",
     "dbsize": "int", "flushdb": "bool", "flushall": "bool",
@@ -182,6 +186,7 @@ def methods_of(cls: ast.ClassDef) -> list:
 
 
 def render() -> dict:
+    RETURNS.update(RETURNS_MORE)
     with SPEC.open("rb") as f:
         RETURNS.update({name: m["returns"] for name, m in tomllib.load(f).items()})
     ms = methods()

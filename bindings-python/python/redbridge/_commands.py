@@ -579,3 +579,172 @@ class Commands(GeneratedCommands):
         if count is not None:
             pieces += ["COUNT", count]
         return self.execute_command("ZSCAN", *pieces, score_cast_func=score_cast_func)
+
+    # ---- sorted sets: aggregates --------------------------------------------------
+    def _zaggregate(self, command: str, dest: Optional[KeyT], keys: Any, aggregate: Optional[str], **options: Any) -> ResponseT:
+        """ZUNION/ZINTER[STORE]: keys as a list, or a mapping of key → weight."""
+        pieces: List[Any] = [] if dest is None else [dest]
+        if isinstance(keys, Mapping):
+            weights = list(keys.values())
+            keys = list(keys.keys())
+        else:
+            keys = list(keys)
+            weights = None
+        pieces += [len(keys), *keys]
+        if weights:
+            pieces += ["WEIGHTS", *weights]
+        if aggregate:
+            if aggregate.upper() not in ("SUM", "MIN", "MAX"):
+                from .exceptions import DataError
+
+                raise DataError("aggregate can be sum, min or max.")
+            pieces += ["AGGREGATE", aggregate]
+        if options.get("withscores"):
+            pieces.append("WITHSCORES")
+        return self.execute_command(command, *pieces, **options)
+
+    def zunionstore(self, dest: KeyT, keys: Any, aggregate: Optional[str] = None) -> ResponseT:
+        return self._zaggregate("ZUNIONSTORE", dest, keys, aggregate)
+
+    def zinterstore(self, dest: KeyT, keys: Any, aggregate: Optional[str] = None) -> ResponseT:
+        return self._zaggregate("ZINTERSTORE", dest, keys, aggregate)
+
+    def zunion(self, keys: Any, aggregate: Optional[str] = None, withscores: bool = False, score_cast_func: Any = float) -> ResponseT:
+        return self._zaggregate("ZUNION", None, keys, aggregate, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zinter(self, keys: Any, aggregate: Optional[str] = None, withscores: bool = False) -> ResponseT:
+        return self._zaggregate("ZINTER", None, keys, aggregate, withscores=withscores)
+
+    # ---- sort -----------------------------------------------------------------------
+    def _sort(self, command: str, name: KeyT, start: Optional[int], num: Optional[int], by: Optional[str],
+              get: Any, desc: bool, alpha: bool, store: Optional[KeyT], groups: Optional[bool]) -> ResponseT:
+        from .exceptions import DataError
+
+        if (start is not None and num is None) or (num is not None and start is None):
+            raise DataError("``start`` and ``num`` must both be specified")
+        pieces: List[Any] = [name]
+        if by is not None:
+            pieces += ["BY", by]
+        if start is not None and num is not None:
+            pieces += ["LIMIT", start, num]
+        gets = [get] if isinstance(get, (bytes, str)) else list(get or [])
+        for g in gets:
+            pieces += ["GET", g]
+        if desc:
+            pieces.append("DESC")
+        if alpha:
+            pieces.append("ALPHA")
+        if store is not None:
+            pieces += ["STORE", store]
+        if groups and (not gets or len(gets) < 2):
+            raise DataError('when using "groups" the "get" argument must be specified and contain at least two keys')
+        return self.execute_command(command, *pieces, groups=len(gets) if groups else None)
+
+    def sort(self, name: KeyT, start: Optional[int] = None, num: Optional[int] = None, by: Optional[str] = None,
+             get: Any = None, desc: bool = False, alpha: bool = False, store: Optional[KeyT] = None,
+             groups: Optional[bool] = False) -> ResponseT:
+        """SORT (BY, LIMIT, GET…, DESC, ALPHA, STORE); ``groups`` groups each row's GET values."""
+        return self._sort("SORT", name, start, num, by, get, desc, alpha, store, groups)
+
+    def sort_ro(self, key: KeyT, start: Optional[int] = None, num: Optional[int] = None, by: Optional[str] = None,
+                get: Any = None, desc: bool = False, alpha: bool = False) -> ResponseT:
+        return self._sort("SORT_RO", key, start, num, by, get, desc, alpha, None, False)
+
+    # ---- geo ------------------------------------------------------------------------
+    def geoadd(self, name: KeyT, values: Any, nx: bool = False, xx: bool = False, ch: bool = False) -> ResponseT:
+        """GEOADD: ``values`` is longitude, latitude, member, … flat."""
+        from .exceptions import DataError
+
+        if nx and xx:
+            raise DataError("GEOADD allows either 'nx' or 'xx', not both")
+        values = list(values)
+        if len(values) % 3 != 0:
+            raise DataError("GEOADD requires places with lon, lat and name values")
+        flags = [f for f, on in (("NX", nx), ("XX", xx), ("CH", ch)) if on]
+        return self.execute_command("GEOADD", name, *flags, *values)
+
+    def _georadius(self, command: str, name: KeyT, where: List[Any], radius: float, unit: Optional[str],
+                   withdist: bool, withcoord: bool, withhash: bool, count: Optional[int], sort: Optional[str],
+                   store: Optional[KeyT], store_dist: Optional[KeyT], any: bool) -> ResponseT:
+        from .exceptions import DataError
+
+        if unit and unit not in ("m", "km", "mi", "ft"):
+            raise DataError("GEORADIUS invalid unit")
+        pieces: List[Any] = [name, *where, radius, unit or "m"]
+        pieces += [w for w, on in (("WITHDIST", withdist), ("WITHCOORD", withcoord), ("WITHHASH", withhash)) if on]
+        if count is not None:
+            pieces += ["COUNT", count] + (["ANY"] if any else [])
+        elif any:
+            raise DataError("``any`` can't be provided without ``count``")
+        if sort is not None:
+            if sort not in ("ASC", "DESC"):
+                raise DataError("GEORADIUS invalid sort")
+            pieces.append(sort)
+        if store is not None and store_dist is not None:
+            raise DataError("GEORADIUS store and store_dist cant be set together")
+        if store is not None:
+            pieces += ["STORE", store]
+        if store_dist is not None:
+            pieces += ["STOREDIST", store_dist]
+        return self.execute_command(command, *pieces, withdist=withdist, withcoord=withcoord, withhash=withhash,
+                                    store=store, store_dist=store_dist)
+
+    def georadius(self, name: KeyT, longitude: float, latitude: float, radius: float, unit: Optional[str] = None,
+                  withdist: bool = False, withcoord: bool = False, withhash: bool = False, count: Optional[int] = None,
+                  sort: Optional[str] = None, store: Optional[KeyT] = None, store_dist: Optional[KeyT] = None,
+                  any: bool = False) -> ResponseT:
+        return self._georadius("GEORADIUS", name, [longitude, latitude], radius, unit, withdist, withcoord, withhash,
+                               count, sort, store, store_dist, any)
+
+    def georadiusbymember(self, name: KeyT, member: EncodableT, radius: float, unit: Optional[str] = None,
+                          withdist: bool = False, withcoord: bool = False, withhash: bool = False,
+                          count: Optional[int] = None, sort: Optional[str] = None, store: Optional[KeyT] = None,
+                          store_dist: Optional[KeyT] = None, any: bool = False) -> ResponseT:
+        return self._georadius("GEORADIUSBYMEMBER", name, [member], radius, unit, withdist, withcoord, withhash,
+                               count, sort, store, store_dist, any)
+
+    def _geosearch_args(self, member: Any, longitude: Any, latitude: Any, unit: str, radius: Any, width: Any,
+                        height: Any, sort: Optional[str], count: Optional[int], any: bool) -> List[Any]:
+        from .exceptions import DataError
+
+        if (member is None) == (longitude is None and latitude is None):
+            raise DataError("GEOSEARCH must have exactly one of ``member`` or ``longitude`` and ``latitude``")
+        if (longitude is None) != (latitude is None):
+            raise DataError("GEOSEARCH must have both ``longitude`` and ``latitude``")
+        if (radius is None) == (width is None and height is None):
+            raise DataError("GEOSEARCH must have exactly one of ``radius`` or ``width`` and ``height``")
+        if (width is None) != (height is None):
+            raise DataError("GEOSEARCH must have both ``width`` and ``height``")
+        if unit not in ("m", "km", "mi", "ft"):
+            raise DataError("GEOSEARCH invalid unit")
+        pieces: List[Any] = ["FROMMEMBER", member] if member is not None else ["FROMLONLAT", longitude, latitude]
+        pieces += ["BYRADIUS", radius, unit] if radius is not None else ["BYBOX", width, height, unit]
+        if sort is not None:
+            if sort not in ("ASC", "DESC"):
+                raise DataError("GEOSEARCH invalid sort")
+            pieces.append(sort)
+        if count is not None:
+            pieces += ["COUNT", count] + (["ANY"] if any else [])
+        elif any:
+            raise DataError("GEOSEARCH ``any`` can't be provided without ``count``")
+        return pieces
+
+    def geosearch(self, name: KeyT, member: Optional[EncodableT] = None, longitude: Optional[float] = None,
+                  latitude: Optional[float] = None, unit: str = "m", radius: Optional[float] = None,
+                  width: Optional[float] = None, height: Optional[float] = None, sort: Optional[str] = None,
+                  count: Optional[int] = None, any: bool = False, withcoord: bool = False, withdist: bool = False,
+                  withhash: bool = False) -> ResponseT:
+        pieces = self._geosearch_args(member, longitude, latitude, unit, radius, width, height, sort, count, any)
+        pieces += [w for w, on in (("WITHCOORD", withcoord), ("WITHDIST", withdist), ("WITHHASH", withhash)) if on]
+        return self.execute_command("GEOSEARCH", name, *pieces, withdist=withdist, withcoord=withcoord,
+                                    withhash=withhash)
+
+    def geosearchstore(self, dest: KeyT, name: KeyT, member: Optional[EncodableT] = None,
+                       longitude: Optional[float] = None, latitude: Optional[float] = None, unit: str = "m",
+                       radius: Optional[float] = None, width: Optional[float] = None, height: Optional[float] = None,
+                       sort: Optional[str] = None, count: Optional[int] = None, any: bool = False,
+                       storedist: bool = False) -> ResponseT:
+        pieces = self._geosearch_args(member, longitude, latitude, unit, radius, width, height, sort, count, any)
+        if storedist:
+            pieces.append("STOREDIST")
+        return self.execute_command("GEOSEARCHSTORE", dest, name, *pieces)

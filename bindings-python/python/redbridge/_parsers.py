@@ -165,6 +165,31 @@ def bools(r: Any, **_: Any) -> List[bool]:
     return [bool(x) for x in r]
 
 
+def geo_results(r: Any, **options: Any) -> Any:
+    """GEORADIUS/GEOSEARCH: members, or with WITHDIST/WITHHASH/WITHCOORD each member's
+    [member, dist (float), hash (int), (lon, lat)] in that order, as redis-py."""
+    if options.get("store") or options.get("store_dist"):
+        return r
+    casts: List[Callable[[Any], Any]] = []
+    if options.get("withdist"):
+        casts.append(float)
+    if options.get("withhash"):
+        casts.append(int)
+    if options.get("withcoord"):
+        casts.append(lambda ll: (float(ll[0]), float(ll[1])))
+    if not casts:
+        return r
+    return [[item[0], *(cast(v) for cast, v in zip(casts, item[1:]))] for item in r]
+
+
+def sort_groups(r: Any, **options: Any) -> Any:
+    """SORT with groups=True: each row's GET values as a tuple."""
+    n = options.get("groups")
+    if not n or not isinstance(r, list):
+        return r
+    return list(zip(*[r[i::n] for i in range(n)]))
+
+
 def as_list(r: Any, **_: Any) -> Any:
     """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
     return list(r) if isinstance(r, (set, frozenset)) else r
@@ -190,6 +215,10 @@ CALLBACKS: Dict[str, Callback] = {
     "SPOP": as_list,
     "SRANDMEMBER": as_list,
     "HRANDFIELD": flat_pairs,
+    "GEORADIUS": geo_results,
+    "GEORADIUSBYMEMBER": geo_results,
+    "GEOSEARCH": geo_results,
+    "SORT": sort_groups,
     "CONFIG GET": str_dict,
     "CONFIG SET": bool_ok,
     "SCRIPT LOAD": str_if_bytes,
