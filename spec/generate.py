@@ -54,6 +54,8 @@ SHAPES = {
     "key-scored": "KeyScored",
     "pairs-page": "PairsPage",
     "scored-page": "ScoredPage",
+    "pairs-map": "PairsMap",
+    "maps": "Maps",
 }
 UNITS = {"s": "Unit::Seconds", "ms": "Unit::Millis"}
 KEYS = {"policy", "block", "alternative", "reply"}

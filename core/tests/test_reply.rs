@@ -221,3 +221,84 @@ fn a_cache_hit_is_in_normal_form_too() {
     assert!(matches!(client.execute(&hgetall()).unwrap(), Value::Map(_)));
     client.close();
 }
+
+/// Streams: XREAD's stream → entries, XINFO's field/value replies — one form in both
+/// protocols (maps), on the async client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_replies_are_maps_in_both_protocols() {
+    let srv = TestServer::start();
+    let mut c = srv.control();
+    redis::cmd("DEL").arg("nfx:s").exec(&mut c).unwrap();
+    redis::cmd("XADD")
+        .arg(&["nfx:s", "1-1", "f", "v"])
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("XGROUP")
+        .arg(&["CREATE", "nfx:s", "g", "0"])
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("XGROUP")
+        .arg(&["CREATECONSUMER", "nfx:s", "g", "c"])
+        .exec(&mut c)
+        .unwrap();
+    let calls: [&[&str]; 4] = [
+        &["XREAD", "STREAMS", "nfx:s", "0"],
+        &["XINFO", "STREAM", "nfx:s"],
+        &["XINFO", "GROUPS", "nfx:s"],
+        &["XINFO", "CONSUMERS", "nfx:s", "g"],
+    ];
+    let mut seen: Vec<Vec<Value>> = Vec::new();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let client = Client::connect(srv.builder().protocol(protocol).build().unwrap())
+            .await
+            .unwrap();
+        let mut replies = Vec::new();
+        for args in calls {
+            let v = client.execute(&cmd(args).normalized()).await.unwrap();
+            replies.push(v);
+        }
+        client.close();
+        seen.push(replies);
+    }
+    let entries = Value::Array(vec![Value::Array(vec![
+        b("1-1"),
+        Value::Array(vec![b("f"), b("v")]),
+    ])]);
+    assert_eq!(seen[0][0], Value::Map(vec![(b("nfx:s"), entries)]));
+    assert!(
+        matches!(&seen[0][1], Value::Map(m) if m.iter().any(|(k, _)| k == &b("last-generated-id")))
+    );
+    for (i, v) in seen[0].iter().enumerate().skip(2) {
+        assert!(
+            matches!(v, Value::Array(items) if items.len() == 1 && matches!(items[0], Value::Map(_))),
+            "{:?}: {v:?}",
+            calls[i]
+        );
+    }
+    // XINFO CONSUMERS has an idle time that moves between the two reads.
+    let strip_idle = |v: &Value| match v {
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|m| match m {
+                    Value::Map(kv) => Value::Map(
+                        kv.iter()
+                            .filter(|(k, _)| k != &b("idle") && k != &b("inactive"))
+                            .cloned()
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    for i in 0..calls.len() {
+        assert_eq!(
+            strip_idle(&seen[0][i]),
+            strip_idle(&seen[1][i]),
+            "{:?}: RESP2 and RESP3 differ",
+            calls[i]
+        );
+    }
+}

@@ -129,6 +129,11 @@ pub enum Shape {
     /// A scan page `[cursor, items]` whose items are `[member, score]` pairs with double
     /// scores (ZSCAN).
     ScoredPage,
+    /// A [`redis::Value::Map`] from RESP2's array of `[key, value]` pairs (XREAD: stream →
+    /// entries), as RESP3 sends it.
+    PairsMap,
+    /// An array of maps, each from RESP2's flat field/value array (XINFO GROUPS).
+    Maps,
 }
 
 /// One row of the command table.

@@ -2376,14 +2376,14 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Maps,
     },
     CommandSpec {
         name: "XINFO GROUPS",
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Maps,
     },
     CommandSpec {
         name: "XINFO HELP",
@@ -2397,7 +2397,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Map,
     },
     CommandSpec {
         name: "XLEN",
@@ -2425,14 +2425,14 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY.or(Flags::BLOCKING),
         block: BlockArg::After("BLOCK", Unit::Millis),
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::PairsMap,
     },
     CommandSpec {
         name: "XREADGROUP",
         flags: Flags::BLOCKING,
         block: BlockArg::After("BLOCK", Unit::Millis),
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::PairsMap,
     },
     CommandSpec {
         name: "XREVRANGE",

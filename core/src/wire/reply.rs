@@ -39,6 +39,39 @@ pub fn normal_form(shape: Shape, v: Value) -> Value {
             Value::Array(pairs) => pairs,
             other => vec![other],
         }),
+        Shape::PairsMap => match v {
+            Value::Array(items)
+                if items
+                    .iter()
+                    .all(|i| matches!(i, Value::Array(p) if p.len() == 2)) =>
+            {
+                Value::Map(
+                    items
+                        .into_iter()
+                        .map(|pair| match pair {
+                            Value::Array(mut p) => {
+                                let value = p.pop().expect("two items");
+                                (p.pop().expect("two items"), value)
+                            }
+                            _ => unreachable!("checked above"),
+                        })
+                        .collect(),
+                )
+            }
+            v => v,
+        },
+        Shape::Maps => match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::Array(flat) => Value::Map(pairs(flat).collect()),
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            v => v,
+        },
     }
 }
 
@@ -154,5 +187,28 @@ mod tests {
         assert_eq!(normal_form(Shape::KeyScored, bz2), bz3.clone());
         assert_eq!(normal_form(Shape::KeyScored, bz3.clone()), bz3);
         assert_eq!(normal_form(Shape::KeyScored, Value::Nil), Value::Nil);
+
+        let entries = Value::Array(vec![Value::Array(vec![
+            b("1-0"),
+            Value::Array(vec![b("f"), b("v")]),
+        ])]);
+        let resp2 = Value::Array(vec![Value::Array(vec![b("s"), entries.clone()])]);
+        let map = Value::Map(vec![(b("s"), entries)]);
+        assert_eq!(normal_form(Shape::PairsMap, resp2), map);
+        assert_eq!(normal_form(Shape::PairsMap, map.clone()), map);
+        assert_eq!(normal_form(Shape::PairsMap, Value::Nil), Value::Nil);
+
+        let groups2 = Value::Array(vec![Value::Array(vec![
+            b("name"),
+            b("g"),
+            b("consumers"),
+            Value::Int(0),
+        ])]);
+        let groups3 = Value::Array(vec![Value::Map(vec![
+            (b("name"), b("g")),
+            (b("consumers"), Value::Int(0)),
+        ])]);
+        assert_eq!(normal_form(Shape::Maps, groups2), groups3.clone());
+        assert_eq!(normal_form(Shape::Maps, groups3.clone()), groups3);
     }
 }
