@@ -16,6 +16,18 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  bitOp: [(operation, destKey, key) => ["BITOP", arg(operation, "operation"), arg(destKey, "destKey"), ...list(key, "key")]],
+  bitPos: [
+    (key, bit, start, end, mode) => {
+      const out = ["BITPOS"];
+      out.push(arg(key, "key"));
+      out.push(arg(bit, "bit"));
+      if (start !== undefined) out.push(arg(start, "start"));
+      if (end !== undefined) out.push(arg(end, "end"));
+      if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
   copy: [
     (source, destination, options) => {
       const out = ["COPY"];
@@ -26,7 +38,96 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  dump: [(key) => ["DUMP", arg(key, "key")]],
+  expireTime: [(key) => ["EXPIRETIME", arg(key, "key")]],
+  geoDist: [
+    (key, member1, member2, unit) => {
+      const out = ["GEODIST"];
+      out.push(arg(key, "key"));
+      out.push(arg(member1, "member1"));
+      out.push(arg(member2, "member2"));
+      if (unit !== undefined) out.push(arg(unit, "unit"));
+      return out;
+    },
+    shapes.num,
+  ],
+  geoHash: [(key, member) => ["GEOHASH", arg(key, "key"), ...list(member, "member")]],
   getBit: [(key, offset) => ["GETBIT", arg(key, "key"), arg(offset, "offset")]],
+  hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
+  hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
+  lcs: [(key1, key2) => ["LCS", arg(key1, "key1"), arg(key2, "key2")]],
+  lcsIdx: [
+    (key1, key2, options) => {
+      const out = ["LCS"];
+      out.push(arg(key1, "key1"));
+      out.push(arg(key2, "key2"));
+      out.push("IDX");
+      if (options?.MINMATCHLEN !== undefined) out.push("MINMATCHLEN", arg(options?.MINMATCHLEN, "options.MINMATCHLEN"));
+      return out;
+    },
+    shapes.pairsToObject,
+  ],
+  lcsIdxWithMatchLen: [
+    (key1, key2, options) => {
+      const out = ["LCS"];
+      out.push(arg(key1, "key1"));
+      out.push(arg(key2, "key2"));
+      out.push("IDX");
+      if (options?.MINMATCHLEN !== undefined) out.push("MINMATCHLEN", arg(options?.MINMATCHLEN, "options.MINMATCHLEN"));
+      out.push("WITHMATCHLEN");
+      return out;
+    },
+    shapes.pairsToObject,
+  ],
+  lcsLen: [(key1, key2) => ["LCS", arg(key1, "key1"), arg(key2, "key2"), "LEN"]],
+  memoryUsage: [
+    (key, options) => {
+      const out = ["MEMORY", "USAGE"];
+      out.push(arg(key, "key"));
+      if (options?.SAMPLES !== undefined) out.push("SAMPLES", arg(options?.SAMPLES, "options.SAMPLES"));
+      return out;
+    },
+  ],
+  move: [(key, db) => ["MOVE", arg(key, "key"), arg(db, "db")]],
+  objectEncoding: [(key) => ["OBJECT", "ENCODING", arg(key, "key")]],
+  objectFreq: [(key) => ["OBJECT", "FREQ", arg(key, "key")]],
+  objectIdleTime: [(key) => ["OBJECT", "IDLETIME", arg(key, "key")]],
+  objectRefCount: [(key) => ["OBJECT", "REFCOUNT", arg(key, "key")]],
+  pExpireTime: [(key) => ["PEXPIRETIME", arg(key, "key")]],
   pfAdd: [(key, element) => ["PFADD", arg(key, "key"), ...(element === undefined ? [] : list(element, "element"))]],
+  pfCount: [(keys) => ["PFCOUNT", ...list(keys, "keys")]],
+  pfMerge: [(destination, sources) => ["PFMERGE", arg(destination, "destination"), ...(sources === undefined ? [] : list(sources, "sources"))]],
+  rPopLPush: [(source, destination) => ["RPOPLPUSH", arg(source, "source"), arg(destination, "destination")]],
+  restore: [
+    (key, ttl, serializedValue, options) => {
+      const out = ["RESTORE"];
+      out.push(arg(key, "key"));
+      out.push(arg(ttl, "ttl"));
+      out.push(arg(serializedValue, "serializedValue"));
+      if (options?.REPLACE) out.push("REPLACE");
+      if (options?.ABSTTL) out.push("ABSTTL");
+      if (options?.IDLETIME !== undefined) out.push("IDLETIME", arg(options?.IDLETIME, "options.IDLETIME"));
+      if (options?.FREQ !== undefined) out.push("FREQ", arg(options?.FREQ, "options.FREQ"));
+      return out;
+    },
+  ],
   setBit: [(key, offset, value) => ["SETBIT", arg(key, "key"), arg(offset, "offset"), arg(value, "value")]],
+  swapDb: [(index1, index2) => ["SWAPDB", arg(index1, "index1"), arg(index2, "index2")]],
+  touch: [(key) => ["TOUCH", ...list(key, "key")]],
+  zLexCount: [(key, min, max) => ["ZLEXCOUNT", arg(key, "key"), arg(min, "min"), arg(max, "max")]],
+  zRandMember: [(key) => ["ZRANDMEMBER", arg(key, "key")]],
+  zRandMemberCount: [(key, count) => ["ZRANDMEMBER", arg(key, "key"), arg(count, "count")]],
+  zRandMemberCountWithScores: [(key, count) => ["ZRANDMEMBER", arg(key, "key"), arg(count, "count"), "WITHSCORES"], shapes.valueScores],
+  zRangeByLex: [
+    (key, min, max, options) => {
+      const out = ["ZRANGEBYLEX"];
+      out.push(arg(key, "key"));
+      out.push(arg(min, "min"));
+      out.push(arg(max, "max"));
+      if (options?.LIMIT?.offset !== undefined) out.push("LIMIT", arg(options?.LIMIT?.offset, "options.LIMIT.offset"));
+      if (options?.LIMIT?.count !== undefined) out.push(arg(options?.LIMIT?.count, "options.LIMIT.count"));
+      return out;
+    },
+  ],
+  zRemRangeByLex: [(key, min, max) => ["ZREMRANGEBYLEX", arg(key, "key"), arg(min, "min"), arg(max, "max")]],
 });

@@ -231,14 +231,76 @@ export interface CommandSignatures {
   // @generated-begin by spec/generate.py from spec/node.toml
   /** BITCOUNT: Count set bits in a string. */
   bitCount(key: RedisArgument, range?: { start: number; end: number; mode?: 'BYTE' | 'BIT' }): number;
+  /** BITOP: Perform bitwise operations between strings. */
+  bitOp(operation: 'AND' | 'OR' | 'XOR' | 'NOT' | 'DIFF' | 'DIFF1' | 'ANDOR' | 'ONE', destKey: RedisArgument, key: Keys): number;
+  /** BITPOS: Find first bit set or clear in a string. */
+  bitPos(key: RedisArgument, bit: 0 | 1, start?: number, end?: number, mode?: 'BYTE' | 'BIT'): number;
   /** COPY: Copy a key. */
   copy(source: RedisArgument, destination: RedisArgument, options?: { DB?: number; REPLACE?: boolean }): number;
+  /** DUMP: Return a serialized version of the value stored at the specified key. */
+  dump(key: RedisArgument): string | null;
+  /** EXPIRETIME: Get the expiration Unix timestamp for a key. */
+  expireTime(key: RedisArgument): number;
+  /** GEODIST: Returns the distance between two members of a geospatial index. */
+  geoDist(key: RedisArgument, member1: RedisArgument, member2: RedisArgument, unit?: 'm' | 'km' | 'mi' | 'ft'): number | null;
+  /** GEOHASH: Returns members of a geospatial index as standard geohash strings. */
+  geoHash(key: RedisArgument, member: Keys): Array<string | null>;
   /** GETBIT: Returns the bit value at offset in the string value stored at key. */
   getBit(key: RedisArgument, offset: number): number;
+  /** HRANDFIELD: Get one or multiple random fields from a hash. */
+  hRandField(key: RedisArgument): string | null;
+  /** HRANDFIELD: Get one or multiple random fields from a hash. */
+  hRandFieldCount(key: RedisArgument, count: number): string[];
+  /** LCS: Find longest common substring. */
+  lcs(key1: RedisArgument, key2: RedisArgument): string;
+  /** LCS: Find longest common substring. */
+  lcsIdx(key1: RedisArgument, key2: RedisArgument, options?: { MINMATCHLEN?: number }): { matches: Array<[[number, number], [number, number]]>; len: number };
+  /** LCS: Find longest common substring. */
+  lcsIdxWithMatchLen(key1: RedisArgument, key2: RedisArgument, options?: { MINMATCHLEN?: number }): { matches: Array<[[number, number], [number, number], number]>; len: number };
+  /** LCS: Find longest common substring. */
+  lcsLen(key1: RedisArgument, key2: RedisArgument): number;
+  /** MEMORY USAGE: Estimate the memory usage of a key. */
+  memoryUsage(key: RedisArgument, options?: { SAMPLES?: number }): number | null;
+  /** MOVE: Move a key to another database. */
+  move(key: RedisArgument, db: number): number;
+  /** OBJECT ENCODING: Inspect the internal encoding of a Redis object. */
+  objectEncoding(key: RedisArgument): string | null;
+  /** OBJECT FREQ: Get the logarithmic access frequency counter of a Redis object. */
+  objectFreq(key: RedisArgument): number | null;
+  /** OBJECT IDLETIME: Get the time since a Redis object was last accessed. */
+  objectIdleTime(key: RedisArgument): number | null;
+  /** OBJECT REFCOUNT: Get the number of references to the value of the key. */
+  objectRefCount(key: RedisArgument): number | null;
+  /** PEXPIRETIME: Get the expiration Unix timestamp for a key in milliseconds. */
+  pExpireTime(key: RedisArgument): number;
   /** PFADD: Adds the specified elements to the specified HyperLogLog. */
   pfAdd(key: RedisArgument, element?: Keys): number;
+  /** PFCOUNT: Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s). */
+  pfCount(keys: Keys): number;
+  /** PFMERGE: Merge N different HyperLogLogs into a single one. */
+  pfMerge(destination: RedisArgument, sources?: Keys): string;
+  /** RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it. */
+  rPopLPush(source: RedisArgument, destination: RedisArgument): string | null;
+  /** RESTORE: Create a key using the provided serialized value, previously obtained using DUMP. */
+  restore(key: RedisArgument, ttl: number, serializedValue: RedisArgument, options?: { REPLACE?: boolean; ABSTTL?: boolean; IDLETIME?: number; FREQ?: number }): string;
   /** SETBIT: Sets or clears the bit at offset in the string value stored at key. */
   setBit(key: RedisArgument, offset: number, value: 0 | 1): number;
+  /** SWAPDB: Swaps two Redis databases. */
+  swapDb(index1: number, index2: number): string;
+  /** TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified. */
+  touch(key: Keys): number;
+  /** ZLEXCOUNT: Count the number of members in a sorted set between a given lexicographical range. */
+  zLexCount(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
+  /** ZRANDMEMBER: Get one or multiple random elements from a sorted set. */
+  zRandMember(key: RedisArgument): string | null;
+  /** ZRANDMEMBER: Get one or multiple random elements from a sorted set. */
+  zRandMemberCount(key: RedisArgument, count: number): string[];
+  /** ZRANDMEMBER: Get one or multiple random elements from a sorted set. */
+  zRandMemberCountWithScores(key: RedisArgument, count: number): Array<{ value: string; score: number }>;
+  /** ZRANGEBYLEX: Return a range of members in a sorted set, by lexicographical range. */
+  zRangeByLex(key: RedisArgument, min: RedisArgument, max: RedisArgument, options?: { LIMIT?: { offset: number; count: number } }): string[];
+  /** ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range. */
+  zRemRangeByLex(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
   // @generated-end
 }
 

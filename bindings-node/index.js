@@ -347,7 +347,11 @@ const COMMANDS = {
 const GENERATED = require('./commands.generated.js')({
   arg,
   list,
-  shapes: { num, str, bool: (r) => r === 1 || r === true, asArray, valueScores, firstValueScore, keyValueScore, fieldValuePage, valueScorePage },
+  shapes: {
+    num, str, bool: (r) => r === 1 || r === true, asArray, valueScores, firstValueScore, keyValueScore, fieldValuePage, valueScorePage,
+    // RESP2's flat [name, value, …] as an object (a RESP3 map arrives as one already).
+    pairsToObject: (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({ length: r.length >> 1 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]])) : r),
+  },
 });
 for (const name of Object.keys(GENERATED)) {
   if (Object.prototype.hasOwnProperty.call(COMMANDS, name)) throw new Error(`${name} is both hand-written and generated: remove one (spec/node.toml)`);
