@@ -114,6 +114,43 @@ module.exports = ({ arg, list, shapes }) => ({
   setBit: [(key, offset, value) => ["SETBIT", arg(key, "key"), arg(offset, "offset"), arg(value, "value")]],
   swapDb: [(index1, index2) => ["SWAPDB", arg(index1, "index1"), arg(index2, "index2")]],
   touch: [(key) => ["TOUCH", ...list(key, "key")]],
+  xAck: [(key, group, id) => ["XACK", arg(key, "key"), arg(group, "group"), ...list(id, "id")]],
+  xDel: [(key, id) => ["XDEL", arg(key, "key"), ...list(id, "id")]],
+  xGroupCreate: [
+    (key, group, id, options) => {
+      const out = ["XGROUP", "CREATE"];
+      out.push(arg(key, "key"));
+      out.push(arg(group, "group"));
+      out.push(arg(id, "id"));
+      if (options?.MKSTREAM) out.push("MKSTREAM");
+      if (options?.ENTRIESREAD !== undefined) out.push("ENTRIESREAD", arg(options?.ENTRIESREAD, "options.ENTRIESREAD"));
+      return out;
+    },
+  ],
+  xGroupCreateConsumer: [(key, group, consumer) => ["XGROUP", "CREATECONSUMER", arg(key, "key"), arg(group, "group"), arg(consumer, "consumer")]],
+  xGroupDelConsumer: [(key, group, consumer) => ["XGROUP", "DELCONSUMER", arg(key, "key"), arg(group, "group"), arg(consumer, "consumer")]],
+  xGroupDestroy: [(key, group) => ["XGROUP", "DESTROY", arg(key, "key"), arg(group, "group")]],
+  xGroupSetId: [
+    (key, group, id, options) => {
+      const out = ["XGROUP", "SETID"];
+      out.push(arg(key, "key"));
+      out.push(arg(group, "group"));
+      out.push(arg(id, "id"));
+      if (options?.ENTRIESREAD !== undefined) out.push("ENTRIESREAD", arg(options?.ENTRIESREAD, "options.ENTRIESREAD"));
+      return out;
+    },
+  ],
+  xLen: [(key) => ["XLEN", arg(key, "key")]],
+  xSetId: [
+    (key, lastId, options) => {
+      const out = ["XSETID"];
+      out.push(arg(key, "key"));
+      out.push(arg(lastId, "lastId"));
+      if (options?.ENTRIESADDED !== undefined) out.push("ENTRIESADDED", arg(options?.ENTRIESADDED, "options.ENTRIESADDED"));
+      if (options?.MAXDELETEDID !== undefined) out.push("MAXDELETEDID", arg(options?.MAXDELETEDID, "options.MAXDELETEDID"));
+      return out;
+    },
+  ],
   zLexCount: [(key, min, max) => ["ZLEXCOUNT", arg(key, "key"), arg(min, "min"), arg(max, "max")]],
   zRandMember: [(key) => ["ZRANDMEMBER", arg(key, "key")]],
   zRandMemberCount: [(key, count) => ["ZRANDMEMBER", arg(key, "key"), arg(count, "count")]],

@@ -289,6 +289,24 @@ export interface CommandSignatures {
   swapDb(index1: number, index2: number): string;
   /** TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified. */
   touch(key: Keys): number;
+  /** XACK: Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL. */
+  xAck(key: RedisArgument, group: RedisArgument, id: Keys): number;
+  /** XDEL: Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist. */
+  xDel(key: RedisArgument, id: Keys): number;
+  /** XGROUP CREATE: Create a consumer group. */
+  xGroupCreate(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { MKSTREAM?: boolean; ENTRIESREAD?: number }): string;
+  /** XGROUP CREATECONSUMER: Create a consumer in a consumer group. */
+  xGroupCreateConsumer(key: RedisArgument, group: RedisArgument, consumer: RedisArgument): number;
+  /** XGROUP DELCONSUMER: Delete a consumer from a consumer group. */
+  xGroupDelConsumer(key: RedisArgument, group: RedisArgument, consumer: RedisArgument): number;
+  /** XGROUP DESTROY: Destroy a consumer group. */
+  xGroupDestroy(key: RedisArgument, group: RedisArgument): number;
+  /** XGROUP SETID: Set a consumer group to an arbitrary last delivered ID value. */
+  xGroupSetId(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { ENTRIESREAD?: number }): string;
+  /** XLEN: Return the number of entries in a stream. */
+  xLen(key: RedisArgument): number;
+  /** XSETID: An internal command for replicating stream values. */
+  xSetId(key: RedisArgument, lastId: RedisArgument, options?: { ENTRIESADDED?: number; MAXDELETEDID?: RedisArgument }): string;
   /** ZLEXCOUNT: Count the number of members in a sorted set between a given lexicographical range. */
   zLexCount(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
   /** ZRANDMEMBER: Get one or multiple random elements from a sorted set. */
