@@ -6,6 +6,29 @@
 'use strict';
 
 module.exports = ({ arg, list, shapes }) => ({
+  aclCat: [
+    (categoryName) => {
+      const out = ["ACL", "CAT"];
+      if (categoryName !== undefined) out.push(arg(categoryName, "categoryName"));
+      return out;
+    },
+  ],
+  aclDelUser: [(username) => ["ACL", "DELUSER", ...list(username, "username")]],
+  aclDryRun: [(username, command) => ["ACL", "DRYRUN", arg(username, "username"), ...list(command, "command")]],
+  aclGenPass: [
+    (bits) => {
+      const out = ["ACL", "GENPASS"];
+      if (bits !== undefined) out.push(arg(bits, "bits"));
+      return out;
+    },
+  ],
+  aclList: [() => ["ACL", "LIST"]],
+  aclLoad: [() => ["ACL", "LOAD"]],
+  aclLogReset: [() => ["ACL", "LOG", "RESET"]],
+  aclSave: [() => ["ACL", "SAVE"]],
+  aclSetUser: [(username, rule) => ["ACL", "SETUSER", arg(username, "username"), ...list(rule, "rule")]],
+  aclUsers: [() => ["ACL", "USERS"]],
+  aclWhoAmI: [() => ["ACL", "WHOAMI"]],
   bitCount: [
     (key, range) => {
       const out = ["BITCOUNT"];
@@ -28,6 +51,19 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  commandCount: [() => ["COMMAND", "COUNT"]],
+  commandGetKeys: [(args) => ["COMMAND", "GETKEYS", ...list(args, "args")]],
+  commandList: [
+    (options) => {
+      const out = ["COMMAND", "LIST"];
+      if (options?.FILTERBY?.type !== undefined) out.push("FILTERBY", arg(options?.FILTERBY?.type, "options.FILTERBY.type"));
+      if (options?.FILTERBY?.value !== undefined) out.push(arg(options?.FILTERBY?.value, "options.FILTERBY.value"));
+      return out;
+    },
+  ],
+  configGet: [(parameters) => ["CONFIG", "GET", ...list(parameters, "parameters")], shapes.pairsToObject],
+  configResetStat: [() => ["CONFIG", "RESETSTAT"]],
+  configRewrite: [() => ["CONFIG", "REWRITE"]],
   copy: [
     (source, destination, options) => {
       const out = ["COPY"];
@@ -40,6 +76,32 @@ module.exports = ({ arg, list, shapes }) => ({
   ],
   dump: [(key) => ["DUMP", arg(key, "key")]],
   expireTime: [(key) => ["EXPIRETIME", arg(key, "key")]],
+  functionDelete: [(library) => ["FUNCTION", "DELETE", arg(library, "library")]],
+  functionDump: [() => ["FUNCTION", "DUMP"]],
+  functionFlush: [
+    (mode) => {
+      const out = ["FUNCTION", "FLUSH"];
+      if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
+  functionKill: [() => ["FUNCTION", "KILL"]],
+  functionLoad: [
+    (code, options) => {
+      const out = ["FUNCTION", "LOAD"];
+      if (options?.REPLACE) out.push("REPLACE");
+      out.push(arg(code, "code"));
+      return out;
+    },
+  ],
+  functionRestore: [
+    (dump, options) => {
+      const out = ["FUNCTION", "RESTORE"];
+      out.push(arg(dump, "dump"));
+      if (options?.mode !== undefined) out.push(arg(options?.mode, "options.mode"));
+      return out;
+    },
+  ],
   geoDist: [
     (key, member1, member2, unit) => {
       const out = ["GEODIST"];
@@ -97,6 +159,24 @@ module.exports = ({ arg, list, shapes }) => ({
   pfAdd: [(key, element) => ["PFADD", arg(key, "key"), ...(element === undefined ? [] : list(element, "element"))]],
   pfCount: [(keys) => ["PFCOUNT", ...list(keys, "keys")]],
   pfMerge: [(destination, sources) => ["PFMERGE", arg(destination, "destination"), ...(sources === undefined ? [] : list(sources, "sources"))]],
+  pubSubChannels: [
+    (pattern) => {
+      const out = ["PUBSUB", "CHANNELS"];
+      if (pattern !== undefined) out.push(arg(pattern, "pattern"));
+      return out;
+    },
+  ],
+  pubSubNumPat: [() => ["PUBSUB", "NUMPAT"]],
+  pubSubNumSub: [(channels) => ["PUBSUB", "NUMSUB", ...(channels === undefined ? [] : list(channels, "channels"))], shapes.pairsToObject],
+  pubSubShardChannels: [
+    (pattern) => {
+      const out = ["PUBSUB", "SHARDCHANNELS"];
+      if (pattern !== undefined) out.push(arg(pattern, "pattern"));
+      return out;
+    },
+  ],
+  pubSubShardNumSub: [(channels) => ["PUBSUB", "SHARDNUMSUB", ...(channels === undefined ? [] : list(channels, "channels"))], shapes.pairsToObject],
+  publish: [(channel, message) => ["PUBLISH", arg(channel, "channel"), arg(message, "message")]],
   rPopLPush: [(source, destination) => ["RPOPLPUSH", arg(source, "source"), arg(destination, "destination")]],
   restore: [
     (key, ttl, serializedValue, options) => {
@@ -111,6 +191,18 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  sPublish: [(channel, message) => ["SPUBLISH", arg(channel, "channel"), arg(message, "message")]],
+  scriptDebug: [(mode) => ["SCRIPT", "DEBUG", arg(mode, "mode")]],
+  scriptExists: [(sha1) => ["SCRIPT", "EXISTS", ...list(sha1, "sha1")]],
+  scriptFlush: [
+    (mode) => {
+      const out = ["SCRIPT", "FLUSH"];
+      if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
+  scriptKill: [() => ["SCRIPT", "KILL"]],
+  scriptLoad: [(script) => ["SCRIPT", "LOAD", arg(script, "script")]],
   setBit: [(key, offset, value) => ["SETBIT", arg(key, "key"), arg(offset, "offset"), arg(value, "value")]],
   swapDb: [(index1, index2) => ["SWAPDB", arg(index1, "index1"), arg(index2, "index2")]],
   touch: [(key) => ["TOUCH", ...list(key, "key")]],

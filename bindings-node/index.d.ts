@@ -229,18 +229,64 @@ export interface CommandSignatures {
   bzPopMax(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
   zScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; members: Array<{ value: string; score: number }> };
   // @generated-begin by spec/generate.py from spec/node.toml
+  /** ACL CAT: List the ACL categories or the commands inside a category. */
+  aclCat(categoryName?: RedisArgument): string[];
+  /** ACL DELUSER: Remove the specified ACL users and the associated rules. */
+  aclDelUser(username: Keys): number;
+  /** ACL DRYRUN: Returns whether the user can execute the given command without executing the command. */
+  aclDryRun(username: RedisArgument, command: Arg[]): string;
+  /** ACL GENPASS: Generate a pseudorandom secure password to use for ACL users. */
+  aclGenPass(bits?: number): string;
+  /** ACL LIST: List the current ACL rules in ACL config file format. */
+  aclList(): string[];
+  /** ACL LOAD: Reload the ACLs from the configured ACL file. */
+  aclLoad(): string;
+  /** ACL LOG: List latest events denied because of ACLs in place. */
+  aclLogReset(): string;
+  /** ACL SAVE: Save the current ACL rules in the configured ACL file. */
+  aclSave(): string;
+  /** ACL SETUSER: Modify or create the rules for a specific ACL user. */
+  aclSetUser(username: RedisArgument, rule: Keys): string;
+  /** ACL USERS: List the username of all the configured ACL rules. */
+  aclUsers(): string[];
+  /** ACL WHOAMI: Return the name of the user associated to the current connection. */
+  aclWhoAmI(): string;
   /** BITCOUNT: Count set bits in a string. */
   bitCount(key: RedisArgument, range?: { start: number; end: number; mode?: 'BYTE' | 'BIT' }): number;
   /** BITOP: Perform bitwise operations between strings. */
   bitOp(operation: 'AND' | 'OR' | 'XOR' | 'NOT' | 'DIFF' | 'DIFF1' | 'ANDOR' | 'ONE', destKey: RedisArgument, key: Keys): number;
   /** BITPOS: Find first bit set or clear in a string. */
   bitPos(key: RedisArgument, bit: 0 | 1, start?: number, end?: number, mode?: 'BYTE' | 'BIT'): number;
+  /** COMMAND COUNT: Get total number of Redis commands. */
+  commandCount(): number;
+  /** COMMAND GETKEYS: Extract keys given a full Redis command. */
+  commandGetKeys(args: Arg[]): string[];
+  /** COMMAND LIST: Get an array of Redis command names. */
+  commandList(options?: { FILTERBY?: { type: 'MODULE' | 'ACLCAT' | 'PATTERN'; value: RedisArgument } }): string[];
+  /** CONFIG GET: Get the values of configuration parameters. */
+  configGet(parameters: Keys): Record<string, string>;
+  /** CONFIG RESETSTAT: Reset the stats returned by INFO. */
+  configResetStat(): string;
+  /** CONFIG REWRITE: Rewrite the configuration file with the in memory configuration. */
+  configRewrite(): string;
   /** COPY: Copy a key. */
   copy(source: RedisArgument, destination: RedisArgument, options?: { DB?: number; REPLACE?: boolean }): number;
   /** DUMP: Return a serialized version of the value stored at the specified key. */
   dump(key: RedisArgument): string | null;
   /** EXPIRETIME: Get the expiration Unix timestamp for a key. */
   expireTime(key: RedisArgument): number;
+  /** FUNCTION DELETE: Delete a function by name. */
+  functionDelete(library: RedisArgument): string;
+  /** FUNCTION DUMP: Dump all functions into a serialized binary payload. */
+  functionDump(): string;
+  /** FUNCTION FLUSH: Deleting all functions. */
+  functionFlush(mode?: 'ASYNC' | 'SYNC'): string;
+  /** FUNCTION KILL: Kill the function currently in execution. */
+  functionKill(): string;
+  /** FUNCTION LOAD: Create a function with the given arguments (name, code, description). */
+  functionLoad(code: RedisArgument, options?: { REPLACE?: boolean }): string;
+  /** FUNCTION RESTORE: Restore all the functions on the given payload. */
+  functionRestore(dump: RedisArgument, options?: { mode?: 'FLUSH' | 'APPEND' | 'REPLACE' }): string;
   /** GEODIST: Returns the distance between two members of a geospatial index. */
   geoDist(key: RedisArgument, member1: RedisArgument, member2: RedisArgument, unit?: 'm' | 'km' | 'mi' | 'ft'): number | null;
   /** GEOHASH: Returns members of a geospatial index as standard geohash strings. */
@@ -279,10 +325,34 @@ export interface CommandSignatures {
   pfCount(keys: Keys): number;
   /** PFMERGE: Merge N different HyperLogLogs into a single one. */
   pfMerge(destination: RedisArgument, sources?: Keys): string;
+  /** PUBSUB CHANNELS: List active channels. */
+  pubSubChannels(pattern?: RedisArgument): string[];
+  /** PUBSUB NUMPAT: Get the count of unique patterns pattern subscriptions. */
+  pubSubNumPat(): number;
+  /** PUBSUB NUMSUB: Get the count of subscribers for channels. */
+  pubSubNumSub(channels?: Keys): Record<string, number>;
+  /** PUBSUB SHARDCHANNELS: List active shard channels. */
+  pubSubShardChannels(pattern?: RedisArgument): string[];
+  /** PUBSUB SHARDNUMSUB: Get the count of subscribers for shard channels. */
+  pubSubShardNumSub(channels?: Keys): Record<string, number>;
+  /** PUBLISH: Post a message to a channel. */
+  publish(channel: RedisArgument, message: RedisArgument): number;
   /** RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it. */
   rPopLPush(source: RedisArgument, destination: RedisArgument): string | null;
   /** RESTORE: Create a key using the provided serialized value, previously obtained using DUMP. */
   restore(key: RedisArgument, ttl: number, serializedValue: RedisArgument, options?: { REPLACE?: boolean; ABSTTL?: boolean; IDLETIME?: number; FREQ?: number }): string;
+  /** SPUBLISH: Post a message to a shard channel. */
+  sPublish(channel: RedisArgument, message: RedisArgument): number;
+  /** SCRIPT DEBUG: Set the debug mode for executed scripts. */
+  scriptDebug(mode: 'YES' | 'SYNC' | 'NO'): string;
+  /** SCRIPT EXISTS: Check existence of scripts in the script cache. */
+  scriptExists(sha1: Keys): number[];
+  /** SCRIPT FLUSH: Remove all the scripts from the script cache. */
+  scriptFlush(mode?: 'ASYNC' | 'SYNC'): string;
+  /** SCRIPT KILL: Kill the script currently in execution. */
+  scriptKill(): string;
+  /** SCRIPT LOAD: Load the specified Lua script into the script cache. */
+  scriptLoad(script: RedisArgument): string;
   /** SETBIT: Sets or clears the bit at offset in the string value stored at key. */
   setBit(key: RedisArgument, offset: number, value: 0 | 1): number;
   /** SWAPDB: Swaps two Redis databases. */
