@@ -24,6 +24,9 @@ SPEC = Path(__file__).resolve().parents[2] / "spec" / "python.toml"
 RETURNS_MORE = {
     "zunionstore": "int", "zinterstore": "int", "zunion": "Any", "zinter": "Any", "sort": "Any", "sort_ro": "Any",
     "geoadd": "int", "georadius": "Any", "georadiusbymember": "Any", "geosearch": "Any", "geosearchstore": "int",
+    "xadd": "Any", "xtrim": "int", "xrange": "List[Any]", "xrevrange": "List[Any]", "xread": "Any", "xreadgroup": "Any",
+    "xpending": "Dict[str, Any]", "xpending_range": "List[Dict[str, Any]]", "xclaim": "List[Any]", "xautoclaim": "List[Any]",
+    "xinfo_stream": "Dict[str, Any]", "xinfo_groups": "List[Dict[str, Any]]", "xinfo_consumers": "List[Dict[str, Any]]",
 }
 RETURNS = {
     "ping": "bool", "echo": "Any", "time": "Tuple[int, int]", "info": "Dict[str, Any]",

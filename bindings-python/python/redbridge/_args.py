@@ -42,3 +42,16 @@ def _at_millis(t: AbsExpiryT) -> int:
 
 def _expiry_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> List[str]:
     return [flag for flag, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt)) if on]
+
+
+def _trim_args(maxlen: Any, approximate: bool, minid: Any, limit: Any) -> List[Any]:
+    """MAXLEN/MINID [~] threshold [LIMIT n] of XADD and XTRIM."""
+    out: List[Any] = []
+    if maxlen is not None or minid is not None:
+        out += ["MAXLEN" if maxlen is not None else "MINID"]
+        if approximate:
+            out.append("~")
+        out.append(maxlen if maxlen is not None else minid)
+    if limit is not None:
+        out += ["LIMIT", limit]
+    return out

@@ -21,6 +21,7 @@ from ._args import (
     _list,
     _millis,
     _seconds,
+    _trim_args,
 )
 from ._generated import GeneratedCommands
 
@@ -748,3 +749,144 @@ class Commands(GeneratedCommands):
         if storedist:
             pieces.append("STOREDIST")
         return self.execute_command("GEOSEARCHSTORE", dest, name, *pieces)
+
+    # ---- streams --------------------------------------------------------------------
+    def xadd(self, name: KeyT, fields: Mapping[Any, Any], id: Any = "*", maxlen: Optional[int] = None,
+             approximate: bool = True, nomkstream: bool = False, minid: Any = None,
+             limit: Optional[int] = None) -> ResponseT:
+        """XADD: appends ``fields`` as an entry; returns its id."""
+        from .exceptions import DataError
+
+        if maxlen is not None and minid is not None:
+            raise DataError("Only one of ```maxlen``` or ```minid``` may be specified")
+        if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 0):
+            raise DataError("XADD maxlen must be non-negative integer")
+        if not isinstance(fields, Mapping) or not fields:
+            raise DataError("XADD fields must be a non-empty dict")
+        pieces: List[Any] = [name]
+        if nomkstream:
+            pieces.append("NOMKSTREAM")
+        pieces += _trim_args(maxlen, approximate, minid, limit)
+        pieces.append(id)
+        for pair in fields.items():
+            pieces.extend(pair)
+        return self.execute_command("XADD", *pieces)
+
+    def xtrim(self, name: KeyT, maxlen: Optional[int] = None, approximate: bool = True, minid: Any = None,
+              limit: Optional[int] = None) -> ResponseT:
+        from .exceptions import DataError
+
+        if maxlen is None and minid is None:
+            raise DataError("One of ``maxlen`` or ``minid`` must be specified")
+        if maxlen is not None and minid is not None:
+            raise DataError("Only one of ``maxlen`` or ``minid`` may be specified")
+        return self.execute_command("XTRIM", name, *_trim_args(maxlen, approximate, minid, limit))
+
+    def xrange(self, name: KeyT, min: Any = "-", max: Any = "+", count: Optional[int] = None) -> ResponseT:
+        """XRANGE: entries as [(id, {field: value})]."""
+        pieces: List[Any] = [name, min, max]
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("XRANGE", *pieces)
+
+    def xrevrange(self, name: KeyT, max: Any = "+", min: Any = "-", count: Optional[int] = None) -> ResponseT:
+        pieces: List[Any] = [name, max, min]
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("XREVRANGE", *pieces)
+
+    def _streams(self, streams: Mapping[Any, Any]) -> List[Any]:
+        from .exceptions import DataError
+
+        if not isinstance(streams, Mapping) or not streams:
+            raise DataError("XREAD streams must be a non empty dict")
+        return ["STREAMS", *streams.keys(), *streams.values()]
+
+    def xread(self, streams: Mapping[Any, Any], count: Optional[int] = None, block: Optional[int] = None) -> ResponseT:
+        """XREAD: [[stream, [(id, {field: value})]]] (redis-py's shape), None on timeout."""
+        from .exceptions import DataError
+
+        pieces: List[Any] = []
+        if block is not None:
+            if not isinstance(block, int) or block < 0:
+                raise DataError("XREAD block must be a non-negative integer")
+            pieces += ["BLOCK", block]
+        if count is not None:
+            if not isinstance(count, int) or count < 1:
+                raise DataError("XREAD count must be a positive integer")
+            pieces += ["COUNT", count]
+        return self.execute_command("XREAD", *pieces, *self._streams(streams))
+
+    def xreadgroup(self, groupname: str, consumername: str, streams: Mapping[Any, Any], count: Optional[int] = None,
+                   block: Optional[int] = None, noack: bool = False) -> ResponseT:
+        from .exceptions import DataError
+
+        pieces: List[Any] = ["GROUP", groupname, consumername]
+        if count is not None:
+            if not isinstance(count, int) or count < 1:
+                raise DataError("XREADGROUP count must be a positive integer")
+            pieces += ["COUNT", count]
+        if block is not None:
+            if not isinstance(block, int) or block < 0:
+                raise DataError("XREADGROUP block must be a non-negative integer")
+            pieces += ["BLOCK", block]
+        if noack:
+            pieces.append("NOACK")
+        return self.execute_command("XREADGROUP", *pieces, *self._streams(streams))
+
+    def xpending(self, name: KeyT, groupname: str) -> ResponseT:
+        """XPENDING summary: {pending, min, max, consumers: [{name, pending}]}."""
+        return self.execute_command("XPENDING", name, groupname)
+
+    def xpending_range(self, name: KeyT, groupname: str, min: Any, max: Any, count: int,
+                       consumername: Optional[str] = None, idle: Optional[int] = None) -> ResponseT:
+        """XPENDING with a range: [{message_id, consumer, time_since_delivered, times_delivered}]."""
+        from .exceptions import DataError
+
+        if {min, max, count} & {None}:
+            raise DataError("XPENDING must be provided with min, max and count parameters")
+        pieces: List[Any] = [name, groupname]
+        if idle is not None:
+            pieces += ["IDLE", idle]
+        pieces += [min, max, count]
+        if consumername is not None:
+            pieces.append(consumername)
+        return self.execute_command("XPENDING", *pieces, parse_detail=True)
+
+    def xclaim(self, name: KeyT, groupname: str, consumername: str, min_idle_time: int, message_ids: Any,
+               idle: Optional[int] = None, time: Optional[int] = None, retrycount: Optional[int] = None,
+               force: bool = False, justid: bool = False) -> ResponseT:
+        from .exceptions import DataError
+
+        if not isinstance(min_idle_time, int) or min_idle_time < 0:
+            raise DataError("XCLAIM min_idle_time must be a non negative integer")
+        if not isinstance(message_ids, (list, tuple)) or not message_ids:
+            raise DataError("XCLAIM message_ids must be a non empty list or tuple of message IDs to claim")
+        pieces: List[Any] = [name, groupname, consumername, min_idle_time, *message_ids]
+        for word, value in (("IDLE", idle), ("TIME", time), ("RETRYCOUNT", retrycount)):
+            if value is not None:
+                pieces += [word, value]
+        if force:
+            pieces.append("FORCE")
+        if justid:
+            pieces.append("JUSTID")
+        return self.execute_command("XCLAIM", *pieces, parse_justid=justid)
+
+    def xautoclaim(self, name: KeyT, groupname: str, consumername: str, min_idle_time: int, start_id: Any = "0-0",
+                   count: Optional[int] = None, justid: bool = False) -> ResponseT:
+        pieces: List[Any] = [name, groupname, consumername, min_idle_time, start_id]
+        if count is not None:
+            pieces += ["COUNT", count]
+        if justid:
+            pieces.append("JUSTID")
+        return self.execute_command("XAUTOCLAIM", *pieces, parse_justid=justid)
+
+    def xinfo_stream(self, name: KeyT, full: bool = False) -> ResponseT:
+        """XINFO STREAM: a dict (str keys); its first and last entries as (id, {field: value})."""
+        return self.execute_command("XINFO STREAM", name, *(["FULL"] if full else []), full=full)
+
+    def xinfo_groups(self, name: KeyT) -> ResponseT:
+        return self.execute_command("XINFO GROUPS", name)
+
+    def xinfo_consumers(self, name: KeyT, groupname: str) -> ResponseT:
+        return self.execute_command("XINFO CONSUMERS", name, groupname)

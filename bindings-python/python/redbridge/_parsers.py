@@ -190,6 +190,66 @@ def sort_groups(r: Any, **options: Any) -> Any:
     return list(zip(*[r[i::n] for i in range(n)]))
 
 
+def _entry(e: Any) -> Any:
+    """One stream entry [id, [field, value, …]] as (id, {field: value}) (None stays)."""
+    if e is None:
+        return None
+    entry_id, fields = e
+    if fields is None:
+        return (entry_id, None)
+    it = iter(fields)
+    return (entry_id, dict(zip(it, it)))
+
+
+def stream_entries(r: Any, **_: Any) -> Any:
+    return [_entry(e) for e in r] if r is not None else r
+
+
+def xread(r: Any, **_: Any) -> Any:
+    """XREAD: the core's map of stream → entries as redis-py's [[stream, entries]]; a
+    timeout gives []."""
+    if r is None:
+        return []
+    items = r.items() if isinstance(r, dict) else r
+    return [[stream, stream_entries(entries)] for stream, entries in items]
+
+
+def xpending(r: Any, **options: Any) -> Any:
+    if options.get("parse_detail"):
+        return [
+            {"message_id": m[0], "consumer": m[1], "time_since_delivered": int(m[2]), "times_delivered": int(m[3])}
+            for m in r
+        ]
+    consumers = [{"name": name, "pending": int(count)} for name, count in (r[3] or [])]
+    return {"pending": r[0], "min": r[1], "max": r[2], "consumers": consumers}
+
+
+def xclaim(r: Any, **options: Any) -> Any:
+    return r if options.get("parse_justid") else stream_entries(r)
+
+
+def xautoclaim(r: Any, **options: Any) -> Any:
+    if options.get("parse_justid"):
+        return r[1]
+    return [r[0], stream_entries(r[1]), r[2]] if len(r) > 2 else [r[0], stream_entries(r[1])]
+
+
+def xinfo_dict(r: Any, **options: Any) -> Any:
+    """XINFO STREAM: the core's map with str keys; first/last entries parsed."""
+    if not isinstance(r, dict):
+        return r
+    out = {str_if_bytes(k): v for k, v in r.items()}
+    if not options.get("full"):
+        for key in ("first-entry", "last-entry"):
+            if key in out:
+                out[key] = _entry(out[key])
+    return out
+
+
+def xinfo_list(r: Any, **_: Any) -> Any:
+    return [{str_if_bytes(k): v for k, v in m.items()} if isinstance(m, dict) else m for m in r]
+
+
 def as_list(r: Any, **_: Any) -> Any:
     """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
     return list(r) if isinstance(r, (set, frozenset)) else r
@@ -219,6 +279,16 @@ CALLBACKS: Dict[str, Callback] = {
     "GEORADIUSBYMEMBER": geo_results,
     "GEOSEARCH": geo_results,
     "SORT": sort_groups,
+    "XRANGE": stream_entries,
+    "XREVRANGE": stream_entries,
+    "XREAD": xread,
+    "XREADGROUP": xread,
+    "XPENDING": xpending,
+    "XCLAIM": xclaim,
+    "XAUTOCLAIM": xautoclaim,
+    "XINFO STREAM": xinfo_dict,
+    "XINFO GROUPS": xinfo_list,
+    "XINFO CONSUMERS": xinfo_list,
     "CONFIG GET": str_dict,
     "CONFIG SET": bool_ok,
     "SCRIPT LOAD": str_if_bytes,
