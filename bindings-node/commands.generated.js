@@ -29,6 +29,15 @@ module.exports = ({ arg, list, shapes }) => ({
   aclSetUser: [(username, rule) => ["ACL", "SETUSER", arg(username, "username"), ...list(rule, "rule")]],
   aclUsers: [() => ["ACL", "USERS"]],
   aclWhoAmI: [() => ["ACL", "WHOAMI"]],
+  asking: [() => ["ASKING"]],
+  bgRewriteAof: [() => ["BGREWRITEAOF"]],
+  bgSave: [
+    (options) => {
+      const out = ["BGSAVE"];
+      if (options?.SCHEDULE) out.push("SCHEDULE");
+      return out;
+    },
+  ],
   bitCount: [
     (key, range) => {
       const out = ["BITCOUNT"];
@@ -48,6 +57,68 @@ module.exports = ({ arg, list, shapes }) => ({
       if (start !== undefined) out.push(arg(start, "start"));
       if (end !== undefined) out.push(arg(end, "end"));
       if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
+  clientGetName: [() => ["CLIENT", "GETNAME"]],
+  clientGetRedir: [() => ["CLIENT", "GETREDIR"]],
+  clientId: [() => ["CLIENT", "ID"]],
+  clientPause: [
+    (timeout, mode) => {
+      const out = ["CLIENT", "PAUSE"];
+      out.push(arg(timeout, "timeout"));
+      if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
+  clientTrackingInfo: [() => ["CLIENT", "TRACKINGINFO"], shapes.pairsToObject],
+  clientUnblock: [
+    (clientId, mode) => {
+      const out = ["CLIENT", "UNBLOCK"];
+      out.push(arg(clientId, "clientId"));
+      if (mode !== undefined) out.push(arg(mode, "mode"));
+      return out;
+    },
+  ],
+  clientUnpause: [() => ["CLIENT", "UNPAUSE"]],
+  clusterAddSlots: [(slots) => ["CLUSTER", "ADDSLOTS", ...list(slots, "slots")]],
+  clusterBumpEpoch: [() => ["CLUSTER", "BUMPEPOCH"]],
+  clusterCountFailureReports: [(nodeId) => ["CLUSTER", "COUNT-FAILURE-REPORTS", arg(nodeId, "nodeId")]],
+  clusterCountKeysInSlot: [(slot) => ["CLUSTER", "COUNTKEYSINSLOT", arg(slot, "slot")]],
+  clusterDelSlots: [(slots) => ["CLUSTER", "DELSLOTS", ...list(slots, "slots")]],
+  clusterFailover: [
+    (options) => {
+      const out = ["CLUSTER", "FAILOVER"];
+      if (options?.mode !== undefined) out.push(arg(options?.mode, "options.mode"));
+      return out;
+    },
+  ],
+  clusterFlushSlots: [() => ["CLUSTER", "FLUSHSLOTS"]],
+  clusterForget: [(nodeId) => ["CLUSTER", "FORGET", arg(nodeId, "nodeId")]],
+  clusterGetKeysInSlot: [(slot, count) => ["CLUSTER", "GETKEYSINSLOT", arg(slot, "slot"), arg(count, "count")]],
+  clusterInfo: [() => ["CLUSTER", "INFO"]],
+  clusterKeySlot: [(key) => ["CLUSTER", "KEYSLOT", arg(key, "key")]],
+  clusterMeet: [(host, port) => ["CLUSTER", "MEET", arg(host, "host"), arg(port, "port")]],
+  clusterMyId: [() => ["CLUSTER", "MYID"]],
+  clusterMyShardId: [() => ["CLUSTER", "MYSHARDID"]],
+  clusterNodes: [() => ["CLUSTER", "NODES"]],
+  clusterReplicas: [(nodeId) => ["CLUSTER", "REPLICAS", arg(nodeId, "nodeId")]],
+  clusterReplicate: [(nodeId) => ["CLUSTER", "REPLICATE", arg(nodeId, "nodeId")]],
+  clusterReset: [
+    (options) => {
+      const out = ["CLUSTER", "RESET"];
+      if (options?.mode !== undefined) out.push(arg(options?.mode, "options.mode"));
+      return out;
+    },
+  ],
+  clusterSaveConfig: [() => ["CLUSTER", "SAVECONFIG"]],
+  clusterSetConfigEpoch: [(configEpoch) => ["CLUSTER", "SET-CONFIG-EPOCH", arg(configEpoch, "configEpoch")]],
+  clusterSetSlot: [
+    (slot, state, nodeId) => {
+      const out = ["CLUSTER", "SETSLOT"];
+      out.push(arg(slot, "slot"));
+      out.push(arg(state, "state"));
+      if (nodeId !== undefined) out.push(arg(nodeId, "nodeId"));
       return out;
     },
   ],
@@ -117,6 +188,11 @@ module.exports = ({ arg, list, shapes }) => ({
   getBit: [(key, offset) => ["GETBIT", arg(key, "key"), arg(offset, "offset")]],
   hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
   hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
+  lastSave: [() => ["LASTSAVE"]],
+  latencyDoctor: [() => ["LATENCY", "DOCTOR"]],
+  latencyGraph: [(event) => ["LATENCY", "GRAPH", arg(event, "event")]],
+  latencyHistory: [(event) => ["LATENCY", "HISTORY", arg(event, "event")]],
+  latencyLatest: [() => ["LATENCY", "LATEST"]],
   lcs: [(key1, key2) => ["LCS", arg(key1, "key1"), arg(key2, "key2")]],
   lcsIdx: [
     (key1, key2, options) => {
@@ -142,6 +218,9 @@ module.exports = ({ arg, list, shapes }) => ({
     shapes.pairsToObject,
   ],
   lcsLen: [(key1, key2) => ["LCS", arg(key1, "key1"), arg(key2, "key2"), "LEN"]],
+  memoryDoctor: [() => ["MEMORY", "DOCTOR"]],
+  memoryMallocStats: [() => ["MEMORY", "MALLOC-STATS"]],
+  memoryPurge: [() => ["MEMORY", "PURGE"]],
   memoryUsage: [
     (key, options) => {
       const out = ["MEMORY", "USAGE"];
@@ -150,6 +229,8 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  moduleLoad: [(path, moduleArguments) => ["MODULE", "LOAD", arg(path, "path"), ...(moduleArguments === undefined ? [] : list(moduleArguments, "moduleArguments"))]],
+  moduleUnload: [(name) => ["MODULE", "UNLOAD", arg(name, "name")]],
   move: [(key, db) => ["MOVE", arg(key, "key"), arg(db, "db")]],
   objectEncoding: [(key) => ["OBJECT", "ENCODING", arg(key, "key")]],
   objectFreq: [(key) => ["OBJECT", "FREQ", arg(key, "key")]],
@@ -178,6 +259,7 @@ module.exports = ({ arg, list, shapes }) => ({
   pubSubShardNumSub: [(channels) => ["PUBSUB", "SHARDNUMSUB", ...(channels === undefined ? [] : list(channels, "channels"))], shapes.pairsToObject],
   publish: [(channel, message) => ["PUBLISH", arg(channel, "channel"), arg(message, "message")]],
   rPopLPush: [(source, destination) => ["RPOPLPUSH", arg(source, "source"), arg(destination, "destination")]],
+  replicaOf: [(host, port) => ["REPLICAOF", arg(host, "host"), arg(port, "port")]],
   restore: [
     (key, ttl, serializedValue, options) => {
       const out = ["RESTORE"];
@@ -191,6 +273,7 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  restoreAsking: [() => ["RESTORE-ASKING"]],
   sPublish: [(channel, message) => ["SPUBLISH", arg(channel, "channel"), arg(message, "message")]],
   scriptDebug: [(mode) => ["SCRIPT", "DEBUG", arg(mode, "mode")]],
   scriptExists: [(sha1) => ["SCRIPT", "EXISTS", ...list(sha1, "sha1")]],
@@ -206,6 +289,7 @@ module.exports = ({ arg, list, shapes }) => ({
   setBit: [(key, offset, value) => ["SETBIT", arg(key, "key"), arg(offset, "offset"), arg(value, "value")]],
   swapDb: [(index1, index2) => ["SWAPDB", arg(index1, "index1"), arg(index2, "index2")]],
   touch: [(key) => ["TOUCH", ...list(key, "key")]],
+  wait: [(numberOfReplicas, timeout) => ["WAIT", arg(numberOfReplicas, "numberOfReplicas"), arg(timeout, "timeout")]],
   xAck: [(key, group, id) => ["XACK", arg(key, "key"), arg(group, "group"), ...list(id, "id")]],
   xDel: [(key, id) => ["XDEL", arg(key, "key"), ...list(id, "id")]],
   xGroupCreate: [

@@ -251,12 +251,74 @@ export interface CommandSignatures {
   aclUsers(): string[];
   /** ACL WHOAMI: Return the name of the user associated to the current connection. */
   aclWhoAmI(): string;
+  /** ASKING: Sent by cluster clients after an -ASK redirect. */
+  asking(): string;
+  /** BGREWRITEAOF: Asynchronously rewrite the append-only file. */
+  bgRewriteAof(): string;
+  /** BGSAVE: Asynchronously save the dataset to disk. */
+  bgSave(options?: { SCHEDULE?: boolean }): string;
   /** BITCOUNT: Count set bits in a string. */
   bitCount(key: RedisArgument, range?: { start: number; end: number; mode?: 'BYTE' | 'BIT' }): number;
   /** BITOP: Perform bitwise operations between strings. */
   bitOp(operation: 'AND' | 'OR' | 'XOR' | 'NOT' | 'DIFF' | 'DIFF1' | 'ANDOR' | 'ONE', destKey: RedisArgument, key: Keys): number;
   /** BITPOS: Find first bit set or clear in a string. */
   bitPos(key: RedisArgument, bit: 0 | 1, start?: number, end?: number, mode?: 'BYTE' | 'BIT'): number;
+  /** CLIENT GETNAME: Get the current connection name. */
+  clientGetName(): string | null;
+  /** CLIENT GETREDIR: Get tracking notifications redirection client ID if any. */
+  clientGetRedir(): number;
+  /** CLIENT ID: Returns the client ID for the current connection. */
+  clientId(): number;
+  /** CLIENT PAUSE: Stop processing commands from clients for some time. */
+  clientPause(timeout: number, mode?: 'WRITE' | 'ALL'): string;
+  /** CLIENT TRACKINGINFO: Return information about server assisted client side caching for the current connection. */
+  clientTrackingInfo(): { flags: string[]; redirect: number; prefixes: string[] };
+  /** CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection. */
+  clientUnblock(clientId: number | string, mode?: 'TIMEOUT' | 'ERROR'): number;
+  /** CLIENT UNPAUSE: Resume processing of clients that were paused. */
+  clientUnpause(): string;
+  /** CLUSTER ADDSLOTS: Assign new hash slots to receiving node. */
+  clusterAddSlots(slots: number | number[]): string;
+  /** CLUSTER BUMPEPOCH: Advance the cluster config epoch. */
+  clusterBumpEpoch(): string;
+  /** CLUSTER COUNT-FAILURE-REPORTS: Return the number of failure reports active for a given node. */
+  clusterCountFailureReports(nodeId: RedisArgument): number;
+  /** CLUSTER COUNTKEYSINSLOT: Return the number of local keys in the specified hash slot. */
+  clusterCountKeysInSlot(slot: number): number;
+  /** CLUSTER DELSLOTS: Set hash slots as unbound in receiving node. */
+  clusterDelSlots(slots: number | number[]): string;
+  /** CLUSTER FAILOVER: Forces a replica to perform a manual failover of its master. */
+  clusterFailover(options?: { mode?: 'FORCE' | 'TAKEOVER' }): string;
+  /** CLUSTER FLUSHSLOTS: Delete a node's own slots information. */
+  clusterFlushSlots(): string;
+  /** CLUSTER FORGET: Remove a node from the nodes table. */
+  clusterForget(nodeId: RedisArgument): string;
+  /** CLUSTER GETKEYSINSLOT: Return local key names in the specified hash slot. */
+  clusterGetKeysInSlot(slot: number, count: number): string[];
+  /** CLUSTER INFO: Provides info about Redis Cluster node state. */
+  clusterInfo(): string;
+  /** CLUSTER KEYSLOT: Returns the hash slot of the specified key. */
+  clusterKeySlot(key: RedisArgument): number;
+  /** CLUSTER MEET: Force a node cluster to handshake with another node. */
+  clusterMeet(host: string, port: number): string;
+  /** CLUSTER MYID: Return the node id. */
+  clusterMyId(): string;
+  /** CLUSTER MYSHARDID: Returns the shard ID of a node. */
+  clusterMyShardId(): string;
+  /** CLUSTER NODES: Get Cluster config for the node. */
+  clusterNodes(): string;
+  /** CLUSTER REPLICAS: List replica nodes of the specified master node. */
+  clusterReplicas(nodeId: RedisArgument): string[];
+  /** CLUSTER REPLICATE: Reconfigure a node as a replica of the specified master node. */
+  clusterReplicate(nodeId: RedisArgument): string;
+  /** CLUSTER RESET: Reset a Redis Cluster node. */
+  clusterReset(options?: { mode?: 'HARD' | 'SOFT' }): string;
+  /** CLUSTER SAVECONFIG: Forces the node to save cluster state on disk. */
+  clusterSaveConfig(): string;
+  /** CLUSTER SET-CONFIG-EPOCH: Set the configuration epoch in a new node. */
+  clusterSetConfigEpoch(configEpoch: number): string;
+  /** CLUSTER SETSLOT: Bind a hash slot to a specific node. */
+  clusterSetSlot(slot: number, state: 'IMPORTING' | 'MIGRATING' | 'STABLE' | 'NODE', nodeId?: RedisArgument): string;
   /** COMMAND COUNT: Get total number of Redis commands. */
   commandCount(): number;
   /** COMMAND GETKEYS: Extract keys given a full Redis command. */
@@ -297,6 +359,16 @@ export interface CommandSignatures {
   hRandField(key: RedisArgument): string | null;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
   hRandFieldCount(key: RedisArgument, count: number): string[];
+  /** LASTSAVE: Get the UNIX time stamp of the last successful save to disk. */
+  lastSave(): number;
+  /** LATENCY DOCTOR: Return a human readable latency analysis report. */
+  latencyDoctor(): string;
+  /** LATENCY GRAPH: Return a latency graph for the event. */
+  latencyGraph(event: string): string;
+  /** LATENCY HISTORY: Return timestamp-latency samples for the event. */
+  latencyHistory(event: string): Array<[number, number]>;
+  /** LATENCY LATEST: Return the latest latency samples for all events. */
+  latencyLatest(): Array<[string, number, number, number]>;
   /** LCS: Find longest common substring. */
   lcs(key1: RedisArgument, key2: RedisArgument): string;
   /** LCS: Find longest common substring. */
@@ -305,8 +377,18 @@ export interface CommandSignatures {
   lcsIdxWithMatchLen(key1: RedisArgument, key2: RedisArgument, options?: { MINMATCHLEN?: number }): { matches: Array<[[number, number], [number, number], number]>; len: number };
   /** LCS: Find longest common substring. */
   lcsLen(key1: RedisArgument, key2: RedisArgument): number;
+  /** MEMORY DOCTOR: Outputs memory problems report. */
+  memoryDoctor(): string;
+  /** MEMORY MALLOC-STATS: Show allocator internal stats. */
+  memoryMallocStats(): string;
+  /** MEMORY PURGE: Ask the allocator to release memory. */
+  memoryPurge(): string;
   /** MEMORY USAGE: Estimate the memory usage of a key. */
   memoryUsage(key: RedisArgument, options?: { SAMPLES?: number }): number | null;
+  /** MODULE LOAD: Load a module. */
+  moduleLoad(path: RedisArgument, moduleArguments?: Arg[]): string;
+  /** MODULE UNLOAD: Unload a module. */
+  moduleUnload(name: RedisArgument): string;
   /** MOVE: Move a key to another database. */
   move(key: RedisArgument, db: number): number;
   /** OBJECT ENCODING: Inspect the internal encoding of a Redis object. */
@@ -339,8 +421,12 @@ export interface CommandSignatures {
   publish(channel: RedisArgument, message: RedisArgument): number;
   /** RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it. */
   rPopLPush(source: RedisArgument, destination: RedisArgument): string | null;
+  /** REPLICAOF: Make the server a replica of another instance, or promote it as master. */
+  replicaOf(host: string, port: number): string;
   /** RESTORE: Create a key using the provided serialized value, previously obtained using DUMP. */
   restore(key: RedisArgument, ttl: number, serializedValue: RedisArgument, options?: { REPLACE?: boolean; ABSTTL?: boolean; IDLETIME?: number; FREQ?: number }): string;
+  /** RESTORE-ASKING: An internal command for migrating keys in a cluster. */
+  restoreAsking(): string;
   /** SPUBLISH: Post a message to a shard channel. */
   sPublish(channel: RedisArgument, message: RedisArgument): number;
   /** SCRIPT DEBUG: Set the debug mode for executed scripts. */
@@ -359,6 +445,8 @@ export interface CommandSignatures {
   swapDb(index1: number, index2: number): string;
   /** TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified. */
   touch(key: Keys): number;
+  /** WAIT: Wait for the synchronous replication of all the write commands sent in the context of the current connection. */
+  wait(numberOfReplicas: number, timeout: number): number;
   /** XACK: Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL. */
   xAck(key: RedisArgument, group: RedisArgument, id: Keys): number;
   /** XDEL: Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist. */
