@@ -890,3 +890,134 @@ class Commands(GeneratedCommands):
 
     def xinfo_consumers(self, name: KeyT, groupname: str) -> ResponseT:
         return self.execute_command("XINFO CONSUMERS", name, groupname)
+
+    # ---- clients, ACL, slow log -----------------------------------------------------
+    def client_list(self, _type: Optional[str] = None, client_id: Iterable[Any] = ()) -> ResponseT:
+        """CLIENT LIST [TYPE t] [ID id…]: one dict of str per connection."""
+        from .exceptions import DataError
+
+        pieces: List[Any] = []
+        if _type is not None:
+            if _type.lower() not in ("normal", "master", "replica", "pubsub"):
+                raise DataError("CLIENT LIST _type must be one of 'normal', 'master', 'replica', 'pubsub'")
+            pieces += ["TYPE", _type]
+        ids = list(client_id)
+        if ids:
+            pieces += ["ID", *ids]
+        return self.execute_command("CLIENT LIST", *pieces)
+
+    def client_info(self) -> ResponseT:
+        """CLIENT INFO: this connection's fields as a dict."""
+        return self.execute_command("CLIENT INFO")
+
+    def client_kill_filter(self, _id: Optional[str] = None, _type: Optional[str] = None, addr: Optional[str] = None,
+                           skipme: Optional[bool] = None, laddr: Optional[str] = None, user: Optional[str] = None,
+                           maxage: Optional[int] = None) -> ResponseT:
+        """CLIENT KILL with filters: how many connections were closed."""
+        from .exceptions import DataError
+
+        pieces: List[Any] = []
+        if _type is not None:
+            if _type.lower() not in ("normal", "master", "slave", "replica", "pubsub"):
+                raise DataError("CLIENT KILL type must be one of 'normal', 'master', 'slave', 'replica', 'pubsub'")
+            pieces += ["TYPE", _type]
+        if skipme is not None:
+            if not isinstance(skipme, bool):
+                raise DataError("CLIENT KILL skipme must be a bool")
+            pieces += ["SKIPME", "yes" if skipme else "no"]
+        for word, value in (("ID", _id), ("ADDR", addr), ("LADDR", laddr), ("USER", user), ("MAXAGE", maxage)):
+            if value is not None:
+                pieces += [word, value]
+        if not pieces:
+            raise DataError("CLIENT KILL <filter> <value> ... ... <filter> <value> must specify at least one filter")
+        return self.execute_command("CLIENT KILL", *pieces)
+
+    def client_pause(self, timeout: int, all: bool = True) -> ResponseT:
+        """CLIENT PAUSE ms [WRITE]: holds other clients' commands (only writes when not all)."""
+        from .exceptions import DataError
+
+        if not isinstance(timeout, int):
+            raise DataError("CLIENT PAUSE timeout must be an integer")
+        return self.execute_command("CLIENT PAUSE", timeout, *([] if all else ["WRITE"]))
+
+    def client_unpause(self) -> ResponseT:
+        return self.execute_command("CLIENT UNPAUSE")
+
+    def acl_setuser(self, username: str, enabled: bool = False, nopass: bool = False, passwords: Any = None,
+                    hashed_passwords: Any = None, categories: Optional[Iterable[str]] = None,
+                    commands: Optional[Iterable[str]] = None, keys: Optional[Iterable[KeyT]] = None,
+                    channels: Optional[Iterable[Any]] = None, selectors: Optional[Iterable[Any]] = None,
+                    reset: bool = False, reset_keys: bool = False, reset_channels: bool = False,
+                    reset_passwords: bool = False) -> ResponseT:
+        """ACL SETUSER with redis-py's arguments: rules built from flags and lists."""
+        from .exceptions import DataError
+
+        def listed(v: Any) -> List[Any]:
+            return [v] if isinstance(v, (str, bytes)) else list(v or [])
+
+        pieces: List[Any] = [username]
+        if reset:
+            pieces.append("reset")
+        if reset_keys:
+            pieces.append("resetkeys")
+        if reset_channels:
+            pieces.append("resetchannels")
+        if reset_passwords:
+            pieces.append("resetpass")
+        pieces.append("on" if enabled else "off")
+        if (passwords or hashed_passwords) and nopass:
+            raise DataError('Cannot set "nopass" and supply "passwords" or "hashed_passwords"')
+        for i, p in enumerate(listed(passwords)):
+            p = p.decode() if isinstance(p, bytes) else str(p)
+            if p[:1] not in ("+", "-"):
+                raise DataError(f'Password {i} must be prefixed with a "+" to add or a "-" to remove')
+            pieces.append(f"{'>' if p[0] == '+' else '<'}{p[1:]}")
+        for i, p in enumerate(listed(hashed_passwords)):
+            p = p.decode() if isinstance(p, bytes) else str(p)
+            if p[:1] not in ("+", "-"):
+                raise DataError(f'Hashed password {i} must be prefixed with a "+" to add or a "-" to remove')
+            pieces.append(f"{'#' if p[0] == '+' else '!'}{p[1:]}")
+        if nopass:
+            pieces.append("nopass")
+        for c in listed(categories):
+            c = c.decode() if isinstance(c, bytes) else c
+            if c.startswith("+@") or c.startswith("-@"):
+                pieces.append(c)
+            elif c.startswith("+") or c.startswith("-"):
+                pieces.append(f"{c[0]}@{c[1:]}")
+            else:
+                raise DataError(f'Category "{c}" must be prefixed with "+" or "-"')
+        for c in listed(commands):
+            c = c.decode() if isinstance(c, bytes) else c
+            if c[:1] not in ("+", "-"):
+                raise DataError(f'Command "{c}" must be prefixed with "+" or "-"')
+            pieces.append(c)
+        for k in listed(keys):
+            k = k.decode() if isinstance(k, bytes) else k
+            pieces.append(k if k.startswith(("~", "%")) else f"~{k}")
+        for ch in listed(channels):
+            ch = ch.decode() if isinstance(ch, bytes) else ch
+            pieces.append(ch if ch.startswith("&") else f"&{ch}")
+        for kind, key in selectors or []:
+            kind = kind.decode() if isinstance(kind, bytes) else kind
+            key = key.decode() if isinstance(key, bytes) else key
+            if kind[:1] not in ("+", "-"):
+                raise DataError(f'Command "{kind}" must be prefixed with "+" or "-"')
+            pieces.append(f"({kind} {key if key.startswith(('%', '~')) else '~' + key})")
+        return self.execute_command("ACL SETUSER", *pieces)
+
+    def acl_getuser(self, username: str) -> ResponseT:
+        """ACL GETUSER: the user's rules as a dict (flags, passwords, commands, categories,
+        keys, channels, enabled), or None."""
+        return self.execute_command("ACL GETUSER", username)
+
+    def acl_log(self, count: Optional[int] = None) -> ResponseT:
+        """ACL LOG [count]: recent refusals as dicts (client-info parsed)."""
+        return self.execute_command("ACL LOG", *([] if count is None else [count]))
+
+    def acl_log_reset(self) -> ResponseT:
+        return self.execute_command("ACL LOG", "RESET")
+
+    def slowlog_get(self, num: Optional[int] = None) -> ResponseT:
+        """SLOWLOG GET [num]: entries as dicts (id, start_time, duration, command, …)."""
+        return self.execute_command("SLOWLOG GET", *([] if num is None else [num]))

@@ -250,6 +250,84 @@ def xinfo_list(r: Any, **_: Any) -> Any:
     return [{str_if_bytes(k): v for k, v in m.items()} if isinstance(m, dict) else m for m in r]
 
 
+_CLIENT_INT_FIELDS = {"id", "age", "idle", "db", "sub", "psub", "multi", "qbuf", "qbuf-free", "obl", "argv-mem",
+                      "oll", "omem", "tot-mem"}
+
+
+def client_fields(line: str) -> Dict[str, Any]:
+    """One CLIENT LIST / CLIENT INFO line of key=value fields (a value may hold '=' or,
+    for a Unix socket path, spaces)."""
+    fields: Dict[str, Any] = {}
+    last = None
+    for token in line.split(" "):
+        if "=" in token:
+            key, value = token.split("=", 1)
+            fields[key] = value
+            last = key
+        elif last is not None:
+            fields[last] += " " + token
+    return fields
+
+
+def client_list(r: Any, **_: Any) -> List[Dict[str, Any]]:
+    return [f for f in (client_fields(line) for line in str_if_bytes(r).splitlines()) if f]
+
+
+def client_info(r: Any, **_: Any) -> Dict[str, Any]:
+    info = client_fields(str_if_bytes(r).strip())
+    for key in _CLIENT_INT_FIELDS & info.keys():
+        info[key] = int(info[key])
+    return info
+
+
+def acl_getuser(r: Any, **_: Any) -> Any:
+    if r is None:
+        return None
+    data = {str_if_bytes(k): v for k, v in r.items()} if isinstance(r, dict) else {}
+    data["flags"] = [str_if_bytes(f) for f in data.get("flags") or []]
+    data["passwords"] = [str_if_bytes(p) for p in data.get("passwords") or []]
+    for key in ("keys", "channels"):
+        if isinstance(data.get(key), (bytes, str)):
+            data[key] = [x for x in str_if_bytes(data[key]).split(" ") if x]
+    if data.get("selectors"):
+        data["selectors"] = [
+            {str_if_bytes(k): str_if_bytes(v) for k, v in sel.items()} if isinstance(sel, dict)
+            else [str_if_bytes(x) for x in sel]
+            for sel in data["selectors"]
+        ]
+    words = str_if_bytes(data.get("commands") or "").split(" ")
+    data["commands"] = [w for w in words if w and "@" not in w]
+    data["categories"] = [w for w in words if "@" in w]
+    data["enabled"] = "on" in data["flags"]
+    return data
+
+
+def acl_log(r: Any, **_: Any) -> Any:
+    if not isinstance(r, list):
+        return bool_ok(r)
+    out = []
+    for entry in r:
+        item = {str_if_bytes(k): str_if_bytes(v) if isinstance(v, bytes) else v for k, v in entry.items()}
+        item["client-info"] = client_info(item.get("client-info", ""))
+        item["age-seconds"] = float(item["age-seconds"])
+        out.append(item)
+    return out
+
+
+def slowlog_get(r: Any, **options: Any) -> List[Dict[str, Any]]:
+    out = []
+    for item in r:
+        entry: Dict[str, Any] = {"id": item[0], "start_time": int(item[1]), "duration": int(item[2])}
+        words = item[3]
+        space: Any = " " if words and isinstance(words[0], str) else b" "
+        entry["command"] = space.join(words)
+        if len(item) >= 6:
+            entry["client_address"] = item[4]
+            entry["client_name"] = item[5]
+        out.append(entry)
+    return out
+
+
 def as_list(r: Any, **_: Any) -> Any:
     """SPOP/SRANDMEMBER with a count: RESP3 sends a set, redis-py returns a list."""
     return list(r) if isinstance(r, (set, frozenset)) else r
@@ -287,6 +365,13 @@ CALLBACKS: Dict[str, Callback] = {
     "XCLAIM": xclaim,
     "XAUTOCLAIM": xautoclaim,
     "XINFO STREAM": xinfo_dict,
+    "CLIENT LIST": client_list,
+    "CLIENT INFO": client_info,
+    "CLIENT PAUSE": bool_ok,
+    "ACL SETUSER": bool_ok,
+    "ACL GETUSER": acl_getuser,
+    "ACL LOG": acl_log,
+    "SLOWLOG GET": slowlog_get,
     "XINFO GROUPS": xinfo_list,
     "XINFO CONSUMERS": xinfo_list,
     "CONFIG GET": str_dict,

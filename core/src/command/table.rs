@@ -66,7 +66,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Map,
     },
     CommandSpec {
         name: "ACL HELP",
@@ -94,7 +94,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Maps,
     },
     CommandSpec {
         name: "ACL SAVE",
