@@ -2,6 +2,7 @@
 #   make demo                 a runnable tour (Rust core, C) against REDIS_URL or a throwaway redis-server
 #   make test                 every test suite (installs what is missing when run as root)
 #   make bench                benchmarks (QUICK=1 for a tiny run)
+#   make redis-py-suite       redis-py's own tests, with redis-py and with redbridge (a measurement, not in `make test`)
 #   make install PREFIX=/usr/local   libredbridge (.so, .a), redbridge.h, redbridge.pc
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +21,7 @@ PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
 
 NODE_DIR := bindings-node
 
-.PHONY: demo test bench deps lint spec-check test-core test-c test-python test-python-install py-env node-env test-node test-node-pack bench-quick build-c install
+.PHONY: demo test bench deps lint spec-check test-core test-c test-python test-python-install redis-py-suite py-env node-env test-node test-node-pack bench-quick build-c install
 
 deps:
 	@tests/harness/ensure-deps.sh
@@ -92,6 +93,16 @@ test-python-install:
 	rm -rf target/py-install && python3 -m venv target/py-install
 	target/py-install/bin/pip install -q --disable-pip-version-check .
 	env -u REDIS_URL $(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDBRIDGE_TEST_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
+
+# redis-py's own test suite (the 8.1.0 sdist, fetched into target/redis-py-suite, never
+# committed): its command, pipeline, scripting, lock, function, hash and encoding tests, sync
+# and asyncio, run with redis-py and then with redbridge swapped in by a fixture switch,
+# against one throwaway redis-server. Prints the pass counts side by side and writes
+# target/redis-py-suite/report.md (issue #16). The pytest plugins the suite needs
+# (pytest-asyncio, pytest-timeout) go into target/redis-py-suite/plugins, not the venv, so
+# test-python does not load them. A measurement: not in `make test`; failing tests do not fail it.
+redis-py-suite: deps py-env
+	python3 tests/redis-py-suite/run.py
 
 # npm install builds the addon (debug) through the package's "prepare" script.
 node-env:
