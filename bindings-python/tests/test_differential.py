@@ -423,7 +423,7 @@ STEPS: List[Step] = [
     ("client_kill_filter", (), {"_id": "999999999"}, None),
     ("client_kill_filter", (), {}, None),
     ("acl_setuser", ("rbuser",), {"enabled": True, "passwords": ["+pw1"], "categories": ["+@read"], "commands": ["+set"], "keys": ["k*"], "channels": ["ch*"], "reset": True}, None),
-    ("acl_getuser", ("rbuser",), {}, lambda v: (v["enabled"], v["flags"], v["keys"], v["channels"], v["commands"], v["categories"])),
+    ("acl_getuser", ("rbuser",), {}, lambda v: (v["enabled"], sorted(v["flags"]), v["keys"], v["channels"], v["commands"], v["categories"])),
     ("acl_getuser", ("nobody",), {}, None),
     ("acl_setuser", ("rbuser",), {"passwords": ["nopefix"]}, None),
     ("acl_deluser", ("rbuser",), {}, None),

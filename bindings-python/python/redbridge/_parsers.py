@@ -284,6 +284,7 @@ def acl_getuser(r: Any, **_: Any) -> Any:
     if r is None:
         return None
     data = {str_if_bytes(k): v for k, v in r.items()} if isinstance(r, dict) else {}
+    # RESP3 sends the flags as a set: its order is the set's (sort to compare).
     data["flags"] = [str_if_bytes(f) for f in data.get("flags") or []]
     data["passwords"] = [str_if_bytes(p) for p in data.get("passwords") or []]
     for key in ("keys", "channels"):
