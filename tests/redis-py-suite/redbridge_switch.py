@@ -29,8 +29,11 @@ REDBRIDGE_SWITCH=1
     are dropped and counted; any other refusal (e.g. ValueError for encoding='utf-16')
     fails the test. Nothing else is patched: tests that build redis-py objects themselves
     (``redis.Redis(...)``, ``Pipeline(connection_pool=mock)``) still use redis-py, and the
-    record says which tests never built a redbridge client. Exceptions are not mapped:
-    redbridge raises its own classes, which are not subclasses of redis-py's.
+    record says which tests never built a redbridge client. Exceptions are switched as
+    a user switching imports switches them (``redis.exceptions`` → ``redbridge.exceptions``):
+    every class both packages name (but the lock errors, which redis-py's own Lock class,
+    used by the lock tests, raises) is redbridge's in ``redis.exceptions`` and ``redis``,
+    so the suite's ``pytest.raises(ResponseError)`` expects what redbridge raises.
 
 REDBRIDGE_SWITCH_OUT=DIR
     Writes DIR/results.jsonl (one line per test: file, nodeid, outcome, phase, reason,
@@ -58,6 +61,26 @@ OUT = os.environ.get("REDBRIDGE_SWITCH_OUT")
 SYNC_CONFTEST = "tests.conftest"
 ASYNC_CONFTEST = "tests.test_asyncio.conftest"
 SEAM_CALLERS = (SYNC_CONFTEST, ASYNC_CONFTEST)
+
+def _switch_exceptions() -> List[str]:
+    """redis.exceptions' classes that redbridge.exceptions also names become redbridge's
+    (in ``redis`` too), for the test modules imported after this."""
+    import redis
+    import redis.exceptions
+    import redbridge.exceptions as ours
+
+    switched = []
+    # The lock tests pass redis-py's own Lock class (lock_class=), which raises redis-py's
+    # lock errors: those two stay redis-py's.
+    keep = {"LockError", "LockNotOwnedError"}
+    for name in ours.__all__:
+        if hasattr(redis.exceptions, name) and name not in keep:
+            setattr(redis.exceptions, name, getattr(ours, name))
+            if hasattr(redis, name):
+                setattr(redis, name, getattr(ours, name))
+            switched.append(name)
+    return switched
+
 
 _built = 0  # redbridge clients made by the factories
 _dropped: Counter = Counter()  # keyword argument name -> times dropped
@@ -257,6 +280,10 @@ def pytest_sessionstart(session: Any) -> None:
         _meta["redbridge"] = {"error": f"{type(e).__name__}: {e}"}
     info = getattr(session.config, "REDIS_INFO", {}) or {}
     _meta["server_version"] = info.get("version")
+    if SWITCH:
+        # After the conftests' own session set-up (which runs redis-py's client and catches
+        # its classes), before the test modules are imported.
+        _meta["exceptions_switched"] = _switch_exceptions()
     if OUT:
         os.makedirs(OUT, exist_ok=True)
         _out_file = open(os.path.join(OUT, "results.jsonl"), "w", buffering=1)

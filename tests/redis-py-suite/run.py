@@ -334,8 +334,8 @@ def write_report(path: str, header: dict, runs: dict, files_used: dict) -> None:
         in_raises = sum(1 for r in rbx if r.get("in_raises"))
         if rbx:
             L.append(f"\n{len(rbx)} failures are redbridge exceptions; {in_raises} of them escaped a test that "
-                     "uses `pytest.raises`, most likely expecting redis-py's class of the same name "
-                     "(redbridge's exceptions are not subclasses of redis-py's), the rest are real errors.")
+                     "uses `pytest.raises` (the switch maps redis-py's exception classes to redbridge's, "
+                     "but the lock errors, so these expected another error or none).")
         phases = Counter(r["phase"] for r in fx)
         L.append(f"\nBy phase: {phases.get('setup', 0)} in setup, {phases.get('call', 0)} in the test, "
                  f"{phases.get('teardown', 0)} in teardown.\n")
