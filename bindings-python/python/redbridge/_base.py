@@ -134,6 +134,31 @@ class ClientBase(Commands):
         native = self._native
         return native._open() if isinstance(native, _Reopen) else native
 
+    # The Lock and Script classes of this client's flavour (sync or asyncio).
+    _lock_class: Any = None
+    _script_class: Any = None
+
+    def register_script(self, script: "str | bytes") -> Any:
+        """A Lua script called by its SHA1 (EVALSHA), loaded on the first NOSCRIPT."""
+        return self._script_class(self, script)
+
+    def lock(
+        self,
+        name: Any,
+        timeout: Optional[float] = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: Optional[float] = None,
+        lock_class: Optional[Any] = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Any:
+        """A Lock on key ``name`` with redis-py's semantics (see redbridge.lock.Lock; the
+        asyncio client's awaits); ``lock_class`` takes another class."""
+        cls = self._lock_class if lock_class is None else lock_class
+        return cls(self, name, timeout=timeout, sleep=sleep, blocking=blocking, blocking_timeout=blocking_timeout,
+                   thread_local=thread_local, raise_on_release_error=raise_on_release_error)
+
     def get_encoder(self) -> "Encoder":
         """redis-py's encoder of this client: how values become the bytes sent."""
         return Encoder(self._decode)

@@ -29,6 +29,9 @@ class Redis(ClientBase):
     ``guard`` ("warn", "deny", "off") and ``guard_threshold``. Thread-safe: share one.
     """
 
+    _lock_class = Lock
+    _script_class = Script
+
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
         return shape(args, self._native.execute(args), options, self._callbacks)
@@ -53,26 +56,6 @@ class Redis(ClientBase):
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         """Queue commands and send them in one round trip; MULTI/EXEC if transaction."""
         return Pipeline(self, transaction)
-
-    def register_script(self, script: "str | bytes") -> Script:
-        """A Lua script called by its SHA1 (EVALSHA), loaded on the first NOSCRIPT."""
-        return Script(self, script)
-
-    def lock(
-        self,
-        name: KeyT,
-        timeout: Optional[float] = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: Optional[float] = None,
-        lock_class: Optional[Any] = None,
-        thread_local: bool = True,
-        raise_on_release_error: bool = True,
-    ) -> Any:
-        """A Lock on key ``name`` with redis-py's semantics (see redbridge.lock.Lock)."""
-        cls = Lock if lock_class is None else lock_class
-        return cls(self, name, timeout=timeout, sleep=sleep, blocking=blocking, blocking_timeout=blocking_timeout,
-                   thread_local=thread_local, raise_on_release_error=raise_on_release_error)
 
     def transaction(self, func: Callable[["Pipeline"], Any], *watches: KeyT, value_from_callable: bool = False, watch_delay: Optional[float] = None, **kwargs: Any) -> Any:
         """Runs func(pipe) with WATCH on ``watches`` until EXEC succeeds (redis-py's helper)."""

@@ -115,6 +115,8 @@ class Redis(ClientBase):
     """asyncio Redis client with redis-py's constructor and methods (see redbridge.Redis)."""
 
     _batch: Optional[_LoopBatch] = None
+    _lock_class = Lock
+    _script_class = AsyncScript
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
@@ -148,26 +150,6 @@ class Redis(ClientBase):
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         return Pipeline(self, transaction)
-
-    def register_script(self, script: "str | bytes") -> AsyncScript:
-        """A Lua script called by its SHA1 (EVALSHA), loaded on the first NOSCRIPT."""
-        return AsyncScript(self, script)
-
-    def lock(
-        self,
-        name: KeyT,
-        timeout: Optional[float] = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: Optional[float] = None,
-        lock_class: Optional[Any] = None,
-        thread_local: bool = True,
-        raise_on_release_error: bool = True,
-    ) -> Any:
-        """An asyncio Lock on key ``name`` (redis-py's semantics, awaited)."""
-        cls = Lock if lock_class is None else lock_class
-        return cls(self, name, timeout=timeout, sleep=sleep, blocking=blocking, blocking_timeout=blocking_timeout,
-                   thread_local=thread_local, raise_on_release_error=raise_on_release_error)
 
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
         stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
