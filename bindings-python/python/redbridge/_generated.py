@@ -42,6 +42,10 @@ class GeneratedCommands:
             pieces.append(bits)
         return self.execute_command("ACL GENPASS", *pieces)
 
+    def acl_help(self) -> ResponseT:
+        """ACL HELP: Show helpful text about the different subcommands."""
+        return self.execute_command("ACL HELP")
+
     def acl_list(self) -> ResponseT:
         """ACL LIST: List the current ACL rules in ACL config file format."""
         return self.execute_command("ACL LIST")
@@ -110,6 +114,10 @@ class GeneratedCommands:
     def client_no_touch(self, mode: str) -> ResponseT:
         """CLIENT NO-TOUCH: Controls whether commands sent by the client affect the LRU/LFU of accessed keys."""
         return self.execute_command("CLIENT NO-TOUCH", mode)
+
+    def client_setinfo(self, attr: str, value: str) -> ResponseT:
+        """CLIENT SETINFO: Sets information specific to the client or connection."""
+        return self.execute_command("CLIENT SETINFO", attr, value)
 
     def client_unblock(self, client_id: int, error: bool = False) -> ResponseT:
         """CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection."""
@@ -206,6 +214,10 @@ class GeneratedCommands:
             pieces.append(policy)
         return self.execute_command("FUNCTION RESTORE", *pieces)
 
+    def function_stats(self) -> ResponseT:
+        """FUNCTION STATS: Return information about the function currently running (name, description, duration)."""
+        return self.execute_command("FUNCTION STATS")
+
     def geodist(self, name: KeyT, place1: EncodableT, place2: EncodableT, unit: Optional[str] = None) -> ResponseT:
         """GEODIST: Returns the distance between two members of a geospatial index."""
         pieces: List[Any] = []
@@ -242,6 +254,14 @@ class GeneratedCommands:
         """LASTSAVE: Get the UNIX time stamp of the last successful save to disk."""
         return self.execute_command("LASTSAVE")
 
+    def latency_graph(self, event: str) -> ResponseT:
+        """LATENCY GRAPH: Return a latency graph for the event."""
+        return self.execute_command("LATENCY GRAPH", event)
+
+    def latency_history(self, event: str) -> ResponseT:
+        """LATENCY HISTORY: Return timestamp-latency samples for the event."""
+        return self.execute_command("LATENCY HISTORY", event)
+
     def latency_latest(self) -> ResponseT:
         """LATENCY LATEST: Return the latest latency samples for all events."""
         return self.execute_command("LATENCY LATEST")
@@ -265,6 +285,10 @@ class GeneratedCommands:
             pieces.append("WITHMATCHLEN")
         return self.execute_command("LCS", *pieces)
 
+    def memory_purge(self) -> ResponseT:
+        """MEMORY PURGE: Ask the allocator to release memory."""
+        return self.execute_command("MEMORY PURGE")
+
     def memory_usage(self, key: KeyT, samples: Optional[int] = None) -> ResponseT:
         """MEMORY USAGE: Estimate the memory usage of a key."""
         pieces: List[Any] = []
@@ -272,6 +296,18 @@ class GeneratedCommands:
         if samples is not None:
             pieces += ["SAMPLES", samples]
         return self.execute_command("MEMORY USAGE", *pieces)
+
+    def module_list(self) -> ResponseT:
+        """MODULE LIST: List all modules loaded by the server."""
+        return self.execute_command("MODULE LIST")
+
+    def module_load(self, path: str, *args: EncodableT) -> ResponseT:
+        """MODULE LOAD: Load a module."""
+        return self.execute_command("MODULE LOAD", path, *args)
+
+    def module_unload(self, name: str) -> ResponseT:
+        """MODULE UNLOAD: Unload a module."""
+        return self.execute_command("MODULE UNLOAD", name)
 
     def move(self, name: KeyT, db: int) -> ResponseT:
         """MOVE: Move a key to another database."""
@@ -320,6 +356,10 @@ class GeneratedCommands:
     def pubsub_shardnumsub(self, *args: KeyT) -> ResponseT:
         """PUBSUB SHARDNUMSUB: Get the count of subscribers for shard channels."""
         return self.execute_command("PUBSUB SHARDNUMSUB", *args)
+
+    def replicaof(self, *args: EncodableT) -> ResponseT:
+        """REPLICAOF: Make the server a replica of another instance, or promote it as master."""
+        return self.execute_command("REPLICAOF", *args)
 
     def role(self) -> ResponseT:
         """ROLE: Return the role of the instance in the context of replication."""
@@ -380,6 +420,10 @@ class GeneratedCommands:
     def substr(self, name: KeyT, start: int, end: int = -1) -> ResponseT:
         """SUBSTR: Get a substring of the string stored at a key."""
         return self.execute_command("SUBSTR", name, start, end)
+
+    def swapdb(self, first: int, second: int) -> ResponseT:
+        """SWAPDB: Swaps two Redis databases."""
+        return self.execute_command("SWAPDB", first, second)
 
     def touch(self, *args: KeyT) -> ResponseT:
         """TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified."""

@@ -16,7 +16,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use table::{CONTAINERS, TABLE};
+use table::TABLE;
 
 /// A set of command flags.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -150,6 +150,8 @@ pub struct CommandSpec {
     pub alternative: &'static str,
     /// The normal form of its reply.
     pub reply: Shape,
+    /// A container whose second word selects a row of its own (`CLIENT TRACKING`).
+    pub container: bool,
 }
 
 /// Used for commands not in the table: a write, not safe to repeat.
@@ -159,6 +161,7 @@ static UNKNOWN: CommandSpec = CommandSpec {
     block: BlockArg::None,
     alternative: "",
     reply: Shape::Plain,
+    container: false,
 };
 
 /// The table by name: looked up once per command, on every binding's hot path (a
@@ -185,20 +188,22 @@ pub fn lookup(name: &[u8], sub: Option<&[u8]>) -> &'static CommandSpec {
     };
     let find = |key: &[u8]| INDEX.get(key).copied();
     let base = &buf[..n];
-    if let Some(sub) = sub {
-        if CONTAINERS.iter().any(|c| c.as_bytes() == base) && sub.len() <= MAX_SUB {
-            let mut full = [0u8; 64];
-            full[..n].copy_from_slice(base);
-            full[n] = b' ';
-            for (d, c) in full[n + 1..].iter_mut().zip(sub) {
-                *d = c.to_ascii_uppercase();
-            }
-            if let Some(spec) = find(&full[..n + 1 + sub.len()]) {
-                return spec;
-            }
+    let Some(spec) = find(base) else {
+        return &UNKNOWN;
+    };
+    // One hash lookup for a plain command; a container's subcommand takes a second.
+    if let Some(sub) = sub.filter(|s| spec.container && s.len() <= MAX_SUB) {
+        let mut full = [0u8; 64];
+        full[..n].copy_from_slice(base);
+        full[n] = b' ';
+        for (d, c) in full[n + 1..].iter_mut().zip(sub) {
+            *d = c.to_ascii_uppercase();
+        }
+        if let Some(sub_spec) = find(&full[..n + 1 + sub.len()]) {
+            return sub_spec;
         }
     }
-    find(base).unwrap_or(&UNKNOWN)
+    spec
 }
 
 /// How long a blocking command may block the server.

@@ -4,26 +4,6 @@
 
 use super::{BlockArg, CommandSpec, Flags, Shape, Unit};
 
-/// Containers whose second word selects a row of its own (`CLIENT TRACKING`).
-pub(super) const CONTAINERS: &[&str] = &[
-    "ACL",
-    "CLIENT",
-    "CLUSTER",
-    "COMMAND",
-    "COMMANDLOG",
-    "CONFIG",
-    "FUNCTION",
-    "LATENCY",
-    "MEMORY",
-    "MODULE",
-    "OBJECT",
-    "PUBSUB",
-    "SCRIPT",
-    "SLOWLOG",
-    "XGROUP",
-    "XINFO",
-];
-
 /// The table, sorted by name (a unit test checks the order).
 pub(super) static TABLE: &[CommandSpec] = &[
     CommandSpec {
@@ -32,6 +12,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "ACL CAT",
@@ -39,6 +20,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL DELUSER",
@@ -46,6 +28,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL DRYRUN",
@@ -53,6 +36,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL GENPASS",
@@ -60,6 +44,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL GETUSER",
@@ -67,6 +52,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Map,
+        container: false,
     },
     CommandSpec {
         name: "ACL HELP",
@@ -74,6 +60,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL LIST",
@@ -81,6 +68,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL LOAD",
@@ -88,6 +76,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL LOG",
@@ -95,6 +84,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Maps,
+        container: false,
     },
     CommandSpec {
         name: "ACL SAVE",
@@ -102,6 +92,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL SETUSER",
@@ -109,6 +100,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL USERS",
@@ -116,6 +108,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ACL WHOAMI",
@@ -123,6 +116,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "APPEND",
@@ -130,6 +124,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ASKING",
@@ -137,6 +132,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "AUTH",
@@ -144,6 +140,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "give username/password in the client options or URL",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BGREWRITEAOF",
@@ -151,6 +148,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BGSAVE",
@@ -158,6 +156,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BITCOUNT",
@@ -165,6 +164,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BITFIELD",
@@ -172,6 +172,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BITFIELD_RO",
@@ -179,6 +180,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BITOP",
@@ -186,6 +188,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BITPOS",
@@ -193,6 +196,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BLMOVE",
@@ -200,6 +204,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BLMPOP",
@@ -207,6 +212,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::At(1, Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BLPOP",
@@ -214,6 +220,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BRPOP",
@@ -221,6 +228,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BRPOPLPUSH",
@@ -228,6 +236,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BZMPOP",
@@ -235,6 +244,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::At(1, Unit::Seconds),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "BZPOPMAX",
@@ -242,6 +252,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::KeyScored,
+        container: false,
     },
     CommandSpec {
         name: "BZPOPMIN",
@@ -249,6 +260,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::Last(Unit::Seconds),
         alternative: "",
         reply: Shape::KeyScored,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT",
@@ -256,6 +268,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "CLIENT CACHING",
@@ -263,6 +276,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT CAPA",
@@ -270,6 +284,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT GETNAME",
@@ -277,6 +292,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT GETREDIR",
@@ -284,6 +300,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT HELP",
@@ -291,6 +308,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT ID",
@@ -298,6 +316,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT IMPORT-SOURCE",
@@ -305,6 +324,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT INFO",
@@ -312,6 +332,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT KILL",
@@ -319,6 +340,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT LIST",
@@ -326,6 +348,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT NO-EVICT",
@@ -333,6 +356,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT NO-TOUCH",
@@ -340,6 +364,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT PAUSE",
@@ -347,6 +372,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT REPLY",
@@ -354,6 +380,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "nothing: replies cannot be switched off on a shared connection",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT SETINFO",
@@ -361,6 +388,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT SETNAME",
@@ -368,6 +396,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "the client_name option",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT TRACKING",
@@ -375,6 +404,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "the client-side cache option (cache_config)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT TRACKINGINFO",
@@ -382,6 +412,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT UNBLOCK",
@@ -389,6 +420,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLIENT UNPAUSE",
@@ -396,6 +428,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER",
@@ -403,6 +436,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "CLUSTER ADDSLOTS",
@@ -410,6 +444,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER ADDSLOTSRANGE",
@@ -417,6 +452,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER BUMPEPOCH",
@@ -424,6 +460,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER COUNT-FAILURE-REPORTS",
@@ -431,6 +468,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER COUNTKEYSINSLOT",
@@ -438,6 +476,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER DELSLOTS",
@@ -445,6 +484,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER DELSLOTSRANGE",
@@ -452,6 +492,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER FAILOVER",
@@ -459,6 +500,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER FLUSHSLOTS",
@@ -466,6 +508,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER FORGET",
@@ -473,6 +516,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER GETKEYSINSLOT",
@@ -480,6 +524,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER HELP",
@@ -487,6 +532,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER INFO",
@@ -494,6 +540,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER KEYSLOT",
@@ -501,6 +548,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER LINKS",
@@ -508,6 +556,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER MEET",
@@ -515,6 +564,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER MYID",
@@ -522,6 +572,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER MYSHARDID",
@@ -529,6 +580,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER NODES",
@@ -536,6 +588,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER REPLICAS",
@@ -543,6 +596,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER REPLICATE",
@@ -550,6 +604,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER RESET",
@@ -557,6 +612,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SAVECONFIG",
@@ -564,6 +620,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SET-CONFIG-EPOCH",
@@ -571,6 +628,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SETSLOT",
@@ -578,6 +636,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SHARDS",
@@ -585,6 +644,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SLAVES",
@@ -592,6 +652,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SLOT-STATS",
@@ -599,6 +660,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CLUSTER SLOTS",
@@ -606,6 +668,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND",
@@ -613,6 +676,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "COMMAND COUNT",
@@ -620,6 +684,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND DOCS",
@@ -627,6 +692,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND GETKEYS",
@@ -634,6 +700,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND GETKEYSANDFLAGS",
@@ -641,6 +708,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND HELP",
@@ -648,6 +716,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND INFO",
@@ -655,6 +724,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMAND LIST",
@@ -662,6 +732,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMANDLOG",
@@ -669,6 +740,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "COMMANDLOG GET",
@@ -676,6 +748,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMANDLOG HELP",
@@ -683,6 +756,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMANDLOG LEN",
@@ -690,6 +764,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COMMANDLOG RESET",
@@ -697,6 +772,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CONFIG",
@@ -704,6 +780,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "CONFIG GET",
@@ -711,6 +788,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Map,
+        container: false,
     },
     CommandSpec {
         name: "CONFIG HELP",
@@ -718,6 +796,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CONFIG RESETSTAT",
@@ -725,6 +804,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CONFIG REWRITE",
@@ -732,6 +812,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "CONFIG SET",
@@ -739,6 +820,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "COPY",
@@ -746,6 +828,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DBSIZE",
@@ -753,6 +836,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DEBUG",
@@ -760,6 +844,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DECR",
@@ -767,6 +852,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DECRBY",
@@ -774,6 +860,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DEL",
@@ -781,6 +868,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DISCARD",
@@ -788,6 +876,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a pipeline with transaction=True, or a leased connection",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "DUMP",
@@ -795,6 +884,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ECHO",
@@ -802,6 +892,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EVAL",
@@ -809,6 +900,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EVALSHA",
@@ -816,6 +908,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EVALSHA_RO",
@@ -823,6 +916,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EVAL_RO",
@@ -830,6 +924,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EXEC",
@@ -837,6 +932,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a pipeline with transaction=True, or a leased connection",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EXISTS",
@@ -844,6 +940,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EXPIRE",
@@ -851,6 +948,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EXPIREAT",
@@ -858,6 +956,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "EXPIRETIME",
@@ -865,6 +964,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FAILOVER",
@@ -872,6 +972,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FCALL",
@@ -879,6 +980,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FCALL_RO",
@@ -886,6 +988,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FLUSHALL",
@@ -893,6 +996,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "FLUSHALL ASYNC",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FLUSHDB",
@@ -900,6 +1004,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "FLUSHDB ASYNC",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION",
@@ -907,6 +1012,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "FUNCTION DELETE",
@@ -914,6 +1020,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION DUMP",
@@ -921,6 +1028,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION FLUSH",
@@ -928,6 +1036,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION HELP",
@@ -935,6 +1044,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION KILL",
@@ -942,6 +1052,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION LIST",
@@ -949,6 +1060,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION LOAD",
@@ -956,6 +1068,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION RESTORE",
@@ -963,6 +1076,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "FUNCTION STATS",
@@ -970,6 +1084,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEOADD",
@@ -977,6 +1092,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEODIST",
@@ -984,6 +1100,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEOHASH",
@@ -991,6 +1108,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEOPOS",
@@ -998,6 +1116,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEORADIUS",
@@ -1005,6 +1124,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEORADIUSBYMEMBER",
@@ -1012,6 +1132,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEORADIUSBYMEMBER_RO",
@@ -1019,6 +1140,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEORADIUS_RO",
@@ -1026,6 +1148,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEOSEARCH",
@@ -1033,6 +1156,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GEOSEARCHSTORE",
@@ -1040,6 +1164,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GET",
@@ -1047,6 +1172,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GETBIT",
@@ -1054,6 +1180,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GETDEL",
@@ -1061,6 +1188,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GETEX",
@@ -1068,6 +1196,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GETRANGE",
@@ -1075,6 +1204,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "GETSET",
@@ -1082,6 +1212,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HDEL",
@@ -1089,6 +1220,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HELLO",
@@ -1096,6 +1228,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "the protocol option (2 or 3)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HEXISTS",
@@ -1103,6 +1236,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HGET",
@@ -1110,6 +1244,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HGETALL",
@@ -1117,6 +1252,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "HSCAN",
         reply: Shape::Map,
+        container: false,
     },
     CommandSpec {
         name: "HINCRBY",
@@ -1124,6 +1260,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HINCRBYFLOAT",
@@ -1131,6 +1268,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HKEYS",
@@ -1138,6 +1276,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "HSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HLEN",
@@ -1145,6 +1284,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HMGET",
@@ -1152,6 +1292,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HMSET",
@@ -1159,6 +1300,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HRANDFIELD",
@@ -1166,6 +1308,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HSCAN",
@@ -1173,6 +1316,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::PairsPage,
+        container: false,
     },
     CommandSpec {
         name: "HSET",
@@ -1180,6 +1324,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HSETNX",
@@ -1187,6 +1332,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HSTRLEN",
@@ -1194,6 +1340,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "HVALS",
@@ -1201,6 +1348,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "HSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "INCR",
@@ -1208,6 +1356,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "INCRBY",
@@ -1215,6 +1364,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "INCRBYFLOAT",
@@ -1222,6 +1372,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "INFO",
@@ -1229,6 +1380,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "KEYS",
@@ -1236,6 +1388,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "SCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LASTSAVE",
@@ -1243,6 +1396,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY",
@@ -1250,6 +1404,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "LATENCY DOCTOR",
@@ -1257,6 +1412,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY GRAPH",
@@ -1264,6 +1420,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY HELP",
@@ -1271,6 +1428,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY HISTOGRAM",
@@ -1278,6 +1436,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY HISTORY",
@@ -1285,6 +1444,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY LATEST",
@@ -1292,6 +1452,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LATENCY RESET",
@@ -1299,6 +1460,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LCS",
@@ -1306,6 +1468,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LINDEX",
@@ -1313,6 +1476,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LINSERT",
@@ -1320,6 +1484,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LLEN",
@@ -1327,6 +1492,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LMOVE",
@@ -1334,6 +1500,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LMPOP",
@@ -1341,6 +1508,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LOLWUT",
@@ -1348,6 +1516,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LPOP",
@@ -1355,6 +1524,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LPOS",
@@ -1362,6 +1532,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LPUSH",
@@ -1369,6 +1540,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LPUSHX",
@@ -1376,6 +1548,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LRANGE",
@@ -1383,6 +1556,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "LRANGE in pages (0 999, 1000 1999, …)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LREM",
@@ -1390,6 +1564,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LSET",
@@ -1397,6 +1572,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "LTRIM",
@@ -1404,6 +1580,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY",
@@ -1411,6 +1588,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "MEMORY DOCTOR",
@@ -1418,6 +1596,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY HELP",
@@ -1425,6 +1604,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY MALLOC-STATS",
@@ -1432,6 +1612,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY PURGE",
@@ -1439,6 +1620,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY STATS",
@@ -1446,6 +1628,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MEMORY USAGE",
@@ -1453,6 +1636,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MGET",
@@ -1460,6 +1644,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MIGRATE",
@@ -1467,6 +1652,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MODULE",
@@ -1474,6 +1660,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "MODULE HELP",
@@ -1481,6 +1668,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MODULE LIST",
@@ -1488,6 +1676,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MODULE LOAD",
@@ -1495,6 +1684,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MODULE LOADEX",
@@ -1502,6 +1692,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MODULE UNLOAD",
@@ -1509,6 +1700,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MONITOR",
@@ -1516,6 +1708,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "redis-cli monitor; MONITOR cannot share a connection",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MOVE",
@@ -1523,6 +1716,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MSET",
@@ -1530,6 +1724,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MSETNX",
@@ -1537,6 +1732,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "MULTI",
@@ -1544,6 +1740,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a pipeline with transaction=True, or a leased connection",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "OBJECT",
@@ -1551,6 +1748,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "OBJECT ENCODING",
@@ -1558,6 +1756,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "OBJECT FREQ",
@@ -1565,6 +1764,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "OBJECT HELP",
@@ -1572,6 +1772,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "OBJECT IDLETIME",
@@ -1579,6 +1780,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "OBJECT REFCOUNT",
@@ -1586,6 +1788,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PERSIST",
@@ -1593,6 +1796,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PEXPIRE",
@@ -1600,6 +1804,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PEXPIREAT",
@@ -1607,6 +1812,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PEXPIRETIME",
@@ -1614,6 +1820,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PFADD",
@@ -1621,6 +1828,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PFCOUNT",
@@ -1628,6 +1836,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PFDEBUG",
@@ -1635,6 +1844,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PFMERGE",
@@ -1642,6 +1852,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PFSELFTEST",
@@ -1649,6 +1860,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PING",
@@ -1656,6 +1868,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PSETEX",
@@ -1663,6 +1876,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PSUBSCRIBE",
@@ -1670,6 +1884,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PSYNC",
@@ -1677,6 +1892,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PTTL",
@@ -1684,6 +1900,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBLISH",
@@ -1691,6 +1908,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB",
@@ -1698,6 +1916,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "PUBSUB CHANNELS",
@@ -1705,6 +1924,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB HELP",
@@ -1712,6 +1932,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB NUMPAT",
@@ -1719,6 +1940,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB NUMSUB",
@@ -1726,6 +1948,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB SHARDCHANNELS",
@@ -1733,6 +1956,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUBSUB SHARDNUMSUB",
@@ -1740,6 +1964,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "PUNSUBSCRIBE",
@@ -1747,6 +1972,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "QUIT",
@@ -1754,6 +1980,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "close() on the client",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RANDOMKEY",
@@ -1761,6 +1988,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "READONLY",
@@ -1768,6 +1996,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "cluster mode options",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "READWRITE",
@@ -1775,6 +2004,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "cluster mode options",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RENAME",
@@ -1782,6 +2012,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RENAMENX",
@@ -1789,6 +2020,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "REPLCONF",
@@ -1796,6 +2028,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "REPLICAOF",
@@ -1803,6 +2036,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RESET",
@@ -1810,6 +2044,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a new client",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RESTORE",
@@ -1817,6 +2052,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RESTORE-ASKING",
@@ -1824,6 +2060,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ROLE",
@@ -1831,6 +2068,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RPOP",
@@ -1838,6 +2076,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RPOPLPUSH",
@@ -1845,6 +2084,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RPUSH",
@@ -1852,6 +2092,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "RPUSHX",
@@ -1859,6 +2100,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SADD",
@@ -1866,6 +2108,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SAVE",
@@ -1873,6 +2116,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCAN",
@@ -1880,6 +2124,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCARD",
@@ -1887,6 +2132,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT",
@@ -1894,6 +2140,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "SCRIPT DEBUG",
@@ -1901,6 +2148,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT EXISTS",
@@ -1908,6 +2156,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT FLUSH",
@@ -1915,6 +2164,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT HELP",
@@ -1922,6 +2172,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT KILL",
@@ -1929,6 +2180,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT LOAD",
@@ -1936,6 +2188,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SCRIPT SHOW",
@@ -1943,6 +2196,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SDIFF",
@@ -1950,6 +2204,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "SSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SDIFFSTORE",
@@ -1957,6 +2212,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SELECT",
@@ -1964,6 +2220,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "the db option (or /N in the URL)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SET",
@@ -1971,6 +2228,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SETBIT",
@@ -1978,6 +2236,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SETEX",
@@ -1985,6 +2244,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SETNX",
@@ -1992,6 +2252,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SETRANGE",
@@ -1999,6 +2260,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SHUTDOWN",
@@ -2006,6 +2268,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SINTER",
@@ -2013,6 +2276,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "SSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SINTERCARD",
@@ -2020,6 +2284,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SINTERSTORE",
@@ -2027,6 +2292,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SISMEMBER",
@@ -2034,6 +2300,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SLAVEOF",
@@ -2041,6 +2308,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SLOWLOG",
@@ -2048,6 +2316,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "SLOWLOG GET",
@@ -2055,6 +2324,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SLOWLOG HELP",
@@ -2062,6 +2332,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SLOWLOG LEN",
@@ -2069,6 +2340,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SLOWLOG RESET",
@@ -2076,6 +2348,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SMEMBERS",
@@ -2083,6 +2356,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "SSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SMISMEMBER",
@@ -2090,6 +2364,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SMOVE",
@@ -2097,6 +2372,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SORT",
@@ -2104,6 +2380,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SORT_RO",
@@ -2111,6 +2388,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SPOP",
@@ -2118,6 +2396,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SPUBLISH",
@@ -2125,6 +2404,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SRANDMEMBER",
@@ -2132,6 +2412,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SREM",
@@ -2139,6 +2420,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SSCAN",
@@ -2146,6 +2428,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SSUBSCRIBE",
@@ -2153,6 +2436,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "STRLEN",
@@ -2160,6 +2444,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SUBSCRIBE",
@@ -2167,6 +2452,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SUBSTR",
@@ -2174,6 +2460,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SUNION",
@@ -2181,6 +2468,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "SSCAN",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SUNIONSTORE",
@@ -2188,6 +2476,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SUNSUBSCRIBE",
@@ -2195,6 +2484,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SWAPDB",
@@ -2202,6 +2492,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "SYNC",
@@ -2209,6 +2500,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "TIME",
@@ -2216,6 +2508,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "TOUCH",
@@ -2223,6 +2516,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "TTL",
@@ -2230,6 +2524,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "TYPE",
@@ -2237,6 +2532,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "UNLINK",
@@ -2244,6 +2540,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "UNSUBSCRIBE",
@@ -2251,6 +2548,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a dedicated pub/sub connection (not available yet)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "UNWATCH",
@@ -2258,6 +2556,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a leased connection (watch)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "WAIT",
@@ -2265,6 +2564,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::At(2, Unit::Millis),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "WAITAOF",
@@ -2272,6 +2572,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::At(3, Unit::Millis),
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "WATCH",
@@ -2279,6 +2580,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "a leased connection (watch)",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XACK",
@@ -2286,6 +2588,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XADD",
@@ -2293,6 +2596,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XAUTOCLAIM",
@@ -2300,6 +2604,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XCLAIM",
@@ -2307,6 +2612,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XDEL",
@@ -2314,6 +2620,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP",
@@ -2321,6 +2628,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "XGROUP CREATE",
@@ -2328,6 +2636,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP CREATECONSUMER",
@@ -2335,6 +2644,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP DELCONSUMER",
@@ -2342,6 +2652,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP DESTROY",
@@ -2349,6 +2660,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP HELP",
@@ -2356,6 +2668,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XGROUP SETID",
@@ -2363,6 +2676,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XINFO",
@@ -2370,6 +2684,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: true,
     },
     CommandSpec {
         name: "XINFO CONSUMERS",
@@ -2377,6 +2692,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Maps,
+        container: false,
     },
     CommandSpec {
         name: "XINFO GROUPS",
@@ -2384,6 +2700,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Maps,
+        container: false,
     },
     CommandSpec {
         name: "XINFO HELP",
@@ -2391,6 +2708,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XINFO STREAM",
@@ -2398,6 +2716,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Map,
+        container: false,
     },
     CommandSpec {
         name: "XLEN",
@@ -2405,6 +2724,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XPENDING",
@@ -2412,6 +2732,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XRANGE",
@@ -2419,6 +2740,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XREAD",
@@ -2426,6 +2748,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::After("BLOCK", Unit::Millis),
         alternative: "",
         reply: Shape::PairsMap,
+        container: false,
     },
     CommandSpec {
         name: "XREADGROUP",
@@ -2433,6 +2756,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::After("BLOCK", Unit::Millis),
         alternative: "",
         reply: Shape::PairsMap,
+        container: false,
     },
     CommandSpec {
         name: "XREVRANGE",
@@ -2440,6 +2764,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XSETID",
@@ -2447,6 +2772,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "XTRIM",
@@ -2454,6 +2780,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZADD",
@@ -2461,6 +2788,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZCARD",
@@ -2468,6 +2796,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZCOUNT",
@@ -2475,6 +2804,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZDIFF",
@@ -2482,6 +2812,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZDIFFSTORE",
@@ -2489,6 +2820,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZINCRBY",
@@ -2496,6 +2828,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZINTER",
@@ -2503,6 +2836,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZINTERCARD",
@@ -2510,6 +2844,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZINTERSTORE",
@@ -2517,6 +2852,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZLEXCOUNT",
@@ -2524,6 +2860,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZMPOP",
@@ -2531,6 +2868,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZMSCORE",
@@ -2538,6 +2876,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZPOPMAX",
@@ -2545,6 +2884,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Scored,
+        container: false,
     },
     CommandSpec {
         name: "ZPOPMIN",
@@ -2552,6 +2892,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Scored,
+        container: false,
     },
     CommandSpec {
         name: "ZRANDMEMBER",
@@ -2559,6 +2900,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZRANGE",
@@ -2566,6 +2908,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZSCAN, or ZRANGE in pages",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZRANGEBYLEX",
@@ -2573,6 +2916,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZRANGEBYLEX with LIMIT",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZRANGEBYSCORE",
@@ -2580,6 +2924,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZRANGEBYSCORE with LIMIT",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZRANGESTORE",
@@ -2587,6 +2932,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZRANK",
@@ -2594,6 +2940,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREM",
@@ -2601,6 +2948,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREMRANGEBYLEX",
@@ -2608,6 +2956,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREMRANGEBYRANK",
@@ -2615,6 +2964,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREMRANGEBYSCORE",
@@ -2622,6 +2972,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREVRANGE",
@@ -2629,6 +2980,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZSCAN, or ZREVRANGE in pages",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZREVRANGEBYLEX",
@@ -2636,6 +2988,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZREVRANGEBYLEX with LIMIT",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZREVRANGEBYSCORE",
@@ -2643,6 +2996,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "ZREVRANGEBYSCORE with LIMIT",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZREVRANK",
@@ -2650,6 +3004,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZSCAN",
@@ -2657,6 +3012,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::ScoredPage,
+        container: false,
     },
     CommandSpec {
         name: "ZSCORE",
@@ -2664,6 +3020,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
     CommandSpec {
         name: "ZUNION",
@@ -2671,6 +3028,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::ScoredIfAsked,
+        container: false,
     },
     CommandSpec {
         name: "ZUNIONSTORE",
@@ -2678,5 +3036,6 @@ pub(super) static TABLE: &[CommandSpec] = &[
         block: BlockArg::None,
         alternative: "",
         reply: Shape::Plain,
+        container: false,
     },
 ];
