@@ -5,7 +5,7 @@
 // argument helpers and reply conversions in and adds these to its command table.
 'use strict';
 
-module.exports = ({ arg, list, shapes }) => ({
+module.exports = ({ arg, list, numkeys, shapes }) => ({
   aclCat: [
     (categoryName) => {
       const out = ["ACL", "CAT"];
@@ -185,6 +185,7 @@ module.exports = ({ arg, list, shapes }) => ({
     shapes.num,
   ],
   geoHash: [(key, member) => ["GEOHASH", arg(key, "key"), ...list(member, "member")]],
+  geoPos: [(key, member) => ["GEOPOS", arg(key, "key"), ...list(member, "member")], shapes.geoPositions],
   getBit: [(key, offset) => ["GETBIT", arg(key, "key"), arg(offset, "offset")]],
   hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
   hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
@@ -327,6 +328,9 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  zDiff: [(keys) => ["ZDIFF", ...numkeys(keys, "keys")]],
+  zDiffStore: [(destination, inputKeys) => ["ZDIFFSTORE", arg(destination, "destination"), ...numkeys(inputKeys, "inputKeys")]],
+  zDiffWithScores: [(keys) => ["ZDIFF", ...numkeys(keys, "keys"), "WITHSCORES"], shapes.valueScores],
   zLexCount: [(key, min, max) => ["ZLEXCOUNT", arg(key, "key"), arg(min, "min"), arg(max, "max")]],
   zRandMember: [(key) => ["ZRANDMEMBER", arg(key, "key")]],
   zRandMemberCount: [(key, count) => ["ZRANDMEMBER", arg(key, "key"), arg(count, "count")]],
@@ -342,5 +346,7 @@ module.exports = ({ arg, list, shapes }) => ({
       return out;
     },
   ],
+  zRankWithScore: [(key, member) => ["ZRANK", arg(key, "key"), arg(member, "member"), "WITHSCORE"], shapes.rankScore],
   zRemRangeByLex: [(key, min, max) => ["ZREMRANGEBYLEX", arg(key, "key"), arg(min, "min"), arg(max, "max")]],
+  zRevRankWithScore: [(key, member) => ["ZREVRANK", arg(key, "key"), arg(member, "member"), "WITHSCORE"], shapes.rankScore],
 });

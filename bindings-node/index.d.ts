@@ -353,6 +353,8 @@ export interface CommandSignatures {
   geoDist(key: RedisArgument, member1: RedisArgument, member2: RedisArgument, unit?: 'm' | 'km' | 'mi' | 'ft'): number | null;
   /** GEOHASH: Returns members of a geospatial index as standard geohash strings. */
   geoHash(key: RedisArgument, member: Keys): Array<string | null>;
+  /** GEOPOS: Returns longitude and latitude of members of a geospatial index. */
+  geoPos(key: RedisArgument, member: Keys): Array<{ longitude: number; latitude: number } | null>;
   /** GETBIT: Returns the bit value at offset in the string value stored at key. */
   getBit(key: RedisArgument, offset: number): number;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
@@ -465,6 +467,12 @@ export interface CommandSignatures {
   xLen(key: RedisArgument): number;
   /** XSETID: An internal command for replicating stream values. */
   xSetId(key: RedisArgument, lastId: RedisArgument, options?: { ENTRIESADDED?: number; MAXDELETEDID?: RedisArgument }): string;
+  /** ZDIFF: Subtract multiple sorted sets. */
+  zDiff(keys: Keys): string[];
+  /** ZDIFFSTORE: Subtract multiple sorted sets and store the resulting sorted set in a new key. */
+  zDiffStore(destination: RedisArgument, inputKeys: Keys): number;
+  /** ZDIFF: Subtract multiple sorted sets. */
+  zDiffWithScores(keys: Keys): Array<{ value: string; score: number }>;
   /** ZLEXCOUNT: Count the number of members in a sorted set between a given lexicographical range. */
   zLexCount(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
   /** ZRANDMEMBER: Get one or multiple random elements from a sorted set. */
@@ -475,8 +483,12 @@ export interface CommandSignatures {
   zRandMemberCountWithScores(key: RedisArgument, count: number): Array<{ value: string; score: number }>;
   /** ZRANGEBYLEX: Return a range of members in a sorted set, by lexicographical range. */
   zRangeByLex(key: RedisArgument, min: RedisArgument, max: RedisArgument, options?: { LIMIT?: { offset: number; count: number } }): string[];
+  /** ZRANK: Determine the index of a member in a sorted set. */
+  zRankWithScore(key: RedisArgument, member: RedisArgument): { rank: number; score: number } | null;
   /** ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range. */
   zRemRangeByLex(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
+  /** ZREVRANK: Determine the index of a member in a sorted set, with scores ordered from high to low. */
+  zRevRankWithScore(key: RedisArgument, member: RedisArgument): { rank: number; score: number } | null;
   // @generated-end
 }
 

@@ -148,6 +148,222 @@ function rangeArgs(min, max, o) {
   return out;
 }
 
+/** numkeys arguments: how many keys, then the keys. */
+function numkeys(keys, what) {
+  const all = list(keys, what);
+  return [String(all.length), ...all];
+}
+
+/** An options object, or undefined; anything else is a TypeError naming it. */
+function opts(o, what) {
+  if (o !== undefined && (o === null || typeof o !== 'object')) throw new TypeError(`${what} must be an object, got ${describe(o)}`);
+  return o || {};
+}
+
+/** EVAL, EVALSHA, FCALL and their _RO forms: (script | sha1 | function, { keys, arguments }). */
+function evalArgs(command) {
+  return (script, o) => {
+    const { keys = [], arguments: rest = [] } = opts(o, 'options');
+    return [command, arg(script, 'script'), ...numkeys(keys, 'options.keys'), ...list(rest, 'options.arguments')];
+  };
+}
+
+/** ZUNION/ZINTER keys: a key, keys, or { key, weight } objects (then WEIGHTS). */
+function weightedKeys(keys) {
+  const all = Array.isArray(keys) ? keys : [keys];
+  const weighted = all.length > 0 && all[0] !== null && typeof all[0] === 'object' && !Buffer.isBuffer(all[0]);
+  if (!weighted) return numkeys(all, 'keys');
+  const out = [String(all.length)];
+  all.forEach((k, i) => out.push(arg(k && k.key, `keys[${i}].key`)));
+  out.push('WEIGHTS');
+  all.forEach((k, i) => out.push(arg(k.weight, `keys[${i}].weight`)));
+  return out;
+}
+
+function aggregate(o) {
+  const { AGGREGATE } = opts(o, 'options');
+  return AGGREGATE ? ['AGGREGATE', arg(AGGREGATE, 'options.AGGREGATE')] : [];
+}
+
+/** SORT's options: BY, LIMIT, GET (one or more), DIRECTION, ALPHA. */
+function sortArgs(command, key, o) {
+  const { BY, LIMIT, GET, DIRECTION, ALPHA } = opts(o, 'options');
+  const out = [command, arg(key, 'key')];
+  if (BY !== undefined) out.push('BY', arg(BY, 'options.BY'));
+  if (LIMIT) out.push('LIMIT', arg(LIMIT.offset, 'options.LIMIT.offset'), arg(LIMIT.count, 'options.LIMIT.count'));
+  if (GET !== undefined) for (const g of Array.isArray(GET) ? GET : [GET]) out.push('GET', arg(g, 'options.GET'));
+  if (DIRECTION) out.push(arg(DIRECTION, 'options.DIRECTION'));
+  if (ALPHA) out.push('ALPHA');
+  return out;
+}
+
+/** GEOSEARCH/GEORADIUS options: SORT, COUNT (a number or { value, ANY }). */
+function geoOptions(o) {
+  const { SORT, COUNT } = opts(o, 'options');
+  const out = [];
+  if (SORT) out.push(arg(SORT, 'options.SORT'));
+  if (COUNT) {
+    if (typeof COUNT === 'number') out.push('COUNT', String(COUNT));
+    else {
+      out.push('COUNT', arg(COUNT.value, 'options.COUNT.value'));
+      if (COUNT.ANY) out.push('ANY');
+    }
+  }
+  return out;
+}
+
+/** A { longitude, latitude } position. */
+function lonLat(from, what) {
+  if (from === null || typeof from !== 'object') throw new TypeError(`${what} must be { longitude, latitude }, got ${describe(from)}`);
+  return [arg(from.longitude, `${what}.longitude`), arg(from.latitude, `${what}.latitude`)];
+}
+
+function geoSearchArgs(key, from, by, o) {
+  const out = [arg(key, 'key')];
+  if (typeof from === 'string' || Buffer.isBuffer(from)) out.push('FROMMEMBER', from);
+  else out.push('FROMLONLAT', ...lonLat(from, 'from'));
+  if (by === null || typeof by !== 'object') throw new TypeError(`by must be { radius, unit } or { width, height, unit }, got ${describe(by)}`);
+  if ('radius' in by) out.push('BYRADIUS', arg(by.radius, 'by.radius'), arg(by.unit, 'by.unit'));
+  else out.push('BYBOX', arg(by.width, 'by.width'), arg(by.height, 'by.height'), arg(by.unit, 'by.unit'));
+  return [...out, ...geoOptions(o)];
+}
+
+function geoRadiusArgs(command, key, from, radius, unit, o) {
+  return [command, arg(key, 'key'), ...lonLat(from, 'from'), arg(radius, 'radius'), arg(unit, 'unit'), ...geoOptions(o)];
+}
+
+function geoByMemberArgs(command, key, member, radius, unit, o) {
+  return [command, arg(key, 'key'), arg(member, 'member'), arg(radius, 'radius'), arg(unit, 'unit'), ...geoOptions(o)];
+}
+
+function geoStore(destination, o) {
+  return [o && o.STOREDIST ? 'STOREDIST' : 'STORE', arg(destination, 'destination')];
+}
+
+function replyWithArgs(replyWith) {
+  if (!Array.isArray(replyWith)) throw new TypeError(`replyWith must be an array of 'WITHDIST' | 'WITHHASH' | 'WITHCOORD', got ${describe(replyWith)}`);
+  return replyWith.map((w, i) => arg(w, `replyWith[${i}]`));
+}
+
+/** The XADD/XTRIM trim clause: strategy, modifier, threshold, LIMIT. */
+function trimArgs(t, what) {
+  const out = [arg(t.strategy, `${what}.strategy`)];
+  if (t.strategyModifier) out.push(arg(t.strategyModifier, `${what}.strategyModifier`));
+  out.push(arg(t.threshold, `${what}.threshold`));
+  const limit = t.limit !== undefined ? t.limit : t.LIMIT;
+  if (limit !== undefined) out.push('LIMIT', arg(limit, `${what}.limit`));
+  return out;
+}
+
+function xAddArgs(flag) {
+  return (key, id, message, o) => {
+    const { TRIM } = opts(o, 'options');
+    const out = ['XADD', arg(key, 'key')];
+    if (flag) out.push(flag);
+    if (TRIM) out.push(...trimArgs(TRIM, 'options.TRIM'));
+    out.push(arg(id, 'id'), ...pairs(message, 'message'));
+    return out;
+  };
+}
+
+function xRangeArgs(command) {
+  return (key, start, end, o) => {
+    const { COUNT } = opts(o, 'options');
+    const out = [command, arg(key, 'key'), arg(start, 'start'), arg(end, 'end')];
+    if (COUNT !== undefined) out.push('COUNT', arg(COUNT, 'options.COUNT'));
+    return out;
+  };
+}
+
+/** XREAD/XREADGROUP's tail: COUNT, BLOCK, (NOACK), STREAMS keys… ids…. */
+function xReadArgs(streams, o, group) {
+  const { COUNT, BLOCK, NOACK } = opts(o, 'options');
+  const out = [];
+  if (COUNT !== undefined) out.push('COUNT', arg(COUNT, 'options.COUNT'));
+  if (BLOCK !== undefined) out.push('BLOCK', arg(BLOCK, 'options.BLOCK'));
+  if (group && NOACK) out.push('NOACK');
+  const all = Array.isArray(streams) ? streams : [streams];
+  all.forEach((s, i) => {
+    if (s === null || typeof s !== 'object' || Buffer.isBuffer(s)) throw new TypeError(`streams must be { key, id } objects, got ${describe(s)} at ${i}`);
+  });
+  out.push('STREAMS', ...all.map((s, i) => arg(s.key, `streams[${i}].key`)), ...all.map((s, i) => arg(s.id, `streams[${i}].id`)));
+  return out;
+}
+
+function xClaimArgs(key, group, consumer, minIdle, id, o) {
+  const { IDLE, TIME, RETRYCOUNT, FORCE, LASTID } = opts(o, 'options');
+  const out = ['XCLAIM', arg(key, 'key'), arg(group, 'group'), arg(consumer, 'consumer'), arg(minIdle, 'minIdleTime'), ...list(id, 'id')];
+  if (IDLE !== undefined) out.push('IDLE', arg(IDLE, 'options.IDLE'));
+  if (TIME !== undefined) out.push('TIME', arg(unixMillis(TIME), 'options.TIME'));
+  if (RETRYCOUNT !== undefined) out.push('RETRYCOUNT', arg(RETRYCOUNT, 'options.RETRYCOUNT'));
+  if (FORCE) out.push('FORCE');
+  if (LASTID !== undefined) out.push('LASTID', arg(LASTID, 'options.LASTID'));
+  return out;
+}
+
+function xAutoClaimArgs(key, group, consumer, minIdle, start, o) {
+  const { COUNT } = opts(o, 'options');
+  return ['XAUTOCLAIM', arg(key, 'key'), arg(group, 'group'), arg(consumer, 'consumer'), arg(minIdle, 'minIdleTime'), arg(start, 'start'), ...(COUNT ? ['COUNT', arg(COUNT, 'options.COUNT')] : [])];
+}
+
+function limitArg(o) {
+  const limit = typeof o === 'number' ? o : o && o.LIMIT;
+  return limit === undefined ? [] : ['LIMIT', arg(limit, 'options.LIMIT')];
+}
+
+function mPopArgs(keys, side, o) {
+  const { COUNT } = opts(o, 'options');
+  return [...numkeys(keys, 'keys'), arg(side, 'side'), ...(COUNT !== undefined ? ['COUNT', arg(COUNT, 'options.COUNT')] : [])];
+}
+
+/** CLIENT KILL filters: 'SKIPME' or { filter, address | localAddress | id | type | username | skipMe | maxAge }. */
+function killFilter(f, what) {
+  if (f === 'SKIPME') return ['SKIPME'];
+  if (f === null || typeof f !== 'object') throw new TypeError(`${what} must be a filter object, got ${describe(f)}`);
+  const value = { ADDR: f.address, LADDR: f.localAddress, ID: f.id, TYPE: f.type, USER: f.username, MAXAGE: f.maxAge }[f.filter];
+  if (f.filter === 'SKIPME') return ['SKIPME', f.skipMe ? 'yes' : 'no'];
+  return [arg(f.filter, `${what}.filter`), arg(value, `${what} value`)];
+}
+
+function slotRanges(ranges) {
+  return (Array.isArray(ranges) ? ranges : [ranges]).flatMap((r, i) => [arg(r && r.start, `ranges[${i}].start`), arg(r.end, `ranges[${i}].end`)]);
+}
+
+/** BITFIELD operations: GET, SET, INCRBY, OVERFLOW. */
+function bitFieldOps(ops) {
+  if (!Array.isArray(ops)) throw new TypeError(`operations must be an array, got ${describe(ops)}`);
+  return ops.flatMap((o, i) => {
+    const at = `operations[${i}]`;
+    switch (o && o.operation) {
+      case 'GET':
+        return ['GET', arg(o.encoding, `${at}.encoding`), arg(o.offset, `${at}.offset`)];
+      case 'SET':
+        return ['SET', arg(o.encoding, `${at}.encoding`), arg(o.offset, `${at}.offset`), arg(o.value, `${at}.value`)];
+      case 'INCRBY':
+        return ['INCRBY', arg(o.encoding, `${at}.encoding`), arg(o.offset, `${at}.offset`), arg(o.increment, `${at}.increment`)];
+      case 'OVERFLOW':
+        return ['OVERFLOW', arg(o.behavior, `${at}.behavior`)];
+      default:
+        throw new TypeError(`${at}.operation must be 'GET', 'SET', 'INCRBY' or 'OVERFLOW'`);
+    }
+  });
+}
+
+function zAddArgs(key, members, o, incr) {
+  const out = ['ZADD', arg(key, 'key')];
+  const cond = o && (o.condition || (o.NX ? 'NX' : o.XX ? 'XX' : undefined));
+  if (cond) out.push(cond);
+  const cmp = o && (o.comparison || (o.GT ? 'GT' : o.LT ? 'LT' : undefined));
+  if (cmp) out.push(cmp);
+  if (o && o.CH) out.push('CH');
+  if (incr) out.push('INCR');
+  for (const m of Array.isArray(members) ? members : [members]) {
+    if (!m || typeof m !== 'object') throw new TypeError(`members must be { score, value } objects, got ${describe(m)}`);
+    out.push(arg(m.score, 'score'), arg(m.value, 'value'));
+  }
+  return out;
+}
+
 // ---- reply types -----------------------------------------------------------------------
 // The command methods ask the core for replies in normal form (one shape under RESP2 and
 // RESP3: HGETALL a map, which arrives as an object; scores as [member, number] pairs;
@@ -166,8 +382,70 @@ const scanReply = (field) => (r) => ({ cursor: String(r[0]), [field]: r[1] });
 const fieldValuePage = (r) => ({ cursor: String(r[0]), entries: r[1].map(([field, value]) => ({ field, value })) });
 const valueScorePage = (r) => ({ cursor: String(r[0]), members: valueScores(r[1]) });
 
+// RESP2's flat [name, value, …] as an object (a RESP3 map arrives as one already).
+const pairsToObject = (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({ length: r.length >> 1 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]])) : r);
+/** The named fields of an object, in that order (absent ones undefined, as node-redis has them). */
+const pick = (o, fields) => Object.fromEntries(fields.map((f) => [f, o[f]]));
+const rankScore = (r) => (r === null ? null : { rank: r[0], score: Number(r[1]) });
+const geoPositions = (r) => r.map((p) => (p === null ? null : { longitude: Number(p[0]), latitude: Number(p[1]) }));
+/** GEO… WITHDIST/WITHHASH/WITHCOORD items; the server sends them in that order whatever was asked. */
+const geoWith = (replyWith) => (r) =>
+  r.map((item) => {
+    const out = { member: item[0] };
+    let i = 1;
+    if (replyWith.includes('WITHDIST')) out.distance = Number(item[i++]);
+    if (replyWith.includes('WITHHASH')) out.hash = item[i++];
+    if (replyWith.includes('WITHCOORD')) {
+      const [longitude, latitude] = item[i++];
+      out.coordinates = { longitude: Number(longitude), latitude: Number(latitude) };
+    }
+    return out;
+  });
+/** A stream entry [id, [field, value, …]] as { id, message }. */
+const streamEntry = (e) => (e === null ? null : { id: e[0], message: e[1] === null ? null : pairsToObject(e[1]) });
+const streamEntries = (r) => (r === null ? null : r.map(streamEntry));
+/** XREAD/XREADGROUP: the core's map of stream → entries as node-redis's [{ name, messages }]. */
+const streamsReply = (r) => (r === null ? null : Object.entries(r).map(([name, entries]) => ({ name, messages: entries.map(streamEntry) })));
+const mPopScored = (r) => (r === null ? null : { key: r[0], members: r[1].map(([value, score]) => ({ value, score: Number(score) })) });
+const CLIENT_NUMBERS = ['id', 'fd', 'age', 'idle', 'db', 'sub', 'psub', 'multi', 'qbuf', 'qbuf-free', 'argv-mem', 'obl', 'oll', 'omem', 'tot-mem'];
+const CLIENT_OPTIONAL = ['laddr', 'redir', 'ssub', 'multi-mem', 'resp', 'watch', 'rbs', 'rbp'];
+const camel = (k) => k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+/** One CLIENT INFO / CLIENT LIST line (`name=value …`) as node-redis's object. */
+function clientInfo(line) {
+  const raw = {};
+  for (const m of String(line).matchAll(/([^\s=]+)=(\S*)/g)) raw[m[1]] = m[2];
+  const out = {};
+  for (const k of ['id', 'addr', 'fd', 'name', 'age', 'idle', 'flags', 'db', 'sub', 'psub', 'multi', 'qbuf', 'qbuf-free', 'argv-mem', 'obl', 'oll', 'omem', 'tot-mem', 'events', 'cmd', 'user', 'lib-name', 'lib-ver']) {
+    out[camel(k)] = CLIENT_NUMBERS.includes(k) ? Number(raw[k]) : raw[k];
+  }
+  for (const k of CLIENT_OPTIONAL) if (raw[k] !== undefined) out[camel(k)] = k === 'laddr' ? raw[k] : Number(raw[k]);
+  return out;
+}
+const clientList = (r) => String(r).split('\n').slice(0, -1).map(clientInfo);
+const ACL_LOG_FIELDS = ['count', 'reason', 'context', 'object', 'username', 'age-seconds', 'client-info', 'entry-id', 'timestamp-created', 'timestamp-last-updated'];
+const aclLog = (r) => r.map((e) => ({ ...pick(pairsToObject(e), ACL_LOG_FIELDS), 'age-seconds': Number(pairsToObject(e)['age-seconds']) }));
+function aclUser(r) {
+  if (r === null) return null;
+  const u = pairsToObject(r);
+  const selectors = u.selectors && Array.from(u.selectors, (s) => pick(pairsToObject(s), ['commands', 'keys', 'channels']));
+  return { flags: asArray(u.flags), passwords: asArray(u.passwords), commands: u.commands, keys: u.keys, channels: u.channels, selectors };
+}
+function role(r) {
+  switch (String(r[0])) {
+    case 'master':
+      return { role: r[0], replicationOffest: r[1], replicas: r[2].map(([host, port, offset]) => ({ host, port: Number(port), replicationOffest: Number(offset) })) };
+    case 'slave':
+      return { role: r[0], master: { host: r[1], port: r[2] }, state: r[3], dataReceived: r[4] };
+    default:
+      return { role: r[0], masterNames: r[1] };
+  }
+}
+const clusterNode = ([host, port, id]) => ({ host, port, id });
+const clusterSlots = (r) => r.map(([from, to, master, ...replicas]) => ({ from, to, master: clusterNode(master), replicas: replicas.map(clusterNode) }));
+
 // ---- the command table ----------------------------------------------------------------
-// name: [(...methodArgs) => commandArgs, replyShape?]
+// name: [(...methodArgs) => commandArgs, replyShape?] or
+// [(...methodArgs) => commandArgs, (...methodArgs) => replyShape, 'byArgs']
 
 const COMMANDS = {
   // server
@@ -302,21 +580,7 @@ const COMMANDS = {
   sMove: [(src, dst, member) => ['SMOVE', arg(src, 'source'), arg(dst, 'destination'), arg(member, 'member')]],
   sScan: [(key, cursor, o) => ['SSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], (r) => ({ cursor: String(r[0]), members: r[1] })],
   // sorted sets
-  zAdd: [
-    (key, members, o) => {
-      const out = ['ZADD', arg(key, 'key')];
-      const cond = o && (o.condition || (o.NX ? 'NX' : o.XX ? 'XX' : undefined));
-      if (cond) out.push(cond);
-      const cmp = o && (o.comparison || (o.GT ? 'GT' : o.LT ? 'LT' : undefined));
-      if (cmp) out.push(cmp);
-      if (o && o.CH) out.push('CH');
-      for (const m of Array.isArray(members) ? members : [members]) {
-        if (!m || typeof m !== 'object') throw new TypeError(`members must be { score, value } objects, got ${describe(m)}`);
-        out.push(arg(m.score, 'score'), arg(m.value, 'value'));
-      }
-      return out;
-    },
-  ],
+  zAdd: [(key, members, o) => zAddArgs(key, members, o, false)],
   zRem: [(key, members) => ['ZREM', arg(key, 'key'), ...list(members, 'members')]],
   zScore: [(key, member) => ['ZSCORE', arg(key, 'key'), arg(member, 'member')], num],
   zmScore: [(key, members) => ['ZMSCORE', arg(key, 'key'), ...list(members, 'members')], (r) => r.map(num)],
@@ -341,16 +605,151 @@ const COMMANDS = {
   bzPopMin: [(keys, timeout) => ['BZPOPMIN', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyValueScore],
   bzPopMax: [(keys, timeout) => ['BZPOPMAX', ...list(keys, 'keys'), arg(timeout, 'timeout')], keyValueScore],
   zScan: [(key, cursor, o) => ['ZSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], valueScorePage],
+  zAddIncr: [(key, members, o) => zAddArgs(key, members, o, true), num],
+  zUnion: [(keys, o) => ['ZUNION', ...weightedKeys(keys), ...aggregate(o)]],
+  zUnionWithScores: [(keys, o) => ['ZUNION', ...weightedKeys(keys), ...aggregate(o), 'WITHSCORES'], valueScores],
+  zUnionStore: [(dest, keys, o) => ['ZUNIONSTORE', arg(dest, 'destination'), ...weightedKeys(keys), ...aggregate(o)]],
+  zInter: [(keys, o) => ['ZINTER', ...weightedKeys(keys), ...aggregate(o)]],
+  zInterWithScores: [(keys, o) => ['ZINTER', ...weightedKeys(keys), ...aggregate(o), 'WITHSCORES'], valueScores],
+  zInterStore: [(dest, keys, o) => ['ZINTERSTORE', arg(dest, 'destination'), ...weightedKeys(keys), ...aggregate(o)]],
+  zRangeStore: [(dest, src, min, max, o) => ['ZRANGESTORE', arg(dest, 'destination'), arg(src, 'source'), ...rangeArgs(min, max, o)]],
+  zmPop: [(keys, side, o) => ['ZMPOP', ...mPopArgs(keys, side, o)], mPopScored],
+  bzmPop: [(timeout, keys, side, o) => ['BZMPOP', arg(timeout, 'timeout'), ...mPopArgs(keys, side, o)], mPopScored],
+  lmPop: [(keys, side, o) => ['LMPOP', ...mPopArgs(keys, side, o)]],
+  blmPop: [(timeout, keys, side, o) => ['BLMPOP', arg(timeout, 'timeout'), ...mPopArgs(keys, side, o)]],
+  sInterCard: [(keys, o) => ['SINTERCARD', ...numkeys(keys, 'keys'), ...limitArg(o)]],
+  zInterCard: [(keys, o) => ['ZINTERCARD', ...numkeys(keys, 'keys'), ...limitArg(o)]],
+  hScanNoValues: [(key, cursor, o) => ['HSCAN', arg(key, 'key'), ...scanArgs(cursor, o), 'NOVALUES'], scanReply('fields')],
+  // scripts and functions
+  eval: [evalArgs('EVAL')],
+  evalRo: [evalArgs('EVAL_RO')],
+  evalSha: [evalArgs('EVALSHA')],
+  evalShaRo: [evalArgs('EVALSHA_RO')],
+  fCall: [evalArgs('FCALL')],
+  fCallRo: [evalArgs('FCALL_RO')],
+  // sort, bitfield
+  sort: [(key, o) => sortArgs('SORT', key, o)],
+  sortRo: [(key, o) => sortArgs('SORT_RO', key, o)],
+  sortStore: [(src, dest, o) => [...sortArgs('SORT', src, o), 'STORE', arg(dest, 'destination')]],
+  bitField: [(key, ops) => ['BITFIELD', arg(key, 'key'), ...bitFieldOps(ops)]],
+  bitFieldRo: [(key, ops) => ['BITFIELD_RO', arg(key, 'key'), ...bitFieldOps((Array.isArray(ops) ? ops : []).map((o) => ({ ...o, operation: 'GET' })))]],
+  // geo
+  geoAdd: [
+    (key, toAdd, o) => {
+      const out = ['GEOADD', arg(key, 'key')];
+      const cond = o && (o.condition || (o.NX ? 'NX' : o.XX ? 'XX' : undefined));
+      if (cond) out.push(cond);
+      if (o && o.CH) out.push('CH');
+      (Array.isArray(toAdd) ? toAdd : [toAdd]).forEach((m, i) => out.push(...lonLat(m, `toAdd[${i}]`), arg(m.member, `toAdd[${i}].member`)));
+      return out;
+    },
+  ],
+  geoSearch: [(key, from, by, o) => ['GEOSEARCH', ...geoSearchArgs(key, from, by, o)]],
+  geoSearchWith: [(key, from, by, replyWith, o) => ['GEOSEARCH', ...geoSearchArgs(key, from, by, o), ...replyWithArgs(replyWith)], (key, from, by, replyWith) => geoWith(replyWith), 'byArgs'],
+  geoSearchStore: [(dest, src, from, by, o) => ['GEOSEARCHSTORE', arg(dest, 'destination'), ...geoSearchArgs(src, from, by, o), ...(o && o.STOREDIST ? ['STOREDIST'] : [])]],
+  geoRadius: [(key, from, radius, unit, o) => geoRadiusArgs('GEORADIUS', key, from, radius, unit, o)],
+  geoRadiusRo: [(key, from, radius, unit, o) => geoRadiusArgs('GEORADIUS_RO', key, from, radius, unit, o)],
+  geoRadiusWith: [(key, from, radius, unit, replyWith, o) => [...geoRadiusArgs('GEORADIUS', key, from, radius, unit, o), ...replyWithArgs(replyWith)], (key, from, radius, unit, replyWith) => geoWith(replyWith), 'byArgs'],
+  geoRadiusRoWith: [(key, from, radius, unit, replyWith, o) => [...geoRadiusArgs('GEORADIUS_RO', key, from, radius, unit, o), ...replyWithArgs(replyWith)], (key, from, radius, unit, replyWith) => geoWith(replyWith), 'byArgs'],
+  geoRadiusStore: [(key, from, radius, unit, dest, o) => [...geoRadiusArgs('GEORADIUS', key, from, radius, unit, o), ...geoStore(dest, o)]],
+  geoRadiusByMember: [(key, member, radius, unit, o) => geoByMemberArgs('GEORADIUSBYMEMBER', key, member, radius, unit, o)],
+  geoRadiusByMemberRo: [(key, member, radius, unit, o) => geoByMemberArgs('GEORADIUSBYMEMBER_RO', key, member, radius, unit, o)],
+  geoRadiusByMemberWith: [(key, member, radius, unit, replyWith, o) => [...geoByMemberArgs('GEORADIUSBYMEMBER', key, member, radius, unit, o), ...replyWithArgs(replyWith)], (key, member, radius, unit, replyWith) => geoWith(replyWith), 'byArgs'],
+  geoRadiusByMemberRoWith: [(key, member, radius, unit, replyWith, o) => [...geoByMemberArgs('GEORADIUSBYMEMBER_RO', key, member, radius, unit, o), ...replyWithArgs(replyWith)], (key, member, radius, unit, replyWith) => geoWith(replyWith), 'byArgs'],
+  geoRadiusByMemberStore: [(key, member, radius, unit, dest, o) => [...geoByMemberArgs('GEORADIUSBYMEMBER', key, member, radius, unit, o), ...geoStore(dest, o)]],
+  // streams
+  xAdd: [xAddArgs(undefined)],
+  xAddNoMkStream: [xAddArgs('NOMKSTREAM')],
+  xTrim: [
+    (key, strategy, threshold, o) => {
+      const { strategyModifier, LIMIT } = opts(o, 'options');
+      return ['XTRIM', arg(key, 'key'), ...trimArgs({ strategy, strategyModifier, threshold, LIMIT: strategyModifier === '~' ? LIMIT : undefined }, 'options')];
+    },
+  ],
+  xRange: [xRangeArgs('XRANGE'), streamEntries],
+  xRevRange: [xRangeArgs('XREVRANGE'), streamEntries],
+  xRead: [(streams, o) => ['XREAD', ...xReadArgs(streams, o, false)], streamsReply],
+  xReadGroup: [(group, consumer, streams, o) => ['XREADGROUP', 'GROUP', arg(group, 'group'), arg(consumer, 'consumer'), ...xReadArgs(streams, o, true)], streamsReply],
+  xClaim: [xClaimArgs, streamEntries],
+  xClaimJustId: [(...a) => [...xClaimArgs(...a), 'JUSTID']],
+  xAutoClaim: [xAutoClaimArgs, (r) => ({ nextId: r[0], messages: r[1].map(streamEntry), deletedMessages: r[2] })],
+  xAutoClaimJustId: [(...a) => [...xAutoClaimArgs(...a), 'JUSTID'], (r) => ({ nextId: r[0], messages: r[1], deletedMessages: r[2] })],
+  xPending: [
+    (key, group) => ['XPENDING', arg(key, 'key'), arg(group, 'group')],
+    (r) => ({ pending: r[0], firstId: r[1], lastId: r[2], consumers: r[3] === null ? null : r[3].map(([name, n]) => ({ name, deliveriesCounter: Number(n) })) }),
+  ],
+  xPendingRange: [
+    (key, group, start, end, count, o) => {
+      const { IDLE, consumer } = opts(o, 'options');
+      const out = ['XPENDING', arg(key, 'key'), arg(group, 'group')];
+      if (IDLE !== undefined) out.push('IDLE', arg(IDLE, 'options.IDLE'));
+      out.push(arg(start, 'start'), arg(end, 'end'), arg(count, 'count'));
+      if (consumer !== undefined) out.push(arg(consumer, 'options.consumer'));
+      return out;
+    },
+    (r) => r.map(([id, consumer, ms, n]) => ({ id, consumer, millisecondsSinceLastDelivery: ms, deliveriesCounter: n })),
+  ],
+  xInfoStream: [
+    (key) => ['XINFO', 'STREAM', arg(key, 'key')],
+    (r) => {
+      const o = { ...pairsToObject(r) };
+      for (const k of ['first-entry', 'last-entry']) if (k in o) o[k] = streamEntry(o[k]);
+      return o;
+    },
+  ],
+  xInfoGroups: [(key) => ['XINFO', 'GROUPS', arg(key, 'key')], (r) => r.map((g) => pick(pairsToObject(g), ['name', 'consumers', 'pending', 'last-delivered-id', 'entries-read', 'lag']))],
+  xInfoConsumers: [(key, group) => ['XINFO', 'CONSUMERS', arg(key, 'key'), arg(group, 'group')], (r) => r.map((c) => pick(pairsToObject(c), ['name', 'pending', 'idle', 'inactive']))],
+  // server
+  configSet: [
+    (parameterOrConfig, value) =>
+      typeof parameterOrConfig === 'string' || Buffer.isBuffer(parameterOrConfig)
+        ? ['CONFIG', 'SET', parameterOrConfig, arg(value, 'value')]
+        : ['CONFIG', 'SET', ...pairs(parameterOrConfig, 'parameterOrConfig')],
+  ],
+  clientInfo: [() => ['CLIENT', 'INFO'], clientInfo],
+  clientList: [
+    (filter) => {
+      const out = ['CLIENT', 'LIST'];
+      if (filter && filter.TYPE !== undefined) out.push('TYPE', arg(filter.TYPE, 'filter.TYPE'));
+      else if (filter && filter.ID !== undefined) out.push('ID', ...list(filter.ID, 'filter.ID'));
+      return out;
+    },
+    clientList,
+  ],
+  clientKill: [(filters) => ['CLIENT', 'KILL', ...(Array.isArray(filters) ? filters : [filters]).flatMap((f, i) => killFilter(f, `filters[${i}]`))]],
+  latencyReset: [(...events) => ['LATENCY', 'RESET', ...events.map((e, i) => arg(e, `events[${i}]`))]],
+  clientCaching: [(value) => ['CLIENT', 'CACHING', value ? 'YES' : 'NO']],
+  clientNoEvict: [(value) => ['CLIENT', 'NO-EVICT', value ? 'ON' : 'OFF']],
+  aclLog: [(count) => (count === undefined ? ['ACL', 'LOG'] : ['ACL', 'LOG', arg(count, 'count')]), aclLog],
+  aclGetUser: [(username) => ['ACL', 'GETUSER', arg(username, 'username')], aclUser],
+  role: [() => ['ROLE'], role],
+  clusterSlots: [() => ['CLUSTER', 'SLOTS'], clusterSlots],
+  clusterAddSlotsRange: [(ranges) => ['CLUSTER', 'ADDSLOTSRANGE', ...slotRanges(ranges)]],
+  clusterDelSlotsRange: [(ranges) => ['CLUSTER', 'DELSLOTSRANGE', ...slotRanges(ranges)]],
+  commandGetKeysAndFlags: [(args) => ['COMMAND', 'GETKEYSANDFLAGS', ...list(args, 'args')], (r) => r.map(([key, flags]) => ({ key, flags: asArray(flags) }))],
+  migrate: [
+    (host, port, key, db, timeout, o) => {
+      const { COPY, REPLACE, AUTH } = opts(o, 'options');
+      const many = Array.isArray(key);
+      const out = ['MIGRATE', arg(host, 'host'), arg(port, 'port'), many ? '' : arg(key, 'key'), arg(db, 'destinationDb'), arg(timeout, 'timeout')];
+      if (COPY) out.push('COPY');
+      if (REPLACE) out.push('REPLACE');
+      if (AUTH && AUTH.username !== undefined) out.push('AUTH2', arg(AUTH.username, 'options.AUTH.username'), arg(AUTH.password, 'options.AUTH.password'));
+      else if (AUTH) out.push('AUTH', arg(AUTH.password, 'options.AUTH.password'));
+      if (many) out.push('KEYS', ...list(key, 'key'));
+      return out;
+    },
+  ],
 };
 
 // The methods generated from the command spec (spec/node.toml): added to the table.
 const GENERATED = require('./commands.generated.js')({
   arg,
   list,
+  numkeys,
   shapes: {
     num, str, bool: (r) => r === 1 || r === true, asArray, valueScores, firstValueScore, keyValueScore, fieldValuePage, valueScorePage,
-    // RESP2's flat [name, value, …] as an object (a RESP3 map arrives as one already).
-    pairsToObject: (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({ length: r.length >> 1 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]])) : r),
+    pairsToObject, rankScore, geoPositions,
   },
 });
 for (const name of Object.keys(GENERATED)) {
@@ -361,11 +760,6 @@ for (const name of Object.keys(GENERATED)) {
 // Both casings, as node-redis offers (client.hGetAll and client.HGETALL).
 const UPPER = {};
 for (const name of Object.keys(COMMANDS)) UPPER[name.toUpperCase()] = COMMANDS[name];
-
-function prepare(name, args) {
-  const spec = COMMANDS[name];
-  return [spec[0](...args), spec[1]];
-}
 
 function settle(reply, shape) {
   if (reply instanceof Error) throw toError(reply);
@@ -399,7 +793,8 @@ function installCommands(proto) {
       value: function (...args) {
         let prepared;
         try {
-          prepared = [spec[0](...args), spec[1]];
+          // A 'byArgs' entry's second element makes the reply conversion from the arguments.
+          prepared = [spec[0](...args), spec[2] === 'byArgs' ? spec[1](...args) : spec[1]];
         } catch (e) {
           if (e instanceof TypeError) e.message = `${name}: ${e.message}`;
           return this._fail(e);
