@@ -105,6 +105,88 @@ export interface ZAddOptions {
 type Side = 'LEFT' | 'RIGHT';
 type Fields = Record<string, Arg> | Map<Arg, Arg> | Array<[Arg, Arg]> | Arg[];
 
+/** ZUNION/ZINTER keys: a key, keys, or keys with weights. */
+type ZKeys = Arg | Arg[] | { key: RedisArgument; weight: number } | Array<{ key: RedisArgument; weight: number }>;
+export interface ZAggregateOptions {
+  AGGREGATE?: 'SUM' | 'MIN' | 'MAX';
+}
+/** EVAL/EVALSHA/FCALL: the keys (numkeys is counted) and the other arguments. */
+export interface EvalOptions {
+  keys?: Arg[];
+  arguments?: Arg[];
+}
+export interface SortOptions {
+  BY?: RedisArgument;
+  LIMIT?: { offset: number; count: number };
+  GET?: RedisArgument | RedisArgument[];
+  DIRECTION?: 'ASC' | 'DESC';
+  ALPHA?: boolean;
+}
+export type BitFieldOperation =
+  | { operation: 'GET'; encoding: string; offset: number | string }
+  | { operation: 'SET'; encoding: string; offset: number | string; value: number }
+  | { operation: 'INCRBY'; encoding: string; offset: number | string; increment: number }
+  | { operation: 'OVERFLOW'; behavior: 'WRAP' | 'SAT' | 'FAIL' };
+export interface GeoCoordinates {
+  longitude: number | string;
+  latitude: number | string;
+}
+export interface GeoMember extends GeoCoordinates {
+  member: RedisArgument;
+}
+type GeoUnit = 'm' | 'km' | 'mi' | 'ft';
+export type GeoBy = { radius: number; unit: GeoUnit } | { width: number; height: number; unit: GeoUnit };
+export interface GeoSearchOptions {
+  SORT?: 'ASC' | 'DESC';
+  COUNT?: number | { value: number; ANY?: boolean };
+}
+type GeoReplyWith = 'WITHDIST' | 'WITHHASH' | 'WITHCOORD';
+/** A GEO… WITH… item: only the fields asked for are present. */
+export interface GeoReplyItem {
+  member: string;
+  distance?: number;
+  hash?: number;
+  coordinates?: { longitude: number; latitude: number };
+}
+export interface XAddOptions {
+  TRIM?: { strategy: 'MAXLEN' | 'MINID'; strategyModifier?: '=' | '~'; threshold: number | string; limit?: number };
+}
+export interface StreamMessage {
+  id: string;
+  message: Record<string, string>;
+}
+export interface StreamOffset {
+  key: RedisArgument;
+  id: RedisArgument;
+}
+export interface XClaimOptions {
+  IDLE?: number;
+  TIME?: number | Date;
+  RETRYCOUNT?: number;
+  FORCE?: boolean;
+  LASTID?: RedisArgument;
+}
+/** One client of CLIENT INFO / CLIENT LIST (fields the server does not send are absent or undefined). */
+export interface ClientInfo {
+  id: number; addr: string; laddr?: string; fd: number; name: string; age: number; idle: number; flags: string;
+  db: number; sub: number; psub: number; ssub?: number; multi: number; qbuf: number; qbufFree: number;
+  argvMem: number; multiMem?: number; obl: number; oll: number; omem: number; totMem: number; events: string;
+  cmd: string; user: string; redir?: number; resp?: number; libName?: string; libVer?: string;
+}
+export type ClientKillFilter =
+  | 'SKIPME'
+  | { filter: 'ADDR'; address: string }
+  | { filter: 'LADDR'; localAddress: string }
+  | { filter: 'ID'; id: number | string }
+  | { filter: 'TYPE'; type: 'NORMAL' | 'MASTER' | 'REPLICA' | 'PUBSUB' | 'normal' | 'master' | 'replica' | 'pubsub' }
+  | { filter: 'USER'; username: string }
+  | { filter: 'SKIPME'; skipMe: boolean }
+  | { filter: 'MAXAGE'; maxAge: number };
+export interface SlotRange {
+  start: number;
+  end: number;
+}
+
 /** Every command: its arguments and what its promise resolves with. */
 export interface CommandSignatures {
   ping(message?: RedisArgument): string;
@@ -228,6 +310,85 @@ export interface CommandSignatures {
   bzPopMin(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
   bzPopMax(keys: Keys, timeout: number): { key: string; value: string; score: number } | null;
   zScan(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; members: Array<{ value: string; score: number }> };
+  // Hand-written in index.js (irregular arguments or replies), issue #16.
+  zAddIncr(key: RedisArgument, members: ZMember | ZMember[], options?: ZAddOptions): number | null;
+  /** ZUNION: keys, or { key, weight } objects (then WEIGHTS). */
+  zUnion(keys: ZKeys, options?: ZAggregateOptions): string[];
+  zUnionWithScores(keys: ZKeys, options?: ZAggregateOptions): Array<{ value: string; score: number }>;
+  zUnionStore(destination: RedisArgument, keys: ZKeys, options?: ZAggregateOptions): number;
+  zInter(keys: ZKeys, options?: ZAggregateOptions): string[];
+  zInterWithScores(keys: ZKeys, options?: ZAggregateOptions): Array<{ value: string; score: number }>;
+  zInterStore(destination: RedisArgument, keys: ZKeys, options?: ZAggregateOptions): number;
+  zInterCard(keys: Keys, options?: number | { LIMIT?: number }): number;
+  zRangeStore(destination: RedisArgument, source: RedisArgument, min: Arg, max: Arg, options?: ZRangeOptions): number;
+  zmPop(keys: Keys, side: 'MIN' | 'MAX', options?: { COUNT?: number }): { key: string; members: Array<{ value: string; score: number }> } | null;
+  /** Blocking: runs on a dedicated pooled connection. */
+  bzmPop(timeout: number, keys: Keys, side: 'MIN' | 'MAX', options?: { COUNT?: number }): { key: string; members: Array<{ value: string; score: number }> } | null;
+  lmPop(keys: Keys, side: Side, options?: { COUNT?: number }): [key: string, elements: string[]] | null;
+  /** Blocking: runs on a dedicated pooled connection. */
+  blmPop(timeout: number, keys: Keys, side: Side, options?: { COUNT?: number }): [key: string, elements: string[]] | null;
+  sInterCard(keys: Keys, options?: number | { LIMIT?: number }): number;
+  /** HSCAN … NOVALUES (Redis 7.4+). */
+  hScanNoValues(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; fields: string[] };
+  /** EVAL: the script's reply as the server sends it. */
+  eval(script: RedisArgument, options?: EvalOptions): unknown;
+  evalRo(script: RedisArgument, options?: EvalOptions): unknown;
+  evalSha(sha1: RedisArgument, options?: EvalOptions): unknown;
+  evalShaRo(sha1: RedisArgument, options?: EvalOptions): unknown;
+  fCall(functionName: RedisArgument, options?: EvalOptions): unknown;
+  fCallRo(functionName: RedisArgument, options?: EvalOptions): unknown;
+  sort(key: RedisArgument, options?: SortOptions): Array<string | null>;
+  sortRo(key: RedisArgument, options?: SortOptions): Array<string | null>;
+  sortStore(source: RedisArgument, destination: RedisArgument, options?: SortOptions): number;
+  bitField(key: RedisArgument, operations: BitFieldOperation[]): Array<number | null>;
+  bitFieldRo(key: RedisArgument, operations: Array<{ encoding: string; offset: number | string }>): number[];
+  geoAdd(key: RedisArgument, toAdd: GeoMember | GeoMember[], options?: { NX?: boolean; XX?: boolean; condition?: 'NX' | 'XX'; CH?: boolean }): number;
+  geoSearch(key: RedisArgument, from: RedisArgument | GeoCoordinates, by: GeoBy, options?: GeoSearchOptions): string[];
+  geoSearchWith(key: RedisArgument, from: RedisArgument | GeoCoordinates, by: GeoBy, replyWith: GeoReplyWith[], options?: GeoSearchOptions): GeoReplyItem[];
+  geoSearchStore(destination: RedisArgument, source: RedisArgument, from: RedisArgument | GeoCoordinates, by: GeoBy, options?: GeoSearchOptions & { STOREDIST?: boolean }): number;
+  geoRadius(key: RedisArgument, from: GeoCoordinates, radius: number, unit: GeoUnit, options?: GeoSearchOptions): string[];
+  geoRadiusRo(key: RedisArgument, from: GeoCoordinates, radius: number, unit: GeoUnit, options?: GeoSearchOptions): string[];
+  geoRadiusWith(key: RedisArgument, from: GeoCoordinates, radius: number, unit: GeoUnit, replyWith: GeoReplyWith[], options?: GeoSearchOptions): GeoReplyItem[];
+  geoRadiusRoWith(key: RedisArgument, from: GeoCoordinates, radius: number, unit: GeoUnit, replyWith: GeoReplyWith[], options?: GeoSearchOptions): GeoReplyItem[];
+  geoRadiusStore(key: RedisArgument, from: GeoCoordinates, radius: number, unit: GeoUnit, destination: RedisArgument, options?: GeoSearchOptions & { STOREDIST?: boolean }): number;
+  geoRadiusByMember(key: RedisArgument, member: RedisArgument, radius: number, unit: GeoUnit, options?: GeoSearchOptions): string[];
+  geoRadiusByMemberRo(key: RedisArgument, member: RedisArgument, radius: number, unit: GeoUnit, options?: GeoSearchOptions): string[];
+  geoRadiusByMemberWith(key: RedisArgument, member: RedisArgument, radius: number, unit: GeoUnit, replyWith: GeoReplyWith[], options?: GeoSearchOptions): GeoReplyItem[];
+  geoRadiusByMemberRoWith(key: RedisArgument, member: RedisArgument, radius: number, unit: GeoUnit, replyWith: GeoReplyWith[], options?: GeoSearchOptions): GeoReplyItem[];
+  geoRadiusByMemberStore(key: RedisArgument, member: RedisArgument, radius: number, unit: GeoUnit, destination: RedisArgument, options?: GeoSearchOptions & { STOREDIST?: boolean }): number;
+  xAdd(key: RedisArgument, id: RedisArgument, message: Record<string, Arg>, options?: XAddOptions): string;
+  xAddNoMkStream(key: RedisArgument, id: RedisArgument, message: Record<string, Arg>, options?: XAddOptions): string | null;
+  xTrim(key: RedisArgument, strategy: 'MAXLEN' | 'MINID', threshold: number | string, options?: { strategyModifier?: '=' | '~'; LIMIT?: number }): number;
+  xRange(key: RedisArgument, start: RedisArgument, end: RedisArgument, options?: { COUNT?: number }): StreamMessage[];
+  xRevRange(key: RedisArgument, start: RedisArgument, end: RedisArgument, options?: { COUNT?: number }): StreamMessage[];
+  /** Blocking when BLOCK is given: then on a dedicated pooled connection. */
+  xRead(streams: StreamOffset | StreamOffset[], options?: { COUNT?: number; BLOCK?: number }): Array<{ name: string; messages: StreamMessage[] }> | null;
+  xReadGroup(group: RedisArgument, consumer: RedisArgument, streams: StreamOffset | StreamOffset[], options?: { COUNT?: number; BLOCK?: number; NOACK?: boolean }): Array<{ name: string; messages: StreamMessage[] }> | null;
+  xClaim(key: RedisArgument, group: RedisArgument, consumer: RedisArgument, minIdleTime: number, id: Keys, options?: XClaimOptions): Array<StreamMessage | null>;
+  xClaimJustId(key: RedisArgument, group: RedisArgument, consumer: RedisArgument, minIdleTime: number, id: Keys, options?: XClaimOptions): string[];
+  xAutoClaim(key: RedisArgument, group: RedisArgument, consumer: RedisArgument, minIdleTime: number, start: RedisArgument, options?: { COUNT?: number }): { nextId: string; messages: Array<StreamMessage | null>; deletedMessages: string[] };
+  xAutoClaimJustId(key: RedisArgument, group: RedisArgument, consumer: RedisArgument, minIdleTime: number, start: RedisArgument, options?: { COUNT?: number }): { nextId: string; messages: string[]; deletedMessages: string[] };
+  xPending(key: RedisArgument, group: RedisArgument): { pending: number; firstId: string | null; lastId: string | null; consumers: Array<{ name: string; deliveriesCounter: number }> | null };
+  xPendingRange(key: RedisArgument, group: RedisArgument, start: RedisArgument, end: RedisArgument, count: number, options?: { IDLE?: number; consumer?: RedisArgument }): Array<{ id: string; consumer: string; millisecondsSinceLastDelivery: number; deliveriesCounter: number }>;
+  xInfoStream(key: RedisArgument): Record<string, unknown> & { length: number; 'first-entry': StreamMessage | null; 'last-entry': StreamMessage | null };
+  xInfoGroups(key: RedisArgument): Array<{ name: string; consumers: number; pending: number; 'last-delivered-id': string; 'entries-read': number | null; lag: number | null }>;
+  xInfoConsumers(key: RedisArgument, group: RedisArgument): Array<{ name: string; pending: number; idle: number; inactive?: number }>;
+  /** CONFIG SET one parameter (and its value), or several as an object. */
+  configSet(parameterOrConfig: RedisArgument | Record<string, Arg>, value?: Arg): string;
+  clientInfo(): ClientInfo;
+  clientList(filter?: { TYPE: 'NORMAL' | 'MASTER' | 'REPLICA' | 'PUBSUB' | 'normal' | 'master' | 'replica' | 'pubsub' } | { ID: Keys }): ClientInfo[];
+  clientKill(filters: ClientKillFilter | ClientKillFilter[]): number;
+  clientCaching(value: boolean): string;
+  clientNoEvict(value: boolean): string;
+  aclLog(count?: number): Array<{ count: number; reason: string; context: string; object: string; username: string; 'age-seconds': number; 'client-info': string; 'entry-id'?: number; 'timestamp-created'?: number; 'timestamp-last-updated'?: number }>;
+  aclGetUser(username: RedisArgument): { flags: string[]; passwords: string[]; commands: string; keys: string; channels: string; selectors?: Array<{ commands: string; keys: string; channels: string }> } | null;
+  role(): { role: string; [field: string]: unknown };
+  clusterSlots(): Array<{ from: number; to: number; master: { host: string; port: number; id: string }; replicas: Array<{ host: string; port: number; id: string }> }>;
+  clusterAddSlotsRange(ranges: SlotRange | SlotRange[]): string;
+  clusterDelSlotsRange(ranges: SlotRange | SlotRange[]): string;
+  commandGetKeysAndFlags(args: Arg[]): Array<{ key: string; flags: string[] }>;
+  latencyReset(...events: string[]): number;
+  migrate(host: string, port: number, key: RedisArgument | RedisArgument[], destinationDb: number, timeout: number, options?: { COPY?: boolean; REPLACE?: boolean; AUTH?: { username?: RedisArgument; password: RedisArgument } }): string;
   // @generated-begin by spec/generate.py from spec/node.toml
   /** ACL CAT: List the ACL categories or the commands inside a category. */
   aclCat(categoryName?: RedisArgument): string[];
@@ -492,8 +653,9 @@ export interface CommandSignatures {
   // @generated-end
 }
 
-type Methods = { [K in keyof CommandSignatures]: CommandSignatures[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
-type Queued = { [K in keyof CommandSignatures]: CommandSignatures[K] extends (...args: infer A) => unknown ? (...args: A) => RedisMulti : never };
+// Both casings, as node-redis offers them (client.hGetAll and client.HGETALL).
+type Methods = { [K in keyof CommandSignatures as K | Uppercase<K>]: CommandSignatures[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type Queued = { [K in keyof CommandSignatures as K | Uppercase<K>]: CommandSignatures[K] extends (...args: infer A) => unknown ? (...args: A) => RedisMulti : never };
 
 /** node-redis's RESP type numbers; `withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })` gives Buffers. */
 export declare const RESP_TYPES: {

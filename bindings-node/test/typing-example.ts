@@ -35,3 +35,110 @@ export async function clusterExample(): Promise<void> {
   console.log(v, both.length);
   await cluster.close();
 }
+
+// The methods added for issue #16: tsc --strict checks their arguments and reply types.
+export async function commandsExample(client: RedisClient): Promise<number> {
+  let used = 0;
+  const use = (..._values: unknown[]): void => {
+    used += _values.length;
+  };
+  // sorted sets
+  const incr: number | null = await client.zAddIncr('z', { score: 1, value: 'a' }, { condition: 'XX' });
+  const union: string[] = await client.zUnion(['z1', 'z2'], { AGGREGATE: 'MAX' });
+  const unionScores: Array<{ value: string; score: number }> = await client.zUnionWithScores([{ key: 'z1', weight: 2 }, { key: 'z2', weight: 1 }]);
+  const unionStored: number = await client.zUnionStore('dst', 'z1');
+  const inter: string[] = await client.zInter(['z1', 'z2']);
+  const interScores = await client.zInterWithScores(['z1', 'z2'], { AGGREGATE: 'SUM' });
+  const interStored: number = await client.zInterStore('dst', ['z1', 'z2']);
+  const interCard: number = await client.zInterCard(['z1', 'z2'], { LIMIT: 10 });
+  const diff: string[] = await client.zDiff(['z1', 'z2']);
+  const diffScores: Array<{ value: string; score: number }> = await client.zDiffWithScores(['z1', 'z2']);
+  const diffStored: number = await client.zDiffStore('dst', ['z1', 'z2']);
+  const rangeStored: number = await client.zRangeStore('dst', 'z', 0, 10, { BY: 'SCORE', LIMIT: { offset: 0, count: 5 } });
+  const zPopped = await client.zmPop(['z1', 'z2'], 'MIN', { COUNT: 2 });
+  if (zPopped) use(zPopped.key, zPopped.members[0]?.score);
+  const bzPopped = await client.bzmPop(1, 'z', 'MAX');
+  const rank = await client.zRankWithScore('z', 'a');
+  if (rank) use(rank.rank + rank.score);
+  const revRank = await client.zRevRankWithScore('z', 'a');
+  use(incr, union, unionScores, unionStored, inter, interScores, interStored, interCard, diff, diffScores, diffStored, rangeStored, bzPopped, revRank);
+  // lists, sets, hashes
+  const lPopped = await client.lmPop('l', 'LEFT', { COUNT: 2 });
+  if (lPopped) use(lPopped[0], lPopped[1].length);
+  const blPopped = await client.blmPop(1, ['l1', 'l2'], 'RIGHT');
+  const interCount: number = await client.sInterCard(['s1', 's2'], 5);
+  const fields: { cursor: string; fields: string[] } = await client.hScanNoValues('h', 0, { COUNT: 100 });
+  use(blPopped, interCount, fields);
+  // scripts and functions
+  const evaluated = await client.eval('return ARGV[1]', { keys: ['k'], arguments: ['v'] });
+  const evaluatedRo = await client.evalRo('return 1');
+  const bySha = await client.evalSha('e0e1f9fabfc9d4800c877a703b823ac0578ff8db', { keys: [] });
+  const byShaRo = await client.evalShaRo('e0e1f9fabfc9d4800c877a703b823ac0578ff8db');
+  const called = await client.fCall('myfunc', { keys: ['k'], arguments: ['1'] });
+  const calledRo = await client.fCallRo('myfunc');
+  use(evaluated, evaluatedRo, bySha, byShaRo, called, calledRo);
+  // sort, bitfield
+  const sorted: Array<string | null> = await client.sort('l', { BY: 'w_*', GET: ['#', 'o_*'], DIRECTION: 'DESC', ALPHA: true });
+  const sortedRo = await client.sortRo('l', { LIMIT: { offset: 0, count: 10 } });
+  const sortStored: number = await client.sortStore('l', 'dst');
+  const bits: Array<number | null> = await client.bitField('bf', [
+    { operation: 'SET', encoding: 'u8', offset: 0, value: 1 },
+    { operation: 'OVERFLOW', behavior: 'SAT' },
+    { operation: 'INCRBY', encoding: 'u8', offset: 0, increment: 1 },
+  ]);
+  const bitsRo: number[] = await client.bitFieldRo('bf', [{ encoding: 'u8', offset: 0 }]);
+  use(sorted, sortedRo, sortStored, bits, bitsRo);
+  // geo
+  const added: number = await client.geoAdd('geo', [{ longitude: 13.36, latitude: 38.11, member: 'Palermo' }], { CH: true });
+  const positions = await client.geoPos('geo', ['Palermo', 'nope']);
+  use(positions[0]?.longitude);
+  const near: string[] = await client.geoSearch('geo', 'Palermo', { radius: 200, unit: 'km' }, { SORT: 'ASC', COUNT: 5 });
+  const nearWith = await client.geoSearchWith('geo', { longitude: 15, latitude: 37 }, { width: 400, height: 400, unit: 'km' }, ['WITHDIST', 'WITHCOORD']);
+  for (const item of nearWith) use(item.member, item.distance, item.coordinates?.latitude);
+  const stored: number = await client.geoSearchStore('dst', 'geo', 'Palermo', { radius: 200, unit: 'km' }, { STOREDIST: true });
+  const radius: string[] = await client.geoRadius('geo', { longitude: 15, latitude: 37 }, 200, 'km');
+  const radiusRo: string[] = await client.geoRadiusRo('geo', { longitude: 15, latitude: 37 }, 200, 'km', { COUNT: { value: 1, ANY: true } });
+  const radiusWith = await client.geoRadiusWith('geo', { longitude: 15, latitude: 37 }, 200, 'km', ['WITHHASH']);
+  const radiusStored: number = await client.geoRadiusStore('geo', { longitude: 15, latitude: 37 }, 200, 'km', 'dst');
+  const byMember: string[] = await client.geoRadiusByMember('geo', 'Palermo', 200, 'km');
+  const byMemberWith: Array<{ member: string; distance?: number }> = await client.geoRadiusByMemberRoWith('geo', 'Palermo', 200, 'km', ['WITHDIST']);
+  const byMemberStored: number = await client.geoRadiusByMemberStore('geo', 'Palermo', 200, 'km', 'dst');
+  use(added, near, stored, radius, radiusRo, radiusWith, radiusStored, byMember, byMemberWith, byMemberStored);
+  // streams
+  const id: string = await client.xAdd('st', '*', { field: 'value', n: 1 }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: 1000 } });
+  const maybeId: string | null = await client.xAddNoMkStream('st', '*', { field: 'value' });
+  const entries = await client.xRange('st', '-', '+', { COUNT: 10 });
+  for (const entry of entries) use(entry.id, entry.message.field);
+  const latest = await client.xRevRange('st', '+', '-');
+  const read = await client.xRead([{ key: 'st', id: '0' }], { COUNT: 10, BLOCK: 100 });
+  if (read) for (const stream of read) use(stream.name, stream.messages.length);
+  const grouped = await client.xReadGroup('g', 'c', { key: 'st', id: '>' }, { NOACK: true });
+  const pending = await client.xPending('st', 'g');
+  use(pending.pending, pending.consumers?.[0]?.deliveriesCounter);
+  const pendingRange = await client.xPendingRange('st', 'g', '-', '+', 10, { consumer: 'c' });
+  const claimed = await client.xClaim('st', 'g', 'c', 1000, [id], { IDLE: 0, FORCE: true });
+  const claimedIds: string[] = await client.xClaimJustId('st', 'g', 'c', 1000, id);
+  const auto = await client.xAutoClaim('st', 'g', 'c', 1000, '0-0', { COUNT: 10 });
+  const autoIds = await client.xAutoClaimJustId('st', 'g', 'c', 1000, '0-0');
+  const info = await client.xInfoStream('st');
+  const groups = await client.xInfoGroups('st');
+  const consumers = await client.xInfoConsumers('st', 'g');
+  const trimmed: number = await client.xTrim('st', 'MAXLEN', 100, { strategyModifier: '~' });
+  use(maybeId, latest, grouped, pendingRange, claimed, claimedIds, auto.nextId, autoIds.messages, info.length, groups[0]?.lag, consumers[0]?.idle, trimmed);
+  // server
+  const configured: string = await client.configSet({ hz: '10' });
+  const me = await client.clientInfo();
+  const all = await client.clientList({ TYPE: 'normal' });
+  const killed: number = await client.clientKill([{ filter: 'ID', id: me.id }, { filter: 'SKIPME', skipMe: true }]);
+  const log = await client.aclLog(10);
+  const user = await client.aclGetUser('default');
+  if (user) use(user.flags, user.selectors);
+  const role = await client.role();
+  const keysAndFlags = await client.commandGetKeysAndFlags(['SET', 'a', 'b']);
+  const reset: number = await client.latencyReset('command');
+  const migrated: string = await client.migrate('127.0.0.1', 6380, ['a', 'b'], 0, 1000, { COPY: true });
+  const upper: Array<string | null> = await client.SORT('l');
+  const queued: unknown[] = await client.multi().xAdd('st', '*', { f: 'v' }).zUnion(['z1']).EVAL('return 1').exec();
+  use(configured, all[0]?.addr, killed, log[0]?.reason, role.role, keysAndFlags[0]?.flags, reset, migrated, upper, queued);
+  return used;
+}
