@@ -21,7 +21,7 @@ use crate::error::{config_err, to_py_err};
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct NativeClient {
     client: SyncClient,
-    decode: bool,
+    decode: conv::Decode,
     batch: Mutex<Option<LoopBatch>>,
 }
 
@@ -134,13 +134,23 @@ impl NativeClient {
     /// `url` (optional) then `options` as (name, value) strings, the core's option names;
     /// `warn(message)` receives guard warnings.
     #[new]
-    #[pyo3(signature = (url, options, decode, warn=None))]
+    /// `decode` and `encoding_errors` are redis-py's `decode_responses` and its handler
+    /// for invalid UTF-8 ("strict", "replace", "ignore", "backslashreplace",
+    /// "surrogateescape").
+    #[pyo3(signature = (url, options, decode, warn=None, encoding_errors="strict"))]
     fn new(
         url: Option<&str>,
         options: Vec<(String, String)>,
         decode: bool,
         warn: Option<Py<PyAny>>,
+        encoding_errors: &str,
     ) -> PyResult<Self> {
+        let decode = conv::Decode::new(decode, encoding_errors).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(
+                "encoding_errors must be one of 'strict', 'replace', 'ignore', \
+                 'backslashreplace', 'surrogateescape'",
+            )
+        })?;
         let mut builder = match url {
             Some(u) => ConfigBuilder::from_url(u).map_err(|e| config_err(&e))?,
             None => ConfigBuilder::default(),
@@ -307,6 +317,31 @@ impl NativeClient {
     /// [`Self::execute`] with the reply as the server sent it (RESP2 or RESP3 shape).
     fn execute_raw(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         self.run(py, conv::raw_command(args)?)
+    }
+
+    /// [`Self::execute`] with strings kept as bytes whatever `decode_responses` says
+    /// (redis-py's NEVER_DECODE: DUMP's serialized value is binary).
+    fn execute_bytes(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        self.run_decoded(py, conv::command(args)?, conv::Decode::Bytes)
+    }
+
+    /// [`Self::execute_async`] with strings kept as bytes (see [`Self::execute_bytes`]).
+    fn execute_bytes_async(
+        &self,
+        args: &Bound<'_, PyTuple>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let cmd = conv::command(args)?;
+        let client = self.client.async_client().clone();
+        Ok(spawn_settled(
+            async move { client.execute(&cmd).await },
+            move |py, v| conv::to_py(py, v, conv::Decode::Bytes),
+            loop_,
+            fut,
+            settle_fn,
+        ))
     }
 
     /// Starts one command on the core runtime; settles `fut` on `loop` when done.
@@ -481,10 +516,20 @@ impl NativeClient {
 impl NativeClient {
     /// One command on the sync engine, the GIL released while it waits.
     fn run(&self, py: Python<'_>, cmd: redbridge::Command) -> PyResult<Py<PyAny>> {
+        self.run_decoded(py, cmd, self.decode)
+    }
+
+    /// [`Self::run`], strings decoded to str when `decode`.
+    fn run_decoded(
+        &self,
+        py: Python<'_>,
+        cmd: redbridge::Command,
+        decode: conv::Decode,
+    ) -> PyResult<Py<PyAny>> {
         let result = py.detach(|| self.client.execute(&cmd));
         check_warnings(py)?;
         match result {
-            Ok(v) => conv::to_py(py, v, self.decode),
+            Ok(v) => conv::to_py(py, v, decode),
             Err(e) => Err(to_py_err(py, &e)),
         }
     }
@@ -532,7 +577,7 @@ fn check_warnings(py: Python<'_>) -> PyResult<()> {
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct NativeLease {
     lease: Mutex<Option<SyncLease>>,
-    decode: bool,
+    decode: conv::Decode,
 }
 
 impl NativeLease {
@@ -585,7 +630,7 @@ impl NativeLease {
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct NativeScan {
     scan: Mutex<SyncScan>,
-    decode: bool,
+    decode: conv::Decode,
 }
 
 #[pymethods]
@@ -610,7 +655,7 @@ impl NativeScan {
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct NativeAsyncScan {
     stream: Arc<Mutex<Option<ScanStream>>>,
-    decode: bool,
+    decode: conv::Decode,
 }
 
 #[pymethods]
@@ -657,7 +702,7 @@ impl NativeAsyncScan {
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct NativeAsyncLease {
     lease: Arc<Mutex<Option<Lease>>>,
-    decode: bool,
+    decode: conv::Decode,
 }
 
 /// What an async lease call sends.

@@ -8,6 +8,7 @@
 //! instance in its slot.
 
 use std::borrow::Cow;
+use std::ffi::CStr;
 
 use pyo3::exceptions::PyUnicodeDecodeError;
 use pyo3::prelude::*;
@@ -85,12 +86,58 @@ pub(crate) fn raw_command(args: &Bound<'_, PyTuple>) -> PyResult<Command> {
     Command::new(argv).map_err(|e| error::to_py_err(args.py(), &e))
 }
 
-fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py, PyAny>> {
-    if !decode {
-        return Ok(PyBytes::new(py, bytes).into_any());
+/// How reply strings reach Python: bytes, or str decoded as UTF-8 (redis-py's
+/// `decode_responses`), invalid bytes handled by a Python error handler when one is named
+/// (`encoding_errors`).
+#[derive(Clone, Copy)]
+pub(crate) enum Decode {
+    /// bytes
+    Bytes,
+    /// str; invalid UTF-8 raises UnicodeDecodeError
+    Utf8,
+    /// str; invalid UTF-8 handled by this Python error handler ("replace", "ignore"…)
+    Utf8With(&'static CStr),
+}
+
+impl Decode {
+    /// From `decode_responses` and `encoding_errors`; None for an unknown handler.
+    pub(crate) fn new(decode: bool, errors: &str) -> Option<Decode> {
+        if !decode {
+            return Some(Decode::Bytes);
+        }
+        Some(match errors {
+            "strict" => Decode::Utf8,
+            "replace" => Decode::Utf8With(c"replace"),
+            "ignore" => Decode::Utf8With(c"ignore"),
+            "backslashreplace" => Decode::Utf8With(c"backslashreplace"),
+            "surrogateescape" => Decode::Utf8With(c"surrogateescape"),
+            _ => return None,
+        })
     }
+}
+
+fn text<'py>(py: Python<'py>, bytes: &[u8], decode: Decode) -> PyResult<Bound<'py, PyAny>> {
+    let errors = match decode {
+        Decode::Bytes => return Ok(PyBytes::new(py, bytes).into_any()),
+        Decode::Utf8 => None,
+        Decode::Utf8With(errors) => Some(errors),
+    };
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(PyString::new(py, s).into_any()),
+        Err(_) if errors.is_some() => {
+            let errors = errors.map_or(std::ptr::null(), CStr::as_ptr);
+            // SAFETY: the pointer and length describe `bytes`, alive for the call; `errors`
+            // is a NUL-terminated static string; the result is a new reference or NULL
+            // with a Python exception set, which from_owned_ptr_or_err turns into Err.
+            unsafe {
+                let ptr = pyo3::ffi::PyUnicode_DecodeUTF8(
+                    bytes.as_ptr().cast(),
+                    bytes.len() as pyo3::ffi::Py_ssize_t,
+                    errors,
+                );
+                Bound::from_owned_ptr_or_err(py, ptr)
+            }
+        }
         Err(e) => {
             let start = e.valid_up_to();
             Err(PyUnicodeDecodeError::new_err((
@@ -105,7 +152,7 @@ fn text<'py>(py: Python<'py>, bytes: &[u8], decode: bool) -> PyResult<Bound<'py,
 }
 
 /// A reply as a Python object.
-pub(crate) fn to_py(py: Python<'_>, v: Value, decode: bool) -> PyResult<Py<PyAny>> {
+pub(crate) fn to_py(py: Python<'_>, v: Value, decode: Decode) -> PyResult<Py<PyAny>> {
     Ok(match v {
         Value::Nil => py.None(),
         Value::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
@@ -116,11 +163,25 @@ pub(crate) fn to_py(py: Python<'_>, v: Value, decode: bool) -> PyResult<Py<PyAny
         Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
         Value::Array(items) => list(py, items, decode)?.into_any().unbind(),
         Value::Set(items) => {
+            // A set whose members cannot be in a Python set (maps, lists: COMMAND's
+            // replies nest them) stays a list.
+            let members = items
+                .into_iter()
+                .map(|item| to_py(py, item, decode))
+                .collect::<PyResult<Vec<_>>>()?;
             let set = PySet::empty(py)?;
-            for item in items {
-                set.add(to_py(py, item, decode)?)?;
+            let mut hashable = true;
+            for m in &members {
+                if set.add(m.bind(py)).is_err() {
+                    hashable = false;
+                    break;
+                }
             }
-            set.into_any().unbind()
+            if hashable {
+                set.into_any().unbind()
+            } else {
+                PyList::new(py, members)?.into_any().unbind()
+            }
         }
         Value::Map(pairs) => {
             let dict = PyDict::new(py);
@@ -142,7 +203,7 @@ pub(crate) fn to_py(py: Python<'_>, v: Value, decode: bool) -> PyResult<Py<PyAny
     })
 }
 
-fn list<'py>(py: Python<'py>, items: Vec<Value>, decode: bool) -> PyResult<Bound<'py, PyList>> {
+fn list<'py>(py: Python<'py>, items: Vec<Value>, decode: Decode) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for item in items {
         out.append(to_py(py, item, decode)?)?;
@@ -154,7 +215,7 @@ fn list<'py>(py: Python<'py>, items: Vec<Value>, decode: bool) -> PyResult<Bound
 pub(crate) fn slots(
     py: Python<'_>,
     slots: Vec<redbridge::Result<Value>>,
-    decode: bool,
+    decode: Decode,
 ) -> PyResult<Py<PyAny>> {
     let out = PyList::empty(py);
     for s in slots {

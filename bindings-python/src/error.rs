@@ -16,6 +16,13 @@ fn class_name(e: &Error) -> &'static str {
             Some("NOPERM") => "NoPermissionError",
             Some("READONLY") => "ReadOnlyError",
             Some("LOADING") => "BusyLoadingError",
+            // redis-py tells module failures apart by the server's wording.
+            Some("ERR")
+                if e.message().starts_with("Error loading the extension")
+                    || e.message().starts_with("Error unloading module") =>
+            {
+                "ModuleError"
+            }
             _ => "ResponseError",
         },
         ErrorKind::Protocol => "InvalidResponse",
@@ -36,6 +43,9 @@ pub(crate) fn exception<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, 
         exc.setattr("code", PyString::new(py, code))?;
     }
     exc.setattr("kind", PyString::new(py, e.kind().name()))?;
+    if let Some(index) = e.command_index() {
+        exc.setattr("command_index", index)?;
+    }
     Ok(exc)
 }
 

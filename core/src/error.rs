@@ -84,6 +84,9 @@ pub struct Error {
     /// Set when retrying cannot help (the wait for a connection already took the whole
     /// budget, or the server was never reachable): the policy gives up at once.
     settled: bool,
+    /// For an error about one command of a pipeline or transaction (EXECABORT names the
+    /// command the server refused): its index, counted from 0.
+    command: Option<usize>,
 }
 
 /// Shorthand used across the core.
@@ -97,6 +100,7 @@ impl Error {
             message: message.into(),
             code: None,
             settled: false,
+            command: None,
         }
     }
 
@@ -118,7 +122,20 @@ impl Error {
             message: message.into(),
             code: Some(code.into()),
             settled: false,
+            command: None,
         }
+    }
+
+    /// The same error, about command `index` (from 0) of a pipeline or transaction.
+    pub(crate) fn at_command(mut self, index: usize) -> Self {
+        self.command = Some(index);
+        self
+    }
+
+    /// For an error about one command of a pipeline or transaction (EXECABORT): which
+    /// one, counted from 0, so a binding can name it as its users expect.
+    pub fn command_index(&self) -> Option<usize> {
+        self.command
     }
 
     /// A timeout error for a request that waited `after`.
@@ -225,6 +242,7 @@ impl From<redis::RedisError> for Error {
                     ),
                     code: Some(code.to_string()),
                     settled: false,
+                    command: None,
                 };
             }
             return Error::response(code, detail);

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from . import _parsers
 from ._commands import Commands
 from ._options import make_native
-from .exceptions import DataError, RedisError
+from .exceptions import DataError, RedisError, ResponseError
 
 C = TypeVar("C", bound="ClientBase")
 
@@ -49,11 +49,18 @@ def shape(args: Tuple[Any, ...], reply: Any, options: Dict[str, Any], own: Optio
     return callback(reply, **options) if callback else reply
 
 
+# redis-py's option names for execute_command: the reply a command stands for when the
+# server refuses it (MGET of no keys: []), and a reply kept as bytes whatever
+# decode_responses says (DUMP's serialized value).
+EMPTY_RESPONSE = "EMPTY_RESPONSE"
+NEVER_DECODE = "NEVER_DECODE"
+
+
 def annotate(error: Exception, index: int, args: Tuple[Any, ...]) -> Exception:
-    """redis-py's wording for a failed pipeline command."""
-    cmd = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
+    """redis-py's wording for a failed pipeline command, naming the command but not its
+    arguments (argument values never appear in redbridge's errors; redis-py shows them)."""
     message = error.args[0] if error.args else str(error)
-    error.args = (f"Command # {index + 1} ({cmd}) of pipeline caused error: {message}",) + error.args[1:]
+    error.args = (f"Command # {index + 1} ({command_name(args)}) of pipeline caused error: {message}",) + error.args[1:]
     return error
 
 
@@ -170,6 +177,18 @@ class ClientBase(Commands):
         own[command.upper()] = callback
         self._callbacks = own
 
+    @property
+    def response_callbacks(self) -> "ResponseCallbacks":
+        """The reply callbacks by command name (case-insensitive), as redis-py's
+        attribute; assigning an entry is ``set_response_callback``."""
+        return ResponseCallbacks(self, {**_parsers.CALLBACKS, **(self._callbacks or {})})
+
+    def _with_options(self, **changes: Any) -> None:
+        """Remembers changed construction options (``select``'s db, ``client_setname``'s
+        name) for the connections the client opens after it is closed."""
+        url, options = self._make
+        self._make = (url, {**options, **changes})
+
     def __repr__(self) -> str:
         return f"<{type(self).__module__.replace('.client', '')}.{type(self).__name__} decode_responses={self._decode}>"
 
@@ -203,6 +222,7 @@ class PipelineBase(Commands):
         self._lease: Any = None
         self._watching = False
         self._explicit = False
+        self._discarded = False
 
     def __len__(self) -> int:
         return len(self._stack)
@@ -225,10 +245,30 @@ class PipelineBase(Commands):
             raise RedisError("Commands without an initial WATCH have already been issued")
         self._explicit = True
 
+    @property
+    def watching(self) -> bool:
+        """True between ``watch()`` and the end of the transaction (redis-py's attribute)."""
+        return self._watching
+
     def _take(self) -> Tuple[List[Tuple[Tuple[Any, ...], Dict[str, Any]]], List[Tuple[Any, ...]], bool]:
-        """The queued commands, their argument tuples, and whether to wrap them in MULTI."""
+        """The queued commands, the argument tuples to send, and whether to wrap them in
+        MULTI. A command with an EMPTY_RESPONSE (MGET of no keys) is not sent: its slot
+        gets that value, as redis-py does in transactions."""
+        if self._discarded:
+            self._clear()
+            raise ResponseError("EXEC without MULTI: the pipeline was discarded (discard()) before execute()")
         stack = self._stack
-        return stack, [a for a, _ in stack], self.transaction or self._explicit
+        return stack, [a for a, o in stack if not o or EMPTY_RESPONSE not in o], self.transaction or self._explicit
+
+    def _aborted(self, stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], error: Exception) -> Exception:
+        """EXECABORT names the command the server refused while queuing: the error is
+        annotated as that command's, as redis-py raises it."""
+        sent = getattr(error, "command_index", None)
+        if sent is None:
+            return error
+        indices = [i for i, (_, o) in enumerate(stack) if not o or EMPTY_RESPONSE not in o]
+        index = indices[sent] if sent < len(indices) else sent
+        return annotate(error, index, stack[index][0] if index < len(stack) else ("?",))
 
     def _results(self, stack: List[Tuple[Tuple[Any, ...], Dict[str, Any]]], slots: List[Any], raise_on_error: bool) -> List[Any]:
         # shape() inlined: this loop runs once per reply of every pipeline.
@@ -236,8 +276,14 @@ class PipelineBase(Commands):
         results: List[Any] = []
         append = results.append
         first_error = -1
+        if len(slots) != len(stack):  # commands with an EMPTY_RESPONSE were not sent
+            sent = iter(slots)
+            slots = [o[EMPTY_RESPONSE] if o and EMPTY_RESPONSE in o else next(sent) for _, o in stack]
         for (args, options), slot in zip(stack, slots):
             if isinstance(slot, Exception):
+                if options and EMPTY_RESPONSE in options:
+                    append(options[EMPTY_RESPONSE])
+                    continue
                 if first_error < 0:
                     first_error = len(results)
                 append(slot)
@@ -253,9 +299,10 @@ class PipelineBase(Commands):
         return self.reset()
 
     def discard(self) -> Any:
-        """DISCARD: drops the commands queued since ``multi()`` and any WATCH, leaving the
-        pipeline empty (``reset``)."""
-        return self.reset()
+        """Drops what was queued, and ``execute()`` then raises ResponseError, as redis-py's
+        queued DISCARD makes its EXEC fail; the pipeline is usable again after that."""
+        self._stack = []
+        self._discarded = True
 
     def reset(self) -> Any:  # pragma: no cover - each client's pipeline defines it
         raise NotImplementedError
@@ -272,6 +319,7 @@ class PipelineBase(Commands):
             self._lease = None
         self._watching = False
         self._explicit = False
+        self._discarded = False
 
 
 class _Reopen:
@@ -291,6 +339,24 @@ class _Reopen:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._open(), name)
+
+
+class ResponseCallbacks(Dict[str, Callable[..., Any]]):
+    """A client's reply callbacks, keys case-insensitive; setting one sets it on the client."""
+
+    def __init__(self, client: ClientBase, callbacks: Dict[str, Callable[..., Any]]) -> None:
+        super().__init__(callbacks)
+        self._client = client
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        return super().__getitem__(name.upper())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.upper())
+
+    def __setitem__(self, name: str, callback: Callable[..., Any]) -> None:
+        super().__setitem__(name.upper(), callback)
+        self._client.set_response_callback(name, callback)
 
 
 class Encoder:

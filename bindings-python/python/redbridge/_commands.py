@@ -7,6 +7,7 @@ pipeline queues the command and returns itself for chaining: one code path for a
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from ._args import (
@@ -17,15 +18,18 @@ from ._args import (
     ResponseT,
     _at_millis,
     _at_seconds,
+    _expire_args,
     _expiry_flags,
     _list,
     _millis,
+    _one_of,
     _seconds,
     _trim_args,
 )
 from ._generated import GeneratedCommands
+from .exceptions import DataError
 
-__all__ = ["AbsExpiryT", "Commands", "EncodableT", "ExpiryT", "KeyT", "ResponseT"]
+__all__ = ["AbsExpiryT", "BitFieldOperation", "Commands", "EncodableT", "ExpiryT", "KeyT", "ResponseT"]
 
 
 class Commands(GeneratedCommands):
@@ -77,31 +81,92 @@ class Commands(GeneratedCommands):
         get: bool = False,
         exat: Optional[AbsExpiryT] = None,
         pxat: Optional[AbsExpiryT] = None,
+        ifeq: Optional[EncodableT] = None,
+        ifne: Optional[EncodableT] = None,
+        ifdeq: Optional[str] = None,
+        ifdne: Optional[str] = None,
     ) -> ResponseT:
-        """SET: True, or None when NX/XX prevented it; with get=True the old value."""
-        pieces: List[Any] = [name, value]
+        """SET: True, or None when NX/XX (or IFEQ…) prevented it; with get=True the old
+        value. ``ifeq``/``ifne``/``ifdeq``/``ifdne`` need Redis 8.4."""
+        _one_of("nx, xx, ifeq, ifne, ifdeq, ifdne", nx, xx, ifeq is not None, ifne is not None, ifdeq is not None,
+                ifdne is not None)
+        pieces: List[Any] = [name, value, *_expire_args(ex, px, exat, pxat, keepttl, "keepttl")]
         options: Dict[str, Any] = {}
-        if ex is not None:
-            pieces += ["EX", _seconds(ex)]
-        if px is not None:
-            pieces += ["PX", _millis(px)]
-        if exat is not None:
-            pieces += ["EXAT", _at_seconds(exat)]
-        if pxat is not None:
-            pieces += ["PXAT", _at_millis(pxat)]
-        if keepttl:
-            pieces.append("KEEPTTL")
         if nx:
             pieces.append("NX")
-        if xx:
+        elif xx:
             pieces.append("XX")
+        for word, given in (("IFEQ", ifeq), ("IFNE", ifne), ("IFDEQ", ifdeq), ("IFDNE", ifdne)):
+            if given is not None:
+                pieces += [word, given]
         if get:
             pieces.append("GET")
             options["get"] = True
         return self.execute_command("SET", *pieces, **options)
 
+    def increx(
+        self,
+        name: KeyT,
+        *,
+        byfloat: Optional[EncodableT] = None,
+        byint: Optional[EncodableT] = None,
+        lbound: Optional[EncodableT] = None,
+        ubound: Optional[EncodableT] = None,
+        saturate: bool = False,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+        persist: bool = False,
+        enx: bool = False,
+    ) -> ResponseT:
+        """INCREX (Redis 8.6): increments within bounds and sets the expiry; [new value,
+        increment]."""
+        _one_of("byfloat, byint", byfloat is not None, byint is not None)
+        expiry = _expire_args(ex, px, exat, pxat, persist, "persist")
+        if enx and (not expiry or expiry == ["PERSIST"]):
+            raise DataError("``enx`` requires one of ``ex``, ``px``, ``exat``, or ``pxat``.")
+        pieces: List[Any] = [name]
+        if byfloat is not None:
+            pieces += ["BYFLOAT", byfloat]
+        elif byint is not None:
+            pieces += ["BYINT", byint]
+        for word, bound in (("LBOUND", lbound), ("UBOUND", ubound)):
+            if bound is not None:
+                pieces += [word, bound]
+        if saturate:
+            pieces.append("SATURATE")
+        pieces += expiry
+        if enx:
+            pieces.append("ENX")
+        return self.execute_command("INCREX", *pieces)
+
+    def msetex(
+        self,
+        mapping: Mapping[KeyT, EncodableT],
+        data_persist_option: Any = None,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+        keepttl: bool = False,
+    ) -> ResponseT:
+        """MSETEX (Redis 8.4): sets the pairs of ``mapping`` with one expiry; NX or XX
+        (``data_persist_option``) for all or none."""
+        expiry = _expire_args(ex, px, exat, pxat, keepttl, "keepttl")
+        pieces: List[Any] = [len(mapping)]
+        for pair in mapping.items():
+            pieces.extend(pair)
+        if data_persist_option:
+            pieces.append(getattr(data_persist_option, "value", data_persist_option))
+        return self.execute_command("MSETEX", *pieces, *expiry)
+
     def mget(self, keys: Any, *args: KeyT) -> ResponseT:
-        return self.execute_command("MGET", *_list(keys, args))
+        """MGET: the values of the keys (None for a missing one); no keys give []."""
+        names = _list(keys, args)
+        if not names:  # the server refuses MGET of nothing: redis-py answers []
+            return self.execute_command("MGET", EMPTY_RESPONSE=[])
+        return self.execute_command("MGET", *names)
 
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> ResponseT:
         items: List[Any] = []
@@ -139,23 +204,8 @@ class Commands(GeneratedCommands):
         pxat: Optional[AbsExpiryT] = None,
         persist: bool = False,
     ) -> ResponseT:
-        given = [o for o in (ex, px, exat, pxat) if o is not None]
-        if len(given) > 1 or (given and persist):
-            from .exceptions import DataError
-
-            raise DataError("``ex``, ``px``, ``exat``, ``pxat``, and ``persist`` are mutually exclusive.")
-        pieces: List[Any] = []
-        if ex is not None:
-            pieces += ["EX", _seconds(ex)]
-        if px is not None:
-            pieces += ["PX", _millis(px)]
-        if exat is not None:
-            pieces += ["EXAT", _at_seconds(exat)]
-        if pxat is not None:
-            pieces += ["PXAT", _at_millis(pxat)]
-        if persist:
-            pieces.append("PERSIST")
-        return self.execute_command("GETEX", name, *pieces)
+        """GETEX: the value, setting or removing (``persist``) its expiry."""
+        return self.execute_command("GETEX", name, *_expire_args(ex, px, exat, pxat, persist, "persist"))
 
     def incr(self, name: KeyT, amount: int = 1) -> ResponseT:
         return self.execute_command("INCRBY", name, amount)
@@ -252,7 +302,6 @@ class Commands(GeneratedCommands):
         items: Optional[List[Any]] = None,
     ) -> ResponseT:
         if key is None and not mapping and not items:
-            from .exceptions import DataError
 
             raise DataError("'hset' with no key value pairs")
         pieces: List[Any] = []
@@ -264,6 +313,60 @@ class Commands(GeneratedCommands):
             for pair in mapping.items():
                 pieces.extend(pair)
         return self.execute_command("HSET", name, *pieces)
+
+    def hmset(self, name: KeyT, mapping: Mapping[Any, Any]) -> ResponseT:
+        """HMSET, deprecated (as in redis-py): use hset(name, mapping=…)."""
+        warnings.warn("Redis.hmset() is deprecated. Use Redis.hset() instead.", DeprecationWarning, stacklevel=2)
+        if not mapping:
+            raise DataError("'hmset' with 'mapping' of length 0")
+        items: List[Any] = []
+        for pair in mapping.items():
+            items.extend(pair)
+        return self.execute_command("HMSET", name, *items)
+
+    def hsetex(
+        self,
+        name: KeyT,
+        key: Optional[KeyT] = None,
+        value: Optional[EncodableT] = None,
+        mapping: Optional[Mapping[Any, Any]] = None,
+        items: Optional[List[Any]] = None,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+        data_persist_option: Any = None,
+        keepttl: bool = False,
+    ) -> ResponseT:
+        """HSETEX (Redis 8.0): sets fields with one expiry; FNX or FXX
+        (``data_persist_option``)."""
+        if key is None and not mapping and not items:
+            raise DataError("'hsetex' with no key value pairs")
+        if items and len(items) % 2 != 0:
+            raise DataError("'hsetex' with odd number of items. 'items' must contain a list of key/value pairs.")
+        options = _expire_args(ex, px, exat, pxat, keepttl, "keepttl")
+        if data_persist_option:
+            options.insert(0, getattr(data_persist_option, "value", data_persist_option))
+        pieces: List[Any] = list(items or [])
+        if key is not None:
+            pieces.extend((key, value))
+        for pair in (mapping or {}).items():
+            pieces.extend(pair)
+        return self.execute_command("HSETEX", name, *options, "FIELDS", len(pieces) // 2, *pieces)
+
+    def hgetex(
+        self,
+        name: KeyT,
+        *keys: KeyT,
+        ex: Optional[ExpiryT] = None,
+        px: Optional[ExpiryT] = None,
+        exat: Optional[AbsExpiryT] = None,
+        pxat: Optional[AbsExpiryT] = None,
+        persist: bool = False,
+    ) -> ResponseT:
+        """HGETEX (Redis 8.0): the values of fields, setting or removing their expiry."""
+        options = _expire_args(ex, px, exat, pxat, persist, "persist")
+        return self.execute_command("HGETEX", name, *options, "FIELDS", len(keys), *keys)
 
     def hsetnx(self, name: KeyT, key: KeyT, value: EncodableT) -> ResponseT:
         return self.execute_command("HSETNX", name, key, value)
@@ -444,7 +547,6 @@ class Commands(GeneratedCommands):
         gt: bool = False,
         lt: bool = False,
     ) -> ResponseT:
-        from .exceptions import DataError
 
         if not mapping:
             raise DataError("ZADD requires at least one element/score pair")
@@ -471,7 +573,6 @@ class Commands(GeneratedCommands):
 
     def zmscore(self, key: KeyT, members: List[Any]) -> ResponseT:
         if not members:
-            from .exceptions import DataError
 
             raise DataError("ZMSCORE members must be a non-empty list")
         return self.execute_command("ZMSCORE", key, *members)
@@ -504,7 +605,6 @@ class Commands(GeneratedCommands):
         offset: Optional[int] = None,
         num: Optional[int] = None,
     ) -> ResponseT:
-        from .exceptions import DataError
 
         if byscore and bylex:
             raise DataError("``byscore`` and ``bylex`` can not be specified together.")
@@ -532,7 +632,6 @@ class Commands(GeneratedCommands):
         return self.execute_command("ZREVRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
 
     def _range_by_score(self, command: str, name: KeyT, a: Any, b: Any, start: Optional[int], num: Optional[int], withscores: bool, score_cast_func: Any) -> ResponseT:
-        from .exceptions import DataError
 
         if (start is not None and num is None) or (num is not None and start is None):
             raise DataError("``start`` and ``num`` must both be specified")
@@ -596,7 +695,6 @@ class Commands(GeneratedCommands):
             pieces += ["WEIGHTS", *weights]
         if aggregate:
             if aggregate.upper() not in ("SUM", "MIN", "MAX"):
-                from .exceptions import DataError
 
                 raise DataError("aggregate can be sum, min or max.")
             pieces += ["AGGREGATE", aggregate]
@@ -619,7 +717,6 @@ class Commands(GeneratedCommands):
     # ---- sort -----------------------------------------------------------------------
     def _sort(self, command: str, name: KeyT, start: Optional[int], num: Optional[int], by: Optional[str],
               get: Any, desc: bool, alpha: bool, store: Optional[KeyT], groups: Optional[bool]) -> ResponseT:
-        from .exceptions import DataError
 
         if (start is not None and num is None) or (num is not None and start is None):
             raise DataError("``start`` and ``num`` must both be specified")
@@ -654,7 +751,6 @@ class Commands(GeneratedCommands):
     # ---- geo ------------------------------------------------------------------------
     def geoadd(self, name: KeyT, values: Any, nx: bool = False, xx: bool = False, ch: bool = False) -> ResponseT:
         """GEOADD: ``values`` is longitude, latitude, member, … flat."""
-        from .exceptions import DataError
 
         if nx and xx:
             raise DataError("GEOADD allows either 'nx' or 'xx', not both")
@@ -667,7 +763,6 @@ class Commands(GeneratedCommands):
     def _georadius(self, command: str, name: KeyT, where: List[Any], radius: float, unit: Optional[str],
                    withdist: bool, withcoord: bool, withhash: bool, count: Optional[int], sort: Optional[str],
                    store: Optional[KeyT], store_dist: Optional[KeyT], any: bool) -> ResponseT:
-        from .exceptions import DataError
 
         if unit and unit not in ("m", "km", "mi", "ft"):
             raise DataError("GEORADIUS invalid unit")
@@ -706,7 +801,6 @@ class Commands(GeneratedCommands):
 
     def _geosearch_args(self, member: Any, longitude: Any, latitude: Any, unit: str, radius: Any, width: Any,
                         height: Any, sort: Optional[str], count: Optional[int], any: bool) -> List[Any]:
-        from .exceptions import DataError
 
         if (member is None) == (longitude is None and latitude is None):
             raise DataError("GEOSEARCH must have exactly one of ``member`` or ``longitude`` and ``latitude``")
@@ -755,7 +849,6 @@ class Commands(GeneratedCommands):
              approximate: bool = True, nomkstream: bool = False, minid: Any = None,
              limit: Optional[int] = None) -> ResponseT:
         """XADD: appends ``fields`` as an entry; returns its id."""
-        from .exceptions import DataError
 
         if maxlen is not None and minid is not None:
             raise DataError("Only one of ```maxlen``` or ```minid``` may be specified")
@@ -774,7 +867,6 @@ class Commands(GeneratedCommands):
 
     def xtrim(self, name: KeyT, maxlen: Optional[int] = None, approximate: bool = True, minid: Any = None,
               limit: Optional[int] = None) -> ResponseT:
-        from .exceptions import DataError
 
         if maxlen is None and minid is None:
             raise DataError("One of ``maxlen`` or ``minid`` must be specified")
@@ -796,7 +888,6 @@ class Commands(GeneratedCommands):
         return self.execute_command("XREVRANGE", *pieces)
 
     def _streams(self, streams: Mapping[Any, Any]) -> List[Any]:
-        from .exceptions import DataError
 
         if not isinstance(streams, Mapping) or not streams:
             raise DataError("XREAD streams must be a non empty dict")
@@ -804,7 +895,6 @@ class Commands(GeneratedCommands):
 
     def xread(self, streams: Mapping[Any, Any], count: Optional[int] = None, block: Optional[int] = None) -> ResponseT:
         """XREAD: [[stream, [(id, {field: value})]]] (redis-py's shape), None on timeout."""
-        from .exceptions import DataError
 
         pieces: List[Any] = []
         if block is not None:
@@ -819,7 +909,6 @@ class Commands(GeneratedCommands):
 
     def xreadgroup(self, groupname: str, consumername: str, streams: Mapping[Any, Any], count: Optional[int] = None,
                    block: Optional[int] = None, noack: bool = False) -> ResponseT:
-        from .exceptions import DataError
 
         pieces: List[Any] = ["GROUP", groupname, consumername]
         if count is not None:
@@ -841,7 +930,6 @@ class Commands(GeneratedCommands):
     def xpending_range(self, name: KeyT, groupname: str, min: Any, max: Any, count: int,
                        consumername: Optional[str] = None, idle: Optional[int] = None) -> ResponseT:
         """XPENDING with a range: [{message_id, consumer, time_since_delivered, times_delivered}]."""
-        from .exceptions import DataError
 
         if {min, max, count} & {None}:
             raise DataError("XPENDING must be provided with min, max and count parameters")
@@ -856,7 +944,6 @@ class Commands(GeneratedCommands):
     def xclaim(self, name: KeyT, groupname: str, consumername: str, min_idle_time: int, message_ids: Any,
                idle: Optional[int] = None, time: Optional[int] = None, retrycount: Optional[int] = None,
                force: bool = False, justid: bool = False) -> ResponseT:
-        from .exceptions import DataError
 
         if not isinstance(min_idle_time, int) or min_idle_time < 0:
             raise DataError("XCLAIM min_idle_time must be a non negative integer")
@@ -894,7 +981,6 @@ class Commands(GeneratedCommands):
     # ---- clients, ACL, slow log -----------------------------------------------------
     def client_list(self, _type: Optional[str] = None, client_id: Iterable[Any] = ()) -> ResponseT:
         """CLIENT LIST [TYPE t] [ID id…]: one dict of str per connection."""
-        from .exceptions import DataError
 
         pieces: List[Any] = []
         if _type is not None:
@@ -914,7 +1000,6 @@ class Commands(GeneratedCommands):
                            skipme: Optional[bool] = None, laddr: Optional[str] = None, user: Optional[str] = None,
                            maxage: Optional[int] = None) -> ResponseT:
         """CLIENT KILL with filters: how many connections were closed."""
-        from .exceptions import DataError
 
         pieces: List[Any] = []
         if _type is not None:
@@ -934,7 +1019,6 @@ class Commands(GeneratedCommands):
 
     def client_pause(self, timeout: int, all: bool = True) -> ResponseT:
         """CLIENT PAUSE ms [WRITE]: holds other clients' commands (only writes when not all)."""
-        from .exceptions import DataError
 
         if not isinstance(timeout, int):
             raise DataError("CLIENT PAUSE timeout must be an integer")
@@ -950,7 +1034,6 @@ class Commands(GeneratedCommands):
                     reset: bool = False, reset_keys: bool = False, reset_channels: bool = False,
                     reset_passwords: bool = False) -> ResponseT:
         """ACL SETUSER with redis-py's arguments: rules built from flags and lists."""
-        from .exceptions import DataError
 
         def listed(v: Any) -> List[Any]:
             return [v] if isinstance(v, (str, bytes)) else list(v or [])
@@ -1021,3 +1104,233 @@ class Commands(GeneratedCommands):
     def slowlog_get(self, num: Optional[int] = None) -> ResponseT:
         """SLOWLOG GET [num]: entries as dicts (id, start_time, duration, command, …)."""
         return self.execute_command("SLOWLOG GET", *([] if num is None else [num]))
+
+    # ---- sorted sets: pops from the first non-empty key -----------------------------
+    def _mpop_args(self, num_keys: int, keys: Any, min: Optional[bool], max: Optional[bool],
+                   count: Optional[int]) -> List[Any]:
+        if bool(min) == bool(max):
+            raise DataError("Either min or max, but not both must be set")
+        pieces: List[Any] = [num_keys, *_list(keys), "MIN" if min else "MAX"]
+        return pieces + (["COUNT", count] if count is not None else [])
+
+    def zmpop(self, num_keys: int, keys: List[KeyT], min: Optional[bool] = False, max: Optional[bool] = False,
+              count: Optional[int] = 1) -> ResponseT:
+        """ZMPOP: [key, [[member, score], …]] popped from the first non-empty key, or None."""
+        return self.execute_command("ZMPOP", *self._mpop_args(num_keys, keys, min, max, count))
+
+    def bzmpop(self, timeout: float, numkeys: int, keys: List[KeyT], min: Optional[bool] = False,
+               max: Optional[bool] = False, count: Optional[int] = 1) -> ResponseT:
+        """BZMPOP: ZMPOP that waits up to ``timeout`` seconds; None on timeout."""
+        return self.execute_command("BZMPOP", timeout, *self._mpop_args(numkeys, keys, min, max, count))
+
+    # ---- bits ---------------------------------------------------------------------
+    def setbit(self, name: KeyT, offset: int, value: int) -> ResponseT:
+        """SETBIT: the bit's old value; ``value`` is 0/1 or a bool."""
+        return self.execute_command("SETBIT", name, offset, 1 if value else 0)
+
+    def bitpos(self, key: KeyT, bit: int, start: Optional[int] = None, end: Optional[int] = None,
+               mode: Optional[str] = None) -> ResponseT:
+        """BITPOS: the position of the first ``bit`` (0 or 1) in the range, -1 if none."""
+        if bit not in (0, 1):
+            raise DataError("bit must be 0 or 1")
+        if start is None and end is not None:
+            raise DataError("start argument is not set, when end is specified")
+        pieces: List[Any] = [key, bit]
+        pieces += [x for x in (start, end, mode) if x is not None]
+        return self.execute_command("BITPOS", *pieces)
+
+    def bitfield(self, key: KeyT, default_overflow: Optional[str] = None) -> "BitFieldOperation":
+        """A BITFIELD builder: chain ``set``/``get``/``incrby``/``overflow``, then
+        ``execute()`` (on a pipeline that queues it)."""
+        return BitFieldOperation(self, key, default_overflow=default_overflow)
+
+    def bitfield_ro(self, key: KeyT, encoding: str, offset: Any, items: Optional[List[Any]] = None) -> ResponseT:
+        """BITFIELD_RO: the GET of ``encoding`` at ``offset``, then of each (encoding,
+        offset) in ``items``."""
+        pieces: List[Any] = [key, "GET", encoding, offset]
+        for enc, off in items or []:
+            pieces += ["GET", enc, off]
+        return self.execute_command("BITFIELD_RO", *pieces)
+
+    # ---- keys: serialized values -----------------------------------------------------
+    def dump(self, name: KeyT) -> ResponseT:
+        """DUMP: the serialized value (bytes even with decode_responses), or None."""
+        return self.execute_command("DUMP", name, NEVER_DECODE=[])
+
+    def restore(self, name: KeyT, ttl: float, value: EncodableT, replace: bool = False, absttl: bool = False,
+                idletime: Optional[int] = None, frequency: Optional[int] = None) -> ResponseT:
+        """RESTORE a DUMP'ed value under ``name`` (``ttl`` ms, 0 for none)."""
+        pieces: List[Any] = [name, ttl, value]
+        if replace:
+            pieces.append("REPLACE")
+        if absttl:
+            pieces.append("ABSTTL")
+        if idletime is not None:
+            if not isinstance(idletime, int) or isinstance(idletime, bool):
+                raise DataError("idletimemust be an integer")
+            pieces += ["IDLETIME", idletime]
+        if frequency is not None:
+            if not isinstance(frequency, int) or isinstance(frequency, bool):
+                raise DataError("frequency must be an integer")
+            pieces += ["FREQ", frequency]
+        return self.execute_command("RESTORE", *pieces)
+
+    def function_dump(self) -> ResponseT:
+        """FUNCTION DUMP: every library serialized (bytes even with decode_responses)."""
+        return self.execute_command("FUNCTION DUMP", NEVER_DECODE=[])
+
+    def function_list(self, library: Optional[str] = "*", withcode: Optional[bool] = False) -> ResponseT:
+        """FUNCTION LIST: the libraries (matching ``library``) and their functions."""
+        pieces: List[Any] = []
+        if library is not None:
+            pieces += ["LIBRARYNAME", library]
+        if withcode:
+            pieces.append("WITHCODE")
+        return self.execute_command("FUNCTION LIST", *pieces)
+
+    # ---- server: what needs a word or a check ------------------------------------------
+    def acl_genpass(self, bits: Optional[int] = None) -> ResponseT:
+        """ACL GENPASS: a random password of ``bits`` bits (1 to 4096; default 256)."""
+        if bits is None:
+            return self.execute_command("ACL GENPASS")
+        try:
+            valid = 0 < int(bits) <= 4096
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise DataError("genpass optionally accepts a bits argument, between 0 and 4096.")
+        return self.execute_command("ACL GENPASS", int(bits))
+
+    def script_flush(self, sync_type: Optional[str] = None) -> ResponseT:
+        """SCRIPT FLUSH [ASYNC|SYNC]: empties the script cache."""
+        if sync_type not in ("ASYNC", "SYNC", None):
+            raise DataError("SCRIPT FLUSH defaults to SYNC in redis > 6.2, or accepts SYNC/ASYNC. For older versions, "
+                            "of redis leave as None.")
+        return self.execute_command("SCRIPT FLUSH", *([] if sync_type is None else [sync_type]))
+
+    def lolwut(self, *version_numbers: Any) -> ResponseT:
+        """LOLWUT [VERSION v …]: the server's art and version."""
+        if version_numbers:
+            return self.execute_command("LOLWUT", "VERSION", *version_numbers)
+        return self.execute_command("LOLWUT")
+
+    def command_list(self, module: Optional[str] = None, category: Optional[str] = None,
+                     pattern: Optional[str] = None) -> ResponseT:
+        """COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN x]: command names (the server
+        takes one filter)."""
+        pieces: List[Any] = []
+        for word, value in (("MODULE", module), ("ACLCAT", category), ("PATTERN", pattern)):
+            if value is not None:
+                pieces += ["FILTERBY", word, value]
+        return self.execute_command("COMMAND LIST", *pieces)
+
+    def module_loadex(self, path: str, options: Optional[List[str]] = None, args: Optional[List[str]] = None) -> ResponseT:
+        """MODULE LOADEX path [CONFIG name value …] [ARGS …]."""
+        pieces: List[Any] = [path]
+        for name_value in options or []:
+            pieces += ["CONFIG", name_value] if not isinstance(name_value, (list, tuple)) else ["CONFIG", *name_value]
+        if args:
+            pieces += ["ARGS", *args]
+        return self.execute_command("MODULE LOADEX", *pieces)
+
+    # Commands redis-py declines to send (they need a terminal, a debugger or a
+    # connection of their own): NotImplementedError, as there.
+    def _not_implemented(self, what: str) -> Any:
+        raise NotImplementedError(f"{what} is not supported: use execute_command() if you need it")
+
+    def failover(self) -> ResponseT:
+        """Not supported (redis-py's decision): FAILOVER through execute_command()."""
+        return self._not_implemented("FAILOVER")
+
+    def debug_segfault(self) -> ResponseT:
+        """Not supported: it would crash the server."""
+        return self._not_implemented("DEBUG SEGFAULT")
+
+    def script_debug(self, *args: Any) -> ResponseT:
+        """Not supported: the Lua debugger needs an interactive connection."""
+        return self._not_implemented("SCRIPT DEBUG")
+
+    def memory_help(self) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("MEMORY HELP")
+
+    def memory_doctor(self) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("MEMORY DOCTOR")
+
+    def latency_histogram(self, *args: Any) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("LATENCY HISTOGRAM")
+
+    def latency_graph(self) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("LATENCY GRAPH")
+
+    def latency_doctor(self) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("LATENCY DOCTOR")
+
+    def command_docs(self, *args: Any) -> ResponseT:
+        """Not supported (redis-py's decision)."""
+        return self._not_implemented("COMMAND DOCS")
+
+    def hello(self) -> ResponseT:
+        """Not supported: the client negotiates the protocol itself (``protocol=``)."""
+        return self._not_implemented("HELLO")
+
+
+class BitFieldOperation:
+    """BITFIELD's sub-operations chained, sent by ``execute()`` (redis-py's class)."""
+
+    def __init__(self, client: Any, key: KeyT, default_overflow: Optional[str] = None) -> None:
+        self.client = client
+        self.key = key
+        self._default_overflow = default_overflow
+        self.operations: List[Any] = []
+        self._last_overflow = "WRAP"
+        self.reset()
+
+    def reset(self) -> None:
+        """Drops the queued operations (and restores the default overflow)."""
+        self.operations = []
+        self._last_overflow = "WRAP"
+        self.overflow(self._default_overflow or self._last_overflow)
+
+    def overflow(self, overflow: str) -> "BitFieldOperation":
+        """OVERFLOW WRAP|SAT|FAIL for the operations after it."""
+        overflow = overflow.upper()
+        if overflow != self._last_overflow:
+            self._last_overflow = overflow
+            self.operations.append(("OVERFLOW", overflow))
+        return self
+
+    def incrby(self, fmt: str, offset: Any, increment: int, overflow: Optional[str] = None) -> "BitFieldOperation":
+        """INCRBY the field of type ``fmt`` at ``offset``."""
+        if overflow is not None:
+            self.overflow(overflow)
+        self.operations.append(("INCRBY", fmt, offset, increment))
+        return self
+
+    def get(self, fmt: str, offset: Any) -> "BitFieldOperation":
+        """GET the field of type ``fmt`` at ``offset``."""
+        self.operations.append(("GET", fmt, offset))
+        return self
+
+    def set(self, fmt: str, offset: Any, value: int) -> "BitFieldOperation":
+        """SET the field of type ``fmt`` at ``offset`` to ``value``."""
+        self.operations.append(("SET", fmt, offset, value))
+        return self
+
+    @property
+    def command(self) -> List[Any]:
+        """The BITFIELD command these operations make."""
+        cmd: List[Any] = ["BITFIELD", self.key]
+        for ops in self.operations:
+            cmd.extend(ops)
+        return cmd
+
+    def execute(self) -> ResponseT:
+        """Sends it (a pipeline queues it); the operations are then dropped."""
+        command = self.command
+        self.reset()
+        return self.client.execute_command(*command)

@@ -35,13 +35,6 @@ class GeneratedCommands:
         """ACL DRYRUN: Returns whether the user can execute the given command without executing the command."""
         return self.execute_command("ACL DRYRUN", username, *args)
 
-    def acl_genpass(self, bits: Optional[int] = None) -> ResponseT:
-        """ACL GENPASS: Generate a pseudorandom secure password to use for ACL users."""
-        pieces: List[Any] = []
-        if bits is not None:
-            pieces.append(bits)
-        return self.execute_command("ACL GENPASS", *pieces)
-
     def acl_help(self) -> ResponseT:
         """ACL HELP: Show helpful text about the different subcommands."""
         return self.execute_command("ACL HELP")
@@ -66,6 +59,13 @@ class GeneratedCommands:
         """ACL WHOAMI: Return the name of the user associated to the current connection."""
         return self.execute_command("ACL WHOAMI")
 
+    def bgsave(self, schedule: bool = True) -> ResponseT:
+        """BGSAVE: Asynchronously save the dataset to disk."""
+        pieces: List[Any] = []
+        if schedule:
+            pieces.append("SCHEDULE")
+        return self.execute_command("BGSAVE", *pieces)
+
     def bitcount(self, key: KeyT, start: Optional[int] = None, end: Optional[int] = None, mode: Optional[str] = None) -> ResponseT:
         """BITCOUNT: Count set bits in a string."""
         pieces: List[Any] = []
@@ -82,18 +82,16 @@ class GeneratedCommands:
         """BITOP: Perform bitwise operations between strings."""
         return self.execute_command("BITOP", operation, dest, *keys)
 
-    def bitpos(self, key: KeyT, bit: int, start: Optional[int] = None, end: Optional[int] = None, mode: Optional[str] = None) -> ResponseT:
-        """BITPOS: Find first bit set or clear in a string."""
+    def blmpop(self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: Optional[int] = 1) -> ResponseT:
+        """BLMPOP: Pop elements from a list, or block until one is available."""
         pieces: List[Any] = []
-        pieces.append(key)
-        pieces.append(bit)
-        if start is not None:
-            pieces.append(start)
-        if end is not None:
-            pieces.append(end)
-        if mode is not None:
-            pieces.append(mode)
-        return self.execute_command("BITPOS", *pieces)
+        pieces.append(timeout)
+        pieces.append(numkeys)
+        pieces.extend(args)
+        pieces.append(direction)
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("BLMPOP", *pieces)
 
     def client_getname(self) -> ResponseT:
         """CLIENT GETNAME: Get the current connection name."""
@@ -119,6 +117,10 @@ class GeneratedCommands:
         """CLIENT SETINFO: Sets information specific to the client or connection."""
         return self.execute_command("CLIENT SETINFO", attr, value)
 
+    def client_trackinginfo(self) -> ResponseT:
+        """CLIENT TRACKINGINFO: Return information about server assisted client side caching for the current connection."""
+        return self.execute_command("CLIENT TRACKINGINFO")
+
     def client_unblock(self, client_id: int, error: bool = False) -> ResponseT:
         """CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection."""
         pieces: List[Any] = []
@@ -127,6 +129,10 @@ class GeneratedCommands:
             pieces.append("ERROR")
         return self.execute_command("CLIENT UNBLOCK", *pieces)
 
+    def command(self) -> ResponseT:
+        """COMMAND: Get array of Redis command details."""
+        return self.execute_command("COMMAND")
+
     def command_count(self) -> ResponseT:
         """COMMAND COUNT: Get total number of Redis commands."""
         return self.execute_command("COMMAND COUNT")
@@ -134,6 +140,10 @@ class GeneratedCommands:
     def command_getkeys(self, *args: EncodableT) -> ResponseT:
         """COMMAND GETKEYS: Extract keys given a full Redis command."""
         return self.execute_command("COMMAND GETKEYS", *args)
+
+    def command_getkeysandflags(self, *args: EncodableT) -> ResponseT:
+        """COMMAND GETKEYSANDFLAGS: Extract keys and access flags given a full Redis command."""
+        return self.execute_command("COMMAND GETKEYSANDFLAGS", *args)
 
     def config_get(self, pattern: str = "*", *args: str) -> ResponseT:
         """CONFIG GET: Get the values of configuration parameters."""
@@ -254,10 +264,6 @@ class GeneratedCommands:
         """LASTSAVE: Get the UNIX time stamp of the last successful save to disk."""
         return self.execute_command("LASTSAVE")
 
-    def latency_graph(self, event: str) -> ResponseT:
-        """LATENCY GRAPH: Return a latency graph for the event."""
-        return self.execute_command("LATENCY GRAPH", event)
-
     def latency_history(self, event: str) -> ResponseT:
         """LATENCY HISTORY: Return timestamp-latency samples for the event."""
         return self.execute_command("LATENCY HISTORY", event)
@@ -285,9 +291,27 @@ class GeneratedCommands:
             pieces.append("WITHMATCHLEN")
         return self.execute_command("LCS", *pieces)
 
+    def lmpop(self, num_keys: int, *args: KeyT, direction: str, count: Optional[int] = 1) -> ResponseT:
+        """LMPOP: Pop elements from a list."""
+        pieces: List[Any] = []
+        pieces.append(num_keys)
+        pieces.extend(args)
+        pieces.append(direction)
+        if count is not None:
+            pieces += ["COUNT", count]
+        return self.execute_command("LMPOP", *pieces)
+
+    def memory_malloc_stats(self) -> ResponseT:
+        """MEMORY MALLOC-STATS: Show allocator internal stats."""
+        return self.execute_command("MEMORY MALLOC-STATS")
+
     def memory_purge(self) -> ResponseT:
         """MEMORY PURGE: Ask the allocator to release memory."""
         return self.execute_command("MEMORY PURGE")
+
+    def memory_stats(self) -> ResponseT:
+        """MEMORY STATS: Show memory usage details."""
+        return self.execute_command("MEMORY STATS")
 
     def memory_usage(self, key: KeyT, samples: Optional[int] = None) -> ResponseT:
         """MEMORY USAGE: Estimate the memory usage of a key."""
@@ -357,6 +381,14 @@ class GeneratedCommands:
         """PUBSUB SHARDNUMSUB: Get the count of subscribers for shard channels."""
         return self.execute_command("PUBSUB SHARDNUMSUB", *args)
 
+    def readonly(self) -> ResponseT:
+        """READONLY: Enables read queries for a connection to a cluster replica node."""
+        return self.execute_command("READONLY")
+
+    def readwrite(self) -> ResponseT:
+        """READWRITE: Disables read queries for a connection to a cluster replica node."""
+        return self.execute_command("READWRITE")
+
     def replicaof(self, *args: EncodableT) -> ResponseT:
         """REPLICAOF: Make the server a replica of another instance, or promote it as master."""
         return self.execute_command("REPLICAOF", *args)
@@ -377,13 +409,6 @@ class GeneratedCommands:
         """SCRIPT EXISTS: Check existence of scripts in the script cache."""
         return self.execute_command("SCRIPT EXISTS", *args)
 
-    def script_flush(self, sync_type: Optional[str] = None) -> ResponseT:
-        """SCRIPT FLUSH: Remove all the scripts from the script cache."""
-        pieces: List[Any] = []
-        if sync_type is not None:
-            pieces.append(sync_type)
-        return self.execute_command("SCRIPT FLUSH", *pieces)
-
     def script_kill(self) -> ResponseT:
         """SCRIPT KILL: Kill the script currently in execution."""
         return self.execute_command("SCRIPT KILL")
@@ -391,10 +416,6 @@ class GeneratedCommands:
     def script_load(self, script: EncodableT) -> ResponseT:
         """SCRIPT LOAD: Load the specified Lua script into the script cache."""
         return self.execute_command("SCRIPT LOAD", script)
-
-    def setbit(self, name: KeyT, offset: int, value: int) -> ResponseT:
-        """SETBIT: Sets or clears the bit at offset in the string value stored at key."""
-        return self.execute_command("SETBIT", name, offset, value)
 
     def sintercard(self, numkeys: int, keys: Any, limit: int = 0) -> ResponseT:
         """SINTERCARD: Intersect multiple sets and return the cardinality of the result."""
@@ -536,6 +557,25 @@ class GeneratedCommands:
         if start is not None:
             pieces += ["LIMIT", start, num]
         return self.execute_command("ZRANGEBYLEX", *pieces)
+
+    def zrangestore(self, dest: KeyT, name: KeyT, start: Any, end: Any, byscore: bool = False, bylex: bool = False, desc: bool = False, offset: Optional[int] = None, num: Optional[int] = None) -> ResponseT:
+        """ZRANGESTORE: Store a range of members from sorted set into another key."""
+        pieces: List[Any] = []
+        pieces.append(dest)
+        pieces.append(name)
+        pieces.append(start)
+        pieces.append(end)
+        if byscore:
+            pieces.append("BYSCORE")
+        if bylex:
+            pieces.append("BYLEX")
+        if desc:
+            pieces.append("REV")
+        if (offset is None) != (num is None):
+            raise DataError("``offset`` and ``num`` must both be given, or neither")
+        if offset is not None:
+            pieces += ["LIMIT", offset, num]
+        return self.execute_command("ZRANGESTORE", *pieces)
 
     def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
         """ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range."""

@@ -95,8 +95,9 @@ def native_options(
             "ssl_check_hostname=False is not supported: connect with a name the certificate was "
             "made for, or (tests only) ssl_cert_reqs='none' to skip verification"
         )
-    if encoding.lower().replace("-", "") != "utf8" or encoding_errors != "strict":
-        raise ValueError("only encoding='utf-8' with encoding_errors='strict' is supported")
+    if encoding.lower().replace("-", "").replace("_", "") != "utf8":
+        raise ValueError(f"encoding={encoding!r} is not supported: redbridge encodes and decodes UTF-8 "
+                         "(encoding_errors chooses how invalid bytes are decoded)")
     out: List[Tuple[str, str]] = []
 
     def put(name: str, value: Any) -> None:
@@ -178,6 +179,7 @@ def make_native(url: Optional[str], kwargs: Dict[str, Any]) -> Tuple[Any, bool]:
         if "decode_responses" in from_query:
             decode = _truthy(from_query.pop("decode_responses"))
         kwargs = {**from_query, **kwargs}
+    errors = str(kwargs.get("encoding_errors", "strict"))
     options = native_options(**kwargs)
     warn: Callable[[str], None] = warn_guard
-    return _redbridge.NativeClient(url, options, decode, warn), decode
+    return _redbridge.NativeClient(url, options, decode, warn, errors), decode

@@ -44,10 +44,99 @@ def to_set(r: Any, **_: Any) -> Set[Any]:
     return set(r) if r else set()
 
 
+def score_text(score: Any, like: Any = b"") -> Any:
+    """A score as the RESP2 wire writes it (b"1", b"2.5", b"inf"): what redis-py hands a
+    ``score_cast_func`` and leaves in flat replies; str when ``like`` (a member) is."""
+    text = format(float(score), ".17g")
+    return text if isinstance(like, str) else text.encode()
+
+
+def _caster(options: Dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """(score, member) -> the score as ``score_cast_func`` makes it, fed the wire text as
+    in redis-py (and the float when it refuses the text)."""
+    cast = options.get("score_cast_func", float)
+    if cast is float:
+        return lambda s, _m: float(s)
+
+    def apply(s: Any, m: Any) -> Any:
+        try:
+            return cast(score_text(s, m))
+        except (ValueError, TypeError):
+            return cast(float(s))
+
+    return apply
+
+
 def score_tuples(r: Any, **options: Any) -> List[Tuple[Any, Any]]:
     """The core's ``[[member, score], …]`` as redis-py's ``[(member, score)]``."""
-    cast = options.get("score_cast_func", float)
-    return [(m, cast(s)) for m, s in r] if r else []
+    cast = _caster(options)
+    return [(m, cast(s, m)) for m, s in r] if r else []
+
+
+def flat_scores(r: Any, **options: Any) -> Any:
+    """ZDIFF and ZRANDMEMBER with scores: redis-py leaves them flat, scores as text."""
+    if not options.get("withscores") or not isinstance(r, list):
+        return r
+    return [x for m, s in r for x in (m, score_text(s, m))]
+
+
+def rank_score(r: Any, **options: Any) -> Any:
+    """ZRANK/ZREVRANK WITHSCORE: [rank, score]."""
+    if isinstance(r, list) and len(r) == 2:
+        return [r[0], _caster(options)(r[1], b"")]
+    return r
+
+
+def zmpop(r: Any, **_: Any) -> Any:
+    """ZMPOP/BZMPOP: [key, [[member, score text], …]] as on the RESP2 wire."""
+    if not r:
+        return r
+    return [r[0], [[m, score_text(s, m)] for m, s in r[1]]]
+
+
+def resp2_shape(r: Any, **_: Any) -> Any:
+    """A RESP3 reply in the shape the RESP2 wire gives (maps as flat lists, sets as
+    lists), for the commands redis-py leaves unparsed (LCS IDX, FUNCTION LIST, …)."""
+    if isinstance(r, dict):
+        return [y for k, v in r.items() for y in (k, resp2_shape(v))]
+    if isinstance(r, (list, set, frozenset, tuple)):
+        return [resp2_shape(x) for x in r]
+    return r
+
+
+def str_keys(r: Any) -> Any:
+    """A map (or RESP2's flat pairs) as a dict with str keys."""
+    if isinstance(r, list):
+        it = iter(r)
+        r = dict(zip(it, it))
+    return {str_if_bytes(k): v for k, v in r.items()} if isinstance(r, dict) else r
+
+
+def memory_stats(r: Any, **_: Any) -> Any:
+    """MEMORY STATS: a dict with str keys; each db.N a dict too."""
+    stats = str_keys(r)
+    for key, value in stats.items():
+        if key.startswith("db.") and isinstance(value, (list, dict)):
+            stats[key] = str_keys(value)
+    return stats
+
+
+def command_table(r: Any, **_: Any) -> Dict[str, Any]:
+    """COMMAND: each command's name, arity, flags and key positions, by name."""
+    out: Dict[str, Any] = {}
+    for c in r or []:
+        name = str_if_bytes(c[0])
+        item: Dict[str, Any] = {"name": name, "arity": int(c[1]), "flags": [str_if_bytes(f) for f in c[2]],
+                                "first_key_pos": c[3], "last_key_pos": c[4], "step_count": c[5]}
+        if len(c) > 7:
+            item.update(tips=c[7], key_specifications=c[8], subcommands=c[9])
+        out[name] = item
+    return out
+
+
+def always_true(r: Any, **_: Any) -> bool:
+    """BGSAVE / BGREWRITEAOF: redis-py answers True once the server accepted it."""
+    return True
 
 
 def with_scores(r: Any, **options: Any) -> Any:
@@ -191,13 +280,14 @@ def sort_groups(r: Any, **options: Any) -> Any:
 
 
 def _entry(e: Any) -> Any:
-    """One stream entry [id, [field, value, …]] as (id, {field: value}) (None stays)."""
+    """One stream entry [id, [field, value, …]] as (id, {field: value}); a deleted
+    entry's fields as {}, a missing entry as (None, None), as redis-py."""
     if e is None:
-        return None
-    entry_id, fields = e
-    if fields is None:
-        return (entry_id, None)
-    it = iter(fields)
+        return (None, None)
+    entry_id, fields = e[0], e[1]
+    if isinstance(fields, dict):
+        return (entry_id, fields)
+    it = iter(fields or ())
     return (entry_id, dict(zip(it, it)))
 
 
@@ -235,14 +325,21 @@ def xautoclaim(r: Any, **options: Any) -> Any:
 
 
 def xinfo_dict(r: Any, **options: Any) -> Any:
-    """XINFO STREAM: the core's map with str keys; first/last entries parsed."""
+    """XINFO STREAM: the core's map with str keys; first/last entries parsed; with
+    FULL, entries as {id: fields} and groups and their consumers as dicts."""
     if not isinstance(r, dict):
         return r
     out = {str_if_bytes(k): v for k, v in r.items()}
     if not options.get("full"):
         for key in ("first-entry", "last-entry"):
-            if key in out:
+            if out.get(key) is not None:
                 out[key] = _entry(out[key])
+        return out
+    out["entries"] = dict(_entry(e) for e in out.get("entries") or [])
+    groups = [str_keys(g) for g in out.get("groups") or []]
+    for g in groups:
+        g["consumers"] = [str_keys(c) for c in g.get("consumers") or []]
+    out["groups"] = groups
     return out
 
 
@@ -351,6 +448,26 @@ CALLBACKS: Dict[str, Callback] = {
     "BRPOP": blpop,
     "ZPOPMIN": score_tuples,
     "ZPOPMAX": score_tuples,
+    "ZRANK": rank_score,
+    "ZREVRANK": rank_score,
+    "ZMPOP": zmpop,
+    "BZMPOP": zmpop,
+    "ZDIFF": flat_scores,
+    "ZRANDMEMBER": flat_scores,
+    "BGSAVE": always_true,
+    "BGREWRITEAOF": always_true,
+    "LCS": resp2_shape,
+    "FUNCTION LIST": resp2_shape,
+    "CLIENT TRACKINGINFO": resp2_shape,
+    "COMMAND GETKEYSANDFLAGS": resp2_shape,
+    "COMMAND": command_table,
+    "MEMORY STATS": memory_stats,
+    "GEOHASH": str_list,
+    "RESET": str_if_bytes,
+    "CLIENT GETNAME": str_if_bytes,
+    "READONLY": bool_ok,
+    "READWRITE": bool_ok,
+    "MODULE LOADEX": bool_ok,
     "SPOP": as_list,
     "SRANDMEMBER": as_list,
     "HRANDFIELD": flat_pairs,
@@ -416,6 +533,6 @@ for _name in "FLUSHALL FLUSHDB LSET LTRIM MSET PFMERGE RENAME SAVE SWAPDB".split
     CALLBACKS[_name] = bool_ok
 for _name in "SDIFF SINTER SMEMBERS SUNION".split():
     CALLBACKS[_name] = to_set
-for _name in "ZDIFF ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
+for _name in "ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
     CALLBACKS[_name] = with_scores
 

@@ -11,9 +11,9 @@ import time as _time
 from types import TracebackType
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
 
-from ._base import ClientBase, PipelineBase, annotate, scan_kwargs, shape
+from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, annotate, scan_kwargs, shape
 from ._commands import KeyT
-from .exceptions import WatchError
+from .exceptions import ExecAbortError, ResponseError, WatchError
 from .lock import Lock
 from .script import Script
 
@@ -34,7 +34,16 @@ class Redis(ClientBase):
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
-        return shape(args, self._native.execute(args), options, self._callbacks)
+        try:
+            if options and NEVER_DECODE in options:
+                reply = self._native.execute_bytes(args)
+            else:
+                reply = self._native.execute(args)
+        except ResponseError:
+            if options and EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        return shape(args, reply, options, self._callbacks)
 
     # Dict-style access, as redis-py's: r["k"], r["k"] = v, del r["k"], "k" in r.
     def __getitem__(self, name: KeyT) -> Any:
@@ -99,6 +108,32 @@ class Redis(ClientBase):
         self._native.close()
         self._reopen_later()
 
+    # Connection state redis-py sets with a command on its connection: redbridge's
+    # connections are shared, so the client reconnects with the new setting instead.
+    def select(self, index: int, **kwargs: Any) -> bool:
+        """Switches every connection of this client to database ``index`` (it
+        reconnects; redis-py's SELECT switches one pooled connection)."""
+        self._with_options(db=int(index))
+        self.close()
+        return True
+
+    def client_setname(self, name: str) -> bool:
+        """Names every connection of this client ``name`` (CLIENT SETNAME; it
+        reconnects so that each new connection carries the name)."""
+        self._with_options(client_name=name)
+        self.close()
+        return True
+
+    def quit(self, **kwargs: Any) -> bool:
+        """QUIT: closes the connections (the next command connects again)."""
+        self.close()
+        return True
+
+    def reset(self) -> Any:
+        """RESET: every connection back to its initial state (it reconnects)."""
+        self.close()
+        return "RESET"
+
     def __enter__(self) -> "Redis":
         return self
 
@@ -153,6 +188,8 @@ class Pipeline(PipelineBase):
                     self._client.script_load(script)
             target = self._lease if self._lease is not None else self._client._native
             slots = target.pipeline(cmds, atomic)
+        except ExecAbortError as error:
+            raise self._aborted(stack, error)
         finally:
             self.reset()
         return self._results(stack, slots, raise_on_error)

@@ -172,7 +172,8 @@ fn exec_result(pipe: &Pipeline, mut replies: Vec<Value>) -> Result<Vec<Result<Va
                     "transaction discarded: command #{} ({name}) was refused: {inner}",
                     i + 1
                 ),
-            ));
+            )
+            .at_command(i));
         }
     }
     match exec {

@@ -6,11 +6,13 @@ loop; a cancelled task drops its request, whose reply never reaches another call
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from types import TracebackType
 from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Union
 
-from .._base import ClientBase, PipelineBase, scan_kwargs, shape
+from .._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, scan_kwargs, shape
+from ..exceptions import ExecAbortError, ResponseError, WatchError
 from ..script import AsyncScript
 from .lock import Lock
 from .._commands import KeyT
@@ -120,13 +122,39 @@ class Redis(ClientBase):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         """Sends any command; the reply is shaped as redis-py shapes it."""
-        batch = self._batched()
-        if batch is not None:
-            sent = batch.submit(args)
-            reply = sent[0] if type(sent) is tuple else await sent
-        else:
-            reply = await _await(self._native.execute_async, args)
+        try:
+            if options and NEVER_DECODE in options:
+                reply = await _await(self._native.execute_bytes_async, args)
+            else:
+                batch = self._batched()
+                if batch is not None:
+                    sent = batch.submit(args)
+                    reply = sent[0] if type(sent) is tuple else await sent
+                else:
+                    reply = await _await(self._native.execute_async, args)
+        except ResponseError:
+            if options and EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
         return shape(args, reply, options, self._callbacks)
+
+    async def transaction(self, func: Callable[["Pipeline"], Any], *watches: KeyT, shard_hint: Optional[str] = None,
+                          value_from_callable: bool = False, watch_delay: Optional[float] = None) -> Any:
+        """Runs ``func(pipe)`` (a coroutine function, or a plain one) with WATCH on
+        ``watches`` until EXEC succeeds (redis-py's helper)."""
+        async with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        await pipe.watch(*watches)
+                    value = func(pipe)
+                    if inspect.isawaitable(value):
+                        value = await value
+                    result = await pipe.execute()
+                    return value if value_from_callable else result
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        await asyncio.sleep(watch_delay)
 
     # As redis-py's asyncio client: no dict-style access (it would have to block).
     def __getitem__(self, name: KeyT) -> Any:
@@ -189,6 +217,29 @@ class Redis(ClientBase):
 
     async def close(self) -> None:
         await self.aclose()
+
+    # Connection state, as in redbridge.Redis: the client reconnects with the setting.
+    async def select(self, index: int, **kwargs: Any) -> bool:
+        """Switches every connection of this client to database ``index`` (it reconnects)."""
+        self._with_options(db=int(index))
+        await self.aclose()
+        return True
+
+    async def client_setname(self, name: str) -> bool:
+        """Names every connection of this client ``name`` (it reconnects)."""
+        self._with_options(client_name=name)
+        await self.aclose()
+        return True
+
+    async def quit(self, **kwargs: Any) -> bool:
+        """QUIT: closes the connections (the next command connects again)."""
+        await self.aclose()
+        return True
+
+    async def reset(self) -> Any:
+        """RESET: every connection back to its initial state (it reconnects)."""
+        await self.aclose()
+        return "RESET"
 
     async def __aenter__(self) -> "Redis":
         return self
@@ -262,6 +313,8 @@ class Pipeline(PipelineBase):
             else:
                 target = self._lease if self._lease is not None else self._client._native
                 slots = await _await(target.pipeline_async, cmds, atomic)
+        except ExecAbortError as error:
+            raise self._aborted(stack, error)
         finally:
             await self.reset()
         return self._results(stack, slots, raise_on_error)
@@ -275,5 +328,9 @@ class Pipeline(PipelineBase):
         await self.reset()
 
     async def discard(self) -> None:
-        """DISCARD: drops the commands queued since ``multi()`` and any WATCH."""
+        """Drops what was queued; ``execute()`` then raises ResponseError (redis-py's)."""
+        PipelineBase.discard(self)
+
+    async def aclose(self) -> None:
+        """Drops what is queued (``reset``), redis-py's name for it."""
         await self.reset()
