@@ -688,6 +688,26 @@ export declare class RedisClient {
   watch(keys: Keys): Promise<string>;
   unwatch(): Promise<string>;
   executeIsolated<T>(fn: (isolated: RedisClient) => Promise<T>): Promise<T>;
+  /**
+   * A client sharing this one's connection whose commands take these options:
+   * `typeMapping` (Buffers for strings), `abortSignal` (reject with AbortError when it
+   * fires first; the command may still run), `asap` (accepted; commands are sent at once).
+   */
+  withCommandOptions(options: { typeMapping?: Partial<Record<number, unknown>>; abortSignal?: AbortSignal; asap?: boolean }): this;
+  /** A client sharing this one's connection whose commands reject with AbortError once `signal` fires. */
+  withAbortSignal(signal: AbortSignal): this;
+  /** Accepted for node-redis compatibility: every command is sent as soon as it is submitted. */
+  asap(): this;
+  /** A new, unconnected client with this one's options and `overrides`. */
+  duplicate(overrides?: Partial<RedisClientOptions>): RedisClient;
+  /** Keeps the process alive while the client is open, until unref() or close(). */
+  ref(): void;
+  /** Lets the process exit while the client is idle (the default). */
+  unref(): void;
+  /** The values of a hash, one batch per page. */
+  hScanValuesIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<string[]>;
+  /** The fields of a hash, one batch per page. */
+  hScanNoValuesIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<string[]>;
   /** A client sharing this one's connection whose string replies are Buffers. */
   withTypeMapping(mapping: Partial<Record<number, unknown>>): RedisClient;
   scanIterator(options?: ScanOptions): AsyncIterableIterator<string[]>;
@@ -765,6 +785,8 @@ export declare class MultiErrorReply extends ErrorReply {
   errorIndexes: number[];
 }
 export declare class WatchError extends RedisError {}
+/** A command's abortSignal fired before its reply arrived (the command may still have run). */
+export declare class AbortError extends RedisError {}
 export declare class GuardError extends RedisError {}
 export declare class ProtocolError extends RedisError {}
 export declare class Multi {}

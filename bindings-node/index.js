@@ -39,6 +39,12 @@ class SimpleError extends ErrorReply {}
 class BlobError extends ErrorReply {}
 /** redbridge's earlier name of ErrorReply, kept so `instanceof ResponseError` still holds. */
 const ResponseError = ErrorReply;
+/** A command's abortSignal fired before its reply arrived (the command may still have run). */
+class AbortError extends RedisError {
+  constructor() {
+    super('The command was aborted', 'ABORTED');
+  }
+}
 class WatchError extends RedisError {}
 class GuardError extends RedisError {}
 class ProtocolError extends RedisError {}
@@ -761,6 +767,15 @@ for (const name of Object.keys(GENERATED)) {
 const UPPER = {};
 for (const name of Object.keys(COMMANDS)) UPPER[name.toUpperCase()] = COMMANDS[name];
 
+/** `reply`, or an AbortError once `signal` fires first (the command's own outcome is then dropped). */
+function abortable(reply, signal) {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new AbortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    reply.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 function settle(reply, shape) {
   if (reply instanceof Error) throw toError(reply);
   return shape ? shape(reply) : reply;
@@ -894,6 +909,8 @@ class RedisClient extends EventEmitter {
     this._buffers = false;
     this._pinned = null;
     this._open = false;
+    this._abortSignal = undefined;
+    this._keepAlive = null;
   }
 
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
@@ -944,8 +961,11 @@ class RedisClient extends EventEmitter {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this._pinned) return target.execute(args, this._buffers, normal).then((r) => settle(r, shape));
-    return this._submit((tag) => target.submit(args, tag), shape, normal);
+    if (this._abortSignal && this._abortSignal.aborted) return Promise.reject(new AbortError());
+    const reply = this._pinned
+      ? target.execute(args, this._buffers, normal).then((r) => settle(r, shape))
+      : this._submit((tag) => target.submit(args, tag), shape, normal);
+    return this._abortSignal ? abortable(reply, this._abortSignal) : reply;
   }
 
   /** Hands one request to the batched crossing; resolves with its (shaped) reply. */
@@ -1020,9 +1040,54 @@ class RedisClient extends EventEmitter {
 
   /** A client sharing this one's connection, with reply types mapped (Buffers for strings). */
   withTypeMapping(mapping) {
+    return this.withCommandOptions({ typeMapping: mapping });
+  }
+
+  /**
+   * A client sharing this one's connection whose commands take these options, as
+   * node-redis's: `typeMapping` (Buffers for strings), `abortSignal` (the promise rejects
+   * with AbortError when it fires first; the command may still run on the server) and
+   * `asap` (accepted; the core sends every command as soon as it is submitted).
+   */
+  withCommandOptions(options) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`withCommandOptions: options must be an object, got ${describe(options)}`);
     const twin = Object.create(this);
-    twin._buffers = Boolean(mapping && mapping[RESP_TYPES.BLOB_STRING] === Buffer);
+    if ('typeMapping' in options) twin._buffers = Boolean(options.typeMapping && options.typeMapping[RESP_TYPES.BLOB_STRING] === Buffer);
+    if ('abortSignal' in options) {
+      const signal = options.abortSignal;
+      if (signal !== undefined && !(signal && typeof signal.addEventListener === 'function' && 'aborted' in signal)) {
+        throw new TypeError(`withCommandOptions: abortSignal must be an AbortSignal, got ${describe(signal)}`);
+      }
+      twin._abortSignal = signal;
+    }
     return twin;
+  }
+
+  /** A client sharing this one's connection whose commands reject with AbortError once `signal` fires. */
+  withAbortSignal(signal) {
+    return this.withCommandOptions({ abortSignal: signal });
+  }
+
+  /** node-redis's "send before queued commands": every command is sent at once already. */
+  asap() {
+    return this.withCommandOptions({ asap: true });
+  }
+
+  /** A new, unconnected client with this one's options and `overrides` (node-redis's duplicate). */
+  duplicate(overrides) {
+    if (overrides !== undefined && (overrides === null || typeof overrides !== 'object')) throw new TypeError(`duplicate: overrides must be an object, got ${describe(overrides)}`);
+    return new this.constructor({ ...this.options, ...overrides });
+  }
+
+  /** Keeps the process alive while the client is open (until unref() or close()), as a node-redis client does. */
+  ref() {
+    if (!this._keepAlive) this._keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  /** Lets the process exit while the client is idle (the default here: nothing holds the loop between requests). */
+  unref() {
+    if (this._keepAlive) clearInterval(this._keepAlive);
+    this._keepAlive = null;
   }
 
   async *_scan(kind, key, o) {
@@ -1047,6 +1112,16 @@ class RedisClient extends EventEmitter {
 
   async *hScanIterator(key, o) {
     for await (const page of this._scan('hash', arg(key, 'key'), o)) yield page.map(([field, value]) => ({ field, value }));
+  }
+
+  /** The values of a hash, one batch per page. */
+  async *hScanValuesIterator(key, o) {
+    for await (const page of this._scan('hash', arg(key, 'key'), o)) yield page.map(([, value]) => value);
+  }
+
+  /** The fields of a hash, one batch per page. */
+  async *hScanNoValuesIterator(key, o) {
+    for await (const page of this._scan('hash', arg(key, 'key'), o)) yield page.map(([field]) => field);
   }
 
   async *zScanIterator(key, o) {
@@ -1088,6 +1163,7 @@ class RedisClient extends EventEmitter {
 
   /** Closes every connection. */
   async close() {
+    this.unref();
     this._releasePin();
     if (this._native) this._native.close();
     this._native = null;
@@ -1260,4 +1336,5 @@ module.exports = {
   WatchError,
   GuardError,
   ProtocolError,
+  AbortError,
 };

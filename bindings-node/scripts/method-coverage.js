@@ -28,3 +28,16 @@ if (ours) {
   if (process.argv.includes('--missing')) console.log(r7.filter((r) => !ours.has(r.k)).map((r) => `${r.k}(${r.cmd})`).join(' '));
 }
 if (process.argv.includes('--unmatched')) console.log(rows.filter((r) => !r.redis).map((r) => `${r.k}:${r.file}:${r.cmd}`).join('\n'));
+
+// The other client methods: what a created node-redis client has beyond the command map and
+// EventEmitter (module namespaces such as json/ft left out: modules are not Redis 7.0's).
+if (ours) {
+  const { EventEmitter } = require('node:events');
+  const names = (o) => { const out = new Set(); let p = Object.getPrototypeOf(o); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) out.add(n); p = Object.getPrototypeOf(p); } return out; };
+  const theirs = names(require('redis').createClient());
+  const emitter = new Set(Object.getOwnPropertyNames(EventEmitter.prototype));
+  const modules = new Set(['bf', 'cms', 'cf', 'tDigest', 'topK', 'json', 'ft', 'ts']);
+  const other = [...theirs].filter((n) => /^[a-z]/.test(n) && !c[n] && n !== 'constructor' && !emitter.has(n) && !modules.has(n));
+  console.log('other client methods:', other.filter((n) => ours.has(n)).length, 'of', other.length);
+  if (process.argv.includes('--missing')) console.log(other.filter((n) => !ours.has(n)).join(' '));
+}

@@ -276,3 +276,50 @@ test('pipelines cross in one packed string: any text arrives as sent, Buffers st
   assert.deepStrictEqual(await c.multi().set('pk:b', bin).strLen('pk:b').execAsPipeline(), ['OK', 4]);
   await c.close();
 });
+
+test('node-redis client methods: duplicate, withAbortSignal, withCommandOptions, asap, ref/unref, hash iterators', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url, name: 'rb-dup' }).connect();
+  t.after(() => c.close());
+  // duplicate: a new client with the same options (and overrides), not yet connected
+  const twin = c.duplicate({ name: 'rb-twin' });
+  assert.strictEqual(twin.isOpen, false);
+  assert.deepStrictEqual(twin.options, { url, name: 'rb-twin' });
+  await twin.connect();
+  assert.strictEqual(await twin.clientGetName(), 'rb-twin');
+  await twin.close();
+  assert.strictEqual(await c.ping(), 'PONG', 'closing the duplicate leaves the original open');
+  assert.throws(() => c.duplicate('x'), (e) => e instanceof TypeError && /duplicate: overrides must be an object/.test(e.message));
+  // withAbortSignal: an aborted signal rejects without sending; one that fires later rejects a blocked call
+  await c.del('abort:q');
+  const done = new AbortController();
+  done.abort();
+  await assert.rejects(c.withAbortSignal(done.signal).incr('abort:n'), redbridge.AbortError);
+  assert.strictEqual(await c.get('abort:n'), null, 'an already aborted command is not sent');
+  const later = new AbortController();
+  const blocked = c.withAbortSignal(later.signal).blPop('abort:q', 0.3);
+  setTimeout(() => later.abort(), 20);
+  await assert.rejects(blocked, (e) => e instanceof redbridge.AbortError && e instanceof redbridge.RedisError);
+  const live = new AbortController();
+  assert.strictEqual(await c.withAbortSignal(live.signal).set('abort:k', 'v'), 'OK', 'a signal that never fires changes nothing');
+  assert.throws(() => c.withCommandOptions({ abortSignal: 5 }), /abortSignal must be an AbortSignal, got a number/);
+  // withCommandOptions / asap: type mapping and the asap flag (accepted)
+  const raw = c.withCommandOptions({ typeMapping: { [redbridge.RESP_TYPES.BLOB_STRING]: Buffer } }).asap();
+  assert.ok(Buffer.isBuffer(await raw.get('abort:k')));
+  assert.strictEqual(await c.asap().get('abort:k'), 'v');
+  // ref/unref: a timer handle held while ref'd, dropped by unref() and close()
+  c.ref();
+  assert.ok(c._keepAlive);
+  c.unref();
+  assert.strictEqual(c._keepAlive, null);
+  c.ref();
+  // hash iterators over values and fields
+  await c.hSet('abort:h', { a: '1', b: '2' });
+  const values = [];
+  for await (const batch of c.hScanValuesIterator('abort:h')) values.push(...batch);
+  const fields = [];
+  for await (const batch of c.hScanNoValuesIterator('abort:h')) fields.push(...batch);
+  assert.deepStrictEqual([values.sort(), fields.sort()], [['1', '2'], ['a', 'b']]);
+  await c.close();
+  assert.strictEqual(c._keepAlive, null, 'close() drops the keep-alive handle');
+});

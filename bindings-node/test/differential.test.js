@@ -512,6 +512,7 @@ test('scan iterators yield what node-redis yields', async (t) => {
       await flat(c.scanIterator({ MATCH: 'it:*', COUNT: 100 })),
       await flat(c.sScanIterator('it-s', { COUNT: 100 })),
       await flat(c.hScanIterator('it-h', { COUNT: 100 })),
+      await flat(c.hScanValuesIterator('it-h', { COUNT: 100 })),
       await flat(c.zScanIterator('it-z', { COUNT: 100 })),
     ];
   };

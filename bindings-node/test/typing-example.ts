@@ -142,3 +142,20 @@ export async function commandsExample(client: RedisClient): Promise<number> {
   use(configured, all[0]?.addr, killed, log[0]?.reason, role.role, keysAndFlags[0]?.flags, reset, migrated, upper, queued);
   return used;
 }
+
+// Client methods of node-redis 6.4 (issue #16).
+export async function clientMethodsExample(client: RedisClient): Promise<void> {
+  const controller = new AbortController();
+  const aborting = client.withAbortSignal(controller.signal);
+  const v: string | null = await aborting.get('k');
+  const options = client.withCommandOptions({ typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer }, asap: true });
+  await options.asap().get('k');
+  const twin: RedisClient = client.duplicate({ name: 'worker' });
+  await twin.connect();
+  twin.ref();
+  twin.unref();
+  for await (const values of client.hScanValuesIterator('h', { COUNT: 100 })) console.log(values.length);
+  for await (const fields of client.hScanNoValuesIterator('h')) console.log(fields.length);
+  console.log(v);
+  await twin.close();
+}
