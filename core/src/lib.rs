@@ -45,7 +45,7 @@ pub mod client;
 
 pub use cache::Cache;
 pub use client::{
-    Batcher, Client, Completion, Done, Lease, LoopWatch, ScanSlot, ScanStream, SyncClient,
+    Batcher, Client, Completion, Done, Lease, LoopWatch, ScanSlot, ScanStream, Script, SyncClient,
     SyncLease, SyncScan,
 };
 pub use command::{Block, Command, Flags};

@@ -10,7 +10,8 @@
 //! - [`Batcher`], requests from a foreign event loop, carried in batches (and, alone, on
 //!   the loop's own connection).
 //! - [`Lease`], a dedicated connection held by one caller; [`ScanStream`] and
-//!   [`SyncScan`], SCAN iterations.
+//!   [`SyncScan`], SCAN iterations; [`Script`], Lua scripts run by SHA1 with the
+//!   `EVAL` fallback ([`Client::eval_script`]).
 //!
 //! `docs/architecture.md` says when each engine is chosen, and why.
 
@@ -18,6 +19,7 @@ mod batch;
 mod lease;
 mod request;
 mod scan;
+mod script;
 mod sync;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +34,7 @@ pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
 pub use lease::{Lease, SyncLease};
 pub(crate) use request::Begin;
 pub use scan::ScanStream;
+pub use script::Script;
 pub use sync::{SyncClient, SyncScan};
 
 use crate::cache::{Cache, Ticket};

@@ -99,7 +99,7 @@ impl SyncClient {
 
     /// Carries a command that passed [`Client::begin`]: on the direct connection when
     /// the policy lets it and nobody else is using it, else (or to retry) on the runtime.
-    fn send(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+    pub(super) fn send(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
         if route::direct(self.config(), Carrier::Caller, Work::Command(cmd)) {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
