@@ -197,6 +197,12 @@ typedef struct redbridge_pipeline redbridge_pipeline;
 typedef struct redbridge_scan redbridge_scan;
 
 /**
+ * A Lua script and its SHA1 (an opaque handle). Once made (and marked read-only, if it
+ * is), one script may be run from many threads at once.
+ */
+typedef struct redbridge_script redbridge_script;
+
+/**
  * A reply. Every string is NUL-terminated as well as sized (binary data may hold NUL
  * bytes: use `len`). Freed, with all its elements, by one `redbridge_reply_free`.
  */
@@ -704,6 +710,56 @@ enum redbridge_status redbridge_scan_next(struct redbridge_scan *scan,
  * Frees a scan. NULL is a no-op.
  */
 void redbridge_scan_free(struct redbridge_scan *scan);
+
+/**
+ * Makes a script from its Lua source, `len` bytes at `body` (binary-safe; NUL bytes
+ * are kept), and computes its SHA1. On success *out is a script to free with
+ * redbridge_script_free. Nothing is sent to the server.
+ */
+enum redbridge_status redbridge_script_new(const char *body,
+                                           size_t len,
+                                           struct redbridge_script **out);
+
+/**
+ * The script's SHA1: 40 lower-case hex digits, NUL-terminated, as SCRIPT LOAD answers
+ * and SCRIPT EXISTS takes. Valid as long as the script; do not free it. NULL (with the
+ * last error set) for a NULL script.
+ */
+const char *redbridge_script_sha(const struct redbridge_script *script);
+
+/**
+ * Marks the script read-only (`read_only` true) or not. A read-only script runs with
+ * EVALSHA_RO / EVAL_RO (Redis 7): the server refuses a write inside it, and each call
+ * counts as a read for the policy (retried after a connection error; on a cluster with
+ * read_from_replicas, a replica may serve it). Set it before the script is shared
+ * between threads.
+ */
+enum redbridge_status redbridge_script_set_read_only(struct redbridge_script *script,
+                                                     bool read_only);
+
+/**
+ * Runs the script: EVALSHA first and, only when the server does not have the script
+ * (NOSCRIPT), EVAL with the body, which caches it there. The first `numkeys` of the
+ * `argc` arguments are its KEYS, the rest its ARGV, binary-safe as in
+ * redbridge_command_argv (`argvlen` NULL means NUL-terminated strings; `argv` may be
+ * NULL when `argc` is 0). The reply is set as by redbridge_command_argv: on
+ * REDBRIDGE_OK the script's reply, on REDBRIDGE_ERR_RESPONSE (an error the script
+ * raised, or a Lua error) the server's error as a REDBRIDGE_REPLY_ERROR reply; free it
+ * with redbridge_reply_free. Timeouts, retries and counters are those of any command
+ * (one request per call).
+ */
+enum redbridge_status redbridge_script_eval(const struct redbridge_client *client,
+                                            const struct redbridge_script *script,
+                                            int32_t numkeys,
+                                            int32_t argc,
+                                            const char *const *argv,
+                                            const size_t *argvlen,
+                                            struct redbridge_reply **reply);
+
+/**
+ * Frees a script. NULL is a no-op.
+ */
+void redbridge_script_free(struct redbridge_script *script);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use redbridge::{Command, Config, ErrorKind, SyncClient};
+use redbridge::{Command, Config, ErrorKind, SyncClient, Value};
 
 use crate::config::redbridge_config;
 use crate::ffi::{
@@ -67,19 +67,28 @@ pub extern "C" fn redbridge_command_argv(
         let client = arg(client, "client")?;
         let out = out_ptr(reply, "reply")?;
         let cmd = Command::new(argv_slices(argc, argv, argvlen)?)?;
-        match client.inner.execute(&cmd) {
-            Ok(v) => {
-                put(out, to_reply(v));
-                Ok(())
-            }
-            Err(e) => {
-                if e.kind() == ErrorKind::Response {
-                    put(out, error_reply(&e));
-                }
-                Err(e)
-            }
-        }
+        deliver(out, client.inner.execute(&cmd))
     })
+}
+
+/// Hands a command's outcome to C: the reply in `*out`, or for a server error the error
+/// as an ERROR reply in `*out` as well as the status; other errors leave `*out` alone.
+pub(crate) fn deliver(
+    out: *mut *mut redbridge_reply,
+    result: Result<Value, redbridge::Error>,
+) -> Result<(), redbridge::Error> {
+    match result {
+        Ok(v) => {
+            put(out, to_reply(v));
+            Ok(())
+        }
+        Err(e) => {
+            if e.kind() == ErrorKind::Response {
+                put(out, error_reply(&e));
+            }
+            Err(e)
+        }
+    }
 }
 
 /// redbridge_command_argv for NUL-terminated string arguments.

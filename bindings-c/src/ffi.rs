@@ -145,10 +145,22 @@ pub(crate) fn argv_slices<'a>(
     if argc <= 0 {
         return Err(Error::invalid("argc must be at least 1 (the command name)"));
     }
+    arg_slices(argc as usize, argv, argvlen)
+}
+
+/// Reads `n` binary-safe arguments as [`argv_slices`] does, where none is fine (then
+/// `argv` may be NULL): a script's keys and arguments.
+pub(crate) fn arg_slices<'a>(
+    n: usize,
+    argv: *const *const c_char,
+    argvlen: *const usize,
+) -> Result<Vec<&'a [u8]>, Error> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
     if argv.is_null() {
         return Err(null("argv"));
     }
-    let n = argc as usize;
     // SAFETY: argv (and argvlen when given) point to argc elements by contract.
     let ptrs = unsafe { std::slice::from_raw_parts(argv, n) };
     let lens = if argvlen.is_null() {

@@ -13,3 +13,4 @@ pub mod ffi;
 pub mod pipeline;
 pub mod reply;
 pub mod scan;
+pub mod script;

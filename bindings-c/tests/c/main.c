@@ -17,6 +17,8 @@ int main(int argc, char **argv) {
     test_replies();
     test_binary();
     test_pipeline();
+    test_script();
+    test_reply_families();
     test_scan();
     test_config_guard_timeout_stats();
     test_threads();

@@ -65,6 +65,8 @@ void test_cache(void);                      /* test_cache.c */
 void test_tls(void);                        /* test_tls.c */
 void test_cluster(void);                    /* test_cluster.c */
 void test_cluster_failover(void);           /* test_cluster.c; last: kills a primary */
+void test_script(void);                     /* test_script.c */
+void test_reply_families(void);             /* test_families.c */
 void test_conformance(const char *path);    /* test_conformance.c */
 
 #endif
