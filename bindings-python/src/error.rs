@@ -16,7 +16,13 @@ fn class_name(e: &Error) -> &'static str {
             Some("NOPERM") => "NoPermissionError",
             Some("READONLY") => "ReadOnlyError",
             Some("LOADING") => "BusyLoadingError",
-            // redis-py tells module failures apart by the server's wording.
+            // redis-py tells these apart by the server's wording.
+            Some("ERR")
+                if e.message()
+                    .contains("called without any password configured") =>
+            {
+                "AuthenticationError"
+            }
             Some("ERR")
                 if e.message().starts_with("Error loading the extension")
                     || e.message().starts_with("Error unloading module") =>

@@ -275,3 +275,29 @@ fn direct_connection_with_a_wrong_password_reports_authentication() {
     assert!(!e.to_string().contains("not-the-one"), "{e}");
     assert_eq!(client.stats().direct_requests, 0);
 }
+
+#[test]
+fn a_lone_caller_opens_one_connection() {
+    // The shared (multiplexed) connection opens on the first request that needs it: a
+    // client used from one thread talks over its direct connection only.
+    let srv = TestServer::start();
+    let config = srv.builder().client_name("lone-caller").build().unwrap();
+    let client = SyncClient::new(config).unwrap();
+    for i in 0..20 {
+        client
+            .execute(&c(&["SET", "sy:lone", &i.to_string()]))
+            .unwrap();
+    }
+    let mut admin = srv.control();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+    let named = list
+        .lines()
+        .filter(|l| l.contains(" name=lone-caller "))
+        .count();
+    assert_eq!(named, 1, "{list}");
+    // The async face still works: it opens the shared connection when first used.
+    let v = redbridge::runtime::runtime()
+        .block_on(async { client.async_client().execute(&c(&["GET", "sy:lone"])).await })
+        .unwrap();
+    assert_eq!(v, Value::BulkString(b"19".to_vec()));
+}

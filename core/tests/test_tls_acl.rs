@@ -191,3 +191,28 @@ fn acl_users_on_every_connection_and_clear_refusals() {
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert!(!e.to_string().contains("not-the-pw") && !format!("{e:?}").contains("not-the-pw"));
 }
+
+#[test]
+fn a_user_without_a_password_logs_in_as_that_user() {
+    // An ACL `nopass` user given without a password: every connection (the direct one,
+    // the shared one, a leased one) is that user's, not the default user's.
+    let srv = TestServer::start_owned(&[]);
+    let mut admin = srv.control();
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER", "viewer", "on", "nopass", "~cache:*", "+get", "+acl",
+        ])
+        .exec(&mut admin)
+        .unwrap();
+    let config = srv.builder().username("viewer").build().unwrap();
+    let client = SyncClient::new(config).unwrap();
+    let who = client.execute(&c(&["ACL", "WHOAMI"])).unwrap();
+    assert_eq!(who, Value::BulkString(b"viewer".to_vec()));
+    let async_who = redbridge::runtime::runtime()
+        .block_on(async { client.async_client().execute(&c(&["ACL", "WHOAMI"])).await })
+        .unwrap();
+    assert_eq!(async_who, Value::BulkString(b"viewer".to_vec()));
+    // The user's rules apply: a key outside ~cache:* is refused.
+    let e = client.execute(&c(&["GET", "other"])).unwrap_err();
+    assert_eq!(e.code(), Some("NOPERM"), "{e}");
+}

@@ -64,8 +64,9 @@ SEAM_CALLERS = (SYNC_CONFTEST, ASYNC_CONFTEST)
 
 def _switch_exceptions() -> List[str]:
     """redis.exceptions' classes that redbridge.exceptions also names become redbridge's
-    (in ``redis`` too), for the test modules imported after this."""
+    (in ``redis`` and ``redis.asyncio`` too), for the test modules imported after this."""
     import redis
+    import redis.asyncio
     import redis.exceptions
     import redbridge.exceptions as ours
 
@@ -76,8 +77,10 @@ def _switch_exceptions() -> List[str]:
     for name in ours.__all__:
         if hasattr(redis.exceptions, name) and name not in keep:
             setattr(redis.exceptions, name, getattr(ours, name))
-            if hasattr(redis, name):
-                setattr(redis, name, getattr(ours, name))
+            # The asyncio tests import redis.asyncio as redis and name redis.ResponseError.
+            for module in (redis, redis.asyncio):
+                if hasattr(module, name):
+                    setattr(module, name, getattr(ours, name))
             switched.append(name)
     return switched
 

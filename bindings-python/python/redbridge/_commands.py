@@ -893,7 +893,23 @@ class Commands(GeneratedCommands):
             raise DataError("XREAD streams must be a non empty dict")
         return ["STREAMS", *streams.keys(), *streams.values()]
 
-    def xread(self, streams: Mapping[Any, Any], count: Optional[int] = None, block: Optional[int] = None) -> ResponseT:
+    def _read_caps(self, cmd: str, count: Optional[int], max_count: Optional[int], max_size: Optional[int]) -> List[Any]:
+        """MAXCOUNT/MAXSIZE of XREAD and XREADGROUP (Redis 8.9), checked as redis-py."""
+        pieces: List[Any] = []
+        if max_count is not None:
+            if not isinstance(max_count, int) or max_count < 1:
+                raise DataError(f"{cmd} max_count must be a positive integer")
+            if count is not None and max_count < count:
+                raise DataError(f"{cmd} max_count must be greater than or equal to count")
+            pieces += ["MAXCOUNT", max_count]
+        if max_size is not None:
+            if not isinstance(max_size, int) or max_size < 1:
+                raise DataError(f"{cmd} max_size must be a positive integer")
+            pieces += ["MAXSIZE", max_size]
+        return pieces
+
+    def xread(self, streams: Mapping[Any, Any], count: Optional[int] = None, block: Optional[int] = None,
+              max_count: Optional[int] = None, max_size: Optional[int] = None) -> ResponseT:
         """XREAD: [[stream, [(id, {field: value})]]] (redis-py's shape), None on timeout."""
 
         pieces: List[Any] = []
@@ -905,10 +921,12 @@ class Commands(GeneratedCommands):
             if not isinstance(count, int) or count < 1:
                 raise DataError("XREAD count must be a positive integer")
             pieces += ["COUNT", count]
+        pieces += self._read_caps("XREAD", count, max_count, max_size)
         return self.execute_command("XREAD", *pieces, *self._streams(streams))
 
     def xreadgroup(self, groupname: str, consumername: str, streams: Mapping[Any, Any], count: Optional[int] = None,
-                   block: Optional[int] = None, noack: bool = False) -> ResponseT:
+                   block: Optional[int] = None, noack: bool = False, max_count: Optional[int] = None,
+                   max_size: Optional[int] = None) -> ResponseT:
 
         pieces: List[Any] = ["GROUP", groupname, consumername]
         if count is not None:
@@ -919,6 +937,7 @@ class Commands(GeneratedCommands):
             if not isinstance(block, int) or block < 0:
                 raise DataError("XREADGROUP block must be a non-negative integer")
             pieces += ["BLOCK", block]
+        pieces += self._read_caps("XREADGROUP", count, max_count, max_size)
         if noack:
             pieces.append("NOACK")
         return self.execute_command("XREADGROUP", *pieces, *self._streams(streams))
@@ -931,10 +950,14 @@ class Commands(GeneratedCommands):
                        consumername: Optional[str] = None, idle: Optional[int] = None) -> ResponseT:
         """XPENDING with a range: [{message_id, consumer, time_since_delivered, times_delivered}]."""
 
-        if {min, max, count} & {None}:
-            raise DataError("XPENDING must be provided with min, max and count parameters")
+        if min is None or max is None or count is None:
+            raise DataError("XPENDING must be provided with min, max and count parameters, or none of them")
+        if int(count) < 0:
+            raise DataError("XPENDING count must be a integer >= 0")
         pieces: List[Any] = [name, groupname]
         if idle is not None:
+            if int(idle) < 0:
+                raise DataError("XPENDING idle must be a integer >= 0")
             pieces += ["IDLE", idle]
         pieces += [min, max, count]
         if consumername is not None:
@@ -961,8 +984,12 @@ class Commands(GeneratedCommands):
 
     def xautoclaim(self, name: KeyT, groupname: str, consumername: str, min_idle_time: int, start_id: Any = "0-0",
                    count: Optional[int] = None, justid: bool = False) -> ResponseT:
+        if int(min_idle_time) < 0:
+            raise DataError("XAUTOCLAIM min_idle_time must be a non negative integer")
         pieces: List[Any] = [name, groupname, consumername, min_idle_time, start_id]
         if count is not None:
+            if int(count) < 0:
+                raise DataError("XPENDING count must be a integer >= 0")
             pieces += ["COUNT", count]
         if justid:
             pieces.append("JUSTID")

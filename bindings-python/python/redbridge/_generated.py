@@ -105,6 +105,10 @@ class GeneratedCommands:
         """CLIENT ID: Returns the client ID for the current connection."""
         return self.execute_command("CLIENT ID")
 
+    def client_kill(self, address: str) -> ResponseT:
+        """CLIENT KILL: Kill the connection of a client."""
+        return self.execute_command("CLIENT KILL", address)
+
     def client_no_evict(self, mode: str) -> ResponseT:
         """CLIENT NO-EVICT: Set client eviction mode for the current connection."""
         return self.execute_command("CLIENT NO-EVICT", mode)

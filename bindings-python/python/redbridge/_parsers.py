@@ -134,6 +134,11 @@ def command_table(r: Any, **_: Any) -> Dict[str, Any]:
     return out
 
 
+def client_kill(r: Any, **_: Any) -> Any:
+    """CLIENT KILL: True for the address form's OK, the count for the filter form's."""
+    return r if isinstance(r, int) else str_if_bytes(r) == "OK"
+
+
 def always_true(r: Any, **_: Any) -> bool:
     """BGSAVE / BGREWRITEAOF: redis-py answers True once the server accepted it."""
     return True
@@ -484,6 +489,7 @@ CALLBACKS: Dict[str, Callback] = {
     "XAUTOCLAIM": xautoclaim,
     "XINFO STREAM": xinfo_dict,
     "CLIENT LIST": client_list,
+    "CLIENT KILL": client_kill,
     "CLIENT INFO": client_info,
     "CLIENT PAUSE": bool_ok,
     "ACL SETUSER": bool_ok,

@@ -122,6 +122,22 @@ class Redis(ClientBase):
         reconnects so that each new connection carries the name)."""
         self._with_options(client_name=name)
         self.close()
+        self.ping()  # connect now, so that the name is seen at once (CLIENT LIST)
+        return True
+
+    def auth(self, password: str, username: Optional[str] = None, **kwargs: Any) -> bool:
+        """Logs every connection of this client in as ``username`` (default user when
+        None) with ``password``: it reconnects with these credentials. A refusal raises
+        AuthenticationError and keeps the credentials it had."""
+        url, before = self._make
+        self._with_options(password=password, username=username)
+        self.close()
+        try:
+            self.ping()
+        except Exception:
+            self._make = (url, before)
+            self.close()
+            raise
         return True
 
     def quit(self, **kwargs: Any) -> bool:

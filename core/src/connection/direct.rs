@@ -323,19 +323,18 @@ impl Wire {
 fn handshake(config: &Config) -> (redis::Pipeline, Vec<bool>) {
     let mut p = redis::pipe();
     let mut must = Vec::new();
-    let password = config.password.as_ref().map(|p| p.expose());
-    let user = config.username.as_deref().unwrap_or("default");
-    match (config.protocol, password) {
-        (Protocol::Resp3, pw) => {
+    let login = config.login();
+    match (config.protocol, login) {
+        (Protocol::Resp3, login) => {
             let hello = p.cmd("HELLO").arg(3);
-            if let Some(pw) = pw {
-                hello.arg("AUTH").arg(user).arg(pw);
+            if let Some((user, pw)) = login {
+                hello.arg("AUTH").arg(user.unwrap_or("default")).arg(pw);
             }
             must.push(true);
         }
-        (Protocol::Resp2, Some(pw)) => {
+        (Protocol::Resp2, Some((user, pw))) => {
             let auth = p.cmd("AUTH");
-            if config.username.is_some() {
+            if let Some(user) = user {
                 auth.arg(user);
             }
             auth.arg(pw);

@@ -11,13 +11,13 @@
 //! every [`ConnectionObserver`] on the connection's reader, in order with replies, and
 //! connects and disconnects are announced with a generation number.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, PushKind};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::{Observers, Stats};
@@ -46,10 +46,16 @@ pub(crate) struct Multiplexed {
     /// supervisor has replaced it (an unsafe command would fail on it without a retry).
     broken_generation: AtomicU64,
     stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// Set by the first request: the supervisor connects only then, so a client whose
+    /// requests all go elsewhere (the sync engine's direct connection) opens no socket
+    /// it does not use.
+    wanted: AtomicBool,
+    demand: Arc<Notify>,
 }
 
 impl Multiplexed {
-    /// Starts the supervisor on the current runtime; the first connect begins at once.
+    /// Starts the supervisor on the current runtime; the first connect begins with the
+    /// first request (or [`Self::wait_first`]), at once when the cache is on.
     pub(crate) fn start(
         config: Arc<Config>,
         client: redis::Client,
@@ -62,7 +68,15 @@ impl Multiplexed {
         });
         let (broken_tx, broken_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
+        let demand = Arc::new(Notify::new());
+        // With the client-side cache on, this connection carries the invalidations the
+        // cache depends on: it connects at once.
+        let eager = config.cache().is_some();
+        if eager {
+            demand.notify_one();
+        }
         let sup = Supervisor {
+            demand: demand.clone(),
             config,
             client,
             observers,
@@ -77,6 +91,15 @@ impl Multiplexed {
             broken: broken_tx,
             broken_generation: AtomicU64::new(0),
             stop: Mutex::new(Some(stop_tx)),
+            wanted: AtomicBool::new(eager),
+            demand,
+        }
+    }
+
+    /// Lets the supervisor make its first connect (once; one relaxed load afterwards).
+    fn want(&self) {
+        if !self.wanted.load(Ordering::Relaxed) && !self.wanted.swap(true, Ordering::AcqRel) {
+            self.demand.notify_one();
         }
     }
 
@@ -91,6 +114,7 @@ impl Multiplexed {
         wait: Option<Duration>,
         addr: &Addr,
     ) -> Result<(u64, MultiplexedConnection)> {
+        self.want();
         let broken = self.broken_generation.load(Ordering::Acquire);
         if let Some(r) = ready_or_failed(&self.state.borrow(), broken) {
             return r;
@@ -133,6 +157,7 @@ impl Multiplexed {
 
     /// Waits for the first connection and returns its error if it failed.
     pub(crate) async fn wait_first(&self, wait: Duration) -> Result<()> {
+        self.want();
         let mut rx = self.state.clone();
         let first = async {
             loop {
@@ -201,6 +226,8 @@ fn closed() -> Error {
 }
 
 struct Supervisor {
+    /// Notified by the first request (see [`Multiplexed::want`]).
+    demand: Arc<Notify>,
     config: Arc<Config>,
     client: redis::Client,
     observers: Arc<Observers>,
@@ -212,6 +239,13 @@ struct Supervisor {
 
 impl Supervisor {
     async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        tokio::select! {
+            _ = self.demand.notified() => {}
+            _ = &mut stop => {
+                self.state.send_replace(Slot::Closed);
+                return;
+            }
+        }
         let mut generation = 0u64;
         let mut failures = 0u32;
         loop {

@@ -36,7 +36,9 @@ pub(crate) async fn pipeline<C: PipelineConn>(
     conn: &mut C,
     pipe: &Pipeline,
 ) -> Result<Vec<Result<Value>>> {
-    if pipe.is_empty() {
+    // An empty transaction is still sent (MULTI, EXEC): after WATCH, its EXEC is what
+    // tells whether a watched key changed.
+    if pipe.is_empty() && !pipe.is_transaction() {
         return Ok(Vec::new());
     }
     let mut replies = Vec::with_capacity(pipe.len() + 2);
@@ -52,7 +54,9 @@ pub(crate) fn pipeline_blocking(
     conn: &mut DirectConn,
     pipe: &Pipeline,
 ) -> Result<Vec<Result<Value>>> {
-    if pipe.is_empty() {
+    // An empty transaction is still sent (MULTI, EXEC): after WATCH, its EXEC is what
+    // tells whether a watched key changed.
+    if pipe.is_empty() && !pipe.is_transaction() {
         return Ok(Vec::new());
     }
     let mut replies = Vec::with_capacity(pipe.len() + 2);

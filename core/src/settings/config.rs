@@ -210,6 +210,19 @@ impl Config {
         self.cluster
     }
 
+    /// Who connections log in as: (username, password), or None to stay the default
+    /// user without AUTH. A username without a password (ACL `nopass`) logs in with an
+    /// empty password, as redis-py and node-redis do; otherwise the connection would
+    /// silently be the default user's. Every handshake (redis-rs's and the direct
+    /// connection's) asks this.
+    pub(crate) fn login(&self) -> Option<(Option<&str>, &str)> {
+        match (&self.username, &self.password) {
+            (user, Some(p)) => Some((user.as_deref(), p.expose())),
+            (Some(user), None) => Some((Some(user.as_str()), "")),
+            (None, None) => None,
+        }
+    }
+
     /// The redis-rs client every connection of this configuration is opened from
     /// (address, TLS, handshake).
     pub(crate) fn redis_client(&self) -> Result<redis::Client> {
@@ -231,11 +244,11 @@ impl Config {
                 Protocol::Resp3 => redis::ProtocolVersion::RESP3,
             })
             .set_lib_name("redbridge", env!("CARGO_PKG_VERSION"));
-        if let Some(u) = &self.username {
-            settings = settings.set_username(u);
-        }
-        if let Some(p) = &self.password {
-            settings = settings.set_password(p.expose());
+        if let Some((user, password)) = self.login() {
+            if let Some(u) = user {
+                settings = settings.set_username(u);
+            }
+            settings = settings.set_password(password);
         }
         addr.into_connection_info()
             .expect("a ConnectionAddr always converts")

@@ -229,6 +229,22 @@ class Redis(ClientBase):
         """Names every connection of this client ``name`` (it reconnects)."""
         self._with_options(client_name=name)
         await self.aclose()
+        await self.ping()  # connect now, so that the name is seen at once (CLIENT LIST)
+        return True
+
+    async def auth(self, password: str, username: Optional[str] = None, **kwargs: Any) -> bool:
+        """Logs every connection of this client in as ``username`` (default user when
+        None) with ``password``: it reconnects with these credentials. A refusal raises
+        AuthenticationError and keeps the credentials it had."""
+        url, before = self._make
+        self._with_options(password=password, username=username)
+        await self.aclose()
+        try:
+            await self.ping()
+        except Exception:
+            self._make = (url, before)
+            await self.aclose()
+            raise
         return True
 
     async def quit(self, **kwargs: Any) -> bool:
