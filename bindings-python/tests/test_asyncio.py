@@ -116,10 +116,13 @@ def test_async_pipeline_matches_redis_py(url: str) -> None:
         return out
 
     async def main() -> None:
-        ref = redis.asyncio.Redis.from_url(url, protocol=2)
-        ours = redbridge.asyncio.Redis.from_url(url, protocol=3)
-        assert await run(ours) == await run(ref)
-        await ref.aclose()
-        await ours.aclose()
+        # Same protocol argument on both: none (redis-py's default shapes) and 3 (its
+        # RESP3 shapes: zrange's pairs as lists).
+        for protocol in (None, 3):
+            ref = redis.asyncio.Redis.from_url(url, protocol=protocol)
+            ours = redbridge.asyncio.Redis.from_url(url, protocol=protocol)
+            assert await run(ours) == await run(ref), f"protocol={protocol}"
+            await ref.aclose()
+            await ours.aclose()
 
     asyncio.run(main())

@@ -1,6 +1,7 @@
 """Differential test: the same calls against redis-py and redbridge, every result and
-exception type compared, sync and asyncio, decode_responses off and on, and redbridge
-under RESP2 and RESP3 (redis-py with RESP2 is the reference)."""
+exception type compared, sync and asyncio, decode_responses off and on, both clients made
+with the same protocol argument: none (redis-py 8's default Python shapes, RESP3 on the
+wire), 2, or 3 (redis-py's RESP3 shapes)."""
 
 from __future__ import annotations
 
@@ -493,9 +494,9 @@ def compare(reference: List[Any], ours: List[Any], label: str) -> None:
 
 
 @pytest.mark.parametrize("decode", [False, True])
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_sync_matches_redis_py(url: str, protocol: int, decode: bool) -> None:
-    ref = redis.Redis.from_url(url, protocol=2, decode_responses=decode)
+@pytest.mark.parametrize("protocol", [None, 2, 3])
+def test_sync_matches_redis_py(url: str, protocol: Optional[int], decode: bool) -> None:
+    ref = redis.Redis.from_url(url, protocol=protocol, decode_responses=decode)
     ours = redbridge.Redis.from_url(url, protocol=protocol, decode_responses=decode)
     with pytest.warns(redbridge.RedbridgeWarning):  # the KEYS step
         got = run_sync(ours)
@@ -506,10 +507,10 @@ def test_sync_matches_redis_py(url: str, protocol: int, decode: bool) -> None:
 
 
 @pytest.mark.parametrize("decode", [False, True])
-@pytest.mark.parametrize("protocol", [2, 3])
-def test_asyncio_matches_redis_py(url: str, protocol: int, decode: bool) -> None:
+@pytest.mark.parametrize("protocol", [None, 2, 3])
+def test_asyncio_matches_redis_py(url: str, protocol: Optional[int], decode: bool) -> None:
     async def main() -> None:
-        ref = redis.asyncio.Redis.from_url(url, protocol=2, decode_responses=decode)
+        ref = redis.asyncio.Redis.from_url(url, protocol=protocol, decode_responses=decode)
         ours = redbridge.asyncio.Redis.from_url(url, protocol=protocol, decode_responses=decode)
         want = await run_async(ref)
         got = await run_async(ours)
@@ -536,6 +537,7 @@ def test_pipeline_matches_redis_py(url: str) -> None:
                 out.append((type(e).__name__, "Command # 2" in str(e)))
         return [[(type(x).__name__, str(x)) if isinstance(x, Exception) else x for x in r] if isinstance(r, list) else r for r in out]
 
-    ref = redis.Redis.from_url(url, protocol=2)
-    ours = redbridge.Redis.from_url(url, protocol=3)
-    assert run(ours) == run(ref)
+    for protocol in (None, 3):
+        ref = redis.Redis.from_url(url, protocol=protocol)
+        ours = redbridge.Redis.from_url(url, protocol=protocol)
+        assert run(ours) == run(ref), f"protocol={protocol}"

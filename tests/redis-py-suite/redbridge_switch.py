@@ -215,6 +215,10 @@ def async_factory(connection_pool: Any = None, **kwargs: Any) -> Any:
 
 # ---------------------------------------------------------------- the seams
 
+def _is_redbridge(r: Any) -> bool:
+    return any(cls is not None and isinstance(r, cls) for cls in (_sync_cls, _async_cls))
+
+
 def _install_sync(mod: types.ModuleType) -> None:
     import redis.client
 
@@ -232,6 +236,18 @@ def _install_sync(mod: types.ModuleType) -> None:
     _get_client.__wrapped__ = original  # type: ignore[attr-defined]
     mod._get_client = _get_client
     _seams.append(f"{SYNC_CONFTEST}._get_client")
+
+    # Which reply shapes a test expects depends on the protocol the client was made with,
+    # which the conftest reads from redis-py's pool; a redbridge client says it itself.
+    raw_protocol = mod._get_raw_protocol
+
+    def _get_raw_protocol(r: Any) -> Any:
+        if _is_redbridge(r):
+            return r._make[1].get("protocol")
+        return raw_protocol(r)
+
+    mod._get_raw_protocol = _get_raw_protocol
+    _seams.append(f"{SYNC_CONFTEST}._get_raw_protocol")
 
 
 class _AsyncRedisView(types.ModuleType):

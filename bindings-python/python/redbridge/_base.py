@@ -4,6 +4,7 @@ construction from redis-py's arguments or a URL, and a pipeline's queue and resu
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from . import _parsers
 from ._commands import Commands
@@ -68,6 +69,15 @@ def scan_kwargs(kind: str, name: Any, match: Any, count: Optional[int], _type: O
     return {"kind": kind, "key": name, "pattern": match, "count": count, "key_type": _type}
 
 
+def _shapes_for(protocol: Any) -> Optional[Dict[str, Callable[..., Any]]]:
+    """The reply shapes a client gives, as redis-py 8.1 chooses them: with protocol=3
+    asked for, its RESP3 shapes (laid over the default ones as the client's own
+    callbacks); otherwise (RESP3 on the wire all the same) its legacy RESP2 shapes."""
+    if protocol is not None and str(protocol).lower() in ("3", "resp3"):
+        return dict(_parsers.RESP3_SHAPES)
+    return None
+
+
 class ClientBase(Commands):
     """redis-py's constructor arguments; see redbridge.Redis for their meaning."""
 
@@ -89,7 +99,7 @@ class ClientBase(Commands):
         max_connections: Optional[int] = None,
         username: Optional[str] = None,
         client_name: Optional[str] = None,
-        protocol: Optional[int] = 3,
+        protocol: Optional[int] = None,
         ssl: bool = False,
         ssl_keyfile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -120,6 +130,7 @@ class ClientBase(Commands):
             **kwargs,
         )
         self._make: Tuple[Optional[str], Dict[str, Any]] = (None, dict(options))
+        self._callbacks = _shapes_for(protocol)
         self._native, self._decode = make_native(None, options)
 
     @classmethod
@@ -128,6 +139,10 @@ class ClientBase(Commands):
         keyword arguments override what the URL says."""
         self = cls.__new__(cls)
         self._make = (url, dict(kwargs))
+        given = kwargs.get("protocol")
+        if given is None and isinstance(url, str):
+            given = dict(parse_qsl(urlsplit(url).query)).get("protocol")
+        self._callbacks = _shapes_for(given)
         self._native, self._decode = make_native(url, kwargs)
         return self
 

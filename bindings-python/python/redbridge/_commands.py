@@ -659,10 +659,14 @@ class Commands(GeneratedCommands):
         return self.execute_command("ZREMRANGEBYSCORE", name, min, max)
 
     def zpopmin(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
-        return self.execute_command("ZPOPMIN", name, *([count] if count is not None else []))
+        if count is None:
+            return self.execute_command("ZPOPMIN", name)
+        return self.execute_command("ZPOPMIN", name, count, count=count)
 
     def zpopmax(self, name: KeyT, count: Optional[int] = None) -> ResponseT:
-        return self.execute_command("ZPOPMAX", name, *([count] if count is not None else []))
+        if count is None:
+            return self.execute_command("ZPOPMAX", name)
+        return self.execute_command("ZPOPMAX", name, count, count=count)
 
     def bzpopmin(self, keys: Any, timeout: float = 0) -> ResponseT:
         """Blocking: runs on a dedicated pooled connection."""

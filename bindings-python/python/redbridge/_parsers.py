@@ -542,3 +542,81 @@ for _name in "SDIFF SINTER SMEMBERS SUNION".split():
 for _name in "ZINTER ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
     CALLBACKS[_name] = with_scores
 
+
+
+# redis-py 8.1 gives two families of Python shapes: without a ``protocol`` argument (its
+# default) the legacy RESP2 ones above, whatever the wire; with ``protocol=3`` its RESP3
+# callbacks' shapes, mostly the RESP3 reply as it comes (lists, not tuples). These are
+# the entries that differ; a client made with protocol=3 lays them over CALLBACKS.
+def _identity(r: Any, **_: Any) -> Any:
+    return r
+
+
+def score_lists(r: Any, **options: Any) -> Any:
+    """ZRANGE family under protocol=3: [[member, score], …], the score cast as given."""
+    if not options.get("withscores") or not r:
+        return r
+    cast = options.get("score_cast_func", float)
+    return [[m, cast(s)] for m, s in r]
+
+
+def rank_score_resp3(r: Any, **options: Any) -> Any:
+    if isinstance(r, list) and len(r) == 2:
+        return [r[0], options.get("score_cast_func", float)(r[1])]
+    return r
+
+
+def xread_resp3(r: Any, **_: Any) -> Any:
+    """XREAD under protocol=3: {stream: [entries]} (redis-py nests the entries once more)."""
+    if not r:
+        return {}
+    items = r.items() if isinstance(r, dict) else r
+    return {stream: [stream_entries(entries)] for stream, entries in items}
+
+
+def zpop_resp3(r: Any, **options: Any) -> Any:
+    """ZPOPMIN/ZPOPMAX under protocol=3: without a count the server sends one flat
+    [member, score] (the core pairs it; redis-py gives it as sent)."""
+    if options.get("count") is None and isinstance(r, list) and len(r) == 1:
+        return r[0]
+    return r
+
+
+def sets_as_lists(r: Any, **_: Any) -> Any:
+    """FUNCTION LIST under protocol=3: the reply as sent, its sets (flags) as lists."""
+    if isinstance(r, dict):
+        return {k: sets_as_lists(v) for k, v in r.items()}
+    if isinstance(r, (list, set, frozenset)):
+        return [sets_as_lists(x) for x in r]
+    return r
+
+
+def geopos_lists(r: Any, **_: Any) -> Any:
+    return [[float(p[0]), float(p[1])] if p is not None else None for p in r]
+
+
+def acl_log_resp3(r: Any, **_: Any) -> Any:
+    if not isinstance(r, list):
+        return bool_ok(r)
+    return [{str_if_bytes(k): str_if_bytes(v) for k, v in entry.items()} for entry in r]
+
+
+RESP3_SHAPES: Dict[str, Callback] = {
+    "XREAD": xread_resp3,
+    "XREADGROUP": xread_resp3,
+    "ZRANK": rank_score_resp3,
+    "ZREVRANK": rank_score_resp3,
+    "GEOPOS": geopos_lists,
+    "ACL LOG": acl_log_resp3,
+    "ZPOPMIN": zpop_resp3,
+    "ZPOPMAX": zpop_resp3,
+    "FUNCTION LIST": sets_as_lists,
+}
+for _name in "ZRANGE ZRANGEBYSCORE ZREVRANGE ZREVRANGEBYSCORE ZUNION".split():
+    RESP3_SHAPES[_name] = score_lists
+for _name in ("ZINTER ZDIFF ZRANDMEMBER ZMPOP BZMPOP BZPOPMIN BZPOPMAX BLPOP BRPOP BGSAVE "
+              "BGREWRITEAOF LCS HRANDFIELD GEOHASH RESET").split():
+    RESP3_SHAPES[_name] = _identity
+for _name in ("CLIENT TRACKINGINFO", "COMMAND GETKEYSANDFLAGS", "CLIENT GETNAME", "ACL CAT",
+              "ACL GENPASS", "ACL HELP", "ACL LIST", "ACL USERS", "ACL WHOAMI", "COMMAND GETKEYS"):
+    RESP3_SHAPES[_name] = _identity

@@ -148,7 +148,7 @@ class Redis(ClientBase):
     def reset(self) -> Any:
         """RESET: every connection back to its initial state (it reconnects)."""
         self.close()
-        return "RESET"
+        return shape(("RESET",), "RESET" if self._decode else b"RESET", {}, self._callbacks)
 
     def __enter__(self) -> "Redis":
         return self

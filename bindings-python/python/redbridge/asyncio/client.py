@@ -255,7 +255,7 @@ class Redis(ClientBase):
     async def reset(self) -> Any:
         """RESET: every connection back to its initial state (it reconnects)."""
         await self.aclose()
-        return "RESET"
+        return shape(("RESET",), "RESET" if self._decode else b"RESET", {}, self._callbacks)
 
     async def __aenter__(self) -> "Redis":
         return self
