@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use redbridge::{Batcher, Client, Completion, Done, ErrorKind, Pipeline, Value};
+use redbridge::{Batcher, Client, Completion, Done, ErrorKind, Pipeline, Script, Value};
 use support::{c, TestServer};
 
 /// Waits for wake-ups and drains until `n` completions are in.
@@ -400,4 +400,113 @@ fn a_cache_hit_is_answered_at_submit() {
         panic!("{:?}", got[0])
     };
     assert_eq!(v, &Value::BulkString(b"w".to_vec()));
+}
+
+/// `calls` and `failed_calls` of one command in INFO commandstats (0, 0 before its first).
+fn calls(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    let Some(line) = info
+        .lines()
+        .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
+    else {
+        return (0, 0);
+    };
+    let field = |name: &str| -> u64 {
+        line.split([':', ','])
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .map_or(0, |v| v.parse().unwrap())
+    };
+    (field("calls"), field("failed_calls"))
+}
+
+fn owned(items: &[&str]) -> Vec<Vec<u8>> {
+    items.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+/// A script crosses in the batch like a command: EVALSHA, EVAL on NOSCRIPT (the first
+/// call on a fresh server), EVALSHA alone after; one request per call and no error
+/// counted for a cured NOSCRIPT, as `Client::eval_script`; a script's own error in its
+/// slot; in submission order with the commands around it.
+#[test]
+fn scripts_cross_in_the_batch() {
+    let srv = TestServer::start_owned(&[]);
+    let mut ctl = srv.control();
+    redis::cmd("SCRIPT").arg("FLUSH").exec(&mut ctl).unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec(&mut ctl)
+        .unwrap();
+    let (b, rx, _) = batcher(&srv);
+    let script = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    let before = b.client().stats();
+
+    b.submit_script(1, script.clone(), owned(&["bs:n"]), owned(&["5"]));
+    let done = collect(&b, &rx, 1);
+    assert_eq!(reply(&done, 1), Value::Int(5));
+    assert_eq!(calls(&mut ctl, "evalsha"), (1, 1));
+    assert_eq!(calls(&mut ctl, "eval"), (1, 0));
+
+    b.submit(2, c(&["SET", "bs:s", "x"]));
+    b.submit_script(3, script.clone(), owned(&["bs:n"]), owned(&["2"]));
+    b.submit(4, c(&["GET", "bs:n"]));
+    let done = collect(&b, &rx, 3);
+    assert_eq!(
+        done.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    assert_eq!(reply(&done, 3), Value::Int(7));
+    assert_eq!(reply(&done, 4), Value::BulkString(b"7".to_vec()));
+    assert_eq!(calls(&mut ctl, "evalsha"), (2, 1));
+    assert_eq!(calls(&mut ctl, "eval"), (1, 0));
+
+    let after = b.client().stats();
+    assert_eq!(after.requests - before.requests, 4, "{after:?}");
+    assert_eq!(after.errors_of(ErrorKind::Response), 0, "{after:?}");
+
+    let raise = Script::new("return redis.error_reply('MYERR no luck')");
+    b.submit_script(5, raise, Vec::new(), Vec::new());
+    let done = collect(&b, &rx, 1);
+    let Some((5, Err(e))) = done.first() else {
+        panic!("a script's error comes back in its slot: {done:?}")
+    };
+    assert_eq!((e.kind(), e.code()), (ErrorKind::Response, Some("MYERR")));
+}
+
+/// With the loop's own connection, a script still takes the runtime (its fallback needs
+/// a second command), behind a request in flight there, and completes in turn.
+#[test]
+fn scripts_take_the_runtime_beside_the_loops_connection() {
+    let srv = TestServer::start_owned(&[]);
+    let mut ctl = srv.control();
+    redis::cmd("SCRIPT").arg("FLUSH").exec(&mut ctl).unwrap();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(srv.config()).unwrap()
+    };
+    let b = Batcher::with_loop_io(client.clone(), |_: &Batcher| {});
+    let start = std::time::Instant::now();
+    while b.loop_watch().fd.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the loop's connection opens"
+        );
+        b.submit(1, c(&["PING"]));
+        drive(&b, 1, None);
+    }
+    let script = Script::new("return redis.call('GET', KEYS[1])").read_only(true);
+    // Alone in its turn: not put on the loop's connection.
+    b.submit_script(2, script.clone(), owned(&["lo:s"]), Vec::new());
+    b.flush_loop();
+    assert!(b.loop_watch().in_flight.is_none());
+    assert_eq!(reply(&drive(&b, 1, None), 2), Value::Nil);
+    // Behind a lone SET in flight on the loop's connection: it waits its turn.
+    b.submit(3, c(&["SET", "lo:s", "v"]));
+    b.flush_loop();
+    assert!(b.loop_watch().in_flight.is_some());
+    b.submit_script(4, script, owned(&["lo:s"]), Vec::new());
+    let done = drive(&b, 2, None);
+    assert_eq!(done.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(reply(&done, 4), Value::BulkString(b"v".to_vec()));
+    assert_eq!(calls(&mut ctl, "evalsha_ro"), (2, 1));
+    assert_eq!(calls(&mut ctl, "eval_ro"), (1, 0));
 }

@@ -22,7 +22,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use redis::Value;
 
-use super::{Begin, Client, ScanStream};
+use super::{Begin, Client, ScanStream, Script};
 use crate::command::Command;
 use crate::connection::DirectConn;
 use crate::error::{Error, Result};
@@ -40,6 +40,16 @@ enum Job {
     Command(Command),
     Pipeline(Pipeline),
     Scan(ScanSlot),
+    /// A Lua script by SHA1 ([`Client::eval_script`]): always carried by the runtime,
+    /// since its `EVAL` fallback is a second command that depends on the first's reply.
+    Script(ScriptCall),
+}
+
+/// A script submitted with its keys and arguments.
+struct ScriptCall {
+    script: Script,
+    keys: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
 }
 
 /// What a completed request gives back.
@@ -154,6 +164,14 @@ impl Batcher {
     /// Queues a pipeline (or transaction); it completes with [`Done::Slots`].
     pub fn submit_pipeline(&self, tag: u64, pipe: Pipeline) {
         self.route(tag, Job::Pipeline(pipe));
+    }
+
+    /// Queues a run of `script` with `keys` and `args` ([`Client::eval_script`]:
+    /// `EVALSHA`, then `EVAL` with the body on `NOSCRIPT`, counted as one request); it
+    /// completes with [`Done::Reply`]. It is carried by the runtime, also when the
+    /// batcher has a connection of its own: in order behind a request in flight there.
+    pub fn submit_script(&self, tag: u64, script: Script, keys: Vec<Vec<u8>>, args: Vec<Vec<u8>>) {
+        self.route(tag, Job::Script(ScriptCall { script, keys, args }));
     }
 
     /// A command or pipeline goes on the loop's own connection when it is alone (nothing
@@ -469,7 +487,7 @@ impl LoopIo {
                 let chunks: Vec<_> = wire::wire_chunks(pipe).collect();
                 conn.send_nonblocking(chunks.iter().flat_map(|c| c.cmd_iter()))
             }
-            Job::Scan(_) => unreachable!("scans are not sent here"),
+            Job::Scan(_) | Job::Script(_) => unreachable!("scans and scripts are not sent here"),
         };
         if sent.is_err() {
             self.retire();
@@ -532,6 +550,7 @@ impl InFlight {
     fn name(&self) -> &str {
         match &self.job {
             Job::Command(cmd) => cmd.name(),
+            Job::Script(_) => "EVALSHA",
             _ => "pipeline",
         }
     }
@@ -556,7 +575,7 @@ impl InFlight {
                 Ok(slots) => client.end_pipeline(pipe, Ok(slots)).map(Done::Slots),
                 Err(e) => return settle_failure(client, tag, job, retry, e, done),
             },
-            Job::Scan(_) => unreachable!("scans are not sent here"),
+            Job::Scan(_) | Job::Script(_) => unreachable!("scans and scripts are not sent here"),
         };
         done.push((tag, completion));
         None
@@ -588,7 +607,7 @@ fn settle_failure(
             let failed = match &job {
                 Job::Command(cmd) => client.end(cmd.meta(), Err(e)).map(Done::Reply),
                 Job::Pipeline(pipe) => client.end_pipeline(pipe, Err(e)).map(Done::Slots),
-                Job::Scan(_) => Err(e),
+                Job::Scan(_) | Job::Script(_) => Err(e),
             };
             done.push((tag, failed));
             None
@@ -631,6 +650,10 @@ impl Inner {
                         Job::Command(cmd) => client.execute(&cmd).await.map(Done::Reply),
                         Job::Pipeline(pipe) => client.pipeline(&pipe).await.map(Done::Slots),
                         Job::Scan(slot) => next_page(&slot).await.map(Done::Page),
+                        Job::Script(call) => client
+                            .eval_script(&call.script, &call.keys, &call.args)
+                            .await
+                            .map(Done::Reply),
                     };
                     (seq, (tag, done))
                 }));
