@@ -27,7 +27,7 @@ from ._args import (
     _trim_args,
 )
 from ._generated import GeneratedCommands
-from .exceptions import DataError
+from .exceptions import DataError, RedisError
 
 __all__ = ["AbsExpiryT", "BitFieldOperation", "Commands", "EncodableT", "ExpiryT", "KeyT", "ResponseT"]
 
@@ -1263,6 +1263,49 @@ class Commands(GeneratedCommands):
         if args:
             pieces += ["ARGS", *args]
         return self.execute_command("MODULE LOADEX", *pieces)
+
+    def migrate(self, host: str, port: int, keys: Any, destination_db: int, timeout: int, copy: bool = False,
+                replace: bool = False, auth: Optional[str] = None, **kwargs: Any) -> ResponseT:
+        """MIGRATE ``keys`` to another server (``timeout`` ms); COPY keeps them here."""
+        names = _list(keys)
+        if not names:
+            raise DataError("MIGRATE requires at least one key")
+        pieces: List[Any] = ["COPY"] if copy else []
+        if replace:
+            pieces.append("REPLACE")
+        if auth:
+            pieces += ["AUTH", auth]
+        return self.execute_command("MIGRATE", host, port, "", destination_db, timeout, *pieces, "KEYS", *names)
+
+    def slaveof(self, host: Optional[str] = None, port: Optional[int] = None) -> ResponseT:
+        """SLAVEOF host port; with no host, SLAVEOF NO ONE (see also replicaof)."""
+        if host is None and port is None:
+            return self.execute_command("SLAVEOF", "NO", "ONE")
+        return self.execute_command("SLAVEOF", host, port)
+
+    def shutdown(self, save: bool = False, nosave: bool = False, now: bool = False, force: bool = False,
+                 abort: bool = False, **kwargs: Any) -> None:
+        """SHUTDOWN [SAVE|NOSAVE] [NOW] [FORCE] [ABORT]; the server closing the connection
+        is its success, as in redis-py."""
+        if save and nosave:
+            raise DataError("SHUTDOWN save and nosave cannot both be set")
+        words = [w for w, on in (("SAVE", save), ("NOSAVE", nosave), ("NOW", now), ("FORCE", force),
+                                 ("ABORT", abort)) if on]
+        from .exceptions import ConnectionError as _Gone
+
+        try:
+            self.execute_command("SHUTDOWN", *words)
+        except _Gone:
+            return None
+        raise RedisError("SHUTDOWN seems to have failed.")
+
+    def debug_object(self, key: KeyT, **kwargs: Any) -> ResponseT:
+        """DEBUG OBJECT: the value's encoding, refcount, size… as a dict."""
+        return self.execute_command("DEBUG OBJECT", key, **kwargs)
+
+    def cluster(self, cluster_arg: str, *args: Any, **kwargs: Any) -> ResponseT:
+        """CLUSTER <subcommand> …, any subcommand by name."""
+        return self.execute_command(f"CLUSTER {cluster_arg.upper()}", *args, **kwargs)
 
     # Commands redis-py declines to send (they need a terminal, a debugger or a
     # connection of their own): NotImplementedError, as there.

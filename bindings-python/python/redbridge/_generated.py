@@ -59,6 +59,10 @@ class GeneratedCommands:
         """ACL WHOAMI: Return the name of the user associated to the current connection."""
         return self.execute_command("ACL WHOAMI")
 
+    def bgrewriteaof(self) -> ResponseT:
+        """BGREWRITEAOF: Asynchronously rewrite the append-only file."""
+        return self.execute_command("BGREWRITEAOF")
+
     def bgsave(self, schedule: bool = True) -> ResponseT:
         """BGSAVE: Asynchronously save the dataset to disk."""
         pieces: List[Any] = []
@@ -149,6 +153,10 @@ class GeneratedCommands:
         """COMMAND GETKEYSANDFLAGS: Extract keys and access flags given a full Redis command."""
         return self.execute_command("COMMAND GETKEYSANDFLAGS", *args)
 
+    def command_info(self, *args: str) -> ResponseT:
+        """COMMAND INFO: Get array of specific Redis command details, or all when no argument is given."""
+        return self.execute_command("COMMAND INFO", *args)
+
     def config_get(self, pattern: str = "*", *args: str) -> ResponseT:
         """CONFIG GET: Get the values of configuration parameters."""
         return self.execute_command("CONFIG GET", pattern, *args)
@@ -156,6 +164,10 @@ class GeneratedCommands:
     def config_resetstat(self) -> ResponseT:
         """CONFIG RESETSTAT: Reset the stats returned by INFO."""
         return self.execute_command("CONFIG RESETSTAT")
+
+    def config_rewrite(self) -> ResponseT:
+        """CONFIG REWRITE: Rewrite the configuration file with the in memory configuration."""
+        return self.execute_command("CONFIG REWRITE")
 
     def config_set(self, name: KeyT, value: EncodableT, *args: EncodableT) -> ResponseT:
         """CONFIG SET: Set configuration parameters to the given values."""

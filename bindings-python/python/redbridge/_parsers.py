@@ -139,6 +139,15 @@ def client_kill(r: Any, **_: Any) -> Any:
     return r if isinstance(r, int) else str_if_bytes(r) == "OK"
 
 
+def debug_object(r: Any, **_: Any) -> Dict[str, Any]:
+    """DEBUG OBJECT: its key:value words as a dict (the first, the type, unnamed)."""
+    fields: Dict[str, Any] = {}
+    for word in ("type:" + str_if_bytes(r)).split():
+        key, _, value = word.partition(":")
+        fields[key] = int(value) if key in ("refcount", "serializedlength", "lru", "lru_seconds_idle") else value
+    return fields
+
+
 def always_true(r: Any, **_: Any) -> bool:
     """BGSAVE / BGREWRITEAOF: redis-py answers True once the server accepted it."""
     return True
@@ -490,6 +499,8 @@ CALLBACKS: Dict[str, Callback] = {
     "XINFO STREAM": xinfo_dict,
     "CLIENT LIST": client_list,
     "CLIENT KILL": client_kill,
+    "DEBUG OBJECT": debug_object,
+    "CONFIG REWRITE": bool_ok,
     "CLIENT INFO": client_info,
     "CLIENT PAUSE": bool_ok,
     "ACL SETUSER": bool_ok,
@@ -535,7 +546,7 @@ for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSE
     CALLBACKS[_name] = to_bool
 for _name in "HINCRBYFLOAT INCRBYFLOAT ZINCRBY ZSCORE".split():
     CALLBACKS[_name] = to_float
-for _name in "FLUSHALL FLUSHDB LSET LTRIM MSET PFMERGE RENAME SAVE SWAPDB".split():
+for _name in "FLUSHALL FLUSHDB LSET LTRIM MSET PFMERGE RENAME SAVE SLAVEOF SWAPDB".split():
     CALLBACKS[_name] = bool_ok
 for _name in "SDIFF SINTER SMEMBERS SUNION".split():
     CALLBACKS[_name] = to_set
