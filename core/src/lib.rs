@@ -45,8 +45,8 @@ pub mod client;
 
 pub use cache::Cache;
 pub use client::{
-    Batcher, Client, Completion, Done, Lease, LoopWatch, ScanSlot, ScanStream, Script, SyncClient,
-    SyncLease, SyncScan,
+    Batcher, Client, Completion, Done, Lease, LoopWatch, Monitor, MonitorClient, MonitorEvent,
+    ScanSlot, ScanStream, Script, SyncClient, SyncLease, SyncMonitor, SyncScan,
 };
 pub use command::{Block, Command, Flags};
 pub use error::{Error, ErrorKind, Result};

@@ -11,12 +11,14 @@
 //!   the loop's own connection).
 //! - [`Lease`], a dedicated connection held by one caller; [`ScanStream`] and
 //!   [`SyncScan`], SCAN iterations; [`Script`], Lua scripts run by SHA1 with the
-//!   `EVAL` fallback ([`Client::eval_script`]).
+//!   `EVAL` fallback ([`Client::eval_script`]); [`Monitor`] and [`SyncMonitor`], MONITOR
+//!   on a connection of its own ([`Client::monitor`]).
 //!
 //! `docs/architecture.md` says when each engine is chosen, and why.
 
 mod batch;
 mod lease;
+mod monitor;
 mod request;
 mod scan;
 mod script;
@@ -32,6 +34,7 @@ use tokio::runtime::Runtime;
 
 pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
 pub use lease::{Lease, SyncLease};
+pub use monitor::{Monitor, MonitorClient, MonitorEvent, SyncMonitor};
 pub(crate) use request::Begin;
 pub use scan::ScanStream;
 pub use script::Script;
