@@ -115,6 +115,32 @@ where
     Pending { handle }
 }
 
+/// A script run: the script, its keys, its arguments.
+type ScriptCall = (redbridge::Script, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// A script call from Python: the script's body (str or bytes) and its keys and
+/// arguments (iterables of values redis-py's encoder takes). The core hashes the body.
+fn script_call(
+    script: &Bound<'_, PyAny>,
+    keys: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyAny>,
+) -> PyResult<ScriptCall> {
+    let mut body = Vec::with_capacity(1);
+    conv::encode(script, &mut body)?;
+    let script = redbridge::Script::new(body.pop().unwrap_or_default());
+    let owned = |values: &Bound<'_, PyAny>| -> PyResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for v in values.try_iter()? {
+            let v = v?;
+            let mut one = Vec::with_capacity(1);
+            conv::encode(&v, &mut one)?;
+            out.extend(one.into_iter().map(|a| a.into_owned()));
+        }
+        Ok(out)
+    };
+    Ok((script, owned(keys)?, owned(args)?))
+}
+
 fn commands(py: Python<'_>, list: &Bound<'_, PyList>, transaction: bool) -> PyResult<Pipeline> {
     let mut pipe = Pipeline::new(transaction);
     for item in list.iter() {
@@ -267,6 +293,30 @@ impl NativeClient {
         }
     }
 
+    /// `submit` for a Lua script run by its SHA1 (`eval_script`): its value out of
+    /// `drain()` is the script's reply.
+    fn submit_script(
+        &self,
+        py: Python<'_>,
+        script: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        tag: u64,
+    ) -> PyResult<()> {
+        let (script, keys, args) = script_call(script, keys, args)?;
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) => {
+                b.batcher.submit_script(tag, script, keys, args);
+                Ok(())
+            }
+            None => Err(to_py_err(
+                py,
+                &redbridge::Error::invalid("call batch_fd() before submit_script()"),
+            )),
+        }
+    }
+
     /// Every reply since the last drain as a flat list `[tag, ok, value, …]`; `value`
     /// is the reply, or the exception instance when `ok` is False.
     fn drain(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
@@ -357,6 +407,48 @@ impl NativeClient {
         let decode = self.decode;
         Ok(spawn_settled(
             async move { client.execute(&cmd).await },
+            move |py, v| conv::to_py(py, v, decode),
+            loop_,
+            fut,
+            settle_fn,
+        ))
+    }
+
+    /// Runs a Lua script (its body, str or bytes) with `keys` and `args` by its SHA1:
+    /// the core sends EVALSHA, and EVAL with the body only on NOSCRIPT. Returns the
+    /// script's reply (GIL released while waiting).
+    fn eval_script(
+        &self,
+        py: Python<'_>,
+        script: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let (script, keys, args) = script_call(script, keys, args)?;
+        let result = py.detach(|| self.client.eval_script(&script, &keys, &args));
+        check_warnings(py)?;
+        match result {
+            Ok(v) => conv::to_py(py, v, self.decode),
+            Err(e) => Err(to_py_err(py, &e)),
+        }
+    }
+
+    /// The async form of [`NativeClient::eval_script`] (an asyncio loop's own batch is
+    /// `submit_script`).
+    fn eval_script_async(
+        &self,
+        script: &Bound<'_, PyAny>,
+        keys: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let (script, keys, args) = script_call(script, keys, args)?;
+        let client = self.client.async_client().clone();
+        let decode = self.decode;
+        Ok(spawn_settled(
+            async move { client.eval_script(&script, &keys, &args).await },
             move |py, v| conv::to_py(py, v, decode),
             loop_,
             fut,
