@@ -182,3 +182,25 @@ fn a_closed_client_and_a_cluster_are_refused() {
     let e = SyncMonitor::open(&cluster).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cluster, "{e}");
 }
+
+#[test]
+fn waiters_take_turns_and_a_cancelled_wait_loses_nothing() {
+    let srv = TestServer::start_owned(&[]);
+    let client = run(Client::connect(srv.config())).unwrap();
+    let m = std::sync::Arc::new(run(client.monitor()).unwrap());
+    // A wait given up before anything came.
+    let gave_up =
+        run(async { tokio::time::timeout(Duration::from_millis(50), m.next_event()).await });
+    assert!(gave_up.is_err());
+    let (a, b) = (m.clone(), m.clone());
+    let first = redbridge::runtime::runtime().spawn(async move { a.next_event().await });
+    let second = redbridge::runtime::runtime().spawn(async move { b.next_event().await });
+    run(client.execute(&c(&["GET", "mon:1"]))).unwrap();
+    run(client.execute(&c(&["GET", "mon:2"]))).unwrap();
+    let mut got = vec![
+        run(first).unwrap().unwrap().command,
+        run(second).unwrap().unwrap().command,
+    ];
+    got.sort();
+    assert_eq!(got, ["GET mon:1", "GET mon:2"]);
+}

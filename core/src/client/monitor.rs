@@ -183,9 +183,10 @@ fn unescape(after: &[u8]) -> Option<(u8, usize)> {
 }
 
 /// A connection in MONITOR mode: every command the server runs, in order. Dropping it
-/// closes the connection.
+/// closes the connection. Waiters may share it (`Arc<Monitor>`): they take turns, each
+/// line going to one of them.
 pub struct Monitor {
-    feed: redis::aio::Monitor,
+    feed: tokio::sync::Mutex<redis::aio::Monitor>,
 }
 
 impl Monitor {
@@ -207,14 +208,18 @@ impl Monitor {
         })
         .await
         .map_err(|e| connect_error(e, config))?;
-        Ok(Monitor { feed })
+        Ok(Monitor {
+            feed: tokio::sync::Mutex::new(feed),
+        })
     }
 
-    /// The next command the server runs, waiting as long as it takes. A connection
-    /// error once the connection is gone (closed by the server, killed, network).
-    /// Cancel-safe: dropping the future loses no line.
-    pub async fn next_event(&mut self) -> Result<MonitorEvent> {
-        match self.feed.on_message::<String>().next().await {
+    /// The next command the server runs, waiting as long as it takes (behind any other
+    /// waiter). A connection error once the connection is gone (closed by the server,
+    /// killed, network). Cancel-safe: dropping the future loses no line.
+    pub async fn next_event(&self) -> Result<MonitorEvent> {
+        let mut feed = self.feed.lock().await;
+        let line = feed.on_message::<String>().next().await;
+        match line {
             Some(line) => MonitorEvent::parse(&line),
             None => Err(Error::new(
                 ErrorKind::Connection,
@@ -249,7 +254,7 @@ impl SyncMonitor {
     /// The next command the server runs; `None` when `timeout` passes first (`None`:
     /// wait as long as it takes). A connection error once the connection is gone.
     pub fn next(&mut self, timeout: Option<Duration>) -> Result<Option<MonitorEvent>> {
-        let feed = &mut self.monitor;
+        let feed = &self.monitor;
         block_on(self.runtime, async move {
             match timeout {
                 None => feed.next_event().await.map(Some),
