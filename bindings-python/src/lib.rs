@@ -1,13 +1,14 @@
 //! The native module `redbridge._redbridge`: conversion and error mapping only.
 //!
 //! The Python package (`bindings-python/python/redbridge`) gives the redis-py surface;
-//! this module hands it the core's client, pipelines, leases and SCAN streams, converts
-//! arguments and replies, releases the GIL while blocking, and maps core errors to the
-//! package's exception classes. No policy lives here.
+//! this module hands it the core's client, pipelines, leases, SCAN streams and MONITOR
+//! connections, converts arguments and replies, releases the GIL while blocking, and
+//! maps core errors to the package's exception classes. No policy lives here.
 
 mod client;
 mod conv;
 mod error;
+mod monitor;
 
 use pyo3::prelude::*;
 
@@ -19,6 +20,9 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeScan>()?;
     m.add_class::<client::NativeAsyncScan>()?;
     m.add_class::<client::Pending>()?;
+    m.add_class::<monitor::NativeMonitor>()?;
+    m.add_class::<monitor::NativeAsyncMonitor>()?;
+    m.add_class::<monitor::MonitorWait>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("OPTION_NAMES", redbridge::settings::OPTION_NAMES.to_vec())?;
     Ok(())

@@ -15,6 +15,7 @@ from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, annot
 from ._commands import KeyT
 from .exceptions import ExecAbortError, ResponseError, WatchError
 from .lock import Lock
+from .monitor import Monitor
 from .script import Script
 
 __all__ = ["Pipeline", "Redis", "StrictRedis", "annotate", "shape"]
@@ -65,6 +66,11 @@ class Redis(ClientBase):
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         """Queue commands and send them in one round trip; MULTI/EXEC if transaction."""
         return Pipeline(self, transaction)
+
+    def monitor(self) -> Monitor:
+        """redis-py's monitor(): every command the server runs, read on a connection of
+        its own (``with r.monitor() as m: m.next_command()``)."""
+        return Monitor(self)
 
     def transaction(self, func: Callable[["Pipeline"], Any], *watches: KeyT, value_from_callable: bool = False, watch_delay: Optional[float] = None, **kwargs: Any) -> Any:
         """Runs func(pipe) with WATCH on ``watches`` until EXEC succeeds (redis-py's helper)."""

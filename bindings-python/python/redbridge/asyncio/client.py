@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Un
 
 from .._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, scan_kwargs, shape
 from ..exceptions import ExecAbortError, ResponseError, WatchError
+from ..monitor import AsyncMonitor
 from ..script import AsyncScript
 from .lock import Lock
 from .._commands import KeyT
@@ -178,6 +179,11 @@ class Redis(ClientBase):
 
     def pipeline(self, transaction: bool = True, shard_hint: Optional[str] = None) -> "Pipeline":
         return Pipeline(self, transaction)
+
+    def monitor(self) -> AsyncMonitor:
+        """redis-py's monitor(): every command the server runs, read on a connection of
+        its own (``async with r.monitor() as m: await m.next_command()``)."""
+        return AsyncMonitor(self, _await)
 
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
         stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
