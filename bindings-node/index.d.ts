@@ -732,7 +732,96 @@ export declare class RedisClient {
   destroy(): void;
 }
 
-export declare function createClient(options?: RedisClientOptions): RedisClient;
+/**
+ * What a script's or function's `parseCommand(parser, ...args)` fills (node-redis's
+ * CommandParser): arguments in order, keys among them noted.
+ */
+export interface CommandParser {
+  readonly redisArgs: ReadonlyArray<RedisArgument>;
+  readonly keys: ReadonlyArray<RedisArgument>;
+  readonly firstKey: RedisArgument | undefined;
+  /** Kept for the definition's transformReply (its second argument). */
+  preserve: unknown;
+  push(...args: Arg[]): void;
+  pushVariadic(values: Keys): void;
+  pushVariadicWithLength(values: Keys): void;
+  pushVariadicNumber(values: number | number[]): void;
+  pushKey(key: Arg): void;
+  pushKeys(keys: Keys): void;
+  pushKeysLength(keys: Keys): void;
+  pushPrefixedVariadicWithLength(values: Keys): void;
+}
+
+/** A definition's reply conversion: `(reply, preserve)`; one per RESP version, or one for both. */
+export type TransformReply = (this: void, reply: any, preserve?: any) => unknown;
+
+/** What scripts and functions share: how a call's arguments become the command's, and its reply's shape. */
+export interface RedisProgram {
+  /** Keys the call gives first; without it, parseCommand gives the count of keys first. */
+  NUMBER_OF_KEYS?: number;
+  /** EVALSHA_RO / EVAL_RO for a script, FCALL_RO for a function. */
+  IS_READ_ONLY?: boolean;
+  parseCommand?(this: void, parser: CommandParser, ...args: any[]): void;
+  /** node-redis v4's form of parseCommand: the keys and arguments as an array. */
+  transformArguments?(this: void, ...args: any[]): Arg[];
+  transformReply?: TransformReply | { 2?: TransformReply; 3?: TransformReply };
+}
+
+/** A Lua script for the `scripts` option (node-redis's RedisScriptConfig). */
+export interface RedisScriptConfig extends RedisProgram {
+  SCRIPT: string | Buffer;
+}
+/** A script with its SHA1: what defineScript gives. */
+export type RedisScript = RedisScriptConfig & { SHA1: string };
+export type RedisScripts = Record<string, RedisScriptConfig>;
+/** A function of a loaded library for the `functions` option; it is called by its key (or v4's NAME). */
+export interface RedisFunction extends RedisProgram {
+  NAME?: string;
+}
+export type RedisFunctions = Record<string, Record<string, RedisFunction>>;
+
+/** node-redis's defineScript: the definition with the SHA1 the server knows it by. */
+export declare function defineScript<S extends RedisScriptConfig>(script: S): S & { SHA1: string };
+
+type ProgramArgs<C> = C extends { parseCommand(parser: CommandParser, ...args: infer A): void }
+  ? A
+  : C extends { transformArguments(...args: infer A): unknown }
+    ? A
+    : Arg[];
+type ProgramReply<C> = C extends { transformReply: (...args: never[]) => infer R }
+  ? R
+  : C extends { transformReply: { 3: (...args: never[]) => infer R } }
+    ? R
+    : unknown;
+type ProgramMethods<S, F> = {
+  [K in keyof S]: (...args: ProgramArgs<S[K]>) => Promise<ProgramReply<S[K]>>;
+} & {
+  [L in keyof F]: { [N in keyof F[L]]: (...args: ProgramArgs<F[L][N]>) => Promise<ProgramReply<F[L][N]>> };
+};
+
+/** multi() of a client with `scripts` / `functions`: those queue too, and every method chains. */
+export type RedisMultiType<S, F> = {
+  [K in keyof S]: (...args: ProgramArgs<S[K]>) => RedisMultiType<S, F>;
+} & {
+  [L in keyof F]: { [N in keyof F[L]]: (...args: ProgramArgs<F[L][N]>) => RedisMultiType<S, F> };
+} & {
+  [K in keyof CommandSignatures as K | Uppercase<K>]: CommandSignatures[K] extends (...args: infer A) => unknown ? (...args: A) => RedisMultiType<S, F> : never;
+} & RedisMulti;
+
+/**
+ * A client with node-redis's `scripts` option (`client.name(...)`: the core runs it by
+ * SHA1, EVAL with the body only on NOSCRIPT) and `functions` option
+ * (`client.library.fn(...)`: FCALL, or FCALL_RO when IS_READ_ONLY).
+ */
+export type RedisClientType<S = {}, F = {}> = ProgramMethods<S, F> & {
+  connect(): Promise<RedisClientType<S, F>>;
+  multi(): RedisMultiType<S, F>;
+  duplicate(overrides?: Partial<RedisClientOptions>): RedisClientType<S, F>;
+} & RedisClient;
+
+export declare function createClient<S extends RedisScripts = {}, F extends RedisFunctions = {}>(
+  options?: RedisClientOptions & { scripts?: S; functions?: F },
+): RedisClientType<S, F>;
 
 export interface RedisClusterOptions {
   /** Seed nodes: any that answers will do; the rest of the cluster is discovered. */
@@ -747,6 +836,10 @@ export interface RedisClusterOptions {
    * connection drops or its slots move away.
    */
   clientSideCache?: RedisClientOptions['clientSideCache'];
+  /** node-redis's `scripts` option: each call goes to the node of its keys (see createClient). */
+  scripts?: RedisScripts;
+  /** node-redis's `functions` option (see createClient). */
+  functions?: RedisFunctions;
 }
 
 /**
@@ -759,7 +852,15 @@ export declare class RedisCluster extends RedisClient {
   connect(): Promise<RedisCluster>;
 }
 
-export declare function createCluster(options: RedisClusterOptions): RedisCluster;
+/** A cluster client with the `scripts` / `functions` options' methods (see RedisClientType). */
+export type RedisClusterType<S = {}, F = {}> = ProgramMethods<S, F> & {
+  connect(): Promise<RedisClusterType<S, F>>;
+  multi(): RedisMultiType<S, F>;
+} & RedisCluster;
+
+export declare function createCluster<S extends RedisScripts = {}, F extends RedisFunctions = {}>(
+  options: RedisClusterOptions & { scripts?: S; functions?: F },
+): RedisClusterType<S, F>;
 
 /** Base class of every redbridge error; `code` is the core's error kind. */
 export declare class RedisError extends Error {

@@ -7,7 +7,7 @@
 // timeouts, retries, the guard) lives in the core; this file converts and maps.
 
 const { EventEmitter } = require('node:events');
-const { NativeClient } = require('./binding.js');
+const { NativeClient, NativeScript } = require('./binding.js');
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -822,6 +822,218 @@ function installCommands(proto) {
   }
 }
 
+
+// ---- scripts and functions (node-redis's `scripts` / `functions` options) ---------------
+
+/**
+ * What a script's or function's `parseCommand(parser, ...args)` fills, with node-redis's
+ * CommandParser methods: the arguments in order, the keys among them noted.
+ */
+class CommandParser {
+  constructor() {
+    this._args = [];
+    this._keys = [];
+    /** A value the definition keeps for its transformReply (node-redis's `preserve`). */
+    this.preserve = undefined;
+  }
+
+  get redisArgs() {
+    return this._args;
+  }
+
+  get keys() {
+    return this._keys;
+  }
+
+  get firstKey() {
+    return this._keys[0];
+  }
+
+  push(...args) {
+    for (const a of args) this._args.push(arg(a, 'argument'));
+  }
+
+  pushVariadic(vals) {
+    this._args.push(...list(vals, 'argument'));
+  }
+
+  pushVariadicWithLength(vals) {
+    this._args.push(...numkeys(vals, 'argument'));
+  }
+
+  pushVariadicNumber(vals) {
+    this.pushVariadic(vals);
+  }
+
+  pushKey(key) {
+    const k = arg(key, 'key');
+    this._args.push(k);
+    this._keys.push(k);
+  }
+
+  pushKeys(keys) {
+    for (const k of list(keys, 'key')) this.pushKey(k);
+  }
+
+  pushKeysLength(keys) {
+    const all = list(keys, 'key');
+    this._args.push(String(all.length));
+    this.pushKeys(all);
+  }
+
+  pushPrefixedVariadicWithLength(vals) {
+    this.pushVariadicWithLength(vals);
+  }
+}
+
+function keyCount(n, what) {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new TypeError(`${what} must be a non-negative integer, got ${describe(n)}`);
+}
+
+/** A definition's common fields: IS_READ_ONLY, parseCommand / transformArguments, transformReply. */
+function checkProgram(def, what) {
+  if (def === null || typeof def !== 'object') throw new TypeError(`${what} must be an object, got ${describe(def)}`);
+  keyCount(def.NUMBER_OF_KEYS, `${what}.NUMBER_OF_KEYS`);
+  for (const f of ['parseCommand', 'transformArguments']) {
+    if (def[f] !== undefined && typeof def[f] !== 'function') throw new TypeError(`${what}.${f} must be a function, got ${describe(def[f])}`);
+  }
+  const t = def.transformReply;
+  if (t !== undefined && typeof t !== 'function' && (t === null || typeof t !== 'object')) {
+    throw new TypeError(`${what}.transformReply must be a function or { 2, 3 } of functions, got ${describe(t)}`);
+  }
+}
+
+/**
+ * node-redis's defineScript: the definition with its `SHA1` (computed by the core, as
+ * the server computes it). `{ SCRIPT, NUMBER_OF_KEYS?, IS_READ_ONLY?, parseCommand(parser,
+ * ...args) (or v4's transformArguments(...args)), transformReply? }`.
+ */
+function defineScript(script) {
+  checkProgram(script, 'defineScript: script');
+  if (typeof script.SCRIPT !== 'string' && !Buffer.isBuffer(script.SCRIPT)) throw new TypeError(`defineScript: SCRIPT must be a string or Buffer, got ${describe(script.SCRIPT)}`);
+  return { ...script, SHA1: new NativeScript(script.SCRIPT, false).sha1 };
+}
+
+/** A call's arguments as its definition makes them, and the definition's `preserve`. */
+function programArgs(def, args) {
+  if (typeof def.parseCommand === 'function') {
+    const parser = new CommandParser();
+    def.parseCommand(parser, ...args);
+    return [parser.redisArgs, parser.preserve];
+  }
+  if (typeof def.transformArguments === 'function') {
+    const out = def.transformArguments(...args);
+    return [list(out, 'transformArguments()'), out && out.preserve];
+  }
+  return [list(args, 'argument'), undefined];
+}
+
+/** The definition's transformReply for this RESP version, applied as node-redis applies it. */
+function programShape(def, resp, preserve) {
+  const t = typeof def.transformReply === 'function' ? def.transformReply : def.transformReply && def.transformReply[resp];
+  return typeof t === 'function' ? (reply) => t(reply, preserve) : undefined;
+}
+
+/** A script call: its keys, its other arguments, and the shape of its reply. */
+function scriptCall(entry, args, resp) {
+  const [argv, preserve] = programArgs(entry.def, args);
+  // Without NUMBER_OF_KEYS, parseCommand pushes the count of keys first (as node-redis).
+  let n = entry.def.NUMBER_OF_KEYS;
+  let at = 0;
+  if (n === undefined) {
+    n = argv.length ? Number(String(argv[0])) : NaN;
+    at = 1;
+  }
+  if (!Number.isInteger(n) || n < 0 || at + n > argv.length) {
+    throw new TypeError(`script ${entry.name}: without NUMBER_OF_KEYS its first argument must be the count of keys that follow`);
+  }
+  return { keys: argv.slice(at, at + n), rest: argv.slice(at + n), shape: programShape(entry.def, resp, preserve) };
+}
+
+/** The command a script runs as when it is sent whole (EVAL / EVAL_RO with the body). */
+function evalBody(entry, call) {
+  return [entry.def.IS_READ_ONLY ? 'EVAL_RO' : 'EVAL', entry.def.SCRIPT, String(call.keys.length), ...call.keys, ...call.rest];
+}
+
+/** FCALL / FCALL_RO of a function of the `functions` option: the command and the shape of its reply. */
+function functionCall(entry, args, resp) {
+  const [argv, preserve] = programArgs(entry.def, args);
+  const head = [entry.def.IS_READ_ONLY ? 'FCALL_RO' : 'FCALL', entry.name];
+  if (entry.def.NUMBER_OF_KEYS !== undefined) head.push(String(entry.def.NUMBER_OF_KEYS));
+  return [[...head, ...argv], programShape(entry.def, resp, preserve)];
+}
+
+/**
+ * The `scripts` and `functions` options checked once per client: scripts with the
+ * core's script object each, functions by library (the name a function is called by is
+ * its key, or v4's NAME).
+ */
+function programsOf(options) {
+  const scripts = [];
+  const libraries = [];
+  if (options.scripts !== undefined) {
+    if (options.scripts === null || typeof options.scripts !== 'object') throw new TypeError(`scripts must be an object, got ${describe(options.scripts)}`);
+    for (const [name, def] of Object.entries(options.scripts)) {
+      checkProgram(def, `scripts.${name}`);
+      if (typeof def.SCRIPT !== 'string' && !Buffer.isBuffer(def.SCRIPT)) throw new TypeError(`scripts.${name}.SCRIPT must be a string or Buffer, got ${describe(def.SCRIPT)}`);
+      scripts.push({ name, def, native: new NativeScript(def.SCRIPT, Boolean(def.IS_READ_ONLY)) });
+    }
+  }
+  if (options.functions !== undefined) {
+    if (options.functions === null || typeof options.functions !== 'object') throw new TypeError(`functions must be an object, got ${describe(options.functions)}`);
+    for (const [library, fns] of Object.entries(options.functions)) {
+      if (fns === null || typeof fns !== 'object') throw new TypeError(`functions.${library} must be an object, got ${describe(fns)}`);
+      const entries = Object.entries(fns).map(([key, def]) => {
+        checkProgram(def, `functions.${library}.${key}`);
+        if (def.NAME !== undefined && typeof def.NAME !== 'string') throw new TypeError(`functions.${library}.${key}.NAME must be a string, got ${describe(def.NAME)}`);
+        return { key, name: def.NAME === undefined ? key : def.NAME, def };
+      });
+      libraries.push({ library, entries });
+    }
+  }
+  return { scripts, libraries, resp: options.RESP === 2 ? 2 : 3 };
+}
+
+/**
+ * Adds the programs to `target` (a client or a Multi): `target.name(...)` per script and
+ * `target.library.fn(...)` per function, each calling the receiver's `_script` /
+ * `_function` (so clients made with withCommandOptions use their own options).
+ */
+function attachPrograms(target, programs) {
+  const taken = (name) => {
+    if (name in target && !Object.prototype.hasOwnProperty.call(COMMANDS, name) && !Object.prototype.hasOwnProperty.call(UPPER, name)) {
+      throw new TypeError(`scripts/functions: ${name} is a method of the client; give it another name`);
+    }
+  };
+  for (const entry of programs.scripts) {
+    taken(entry.name);
+    Object.defineProperty(target, entry.name, {
+      value: function (...args) {
+        return this._script(entry, args, programs.resp);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+  for (const { library, entries } of programs.libraries) {
+    taken(library);
+    const namespaces = new WeakMap();
+    Object.defineProperty(target, library, {
+      get() {
+        let ns = namespaces.get(this);
+        if (ns === undefined) {
+          const self = this;
+          ns = {};
+          for (const entry of entries) ns[entry.key] = (...args) => self._function(entry, args, programs.resp);
+          namespaces.set(this, ns);
+        }
+        return ns;
+      },
+      configurable: true,
+    });
+  }
+}
+
 // ---- options --------------------------------------------------------------------------
 
 const OWN = {
@@ -911,6 +1123,8 @@ class RedisClient extends EventEmitter {
     this._open = false;
     this._abortSignal = undefined;
     this._keepAlive = null;
+    this._programs = programsOf(options);
+    attachPrograms(this, this._programs);
   }
 
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
@@ -984,6 +1198,41 @@ class RedisClient extends EventEmitter {
     return new Promise((resolve, reject) => {
       waiting.set(tag, { resolve, reject, shape });
     });
+  }
+
+  /**
+   * A script of the `scripts` option: the core runs it by SHA1 (EVALSHA, and EVAL with
+   * the body only on NOSCRIPT). On a dedicated connection (after watch(), in
+   * executeIsolated) it is sent whole (EVAL), one command with nothing to fall back from.
+   */
+  _script(entry, args, resp) {
+    let call;
+    try {
+      call = scriptCall(entry, args, resp);
+    } catch (e) {
+      return this._fail(e);
+    }
+    if (this._pinned) return this._run(evalBody(entry, call), call.shape);
+    let target;
+    try {
+      target = this._client();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this._abortSignal && this._abortSignal.aborted) return Promise.reject(new AbortError());
+    const reply = this._submit((tag) => target.submitScript(entry.native, call.keys, call.rest, tag), call.shape);
+    return this._abortSignal ? abortable(reply, this._abortSignal) : reply;
+  }
+
+  /** A function of the `functions` option: FCALL (FCALL_RO when IS_READ_ONLY). */
+  _function(entry, args, resp) {
+    let call;
+    try {
+      call = functionCall(entry, args, resp);
+    } catch (e) {
+      return this._fail(e);
+    }
+    return this._run(call[0], call[1]);
   }
 
   /** Any command as an array of strings/Buffers; the raw reply. */
@@ -1211,6 +1460,30 @@ class Multi {
   constructor(client) {
     this._client = client;
     this._queue = [];
+    // The scripts queued here so far, by SHA1.
+    this._scripts = new Set();
+    if (client._programs.scripts.length || client._programs.libraries.length) attachPrograms(this, client._programs);
+  }
+
+  /**
+   * A script queued as node-redis queues it: its first use in this queue sends the body
+   * (EVAL), later ones EVALSHA (the server has it by then). A pipeline cannot resend one
+   * of its commands, so the core's EVALSHA-then-EVAL is for single calls.
+   */
+  _script(entry, args, resp) {
+    const call = scriptCall(entry, args, resp);
+    const sha = entry.native.sha1;
+    if (!this._scripts.has(sha)) {
+      this._scripts.add(sha);
+      return this._run(evalBody(entry, call), call.shape);
+    }
+    const head = [entry.def.IS_READ_ONLY ? 'EVALSHA_RO' : 'EVALSHA', sha, String(call.keys.length)];
+    return this._run([...head, ...call.keys, ...call.rest], call.shape);
+  }
+
+  _function(entry, args, resp) {
+    const [argv, shape] = functionCall(entry, args, resp);
+    return this._run(argv, shape);
   }
 
   _run(args, shape, normal = false) {
@@ -1299,7 +1572,8 @@ class RedisCluster extends RedisClient {
     });
     const defaults = options.defaults || {};
     const csc = options.clientSideCache === undefined ? {} : { clientSideCache: options.clientSideCache };
-    super({ ...defaults, ...csc, url: seeds[0], socket: { ...(defaults.socket || {}), ...(roots[0].socket || {}) } });
+    const programs = { scripts: options.scripts, functions: options.functions };
+    super({ ...defaults, ...csc, ...programs, url: seeds[0], socket: { ...(defaults.socket || {}), ...(roots[0].socket || {}) } });
     this.options = options;
     const more = seeds.slice(1).map((u) => {
       const { hostname, port } = new URL(u);
@@ -1318,6 +1592,7 @@ function createCluster(options) {
 
 module.exports = {
   createClient,
+  defineScript,
   createCluster,
   RedisCluster,
   RedisClient,

@@ -534,6 +534,27 @@ impl NativeClient {
         })
     }
 
+    /// `submit` for a Lua script run by its SHA1 ([`NativeScript`]): the core sends
+    /// EVALSHA (EVALSHA_RO for a read-only script), and EVAL with the body only when the
+    /// server answers NOSCRIPT; `settle` gets the script's reply.
+    #[napi(ts_return_type = "Error | undefined")]
+    pub fn submit_script(
+        &self,
+        env: Env,
+        script: &NativeScript,
+        keys: Vec<Arg>,
+        args: Vec<Arg>,
+        tag: f64,
+    ) -> Either<Reply, ()> {
+        let owned = |values: &[Arg]| values.iter().map(|v| bytes(v).to_vec()).collect();
+        let (keys, args) = (owned(&keys), owned(&args));
+        let script = script.script.clone();
+        self.enqueue(env, tag, |b, tag| {
+            b.submit_script(tag, script, keys, args);
+            Ok(None)
+        })
+    }
+
     /// `submit` for the next page of a scan: `settle` gets the page, or null at the end.
     #[napi(ts_return_type = "Error | undefined")]
     pub fn submit_scan(&self, env: Env, scan: &NativeScan, tag: f64) -> Either<Reply, ()> {
@@ -697,6 +718,30 @@ impl NativeClient {
             io.0.close();
         }
         self.client.close();
+    }
+}
+
+/// A Lua script for `NativeClient.submitScript`: its body and the SHA1 the core computed
+/// once (node-redis's `defineScript`).
+#[napi]
+pub struct NativeScript {
+    script: redbridge::Script,
+}
+
+#[napi]
+impl NativeScript {
+    /// `body` (the Lua source); `readOnly` runs it with EVALSHA_RO / EVAL_RO.
+    #[napi(constructor)]
+    pub fn new(body: Arg, read_only: bool) -> Self {
+        NativeScript {
+            script: redbridge::Script::new(bytes(&body)).read_only(read_only),
+        }
+    }
+
+    /// The SHA1 of the body, 40 lower-case hex digits.
+    #[napi(getter)]
+    pub fn sha1(&self) -> String {
+        self.script.sha().to_string()
     }
 }
 

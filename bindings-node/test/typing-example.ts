@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createCluster, RESP_TYPES, ResponseError, WatchError, type RedisClient, type RedisCluster } from '..';
+import { createClient, createCluster, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -158,4 +158,41 @@ export async function clientMethodsExample(client: RedisClient): Promise<void> {
   for await (const fields of client.hScanNoValuesIterator('h')) console.log(fields.length);
   console.log(v);
   await twin.close();
+}
+
+// node-redis's `scripts` / `functions` options: typed methods from the definitions.
+export async function programsExample(url: string): Promise<number> {
+  const client = await createClient({
+    url,
+    scripts: {
+      addBy: defineScript({
+        SCRIPT: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+        NUMBER_OF_KEYS: 1,
+        parseCommand(parser: CommandParser, key: string, by: number) {
+          parser.pushKey(key);
+          parser.push(by.toString());
+        },
+        transformReply: (reply: unknown) => Number(reply),
+      }),
+    },
+    functions: {
+      lib: {
+        peek: {
+          IS_READ_ONLY: true,
+          NUMBER_OF_KEYS: 1,
+          parseCommand(parser: CommandParser, key: string) {
+            parser.pushKey(key);
+          },
+          transformReply: (reply: unknown) => (reply === null ? null : String(reply)),
+        },
+      },
+    },
+  }).connect();
+  const n: number = await client.addBy('n', 2);
+  const seen: string | null = await client.lib.peek('n');
+  const queued: unknown[] = await client.multi().get('n').addBy('n', 1).lib.peek('n').exec();
+  const plain: RedisClient = client;
+  console.log(seen, queued.length, await plain.get('n'));
+  await client.close();
+  return n;
 }
