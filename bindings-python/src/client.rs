@@ -259,17 +259,7 @@ impl NativeClient {
         tag: u64,
     ) -> PyResult<()> {
         let pipe = commands(py, cmds, transaction)?;
-        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(b) => {
-                b.batcher.submit_pipeline(tag, pipe);
-                Ok(())
-            }
-            None => Err(to_py_err(
-                py,
-                &redbridge::Error::invalid("call batch_fd() before submit_pipeline()"),
-            )),
-        }
+        self.batched(py, "submit_pipeline", |b| b.submit_pipeline(tag, pipe))
     }
 
     /// `submit` for the next page of an asyncio scan; its value out of `drain()` is the
@@ -280,17 +270,9 @@ impl NativeClient {
         scan: PyRef<'_, NativeAsyncScan>,
         tag: u64,
     ) -> PyResult<()> {
-        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(b) => {
-                b.batcher.submit_scan(tag, scan.stream.clone());
-                Ok(())
-            }
-            None => Err(to_py_err(
-                py,
-                &redbridge::Error::invalid("call batch_fd() before submit_scan()"),
-            )),
-        }
+        self.batched(py, "submit_scan", |b| {
+            b.submit_scan(tag, scan.stream.clone())
+        })
     }
 
     /// `submit` for a Lua script run by its SHA1 (`eval_script`): its value out of
@@ -304,17 +286,9 @@ impl NativeClient {
         tag: u64,
     ) -> PyResult<()> {
         let (script, keys, args) = script_call(script, keys, args)?;
-        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(b) => {
-                b.batcher.submit_script(tag, script, keys, args);
-                Ok(())
-            }
-            None => Err(to_py_err(
-                py,
-                &redbridge::Error::invalid("call batch_fd() before submit_script()"),
-            )),
-        }
+        self.batched(py, "submit_script", |b| {
+            b.submit_script(tag, script, keys, args)
+        })
     }
 
     /// Every reply since the last drain as a flat list `[tag, ok, value, …]`; `value`
@@ -606,6 +580,27 @@ impl NativeClient {
 }
 
 impl NativeClient {
+    /// Hands a request to the asyncio loop's batch (`what` names the caller in the error
+    /// when `batch_fd()` was not called first).
+    fn batched(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        submit: impl FnOnce(&redbridge::Batcher),
+    ) -> PyResult<()> {
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(b) => {
+                submit(&b.batcher);
+                Ok(())
+            }
+            None => Err(to_py_err(
+                py,
+                &redbridge::Error::invalid(format!("call batch_fd() before {what}()")),
+            )),
+        }
+    }
+
     /// One command on the sync engine, the GIL released while it waits.
     fn run(&self, py: Python<'_>, cmd: redbridge::Command) -> PyResult<Py<PyAny>> {
         self.run_decoded(py, cmd, self.decode)

@@ -6,7 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use redbridge::{Batcher, Client, Completion, Done, ErrorKind, Pipeline, Script, Value};
-use support::{c, TestServer};
+use support::{c, commandstats as calls, TestServer};
 
 /// Waits for wake-ups and drains until `n` completions are in.
 fn collect(batcher: &Batcher, rx: &mpsc::Receiver<()>, n: usize) -> Vec<Completion> {
@@ -400,23 +400,6 @@ fn a_cache_hit_is_answered_at_submit() {
         panic!("{:?}", got[0])
     };
     assert_eq!(v, &Value::BulkString(b"w".to_vec()));
-}
-
-/// `calls` and `failed_calls` of one command in INFO commandstats (0, 0 before its first).
-fn calls(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    let Some(line) = info
-        .lines()
-        .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
-    else {
-        return (0, 0);
-    };
-    let field = |name: &str| -> u64 {
-        line.split([':', ','])
-            .find_map(|f| f.strip_prefix(&format!("{name}=")))
-            .map_or(0, |v| v.parse().unwrap())
-    };
-    (field("calls"), field("failed_calls"))
 }
 
 fn owned(items: &[&str]) -> Vec<Vec<u8>> {

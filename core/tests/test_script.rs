@@ -5,7 +5,7 @@
 mod support;
 
 use redbridge::{CacheConfig, Client, ErrorKind, Script, SyncClient, Value};
-use support::{c, TestCluster, TestServer};
+use support::{c, commandstats as calls, TestCluster, TestServer};
 
 /// No keys, or no arguments.
 const NONE: &[&str] = &[];
@@ -16,23 +16,6 @@ fn run<T>(f: impl std::future::Future<Output = T>) -> T {
 
 fn bulk(s: &[u8]) -> Value {
     Value::BulkString(s.to_vec())
-}
-
-/// `calls` and `failed_calls` of one command in INFO commandstats (0, 0 before its first).
-fn calls(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    let Some(line) = info
-        .lines()
-        .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
-    else {
-        return (0, 0);
-    };
-    let field = |name: &str| -> u64 {
-        line.split([':', ','])
-            .find_map(|f| f.strip_prefix(&format!("{name}=")))
-            .map_or(0, |v| v.parse().unwrap())
-    };
-    (field("calls"), field("failed_calls"))
 }
 
 fn script_exists(conn: &mut redis::Connection, script: &Script) -> bool {

@@ -368,3 +368,20 @@ impl Drop for TestCluster {
         }
     }
 }
+
+/// `calls` and `failed_calls` of one command in INFO commandstats (0, 0 before its first).
+pub fn commandstats(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    let Some(line) = info
+        .lines()
+        .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
+    else {
+        return (0, 0);
+    };
+    let field = |name: &str| -> u64 {
+        line.split([':', ','])
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .map_or(0, |v| v.parse().unwrap())
+    };
+    (field("calls"), field("failed_calls"))
+}
