@@ -86,6 +86,7 @@ py-env:
 test-python: py-env
 	$(PY) bindings-python/tools/gen_stubs.py --check
 	cd bindings-python && ../$(PYVENV)/bin/mypy --strict -p redbridge && ../$(PYVENV)/bin/mypy --strict tests/typing_example.py
+	cd target && ../$(PYVENV)/bin/python -m mypy.stubtest redbridge  # the stubs against the built package
 	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider
 
 # `pip install .` from this tree into a clean virtualenv (release build via maturin).

@@ -2,7 +2,7 @@
 mod support;
 
 use redbridge::{Client, ErrorKind, Pipeline, SyncClient, Value};
-use support::{c, TestServer};
+use support::{c, wait_for, TestServer};
 
 #[tokio::test]
 async fn each_reply_or_error_in_its_slot() {
@@ -155,4 +155,31 @@ async fn state_and_transaction_commands_are_refused_inside_pipelines() {
         client.pipeline(&pipe).await.unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_dropped_while_watching_unwatches_at_once() {
+    // As redis-py's pipeline reset: the server stops watching when the holder lets go,
+    // not only when the pooled connection is leased again.
+    let srv = TestServer::start();
+    let client = Client::connect(srv.config()).await.unwrap();
+    let mut admin = srv.control();
+    let mut lease = client.lease().await.unwrap();
+    lease.execute(&c(&["WATCH", "p:uw"])).await.unwrap();
+    assert_eq!(support::commandstats(&mut admin, "unwatch").0, 0);
+    drop(lease);
+    wait_for("UNWATCH after the lease was dropped", || {
+        support::commandstats(&mut admin, "unwatch").0 == 1
+    });
+    // A lease whose transaction ran (EXEC ends the WATCH) sends none.
+    let mut lease = client.lease().await.unwrap();
+    let before = support::commandstats(&mut admin, "unwatch").0;
+    lease.execute(&c(&["WATCH", "p:uw"])).await.unwrap();
+    let mut tx = Pipeline::new(true);
+    tx.add(c(&["SET", "p:uw", "1"]));
+    lease.pipeline(&tx).await.unwrap();
+    drop(lease);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // (leasing again recycles with UNWATCH: count only what the drop sent)
+    assert_eq!(support::commandstats(&mut admin, "unwatch").0, before);
 }

@@ -11,14 +11,14 @@ import time as _time
 from types import TracebackType
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
 
-from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, annotate, scan_kwargs, shape
+from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, scan_kwargs, shape
 from ._commands import KeyT
 from .exceptions import ExecAbortError, ResponseError, WatchError
 from .lock import Lock
 from .monitor import Monitor
 from .script import Script
 
-__all__ = ["Pipeline", "Redis", "StrictRedis", "annotate", "shape"]
+__all__ = ["Pipeline", "Redis", "StrictRedis"]
 
 
 class Redis(ClientBase):

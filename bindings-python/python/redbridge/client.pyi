@@ -8,6 +8,8 @@ from .lock import Lock
 from .monitor import AsyncMonitor, Monitor
 from .script import AsyncScript, Script
 
+__all__ = ["Pipeline", "Redis", "StrictRedis"]
+
 class Redis:
     """A Redis client with redis-py's constructor and methods (thread-safe: share one)."""
     def __init__(self, host: str = ..., port: int = ..., db: int = ..., password: Optional[str] = ..., socket_timeout: Optional[float] = ..., socket_connect_timeout: Optional[float] = ..., unix_socket_path: Optional[str] = ..., decode_responses: bool = ..., retry_on_timeout: bool = ..., max_connections: Optional[int] = ..., username: Optional[str] = ..., client_name: Optional[str] = ..., protocol: Optional[int] = ..., ssl: bool = ..., ssl_keyfile: Optional[str] = ..., ssl_certfile: Optional[str] = ..., ssl_cert_reqs: Any = ..., ssl_ca_certs: Optional[str] = ..., ssl_ca_data: Optional[str] = ..., ssl_check_hostname: bool = ..., **kwargs: Any) -> None: ...

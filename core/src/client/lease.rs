@@ -11,16 +11,24 @@ use crate::error::Result;
 use crate::policy::{self, Seat};
 use crate::wire::Pipeline;
 
-/// A dedicated connection leased from the pool. Returned to the pool when dropped
-/// (after UNWATCH), or closed if a request on it did not finish.
+/// A dedicated connection leased from the pool. Returned to the pool when dropped, or
+/// closed if a request on it did not finish. Dropped while a WATCH is active, it sends
+/// UNWATCH at once (in the background), as redis-py's pipeline reset does, so the
+/// server stops watching the keys now rather than when the connection is next leased.
 pub struct Lease {
     client: Client,
     conn: Pooled,
+    /// A WATCH succeeded and no UNWATCH, EXEC or DISCARD has ended it since.
+    watching: bool,
 }
 
 impl Lease {
     pub(crate) fn new(client: Client, conn: Pooled) -> Lease {
-        Lease { client, conn }
+        Lease {
+            client,
+            conn,
+            watching: false,
+        }
     }
 
     /// Runs one command on this connection (WATCH, GET, BLPOP, MULTI…, but not SELECT
@@ -34,6 +42,13 @@ impl Lease {
             }
             Err(e) => Err(e),
         };
+        if result.is_ok() {
+            match cmd.name() {
+                "WATCH" => self.watching = true,
+                "UNWATCH" | "EXEC" | "DISCARD" => self.watching = false,
+                _ => {}
+            }
+        }
         self.client.end(cmd.meta(), result)
     }
 
@@ -44,7 +59,26 @@ impl Lease {
             Ok(_) => self.conn.pipeline(pipe).await,
             Err(e) => Err(e),
         };
+        if pipe.is_transaction() {
+            self.watching = false; // EXEC (or its abort) ends every WATCH
+        }
         self.client.end_pipeline(pipe, result)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.watching {
+            return;
+        }
+        let mut conn = self.conn.take();
+        let timeout = Some(self.client.config().response_timeout());
+        crate::runtime::runtime().spawn(async move {
+            if let Ok(unwatch) = Command::new(["UNWATCH"]) {
+                // A failure closes the connection instead (Pooled's drop).
+                let _ = conn.run(&unwatch, timeout).await;
+            }
+        });
     }
 }
 

@@ -162,6 +162,16 @@ impl Pooled {
         self.settle(result)
     }
 
+    /// Moves the connection out into a new `Pooled` (this one is left released), so that
+    /// a last command can run on it after its holder is gone.
+    pub(crate) fn take(&mut self) -> Pooled {
+        Pooled {
+            conn: self.conn.take(),
+            config: self.config.clone(),
+            tainted: std::mem::take(&mut self.tainted),
+        }
+    }
+
     fn conn_mut(&mut self) -> Result<&mut deadpool_redis::Connection> {
         self.tainted = true;
         self.conn

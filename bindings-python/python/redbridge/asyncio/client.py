@@ -18,6 +18,8 @@ from ..script import AsyncScript
 from .lock import Lock
 from .._commands import KeyT
 
+__all__ = ["Pipeline", "Redis", "StrictRedis"]
+
 
 def _settle(fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
     """Runs on the loop's thread: completes the future unless the caller gave up."""
