@@ -515,7 +515,7 @@ export interface CommandSignatures {
   /** GEOHASH: Returns members of a geospatial index as standard geohash strings. */
   geoHash(key: RedisArgument, member: Keys): Array<string | null>;
   /** GEOPOS: Returns longitude and latitude of members of a geospatial index. */
-  geoPos(key: RedisArgument, member: Keys): Array<{ longitude: number; latitude: number } | null>;
+  geoPos(key: RedisArgument, member: Keys): Array<{ longitude: number | string; latitude: number | string } | null>;
   /** GETBIT: Returns the bit value at offset in the string value stored at key. */
   getBit(key: RedisArgument, offset: number): number;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */

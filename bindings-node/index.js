@@ -393,7 +393,8 @@ const pairsToObject = (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({
 /** The named fields of an object, in that order (absent ones undefined, as node-redis has them). */
 const pick = (o, fields) => Object.fromEntries(fields.map((f) => [f, o[f]]));
 const rankScore = (r) => (r === null ? null : { rank: r[0], score: Number(r[1]) });
-const geoPositions = (r) => r.map((p) => (p === null ? null : { longitude: Number(p[0]), latitude: Number(p[1]) }));
+// As node-redis 6.4: numbers under RESP3 (the server sends doubles), the server's text under RESP2.
+const geoPositions = (r) => r.map((p) => (p === null ? null : { longitude: p[0], latitude: p[1] }));
 /** GEO… WITHDIST/WITHHASH/WITHCOORD items; the server sends them in that order whatever was asked. */
 const geoWith = (replyWith) => (r) =>
   r.map((item) => {
