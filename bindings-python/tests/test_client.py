@@ -61,8 +61,18 @@ def test_server_errors_keep_their_code_and_class(r: redbridge.Redis) -> None:
 
 
 def test_state_commands_are_refused_with_the_option_to_use(r: redbridge.Redis) -> None:
-    with pytest.raises(exceptions.DataError, match="db option"):
-        r.execute_command("SELECT", 1)
+    # CLIENT REPLY cannot be shared: refused, naming why.
+    with pytest.raises(exceptions.DataError, match="CLIENT REPLY"):
+        r.execute_command("CLIENT", "REPLY", "OFF")
+    # SELECT through execute_command switches every connection, as select() does.
+    home = r.client_info()["db"]
+    other = 1 if home != 1 else 2
+    r.set("db:probe", "home")
+    assert r.execute_command("SELECT", other) is True
+    assert r.client_info()["db"] == other
+    assert r.get("db:probe") is None
+    assert r.select(home) is True
+    assert r.get("db:probe") == b"home"
 
 
 def test_wrong_password_is_an_authentication_error_without_the_password() -> None:

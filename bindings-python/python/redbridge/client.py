@@ -11,9 +11,9 @@ import time as _time
 from types import TracebackType
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
 
-from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, scan_kwargs, shape
+from ._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, command_name, scan_kwargs, shape
 from ._commands import KeyT
-from .exceptions import ExecAbortError, ResponseError, WatchError
+from .exceptions import DataError, ExecAbortError, ResponseError, WatchError
 from .lock import Lock
 from .monitor import Monitor
 from .script import Script
@@ -43,6 +43,15 @@ class Redis(ClientBase):
         except ResponseError:
             if options and EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
+            raise
+        except DataError:
+            # The core refuses connection state on shared connections; these two the
+            # client applies to all its connections instead (as select()/client_setname()).
+            name = command_name(args)
+            if name == "SELECT" and len(args) == 2:
+                return self.select(args[1])
+            if name == "CLIENT SETNAME" and len(args) == 2:
+                return self.client_setname(args[1])
             raise
         return shape(args, reply, options, self._callbacks)
 

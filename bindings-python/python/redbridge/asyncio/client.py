@@ -11,8 +11,8 @@ import os
 from types import TracebackType
 from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Union
 
-from .._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, scan_kwargs, shape
-from ..exceptions import ExecAbortError, ResponseError, WatchError
+from .._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, command_name, scan_kwargs, shape
+from ..exceptions import DataError, ExecAbortError, ResponseError, WatchError
 from ..monitor import AsyncMonitor
 from ..script import AsyncScript
 from .lock import Lock
@@ -138,6 +138,14 @@ class Redis(ClientBase):
         except ResponseError:
             if options and EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
+            raise
+        except DataError:
+            # Connection state the client applies to all its connections (see redbridge.Redis).
+            name = command_name(args)
+            if name == "SELECT" and len(args) == 2:
+                return await self.select(args[1])
+            if name == "CLIENT SETNAME" and len(args) == 2:
+                return await self.client_setname(args[1])
             raise
         return shape(args, reply, options, self._callbacks)
 
