@@ -161,12 +161,20 @@ def table_rs(servers: dict, policy: dict) -> str:
 def python_method(name: str, m: dict, servers: dict) -> list[str]:
     """The source of one generated Python method (see spec/python.toml's header)."""
     where = f"spec/python.toml [{name}]"
-    known = {"command", "params", "args", "returns", "options"}
+    known = {"command", "params", "args", "returns", "options", "declined"}
     if set(m) - known:
         raise SpecError(f"{where}: unknown keys {sorted(set(m) - known)}")
     if not name.isidentifier() or keyword.iskeyword(name):
         raise SpecError(f"{where}: not a method name")
     command = m["command"]
+    if "declined" in m:
+        # A method redis-py has but does not send (NotImplementedError), as there.
+        if set(m) - {"command", "declined", "returns"}:
+            raise SpecError(f"{where}: a declined method takes only command, declined and returns")
+        return [f"    def {name}(self, *args: Any, **kwargs: Any) -> ResponseT:",
+                f'        """Not supported: {m["declined"]}."""',
+                f"        raise NotImplementedError({json.dumps(f'{command} is not supported: ' + m['declined'])})",
+                ""]
     if command not in servers["commands"]:
         raise SpecError(f"{where}: {command} is not a command of either server")
     params = m.get("params", "")

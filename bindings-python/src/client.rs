@@ -357,15 +357,7 @@ impl NativeClient {
         fut: Py<PyAny>,
         settle_fn: Py<PyAny>,
     ) -> PyResult<Pending> {
-        let cmd = conv::command(args)?;
-        let client = self.client.async_client().clone();
-        Ok(spawn_settled(
-            async move { client.execute(&cmd).await },
-            move |py, v| conv::to_py(py, v, conv::Decode::Bytes),
-            loop_,
-            fut,
-            settle_fn,
-        ))
+        self.start(args, conv::Decode::Bytes, loop_, fut, settle_fn)
     }
 
     /// Starts one command on the core runtime; settles `fut` on `loop` when done.
@@ -376,16 +368,7 @@ impl NativeClient {
         fut: Py<PyAny>,
         settle_fn: Py<PyAny>,
     ) -> PyResult<Pending> {
-        let cmd = conv::command(args)?;
-        let client = self.client.async_client().clone();
-        let decode = self.decode;
-        Ok(spawn_settled(
-            async move { client.execute(&cmd).await },
-            move |py, v| conv::to_py(py, v, decode),
-            loop_,
-            fut,
-            settle_fn,
-        ))
+        self.start(args, self.decode, loop_, fut, settle_fn)
     }
 
     /// Runs a Lua script (its body, str or bytes) with `keys` and `args` by its SHA1:
@@ -580,6 +563,27 @@ impl NativeClient {
 }
 
 impl NativeClient {
+    /// Starts one command on the core runtime, its reply decoded as `decode` says;
+    /// settles `fut` on `loop_` when done.
+    fn start(
+        &self,
+        args: &Bound<'_, PyTuple>,
+        decode: conv::Decode,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> PyResult<Pending> {
+        let cmd = conv::command(args)?;
+        let client = self.client.async_client().clone();
+        Ok(spawn_settled(
+            async move { client.execute(&cmd).await },
+            move |py, v| conv::to_py(py, v, decode),
+            loop_,
+            fut,
+            settle_fn,
+        ))
+    }
+
     /// Hands a request to the asyncio loop's batch (`what` names the caller in the error
     /// when `batch_fd()` was not called first).
     fn batched(

@@ -1307,51 +1307,6 @@ class Commands(GeneratedCommands):
         """CLUSTER <subcommand> …, any subcommand by name."""
         return self.execute_command(f"CLUSTER {cluster_arg.upper()}", *args, **kwargs)
 
-    # Commands redis-py declines to send (they need a terminal, a debugger or a
-    # connection of their own): NotImplementedError, as there.
-    def _not_implemented(self, what: str) -> Any:
-        raise NotImplementedError(f"{what} is not supported: use execute_command() if you need it")
-
-    def failover(self) -> ResponseT:
-        """Not supported (redis-py's decision): FAILOVER through execute_command()."""
-        return self._not_implemented("FAILOVER")
-
-    def debug_segfault(self) -> ResponseT:
-        """Not supported: it would crash the server."""
-        return self._not_implemented("DEBUG SEGFAULT")
-
-    def script_debug(self, *args: Any) -> ResponseT:
-        """Not supported: the Lua debugger needs an interactive connection."""
-        return self._not_implemented("SCRIPT DEBUG")
-
-    def memory_help(self) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("MEMORY HELP")
-
-    def memory_doctor(self) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("MEMORY DOCTOR")
-
-    def latency_histogram(self, *args: Any) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("LATENCY HISTOGRAM")
-
-    def latency_graph(self) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("LATENCY GRAPH")
-
-    def latency_doctor(self) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("LATENCY DOCTOR")
-
-    def command_docs(self, *args: Any) -> ResponseT:
-        """Not supported (redis-py's decision)."""
-        return self._not_implemented("COMMAND DOCS")
-
-    def hello(self) -> ResponseT:
-        """Not supported: the client negotiates the protocol itself (``protocol=``)."""
-        return self._not_implemented("HELLO")
-
 
 class BitFieldOperation:
     """BITFIELD's sub-operations chained, sent by ``execute()`` (redis-py's class)."""

@@ -145,6 +145,11 @@ class GeneratedCommands:
         """COMMAND COUNT: Get total number of Redis commands."""
         return self.execute_command("COMMAND COUNT")
 
+    def command_docs(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("COMMAND DOCS is not supported: redis-py declines it too; send it with execute_command()")
+
+
     def command_getkeys(self, *args: EncodableT) -> ResponseT:
         """COMMAND GETKEYS: Extract keys given a full Redis command."""
         return self.execute_command("COMMAND GETKEYS", *args)
@@ -184,6 +189,11 @@ class GeneratedCommands:
             pieces.append("REPLACE")
         return self.execute_command("COPY", *pieces)
 
+    def debug_segfault(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: it crashes the server."""
+        raise NotImplementedError("DEBUG SEGFAULT is not supported: it crashes the server")
+
+
     def eval(self, script: str, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
         """EVAL: Execute a Lua script server side."""
         return self.execute_command("EVAL", script, numkeys, *keys_and_args)
@@ -203,6 +213,11 @@ class GeneratedCommands:
     def expiretime(self, key: KeyT) -> ResponseT:
         """EXPIRETIME: Get the expiration Unix timestamp for a key."""
         return self.execute_command("EXPIRETIME", key)
+
+    def failover(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("FAILOVER is not supported: redis-py declines it too; send it with execute_command()")
+
 
     def fcall(self, function: str, numkeys: int, *keys_and_args: EncodableT) -> ResponseT:
         """FCALL: Invoke a function."""
@@ -266,6 +281,11 @@ class GeneratedCommands:
         """GETBIT: Returns the bit value at offset in the string value stored at key."""
         return self.execute_command("GETBIT", name, offset)
 
+    def hello(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: the client negotiates the protocol itself (the protocol option)."""
+        raise NotImplementedError("HELLO is not supported: the client negotiates the protocol itself (the protocol option)")
+
+
     def hrandfield(self, key: KeyT, count: Optional[int] = None, withvalues: bool = False) -> ResponseT:
         """HRANDFIELD: Get one or multiple random fields from a hash."""
         pieces: List[Any] = []
@@ -279,6 +299,21 @@ class GeneratedCommands:
     def lastsave(self) -> ResponseT:
         """LASTSAVE: Get the UNIX time stamp of the last successful save to disk."""
         return self.execute_command("LASTSAVE")
+
+    def latency_doctor(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("LATENCY DOCTOR is not supported: redis-py declines it too; send it with execute_command()")
+
+
+    def latency_graph(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("LATENCY GRAPH is not supported: redis-py declines it too; send it with execute_command()")
+
+
+    def latency_histogram(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("LATENCY HISTOGRAM is not supported: redis-py declines it too; send it with execute_command()")
+
 
     def latency_history(self, event: str) -> ResponseT:
         """LATENCY HISTORY: Return timestamp-latency samples for the event."""
@@ -316,6 +351,16 @@ class GeneratedCommands:
         if count is not None:
             pieces += ["COUNT", count]
         return self.execute_command("LMPOP", *pieces)
+
+    def memory_doctor(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("MEMORY DOCTOR is not supported: redis-py declines it too; send it with execute_command()")
+
+
+    def memory_help(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: redis-py declines it too; send it with execute_command()."""
+        raise NotImplementedError("MEMORY HELP is not supported: redis-py declines it too; send it with execute_command()")
+
 
     def memory_malloc_stats(self) -> ResponseT:
         """MEMORY MALLOC-STATS: Show allocator internal stats."""
@@ -420,6 +465,11 @@ class GeneratedCommands:
     def save(self) -> ResponseT:
         """SAVE: Synchronously save the dataset to disk."""
         return self.execute_command("SAVE")
+
+    def script_debug(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: the Lua debugger needs an interactive connection."""
+        raise NotImplementedError("SCRIPT DEBUG is not supported: the Lua debugger needs an interactive connection")
+
 
     def script_exists(self, *args: str) -> ResponseT:
         """SCRIPT EXISTS: Check existence of scripts in the script cache."""
