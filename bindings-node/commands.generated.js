@@ -98,6 +98,7 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   clusterGetKeysInSlot: [(slot, count) => ["CLUSTER", "GETKEYSINSLOT", arg(slot, "slot"), arg(count, "count")]],
   clusterInfo: [() => ["CLUSTER", "INFO"]],
   clusterKeySlot: [(key) => ["CLUSTER", "KEYSLOT", arg(key, "key")]],
+  clusterLinks: [() => ["CLUSTER", "LINKS"]],
   clusterMeet: [(host, port) => ["CLUSTER", "MEET", arg(host, "host"), arg(port, "port")]],
   clusterMyId: [() => ["CLUSTER", "MYID"]],
   clusterMyShardId: [() => ["CLUSTER", "MYSHARDID"]],
@@ -122,8 +123,11 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
       return out;
     },
   ],
+  command: [() => ["COMMAND"], shapes.commandInfo],
   commandCount: [() => ["COMMAND", "COUNT"]],
+  commandDocs: [(commands) => ["COMMAND", "DOCS", ...(commands === undefined ? [] : list(commands, "commands"))]],
   commandGetKeys: [(args) => ["COMMAND", "GETKEYS", ...list(args, "args")]],
+  commandInfo: [(commands) => ["COMMAND", "INFO", ...list(commands, "commands")], shapes.commandInfo],
   commandList: [
     (options) => {
       const out = ["COMMAND", "LIST"];
@@ -157,6 +161,21 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
     },
   ],
   functionKill: [() => ["FUNCTION", "KILL"]],
+  functionList: [
+    (options) => {
+      const out = ["FUNCTION", "LIST"];
+      if (options?.LIBRARYNAME !== undefined) out.push("LIBRARYNAME", arg(options?.LIBRARYNAME, "options.LIBRARYNAME"));
+      return out;
+    },
+  ],
+  functionListWithCode: [
+    (options) => {
+      const out = ["FUNCTION", "LIST"];
+      if (options?.LIBRARYNAME !== undefined) out.push("LIBRARYNAME", arg(options?.LIBRARYNAME, "options.LIBRARYNAME"));
+      out.push("WITHCODE");
+      return out;
+    },
+  ],
   functionLoad: [
     (code, options) => {
       const out = ["FUNCTION", "LOAD"];
@@ -173,6 +192,7 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
       return out;
     },
   ],
+  functionStats: [() => ["FUNCTION", "STATS"]],
   geoDist: [
     (key, member1, member2, unit) => {
       const out = ["GEODIST"];
@@ -189,6 +209,7 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   getBit: [(key, offset) => ["GETBIT", arg(key, "key"), arg(offset, "offset")]],
   hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
   hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
+  hRandFieldCountWithValues: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count"), "WITHVALUES"], shapes.fieldValues],
   lastSave: [() => ["LASTSAVE"]],
   latencyDoctor: [() => ["LATENCY", "DOCTOR"]],
   latencyGraph: [(event) => ["LATENCY", "GRAPH", arg(event, "event")]],
@@ -222,6 +243,7 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   memoryDoctor: [() => ["MEMORY", "DOCTOR"]],
   memoryMallocStats: [() => ["MEMORY", "MALLOC-STATS"]],
   memoryPurge: [() => ["MEMORY", "PURGE"]],
+  memoryStats: [() => ["MEMORY", "STATS"], shapes.memoryStats],
   memoryUsage: [
     (key, options) => {
       const out = ["MEMORY", "USAGE"];
@@ -230,6 +252,7 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
       return out;
     },
   ],
+  moduleList: [() => ["MODULE", "LIST"]],
   moduleLoad: [(path, moduleArguments) => ["MODULE", "LOAD", arg(path, "path"), ...(moduleArguments === undefined ? [] : list(moduleArguments, "moduleArguments"))]],
   moduleUnload: [(name) => ["MODULE", "UNLOAD", arg(name, "name")]],
   move: [(key, db) => ["MOVE", arg(key, "key"), arg(db, "db")]],

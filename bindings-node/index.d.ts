@@ -188,6 +188,31 @@ export interface SlotRange {
 }
 
 /** Every command: its arguments and what its promise resolves with. */
+/** A library of FUNCTION LIST. */
+export interface FunctionListItem {
+  library_name: string;
+  engine: string;
+  functions: Array<{ name: string; description: string | null; flags: string[] }>;
+}
+/** A key specification's part (node-redis's shape; `unknown` when the server's is not understood). */
+export type KeySpecPart = { type: 'unknown' } | { type: string; [field: string]: number | string };
+/** A COMMAND / COMMAND INFO entry, as node-redis 6.4 gives it. */
+export interface CommandReply {
+  name: string;
+  arity: number;
+  flags: Set<string>;
+  firstKeyIndex: number;
+  lastKeyIndex: number;
+  step: number;
+  categories: Set<string>;
+  policies: { request: string | undefined; response: string | undefined };
+  isKeyless: boolean;
+  nondeterministicOutput: boolean;
+  tips: string[];
+  keySpecs: Array<{ beginSearch: KeySpecPart; findKeys: KeySpecPart }>;
+  subcommands: CommandReply[];
+}
+
 export interface CommandSignatures {
   ping(message?: RedisArgument): string;
   echo(message: RedisArgument): string;
@@ -380,6 +405,8 @@ export interface CommandSignatures {
   clientKill(filters: ClientKillFilter | ClientKillFilter[]): number;
   clientCaching(value: boolean): string;
   clientNoEvict(value: boolean): string;
+  /** LATENCY HISTOGRAM: per command, its call count and latency buckets (µs → calls). */
+  latencyHistogram(...commands: RedisArgument[]): Record<string, { calls: number; histogram_usec: Record<string, number> }>;
   aclLog(count?: number): Array<{ count: number; reason: string; context: string; object: string; username: string; 'age-seconds': number; 'client-info': string; 'entry-id'?: number; 'timestamp-created'?: number; 'timestamp-last-updated'?: number }>;
   aclGetUser(username: RedisArgument): { flags: string[]; passwords: string[]; commands: string; keys: string; channels: string; selectors?: Array<{ commands: string; keys: string; channels: string }> } | null;
   role(): { role: string; [field: string]: unknown };
@@ -460,6 +487,8 @@ export interface CommandSignatures {
   clusterInfo(): string;
   /** CLUSTER KEYSLOT: Returns the hash slot of the specified key. */
   clusterKeySlot(key: RedisArgument): number;
+  /** CLUSTER LINKS: Returns a list of all TCP links to and from peer nodes in cluster. */
+  clusterLinks(): Array<{ direction: string; node: string; 'create-time': number; events: string; 'send-buffer-allocated': number; 'send-buffer-used': number }>;
   /** CLUSTER MEET: Force a node cluster to handshake with another node. */
   clusterMeet(host: string, port: number): string;
   /** CLUSTER MYID: Return the node id. */
@@ -480,10 +509,16 @@ export interface CommandSignatures {
   clusterSetConfigEpoch(configEpoch: number): string;
   /** CLUSTER SETSLOT: Bind a hash slot to a specific node. */
   clusterSetSlot(slot: number, state: 'IMPORTING' | 'MIGRATING' | 'STABLE' | 'NODE', nodeId?: RedisArgument): string;
+  /** COMMAND: Get array of Redis command details. */
+  command(): Array<CommandReply>;
   /** COMMAND COUNT: Get total number of Redis commands. */
   commandCount(): number;
+  /** COMMAND DOCS: Get array of specific Redis command documentation. */
+  commandDocs(commands?: Keys): Record<string, Record<string, unknown>>;
   /** COMMAND GETKEYS: Extract keys given a full Redis command. */
   commandGetKeys(args: Arg[]): string[];
+  /** COMMAND INFO: Get array of specific Redis command details, or all when no argument is given. */
+  commandInfo(commands: Arg[]): Array<CommandReply | null>;
   /** COMMAND LIST: Get an array of Redis command names. */
   commandList(options?: { FILTERBY?: { type: 'MODULE' | 'ACLCAT' | 'PATTERN'; value: RedisArgument } }): string[];
   /** CONFIG GET: Get the values of configuration parameters. */
@@ -506,10 +541,16 @@ export interface CommandSignatures {
   functionFlush(mode?: 'ASYNC' | 'SYNC'): string;
   /** FUNCTION KILL: Kill the function currently in execution. */
   functionKill(): string;
+  /** FUNCTION LIST: List information about all the functions. */
+  functionList(options?: { LIBRARYNAME?: RedisArgument }): Array<FunctionListItem>;
+  /** FUNCTION LIST: List information about all the functions. */
+  functionListWithCode(options?: { LIBRARYNAME?: RedisArgument }): Array<FunctionListItem & { library_code: string }>;
   /** FUNCTION LOAD: Create a function with the given arguments (name, code, description). */
   functionLoad(code: RedisArgument, options?: { REPLACE?: boolean }): string;
   /** FUNCTION RESTORE: Restore all the functions on the given payload. */
   functionRestore(dump: RedisArgument, options?: { mode?: 'FLUSH' | 'APPEND' | 'REPLACE' }): string;
+  /** FUNCTION STATS: Return information about the function currently running (name, description, duration). */
+  functionStats(): { running_script: { name: string; command: string[]; duration_ms: number } | null; engines: Record<string, { libraries_count: number; functions_count: number }> };
   /** GEODIST: Returns the distance between two members of a geospatial index. */
   geoDist(key: RedisArgument, member1: RedisArgument, member2: RedisArgument, unit?: 'm' | 'km' | 'mi' | 'ft'): number | null;
   /** GEOHASH: Returns members of a geospatial index as standard geohash strings. */
@@ -522,6 +563,8 @@ export interface CommandSignatures {
   hRandField(key: RedisArgument): string | null;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
   hRandFieldCount(key: RedisArgument, count: number): string[];
+  /** HRANDFIELD: Get one or multiple random fields from a hash. */
+  hRandFieldCountWithValues(key: RedisArgument, count: number): Array<{ field: string; value: string }>;
   /** LASTSAVE: Get the UNIX time stamp of the last successful save to disk. */
   lastSave(): number;
   /** LATENCY DOCTOR: Return a human readable latency analysis report. */
@@ -546,8 +589,12 @@ export interface CommandSignatures {
   memoryMallocStats(): string;
   /** MEMORY PURGE: Ask the allocator to release memory. */
   memoryPurge(): string;
+  /** MEMORY STATS: Show memory usage details. */
+  memoryStats(): Record<string, number | Record<string, number>>;
   /** MEMORY USAGE: Estimate the memory usage of a key. */
   memoryUsage(key: RedisArgument, options?: { SAMPLES?: number }): number | null;
+  /** MODULE LIST: List all modules loaded by the server. */
+  moduleList(): Array<Record<string, unknown>>;
   /** MODULE LOAD: Load a module. */
   moduleLoad(path: RedisArgument, moduleArguments?: Arg[]): string;
   /** MODULE UNLOAD: Unload a module. */

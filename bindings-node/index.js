@@ -394,6 +394,62 @@ const pairsToObject = (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({
 const pick = (o, fields) => Object.fromEntries(fields.map((f) => [f, o[f]]));
 const rankScore = (r) => (r === null ? null : { rank: r[0], score: Number(r[1]) });
 // As node-redis 6.4: numbers under RESP3 (the server sends doubles), the server's text under RESP2.
+const fieldValues = (r) => r.map(([field, value]) => ({ field, value }));
+// MEMORY STATS: the ratios are doubles under RESP3 and their text under RESP2; numbers in
+// both, as node-redis gives them (each db.N is a map in the core's normal form).
+const memoryStats = (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' || Buffer.isBuffer(v) ? Number(v) : v]));
+// COMMAND / COMMAND INFO entries as node-redis 6.4's transformCommandReply (the core gives
+// the key specifications as maps under both protocols).
+const REQUEST_POLICIES = ['all_nodes', 'all_shards', 'multi_shard', 'special', 'default-keyless', 'default-keyed'];
+const RESPONSE_POLICIES = ['one_succeeded', 'all_succeeded', 'agg_logical_and', 'agg_logical_or', 'agg_min', 'agg_max', 'agg_sum', 'special', 'default-keyless', 'default-keyed'];
+const integer = (v) => (Number.isInteger(Number(v)) ? Number(v) : undefined);
+const UNKNOWN_PART = { type: 'unknown' };
+const beginSearch = (b) => {
+  const spec = b && b.spec;
+  if (!spec || typeof spec !== 'object') return UNKNOWN_PART;
+  const type = String(b.type);
+  if (type === 'index' && integer(spec.index) !== undefined) return { type, index: integer(spec.index) };
+  if (type === 'keyword' && spec.keyword != null && String(spec.keyword) !== '' && integer(spec.startfrom) !== undefined) {
+    return { type, keyword: String(spec.keyword), startFrom: integer(spec.startfrom) };
+  }
+  return UNKNOWN_PART;
+};
+const findKeys = (f) => {
+  const spec = f && f.spec;
+  if (!spec || typeof spec !== 'object') return UNKNOWN_PART;
+  const type = String(f.type);
+  const [a, b, c] = type === 'range' ? [spec.lastkey, spec.keystep, spec.limit] : [spec.keynumidx, spec.firstkey, spec.keystep];
+  if ([a, b, c].some((x) => integer(x) === undefined)) return UNKNOWN_PART;
+  if (type === 'range') return { type, lastKey: integer(a), keyStep: integer(b), limit: integer(c) };
+  if (type === 'keynum') return { type, keyNumIdx: integer(a), firstKey: integer(b), keyStep: integer(c) };
+  return UNKNOWN_PART;
+};
+const commandEntry = ([name, arity, flags, firstKeyIndex, lastKeyIndex, step, categories, tips = [], keySpecs = [], subcommands = []]) => {
+  let request;
+  let response;
+  const otherTips = [];
+  for (const tip of tips.map(String)) {
+    if (tip.startsWith('request_policy:') && REQUEST_POLICIES.includes(tip.slice(15))) request = tip.slice(15);
+    else if (tip.startsWith('response_policy:') && RESPONSE_POLICIES.includes(tip.slice(16))) response = tip.slice(16);
+    else if (!tip.startsWith('request_policy:') && !tip.startsWith('response_policy:')) otherTips.push(tip);
+  }
+  return {
+    name: String(name),
+    arity,
+    flags: new Set(flags.map(String)),
+    firstKeyIndex,
+    lastKeyIndex,
+    step,
+    categories: new Set(categories.map(String)),
+    policies: { request, response },
+    isKeyless: keySpecs.length === 0,
+    nondeterministicOutput: otherTips.includes('nondeterministic_output'),
+    tips: otherTips,
+    keySpecs: keySpecs.map((k) => ({ beginSearch: beginSearch(k && k.begin_search), findKeys: findKeys(k && k.find_keys) })),
+    subcommands: subcommands.map(commandEntry),
+  };
+};
+const commandInfo = (r) => r.map((c) => (c ? commandEntry(c) : null));
 const geoPositions = (r) => r.map((p) => (p === null ? null : { longitude: p[0], latitude: p[1] }));
 /** GEO… WITHDIST/WITHHASH/WITHCOORD items; the server sends them in that order whatever was asked. */
 const geoWith = (replyWith) => (r) =>
@@ -727,6 +783,7 @@ const COMMANDS = {
   latencyReset: [(...events) => ['LATENCY', 'RESET', ...events.map((e, i) => arg(e, `events[${i}]`))]],
   clientCaching: [(value) => ['CLIENT', 'CACHING', value ? 'YES' : 'NO']],
   clientNoEvict: [(value) => ['CLIENT', 'NO-EVICT', value ? 'ON' : 'OFF']],
+  latencyHistogram: [(...commands) => ['LATENCY', 'HISTOGRAM', ...commands.map((c, i) => arg(c, `commands[${i}]`))]],
   aclLog: [(count) => (count === undefined ? ['ACL', 'LOG'] : ['ACL', 'LOG', arg(count, 'count')]), aclLog],
   aclGetUser: [(username) => ['ACL', 'GETUSER', arg(username, 'username')], aclUser],
   role: [() => ['ROLE'], role],
@@ -756,7 +813,7 @@ const GENERATED = require('./commands.generated.js')({
   numkeys,
   shapes: {
     num, str, bool: (r) => r === 1 || r === true, asArray, valueScores, firstValueScore, keyValueScore, fieldValuePage, valueScorePage,
-    pairsToObject, rankScore, geoPositions,
+    pairsToObject, rankScore, geoPositions, fieldValues, memoryStats, commandInfo,
   },
 });
 for (const name of Object.keys(GENERATED)) {

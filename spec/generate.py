@@ -35,10 +35,11 @@ DTS_BEGIN = "  // @generated-begin by spec/generate.py from spec/node.toml"
 DTS_END = "  // @generated-end"
 # What a Node reply becomes, by the `reply` column: a conversion index.js passes in.
 NODE_REPLIES = {"num", "str", "bool", "asArray", "valueScores", "firstValueScore", "keyValueScore",
-                "fieldValuePage", "valueScorePage", "object", "pairsToObject", "rankScore", "geoPositions"}
+                "fieldValuePage", "valueScorePage", "object", "pairsToObject", "rankScore", "geoPositions",
+                "fieldValues", "memoryStats", "commandInfo"}
 NODE_CASES = ROOT / "bindings-node" / "test" / "spec-cases.generated.js"
 # How the differential test compares a Node method's replies (the `compare` column).
-NODE_COMPARE = {"type", "sorted", "length"}
+NODE_COMPARE = {"type", "sorted", "length", "keys"}
 
 FLAGS = {
     "readonly": "READONLY",
@@ -59,6 +60,13 @@ SHAPES = {
     "scored-page": "ScoredPage",
     "pairs-map": "PairsMap",
     "maps": "Maps",
+    "pairs-if-asked": "PairsIfAsked",
+    "function-list": "FunctionList",
+    "function-stats": "FunctionStats",
+    "memory-stats": "MemoryStats",
+    "latency-histogram": "LatencyHistogram",
+    "command-docs": "CommandDocs",
+    "command-info": "CommandInfo",
 }
 UNITS = {"s": "Unit::Seconds", "ms": "Unit::Millis"}
 KEYS = {"policy", "block", "alternative", "reply"}

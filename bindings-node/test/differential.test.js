@@ -16,7 +16,7 @@ const positive = (v) => [typeof v, v > 0];
 const page = (v) => [typeof v.cursor, Object.keys(v).sort(), JSON.stringify(Object.values(v)[1].map((x) => JSON.stringify(x)).sort())];
 
 const keysOf = (v) => Object.keys(v).sort();
-const COMPARE = { type: (v) => typeof v, sorted, length: (v) => [typeof v, v && v.length] };
+const COMPARE = { type: (v) => typeof v, sorted, length: (v) => [typeof v, v && v.length], keys: (v) => v && typeof v === 'object' ? keysOf(v) : v };
 // Every spec/node.toml method's `examples` (spec/generate.py writes them), in spec order.
 const SPEC = require('./spec-cases.generated.js').map(([method, args, compare]) => [method, args(), compare && COMPARE[compare]]);
 const SCRIPT = 'return {KEYS[1], ARGV[1], 3}';
@@ -182,6 +182,8 @@ const HAND = [
   ['clusterDelSlotsRange', [[{ start: 1, end: 2 }, { start: 5, end: 6 }]]],
   ['commandGetKeysAndFlags', [['SET', 'a', 'b']]],
   ['commandGetKeysAndFlags', [['LMOVE', 'a', 'b', 'LEFT', 'RIGHT']]],
+  ['latencyHistogram', ['set'], keysOf],
+  ['latencyHistogram', ['get', 'nosuchcommand'], keysOf],
   ['latencyReset', []],
   ['latencyReset', ['command', 'fork']],
   ['migrate', ['127.0.0.1', 1, 'k', 0, 100]],

@@ -222,6 +222,23 @@ fn a_cache_hit_is_in_normal_form_too() {
     client.close();
 }
 
+/// The normalized replies of `calls`, in order, under RESP2 (`[0]`) and RESP3 (`[1]`).
+async fn in_both_protocols(srv: &TestServer, calls: &[&[&str]]) -> Vec<Vec<Value>> {
+    let mut seen = Vec::new();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        let client = Client::connect(srv.builder().protocol(protocol).build().unwrap())
+            .await
+            .unwrap();
+        let mut replies = Vec::new();
+        for args in calls {
+            replies.push(client.execute(&cmd(args).normalized()).await.unwrap());
+        }
+        client.close();
+        seen.push(replies);
+    }
+    seen
+}
+
 /// Streams: XREAD's stream → entries, XINFO's field/value replies — one form in both
 /// protocols (maps), on the async client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,19 +264,7 @@ async fn stream_replies_are_maps_in_both_protocols() {
         &["XINFO", "GROUPS", "nfx:s"],
         &["XINFO", "CONSUMERS", "nfx:s", "g"],
     ];
-    let mut seen: Vec<Vec<Value>> = Vec::new();
-    for protocol in [Protocol::Resp2, Protocol::Resp3] {
-        let client = Client::connect(srv.builder().protocol(protocol).build().unwrap())
-            .await
-            .unwrap();
-        let mut replies = Vec::new();
-        for args in calls {
-            let v = client.execute(&cmd(args).normalized()).await.unwrap();
-            replies.push(v);
-        }
-        client.close();
-        seen.push(replies);
-    }
+    let seen = in_both_protocols(&srv, &calls).await;
     let entries = Value::Array(vec![Value::Array(vec![
         b("1-1"),
         Value::Array(vec![b("f"), b("v")]),
@@ -299,6 +304,94 @@ async fn stream_replies_are_maps_in_both_protocols() {
             strip_idle(&seen[1][i]),
             "{:?}: RESP2 and RESP3 differ",
             calls[i]
+        );
+    }
+}
+
+/// A RESP3 set as an array (both protocols' normal forms keep the set/array the server
+/// sent; the nesting of maps is what must agree).
+fn sets_as_arrays(v: &Value) -> Value {
+    match v {
+        Value::Set(items) | Value::Array(items) => {
+            Value::Array(items.iter().map(sets_as_arrays).collect())
+        }
+        Value::Map(kv) => Value::Map(
+            kv.iter()
+                .map(|(k, v)| (k.clone(), sets_as_arrays(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Nested replies (FUNCTION LIST/STATS, COMMAND INFO/DOCS, MEMORY STATS, LATENCY
+/// HISTOGRAM, MODULE LIST, HRANDFIELD WITHVALUES): maps wherever RESP3 sends them, in
+/// both protocols.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_replies_are_maps_in_both_protocols() {
+    let srv = TestServer::start();
+    let mut c = srv.control();
+    redis::cmd("FUNCTION")
+        .arg(&[
+            "LOAD",
+            "REPLACE",
+            "#!lua name=nflib\nredis.register_function{function_name='nff', callback=function() return 1 end, flags={'no-writes'}}",
+        ])
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("HSET")
+        .arg(&["nfh", "f", "v"])
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("SET").arg(&["nfk", "v"]).exec(&mut c).unwrap();
+    let calls: [&[&str]; 8] = [
+        &["FUNCTION", "LIST", "WITHCODE"],
+        &["FUNCTION", "STATS"],
+        &["COMMAND", "INFO", "get", "eval", "nosuchcommand"],
+        &["COMMAND", "DOCS", "set", "xadd"],
+        &["MODULE", "LIST"],
+        &["HRANDFIELD", "nfh", "1", "WITHVALUES"],
+        &["MEMORY", "STATS"],
+        &["LATENCY", "HISTOGRAM", "set"],
+    ];
+    let seen = in_both_protocols(&srv, &calls).await;
+    // The first six are equal; MEMORY STATS and LATENCY HISTOGRAM move between reads.
+    for i in 0..6 {
+        assert_eq!(
+            sets_as_arrays(&seen[0][i]),
+            sets_as_arrays(&seen[1][i]),
+            "{:?}: RESP2 and RESP3 differ",
+            calls[i]
+        );
+    }
+    let Value::Array(libs) = &seen[0][0] else {
+        panic!("FUNCTION LIST: {:?}", seen[0][0])
+    };
+    assert!(
+        matches!(&libs[0], Value::Map(kv) if kv.iter().any(|(k, v)| k == &b("functions")
+            && matches!(v, Value::Array(f) if matches!(f[0], Value::Map(_))))),
+        "{libs:?}"
+    );
+    assert_eq!(
+        seen[0][5],
+        Value::Array(vec![Value::Array(vec![b("f"), b("v")])])
+    );
+    for p in 0..2 {
+        let Value::Map(stats) = &seen[p][6] else {
+            panic!("MEMORY STATS: {:?}", seen[p][6])
+        };
+        assert!(
+            stats
+                .iter()
+                .any(|(k, v)| k == &b("db.0") && matches!(v, Value::Map(_))),
+            "{stats:?}"
+        );
+        let Value::Map(hist) = &seen[p][7] else {
+            panic!("LATENCY HISTOGRAM: {:?}", seen[p][7])
+        };
+        assert!(
+            matches!(&hist[0].1, Value::Map(kv) if kv.iter().any(|(k, v)| k == &b("histogram_usec") && matches!(v, Value::Map(_)))),
+            "{hist:?}"
         );
     }
 }

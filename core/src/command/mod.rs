@@ -132,8 +132,29 @@ pub enum Shape {
     /// A [`redis::Value::Map`] from RESP2's array of `[key, value]` pairs (XREAD: stream →
     /// entries), as RESP3 sends it.
     PairsMap,
-    /// An array of maps, each from RESP2's flat field/value array (XINFO GROUPS).
+    /// An array of maps, each from RESP2's flat field/value array (XINFO GROUPS, MODULE
+    /// LIST, CLUSTER LINKS).
     Maps,
+    /// `[[field, value], …]` from RESP2's flat array or RESP3's pairs.
+    Pairs,
+    /// [`Shape::Pairs`] when the command has a WITHVALUES argument (HRANDFIELD), else
+    /// [`Shape::Plain`].
+    PairsIfAsked,
+    /// FUNCTION LIST: an array of library maps, each one's `functions` an array of maps.
+    FunctionList,
+    /// FUNCTION STATS: a map; `running_script` a map (or nil), `engines` a map of maps.
+    FunctionStats,
+    /// MEMORY STATS: a map, each `db.N` a map.
+    MemoryStats,
+    /// LATENCY HISTOGRAM: command → map, each one's `histogram_usec` a map.
+    LatencyHistogram,
+    /// COMMAND DOCS: command → doc map; a doc's `arguments` an array of argument maps
+    /// (nested `arguments` too), its `subcommands` command → doc map again.
+    CommandDocs,
+    /// COMMAND and COMMAND INFO: an array of command entries (or nil), each entry's key
+    /// specifications (position 8) maps with `begin_search`/`find_keys` maps and their
+    /// `spec` maps, its subcommands (position 9) entries again.
+    CommandInfo,
 }
 
 /// One row of the command table.
@@ -386,6 +407,8 @@ impl Command {
             Shape::ScoredIfAsked if has_arg(b"WITHSCORES") => Shape::Scored,
             Shape::ScoredIfAsked => Shape::Plain,
             Shape::PairsPage if has_arg(b"NOVALUES") => Shape::Plain,
+            Shape::PairsIfAsked if has_arg(b"WITHVALUES") => Shape::Pairs,
+            Shape::PairsIfAsked => Shape::Plain,
             shape => shape,
         };
         self

@@ -555,7 +555,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Maps,
         container: false,
     },
     CommandSpec {
@@ -675,7 +675,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::CommandInfo,
         container: true,
     },
     CommandSpec {
@@ -691,7 +691,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::CommandDocs,
         container: false,
     },
     CommandSpec {
@@ -723,7 +723,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::CommandInfo,
         container: false,
     },
     CommandSpec {
@@ -1059,7 +1059,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::FunctionList,
         container: false,
     },
     CommandSpec {
@@ -1083,7 +1083,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::FunctionStats,
         container: false,
     },
     CommandSpec {
@@ -1307,7 +1307,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::PairsIfAsked,
         container: false,
     },
     CommandSpec {
@@ -1435,7 +1435,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::LatencyHistogram,
         container: false,
     },
     CommandSpec {
@@ -1627,7 +1627,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::READONLY,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::MemoryStats,
         container: false,
     },
     CommandSpec {
@@ -1675,7 +1675,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         flags: Flags::NONE,
         block: BlockArg::None,
         alternative: "",
-        reply: Shape::Plain,
+        reply: Shape::Maps,
         container: false,
     },
     CommandSpec {
