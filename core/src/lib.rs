@@ -45,8 +45,10 @@ pub mod client;
 
 pub use cache::Cache;
 pub use client::{
-    Batcher, Client, Completion, Done, Lease, LoopWatch, Monitor, MonitorClient, MonitorEvent,
-    ScanSlot, ScanStream, Script, SyncClient, SyncLease, SyncMonitor, SyncScan,
+    Batcher, Client, Completion, Done, Gap, GapCause, Lease, LoopWatch, MessageKind, Monitor,
+    MonitorClient, MonitorEvent, PubSubEvent, PubSubMessage, PubSubOptions, ScanSlot, ScanStream,
+    Script, Subscriber, SubscriptionKind, Subscriptions, SyncClient, SyncLease, SyncMonitor,
+    SyncScan, SyncSubscriber,
 };
 pub use command::{Block, Command, Flags};
 pub use error::{Error, ErrorKind, Result};

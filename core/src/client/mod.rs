@@ -12,13 +12,16 @@
 //! - [`Lease`], a dedicated connection held by one caller; [`ScanStream`] and
 //!   [`SyncScan`], SCAN iterations; [`Script`], Lua scripts run by SHA1 with the
 //!   `EVAL` fallback ([`Client::eval_script`]); [`Monitor`] and [`SyncMonitor`], MONITOR
-//!   on a connection of its own ([`Client::monitor`]).
+//!   on a connection of its own ([`Client::monitor`]); [`Subscriber`] and
+//!   [`SyncSubscriber`], pub/sub on a connection of its own, resubscribed after every
+//!   reconnect ([`Client::pubsub`]).
 //!
 //! `docs/architecture.md` says when each engine is chosen, and why.
 
 mod batch;
 mod lease;
 mod monitor;
+mod pubsub;
 mod request;
 mod scan;
 mod script;
@@ -35,6 +38,10 @@ use tokio::runtime::Runtime;
 pub use batch::{Batcher, Completion, Done, LoopWatch, ScanSlot};
 pub use lease::{Lease, SyncLease};
 pub use monitor::{Monitor, MonitorClient, MonitorEvent, SyncMonitor};
+pub use pubsub::{
+    Gap, GapCause, MessageKind, PubSubEvent, PubSubMessage, PubSubOptions, Subscriber,
+    SubscriptionKind, Subscriptions, SyncSubscriber, DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES,
+};
 pub(crate) use request::Begin;
 pub use scan::ScanStream;
 pub use script::Script;

@@ -1,4 +1,5 @@
-//! Counters every binding can read: requests, errors by kind, retries, reconnects, pool.
+//! Counters every binding can read: requests, errors by kind, retries, reconnects, pool,
+//! pub/sub deliveries.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -14,6 +15,9 @@ pub struct Stats {
     pool_waits: AtomicU64,
     pool_wait_timeouts: AtomicU64,
     direct: AtomicU64,
+    pubsub_messages: AtomicU64,
+    pubsub_dropped: AtomicU64,
+    pubsub_resubscribes: AtomicU64,
 }
 
 impl Stats {
@@ -38,6 +42,15 @@ impl Stats {
     pub(crate) fn direct(&self) {
         self.direct.fetch_add(1, Relaxed);
     }
+    pub(crate) fn pubsub_message(&self) {
+        self.pubsub_messages.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn pubsub_dropped(&self) {
+        self.pubsub_dropped.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn pubsub_resubscribe(&self) {
+        self.pubsub_resubscribes.fetch_add(1, Relaxed);
+    }
 
     /// A consistent-enough copy of the counters plus the pool's and cache's state.
     pub(crate) fn snapshot(&self, pool: PoolState, cache: Option<CacheStats>) -> StatsSnapshot {
@@ -55,6 +68,9 @@ impl Stats {
             pool_wait_timeouts: self.pool_wait_timeouts.load(Relaxed),
             cache,
             nodes: Vec::new(),
+            pubsub_messages: self.pubsub_messages.load(Relaxed),
+            pubsub_dropped: self.pubsub_dropped.load(Relaxed),
+            pubsub_resubscribes: self.pubsub_resubscribes.load(Relaxed),
         }
     }
 }
@@ -97,6 +113,13 @@ pub struct StatsSnapshot {
     pub cache: Option<CacheStats>,
     /// On a cluster: each node seen as a primary, with its own counters. Empty otherwise.
     pub nodes: Vec<NodeStats>,
+    /// Pub/sub messages received and queued for a subscriber (see `client::pubsub`).
+    pub pubsub_messages: u64,
+    /// Pub/sub messages dropped because a subscriber's queue was full (each reported to
+    /// the application as a gap); `pubsub_messages + pubsub_dropped` is what arrived.
+    pub pubsub_dropped: u64,
+    /// Times a subscriber connection was re-established and its subscriptions made again.
+    pub pubsub_resubscribes: u64,
 }
 
 /// One cluster node's counters. A request counts on the node that serves its first key
@@ -141,6 +164,9 @@ impl StatsSnapshot {
             ("pool_waiting".to_string(), self.pool.waiting as u64),
             ("pool_waits".to_string(), self.pool_waits),
             ("pool_wait_timeouts".to_string(), self.pool_wait_timeouts),
+            ("pubsub_messages".to_string(), self.pubsub_messages),
+            ("pubsub_dropped".to_string(), self.pubsub_dropped),
+            ("pubsub_resubscribes".to_string(), self.pubsub_resubscribes),
         ];
         for (k, n) in &self.errors {
             out.push((format!("errors_{}", k.name()), *n));

@@ -1,0 +1,1065 @@
+//! Pub/Sub on a connection of its own, kept subscribed by the core.
+//!
+//! A [`Subscriber`] owns one connection to a standalone server, opened with the client's
+//! handshake (TLS, AUTH, db, library name, CLIENT SETNAME) but always in RESP3, so that
+//! messages arrive as push frames the connection's reader hands aside, never mixed with
+//! the replies to SUBSCRIBE, PING and the rest. The client's `protocol` option decides
+//! the shape of command replies; a subscriber's events are [`PubSubEvent`]s either way.
+//!
+//! Why not the shared multiplexed connection: a subscriber's flood of messages would sit
+//! in front of every command reply on it; the server's `client-output-buffer-limit
+//! pubsub` would cut off every caller of the client when one consumer is slow; and RESP2
+//! clients (where subscriber mode refuses ordinary commands) would need it anyway. One
+//! connection per subscriber keeps its failures, its reconnects and its queue its own.
+//!
+//! What the core guarantees (docs/architecture.md, "Pub/Sub"):
+//! - **Resubscription.** A supervisor task holds the connection. When it is lost (server
+//!   restart, CLIENT KILL, the output-buffer limit, a dead peer) it reconnects with the
+//!   policy's backoff and subscribes again to every channel, pattern and shard channel
+//!   wanted, then queues a [`Gap`] with [`GapCause::Reconnected`]: messages published
+//!   while disconnected may be missing. Shard channels go one SSUBSCRIBE each (never all
+//!   in one command, which a cluster refuses with CROSSSLOT).
+//! - **Health check.** Every `health_check_interval` (default: the connect timeout) it
+//!   sends PING and waits at most the response timeout, so a peer that stopped answering
+//!   is noticed within connect + response timeout.
+//! - **A bounded queue.** Each subscriber queues at most `max_messages` messages and
+//!   `max_bytes` bytes; a message that does not fit is dropped, counted
+//!   (`pubsub_dropped`) and reported in order as a [`Gap`] with [`GapCause::Overflow`].
+//!   Delivery is at-most-once, as Redis's is; what may have been lost is always reported.
+//!
+//! Counters: `pubsub_messages` (messages queued), `pubsub_dropped`, `pubsub_resubscribes`
+//! in the client's [`Client::stats`]. Not yet: cluster subscribers (sharded channels that
+//! follow their slot) and keyspace notifications from every primary.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{PushInfo, PushKind, Value};
+use tokio::sync::{watch, Notify};
+
+use super::sync::block_on;
+use super::Client;
+use crate::connection::connect_error;
+use crate::error::{Error, ErrorKind, Result};
+use crate::observe::Stats;
+use crate::policy::backoff;
+use crate::runtime;
+use crate::settings::{Config, Protocol};
+
+/// Default bound on the messages one subscriber keeps queued.
+pub const DEFAULT_MAX_MESSAGES: usize = 100_000;
+/// Default bound on the bytes (channel, pattern and payload) one subscriber keeps queued:
+/// a burst of a few MB is held, a slow consumer never grows without limit.
+pub const DEFAULT_MAX_BYTES: usize = 8 << 20;
+/// Subscriptions per SUBSCRIBE / PSUBSCRIBE when resubscribing (keeps commands small).
+const RESUBSCRIBE_CHUNK: usize = 1000;
+
+/// Bounds and health check of one subscriber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PubSubOptions {
+    /// Messages kept queued at most; more are dropped and reported as a gap.
+    pub max_messages: usize,
+    /// Bytes (channel + pattern + payload) kept queued at most.
+    pub max_bytes: usize,
+    /// How often the connection is checked with PING; `None`: the connect timeout, so a
+    /// dead peer is noticed within connect + response timeout.
+    pub health_check_interval: Option<Duration>,
+}
+
+impl Default for PubSubOptions {
+    fn default() -> Self {
+        PubSubOptions {
+            max_messages: DEFAULT_MAX_MESSAGES,
+            max_bytes: DEFAULT_MAX_BYTES,
+            health_check_interval: None,
+        }
+    }
+}
+
+/// Which command a subscription change answers (redis-py's message `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubscriptionKind {
+    /// SUBSCRIBE: a channel.
+    Subscribe,
+    /// UNSUBSCRIBE.
+    Unsubscribe,
+    /// PSUBSCRIBE: a glob pattern.
+    PSubscribe,
+    /// PUNSUBSCRIBE.
+    PUnsubscribe,
+    /// SSUBSCRIBE: a shard channel.
+    SSubscribe,
+    /// SUNSUBSCRIBE.
+    SUnsubscribe,
+}
+
+impl SubscriptionKind {
+    /// The command's name in lower case, as the server and redis-py name the message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionKind::Subscribe => "subscribe",
+            SubscriptionKind::Unsubscribe => "unsubscribe",
+            SubscriptionKind::PSubscribe => "psubscribe",
+            SubscriptionKind::PUnsubscribe => "punsubscribe",
+            SubscriptionKind::SSubscribe => "ssubscribe",
+            SubscriptionKind::SUnsubscribe => "sunsubscribe",
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            SubscriptionKind::Subscribe => "SUBSCRIBE",
+            SubscriptionKind::Unsubscribe => "UNSUBSCRIBE",
+            SubscriptionKind::PSubscribe => "PSUBSCRIBE",
+            SubscriptionKind::PUnsubscribe => "PUNSUBSCRIBE",
+            SubscriptionKind::SSubscribe => "SSUBSCRIBE",
+            SubscriptionKind::SUnsubscribe => "SUNSUBSCRIBE",
+        }
+    }
+
+    fn of(kind: &PushKind) -> Option<SubscriptionKind> {
+        Some(match kind {
+            PushKind::Subscribe => SubscriptionKind::Subscribe,
+            PushKind::Unsubscribe => SubscriptionKind::Unsubscribe,
+            PushKind::PSubscribe => SubscriptionKind::PSubscribe,
+            PushKind::PUnsubscribe => SubscriptionKind::PUnsubscribe,
+            PushKind::SSubscribe => SubscriptionKind::SSubscribe,
+            PushKind::SUnsubscribe => SubscriptionKind::SUnsubscribe,
+            _ => return None,
+        })
+    }
+}
+
+/// How a message reached the subscriber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// Published to a subscribed channel.
+    Message,
+    /// Published to a channel matching a subscribed pattern.
+    PMessage,
+    /// Published (SPUBLISH) to a subscribed shard channel.
+    SMessage,
+}
+
+impl MessageKind {
+    /// `"message"`, `"pmessage"` or `"smessage"` (redis-py's message `type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Message => "message",
+            MessageKind::PMessage => "pmessage",
+            MessageKind::SMessage => "smessage",
+        }
+    }
+}
+
+/// One published message. `Debug` shows sizes only: channels and payloads are the
+/// application's data.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PubSubMessage {
+    /// Which subscription delivered it.
+    pub kind: MessageKind,
+    /// The channel it was published to.
+    pub channel: Vec<u8>,
+    /// The pattern that matched it (PMessage only).
+    pub pattern: Option<Vec<u8>>,
+    /// What was published.
+    pub payload: Vec<u8>,
+}
+
+impl PubSubMessage {
+    /// Bytes it takes in the queue's account: channel, pattern and payload.
+    pub fn size(&self) -> usize {
+        self.channel.len() + self.pattern.as_ref().map_or(0, Vec::len) + self.payload.len()
+    }
+}
+
+impl std::fmt::Debug for PubSubMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PubSubMessage")
+            .field("kind", &self.kind)
+            .field("channel_len", &self.channel.len())
+            .field("payload_len", &self.payload.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why messages may be missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GapCause {
+    /// The connection was lost and has been made again, every subscription with it:
+    /// what was published while it was down was not received.
+    Reconnected,
+    /// The queue was full (the application reads slower than messages arrive): `dropped`
+    /// messages were discarded here.
+    Overflow,
+}
+
+/// Messages may be missing at this point of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// Why.
+    pub cause: GapCause,
+    /// How many messages were dropped (`Overflow`); 0 for `Reconnected`, where nobody
+    /// can know how many were published meanwhile.
+    pub dropped: u64,
+}
+
+/// What a subscriber receives, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PubSubEvent {
+    /// A published message.
+    Message(PubSubMessage),
+    /// The server confirmed a subscription change: `channel` (or pattern; `None` for an
+    /// unsubscribe when nothing was subscribed) and how many subscriptions of the
+    /// connection remain (shard channels counted apart, as the server does).
+    Subscription {
+        /// Which command it answers.
+        kind: SubscriptionKind,
+        /// The channel or pattern.
+        channel: Option<Vec<u8>>,
+        /// Subscriptions the connection has now.
+        count: i64,
+    },
+    /// Messages may be missing here (see [`Gap`]).
+    Gap(Gap),
+}
+
+/// What a subscriber is subscribed to (or will be once connected), each sorted.
+/// `Debug` shows counts only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Subscriptions {
+    /// Channels (SUBSCRIBE).
+    pub channels: Vec<Vec<u8>>,
+    /// Patterns (PSUBSCRIBE).
+    pub patterns: Vec<Vec<u8>>,
+    /// Shard channels (SSUBSCRIBE).
+    pub shards: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Subscriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriptions")
+            .field("channels", &self.channels.len())
+            .field("patterns", &self.patterns.len())
+            .field("shards", &self.shards.len())
+            .finish()
+    }
+}
+
+/// The events waiting for the application, within the bounds.
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<PubSubEvent>,
+    messages: usize,
+    bytes: usize,
+    closed: bool,
+}
+
+/// The channels, patterns and shard channels wanted (made again after a reconnect).
+#[derive(Default)]
+struct Wanted {
+    channels: BTreeSet<Vec<u8>>,
+    patterns: BTreeSet<Vec<u8>>,
+    shards: BTreeSet<Vec<u8>>,
+}
+
+impl Wanted {
+    fn set(&mut self, kind: SubscriptionKind) -> &mut BTreeSet<Vec<u8>> {
+        match kind {
+            SubscriptionKind::Subscribe | SubscriptionKind::Unsubscribe => &mut self.channels,
+            SubscriptionKind::PSubscribe | SubscriptionKind::PUnsubscribe => &mut self.patterns,
+            SubscriptionKind::SSubscribe | SubscriptionKind::SUnsubscribe => &mut self.shards,
+        }
+    }
+}
+
+/// The live connection, if any, with its generation.
+#[derive(Clone)]
+struct Live {
+    generation: u64,
+    conn: MultiplexedConnection,
+}
+
+struct Inner {
+    config: Config,
+    options: PubSubOptions,
+    stats: Arc<Stats>,
+    queue: Mutex<Queue>,
+    /// Woken when the queue gains an event or closes.
+    ready: Notify,
+    wanted: Mutex<Wanted>,
+    /// The connection subscription commands go on; held while resubscribing, so a
+    /// caller's command and the supervisor's resubscription never interleave.
+    link: tokio::sync::Mutex<Option<Live>>,
+    /// The generation of the connection now published (0: none).
+    published: watch::Sender<u64>,
+    /// The generation a reader or a command saw break.
+    lost: watch::Sender<u64>,
+    /// Set by the first subscription: the connection opens only then.
+    demand: Notify,
+    wanted_once: AtomicBool,
+    /// Connections made so far.
+    generation: AtomicU64,
+}
+
+impl Inner {
+    /// Queues `event`, within the bounds for a message: a message that does not fit is
+    /// dropped and counted, and the queue's last event becomes (or grows) an overflow gap.
+    fn push(&self, event: PubSubEvent) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.closed {
+            return;
+        }
+        if let PubSubEvent::Message(m) = &event {
+            let size = m.size();
+            if q.messages + 1 > self.options.max_messages || q.bytes + size > self.options.max_bytes
+            {
+                self.stats.pubsub_dropped();
+                match q.items.back_mut() {
+                    Some(PubSubEvent::Gap(g)) if g.cause == GapCause::Overflow => g.dropped += 1,
+                    _ => q.items.push_back(PubSubEvent::Gap(Gap {
+                        cause: GapCause::Overflow,
+                        dropped: 1,
+                    })),
+                }
+                drop(q);
+                self.ready.notify_waiters();
+                return;
+            }
+            q.messages += 1;
+            q.bytes += size;
+            self.stats.pubsub_message();
+        }
+        q.items.push_back(event);
+        drop(q);
+        self.ready.notify_waiters();
+    }
+
+    fn pop(&self) -> Option<PubSubEvent> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let event = q.items.pop_front()?;
+        if let PubSubEvent::Message(m) = &event {
+            q.messages -= 1;
+            q.bytes -= m.size();
+        }
+        Some(event)
+    }
+
+    /// A push from the connection of `generation`.
+    fn on_push(&self, generation: u64, push: PushInfo) {
+        if push.kind == PushKind::Disconnection {
+            self.lost.send_modify(|g| *g = (*g).max(generation));
+            return;
+        }
+        if let Some(event) = event_of(push) {
+            self.push(event);
+        }
+    }
+
+    fn want(&self) {
+        if !self.wanted_once.swap(true, Ordering::AcqRel) {
+            self.demand.notify_one();
+        }
+    }
+}
+
+/// The event a push frame carries; `None` for a frame of another kind or shape.
+fn event_of(push: PushInfo) -> Option<PubSubEvent> {
+    fn bytes(v: Value) -> Option<Vec<u8>> {
+        match v {
+            Value::BulkString(b) => Some(b),
+            Value::SimpleString(s) => Some(s.into_bytes()),
+            _ => None,
+        }
+    }
+    let mut data = push.data.into_iter();
+    let message = |kind, channel: Option<Value>, pattern, payload: Option<Value>| {
+        Some(PubSubEvent::Message(PubSubMessage {
+            kind,
+            channel: bytes(channel?)?,
+            pattern,
+            payload: bytes(payload?)?,
+        }))
+    };
+    match push.kind {
+        PushKind::Message => message(MessageKind::Message, data.next(), None, data.next()),
+        PushKind::SMessage => message(MessageKind::SMessage, data.next(), None, data.next()),
+        PushKind::PMessage => {
+            let pattern = bytes(data.next()?)?;
+            message(
+                MessageKind::PMessage,
+                data.next(),
+                Some(pattern),
+                data.next(),
+            )
+        }
+        other => {
+            let kind = SubscriptionKind::of(&other)?;
+            let channel = bytes(data.next()?);
+            let count = match data.next()? {
+                Value::Int(n) => n,
+                _ => return None,
+            };
+            Some(PubSubEvent::Subscription {
+                kind,
+                channel,
+                count,
+            })
+        }
+    }
+}
+
+/// A subscriber: subscriptions on a connection of its own, kept after reconnects, and a
+/// bounded queue of [`PubSubEvent`]s. Clones share it; dropping the last one (or
+/// [`Subscriber::close`]) closes the connection.
+#[derive(Clone)]
+pub struct Subscriber {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    inner: Arc<Inner>,
+    task: runtime::AbortHandle,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Subscriber {
+    /// A subscriber for `config` counting into `stats`; the connection opens with the
+    /// first subscription. Not on a cluster yet.
+    fn start(config: &Config, stats: Arc<Stats>, options: PubSubOptions) -> Result<Subscriber> {
+        if config.is_cluster() {
+            return Err(Error::new(
+                ErrorKind::Cluster,
+                "pub/sub on a cluster is not supported yet: subscribe with a standalone client for one node",
+            ));
+        }
+        if options.max_messages == 0 || options.max_bytes == 0 {
+            return Err(Error::invalid(
+                "a subscriber's queue needs room for at least one message (max_messages, max_bytes > 0)",
+            ));
+        }
+        // RESP3 whatever the client's protocol: messages come as pushes, apart from replies.
+        let mut config = config.clone();
+        config.protocol = Protocol::Resp3;
+        config.cache = None;
+        let inner = Arc::new(Inner {
+            config,
+            options,
+            stats,
+            queue: Mutex::default(),
+            ready: Notify::new(),
+            wanted: Mutex::default(),
+            link: tokio::sync::Mutex::new(None),
+            published: watch::channel(0).0,
+            lost: watch::channel(0).0,
+            demand: Notify::new(),
+            wanted_once: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+        });
+        let task = runtime::spawn(supervise(inner.clone()));
+        Ok(Subscriber {
+            handle: Arc::new(Handle { inner, task }),
+        })
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        &self.handle.inner
+    }
+
+    /// Subscribes to channels (SUBSCRIBE), patterns (PSUBSCRIBE) or shard channels
+    /// (SSUBSCRIBE) — `kind` says which, an unsubscribe kind is refused. Returns once the
+    /// server confirmed; the confirmations also arrive as events. The subscription is
+    /// kept from now on, even when this call fails (not connected within connect +
+    /// response timeout): it is made when the connection is back.
+    pub async fn subscribe<I, N>(&self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<Vec<u8>>,
+    {
+        if matches!(
+            kind,
+            SubscriptionKind::Unsubscribe
+                | SubscriptionKind::PUnsubscribe
+                | SubscriptionKind::SUnsubscribe
+        ) {
+            return Err(Error::invalid(
+                "subscribe takes Subscribe, PSubscribe or SSubscribe",
+            ));
+        }
+        let names: Vec<Vec<u8>> = names.into_iter().map(Into::into).collect();
+        if names.is_empty() {
+            return Err(Error::invalid(
+                "subscribe needs at least one channel or pattern",
+            ));
+        }
+        {
+            let mut wanted = self
+                .inner()
+                .wanted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            wanted.set(kind).extend(names.iter().cloned());
+        }
+        self.inner().want();
+        self.on_link(kind, names).await
+    }
+
+    /// Unsubscribes (`kind`: Unsubscribe, PUnsubscribe or SUnsubscribe) from `names`, or
+    /// from every one of that kind when `names` is empty. Returns once the server
+    /// confirmed (at once when not connected: nothing is subscribed then).
+    pub async fn unsubscribe<I, N>(&self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<Vec<u8>>,
+    {
+        if !matches!(
+            kind,
+            SubscriptionKind::Unsubscribe
+                | SubscriptionKind::PUnsubscribe
+                | SubscriptionKind::SUnsubscribe
+        ) {
+            return Err(Error::invalid(
+                "unsubscribe takes Unsubscribe, PUnsubscribe or SUnsubscribe",
+            ));
+        }
+        let mut names: Vec<Vec<u8>> = names.into_iter().map(Into::into).collect();
+        {
+            let mut wanted = self
+                .inner()
+                .wanted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let set = wanted.set(kind);
+            if names.is_empty() {
+                if kind == SubscriptionKind::SUnsubscribe {
+                    // One SUNSUBSCRIBE per shard channel: a bare one would answer with
+                    // a confirmation per channel to a single request.
+                    names = set.iter().cloned().collect();
+                }
+                set.clear();
+            } else {
+                for n in &names {
+                    set.remove(n);
+                }
+            }
+        }
+        let response = self.inner().config.response_timeout();
+        let link = self.inner().link.lock().await;
+        match link.as_ref() {
+            Some(live) => send(live, kind, names, response).await.inspect_err(|e| {
+                if e.kind() == ErrorKind::Connection {
+                    self.lost(live.generation);
+                }
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a subscribe command once a connection is published, waiting for one at most
+    /// connect + response timeout.
+    async fn on_link(&self, kind: SubscriptionKind, names: Vec<Vec<u8>>) -> Result<()> {
+        let inner = self.inner();
+        let budget = inner.config.connect_timeout() + inner.config.response_timeout();
+        let mut published = inner.published.subscribe();
+        let attempt = async {
+            loop {
+                {
+                    let link = inner.link.lock().await;
+                    if let Some(live) = link.as_ref() {
+                        let response = inner.config.response_timeout();
+                        return send(live, kind, names, response).await.inspect_err(|e| {
+                            if e.kind() == ErrorKind::Connection {
+                                self.lost(live.generation);
+                            }
+                        });
+                    }
+                }
+                if published.changed().await.is_err() {
+                    return Err(closed());
+                }
+            }
+        };
+        match tokio::time::timeout(budget, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "not connected to {} within {} ms; the subscription is kept and made when the connection is back",
+                    inner.config.addr,
+                    budget.as_millis()
+                ),
+            )),
+        }
+    }
+
+    fn lost(&self, generation: u64) {
+        self.inner().lost.send_modify(|g| *g = (*g).max(generation));
+    }
+
+    /// The next event, waiting as long as it takes. A connection error once the
+    /// subscriber is closed. Cancel-safe: dropping the future loses no event; waiters
+    /// sharing the subscriber each get different events.
+    pub async fn next_event(&self) -> Result<PubSubEvent> {
+        let inner = self.inner();
+        loop {
+            let notified = inner.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(event) = inner.pop() {
+                return Ok(event);
+            }
+            if inner.queue.lock().unwrap_or_else(|p| p.into_inner()).closed {
+                return Err(closed());
+            }
+            notified.await;
+        }
+    }
+
+    /// The next event if one is queued, without waiting.
+    pub fn try_next(&self) -> Result<Option<PubSubEvent>> {
+        match self.inner().pop() {
+            Some(e) => Ok(Some(e)),
+            None if self.is_closed() => Err(closed()),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a connection is up and subscribed now.
+    pub fn is_connected(&self) -> bool {
+        *self.inner().published.borrow() != 0
+    }
+
+    /// Messages and bytes queued now.
+    pub fn queued(&self) -> (usize, usize) {
+        let q = self.inner().queue.lock().unwrap_or_else(|p| p.into_inner());
+        (q.messages, q.bytes)
+    }
+
+    /// The channels, patterns and shard channels subscribed (or to be, once connected).
+    pub fn subscriptions(&self) -> Subscriptions {
+        let w = self
+            .inner()
+            .wanted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        Subscriptions {
+            channels: w.channels.iter().cloned().collect(),
+            patterns: w.patterns.iter().cloned().collect(),
+            shards: w.shards.iter().cloned().collect(),
+        }
+    }
+
+    /// Closes the connection and the queue: waiting and later reads fail with a
+    /// connection error, queued events are discarded. Idempotent.
+    pub fn close(&self) {
+        self.handle.task.abort();
+        let inner = self.inner();
+        {
+            let mut q = inner.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.closed = true;
+            q.items.clear();
+            q.messages = 0;
+            q.bytes = 0;
+        }
+        inner.ready.notify_waiters();
+        inner.published.send_replace(0);
+        if let Ok(mut link) = inner.link.try_lock() {
+            link.take();
+        }
+    }
+
+    /// Whether [`Subscriber::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner()
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .closed
+    }
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("connected", &self.is_connected())
+            .field("queued", &self.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+fn closed() -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        "this subscriber is closed; open a new one with pubsub()",
+    )
+}
+
+/// Sends one subscription command (several for shard channels: one per channel) and
+/// waits for the server's confirmations, at most `timeout`; a timeout counts as a lost
+/// connection (a confirmation that late cannot be told from a dead peer).
+async fn send(
+    live: &Live,
+    kind: SubscriptionKind,
+    names: Vec<Vec<u8>>,
+    timeout: Duration,
+) -> Result<()> {
+    match tokio::time::timeout(timeout, send_untimed(live, kind, names)).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::Connection,
+            format!(
+                "{} got no confirmation within {} ms; reconnecting",
+                kind.command(),
+                timeout.as_millis()
+            ),
+        )),
+    }
+}
+
+async fn send_untimed(live: &Live, kind: SubscriptionKind, names: Vec<Vec<u8>>) -> Result<()> {
+    let mut conn = live.conn.clone();
+    let result = match kind {
+        SubscriptionKind::Subscribe => conn.subscribe(names).await,
+        SubscriptionKind::Unsubscribe => conn.unsubscribe(names).await,
+        SubscriptionKind::PSubscribe => conn.psubscribe(names).await,
+        SubscriptionKind::PUnsubscribe => conn.punsubscribe(names).await,
+        SubscriptionKind::SSubscribe | SubscriptionKind::SUnsubscribe => {
+            // One confirmation per command: redis-rs pairs it with the request.
+            let mut out = Ok(());
+            if names.is_empty() {
+                out = conn
+                    .send_packed_command(&redis::cmd(kind.command()))
+                    .await
+                    .map(drop);
+            }
+            for name in names {
+                let mut c = redis::cmd(kind.command());
+                c.arg(name);
+                if let Err(e) = conn.send_packed_command(&c).await {
+                    out = Err(e);
+                    break;
+                }
+            }
+            out
+        }
+    };
+    result.map_err(Error::from)
+}
+
+/// Subscribes a fresh connection to everything wanted (SUBSCRIBE and PSUBSCRIBE in chunks,
+/// one SSUBSCRIBE per shard channel).
+async fn resubscribe(inner: &Inner, live: &Live) -> Result<()> {
+    let response = inner.config.response_timeout();
+    let (channels, patterns, shards) = {
+        let w = inner.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        let all = |s: &BTreeSet<Vec<u8>>| s.iter().cloned().collect::<Vec<_>>();
+        (all(&w.channels), all(&w.patterns), all(&w.shards))
+    };
+    for (kind, names) in [
+        (SubscriptionKind::Subscribe, channels),
+        (SubscriptionKind::PSubscribe, patterns),
+    ] {
+        for chunk in names.chunks(RESUBSCRIBE_CHUNK) {
+            send(live, kind, chunk.to_vec(), response).await?;
+        }
+    }
+    if !shards.is_empty() {
+        send(live, SubscriptionKind::SSubscribe, shards, response).await?;
+    }
+    Ok(())
+}
+
+/// Opens a subscriber connection (RESP3, the client's handshake, CLIENT SETNAME) whose
+/// pushes go to `inner`'s queue.
+async fn open(inner: &Arc<Inner>, generation: u64) -> Result<MultiplexedConnection> {
+    let config = &inner.config;
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let cfg = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout()))
+        .set_response_timeout(None)
+        .set_push_sender(move |push: PushInfo| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_push(generation, push);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+    let redis = config.redis_client()?;
+    let mut conn = redis
+        .get_multiplexed_async_connection_with_config(&cfg)
+        .await
+        .map_err(|e| connect_error(e.into(), config))?;
+    if let Some(name) = &config.client_name {
+        let mut c = redis::cmd("CLIENT");
+        c.arg("SETNAME").arg(name);
+        conn.send_packed_command(&c).await?;
+    }
+    Ok(conn)
+}
+
+/// The supervisor: connects on the first subscription, resubscribes after every loss
+/// (then queues a gap), checks the connection with PING, and reconnects with backoff.
+async fn supervise(inner: Arc<Inner>) {
+    inner.demand.notified().await;
+    let budget = inner.config.connect_timeout() + inner.config.response_timeout();
+    let interval = inner
+        .options
+        .health_check_interval
+        .filter(|d| !d.is_zero())
+        .unwrap_or(inner.config.connect_timeout());
+    let mut failures = 0u32;
+    let mut connected_before = false;
+    let mut lost_rx = inner.lost.subscribe();
+    loop {
+        let generation = inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let made = async {
+            let conn = open(&inner, generation).await?;
+            let live = Live { generation, conn };
+            let mut link = inner.link.lock().await;
+            resubscribe(&inner, &live).await?;
+            *link = Some(live.clone());
+            Ok::<Live, Error>(live)
+        };
+        let live = match tokio::time::timeout(budget, made).await {
+            Ok(Ok(live)) => live,
+            Ok(Err(_)) | Err(_) => {
+                tokio::time::sleep(backoff(failures)).await;
+                failures = failures.saturating_add(1);
+                continue;
+            }
+        };
+        inner.published.send_replace(generation);
+        if std::mem::replace(&mut connected_before, true) {
+            // Anything published between the loss and now was not received.
+            inner.stats.pubsub_resubscribe();
+            inner.push(PubSubEvent::Gap(Gap {
+                cause: GapCause::Reconnected,
+                dropped: 0,
+            }));
+        }
+        failures = 0;
+        watch_health(&inner, &live, interval, &mut lost_rx).await;
+        inner.published.send_replace(0);
+        inner.link.lock().await.take();
+    }
+}
+
+/// Returns when the connection of `live` is lost: its reader saw it close, a command on
+/// it failed at the connection level, or a PING got no answer within the response timeout.
+async fn watch_health(
+    inner: &Inner,
+    live: &Live,
+    interval: Duration,
+    lost_rx: &mut watch::Receiver<u64>,
+) {
+    let response = inner.config.response_timeout();
+    loop {
+        if *lost_rx.borrow_and_update() >= live.generation {
+            return;
+        }
+        tokio::select! {
+            changed = lost_rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(interval) => {
+                let mut conn = live.conn.clone();
+                let ping = tokio::time::timeout(response, conn.send_packed_command(&redis::cmd("PING"))).await;
+                if !matches!(ping, Ok(Ok(_))) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The blocking face of [`Subscriber`] (sync callers, C): calls wait on the calling
+/// thread, with the core runtime's I/O.
+#[derive(Clone, Debug)]
+pub struct SyncSubscriber {
+    subscriber: Subscriber,
+    runtime: &'static tokio::runtime::Runtime,
+}
+
+impl SyncSubscriber {
+    /// [`Subscriber::subscribe`], blocking.
+    pub fn subscribe<I, N>(&self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<Vec<u8>>,
+    {
+        block_on(self.runtime, self.subscriber.subscribe(kind, names))
+    }
+
+    /// [`Subscriber::unsubscribe`], blocking.
+    pub fn unsubscribe<I, N>(&self, kind: SubscriptionKind, names: I) -> Result<()>
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<Vec<u8>>,
+    {
+        block_on(self.runtime, self.subscriber.unsubscribe(kind, names))
+    }
+
+    /// The next event; `None` when `timeout` passes first (`None`: wait as long as it
+    /// takes). A connection error once closed.
+    pub fn next(&self, timeout: Option<Duration>) -> Result<Option<PubSubEvent>> {
+        let sub = &self.subscriber;
+        if let Some(e) = sub.try_next()? {
+            return Ok(Some(e));
+        }
+        block_on(self.runtime, async move {
+            match timeout {
+                None => sub.next_event().await.map(Some),
+                Some(t) => match tokio::time::timeout(t, sub.next_event()).await {
+                    Ok(event) => event.map(Some),
+                    Err(_) => Ok(None),
+                },
+            }
+        })
+    }
+
+    /// The async subscriber this wraps (shares its connection and queue).
+    pub fn as_async(&self) -> &Subscriber {
+        &self.subscriber
+    }
+}
+
+impl std::ops::Deref for SyncSubscriber {
+    type Target = Subscriber;
+    fn deref(&self) -> &Subscriber {
+        &self.subscriber
+    }
+}
+
+impl Client {
+    /// A [`Subscriber`] on a connection of its own, with this client's configuration
+    /// (always RESP3 on that connection) and its stats. The connection opens with the
+    /// first subscription. Refused on a cluster for now.
+    pub fn pubsub(&self, options: PubSubOptions) -> Result<Subscriber> {
+        self.engine()?;
+        let result = Subscriber::start(self.config(), self.shared.stats.clone(), options);
+        self.count_error(result)
+    }
+}
+
+impl super::SyncClient {
+    /// A [`SyncSubscriber`]: [`Client::pubsub`] with blocking calls.
+    pub fn pubsub(&self, options: PubSubOptions) -> Result<SyncSubscriber> {
+        let client = self.async_client();
+        let runtime = client.engine()?.runtime;
+        let subscriber = client.pubsub(options)?;
+        Ok(SyncSubscriber {
+            subscriber,
+            runtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inner(max_messages: usize, max_bytes: usize) -> Inner {
+        Inner {
+            config: crate::settings::ConfigBuilder::default().build().unwrap(),
+            options: PubSubOptions {
+                max_messages,
+                max_bytes,
+                health_check_interval: None,
+            },
+            stats: Arc::default(),
+            queue: Mutex::default(),
+            ready: Notify::new(),
+            wanted: Mutex::default(),
+            link: tokio::sync::Mutex::new(None),
+            published: watch::channel(0).0,
+            lost: watch::channel(0).0,
+            demand: Notify::new(),
+            wanted_once: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn msg(payload: &[u8]) -> PubSubEvent {
+        PubSubEvent::Message(PubSubMessage {
+            kind: MessageKind::Message,
+            channel: b"c".to_vec(),
+            pattern: None,
+            payload: payload.to_vec(),
+        })
+    }
+
+    #[test]
+    fn overflow_is_dropped_counted_and_one_gap_in_order() {
+        let q = inner(2, 1 << 20);
+        for p in [b"1", b"2", b"3", b"4"] {
+            q.push(msg(p));
+        }
+        q.pop();
+        q.push(msg(b"5"));
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            rest,
+            [
+                msg(b"2"),
+                PubSubEvent::Gap(Gap {
+                    cause: GapCause::Overflow,
+                    dropped: 2
+                }),
+                msg(b"5")
+            ]
+        );
+        let s = q.stats.snapshot(Default::default(), None);
+        assert_eq!((s.pubsub_messages, s.pubsub_dropped), (3, 2));
+    }
+
+    #[test]
+    fn the_byte_bound_holds() {
+        let q = inner(100, 10);
+        q.push(msg(b"1234")); // 5 bytes with the channel
+        q.push(msg(b"1234"));
+        q.push(msg(b"1"));
+        let held = q.queue.lock().unwrap();
+        assert_eq!((held.messages, held.bytes), (2, 10));
+    }
+
+    #[test]
+    fn pushes_become_events_and_debug_hides_data() {
+        let e = event_of(PushInfo {
+            kind: PushKind::PMessage,
+            data: vec![
+                Value::BulkString(b"p*".to_vec()),
+                Value::BulkString(b"pa".to_vec()),
+                Value::BulkString(b"secret".to_vec()),
+            ],
+        })
+        .unwrap();
+        let PubSubEvent::Message(m) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(m.pattern.as_deref(), Some(&b"p*"[..]));
+        assert_eq!(m.payload, b"secret");
+        assert!(!format!("{e:?}").contains("secret"));
+        let e = event_of(PushInfo {
+            kind: PushKind::Unsubscribe,
+            data: vec![Value::Nil, Value::Int(0)],
+        })
+        .unwrap();
+        assert_eq!(
+            e,
+            PubSubEvent::Subscription {
+                kind: SubscriptionKind::Unsubscribe,
+                channel: None,
+                count: 0
+            }
+        );
+    }
+}
