@@ -1706,7 +1706,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         name: "MONITOR",
         flags: Flags::STATE,
         block: BlockArg::None,
-        alternative: "redis-cli monitor; MONITOR cannot share a connection",
+        alternative: "the client's monitor(), which opens a connection of its own",
         reply: Shape::Plain,
         container: false,
     },
