@@ -90,6 +90,8 @@ fn binary_messages_arrive_once_and_in_order_on_every_channel() {
                 }
             );
         }
+        // Each subscription was sent once (not again by the first connect's resubscribe).
+        assert_eq!(sub.try_next().unwrap(), None);
         for n in 0..200u32 {
             for ch in &channels {
                 let mut payload = vec![0u8, 0xFF];

@@ -306,6 +306,23 @@ struct Inner {
 }
 
 impl Inner {
+    fn new(config: Config, options: PubSubOptions, stats: Arc<Stats>) -> Inner {
+        Inner {
+            config,
+            options,
+            stats,
+            queue: Mutex::default(),
+            ready: Notify::new(),
+            wanted: Mutex::default(),
+            link: tokio::sync::Mutex::new(None),
+            published: watch::channel(0).0,
+            lost: watch::channel(0).0,
+            demand: Notify::new(),
+            wanted_once: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+        }
+    }
+
     /// Queues `event`, within the bounds for a message: a message that does not fit is
     /// dropped and counted, and the queue's last event becomes (or grows) an overflow gap.
     fn push(&self, event: PubSubEvent) {
@@ -450,20 +467,7 @@ impl Subscriber {
         let mut config = config.clone();
         config.protocol = Protocol::Resp3;
         config.cache = None;
-        let inner = Arc::new(Inner {
-            config,
-            options,
-            stats,
-            queue: Mutex::default(),
-            ready: Notify::new(),
-            wanted: Mutex::default(),
-            link: tokio::sync::Mutex::new(None),
-            published: watch::channel(0).0,
-            lost: watch::channel(0).0,
-            demand: Notify::new(),
-            wanted_once: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-        });
+        let inner = Arc::new(Inner::new(config, options, stats));
         let task = runtime::spawn(supervise(inner.clone()));
         Ok(Subscriber {
             handle: Arc::new(Handle { inner, task }),
@@ -500,14 +504,6 @@ impl Subscriber {
                 "subscribe needs at least one channel or pattern",
             ));
         }
-        {
-            let mut wanted = self
-                .inner()
-                .wanted
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            wanted.set(kind).extend(names.iter().cloned());
-        }
         self.inner().want();
         self.on_link(kind, names).await
     }
@@ -531,6 +527,8 @@ impl Subscriber {
             ));
         }
         let mut names: Vec<Vec<u8>> = names.into_iter().map(Into::into).collect();
+        // Under the link's lock, as subscribing: the supervisor's snapshot agrees.
+        let link = self.inner().link.lock().await;
         {
             let mut wanted = self
                 .inner()
@@ -552,7 +550,6 @@ impl Subscriber {
             }
         }
         let response = self.inner().config.response_timeout();
-        let link = self.inner().link.lock().await;
         match link.as_ref() {
             Some(live) => send(live, kind, names, response).await.inspect_err(|e| {
                 if e.kind() == ErrorKind::Connection {
@@ -563,31 +560,46 @@ impl Subscriber {
         }
     }
 
-    /// Sends a subscribe command once a connection is published, waiting for one at most
-    /// connect + response timeout.
+    /// Records `names` as wanted and subscribes them: on the live connection, or, when
+    /// there is none, by the supervisor's resubscription as it connects (waiting for it
+    /// at most connect + response timeout). Both happen under the link's lock, so each
+    /// subscription is sent once: either the supervisor's snapshot of what is wanted has
+    /// it, or the connection it publishes is there to send it on.
     async fn on_link(&self, kind: SubscriptionKind, names: Vec<Vec<u8>>) -> Result<()> {
         let inner = self.inner();
+        let add = |names: &[Vec<u8>]| {
+            let mut wanted = inner.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            wanted.set(kind).extend(names.iter().cloned());
+        };
         let budget = inner.config.connect_timeout() + inner.config.response_timeout();
         let mut published = inner.published.subscribe();
+        let mut added = false;
         let attempt = async {
-            loop {
-                {
-                    let link = inner.link.lock().await;
-                    if let Some(live) = link.as_ref() {
-                        let response = inner.config.response_timeout();
-                        return send(live, kind, names, response).await.inspect_err(|e| {
+            {
+                let link = inner.link.lock().await;
+                add(&names);
+                added = true;
+                if let Some(live) = link.as_ref() {
+                    let response = inner.config.response_timeout();
+                    return send(live, kind, names.clone(), response)
+                        .await
+                        .inspect_err(|e| {
                             if e.kind() == ErrorKind::Connection {
                                 self.lost(live.generation);
                             }
                         });
-                    }
-                }
-                if published.changed().await.is_err() {
-                    return Err(closed());
                 }
             }
+            match published.wait_for(|g| *g != 0).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(closed()),
+            }
         };
-        match tokio::time::timeout(budget, attempt).await {
+        let result = tokio::time::timeout(budget, attempt).await;
+        if !added {
+            add(&names);
+        }
+        match result {
             Ok(r) => r,
             Err(_) => Err(Error::new(
                 ErrorKind::Connection,
@@ -968,24 +980,13 @@ mod tests {
     use super::*;
 
     fn inner(max_messages: usize, max_bytes: usize) -> Inner {
-        Inner {
-            config: crate::settings::ConfigBuilder::default().build().unwrap(),
-            options: PubSubOptions {
-                max_messages,
-                max_bytes,
-                health_check_interval: None,
-            },
-            stats: Arc::default(),
-            queue: Mutex::default(),
-            ready: Notify::new(),
-            wanted: Mutex::default(),
-            link: tokio::sync::Mutex::new(None),
-            published: watch::channel(0).0,
-            lost: watch::channel(0).0,
-            demand: Notify::new(),
-            wanted_once: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-        }
+        let options = PubSubOptions {
+            max_messages,
+            max_bytes,
+            health_check_interval: None,
+        };
+        let config = crate::settings::ConfigBuilder::default().build().unwrap();
+        Inner::new(config, options, Arc::default())
     }
 
     fn msg(payload: &[u8]) -> PubSubEvent {
