@@ -563,6 +563,11 @@ impl NativeClient {
 }
 
 impl NativeClient {
+    /// The core client (for the objects made from it: subscribers).
+    pub(crate) fn core(&self) -> &SyncClient {
+        &self.client
+    }
+
     /// Starts one command on the core runtime, its reply decoded as `decode` says;
     /// settles `fut` on `loop_` when done.
     fn start(

@@ -1,14 +1,16 @@
 //! The native module `redbridge._redbridge`: conversion and error mapping only.
 //!
 //! The Python package (`bindings-python/python/redbridge`) gives the redis-py surface;
-//! this module hands it the core's client, pipelines, leases, SCAN streams and MONITOR
-//! connections, converts arguments and replies, releases the GIL while blocking, and
-//! maps core errors to the package's exception classes. No policy lives here.
+//! this module hands it the core's client, pipelines, leases, SCAN streams, MONITOR
+//! connections and subscribers, converts arguments and replies, releases the GIL while
+//! blocking, and maps core errors to the package's exception classes. No policy lives
+//! here.
 
 mod client;
 mod conv;
 mod error;
 mod monitor;
+mod pubsub;
 
 use pyo3::prelude::*;
 
@@ -23,6 +25,7 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<monitor::NativeMonitor>()?;
     m.add_class::<monitor::NativeAsyncMonitor>()?;
     m.add_class::<monitor::MonitorWait>()?;
+    m.add_class::<pubsub::NativePubSub>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("OPTION_NAMES", redbridge::settings::OPTION_NAMES.to_vec())?;
     Ok(())

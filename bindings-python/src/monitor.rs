@@ -141,8 +141,9 @@ impl MonitorWait {
 }
 
 /// Runs `work` on the core runtime, then settles `fut` on its loop through
-/// `settle_fn(fut, ok, value)` (the asyncio package's convention).
-fn on_runtime<T: Send + 'static>(
+/// `settle_fn(fut, ok, value)` (the asyncio package's convention). Shared with the
+/// asyncio subscriber (`pubsub.rs`); the returned handle cancels the work.
+pub(crate) fn on_runtime<T: Send + 'static>(
     work: impl std::future::Future<Output = redbridge::Result<T>> + Send + 'static,
     convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
     loop_: Py<PyAny>,

@@ -16,6 +16,7 @@ from ._commands import KeyT
 from .exceptions import DataError, ExecAbortError, ResponseError, WatchError
 from .lock import Lock
 from .monitor import Monitor
+from .pubsub import PubSub
 from .script import Script
 
 __all__ = ["Pipeline", "Redis", "StrictRedis"]
@@ -80,6 +81,12 @@ class Redis(ClientBase):
         """redis-py's monitor(): every command the server runs, read on a connection of
         its own (``with r.monitor() as m: m.next_command()``)."""
         return Monitor(self)
+
+    def pubsub(self, **kwargs: Any) -> PubSub:
+        """redis-py's pubsub(): subscriptions on a connection of their own, kept by the
+        core across reconnects (``ignore_subscribe_messages``, ``health_check_interval``;
+        ``gap_handler``/``gap_messages`` show where messages may be missing)."""
+        return PubSub(self, **kwargs)
 
     def transaction(self, func: Callable[["Pipeline"], Any], *watches: KeyT, value_from_callable: bool = False, watch_delay: Optional[float] = None, **kwargs: Any) -> Any:
         """Runs func(pipe) with WATCH on ``watches`` until EXEC succeeds (redis-py's helper)."""

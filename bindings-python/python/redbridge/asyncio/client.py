@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Callable, List, Optional, Tuple, Type, Un
 from .._base import EMPTY_RESPONSE, NEVER_DECODE, ClientBase, PipelineBase, command_name, scan_kwargs, shape
 from ..exceptions import DataError, ExecAbortError, ResponseError, WatchError
 from ..monitor import AsyncMonitor
+from ..pubsub import AsyncPubSub
 from ..script import AsyncScript
 from .lock import Lock
 from .._commands import KeyT
@@ -194,6 +195,10 @@ class Redis(ClientBase):
         """redis-py's monitor(): every command the server runs, read on a connection of
         its own (``async with r.monitor() as m: await m.next_command()``)."""
         return AsyncMonitor(self, _await)
+
+    def pubsub(self, **kwargs: Any) -> AsyncPubSub:
+        """redis-py's pubsub(), its methods coroutines (``await p.subscribe("ch")``)."""
+        return AsyncPubSub(self, _await, **kwargs)
 
     async def _iter(self, kind: str, name: Optional[KeyT], match: Optional[KeyT], count: Optional[int], _type: Optional[str] = None) -> AsyncIterator[Any]:
         stream = self._native.scan_async(**scan_kwargs(kind, name, match, count, _type))
