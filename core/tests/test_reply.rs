@@ -376,9 +376,9 @@ async fn nested_replies_are_maps_in_both_protocols() {
         seen[0][5],
         Value::Array(vec![Value::Array(vec![b("f"), b("v")])])
     );
-    for p in 0..2 {
-        let Value::Map(stats) = &seen[p][6] else {
-            panic!("MEMORY STATS: {:?}", seen[p][6])
+    for replies in seen.iter().take(2) {
+        let Value::Map(stats) = &replies[6] else {
+            panic!("MEMORY STATS: {:?}", replies[6])
         };
         assert!(
             stats
@@ -386,8 +386,8 @@ async fn nested_replies_are_maps_in_both_protocols() {
                 .any(|(k, v)| k == &b("db.0") && matches!(v, Value::Map(_))),
             "{stats:?}"
         );
-        let Value::Map(hist) = &seen[p][7] else {
-            panic!("LATENCY HISTOGRAM: {:?}", seen[p][7])
+        let Value::Map(hist) = &replies[7] else {
+            panic!("LATENCY HISTOGRAM: {:?}", replies[7])
         };
         assert!(
             matches!(&hist[0].1, Value::Map(kv) if kv.iter().any(|(k, v)| k == &b("histogram_usec") && matches!(v, Value::Map(_)))),

@@ -121,9 +121,29 @@ class GeneratedCommands:
         """CLIENT NO-TOUCH: Controls whether commands sent by the client affect the LRU/LFU of accessed keys."""
         return self.execute_command("CLIENT NO-TOUCH", mode)
 
+    def client_reply(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: replies cannot be switched off on connections other callers share."""
+        raise NotImplementedError("CLIENT REPLY is not supported: replies cannot be switched off on connections other callers share")
+
+
     def client_setinfo(self, attr: str, value: str) -> ResponseT:
         """CLIENT SETINFO: Sets information specific to the client or connection."""
         return self.execute_command("CLIENT SETINFO", attr, value)
+
+    def client_tracking(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections."""
+        raise NotImplementedError("CLIENT TRACKING is not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections")
+
+
+    def client_tracking_off(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections."""
+        raise NotImplementedError("CLIENT TRACKING is not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections")
+
+
+    def client_tracking_on(self, *args: Any, **kwargs: Any) -> ResponseT:
+        """Not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections."""
+        raise NotImplementedError("CLIENT TRACKING is not supported: the client-side cache (the cache_config option) owns tracking on redbridge's connections")
+
 
     def client_trackinginfo(self) -> ResponseT:
         """CLIENT TRACKINGINFO: Return information about server assisted client side caching for the current connection."""
