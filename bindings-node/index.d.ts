@@ -39,6 +39,8 @@ export interface RedisClientOptions {
   responseTimeout?: number;
   /** Wait for a pooled connection, in ms (default: responseTimeout). */
   poolTimeout?: number;
+  /** Idle dedicated connections older than this (ms) are closed (default 300000). */
+  idleTimeout?: number;
   /** Retries of commands that are safe to repeat (default 3). */
   retries?: number;
   retryOnTimeout?: boolean;
@@ -747,6 +749,25 @@ export declare class RedisClient {
   asap(): this;
   /** A new, unconnected client with this one's options and `overrides`. */
   duplicate(overrides?: Partial<RedisClientOptions>): RedisClient;
+  /** A pool over this client's options (node-redis's createPool); see createClientPool. */
+  createPool(options?: Partial<RedisPoolOptions>): RedisClientPoolType;
+  /**
+   * AUTH: every connection logs in with these credentials from now on, reconnects
+   * included (it reconnects with them); no username means the default user. A refusal
+   * rejects with SimpleError and keeps the login the client had.
+   */
+  auth(options: RedisCredentials): Promise<string>;
+  AUTH(options: RedisCredentials): Promise<string>;
+  /** The same as auth(), resolving with nothing (node-redis's reAuthenticate). */
+  reAuthenticate(credentials: RedisCredentials): Promise<void>;
+  /** SELECT: every connection uses database `db` from now on (it reconnects). */
+  select(db: number): Promise<void>;
+  SELECT(db: number): Promise<void>;
+  /** CLIENT SETNAME: every connection is named `name` from now on (it reconnects). */
+  clientSetName(name: string): Promise<string>;
+  CLIENTSETNAME(name: string): Promise<string>;
+  /** The database and name of the options again, no WATCH, fresh connections; credentials from auth() are kept. */
+  reset(): Promise<void>;
   /** Keeps the process alive while the client is open, until unref() or close(). */
   ref(): void;
   /** Lets the process exit while the client is idle (the default). */
@@ -864,7 +885,82 @@ export type RedisClientType<S = {}, F = {}> = ProgramMethods<S, F> & {
   connect(): Promise<RedisClientType<S, F>>;
   multi(): RedisMultiType<S, F>;
   duplicate(overrides?: Partial<RedisClientOptions>): RedisClientType<S, F>;
+  createPool(options?: Partial<RedisPoolOptions>): RedisClientPoolType<S, F>;
 } & RedisClient;
+
+/** What auth() and reAuthenticate() take. */
+export interface RedisCredentials {
+  /** The ACL user; none: the default user. */
+  username?: string;
+  password?: string;
+}
+
+/** node-redis's pool options, as the core's connection options. */
+export interface RedisPoolOptions {
+  /** Checked (at least 1, at most maximum) and otherwise unused: the core opens dedicated connections on demand. */
+  minimum: number;
+  /** The most dedicated connections (maxConnections): execute() tasks, blocking commands, WATCH. */
+  maximum: number;
+  /** How long execute() waits for a dedicated connection, in ms (poolTimeout), then PoolTimeoutError; 0: the core's bound (responseTimeout). */
+  acquireTimeout: number;
+  /** How long a dedicated connection may stay idle, in ms (idleTimeout); 0: the core's default. */
+  cleanupDelay: number;
+  /** The client-side cache (RESP3), shared by the whole pool. */
+  clientSideCache: RedisClientOptions['clientSideCache'];
+}
+
+export interface RedisClientPool extends Methods, NodeJS.EventEmitter {}
+/**
+ * node-redis's RedisClientPool: commands called on the pool share one auto-pipelined
+ * connection (blocking commands and WATCH take a dedicated one); execute(fn) hands fn an
+ * isolated client on a dedicated connection until fn ends.
+ */
+export declare class RedisClientPool {
+  constructor(clientOptions?: RedisClientOptions, options?: Partial<RedisPoolOptions>);
+  /** Connects; resolves with the pool, or with nothing when it is open already. */
+  connect(): Promise<RedisClientPool | undefined>;
+  readonly isOpen: boolean;
+  /** close() is waiting for running tasks. */
+  readonly isClosing: boolean;
+  /** Dedicated connections open and idle. */
+  readonly idleClients: number;
+  /** Dedicated connections in use. */
+  readonly clientsInUse: number;
+  /** Dedicated connections open. */
+  readonly totalClients: number;
+  /** Tasks waiting for a dedicated connection. */
+  readonly tasksQueueLength: number;
+  readonly clientSideCache: RedisClient['clientSideCache'];
+  /** Runs fn with an isolated client on a dedicated connection; resolves with what fn gives. */
+  execute<T>(fn: (client: RedisClient) => T): Promise<Awaited<T>>;
+  /** Any command; the raw reply. */
+  sendCommand(args: Arg[]): Promise<unknown>;
+  multi(): RedisMulti;
+  MULTI(): RedisMulti;
+  withCommandOptions(options: { typeMapping?: Partial<Record<number, unknown>>; abortSignal?: AbortSignal; asap?: boolean }): this;
+  withTypeMapping(mapping: Partial<Record<number, unknown>>): this;
+  withAbortSignal(signal: AbortSignal): this;
+  asap(): this;
+  /** The core's counters, as a client's stats(). */
+  stats(): Record<string, number>;
+  /** Waits for running execute() tasks (refusing new work), then closes every connection. */
+  close(): Promise<void>;
+  /** Closes every connection at once. */
+  destroy(): void;
+}
+
+/** A pool with the `scripts` / `functions` options' methods (see RedisClientType). */
+export type RedisClientPoolType<S = {}, F = {}> = ProgramMethods<S, F> & {
+  connect(): Promise<RedisClientPoolType<S, F> | undefined>;
+  multi(): RedisMultiType<S, F>;
+  execute<T>(fn: (client: RedisClientType<S, F>) => T): Promise<Awaited<T>>;
+} & RedisClientPool;
+
+/** node-redis's createClientPool(clientOptions, poolOptions): a pool, not yet connected. */
+export declare function createClientPool<S extends RedisScripts = {}, F extends RedisFunctions = {}>(
+  clientOptions?: RedisClientOptions & { scripts?: S; functions?: F },
+  options?: Partial<RedisPoolOptions>,
+): RedisClientPoolType<S, F>;
 
 export declare function createClient<S extends RedisScripts = {}, F extends RedisFunctions = {}>(
   options?: RedisClientOptions & { scripts?: S; functions?: F },

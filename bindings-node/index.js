@@ -856,6 +856,38 @@ function settleBatch(flat) {
       w.reject(e);
     }
   }
+  if (retiring.length) sweepRetiring(flat);
+}
+
+// Native clients replaced by auth() / select() / clientSetName() / reset(): each closes
+// once the requests that were waiting when it was replaced have settled, so none of them
+// fails because of the swap. `owner` is the client that replaced it (its close() closes
+// them at once).
+const retiring = [];
+
+function retire(native, owner) {
+  const tags = new Set(waiting.keys());
+  if (tags.size === 0) native.close();
+  else retiring.push({ native, owner, tags });
+}
+
+function sweepRetiring(flat) {
+  for (let i = retiring.length - 1; i >= 0; i--) {
+    const r = retiring[i];
+    for (let j = 0; j < flat.length; j += 2) r.tags.delete(flat[j]);
+    if (r.tags.size === 0) {
+      retiring.splice(i, 1);
+      r.native.close();
+    }
+  }
+}
+
+function closeRetired(owner) {
+  for (let i = retiring.length - 1; i >= 0; i--) {
+    if (retiring[i].owner !== owner) continue;
+    retiring[i].native.close();
+    retiring.splice(i, 1);
+  }
 }
 
 /** Adds every command of the table to `proto`, as `run(commandArgs, shape)`. */
@@ -1099,6 +1131,7 @@ const OWN = {
   maxConnections: 'max_connections',
   responseTimeout: 'response_timeout',
   poolTimeout: 'pool_timeout',
+  idleTimeout: 'idle_timeout',
   retries: 'retries',
   retryOnTimeout: 'retry_on_timeout',
   retryUnsafe: 'retry_unsafe',
@@ -1175,6 +1208,13 @@ class RedisClient extends EventEmitter {
     /** The options given to createClient. */
     this.options = options;
     [this._url, this._options] = nativeOptions(options);
+    // The client itself, also as seen from its twins (withCommandOptions) and isolated
+    // clients, which are made with Object.create and share its connection.
+    this._self = this;
+    // Core options changed after createClient (auth, select, clientSetName): pairs set
+    // after `_options`, so they win; reset() keeps only the credentials.
+    this._overrides = [];
+    this._reopening = Promise.resolve();
     this._native = null;
     this._buffers = false;
     this._pinned = null;
@@ -1187,22 +1227,59 @@ class RedisClient extends EventEmitter {
 
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
   async connect() {
-    if (this._open) throw new RedisError('Socket already opened', 'CONNECTION');
+    const self = this._self;
+    if (self._open) throw new RedisError('Socket already opened', 'CONNECTION');
+    self._native = await self._connected(self._overrides);
+    self._open = true;
+    self.emit('connect');
+    self.emit('ready');
+    return this;
+  }
+
+  /** A new native client with this client's options and `overrides`, connected (or the connect error thrown). */
+  async _connected(overrides) {
+    let native;
     try {
-      this._native = new NativeClient(this._url, this._options, emitGuardWarning, settleBatch);
+      native = new NativeClient(this._url, this._options.concat(overrides), emitGuardWarning, settleBatch);
     } catch (e) {
       throw new TypeError(e.message);
     }
-    const failure = await this._native.connect();
+    const failure = await native.connect();
     if (failure instanceof Error) {
-      this._native.close();
-      this._native = null;
+      native.close();
       throw toError(failure);
     }
-    this._open = true;
-    this.emit('connect');
-    this.emit('ready');
-    return this;
+    return native;
+  }
+
+  /**
+   * Applies `change(overrides)` to the options every connection is opened with: a new
+   * native client is connected with them and takes over; the old one closes once the
+   * requests already sent on it have settled. If the new one cannot connect, the client
+   * keeps its connections and options and the error is thrown. One change at a time, in
+   * call order. Before connect(), the change is only remembered.
+   */
+  _reopen(change) {
+    const self = this._self;
+    const run = async () => {
+      const overrides = change(self._overrides);
+      if (!self._native) {
+        self._overrides = overrides;
+        return;
+      }
+      const next = await self._connected(overrides);
+      if (!self._native) {
+        next.close();
+        throw new ConnectionError('The client was closed while it reconnected', 'CONNECTION');
+      }
+      const old = self._native;
+      self._native = next;
+      self._overrides = overrides;
+      retire(old, self);
+    };
+    const turn = self._reopening.then(run, run);
+    self._reopening = turn.catch(() => {});
+    return turn;
   }
 
   get isOpen() {
@@ -1338,6 +1415,8 @@ class RedisClient extends EventEmitter {
     if (lease instanceof Error) throw toError(lease);
     const isolated = Object.create(this);
     isolated._pinned = lease;
+    // Its connection stays its own until fn ends, after an exec() too.
+    isolated._releasePin = () => {};
     try {
       return await fn(isolated);
     } finally {
@@ -1384,6 +1463,70 @@ class RedisClient extends EventEmitter {
   duplicate(overrides) {
     if (overrides !== undefined && (overrides === null || typeof overrides !== 'object')) throw new TypeError(`duplicate: overrides must be an object, got ${describe(overrides)}`);
     return new this.constructor({ ...this.options, ...overrides });
+  }
+
+  /**
+   * A pool over this client's options (node-redis's createPool): see createClientPool.
+   * @param {object} [options] node-redis's pool options (minimum, maximum, acquireTimeout, cleanupDelay, clientSideCache).
+   */
+  createPool(options) {
+    return new RedisClientPool(this.options, options);
+  }
+
+  /**
+   * node-redis's AUTH ({ username, password }): every connection of this client logs in
+   * with these credentials from now on, after reconnects too (it reconnects with them).
+   * Resolves with 'OK'; a refusal rejects with SimpleError (as the server's error reply
+   * does in node-redis) and the client keeps the credentials it had.
+   */
+  async auth(options) {
+    await this._login(options, 'auth: options');
+    return 'OK';
+  }
+
+  /** node-redis's reAuthenticate({ username, password }): the same as auth(), resolving with nothing. */
+  async reAuthenticate(credentials) {
+    await this._login(credentials, 'reAuthenticate: credentials');
+  }
+
+  async _login(given, what) {
+    if (given === null || typeof given !== 'object') throw new TypeError(`${what} must be an object, got ${describe(given)}`);
+    const { username, password } = given;
+    if (username !== undefined && typeof username !== 'string') throw new TypeError(`${what}.username must be a string, got ${describe(username)}`);
+    if (password !== undefined && typeof password !== 'string') throw new TypeError(`${what}.password must be a string, got ${describe(password)}`);
+    // AUTH without a username logs in as the default user, whatever the options named.
+    const login = [['username', username === undefined ? 'default' : username], ['password', password === undefined ? '' : password]];
+    try {
+      await this._reopen((now) => [...now.filter(([k]) => k !== 'username' && k !== 'password'), ...login]);
+    } catch (e) {
+      if (e instanceof AuthenticationError) throw new SimpleError(e.message, e.code);
+      throw e;
+    }
+  }
+
+  /**
+   * node-redis's SELECT: every connection of this client uses database `db` from now on
+   * (it reconnects with the new database; reset() goes back to the one of the options).
+   */
+  async select(db) {
+    if (!Number.isInteger(db) || db < 0) throw new TypeError(`select: db must be a non-negative integer, got ${describe(db)}`);
+    await this._reopen((now) => [...now.filter(([k]) => k !== 'db'), ['db', String(db)]]);
+  }
+
+  /** node-redis's CLIENT SETNAME: every connection of this client is named `name` (it reconnects with the name). */
+  async clientSetName(name) {
+    if (typeof name !== 'string') throw new TypeError(`clientSetName: name must be a string, got ${describe(name)}`);
+    await this._reopen((now) => [...now.filter(([k]) => k !== 'client_name'), ['client_name', name]]);
+    return 'OK';
+  }
+
+  /**
+   * node-redis's reset(): the database and name of the options again, no WATCH, fresh
+   * connections (it reconnects); credentials given to auth() are kept.
+   */
+  async reset() {
+    this._self._releasePin();
+    await this._reopen((now) => now.filter(([k]) => k === 'username' || k === 'password'));
   }
 
   /** Keeps the process alive while the client is open (until unref() or close()), as a node-redis client does. */
@@ -1470,13 +1613,15 @@ class RedisClient extends EventEmitter {
 
   /** Closes every connection. */
   async close() {
-    this.unref();
-    this._releasePin();
-    if (this._native) this._native.close();
-    this._native = null;
-    if (this._open) {
-      this._open = false;
-      this.emit('end');
+    const self = this._self;
+    self.unref();
+    self._releasePin();
+    if (self._native) self._native.close();
+    self._native = null;
+    closeRetired(self);
+    if (self._open) {
+      self._open = false;
+      self.emit('end');
     }
   }
 
@@ -1491,6 +1636,10 @@ class RedisClient extends EventEmitter {
   destroy() {
     this.close();
   }
+}
+// The methods above that node-redis also offers in capitals.
+for (const name of ['auth', 'select', 'clientSetName']) {
+  Object.defineProperty(RedisClient.prototype, name.toUpperCase(), { value: RedisClient.prototype[name], writable: true, configurable: true });
 }
 installCommands(RedisClient.prototype);
 
@@ -1603,6 +1752,211 @@ class Multi {
 }
 installCommands(Multi.prototype);
 
+// ---- pool (node-redis's createClientPool) ---------------------------------------------
+
+/** A whole number of at least `least`, or a TypeError naming `what`. */
+function count(v, what, least) {
+  if (!Number.isInteger(v) || v < least) throw new TypeError(`${what} must be a whole number of at least ${least}, got ${describe(v)}`);
+  return v;
+}
+
+/** A number of milliseconds, 0 or more, or a TypeError naming `what`. */
+function millis(v, what) {
+  if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw new TypeError(`${what} must be a number of milliseconds (0 or more), got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * node-redis's pool options → the client options they stand for (conversion only; the
+ * pool itself is the core's): `maximum` bounds the dedicated connections
+ * (maxConnections), `acquireTimeout` is how long execute() waits for one (poolTimeout;
+ * 0, node-redis's "no limit", leaves the core's bound), `cleanupDelay` is how long one may
+ * stay idle (idleTimeout). `minimum` is checked only: the core opens connections on demand.
+ */
+function poolClientOptions(clientOptions, options) {
+  if (clientOptions === null || typeof clientOptions !== 'object') throw new TypeError(`createClientPool: clientOptions must be an object, got ${describe(clientOptions)}`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`createClientPool: options must be an object, got ${describe(options)}`);
+  const out = { ...clientOptions };
+  const min = options.minimum === undefined ? 1 : count(options.minimum, 'createClientPool: options.minimum', 1);
+  if (options.maximum !== undefined) {
+    out.maxConnections = count(options.maximum, 'createClientPool: options.maximum', 1);
+    if (out.maxConnections < min) throw new TypeError('createClientPool: options.maximum must be at least options.minimum');
+  }
+  if (options.acquireTimeout !== undefined && millis(options.acquireTimeout, 'createClientPool: options.acquireTimeout') > 0) out.poolTimeout = options.acquireTimeout;
+  if (options.cleanupDelay !== undefined && millis(options.cleanupDelay, 'createClientPool: options.cleanupDelay') > 0) out.idleTimeout = options.cleanupDelay;
+  if (options.clientSideCache !== undefined) out.clientSideCache = options.clientSideCache;
+  return out;
+}
+
+function poolClosed() {
+  return new ConnectionError('The pool is closed', 'CONNECTION');
+}
+
+/**
+ * node-redis's RedisClientPool over the core's connections: commands called on the pool
+ * share one auto-pipelined connection (blocking commands and WATCH take a dedicated one,
+ * as on a client), and `execute(fn)` hands `fn` an isolated client on a dedicated
+ * connection of the core's bounded pool for as long as `fn` runs.
+ */
+class RedisClientPool extends EventEmitter {
+  constructor(clientOptions = {}, options = {}) {
+    super();
+    this._inner = new RedisClient(poolClientOptions(clientOptions, options));
+    this._self = this;
+    this._programs = this._inner._programs;
+    this._tasks = new Set();
+    this._closing = null;
+    attachPrograms(this, this._programs);
+  }
+
+  /** Connects (resolves with the pool; nothing when it is open already). */
+  async connect() {
+    if (this._inner.isOpen) return undefined;
+    await this._inner.connect();
+    return this;
+  }
+
+  /** Open: connected and not closed (closing included, as node-redis's). */
+  get isOpen() {
+    return this._inner.isOpen;
+  }
+
+  /** close() was called and the tasks it waits for are still running. */
+  get isClosing() {
+    return this._self._closing !== null;
+  }
+
+  _pool(counter) {
+    const native = this._inner._self._native;
+    return native ? native.stats()[counter] || 0 : 0;
+  }
+
+  /** Dedicated connections open and idle. */
+  get idleClients() {
+    return this._pool('pool_idle');
+  }
+
+  /** Dedicated connections in use (execute() tasks, blocking commands, WATCH). */
+  get clientsInUse() {
+    return this._pool('pool_in_use');
+  }
+
+  /** Dedicated connections open. */
+  get totalClients() {
+    return this._pool('pool_size');
+  }
+
+  /** Tasks waiting for a dedicated connection. */
+  get tasksQueueLength() {
+    return this._pool('pool_waiting');
+  }
+
+  /** The client-side cache (`clientSideCache` in the options): `clear()` and `stats()`. */
+  get clientSideCache() {
+    return this._inner.clientSideCache;
+  }
+
+  /** The core's counters, as a client's stats(). */
+  stats() {
+    return this._inner.stats();
+  }
+
+  _run(args, shape, normal = false) {
+    return this._self._closing ? Promise.reject(poolClosed()) : this._inner._run(args, shape, normal);
+  }
+
+  _fail(e) {
+    return Promise.reject(e);
+  }
+
+  _script(entry, args, resp) {
+    return this._self._closing ? Promise.reject(poolClosed()) : this._inner._script(entry, args, resp);
+  }
+
+  _function(entry, args, resp) {
+    return this._self._closing ? Promise.reject(poolClosed()) : this._inner._function(entry, args, resp);
+  }
+
+  /** Any command as an array of strings/Buffers; the raw reply. */
+  sendCommand(args) {
+    return this._self._closing ? Promise.reject(poolClosed()) : this._inner.sendCommand(args);
+  }
+
+  /** MULTI/EXEC or a pipeline of queued commands, as a client's multi(). */
+  multi() {
+    return this._inner.multi();
+  }
+
+  MULTI() {
+    return this.multi();
+  }
+
+  /**
+   * Runs `fn(client)` with an isolated client on a dedicated connection, returned to the
+   * pool when `fn` (or the promise it returns) ends; resolves with what `fn` gives.
+   * Waiting for a connection longer than acquireTimeout rejects with PoolTimeoutError.
+   */
+  execute(fn) {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError(`execute: fn must be a function, got ${describe(fn)}`));
+    const self = this._self;
+    if (self._closing || !this.isOpen) return Promise.reject(poolClosed());
+    const task = this._inner.executeIsolated(fn);
+    self._tasks.add(task);
+    const done = () => self._tasks.delete(task);
+    task.then(done, done);
+    return task;
+  }
+
+  /** A pool sharing this one's connections whose commands take these options (see RedisClient.withCommandOptions). */
+  withCommandOptions(options) {
+    const twin = Object.create(this);
+    twin._inner = this._inner.withCommandOptions(options);
+    return twin;
+  }
+
+  /** A pool sharing this one's connections, with reply types mapped (Buffers for strings). */
+  withTypeMapping(mapping) {
+    return this.withCommandOptions({ typeMapping: mapping });
+  }
+
+  /** A pool sharing this one's connections whose commands reject with AbortError once `signal` fires. */
+  withAbortSignal(signal) {
+    return this.withCommandOptions({ abortSignal: signal });
+  }
+
+  /** Accepted for node-redis compatibility: every command is sent as soon as it is submitted. */
+  asap() {
+    return this.withCommandOptions({ asap: true });
+  }
+
+  /** Waits for the running execute() tasks (new ones and commands are refused meanwhile), then closes every connection. */
+  close() {
+    const self = this._self;
+    if (!self._closing) {
+      self._closing = Promise.allSettled([...self._tasks])
+        .then(() => self._inner.close())
+        .finally(() => {
+          self._closing = null;
+        });
+    }
+    return self._closing;
+  }
+
+  /** Closes every connection at once; running tasks' commands fail. */
+  destroy() {
+    this._self._inner.destroy();
+  }
+}
+installCommands(RedisClientPool.prototype);
+
+/**
+ * node-redis's createClientPool(clientOptions, poolOptions): a RedisClientPool, not yet
+ * connected.
+ */
+function createClientPool(clientOptions, options) {
+  return new RedisClientPool(clientOptions, options);
+}
+
 /** node-redis's createClient. */
 function createClient(options) {
   return new RedisClient(options);
@@ -1641,6 +1995,11 @@ class RedisCluster extends RedisClient {
     if (more.length) this._options.push(['cluster_nodes', more.join(',')]);
     if (options.useReplicas) this._options.push(['read_from_replicas', 'true']);
   }
+
+  /** Not on a cluster (node-redis's cluster has no pools either): the cluster client routes to every node itself. */
+  createPool() {
+    throw new TypeError('createPool: a cluster client has no pools; use the cluster client itself');
+  }
 }
 
 /** node-redis's createCluster({ rootNodes: [{ url }], defaults: {...}, useReplicas }). */
@@ -1650,6 +2009,8 @@ function createCluster(options) {
 
 module.exports = {
   createClient,
+  createClientPool,
+  RedisClientPool,
   defineScript,
   createCluster,
   RedisCluster,

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createCluster, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster } from '..';
+import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -22,6 +22,40 @@ export async function example(url: string): Promise<void> {
   }
   console.log(set, value, n, user, top, results, client.stats().requests);
   await client.close();
+}
+
+export async function poolExample(url: string): Promise<number> {
+  const pool = createClientPool(
+    { url, scripts: { addBy: defineScript({ SCRIPT: "return redis.call('INCRBY', KEYS[1], ARGV[1])", NUMBER_OF_KEYS: 1, parseCommand(p: CommandParser, key: string, by: number) { p.pushKey(key); p.push(String(by)); }, transformReply: (r: unknown) => r as number }) } },
+    { maximum: 4, acquireTimeout: 1000 },
+  );
+  await pool.connect();
+  const v: string | null = await pool.get('k');
+  const added: number = await pool.addBy('n', 2);
+  const sync: number = await pool.execute(() => 7);
+  const fromTask: string | null = await pool.execute(async (c) => {
+    await c.watch('k');
+    await c.multi().set('k', 'v').exec();
+    return c.get('k');
+  });
+  const plain: RedisClientPool = createClient({ url }).createPool({ cleanupDelay: 5000 });
+  const counts: number = pool.idleClients + pool.clientsInUse + pool.totalClients + pool.tasksQueueLength + plain.totalClients;
+  const client = await createClient({ url }).connect();
+  const ok: string = await client.auth({ username: 'app', password: 'pw' });
+  await client.reAuthenticate({ password: 'pw' });
+  await client.select(2);
+  const named: string = await client.clientSetName('worker');
+  await client.reset();
+  try {
+    await pool.execute((c) => c.blPop('q', 0));
+  } catch (e) {
+    if (e instanceof PoolTimeoutError) console.log(e.code);
+  }
+  console.log(v, sync, fromTask, ok, named, pool.isClosing);
+  await pool.close();
+  pool.destroy();
+  await client.close();
+  return added + counts;
 }
 
 export async function clusterExample(): Promise<void> {
