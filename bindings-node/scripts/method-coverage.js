@@ -20,7 +20,7 @@ for (const k of Object.keys(c)) {
   rows.push({ k, file, cmd, redis });
 }
 let ours = null;
-try { const rb = require(process.argv[2] || '..'); const cl = rb.createClient({}); ours = new Set(); let p = Object.getPrototypeOf(cl); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) ours.add(n); p = Object.getPrototypeOf(p); } } catch (e) { console.error(e.message); }
+try { const rb = require(process.argv.slice(2).find((a) => !a.startsWith('--')) || '..'); const cl = rb.createClient({}); ours = new Set(); let p = Object.getPrototypeOf(cl); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) ours.add(n); p = Object.getPrototypeOf(p); } } catch (e) { console.error(e.message); }
 const r7 = rows.filter((r) => r.redis);
 console.log('node-redis camelCase command methods:', rows.length, '; for Redis 7.0 commands:', r7.length);
 if (ours) {
