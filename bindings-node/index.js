@@ -7,6 +7,7 @@
 // timeouts, retries, the guard) lives in the core; this file converts and maps.
 
 const { EventEmitter } = require('node:events');
+const { inspect } = require('node:util');
 const { NativeClient, NativeScript } = require('./binding.js');
 
 // ---- errors ---------------------------------------------------------------------------
@@ -1225,6 +1226,14 @@ class RedisClient extends EventEmitter {
     attachPrograms(this, this._programs);
   }
 
+  /**
+   * What util.inspect / console.log show: the class and whether it is open, never the
+   * options (they may hold a password, also one given to auth()).
+   */
+  [inspect.custom]() {
+    return `${this.constructor.name} { isOpen: ${Boolean(this._self._open)} }`;
+  }
+
   /** Connects (resolves with the client; rejects with ConnectionError / AuthenticationError). */
   async connect() {
     const self = this._self;
@@ -1807,6 +1816,11 @@ class RedisClientPool extends EventEmitter {
     this._tasks = new Set();
     this._closing = null;
     attachPrograms(this, this._programs);
+  }
+
+  /** What util.inspect shows: never the client options (see RedisClient's). */
+  [inspect.custom]() {
+    return `RedisClientPool { isOpen: ${Boolean(this._inner._self._open)} }`;
   }
 
   /** Connects (resolves with the pool; nothing when it is open already). */

@@ -184,7 +184,12 @@ test('auth / reAuthenticate: every connection logs in again, after reconnects to
   await assert.rejects(c.auth('pw'), (e) => e instanceof TypeError && /^auth: options must be an object, got a string$/.test(e.message));
   await assert.rejects(c.auth({ password: 12345678 }), (e) => e instanceof TypeError && /^auth: options\.password must be a string, got a number$/.test(e.message));
   await assert.rejects(c.reAuthenticate(null), /reAuthenticate: credentials must be an object/);
-  assert.ok(!util.inspect(new TypeError('x')).includes('pw-1234'));
+  // util.inspect (console.log) shows neither the password given to auth() nor one
+  // given at creation, also deep inside.
+  assert.ok(!util.inspect(c, { depth: 10, showHidden: true }).includes('pw-1234'), util.inspect(c));
+  const made = createClient({ url: s.url, password: 'made-with-pw-99' });
+  assert.ok(!util.inspect(made, { depth: 10 }).includes('made-with-pw-99'));
+  assert.ok(!util.inspect(createClientPool({ url: s.url, password: 'pool-pw-77' }), { depth: 10 }).includes('pool-pw-77'));
   await c.close();
   await admin.close();
 });
