@@ -22,7 +22,7 @@ SPEC = Path(__file__).resolve().parents[2] / "spec" / "python.toml"
 # Return types of the sync client (the asyncio client awaits to the same). Values whose
 # type depends on decode_responses (bytes or str) are Any.
 RETURNS_MORE = {
-    "migrate": "Any", "slaveof": "bool", "shutdown": "None", "cluster": "Any", "debug_object": "Dict[str, Any]",
+    "zrangestore": "int", "migrate": "Any", "slaveof": "bool", "shutdown": "None", "cluster": "Any", "debug_object": "Dict[str, Any]",
     "increx": "List[Any]", "msetex": "int", "hmset": "bool", "hsetex": "int", "hgetex": "List[Any]",
     "zmpop": "Optional[List[Any]]", "bzmpop": "Optional[List[Any]]", "setbit": "int", "bitpos": "int",
     "bitfield": "BitFieldOperation", "bitfield_ro": "List[int]", "dump": "Optional[bytes]", "restore": "Any",

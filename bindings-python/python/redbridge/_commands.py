@@ -605,13 +605,28 @@ class Commands(GeneratedCommands):
         offset: Optional[int] = None,
         num: Optional[int] = None,
     ) -> ResponseT:
-
-        if byscore and bylex:
-            raise DataError("``byscore`` and ``bylex`` can not be specified together.")
-        if (offset is not None and num is None) or (num is not None and offset is None):
-            raise DataError("``offset`` and ``num`` must both be specified.")
+        """ZRANGE: members by index, score (``byscore``) or name (``bylex``); with scores
+        as (member, score) pairs."""
         if bylex and withscores:
             raise DataError("``withscores`` not supported in combination with ``bylex``.")
+        pieces = self._zrange_args(name, start, end, desc, byscore, bylex, offset, num)
+        if withscores:
+            pieces.append("WITHSCORES")
+        return self.execute_command("ZRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+
+    def zrangestore(self, dest: KeyT, name: KeyT, start: Any, end: Any, byscore: bool = False, bylex: bool = False,
+                    desc: bool = False, offset: Optional[int] = None, num: Optional[int] = None) -> ResponseT:
+        """ZRANGESTORE: ZRANGE's selection stored in ``dest``; how many members it holds."""
+        return self.execute_command("ZRANGESTORE", dest, *self._zrange_args(name, start, end, desc, byscore, bylex,
+                                                                            offset, num))
+
+    def _zrange_args(self, name: KeyT, start: Any, end: Any, desc: bool, byscore: bool, bylex: bool,
+                     offset: Optional[int], num: Optional[int]) -> List[Any]:
+        """ZRANGE's and ZRANGESTORE's key, range, BYSCORE/BYLEX, REV and LIMIT."""
+        if byscore and bylex:
+            raise DataError("``byscore`` and ``bylex`` can not be specified together.")
+        if (offset is None) != (num is None):
+            raise DataError("``offset`` and ``num`` must both be specified.")
         pieces: List[Any] = [name, start, end]
         if byscore:
             pieces.append("BYSCORE")
@@ -619,11 +634,9 @@ class Commands(GeneratedCommands):
             pieces.append("BYLEX")
         if desc:
             pieces.append("REV")
-        if offset is not None and num is not None:
+        if offset is not None:
             pieces += ["LIMIT", offset, num]
-        if withscores:
-            pieces.append("WITHSCORES")
-        return self.execute_command("ZRANGE", *pieces, withscores=withscores, score_cast_func=score_cast_func)
+        return pieces
 
     def zrevrange(self, name: KeyT, start: int, end: int, withscores: bool = False, score_cast_func: Any = float) -> ResponseT:
         pieces: List[Any] = [name, start, end]

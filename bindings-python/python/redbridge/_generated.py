@@ -644,25 +644,6 @@ class GeneratedCommands:
             pieces += ["LIMIT", start, num]
         return self.execute_command("ZRANGEBYLEX", *pieces)
 
-    def zrangestore(self, dest: KeyT, name: KeyT, start: Any, end: Any, byscore: bool = False, bylex: bool = False, desc: bool = False, offset: Optional[int] = None, num: Optional[int] = None) -> ResponseT:
-        """ZRANGESTORE: Store a range of members from sorted set into another key."""
-        pieces: List[Any] = []
-        pieces.append(dest)
-        pieces.append(name)
-        pieces.append(start)
-        pieces.append(end)
-        if byscore:
-            pieces.append("BYSCORE")
-        if bylex:
-            pieces.append("BYLEX")
-        if desc:
-            pieces.append("REV")
-        if (offset is None) != (num is None):
-            raise DataError("``offset`` and ``num`` must both be given, or neither")
-        if offset is not None:
-            pieces += ["LIMIT", offset, num]
-        return self.execute_command("ZRANGESTORE", *pieces)
-
     def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> ResponseT:
         """ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range."""
         return self.execute_command("ZREMRANGEBYLEX", name, min, max)
