@@ -163,24 +163,26 @@ pub(crate) fn to_py(py: Python<'_>, v: Value, decode: Decode) -> PyResult<Py<PyA
         Value::Boolean(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
         Value::Array(items) => list(py, items, decode)?.into_any().unbind(),
         Value::Set(items) => {
-            // A set whose members cannot be in a Python set (maps, lists: COMMAND's
-            // replies nest them) stays a list.
-            let members = items
-                .into_iter()
-                .map(|item| to_py(py, item, decode))
-                .collect::<PyResult<Vec<_>>>()?;
-            let set = PySet::empty(py)?;
-            let mut hashable = true;
-            for m in &members {
-                if set.add(m.bind(py)).is_err() {
-                    hashable = false;
-                    break;
-                }
-            }
-            if hashable {
-                set.into_any().unbind()
+            // A set whose members cannot be in a Python set (maps, arrays: COMMAND's
+            // replies nest them) stays a list; the usual set of strings goes straight
+            // into a set, with no list in between.
+            if items.iter().any(|v| {
+                matches!(
+                    v,
+                    Value::Map(_)
+                        | Value::Array(_)
+                        | Value::Set(_)
+                        | Value::Push { .. }
+                        | Value::Attribute { .. }
+                )
+            }) {
+                list(py, items, decode)?.into_any().unbind()
             } else {
-                PyList::new(py, members)?.into_any().unbind()
+                let set = PySet::empty(py)?;
+                for item in items {
+                    set.add(to_py(py, item, decode)?)?;
+                }
+                set.into_any().unbind()
             }
         }
         Value::Map(pairs) => {

@@ -414,11 +414,7 @@ fn owned(items: &[&str]) -> Vec<Vec<u8>> {
 fn scripts_cross_in_the_batch() {
     let srv = TestServer::start_owned(&[]);
     let mut ctl = srv.control();
-    redis::cmd("SCRIPT").arg("FLUSH").exec(&mut ctl).unwrap();
-    redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .exec(&mut ctl)
-        .unwrap();
+    support::forget_scripts(&mut ctl);
     let (b, rx, _) = batcher(&srv);
     let script = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
     let before = b.client().stats();

@@ -31,11 +31,7 @@ fn script_exists(conn: &mut redis::Connection, script: &Script) -> bool {
 fn async_client_falls_back_once_then_runs_by_sha() {
     let srv = TestServer::start_owned(&[]);
     let mut ctl = srv.control();
-    redis::cmd("SCRIPT").arg("FLUSH").exec(&mut ctl).unwrap();
-    redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .exec(&mut ctl)
-        .unwrap();
+    support::forget_scripts(&mut ctl);
     let script =
         Script::new("redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])");
     let client = run(Client::connect(srv.config())).unwrap();

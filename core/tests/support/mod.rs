@@ -369,6 +369,13 @@ impl Drop for TestCluster {
     }
 }
 
+/// An empty script cache and zeroed INFO commandstats: a script's first call must then
+/// fall back (NOSCRIPT, EVAL), and the counts show which command served each call.
+pub fn forget_scripts(conn: &mut redis::Connection) {
+    redis::cmd("SCRIPT").arg("FLUSH").exec(conn).unwrap();
+    redis::cmd("CONFIG").arg("RESETSTAT").exec(conn).unwrap();
+}
+
 /// `calls` and `failed_calls` of one command in INFO commandstats (0, 0 before its first).
 pub fn commandstats(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
