@@ -17,8 +17,11 @@
 //!   restart, CLIENT KILL, the output-buffer limit, a dead peer) it reconnects with the
 //!   policy's backoff and subscribes again to every channel, pattern and shard channel
 //!   wanted, then queues a [`Gap`] with [`GapCause::Reconnected`]: messages published
-//!   while disconnected may be missing. Shard channels go one SSUBSCRIBE each (never all
-//!   in one command, which a cluster refuses with CROSSSLOT).
+//!   while disconnected may be missing. What the new connection delivers before its
+//!   resubscription is complete is held back and queued after the gap, so the gap sits
+//!   between the messages before and after the loss, and an application that re-reads
+//!   its state on a gap does so with every subscription in place. Shard channels go one
+//!   SSUBSCRIBE each (never all in one command, which a cluster refuses with CROSSSLOT).
 //! - **Health check.** Every `health_check_interval` (default: the connect timeout) it
 //!   sends PING and waits at most the response timeout, so a peer that stopped answering
 //!   is noticed within connect + response timeout.
@@ -256,6 +259,10 @@ struct Queue {
     messages: usize,
     bytes: usize,
     closed: bool,
+    /// Set while a lost connection's successor resubscribes: what it delivers meanwhile
+    /// is queued but hidden (the last `hidden` items) until the gap goes in front of it.
+    holding: bool,
+    hidden: usize,
 }
 
 /// The channels, patterns and shard channels wanted (made again after a reconnect).
@@ -335,12 +342,18 @@ impl Inner {
             if q.messages + 1 > self.options.max_messages || q.bytes + size > self.options.max_bytes
             {
                 self.stats.pubsub_dropped();
-                match q.items.back_mut() {
-                    Some(PubSubEvent::Gap(g)) if g.cause == GapCause::Overflow => g.dropped += 1,
-                    _ => q.items.push_back(PubSubEvent::Gap(Gap {
+                let grows = (q.hidden > 0 || !q.holding)
+                    && matches!(q.items.back(), Some(PubSubEvent::Gap(g)) if g.cause == GapCause::Overflow);
+                if grows {
+                    if let Some(PubSubEvent::Gap(g)) = q.items.back_mut() {
+                        g.dropped += 1;
+                    }
+                } else {
+                    q.items.push_back(PubSubEvent::Gap(Gap {
                         cause: GapCause::Overflow,
                         dropped: 1,
-                    })),
+                    }));
+                    q.hidden += usize::from(q.holding);
                 }
                 drop(q);
                 self.ready.notify_waiters();
@@ -351,12 +364,35 @@ impl Inner {
             self.stats.pubsub_message();
         }
         q.items.push_back(event);
+        q.hidden += usize::from(q.holding);
+        drop(q);
+        self.ready.notify_waiters();
+    }
+
+    /// From now until [`Inner::release`], what arrives is queued hidden.
+    fn hold(&self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).holding = true;
+    }
+
+    /// Queues `gap` in front of what was held since [`Inner::hold`], and shows it all.
+    fn release(&self, gap: Gap) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.closed {
+            return;
+        }
+        let at = q.items.len() - q.hidden;
+        q.items.insert(at, PubSubEvent::Gap(gap));
+        q.holding = false;
+        q.hidden = 0;
         drop(q);
         self.ready.notify_waiters();
     }
 
     fn pop(&self) -> Option<PubSubEvent> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.items.len() <= q.hidden {
+            return None;
+        }
         let event = q.items.pop_front()?;
         if let PubSubEvent::Message(m) = &event {
             q.messages -= 1;
@@ -677,6 +713,7 @@ impl Subscriber {
         {
             let mut q = inner.queue.lock().unwrap_or_else(|p| p.into_inner());
             q.closed = true;
+            q.hidden = 0;
             q.items.clear();
             q.messages = 0;
             q.bytes = 0;
@@ -835,6 +872,10 @@ async fn supervise(inner: Arc<Inner>) {
             let conn = open(&inner, generation).await?;
             let live = Live { generation, conn };
             let mut link = inner.link.lock().await;
+            if connected_before {
+                // A loss: hold what this connection delivers until the gap is queued.
+                inner.hold();
+            }
             resubscribe(&inner, &live).await?;
             *link = Some(live.clone());
             Ok::<Live, Error>(live)
@@ -851,10 +892,10 @@ async fn supervise(inner: Arc<Inner>) {
         if std::mem::replace(&mut connected_before, true) {
             // Anything published between the loss and now was not received.
             inner.stats.pubsub_resubscribe();
-            inner.push(PubSubEvent::Gap(Gap {
+            inner.release(Gap {
                 cause: GapCause::Reconnected,
                 dropped: 0,
-            }));
+            });
         }
         failures = 0;
         watch_health(&inner, &live, interval, &mut lost_rx).await;
@@ -1020,6 +1061,38 @@ mod tests {
         );
         let s = q.stats.snapshot(Default::default(), None);
         assert_eq!((s.pubsub_messages, s.pubsub_dropped), (3, 2));
+    }
+
+    #[test]
+    fn what_a_resubscribing_connection_delivers_waits_behind_the_gap() {
+        let q = inner(3, 1 << 20);
+        q.push(msg(b"old"));
+        q.hold();
+        q.push(msg(b"new1"));
+        q.push(msg(b"new2"));
+        q.push(msg(b"new3")); // over the bound of 3: dropped, a hidden overflow gap
+        assert_eq!(q.pop(), Some(msg(b"old")));
+        assert_eq!(q.pop(), None, "held events are not visible before the gap");
+        let reconnected = Gap {
+            cause: GapCause::Reconnected,
+            dropped: 0,
+        };
+        q.release(reconnected);
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            rest,
+            [
+                PubSubEvent::Gap(reconnected),
+                msg(b"new1"),
+                msg(b"new2"),
+                PubSubEvent::Gap(Gap {
+                    cause: GapCause::Overflow,
+                    dropped: 1
+                }),
+            ]
+        );
+        q.push(msg(b"later"));
+        assert_eq!(q.pop(), Some(msg(b"later")));
     }
 
     #[test]
