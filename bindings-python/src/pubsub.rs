@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use redbridge::{GapCause, PubSubEvent, PubSubOptions, SubscriptionKind, SyncSubscriber};
+use redbridge::{PubSubEvent, PubSubOptions, SubscriptionKind, SyncSubscriber};
 
 use crate::client::NativeClient;
 use crate::error::to_py_err;
@@ -21,18 +21,6 @@ use crate::monitor::{on_runtime, MonitorWait};
 const SLICE: Duration = Duration::from_millis(100);
 
 /// The subscription kind named as redis-py's message types name it.
-fn kind(name: &str) -> redbridge::Result<SubscriptionKind> {
-    Ok(match name {
-        "subscribe" => SubscriptionKind::Subscribe,
-        "unsubscribe" => SubscriptionKind::Unsubscribe,
-        "psubscribe" => SubscriptionKind::PSubscribe,
-        "punsubscribe" => SubscriptionKind::PUnsubscribe,
-        "ssubscribe" => SubscriptionKind::SSubscribe,
-        "sunsubscribe" => SubscriptionKind::SUnsubscribe,
-        _ => return Err(redbridge::Error::invalid("unknown subscription kind")),
-    })
-}
-
 /// `(type, pattern, channel, data)`: a message's pattern (pmessage only), channel and
 /// payload; a confirmation's channel (None for an unsubscribe of nothing) and count; a
 /// gap's `("gap", None, None, (cause, dropped))`.
@@ -57,10 +45,7 @@ fn event_tuple(py: Python<'_>, event: PubSubEvent) -> PyResult<Py<PyAny>> {
             count.into_pyobject(py)?.into_any().unbind(),
         ],
         PubSubEvent::Gap(g) => {
-            let cause = match g.cause {
-                GapCause::Reconnected => "reconnected",
-                GapCause::Overflow => "overflow",
-            };
+            let cause = g.cause.as_str();
             [
                 "gap".into_pyobject(py)?.into_any().unbind(),
                 none(),
@@ -125,14 +110,16 @@ impl NativePubSub {
     /// Subscribes (`kind`: "subscribe", "psubscribe" or "ssubscribe") to `names`, with
     /// the GIL released; returns once the server confirmed.
     fn subscribe(&self, py: Python<'_>, kind: &str, names: Vec<Vec<u8>>) -> PyResult<()> {
-        let result = self::kind(kind).and_then(|k| py.detach(|| self.sub.subscribe(k, names)));
+        let result =
+            SubscriptionKind::parse(kind).and_then(|k| py.detach(|| self.sub.subscribe(k, names)));
         result.map_err(|e| to_py_err(py, &e))
     }
 
     /// Unsubscribes (`kind`: "unsubscribe", "punsubscribe" or "sunsubscribe") from
     /// `names`, or from all of that kind when empty.
     fn unsubscribe(&self, py: Python<'_>, kind: &str, names: Vec<Vec<u8>>) -> PyResult<()> {
-        let result = self::kind(kind).and_then(|k| py.detach(|| self.sub.unsubscribe(k, names)));
+        let result = SubscriptionKind::parse(kind)
+            .and_then(|k| py.detach(|| self.sub.unsubscribe(k, names)));
         result.map_err(|e| to_py_err(py, &e))
     }
 
@@ -166,7 +153,7 @@ impl NativePubSub {
         fut: Py<PyAny>,
         settle_fn: Py<PyAny>,
     ) -> PyResult<MonitorWait> {
-        let k = self::kind(kind).map_err(|e| to_py_err(py, &e))?;
+        let k = SubscriptionKind::parse(kind).map_err(|e| to_py_err(py, &e))?;
         let sub = self.sub.as_async().clone();
         let work = async move {
             match k {

@@ -112,6 +112,23 @@ impl SubscriptionKind {
         }
     }
 
+    /// The kind named by [`SubscriptionKind::as_str`] (lower case, as bindings pass it).
+    pub fn parse(name: &str) -> Result<SubscriptionKind> {
+        Ok(match name {
+            "subscribe" => SubscriptionKind::Subscribe,
+            "unsubscribe" => SubscriptionKind::Unsubscribe,
+            "psubscribe" => SubscriptionKind::PSubscribe,
+            "punsubscribe" => SubscriptionKind::PUnsubscribe,
+            "ssubscribe" => SubscriptionKind::SSubscribe,
+            "sunsubscribe" => SubscriptionKind::SUnsubscribe,
+            _ => {
+                return Err(Error::invalid(
+                    "unknown subscription kind: use subscribe, psubscribe, ssubscribe or their unsubscribe forms",
+                ))
+            }
+        })
+    }
+
     fn command(self) -> &'static str {
         match self {
             SubscriptionKind::Subscribe => "SUBSCRIBE",
@@ -198,6 +215,16 @@ pub enum GapCause {
     /// The queue was full (the application reads slower than messages arrive): `dropped`
     /// messages were discarded here.
     Overflow,
+}
+
+impl GapCause {
+    /// `"reconnected"` or `"overflow"`, as every binding names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapCause::Reconnected => "reconnected",
+            GapCause::Overflow => "overflow",
+        }
+    }
 }
 
 /// Messages may be missing at this point of the stream.
