@@ -722,6 +722,20 @@ export interface RedisMulti extends Queued {
   execAsPipeline(): Promise<unknown[]>;
 }
 
+/** A pub/sub listener: the message and its channel, strings (Buffers in buffer mode). */
+export type PubSubListener<B extends boolean = false> = (message: B extends true ? Buffer : string, channel: B extends true ? Buffer : string) => unknown;
+/** Channels (or patterns) to subscribe to: one or many, strings or Buffers. */
+export type PubSubChannels = RedisArgument | RedisArgument[];
+/**
+ * The 'pubsub-gap' event: messages may be missing at this point — `reconnected` (the
+ * subscriber connection was lost and every subscription has been made again; what was
+ * published meanwhile is lost) or `overflow` (`dropped` messages did not fit the queue).
+ */
+export interface PubSubGap {
+  cause: 'reconnected' | 'overflow';
+  dropped: number;
+}
+
 export interface RedisClient extends Methods, NodeJS.EventEmitter {}
 export declare class RedisClient {
   constructor(options?: RedisClientOptions);
@@ -782,7 +796,33 @@ export declare class RedisClient {
   sScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<string[]>;
   hScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ field: string; value: string }>>;
   zScanIterator(key: RedisArgument, options?: ScanOptions): AsyncIterableIterator<Array<{ value: string; score: number }>>;
-  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*, cache_*. */
+  /**
+   * SUBSCRIBE: `listener(message, channel)` for every message published to these
+   * channels (Buffers when `bufferMode`). Resolves once the server confirmed. The
+   * subscriptions live on a connection of their own, made again after every reconnect
+   * (a 'pubsub-gap' event tells); the client keeps running commands, under RESP2 too.
+   */
+  subscribe<B extends boolean = false>(channels: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  SUBSCRIBE<B extends boolean = false>(channels: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  /** UNSUBSCRIBE: removes `listener` (or every listener) of these channels (or of all); a channel left without listeners is unsubscribed. */
+  unsubscribe<B extends boolean = false>(channels?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  UNSUBSCRIBE<B extends boolean = false>(channels?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  /** PSUBSCRIBE: `listener(message, channel)` for messages on channels matching these glob patterns. */
+  pSubscribe<B extends boolean = false>(patterns: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  PSUBSCRIBE<B extends boolean = false>(patterns: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  pUnsubscribe<B extends boolean = false>(patterns?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  PUNSUBSCRIBE<B extends boolean = false>(patterns?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  /** SSUBSCRIBE: shard channels (SPUBLISH). */
+  sSubscribe<B extends boolean = false>(channels: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  SSUBSCRIBE<B extends boolean = false>(channels: PubSubChannels, listener: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  sUnsubscribe<B extends boolean = false>(channels?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  SUNSUBSCRIBE<B extends boolean = false>(channels?: PubSubChannels, listener?: PubSubListener<B>, bufferMode?: B): Promise<void>;
+  /** Whether any channel, pattern or shard channel has a listener. */
+  readonly isPubSubActive: boolean;
+  /** Messages may be missing here (see PubSubGap). */
+  on(event: 'pubsub-gap', listener: (gap: PubSubGap) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** The core's counters: requests, errors_<kind>, retries, reconnects, pool_*, cache_*, pubsub_messages, pubsub_dropped, pubsub_resubscribes. */
   stats(): Record<string, number>;
   /**
    * On a cluster, each node's counters by `host:port`: `primary` (1 while it serves

@@ -1222,6 +1222,7 @@ class RedisClient extends EventEmitter {
     this._open = false;
     this._abortSignal = undefined;
     this._keepAlive = null;
+    this._pubsub = null;
     this._programs = programsOf(options);
     attachPrograms(this, this._programs);
   }
@@ -1625,6 +1626,7 @@ class RedisClient extends EventEmitter {
     const self = this._self;
     self.unref();
     self._releasePin();
+    if (self._pubsub) self._pubsub.close();
     if (self._native) self._native.close();
     self._native = null;
     closeRetired(self);
@@ -1646,6 +1648,226 @@ class RedisClient extends EventEmitter {
     this.close();
   }
 }
+// ---- pub/sub ----------------------------------------------------------------------------
+// node-redis's subscribe / pSubscribe / sSubscribe with listeners per channel. The core
+// holds the subscriptions on a connection of their own (so the client runs commands
+// under RESP2 too), resubscribes after every reconnect and bounds the queue; here the
+// listeners are kept and events are pumped one batch per crossing. A gap (messages may
+// be missing: a reconnect, or an overflowing queue) is emitted as 'pubsub-gap'.
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** How listeners are keyed: a name's bytes as Latin-1, as the addon hands names over. */
+function pubSubKey(name) {
+  if (typeof name !== 'string') return name.toString('latin1');
+  return NON_ASCII.test(name) ? Buffer.from(name, 'utf8').toString('latin1') : name;
+}
+
+/** A channel or pattern the addon gave as Latin-1, as listeners receive it. */
+function fromLatin1(s, buffer) {
+  if (buffer) return Buffer.from(s, 'latin1');
+  return NON_ASCII.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+}
+
+/** The un… form of a subscription kind. */
+const UNSUBSCRIBE = { subscribe: 'unsubscribe', psubscribe: 'punsubscribe', ssubscribe: 'sunsubscribe' };
+
+/** The listeners and the native subscriber of one client (made on first subscribe). */
+class PubSub {
+  constructor(client) {
+    this.client = client;
+    this.native = null;
+    this.maps = { subscribe: new Map(), psubscribe: new Map(), ssubscribe: new Map() };
+    this.bufferListeners = 0;
+  }
+
+  get active() {
+    return this.maps.subscribe.size + this.maps.psubscribe.size + this.maps.ssubscribe.size > 0;
+  }
+
+  _open() {
+    if (this.native) return this.native;
+    const native = this.client._client().subscriber();
+    if (native instanceof Error) throw toError(native);
+    this.native = native;
+    this._pump(native);
+    return native;
+  }
+
+  async add(kind, what, names, listener, bufferMode) {
+    if (typeof listener !== 'function') throw new TypeError(`${what}: listener must be a function, got ${describe(listener)}`);
+    const given = list(names, `${what}: channels`);
+    if (given.length === 0) throw new TypeError(`${what}: give at least one channel`);
+    const map = this.maps[kind];
+    const fresh = [];
+    for (const name of given) {
+      const key = pubSubKey(name);
+      let entry = map.get(key);
+      if (!entry) {
+        entry = { name: typeof name === 'string' ? name : name.toString(), buf: Buffer.from(name), strings: new Set(), buffers: new Set() };
+        map.set(key, entry);
+        fresh.push(name);
+      }
+      const set = bufferMode ? entry.buffers : entry.strings;
+      if (!set.has(listener)) {
+        set.add(listener);
+        if (bufferMode) this.bufferListeners++;
+      }
+    }
+    if (fresh.length === 0) return;
+    let failure;
+    try {
+      const reply = await this._open().change(kind, fresh);
+      if (reply !== null) failure = toError(reply);
+    } catch (e) {
+      failure = e;
+    }
+    if (failure !== undefined) {
+      for (const name of fresh) this._forget(map, pubSubKey(name));
+      this._closeIfIdle();
+      throw failure;
+    }
+  }
+
+  async remove(kind, what, names, listener, bufferMode) {
+    if (listener !== undefined && typeof listener !== 'function') throw new TypeError(`${what}: listener must be a function, got ${describe(listener)}`);
+    const map = this.maps[kind];
+    const keys = names === undefined ? [...map.keys()] : list(names, `${what}: channels`).map(pubSubKey);
+    const gone = [];
+    for (const key of keys) {
+      const entry = map.get(key);
+      if (!entry) continue;
+      if (listener === undefined) {
+        this.bufferListeners -= entry.buffers.size;
+        entry.strings.clear();
+        entry.buffers.clear();
+      } else if (bufferMode ? entry.buffers.delete(listener) : entry.strings.delete(listener)) {
+        if (bufferMode) this.bufferListeners--;
+      }
+      if (entry.strings.size + entry.buffers.size === 0) {
+        map.delete(key);
+        gone.push(entry.buf);
+      }
+    }
+    if (gone.length === 0 || !this.native) return;
+    const native = this.native;
+    if (!this.active) {
+      // Nothing left: the connection goes (its pending read ends, so an idle process can exit).
+      this.close();
+      return;
+    }
+    const failure = await native.change(UNSUBSCRIBE[kind], gone);
+    if (failure !== null) throw toError(failure);
+  }
+
+  _forget(map, key) {
+    const entry = map.get(key);
+    if (!entry) return;
+    this.bufferListeners -= entry.buffers.size;
+    map.delete(key);
+  }
+
+  _closeIfIdle() {
+    if (!this.active && this.native) this.close();
+  }
+
+  /** Reads events until the native subscriber is closed, handing each to its listeners. */
+  async _pump(native) {
+    for (;;) {
+      const buffers = this.bufferListeners > 0;
+      const batch = await native.next(1024, buffers);
+      if (this.native !== native) return;
+      if (batch instanceof Error) {
+        this.client.emit('error', toError(batch));
+        return;
+      }
+      for (let i = 0; i < batch.length; i += 4) {
+        const type = batch[i];
+        if (type === 'message' || type === 'smessage') {
+          const entry = this.maps[type === 'message' ? 'subscribe' : 'ssubscribe'].get(batch[i + 1]);
+          if (entry) this._deliver(entry, batch[i + 2], buffers, entry.name, entry.buf);
+        } else if (type === 'pmessage') {
+          const entry = this.maps.psubscribe.get(batch[i + 3]);
+          if (entry) {
+            const channel = batch[i + 1];
+            this._deliver(entry, batch[i + 2], buffers, entry.strings.size ? fromLatin1(channel, false) : null, entry.buffers.size ? fromLatin1(channel, true) : null);
+          }
+        } else if (type === 'gap') {
+          this.client.emit('pubsub-gap', { cause: batch[i + 1], dropped: batch[i + 2] });
+        }
+        // Confirmations settle the subscribe/unsubscribe promises (in the core); nothing here.
+      }
+    }
+  }
+
+  _deliver(entry, payload, buffers, channel, channelBuffer) {
+    if (entry.strings.size) {
+      const message = buffers ? payload.toString() : payload;
+      for (const listener of entry.strings) this._call(listener, message, channel);
+    }
+    if (entry.buffers.size) {
+      // A buffer listener added while a batch of strings was read gets that batch re-encoded.
+      const message = buffers ? payload : Buffer.from(payload);
+      for (const listener of entry.buffers) this._call(listener, message, channelBuffer);
+    }
+  }
+
+  /** A listener that throws does not stop delivery; its error goes to the client's 'error' event. */
+  _call(listener, message, channel) {
+    try {
+      listener(message, channel);
+    } catch (e) {
+      process.nextTick(() => this.client.emit('error', e));
+    }
+  }
+
+  close() {
+    const native = this.native;
+    this.native = null;
+    for (const map of Object.values(this.maps)) map.clear();
+    this.bufferListeners = 0;
+    if (native) native.close();
+  }
+}
+
+const PUBSUB_METHODS = {
+  /** node-redis's SUBSCRIBE: `listener(message, channel)` for each message on these channels. */
+  subscribe: ['subscribe', true],
+  unsubscribe: ['subscribe', false],
+  /** PSUBSCRIBE: `listener(message, channel)` for each message on a channel matching these patterns. */
+  pSubscribe: ['psubscribe', true],
+  pUnsubscribe: ['psubscribe', false],
+  /** SSUBSCRIBE: shard channels (SPUBLISH). */
+  sSubscribe: ['ssubscribe', true],
+  sUnsubscribe: ['ssubscribe', false],
+};
+for (const [name, [kind, on]] of Object.entries(PUBSUB_METHODS)) {
+  const method = {
+    [name](channels, listener, bufferMode = false) {
+      const self = this._self;
+      try {
+        self._client();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (!self._pubsub) self._pubsub = new PubSub(self);
+      return on
+        ? self._pubsub.add(kind, name, channels, listener, Boolean(bufferMode))
+        : self._pubsub.remove(kind, name, channels, listener, Boolean(bufferMode));
+    },
+  }[name];
+  for (const n of [name, name.toUpperCase()]) {
+    Object.defineProperty(RedisClient.prototype, n, { value: method, writable: true, configurable: true });
+  }
+}
+
+Object.defineProperty(RedisClient.prototype, 'isPubSubActive', {
+  get() {
+    return Boolean(this._self._pubsub && this._self._pubsub.active);
+  },
+  configurable: true,
+});
+
 // The methods above that node-redis also offers in capitals.
 for (const name of ['auth', 'select', 'clientSetName']) {
   Object.defineProperty(RedisClient.prototype, name.toUpperCase(), { value: RedisClient.prototype[name], writable: true, configurable: true });

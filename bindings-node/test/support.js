@@ -18,6 +18,11 @@ function startTlsServer(...extra) {
   return JSON.parse(execFileSync('python3', args, { encoding: 'utf8' }));
 }
 
+/** A server on `port` again (after stopServer): a restart, as a client sees one. */
+function startServerOn(port) {
+  return JSON.parse(execFileSync('python3', [HARNESS, 'start', '--port', String(port)], { encoding: 'utf8' }));
+}
+
 function stopServer(info) {
   if (info && info.pidfile) execFileSync('python3', [HARNESS, 'stop', info.pidfile]);
 }
@@ -30,4 +35,4 @@ function sharedServer(t) {
   return info;
 }
 
-module.exports = { startServer, startTlsServer, stopServer, sharedServer };
+module.exports = { startServer, startServerOn, startTlsServer, stopServer, sharedServer };

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster } from '..';
+import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -229,4 +229,21 @@ export async function programsExample(url: string): Promise<number> {
   console.log(seen, queued.length, await plain.get('n'));
   await client.close();
   return n;
+}
+
+/** Pub/Sub as node-redis users write it: a subscriber from duplicate(), listeners typed by mode. */
+export async function pubsub(client: RedisClient): Promise<void> {
+  const subscriber = client.duplicate();
+  await subscriber.connect();
+  await subscriber.subscribe('news', (message: string, channel: string) => console.log(channel, message.length));
+  await subscriber.pSubscribe(['n*', Buffer.from('m*')], (message: Buffer, channel: Buffer) => console.log(channel.length, message.length), true);
+  await subscriber.sSubscribe('shard', (message) => message.toUpperCase());
+  subscriber.on('pubsub-gap', (gap: PubSubGap) => console.log(gap.cause, gap.dropped));
+  const active: boolean = subscriber.isPubSubActive;
+  await client.publish('news', 'hello');
+  await subscriber.unsubscribe('news');
+  await subscriber.PUNSUBSCRIBE();
+  await subscriber.sUnsubscribe();
+  console.log(active);
+  await subscriber.close();
 }
