@@ -43,6 +43,9 @@ use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{watch, Notify};
 
+#[path = "pubsub_cluster.rs"]
+mod cluster;
+
 use super::sync::block_on;
 use super::Client;
 use crate::connection::connect_error;
@@ -293,7 +296,7 @@ struct Queue {
 }
 
 /// The channels, patterns and shard channels wanted (made again after a reconnect).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Wanted {
     channels: BTreeSet<Vec<u8>>,
     patterns: BTreeSet<Vec<u8>>,
@@ -337,11 +340,15 @@ struct Inner {
     wanted_once: AtomicBool,
     /// Connections made so far.
     generation: AtomicU64,
+    /// Whether queued messages count in `pubsub_messages` (not for a cluster
+    /// subscriber's per-node queues, whose messages are counted where they are merged).
+    count_messages: bool,
 }
 
 impl Inner {
     fn new(config: Config, options: PubSubOptions, stats: Arc<Stats>) -> Inner {
         Inner {
+            count_messages: true,
             config,
             options,
             stats,
@@ -388,7 +395,9 @@ impl Inner {
             }
             q.messages += 1;
             q.bytes += size;
-            self.stats.pubsub_message();
+            if self.count_messages {
+                self.stats.pubsub_message();
+            }
         }
         q.items.push_back(event);
         q.hidden += usize::from(q.holding);
@@ -501,13 +510,20 @@ pub struct Subscriber {
 }
 
 struct Handle {
+    /// The queue the application reads (and what is wanted); for a cluster subscriber,
+    /// where the per-node subscribers' events are merged.
     inner: Arc<Inner>,
+    /// The supervisor (standalone) or the placement task (cluster).
     task: runtime::AbortHandle,
+    cluster: Option<Arc<cluster::ClusterSubs>>,
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(c) = &self.cluster {
+            c.close();
+        }
     }
 }
 
@@ -515,25 +531,32 @@ impl Subscriber {
     /// A subscriber for `config` counting into `stats`; the connection opens with the
     /// first subscription. Not on a cluster yet.
     fn start(config: &Config, stats: Arc<Stats>, options: PubSubOptions) -> Result<Subscriber> {
-        if config.is_cluster() {
-            return Err(Error::new(
-                ErrorKind::Cluster,
-                "pub/sub on a cluster is not supported yet: subscribe with a standalone client for one node",
-            ));
-        }
-        if options.max_messages == 0 || options.max_bytes == 0 {
-            return Err(Error::invalid(
-                "a subscriber's queue needs room for at least one message (max_messages, max_bytes > 0)",
-            ));
-        }
+        Self::start_node(config, stats, options, true)
+    }
+
+    /// A subscriber of one server; `count_messages`: see [`Inner::count_messages`].
+    fn start_node(
+        config: &Config,
+        stats: Arc<Stats>,
+        options: PubSubOptions,
+        count_messages: bool,
+    ) -> Result<Subscriber> {
+        check_options(&options)?;
         // RESP3 whatever the client's protocol: messages come as pushes, apart from replies.
         let mut config = config.clone();
         config.protocol = Protocol::Resp3;
         config.cache = None;
-        let inner = Arc::new(Inner::new(config, options, stats));
+        config.cluster = false;
+        let mut inner = Inner::new(config, options, stats);
+        inner.count_messages = count_messages;
+        let inner = Arc::new(inner);
         let task = runtime::spawn(supervise(inner.clone()));
         Ok(Subscriber {
-            handle: Arc::new(Handle { inner, task }),
+            handle: Arc::new(Handle {
+                inner,
+                task,
+                cluster: None,
+            }),
         })
     }
 
@@ -567,6 +590,9 @@ impl Subscriber {
                 "subscribe needs at least one channel or pattern",
             ));
         }
+        if let Some(c) = &self.handle.cluster {
+            return c.subscribe(self.inner(), kind, names).await;
+        }
         self.inner().want();
         self.on_link(kind, names).await
     }
@@ -590,6 +616,9 @@ impl Subscriber {
             ));
         }
         let mut names: Vec<Vec<u8>> = names.into_iter().map(Into::into).collect();
+        if let Some(c) = &self.handle.cluster {
+            return c.unsubscribe(self.inner(), kind, names).await;
+        }
         // Under the link's lock, as subscribing: the supervisor's snapshot agrees.
         let link = self.inner().link.lock().await;
         {
@@ -709,7 +738,10 @@ impl Subscriber {
 
     /// Whether a connection is up and subscribed now.
     pub fn is_connected(&self) -> bool {
-        *self.inner().published.borrow() != 0
+        match &self.handle.cluster {
+            Some(c) => c.is_connected(),
+            None => *self.inner().published.borrow() != 0,
+        }
     }
 
     /// Messages and bytes queued now.
@@ -736,6 +768,9 @@ impl Subscriber {
     /// connection error, queued events are discarded. Idempotent.
     pub fn close(&self) {
         self.handle.task.abort();
+        if let Some(c) = &self.handle.cluster {
+            c.close();
+        }
         let inner = self.inner();
         {
             let mut q = inner.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -769,6 +804,15 @@ impl std::fmt::Debug for Subscriber {
             .field("queued", &self.queued())
             .finish_non_exhaustive()
     }
+}
+
+fn check_options(options: &PubSubOptions) -> Result<()> {
+    if options.max_messages == 0 || options.max_bytes == 0 {
+        return Err(Error::invalid(
+            "a subscriber's queue needs room for at least one message (max_messages, max_bytes > 0)",
+        ));
+    }
+    Ok(())
 }
 
 fn closed() -> Error {
@@ -847,8 +891,33 @@ async fn resubscribe(inner: &Inner, live: &Live) -> Result<()> {
             send(live, kind, chunk.to_vec(), response).await?;
         }
     }
-    if !shards.is_empty() {
-        send(live, SubscriptionKind::SSubscribe, shards, response).await?;
+    for shard in shards {
+        match send(
+            live,
+            SubscriptionKind::SSubscribe,
+            vec![shard.clone()],
+            response,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout) => {
+                return Err(e)
+            }
+            Err(_) => {
+                // Refused (MOVED: its slot is served elsewhere now): dropped here and
+                // reported as the server reports a slot moving away, so that a cluster
+                // subscriber places it again; the other subscriptions go on.
+                let mut w = inner.wanted.lock().unwrap_or_else(|p| p.into_inner());
+                w.shards.remove(&shard);
+                drop(w);
+                inner.push(PubSubEvent::Subscription {
+                    kind: SubscriptionKind::SUnsubscribe,
+                    channel: Some(shard),
+                    count: 0,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -1022,10 +1091,16 @@ impl std::ops::Deref for SyncSubscriber {
 impl Client {
     /// A [`Subscriber`] on a connection of its own, with this client's configuration
     /// (always RESP3 on that connection) and its stats. The connection opens with the
-    /// first subscription. Refused on a cluster for now.
+    /// first subscription. On a cluster, one such connection per node that serves a
+    /// subscription (see `pubsub_cluster.rs`), merged into one queue.
     pub fn pubsub(&self, options: PubSubOptions) -> Result<Subscriber> {
-        self.engine()?;
-        let result = Subscriber::start(self.config(), self.shared.stats.clone(), options);
+        let engine = self.engine()?;
+        let stats = self.shared.stats.clone();
+        let result = if engine.cluster.is_some() {
+            cluster::start(self.config(), stats, options)
+        } else {
+            Subscriber::start(self.config(), stats, options)
+        };
         self.count_error(result)
     }
 }

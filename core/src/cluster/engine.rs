@@ -386,6 +386,23 @@ fn cross_slot_hint(e: Error) -> Error {
     }
 }
 
+/// The primaries as the node of `config` reports them (`CLUSTER SLOTS`), asked over a
+/// connection of its own, not the shared cluster connection: for readers that must keep
+/// working whatever state that connection is in (the cluster subscriber's placement).
+pub(crate) async fn primaries_from(config: &Config) -> Result<Vec<Primary>> {
+    let cfg = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.response_timeout));
+    let mut conn = config
+        .redis_client()?
+        .get_multiplexed_async_connection_with_config(&cfg)
+        .await?;
+    let reply = conn
+        .send_packed_command(redis::cmd("CLUSTER").arg("SLOTS"))
+        .await?;
+    parse_slots(reply)
+}
+
 /// `CLUSTER SLOTS` → the primaries (address of the first node of each range).
 fn parse_slots(reply: Value) -> Result<Vec<Primary>> {
     let bad = || Error::new(ErrorKind::Protocol, "unexpected CLUSTER SLOTS reply");

@@ -6,5 +6,5 @@
 mod engine;
 mod topology;
 
-pub(crate) use engine::{ClusterEngine, Primary};
+pub(crate) use engine::{primaries_from, ClusterEngine, Primary};
 pub(crate) use topology::{key_slot, Node};
