@@ -318,6 +318,19 @@ typedef struct redbridge_stats {
    * Client-side cache: approximate bytes now.
    */
   uint64_t cache_bytes;
+  /**
+   * Pub/sub: messages received and queued by the client's subscribers.
+   */
+  uint64_t pubsub_messages;
+  /**
+   * Pub/sub: messages dropped because a subscriber's queue was full (each run of
+   * drops reported as a GAP); pubsub_messages + pubsub_dropped is what arrived.
+   */
+  uint64_t pubsub_dropped;
+  /**
+   * Pub/sub: times a subscriber's connection was made again and resubscribed.
+   */
+  uint64_t pubsub_resubscribes;
 } redbridge_stats;
 
 /**

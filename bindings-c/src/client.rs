@@ -142,6 +142,13 @@ pub struct redbridge_stats {
     pub cache_entries: u64,
     /// Client-side cache: approximate bytes now.
     pub cache_bytes: u64,
+    /// Pub/sub: messages received and queued by the client's subscribers.
+    pub pubsub_messages: u64,
+    /// Pub/sub: messages dropped because a subscriber's queue was full (each run of
+    /// drops reported as a GAP); pubsub_messages + pubsub_dropped is what arrived.
+    pub pubsub_dropped: u64,
+    /// Pub/sub: times a subscriber's connection was made again and resubscribed.
+    pub pubsub_resubscribes: u64,
 }
 
 /// Fills *stats with the client's counters.
@@ -180,6 +187,9 @@ pub extern "C" fn redbridge_client_stats(
                 cache_evictions: cache.evictions,
                 cache_entries: cache.entries,
                 cache_bytes: cache.bytes,
+                pubsub_messages: s.pubsub_messages,
+                pubsub_dropped: s.pubsub_dropped,
+                pubsub_resubscribes: s.pubsub_resubscribes,
             },
         );
         Ok(())
