@@ -11,7 +11,8 @@
  *    freeing twice is undefined.
  *  - A NULL pointer where one is required gives REDBRIDGE_ERR_INVALID_ARGUMENT.
  *  - One redbridge_client may be shared by many threads; concurrent calls are
- *    multiplexed on one connection. Other handles belong to one thread at a time.
+ *    multiplexed on one connection. So may one redbridge_pubsub (see
+ *    redbridge_pubsub_free). Other handles belong to one thread at a time.
  */
 
 #ifndef REDBRIDGE_H
@@ -25,6 +26,70 @@
  * Log level of guard warnings.
  */
 #define REDBRIDGE_LOG_WARN 2
+
+/**
+ * A message published to a subscribed channel (`channel`, `payload`).
+ */
+#define REDBRIDGE_PUBSUB_MESSAGE 1
+
+/**
+ * A message published to a channel matching a subscribed pattern (`pattern`,
+ * `channel`, `payload`).
+ */
+#define REDBRIDGE_PUBSUB_PMESSAGE 2
+
+/**
+ * A message SPUBLISHed to a subscribed shard channel (`channel`, `payload`).
+ */
+#define REDBRIDGE_PUBSUB_SMESSAGE 3
+
+/**
+ * The server confirmed a SUBSCRIBE (`channel`, `count`).
+ */
+#define REDBRIDGE_PUBSUB_SUBSCRIBE 4
+
+/**
+ * The server confirmed an UNSUBSCRIBE (`channel`, NULL when nothing was subscribed;
+ * `count`).
+ */
+#define REDBRIDGE_PUBSUB_UNSUBSCRIBE 5
+
+/**
+ * The server confirmed a PSUBSCRIBE (the pattern in `channel`, `count`).
+ */
+#define REDBRIDGE_PUBSUB_PSUBSCRIBE 6
+
+/**
+ * The server confirmed a PUNSUBSCRIBE (the pattern in `channel`, `count`).
+ */
+#define REDBRIDGE_PUBSUB_PUNSUBSCRIBE 7
+
+/**
+ * The server confirmed an SSUBSCRIBE (`channel`, `count` of shard channels).
+ */
+#define REDBRIDGE_PUBSUB_SSUBSCRIBE 8
+
+/**
+ * The server confirmed an SUNSUBSCRIBE (`channel`, `count` of shard channels).
+ */
+#define REDBRIDGE_PUBSUB_SUNSUBSCRIBE 9
+
+/**
+ * Messages may be missing at this point of the stream (`gap_cause`, `dropped`).
+ */
+#define REDBRIDGE_PUBSUB_GAP 10
+
+/**
+ * Gap cause: the connection was lost and made again, with every subscription; what
+ * was published meanwhile was not received (how much is unknown, `dropped` is 0).
+ */
+#define REDBRIDGE_GAP_RECONNECTED 1
+
+/**
+ * Gap cause: the subscriber's queue was full (the application reads slower than
+ * messages arrive); `dropped` messages were discarded here.
+ */
+#define REDBRIDGE_GAP_OVERFLOW 2
 
 /**
  * A bulk string (`str`, `len`).
@@ -190,6 +255,13 @@ typedef struct redbridge_config redbridge_config;
  * A queue of commands (an opaque handle), optionally a MULTI/EXEC transaction.
  */
 typedef struct redbridge_pipeline redbridge_pipeline;
+
+/**
+ * A subscriber (an opaque handle): subscriptions on a connection of its own, kept by
+ * the core across reconnects, and a bounded queue of events. Unlike the other handles
+ * besides the client, it may be used from several threads at once.
+ */
+typedef struct redbridge_pubsub redbridge_pubsub;
 
 /**
  * An iteration in progress (an opaque handle). Use from one thread at a time.
@@ -385,6 +457,70 @@ typedef struct redbridge_node_stats {
  * built from this config; `message` is valid only during the call.
  */
 typedef void (*redbridge_log_fn)(void *userdata, int level, const char *message);
+
+/**
+ * One event of a subscriber, in the order it happened. Laid out like a reply: each
+ * string is sized and also NUL-terminated (binary data may hold NUL bytes: use the
+ * length), NULL when absent. Free it with redbridge_message_free (a message handed to
+ * a redbridge_pubsub_run callback is freed by run).
+ */
+typedef struct redbridge_message {
+  /**
+   * REDBRIDGE_PUBSUB_*.
+   */
+  int kind;
+  /**
+   * The kind as the server names it ("message", "pmessage", "smessage", "subscribe",
+   * "unsubscribe", "psubscribe", …) or "gap". Static; do not free.
+   */
+  const char *kind_name;
+  /**
+   * Messages: the channel published to. Confirmations: the channel, pattern or shard
+   * channel named (NULL for an unsubscribe when nothing was subscribed). Gaps: NULL.
+   */
+  const char *channel;
+  /**
+   * Length of `channel` in bytes.
+   */
+  size_t channel_len;
+  /**
+   * PMESSAGE: the subscribed pattern that matched; NULL otherwise.
+   */
+  const char *pattern;
+  /**
+   * Length of `pattern` in bytes.
+   */
+  size_t pattern_len;
+  /**
+   * Messages: what was published; NULL otherwise.
+   */
+  const char *payload;
+  /**
+   * Length of `payload` in bytes.
+   */
+  size_t payload_len;
+  /**
+   * Confirmations: subscriptions the connection has after it (shard channels counted
+   * apart, as the server does); 0 otherwise.
+   */
+  long long count;
+  /**
+   * GAP: REDBRIDGE_GAP_RECONNECTED or REDBRIDGE_GAP_OVERFLOW; 0 otherwise.
+   */
+  int gap_cause;
+  /**
+   * GAP with REDBRIDGE_GAP_OVERFLOW: messages dropped; 0 otherwise.
+   */
+  uint64_t dropped;
+} redbridge_message;
+
+/**
+ * Receives every event of a subscriber in redbridge_pubsub_run: return 0 to go on,
+ * anything else to stop. Called on the thread that called run; `message` (and its
+ * strings) is valid only during the call, and freed by run. The callback may
+ * subscribe, unsubscribe, stop or even free the subscriber.
+ */
+typedef int (*redbridge_pubsub_fn)(void *userdata, const struct redbridge_message *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -690,6 +826,142 @@ enum redbridge_status redbridge_pipeline_execute(const struct redbridge_client *
  * Frees a pipeline. NULL is a no-op.
  */
 void redbridge_pipeline_free(struct redbridge_pipeline *pipeline);
+
+/**
+ * Opens a subscriber with the client's configuration (address, TLS, AUTH, db, client
+ * name, timeouts, reconnect backoff) on a connection of its own, always RESP3 there
+ * (events look the same whatever the client's protocol). Its counters go into the
+ * client's redbridge_stats. The connection opens with the first subscription; the
+ * client may be freed before or after the subscriber. A cluster client gets what the
+ * core supports there (REDBRIDGE_ERR_CLUSTER where it does not). The queue keeps at most `max_messages`
+ * messages and `max_bytes` bytes (channel + pattern + payload); what does not fit is
+ * dropped and reported as a GAP. Every `health_check_interval_ms` a PING checks the
+ * connection. 0 for any of the three means the default (100000 messages, 8 MiB, the
+ * connect timeout). On success *out is a handle to free with redbridge_pubsub_free.
+ */
+enum redbridge_status redbridge_pubsub_new_with(const struct redbridge_client *client,
+                                                size_t max_messages,
+                                                size_t max_bytes,
+                                                uint64_t health_check_interval_ms,
+                                                struct redbridge_pubsub **out);
+
+/**
+ * redbridge_pubsub_new_with with the default bounds and health check.
+ */
+enum redbridge_status redbridge_pubsub_new(const struct redbridge_client *client,
+                                           struct redbridge_pubsub **out);
+
+/**
+ * Subscribes to `argc` channels (SUBSCRIBE), each binary-safe as in
+ * redbridge_command_argv (`argv[i]` of `argvlen[i]` bytes; `argvlen` NULL means
+ * NUL-terminated strings). Returns once the server confirmed; the confirmations also
+ * arrive as REDBRIDGE_PUBSUB_SUBSCRIBE events. argc 0 is REDBRIDGE_ERR_INVALID_ARGUMENT.
+ * REDBRIDGE_ERR_CONNECTION when not connected within connect + response timeout: the
+ * subscription is kept all the same, and made when the connection is back.
+ */
+enum redbridge_status redbridge_pubsub_subscribe(struct redbridge_pubsub *pubsub,
+                                                 int32_t argc,
+                                                 const char *const *argv,
+                                                 const size_t *argvlen);
+
+/**
+ * Subscribes to `argc` glob patterns (PSUBSCRIBE); as redbridge_pubsub_subscribe.
+ */
+enum redbridge_status redbridge_pubsub_psubscribe(struct redbridge_pubsub *pubsub,
+                                                  int32_t argc,
+                                                  const char *const *argv,
+                                                  const size_t *argvlen);
+
+/**
+ * Subscribes to `argc` shard channels (SSUBSCRIBE, one command per channel, so that
+ * channels of different slots never meet in one); as redbridge_pubsub_subscribe.
+ */
+enum redbridge_status redbridge_pubsub_ssubscribe(struct redbridge_pubsub *pubsub,
+                                                  int32_t argc,
+                                                  const char *const *argv,
+                                                  const size_t *argvlen);
+
+/**
+ * Unsubscribes from `argc` channels (UNSUBSCRIBE), or from every channel when argc is
+ * 0 (`argv` may then be NULL). Returns once the server confirmed (at once when not
+ * connected); the confirmations arrive as REDBRIDGE_PUBSUB_UNSUBSCRIBE events.
+ */
+enum redbridge_status redbridge_pubsub_unsubscribe(struct redbridge_pubsub *pubsub,
+                                                   int32_t argc,
+                                                   const char *const *argv,
+                                                   const size_t *argvlen);
+
+/**
+ * Unsubscribes from `argc` patterns (PUNSUBSCRIBE), or from all when argc is 0; as
+ * redbridge_pubsub_unsubscribe.
+ */
+enum redbridge_status redbridge_pubsub_punsubscribe(struct redbridge_pubsub *pubsub,
+                                                    int32_t argc,
+                                                    const char *const *argv,
+                                                    const size_t *argvlen);
+
+/**
+ * Unsubscribes from `argc` shard channels (SUNSUBSCRIBE), or from all when argc is 0;
+ * as redbridge_pubsub_unsubscribe.
+ */
+enum redbridge_status redbridge_pubsub_sunsubscribe(struct redbridge_pubsub *pubsub,
+                                                    int32_t argc,
+                                                    const char *const *argv,
+                                                    const size_t *argvlen);
+
+/**
+ * Takes the next event, waiting at most `timeout_ms` milliseconds (0: only what is
+ * queued; negative: as long as it takes). REDBRIDGE_OK with *message an event to free
+ * with redbridge_message_free, or REDBRIDGE_OK with *message NULL when the time passed
+ * first (a timeout is not an error). REDBRIDGE_ERR_CANCELLED when
+ * redbridge_pubsub_stop interrupted the wait, or the handle was freed meanwhile.
+ * Several threads may wait on one subscriber: each event goes to one of them.
+ */
+enum redbridge_status redbridge_pubsub_next(struct redbridge_pubsub *pubsub,
+                                            int64_t timeout_ms,
+                                            struct redbridge_message **message);
+
+/**
+ * Delivers events to `callback(userdata, message)` on the calling thread, in order,
+ * until the callback returns nonzero, redbridge_pubsub_stop is called (from another
+ * thread, or from the callback), or `timeout_ms` milliseconds have passed (negative:
+ * no limit); each of these returns REDBRIDGE_OK. Events not yet delivered stay queued
+ * for the next call. REDBRIDGE_ERR_CANCELLED when the handle is freed meanwhile.
+ */
+enum redbridge_status redbridge_pubsub_run(struct redbridge_pubsub *pubsub,
+                                           redbridge_pubsub_fn callback,
+                                           void *userdata,
+                                           int64_t timeout_ms);
+
+/**
+ * Stops one waiting call on the subscriber: a redbridge_pubsub_run in progress returns
+ * REDBRIDGE_OK, a redbridge_pubsub_next returns REDBRIDGE_ERR_CANCELLED. When none is
+ * waiting, the next such call to start stops at once (so a stop that comes before its
+ * run has begun is not lost). Callable from any thread, including from the callback.
+ */
+enum redbridge_status redbridge_pubsub_stop(struct redbridge_pubsub *pubsub);
+
+/**
+ * How many channels, patterns and shard channels the subscriber is subscribed to (or
+ * will be once connected); any of the three out-parameters may be NULL.
+ */
+enum redbridge_status redbridge_pubsub_subscriptions(const struct redbridge_pubsub *pubsub,
+                                                     size_t *channels,
+                                                     size_t *patterns,
+                                                     size_t *shards);
+
+/**
+ * Closes the subscriber's connection and frees the handle. NULL is a no-op. May be
+ * called while other threads wait in redbridge_pubsub_next or _run on it (or from the
+ * run callback): those calls return REDBRIDGE_ERR_CANCELLED, and the memory is
+ * released when the last of them returns. No call may start on the handle afterwards.
+ */
+void redbridge_pubsub_free(struct redbridge_pubsub *pubsub);
+
+/**
+ * Frees a message from redbridge_pubsub_next. NULL is a no-op.
+ */
+void redbridge_message_free(struct redbridge_message *message);
 
 /**
  * Frees a reply and everything it holds. NULL is a no-op; do not free an element on its

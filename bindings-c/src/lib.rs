@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod ffi;
 pub mod pipeline;
+pub mod pubsub;
 pub mod reply;
 pub mod scan;
 pub mod script;

@@ -24,6 +24,7 @@ int main(int argc, char **argv) {
     test_threads();
     test_every_setter();
     test_cache();
+    test_pubsub();
     test_tls();
     test_cluster();
     test_cluster_failover();
