@@ -337,10 +337,11 @@ fn deadline(timeout_ms: i64) -> Option<Instant> {
 /// name, timeouts, reconnect backoff) on a connection of its own, always RESP3 there
 /// (events look the same whatever the client's protocol). Its counters go into the
 /// client's redbridge_stats. The connection opens with the first subscription; the
-/// client may be freed before or after the subscriber. A cluster client gets what the
-/// core supports there (REDBRIDGE_ERR_CLUSTER where it does not). The queue keeps at most `max_messages`
-/// messages and `max_bytes` bytes (channel + pattern + payload); what does not fit is
-/// dropped and reported as a GAP. Every `health_check_interval_ms` a PING checks the
+/// client may be freed before or after the subscriber. On a cluster client it is the
+/// core's cluster subscriber: shard channels at the primary of their slot (followed when
+/// the slot moves, behind a GAP), other channels and patterns at one primary. The queue
+/// keeps at most `max_messages` messages and `max_bytes` bytes (channel + pattern +
+/// payload); what does not fit is dropped and reported as a GAP. Every `health_check_interval_ms` a PING checks the
 /// connection. 0 for any of the three means the default (100000 messages, 8 MiB, the
 /// connect timeout). On success *out is a handle to free with redbridge_pubsub_free.
 #[no_mangle]

@@ -1,8 +1,8 @@
 /* Pub/sub (redbridge_pubsub_*): binary messages on 100 channels, on patterns and on shard
  * channels, each delivered once and in order; confirmations; a timeout that returns no
  * message; resubscription after CLIENT KILL TYPE pubsub with a gap each time; the queue's
- * overflow gap; the callback form, its stop and a free while a call waits; bad input.
- * Every wait is bounded. */
+ * overflow gap; the callback form, its stop and a free while a call waits; bad input;
+ * on a cluster (when there is one), shard channels of several slots. Every wait is bounded. */
 #include "support.h"
 
 /* Sizes: small enough for valgrind, large enough for order and exactly-once to mean
@@ -625,6 +625,53 @@ static void test_pubsub_bad_input(redbridge_client *c) {
     redbridge_pubsub_free(s);
 }
 
+/* On a cluster (when the harness started one): a channel and shard channels of three
+ * slots, each heard once and in order (the core places shard channels by slot). */
+static void test_pubsub_cluster(void) {
+    const char *u = getenv("REDBRIDGE_CLUSTER_URL");
+    if (!u || !*u) return;
+    redbridge_client *c = NULL;
+    CHECK(open_on(u, true, false, &c) == REDBRIDGE_OK, "cluster client");
+    if (!c) return;
+    redbridge_pubsub *s = open_subscriber_of(c);
+    const char *ch[] = {"cl:plain"}, *shards[] = {"{a}cl", "{b}cl", "{c}cl"};
+    CHECK(redbridge_pubsub_subscribe(s, 1, ch, NULL) == REDBRIDGE_OK, "cluster: subscribe");
+    CHECK(redbridge_pubsub_ssubscribe(s, 3, shards, NULL) == REDBRIDGE_OK, "cluster: ssubscribe 3 slots");
+    int unheard = 0;
+    for (int n = 0; n < 10; n++) {
+        char payload[8];
+        snprintf(payload, sizeof payload, "%d", n);
+        for (int i = 0; i < 4; i++) {
+            const char *argv[] = {i ? "SPUBLISH" : "PUBLISH", i ? shards[i - 1] : ch[0], payload};
+            redbridge_reply *r = NULL;
+            /* PUBLISH answers the receivers of the node it went to (0 off the home node). */
+            if (redbridge_command_strv(c, 3, argv, &r) != REDBRIDGE_OK || (i && r->integer != 1)) unheard++;
+            redbridge_reply_free(r);
+        }
+    }
+    CHECK(unheard == 0, "cluster: %d publishes failed or not received by one subscriber", unheard);
+    int seen[4] = {0}, bad = 0, got = 0;
+    for (int k = 0; k < 40; k++) {
+        redbridge_message *m = next_within(s, 10000, true);
+        if (!m) break;
+        got++;
+        int i = -1; /* 0: the channel, 1..3: the shard channels {a} {b} {c} */
+        if (m->kind == REDBRIDGE_PUBSUB_MESSAGE) i = 0;
+        if (m->kind == REDBRIDGE_PUBSUB_SMESSAGE && m->channel_len == 5) i = 1 + m->channel[1] - 'a';
+        char want[8];
+        if (i < 0 || i > 3) {
+            bad++;
+        } else {
+            snprintf(want, sizeof want, "%d", seen[i]++);
+            if (!bytes_eq(m->payload, m->payload_len, want, strlen(want))) bad++;
+        }
+        redbridge_message_free(m);
+    }
+    CHECK(got == 40 && bad == 0, "cluster: %d of 40 messages, %d wrong or out of order", got, bad);
+    redbridge_pubsub_free(s);
+    redbridge_client_free(c);
+}
+
 void test_pubsub(void) {
     redbridge_client *c = open_client();
     test_pubsub_bad_input(c);
@@ -634,5 +681,6 @@ void test_pubsub(void) {
     test_callback(c);
     test_client_freed_first(c);
     test_resubscribe_after_kill();
+    test_pubsub_cluster();
     redbridge_client_free(c);
 }
