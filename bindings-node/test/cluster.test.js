@@ -86,6 +86,26 @@ test('createCluster: routing, cross-slot pipelines and multi-key commands, trans
   assert.strictEqual(walked.length, 10000);
   assert.strictEqual(new Set(walked).size, 10000);
 
+  // Pub/sub on the cluster: shard channels at the node of their slot (one SSUBSCRIBE
+  // each, no CROSSSLOT), channels heard whichever node a message is published on.
+  const subscriber = await createCluster({ rootNodes: [{ url: info.url }] }).connect();
+  const heard = { shard: [], channel: [] };
+  const shards = Array.from({ length: 200 }, (_, i) => `jps:${i}`);
+  await subscriber.sSubscribe(shards, (message, channel) => heard.shard.push(`${channel}=${message}`));
+  await subscriber.subscribe('jps-news', (message) => heard.channel.push(message));
+  await Promise.all(shards.map((ch) => cluster.sPublish(ch, 'hi')));
+  for (const port of info.ports.slice(0, 3)) {
+    const node = await createClient({ url: `redis://127.0.0.1:${port}` }).connect();
+    await node.publish('jps-news', `via ${port}`);
+    await node.close();
+  }
+  for (let i = 0; i < 500 && heard.shard.length + heard.channel.length < 203; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepStrictEqual(heard.shard.sort(), shards.map((ch) => `${ch}=hi`).sort());
+  assert.deepStrictEqual(heard.channel.sort(), info.ports.slice(0, 3).map((p) => `via ${p}`).sort());
+  await subscriber.sUnsubscribe();
+  assert.deepStrictEqual(await cluster.pubSubShardNumSub(shards[0]), { [shards[0]]: 0 });
+  await subscriber.close();
+
   assert.throws(() => createCluster({}), /rootNodes must be a non-empty array/);
   assert.throws(() => createCluster({ rootNodes: [{ url: 42 }] }), /rootNodes\[0\].url must be a string/);
   await cluster.close();

@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 import redis.cluster
+import redis.crc
 
 import redbridge
 import redbridge.asyncio
@@ -231,3 +232,33 @@ def test_scan_each_key_once_while_slots_migrate(own_cluster: Dict[str, Any]) -> 
     seen.extend(it)
     assert len(seen) == 10_000 and len(set(seen)) == 10_000, (len(seen), len(set(seen)))
     rc.close()
+
+
+def test_pubsub_on_a_cluster(cluster: Dict[str, Any]) -> None:
+    """RedisCluster.pubsub(): shard channels at the node of their slot (one SSUBSCRIBE
+    each, no CROSSSLOT), channels and patterns heard whichever node a message is
+    published on; get_sharded_message as in redis-py's ClusterPubSub."""
+    rc = RedisCluster.from_url(cluster["url"], decode_responses=True)
+    shards = [f"ps:{i}" for i in range(200)]
+    slots = {redis.crc.key_slot(s.encode()) for s in shards}
+    assert len(slots) > 100, "the shard channels span many slots"
+    with rc.pubsub(ignore_subscribe_messages=True) as p:
+        p.ssubscribe(*shards)
+        p.subscribe("ps-news")
+        p.psubscribe("ps-n*")
+        for s in shards:
+            assert rc.spublish(s, f"to {s}") == 1
+        for port in cluster["ports"][:3]:
+            redbridge.Redis(port=port).publish("ps-news", f"via {port}")
+        got: Dict[str, List[str]] = {}
+        deadline = time.monotonic() + 10
+        while sum(len(v) for v in got.values()) < len(shards) + 6 and time.monotonic() < deadline:
+            m = p.get_sharded_message(timeout=0.5)
+            if m is not None:
+                got.setdefault(m["type"], []).append(m["data"])
+        assert sorted(got["smessage"]) == sorted(f"to {s}" for s in shards)
+        want = sorted(f"via {port}" for port in cluster["ports"][:3])
+        assert sorted(got["message"]) == want and sorted(got["pmessage"]) == want
+        assert p.get_message(timeout=0.2) is None, "each message once"
+        p.sunsubscribe()
+        assert rc.pubsub_shardnumsub(shards[0]) == [(shards[0], 0)]

@@ -253,7 +253,10 @@ def geopos(r: Any, **_: Any) -> Any:
 
 
 def pairs_as_tuples(r: Any, **_: Any) -> List[Tuple[Any, Any]]:
-    """PUBSUB NUMSUB: channel, count, channel, count… as [(channel, count)]."""
+    """PUBSUB NUMSUB: channel, count, channel, count… as [(channel, count)] (a map, as
+    a cluster's merged reply is, the same)."""
+    if isinstance(r, dict):
+        return list(r.items())
     it = iter(r)
     return list(zip(it, it))
 

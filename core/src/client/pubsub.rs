@@ -31,8 +31,8 @@
 //!   Delivery is at-most-once, as Redis's is; what may have been lost is always reported.
 //!
 //! Counters: `pubsub_messages` (messages queued), `pubsub_dropped`, `pubsub_resubscribes`
-//! in the client's [`Client::stats`]. Not yet: cluster subscribers (sharded channels that
-//! follow their slot) and keyspace notifications from every primary.
+//! in the client's [`Client::stats`]. On a cluster client, a subscriber is made of one
+//! of these per node (`pubsub_cluster.rs`).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
