@@ -3,6 +3,8 @@
 #   make test                 every test suite (installs what is missing when run as root)
 #   make bench                benchmarks (QUICK=1 for a tiny run)
 #   make redis-py-suite       redis-py's own tests, with redis-py and with redbridge (in `make test`, floor 90%)
+#   make dist                 what users install, into dist/: manylinux wheel + sdist, npm packages, C tarball
+#   make test-dist            each of them installed as a user would, without cargo (in `make test`)
 #   make install PREFIX=/usr/local   libredbridge (.so, .a), redbridge.h, redbridge.pc
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +23,7 @@ PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
 
 NODE_DIR := bindings-node
 
-.PHONY: demo test bench deps lint spec-check test-core test-c test-python test-python-install redis-py-suite py-env node-env test-node test-node-pack bench-quick build-c install
+.PHONY: demo test bench deps lint spec-check test-core test-c test-python test-python-install redis-py-suite py-env node-env test-node test-node-pack bench-quick build-c install dist test-dist
 
 deps:
 	@tests/harness/ensure-deps.sh
@@ -32,7 +34,7 @@ demo: deps build-c py-env node-env
 	@$(WITH_REDIS) bash -c 'target/debug/examples/tour && echo && LD_LIBRARY_PATH=target/debug $(CDIR)/tour \
 	  && echo && $(PY) bindings-python/examples/tour.py && echo && node $(NODE_DIR)/examples/tour.js'
 
-test: deps lint spec-check test-core test-c test-python redis-py-suite test-python-install test-node test-node-pack bench-quick
+test: deps lint spec-check test-core test-c test-python redis-py-suite test-dist test-node bench-quick
 	@echo "make test: all suites passed"
 
 lint:
@@ -89,11 +91,22 @@ test-python: py-env
 	cd target && ../$(PYVENV)/bin/python -m mypy.stubtest redbridge  # the stubs against the built package
 	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider
 
-# `pip install .` from this tree into a clean virtualenv (release build via maturin).
-test-python-install:
-	rm -rf target/py-install && python3 -m venv target/py-install
-	target/py-install/bin/pip install -q --disable-pip-version-check .
-	env -u REDIS_URL $(WITH_REDIS) target/py-install/bin/python -c "import os, redbridge; r = redbridge.from_url(os.environ['REDBRIDGE_TEST_URL']); r.set('pip', 'ok'); assert r.get('pip') == b'ok'; print('pip install .: works')"
+# What users install (issue #20), built once each into dist/ by packaging/dist.sh: the
+# abi3 manylinux2014 wheel and the sdist, the npm package redbridge-V.tgz with its platform
+# package redbridge-linux-x64-gnu-V.tgz (the prebuilt addon), libredbridge-V-linux-x86_64.tar.gz.
+# Native code links against glibc 2.17 through zig (its tools go into target/dist-tools).
+dist: deps
+	packaging/dist.sh
+
+# Each artefact installed as a user would, on a PATH without cargo, and used against a
+# throwaway server: the wheel on CPython 3.10 and 3.13 (sync + asyncio), the sdist built by
+# pip, the npm tarballs from CommonJS/ESM/TypeScript, the C tarball through pkg-config.
+test-dist: dist
+	packaging/test-dist.sh
+
+# The Python or the npm part of test-dist alone.
+test-python-install: dist
+	DIST_PARTS="wheel sdist" packaging/test-dist.sh
 
 # redis-py's own test suite (the 8.1.0 sdist, fetched into target/redis-py-suite, never
 # committed): its command, pipeline, scripting, lock, function, hash and encoding tests, sync
@@ -115,16 +128,8 @@ test-node: node-env
 	cd $(NODE_DIR) && npm test
 	cd $(NODE_DIR) && npm run typecheck --silent && echo "tsc --noEmit --strict: ok"
 
-# npm pack (release build), then install the tarball into an empty project and use it
-# from CommonJS, ESM and TypeScript.
-test-node-pack: node-env
-	rm -f $(NODE_DIR)/redbridge-*.tgz && rm -rf target/node-pack && mkdir -p target/node-pack
-	cd $(NODE_DIR) && npm pack --silent > /dev/null
-	cd target/node-pack && npm init -y > /dev/null && npm install --no-audit --no-fund --loglevel=error ../../$(NODE_DIR)/redbridge-*.tgz typescript@5 @types/node@20
-	cp $(NODE_DIR)/test/typing-example.ts target/node-pack/example.ts && sed -i "s#from '..'#from 'redbridge'#" target/node-pack/example.ts
-	cd target/node-pack && npx tsc --noEmit --strict --types node example.ts
-	cd target/node-pack && env -u REDIS_URL $(abspath $(WITH_REDIS)) bash -c 'node -e "require(\"redbridge\").createClient({ url: process.env.REDBRIDGE_TEST_URL }).connect().then(async (c) => { await c.set(\"pack\", \"ok\"); console.log(\"require:\", await c.get(\"pack\")); await c.close(); })" \
-	  && node --input-type=module -e "import { createClient } from \"redbridge\"; const c = await createClient({ url: process.env.REDBRIDGE_TEST_URL }).connect(); console.log(\"import:\", await c.get(\"pack\")); await c.close();"'
+test-node-pack: dist
+	DIST_PARTS=npm packaging/test-dist.sh
 
 install:
 	cargo build -q -p redbridge-c $(if $(filter release,$(PROFILE)),--release --features mimalloc,)
