@@ -10,19 +10,26 @@
 //! - **transactions** stay in one slot, with an error that names the hash-tag fix;
 //! - **blocking commands** run on a dedicated cluster connection (so a BLPOP does not
 //!   hold up the shared connection to that node);
-//! - **cluster-wide SCAN** that survives resharding: slot by slot (see the client's scan walk).
+//! - **cluster-wide SCAN** that survives resharding: slot by slot (see the client's scan walk);
+//! - **a stalled shared connection is replaced** (see [`Shared`]): redis-rs's cluster task
+//!   can stop answering for good, and every command would then time out.
 
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use futures_util::future::join_all;
 use redis::aio::ConnectionLike;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_read_routing::RandomReplicaStrategy;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, ResponsePolicy, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr,
+};
 use redis::Value;
-use tokio::sync::OnceCell;
 
 use super::topology::{self, Topology};
 use crate::command::Command;
@@ -36,10 +43,123 @@ use crate::wire::{self, Pipeline};
 /// per command (blocking commands included).
 const REDIS_RS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a request on the shared connection waits for its answer before the engine
+/// checks that the connection still answers anything at all.
+const STALL_AFTER: Duration = Duration::from_millis(500);
+/// How long that check waits for an answer through the connection.
+const PROBE_WAIT: Duration = Duration::from_secs(1);
+
+/// The shared cluster connection (redis-rs keeps one multiplexed connection per node
+/// under it), with what tells whether it still answers.
+///
+/// redis-rs 1.8's cluster task can stop answering for good: on MOVED it refreshes its slot
+/// map under the write half of its connection-map lock and polls nothing else until that
+/// is done, while requests it parked may hold read permits of that lock. With tokio ≥ 1.54
+/// a request polled after the task's cooperative budget ran out takes its read permit and
+/// then yields (`batch_semaphore::Acquire::poll`), so a pipeline of many commands that
+/// meets a slot migration wedges the task: the refresh waits for permits held by requests
+/// that are only polled after the refresh. Every later command then waits forever.
+///
+/// So a request that has had no answer after [`STALL_AFTER`] checks the connection (one
+/// check at a time): when, for [`PROBE_WAIT`], no request on it got an answer and a PING
+/// to every primary (the first answer is enough) got none either, the connection is
+/// marked stalled. Its waiting requests fail with a connection error, and the next
+/// request opens a new cluster connection. A connection that is merely busy, or a node
+/// that is slow, still answers the PING from some primary and is kept.
+struct Shared {
+    conn: ClusterConnection,
+    /// Answers received by requests on this connection (errors included).
+    answers: AtomicU64,
+    /// Set once the connection was found stalled: it is then replaced.
+    stalled: AtomicBool,
+    /// The last check and its verdict (`true`: it answers); one check at a time.
+    checked: tokio::sync::Mutex<Option<(Instant, bool)>>,
+}
+
+impl Shared {
+    fn new(conn: ClusterConnection) -> Shared {
+        Shared {
+            conn,
+            answers: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+            checked: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Runs `fut` (a request on this connection) to its answer, unless the connection is
+    /// found stalled while it waits.
+    async fn watched<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let mut fut = pin!(fut);
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut fut => return self.answered(r),
+                _ = tokio::time::sleep(STALL_AFTER) => {}
+            }
+            tokio::select! {
+                biased;
+                r = &mut fut => return self.answered(r),
+                answers = self.check() => if !answers {
+                    return Err(Error::new(
+                        ErrorKind::Connection,
+                        "the cluster connection stopped answering (redis-rs's cluster task is \
+                         stalled); it was replaced by a new one, the request may be retried",
+                    ));
+                }
+            }
+        }
+    }
+
+    fn answered<T>(&self, r: Result<T>) -> Result<T> {
+        self.answers.fetch_add(1, Relaxed);
+        r
+    }
+
+    /// Whether the connection still answers: the last verdict when it is recent, else a
+    /// new check. Marks the connection stalled when it does not.
+    async fn check(&self) -> bool {
+        if self.stalled.load(Relaxed) {
+            return false;
+        }
+        let mut checked = self.checked.lock().await;
+        if let Some((at, answers)) = *checked {
+            if at.elapsed() < STALL_AFTER {
+                return answers;
+            }
+        }
+        let before = self.answers.load(Relaxed);
+        let mut conn = self.conn.clone();
+        let ping = conn.route_command(
+            redis::cmd("PING"),
+            RoutingInfo::MultiNode((
+                MultipleNodeRoutingInfo::AllMasters,
+                Some(ResponsePolicy::OneSucceeded),
+            )),
+        );
+        // Any reply, an error too, shows the cluster task is still at work.
+        let pinged = tokio::time::timeout(PROBE_WAIT, ping).await.is_ok();
+        let answers = pinged || self.answers.load(Relaxed) != before;
+        *checked = Some((Instant::now(), answers));
+        if !answers {
+            log::warn!(
+                target: "redbridge::cluster",
+                "the cluster connection stopped answering (no reply for {} ms, not even to \
+                 PING); opening a new one",
+                (STALL_AFTER + PROBE_WAIT).as_millis()
+            );
+            self.stalled.store(true, Relaxed);
+        }
+        answers
+    }
+}
+
 /// One client's connections to a cluster.
 pub(crate) struct ClusterEngine {
     client: ClusterClient,
-    shared: OnceCell<ClusterConnection>,
+    /// The shared connection, once opened; replaced when found stalled.
+    shared: ArcSwapOption<Shared>,
+    /// Held while the shared connection is being opened (one at a time).
+    opening: tokio::sync::Mutex<()>,
     dedicated: Mutex<Vec<ClusterConnection>>,
     max_dedicated: usize,
     connect_timeout: Duration,
@@ -104,7 +224,8 @@ impl ClusterEngine {
         }
         Ok(ClusterEngine {
             client: builder.build()?,
-            shared: OnceCell::new(),
+            shared: ArcSwapOption::empty(),
+            opening: tokio::sync::Mutex::new(()),
             dedicated: Mutex::new(Vec::new()),
             max_dedicated: config.max_connections,
             connect_timeout: config.connect_timeout,
@@ -117,33 +238,47 @@ impl ClusterEngine {
     /// The shared connection (redis-rs keeps one multiplexed connection per node under
     /// it), opened on first use.
     pub(crate) async fn conn(&self) -> Result<ClusterConnection> {
+        Ok(self.shared().await?.conn.clone())
+    }
+
+    /// The shared connection with its stall check: opened on first use, and again after
+    /// it was found stalled.
+    async fn shared(&self) -> Result<Arc<Shared>> {
+        let usable = |s: &Option<Arc<Shared>>| s.clone().filter(|s| !s.stalled.load(Relaxed));
+        if let Some(s) = usable(&self.shared.load_full()) {
+            return Ok(s);
+        }
+        let _opening = self.opening.lock().await;
+        if let Some(s) = usable(&self.shared.load_full()) {
+            return Ok(s);
+        }
         let wait = self.connect_timeout * 2;
-        let conn = self
-            .shared
-            .get_or_try_init(|| async {
-                match tokio::time::timeout(wait, self.client.get_async_connection()).await {
-                    Ok(Ok(conn)) => {
-                        self.topology.connected(&conn).await;
-                        Ok(conn)
-                    }
-                    Ok(Err(e)) => Err(self.connect_error(e.into())),
-                    Err(_) => Err(Error::new(
-                        ErrorKind::Connection,
-                        format!(
-                            "could not connect to the cluster within {} ms; are the seed nodes up?",
-                            wait.as_millis()
-                        ),
-                    )),
-                }
-            })
-            .await?;
-        Ok(conn.clone())
+        let conn = match tokio::time::timeout(wait, self.client.get_async_connection()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(self.connect_error(e.into())),
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "could not connect to the cluster within {} ms; are the seed nodes up?",
+                        wait.as_millis()
+                    ),
+                ))
+            }
+        };
+        self.topology.connected(&conn).await;
+        let s = Arc::new(Shared::new(conn));
+        self.shared.store(Some(s.clone()));
+        Ok(s)
     }
 
     /// One command, routed by redis-rs (multi-slot commands split and merged there).
     pub(crate) async fn execute(&self, cmd: &Command) -> Result<Value> {
-        let mut conn = self.conn().await?;
-        let v = conn.req_packed_command(cmd.cmd()).await?;
+        let shared = self.shared().await?;
+        let mut conn = shared.conn.clone();
+        let v = shared
+            .watched(async { Ok(conn.req_packed_command(cmd.cmd()).await?) })
+            .await?;
         wire::slot(v)
     }
 
@@ -181,10 +316,14 @@ impl ClusterEngine {
         if pipe.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.conn().await?;
+        let shared = self.shared().await?;
+        let conn = &shared.conn;
         if pipe.is_transaction() {
             let mut c = conn.clone();
-            return send::pipeline(&mut c, pipe).await.map_err(cross_slot_hint);
+            return shared
+                .watched(send::pipeline(&mut c, pipe))
+                .await
+                .map_err(cross_slot_hint);
         }
         // Single-key reads of one slot go together as one sub-pipeline (redis-rs routes it
         // by that slot); every other command goes on its own, so redis-rs can route or
@@ -232,7 +371,8 @@ impl ClusterEngine {
             }
         });
         let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
-        for (i, r) in join_all(sends).await.into_iter().flatten() {
+        let replies = shared.watched(async { Ok(join_all(sends).await) }).await?;
+        for (i, r) in replies.into_iter().flatten() {
             out[i] = Some(r);
         }
         Ok(out
@@ -250,7 +390,8 @@ impl ClusterEngine {
 
     /// The primaries and their slots, as the cluster reports them now.
     pub(crate) async fn primaries(&self) -> Result<Vec<Primary>> {
-        read_primaries(self.conn().await?).await
+        let shared = self.shared().await?;
+        shared.watched(read_primaries(shared.conn.clone())).await
     }
 
     /// Counts each command of a pipeline on the node of its first key.
@@ -282,19 +423,16 @@ impl ClusterEngine {
         host: &str,
         port: u16,
     ) -> Result<Vec<Value>> {
-        let mut conn = self.conn().await?;
+        let shared = self.shared().await?;
+        let mut conn = shared.conn.clone();
         let n = cmds.len();
-        Ok(conn
-            .route_pipeline(
-                cmds,
-                0,
-                n,
-                SingleNodeRoutingInfo::ByAddress {
-                    host: host.to_string(),
-                    port,
-                },
-            )
-            .await?)
+        let route = SingleNodeRoutingInfo::ByAddress {
+            host: host.to_string(),
+            port,
+        };
+        shared
+            .watched(async { Ok(conn.route_pipeline(cmds, 0, n, route).await?) })
+            .await
     }
 
     /// The slots `host:port` is migrating away now, each with the address it goes to

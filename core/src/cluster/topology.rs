@@ -17,7 +17,7 @@
 //! a node that loses all of them has its tracked connection closed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -156,8 +156,9 @@ pub(crate) struct Topology {
     table: ArcSwap<Table>,
     /// Every node ever seen as a primary (their counters stay in the stats).
     registry: Mutex<Vec<Arc<Node>>>,
-    /// The shared cluster connection, once it is up: what refreshes read with.
-    conn: OnceLock<ClusterConnection>,
+    /// The shared cluster connection, once it is up: what refreshes read with (the newest
+    /// one when the engine replaced a stalled connection).
+    conn: Mutex<Option<ClusterConnection>>,
     refreshing: AtomicBool,
     stopped: AtomicBool,
 }
@@ -169,7 +170,7 @@ impl Topology {
             stats,
             table: ArcSwap::from_pointee(Table::empty()),
             registry: Mutex::new(Vec::new()),
-            conn: OnceLock::new(),
+            conn: Mutex::new(None),
             refreshing: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         });
@@ -181,7 +182,7 @@ impl Topology {
     /// before the first command, so it is routed, counted and cached from the start. A
     /// failure here only delays that to the next refresh.
     pub(crate) async fn connected(&self, conn: &ClusterConnection) {
-        let _ = self.conn.set(conn.clone());
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         let _ = self.refresh().await;
     }
 
@@ -213,7 +214,8 @@ impl Topology {
     /// their cache emptied, nodes without slots their tracked connection closed, new
     /// primaries get one (cache on).
     pub(crate) async fn refresh(&self) -> Result<()> {
-        let Some(conn) = self.conn.get().cloned() else {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(conn) = conn else {
             return Ok(());
         };
         let timeout = Some(self.config.response_timeout);
