@@ -1,8 +1,11 @@
 'use strict';
-// One Node client through the workloads W1-W6 of docs/architecture.md, "Bench workloads"; prints one JSON line.
+// One Node client through the workloads W1-W7 of docs/architecture.md, "Bench workloads"; prints one JSON line.
 // Run by bench/run.py (not by hand): `node clients_node.js <client>`, with REDIS_URL (db 0
 // holds the GET keys, db 1 the 100k keys W4 scans), BENCH_NODE_MODULES (the scratch
 // install of the anchors) and QUICK=1 for a tiny run. One process per client.
+// BENCH_WORKLOADS: "W1-W6" (the default), "W7", or both; W7 (pub/sub) needs run.py's
+// publisher, asked for each round with a `W7 PUB ...` line on stdout.
+// BENCH_REDBRIDGE_NODE: where the redbridge package is (default ../bindings-node).
 const path = require('node:path');
 const fs = require('node:fs');
 
@@ -20,6 +23,13 @@ const N3 = QUICK ? 5000 : 100000;
 const N5 = QUICK ? 2000 : 50000;
 const N6 = QUICK ? 100 : 2000;
 const TASKS = 64;
+const WANT = (process.env.BENCH_WORKLOADS || 'W1-W6').split(',');
+const REDBRIDGE = process.env.BENCH_REDBRIDGE_NODE || path.join(__dirname, '..', 'bindings-node');
+// W7: rounds of messages per subscriber (each round within the default queue bounds).
+const [W7A_ROUNDS, W7A_N] = QUICK ? [1, 2000] : [4, 50000];
+const [W7B_ROUNDS, W7B_N] = QUICK ? [1, 300] : [2, 20000];
+const W7_SUBS = 10;
+const IDLE_MS = 5000; // no message for this long: the round is over, short
 const KEY = 'bench:key';
 const BIG = 'bench:big';
 const HOT = Array.from({ length: 100 }, (_, i) => `w5:${i}`);
@@ -83,10 +93,166 @@ async function w6(get) {
   return { mb_s: total / 1e6 / secs(t) };
 }
 
+// --- W7: pub/sub --------------------------------------------------------------------------
+// A subscriber kit: sub(channel, onMessage) opens one new subscriber connection whose
+// messages call onMessage() (the library's own listener or callback) and resolves with a
+// close function; troubles() gives [dropped, gaps] (redbridge: its bounded queue's drops
+// and 'pubsub-gap' events), what would make a run invalid on the client's side.
+
+const ask = (tag, channel, subs, n) => process.stdout.write(`W7 PUB ${tag} ${channel} ${subs} ${n}\n`);
+
+function counter() {
+  const st = { n: 0, target: 0, first: 0, last: 0, reached: null };
+  st.on = () => {
+    const t = performance.now();
+    if (++st.n === 1) st.first = t;
+    st.last = t;
+    if (st.n === st.target && st.reached) st.reached();
+  };
+  return st;
+}
+
+/** One round: each counter takes n messages (or goes IDLE_MS without one); [received, first, last]. */
+function round(states, n, ask) {
+  return new Promise((resolve) => {
+    let pending = states.length;
+    const since = performance.now();
+    let timer = null;
+    const finish = () => {
+      clearInterval(timer);
+      for (const st of states) st.reached = null;
+      resolve([states.reduce((a, st) => a + st.n, 0), Math.min(...states.map((st) => st.first)), Math.max(...states.map((st) => st.last))]);
+    };
+    for (const st of states) {
+      st.n = 0;
+      st.first = Infinity;
+      st.last = 0;
+      st.target = n;
+      st.reached = () => {
+        st.reached = null;
+        if (--pending === 0) finish();
+      };
+    }
+    timer = setInterval(() => {
+      if (performance.now() - Math.max(since, ...states.map((st) => st.last)) > IDLE_MS) finish();
+    }, 100);
+    ask();
+  });
+}
+
+function verdict(kit, before, rounds, n, subs) {
+  const [dropped, gaps] = kit.troubles().map((x, i) => x - before[i]);
+  const got = rounds.reduce((a, r) => a + r[0], 0);
+  const want = rounds.length * n * subs;
+  if (got < want) return { error: `invalid: received ${got} of ${want} messages in round ${rounds.length} (dropped ${dropped}, gaps ${gaps})` };
+  if (dropped || gaps) return { error: `invalid: ${dropped} dropped by the bounded queue (pubsub_dropped), ${gaps} gap(s)` };
+  const secs = rounds.reduce((a, r) => a + (r[2] - r[1]) / 1000, 0);
+  const counted = got - (subs === 1 ? rounds.length : 0);
+  return { msgs: counted / secs, messages: got, rounds: rounds.length, subscribers: subs };
+}
+
+async function w7(kit) {
+  const out = {};
+  try {
+    const before = kit.troubles();
+    const st = counter();
+    const close = await kit.sub('bench:w7a', st.on);
+    const rounds = [];
+    for (let i = 0; i < W7A_ROUNDS; i++) {
+      rounds.push(await round([st], W7A_N, () => ask('W7a', 'bench:w7a', 1, W7A_N)));
+      if (rounds[i][0] < W7A_N) break;
+    }
+    await close();
+    out.W7a = verdict(kit, before, rounds, W7A_N, 1);
+  } catch (e) {
+    out.W7a = { error: String(e.message || e).slice(0, 160) };
+  }
+  try {
+    const before = kit.troubles();
+    const states = Array.from({ length: W7_SUBS }, counter);
+    const closes = [];
+    for (const st of states) closes.push(await kit.sub('bench:w7b', st.on));
+    const rounds = [];
+    for (let i = 0; i < W7B_ROUNDS; i++) {
+      rounds.push(await round(states, W7B_N, () => ask('W7b', 'bench:w7b', W7_SUBS, W7B_N)));
+      if (rounds[i][0] < W7_SUBS * W7B_N) break;
+    }
+    for (const close of closes) await close();
+    out.W7b = verdict(kit, before, rounds, W7B_N, W7_SUBS);
+  } catch (e) {
+    out.W7b = { error: String(e.message || e).slice(0, 160) };
+  }
+  return out;
+}
+
+const W7_KITS = {
+  redbridge() {
+    const base = require(REDBRIDGE).createClient({ url: URL });
+    const subs = [];
+    let gaps = 0;
+    return {
+      sub: async (channel, on) => {
+        const s = base.duplicate();
+        s.on('pubsub-gap', () => gaps++);
+        await s.connect();
+        await s.subscribe(channel, on);
+        subs.push(s);
+        return () => s.close();
+      },
+      troubles: () => [subs.reduce((a, s) => a + (s.isOpen === false ? 0 : Number(s.stats().pubsub_dropped || 0)), 0), gaps],
+    };
+  },
+  'node-redis'() {
+    const base = anchor('redis').createClient({ url: URL });
+    return {
+      sub: async (channel, on) => {
+        const s = base.duplicate();
+        await s.connect();
+        await s.subscribe(channel, on);
+        return () => s.close();
+      },
+      troubles: () => [0, 0],
+    };
+  },
+  ioredis() {
+    const Redis = anchor('ioredis');
+    return {
+      sub: async (channel, on) => {
+        const s = new Redis(URL);
+        s.on('message', on);
+        await s.subscribe(channel);
+        return () => s.disconnect();
+      },
+      troubles: () => [0, 0],
+    };
+  },
+  glide() {
+    const { GlideClient, GlideClientConfiguration } = anchor('@valkey/valkey-glide');
+    return {
+      sub: async (channel, on) => {
+        const c = await GlideClient.createClient({
+          addresses: [{ host: HOST, port: Number(PORT) }],
+          requestTimeout: 5000,
+          pubsubSubscriptions: { channelsAndPatterns: { [GlideClientConfiguration.PubSubChannelModes.Exact]: new Set([channel]) }, callback: on },
+        });
+        return () => c.close();
+      },
+      troubles: () => [0, 0],
+    };
+  },
+};
+
+const VERSION = {
+  redbridge: () => `redbridge ${require(path.join(REDBRIDGE, 'package.json')).version}`,
+  'node-redis': () => `redis ${require(path.join(MODULES, 'redis', 'package.json')).version}`,
+  ioredis: () => `ioredis ${require(path.join(MODULES, 'ioredis', 'package.json')).version}`,
+  glide: () => `@valkey/valkey-glide ${require(path.join(MODULES, '@valkey/valkey-glide', 'package.json')).version}`,
+};
+
 // Each opener requires its library, connects (one PING) and returns what the workloads need.
 const CLIENTS = {
   async redbridge() {
-    const redbridge = require(path.join(__dirname, '..', 'bindings-node'));
+    const redbridge = require(REDBRIDGE);
     const c = await redbridge.createClient({ url: URL }).connect();
     await c.ping();
     const s = await redbridge.createClient({ url: SCAN_URL }).connect();
@@ -185,7 +351,7 @@ const CLIENTS = {
 
 const CLUSTER_CLIENTS = {
   async redbridge() {
-    const redbridge = require(path.join(__dirname, '..', 'bindings-node'));
+    const redbridge = require(REDBRIDGE);
     const c = await redbridge.createCluster({ rootNodes: [{ url: URL }] }).connect();
     return {
       get: (k) => c.get(k),
@@ -274,19 +440,25 @@ const CLUSTER_CLIENTS = {
     console.log(JSON.stringify({ ...out, results, peak_rss_mb: rssMb('VmHWM') }));
     process.exit(0);
   }
-  const c = await CLIENTS[process.argv[2]]();
-  const out = { startup_ms: Number(now() - t0) / 1e6, rss_mb: rssMb('VmRSS') };
-  const results = { W1: await w1(c.get), W2: await w2(c.batch), W3: await w3(c.get), W4: await w4(c.scan) };
-  if (!c.cached) results.W5 = { error: 'no client-side cache in this client' };
-  else {
-    try {
-      results.W5 = await w5(await c.cached());
-    } catch (e) {
-      results.W5 = { error: String(e.message || e).slice(0, 160) };
+  const name = process.argv[2];
+  const c = await CLIENTS[name]();
+  const out = { startup_ms: Number(now() - t0) / 1e6, rss_mb: rssMb('VmRSS'), version: VERSION[name]() };
+  const results = {};
+  if (WANT.includes('W1-W6')) {
+    Object.assign(results, { W1: await w1(c.get), W2: await w2(c.batch), W3: await w3(c.get), W4: await w4(c.scan) });
+    if (!c.cached) results.W5 = { error: 'no client-side cache in this client' };
+    else {
+      try {
+        results.W5 = await w5(await c.cached());
+      } catch (e) {
+        results.W5 = { error: String(e.message || e).slice(0, 160) };
+      }
     }
+    results.W6 = await w6(c.get);
   }
-  results.W6 = await w6(c.get);
-  console.log(JSON.stringify({ ...out, results, peak_rss_mb: rssMb('VmHWM') }));
+  const peak = rssMb('VmHWM'); // W1-W6's peak; W7's subscribers come after
+  if (WANT.includes('W7')) Object.assign(results, await w7(W7_KITS[name]()));
+  console.log(JSON.stringify({ ...out, results, peak_rss_mb: peak }));
   process.exit(0);
 })().catch((e) => {
   console.error(e);

@@ -1,8 +1,10 @@
-"""One Python client through the workloads W1-W6 of docs/architecture.md, "Bench workloads"; prints one JSON line.
+"""One Python client through the workloads W1-W7 of docs/architecture.md, "Bench workloads"; prints one JSON line.
 
 Run by bench/run.py (not by hand): `python clients_py.py <client>`, with REDIS_URL (db 0
 holds the GET keys, db 1 the 100k keys W4 scans) and QUICK=1 for a tiny run. Each client is
 measured in its own process so imports, threads and memory never leak into the next one.
+BENCH_WORKLOADS says what to run: "W1-W6" (the default), "W7", or both. W7 (pub/sub) needs
+run.py's publisher: each round is asked for with a `W7 PUB ...` line on stdout.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ N6 = 100 if QUICK else 2_000  # W6 GETs of 100 KiB
 THREADS, TASKS = 8, 64
 KEY, BIG = "bench:key", "bench:big"
 HOT = [f"w5:{i}" for i in range(100)]
+WANT = os.environ.get("BENCH_WORKLOADS", "W1-W6").split(",")
+# W7: rounds of messages per subscriber (each round within the default queue bounds).
+W7A_ROUNDS, W7A_N = (1, 2_000) if QUICK else (4, 50_000)
+W7B_ROUNDS, W7B_N = (1, 300) if QUICK else (2, 20_000)
+W7_SUBS = 10
+IDLE = 5.0  # seconds without a message: the round is over, short
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -164,6 +172,285 @@ async def async_w6(get: Callable[[str], Any]) -> dict:
     for _ in range(N6):
         total += len(await get(BIG))
     return {"mb_s": total / 1e6 / (time.perf_counter() - t)}
+
+
+# --- W7: pub/sub ------------------------------------------------------------------------
+# A subscriber kit: sub(channel) subscribes one new subscriber connection and gives
+# (next, close), next() being the client's own way to take one message (None when none
+# came); is_msg(m) tells a published message from anything else; troubles() counts what
+# would make a run invalid on the client's side (redbridge: dropped by the bounded queue,
+# and gaps).
+
+
+def ask(tag: str, channel: str, subscribers: int, n: int) -> None:
+    print(f"W7 PUB {tag} {channel} {subscribers} {n}", flush=True)
+
+
+def consume(nxt: Callable[[], Any], is_msg: Callable[[Any], bool], n: int) -> tuple[int, float, float]:
+    """Takes up to n messages: (received, time of the first, time of the last)."""
+    clock = time.perf_counter
+    got, first, last, since = 0, 0.0, 0.0, clock()
+    while got < n:
+        m = nxt()
+        now = clock()
+        if m is None or not is_msg(m):
+            if now - (last or since) > IDLE:
+                break
+            continue
+        got += 1
+        if got == 1:
+            first = now
+        last = now
+    return got, first, last
+
+
+async def consume_async(nxt: Callable[[], Any], is_msg: Callable[[Any], bool], n: int) -> tuple[int, float, float]:
+    clock = time.perf_counter
+    got, first, last, since = 0, 0.0, 0.0, clock()
+    while got < n:
+        m = await nxt()
+        now = clock()
+        if m is None or not is_msg(m):
+            if now - (last or since) > IDLE:
+                break
+            continue
+        got += 1
+        if got == 1:
+            first = now
+        last = now
+    return got, first, last
+
+
+def w7_verdict(kit: dict, before: tuple[int, int], rounds: list[tuple[int, float, float]], n: int, subs: int) -> dict:
+    """msg/s over the rounds (n messages to each of subs subscribers per round), or why
+    the run is not a figure."""
+    dropped, gaps = (a - b for a, b in zip(kit["troubles"](), before))
+    got, want = sum(r[0] for r in rounds), len(rounds) * n * subs
+    if got < want:
+        return {"error": f"invalid: received {got:,} of {want:,} messages in round {len(rounds)} (dropped {dropped:,}, gaps {gaps})"}
+    if dropped or gaps:
+        return {"error": f"invalid: {dropped:,} dropped by the bounded queue (pubsub_dropped), {gaps} gap(s)"}
+    secs = sum(r[2] - r[1] for r in rounds)
+    # W7a: the rate between the first and the last message; W7b: all 10 subscribers' messages
+    # between the first any of them got and the last all of them got.
+    counted = got - (len(rounds) if subs == 1 else 0)
+    return {"msgs": counted / secs, "messages": got, "rounds": len(rounds), "subscribers": subs}
+
+
+def sync_w7(kit: dict) -> dict:
+    out = {}
+    try:
+        before = kit["troubles"]()
+        nxt, close = kit["sub"]("bench:w7a")
+        rounds = []
+        for _ in range(W7A_ROUNDS):
+            ask("W7a", "bench:w7a", 1, W7A_N)
+            rounds.append(consume(nxt, kit["is_msg"], W7A_N))
+            if rounds[-1][0] < W7A_N:
+                break
+        close()
+        out["W7a"] = w7_verdict(kit, before, rounds, W7A_N, 1)
+    except Exception as e:  # noqa: BLE001 - reported, not fatal
+        out["W7a"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    try:
+        before = kit["troubles"]()
+        subs = [kit["sub"]("bench:w7b") for _ in range(W7_SUBS)]
+        rounds = []
+        for _ in range(W7B_ROUNDS):
+            ask("W7b", "bench:w7b", W7_SUBS, W7B_N)
+            res: list = [None] * W7_SUBS
+
+            def work(i: int) -> None:
+                res[i] = consume(subs[i][0], kit["is_msg"], W7B_N)
+
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(W7_SUBS)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            rounds.append((sum(r[0] for r in res), min(r[1] for r in res), max(r[2] for r in res)))
+            if rounds[-1][0] < W7_SUBS * W7B_N:
+                break
+        for _, close in subs:
+            close()
+        out["W7b"] = w7_verdict(kit, before, rounds, W7B_N, W7_SUBS)
+    except Exception as e:  # noqa: BLE001
+        out["W7b"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    return out
+
+
+async def async_w7(kit: dict) -> dict:
+    async def closing(close: Callable[[], Any]) -> None:
+        r = close()
+        if asyncio.iscoroutine(r):
+            await r
+
+    out = {}
+    try:
+        before = kit["troubles"]()
+        nxt, close = await kit["sub"]("bench:w7a")
+        rounds = []
+        for _ in range(W7A_ROUNDS):
+            ask("W7a", "bench:w7a", 1, W7A_N)
+            rounds.append(await consume_async(nxt, kit["is_msg"], W7A_N))
+            if rounds[-1][0] < W7A_N:
+                break
+        await closing(close)
+        out["W7a"] = w7_verdict(kit, before, rounds, W7A_N, 1)
+    except Exception as e:  # noqa: BLE001
+        out["W7a"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    try:
+        before = kit["troubles"]()
+        subs = [await kit["sub"]("bench:w7b") for _ in range(W7_SUBS)]
+        rounds = []
+        for _ in range(W7B_ROUNDS):
+            ask("W7b", "bench:w7b", W7_SUBS, W7B_N)
+            res = await asyncio.gather(*(consume_async(nxt, kit["is_msg"], W7B_N) for nxt, _ in subs))
+            rounds.append((sum(r[0] for r in res), min(r[1] for r in res), max(r[2] for r in res)))
+            if rounds[-1][0] < W7_SUBS * W7B_N:
+                break
+        for _, close in subs:
+            await closing(close)
+        out["W7b"] = w7_verdict(kit, before, rounds, W7B_N, W7_SUBS)
+    except Exception as e:  # noqa: BLE001
+        out["W7b"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+    return out
+
+
+def is_message(m: Any) -> bool:
+    return m["type"] == "message"
+
+
+def w7_redbridge() -> dict:
+    import redbridge
+
+    r = redbridge.Redis.from_url(URL)
+    subs: list = []
+
+    def sub(channel: str) -> tuple:
+        p = r.pubsub(ignore_subscribe_messages=True)
+        p.subscribe(channel)
+        subs.append(p)
+        return (lambda: p.get_message(ignore_subscribe_messages=True, timeout=IDLE)), p.close
+
+    def troubles() -> tuple[int, int]:
+        return r.stats().get("pubsub_dropped", 0), sum(p.gaps for p in subs)
+
+    return {"sub": sub, "is_msg": is_message, "troubles": troubles}
+
+
+def w7_redis_py() -> dict:
+    import redis
+
+    r = redis.Redis.from_url(URL)
+
+    def sub(channel: str) -> tuple:
+        p = r.pubsub(ignore_subscribe_messages=True)
+        p.subscribe(channel)
+        return (lambda: p.get_message(ignore_subscribe_messages=True, timeout=IDLE)), p.close
+
+    return {"sub": sub, "is_msg": is_message, "troubles": lambda: (0, 0)}
+
+
+def glide_pubsub_config(glide: Any, channel: str) -> Any:
+    conf = glide.GlideClientConfiguration
+    subs = conf.PubSubSubscriptions(channels_and_patterns={conf.PubSubChannelModes.Exact: {channel}}, callback=None, context=None)
+    return conf([glide.NodeAddress(HOST, int(PORT))], request_timeout=5000, pubsub_subscriptions=subs)
+
+
+def w7_glide_sync() -> dict:
+    import glide_sync as glide
+
+    def sub(channel: str) -> tuple:
+        c = glide.GlideClient.create(glide_pubsub_config(glide, channel))
+
+        def nxt() -> Any:
+            # get_pubsub_message() has no timeout (a lost message would hang the run): poll.
+            m = c.try_get_pubsub_message()
+            if m is None:
+                time.sleep(0.0001)
+            return m
+
+        return nxt, c.close
+
+    return {"sub": sub, "is_msg": lambda m: True, "troubles": lambda: (0, 0),
+            "note": "valkey-glide-sync: try_get_pubsub_message() polled, 0.1 ms sleep when its queue is empty "
+                    "(get_pubsub_message() waits without a timeout)"}
+
+
+async def w7_redbridge_async() -> dict:
+    import redbridge.asyncio
+
+    r = redbridge.asyncio.Redis.from_url(URL)
+    subs: list = []
+
+    async def sub(channel: str) -> tuple:
+        p = r.pubsub(ignore_subscribe_messages=True)
+        await p.subscribe(channel)
+        subs.append(p)
+        return (lambda: p.get_message(ignore_subscribe_messages=True, timeout=IDLE)), p.aclose
+
+    def troubles() -> tuple[int, int]:
+        return r.stats().get("pubsub_dropped", 0), sum(p.gaps for p in subs)
+
+    return {"sub": sub, "is_msg": is_message, "troubles": troubles}
+
+
+async def w7_redis_py_async() -> dict:
+    import redis.asyncio
+
+    r = redis.asyncio.Redis.from_url(URL)
+
+    async def sub(channel: str) -> tuple:
+        p = r.pubsub(ignore_subscribe_messages=True)
+        await p.subscribe(channel)
+        return (lambda: p.get_message(ignore_subscribe_messages=True, timeout=IDLE)), p.aclose
+
+    return {"sub": sub, "is_msg": is_message, "troubles": lambda: (0, 0)}
+
+
+async def w7_glide_async() -> dict:
+    import glide
+
+    async def sub(channel: str) -> tuple:
+        c = await glide.GlideClient.create(glide_pubsub_config(glide, channel))
+        pending: Any = None
+
+        async def nxt() -> Any:
+            # What is queued without a wait; else one get_pubsub_message() kept across
+            # waits (never cancelled, so no message is lost to a timeout).
+            nonlocal pending
+            if pending is None:
+                m = c.try_get_pubsub_message()
+                if m is not None:
+                    return m
+                pending = asyncio.ensure_future(c.get_pubsub_message())
+            done, _ = await asyncio.wait({pending}, timeout=IDLE)
+            if not done:
+                return None
+            m, pending = pending.result(), None
+            return m
+
+        return nxt, c.close
+
+    return {"sub": sub, "is_msg": lambda m: True, "troubles": lambda: (0, 0)}
+
+
+def version(*dists: str) -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as v
+
+    out = []
+    for d in dists:
+        try:
+            out.append(f"{d} {v(d)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(out)
+
+
+VERSIONS = {"redbridge": ("redbridge",), "redis-py": ("redis", "hiredis"), "glide-sync": ("valkey-glide-sync",),
+            "redbridge.asyncio": ("redbridge",), "redis.asyncio": ("redis", "hiredis"), "glide": ("valkey-glide",)}
 
 
 # --- clients --------------------------------------------------------------------------
@@ -442,50 +729,72 @@ if CLUSTER:
     ASYNC = {"redbridge.asyncio": open_redbridge_async_cluster, "redis.asyncio": open_redis_py_async_cluster, "glide": open_glide_async_cluster}
 
 
+W7_SYNC = {"redbridge": w7_redbridge, "redis-py": w7_redis_py, "glide-sync": w7_glide_sync}
+W7_ASYNC = {"redbridge.asyncio": w7_redbridge_async, "redis.asyncio": w7_redis_py_async, "glide": w7_glide_async}
+
+
 def run_sync(name: str) -> dict:
     t0 = time.perf_counter()
     c = SYNC[name]()
     connected = time.perf_counter()
-    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb()}
-    res = {"W1": sync_w1(c["get"]), "W2": sync_w2(c["batch"]), "W3": sync_w3(c["get"]), "W4": sync_w4(c["scan"])}
-    if CLUSTER:
-        return out | {"results": res}
-    try:
-        res["W5"] = sync_w5(c["cached"]())
-    except Exception as e:  # noqa: BLE001 - the anchor's cache does not run here; say why
-        res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
-    res["W6"] = sync_w6(c["get"])
-    return out | {"results": res}
+    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb(), "version": version(*VERSIONS[name])}
+    res: dict = {}
+    out["results"] = res
+    if "W1-W6" in WANT:
+        res |= {"W1": sync_w1(c["get"]), "W2": sync_w2(c["batch"]), "W3": sync_w3(c["get"]), "W4": sync_w4(c["scan"])}
+        if CLUSTER:
+            return out
+        try:
+            res["W5"] = sync_w5(c["cached"]())
+        except Exception as e:  # noqa: BLE001 - the anchor's cache does not run here; say why
+            res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+        res["W6"] = sync_w6(c["get"])
+    out["peak_rss_mb"] = rss_mb("VmHWM")  # W1-W6's peak; W7's subscribers come after
+    if "W7" in WANT and not CLUSTER:
+        kit = W7_SYNC[name]()
+        res |= sync_w7(kit)
+        if "note" in kit:
+            out["w7_note"] = kit["note"]
+    return out
 
 
 async def run_async(name: str) -> dict:
     t0 = time.perf_counter()
     c = await ASYNC[name]()
     connected = time.perf_counter()
-    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb()}
-    res = {
-        "W1": await async_w1(c["get"]),
-        "W2": await async_w2(c["batch"]),
-        "W3": await async_w3(c["get"]),
-        "W4": await async_w4(c["scan"]),
-    }
-    if CLUSTER:
-        return out | {"results": res}
-    if c["cached"] is None:
-        res["W5"] = {"error": "no client-side cache in this client"}
-    else:
-        try:
-            res["W5"] = await async_w5(await c["cached"]())
-        except Exception as e:  # noqa: BLE001
-            res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
-    res["W6"] = await async_w6(c["get"])
-    return out | {"results": res}
+    out: dict = {"startup_ms": (connected - t0) * 1000, "rss_mb": rss_mb(), "version": version(*VERSIONS[name])}
+    res: dict = {}
+    out["results"] = res
+    if "W1-W6" in WANT:
+        res |= {
+            "W1": await async_w1(c["get"]),
+            "W2": await async_w2(c["batch"]),
+            "W3": await async_w3(c["get"]),
+            "W4": await async_w4(c["scan"]),
+        }
+        if CLUSTER:
+            return out
+        if c["cached"] is None:
+            res["W5"] = {"error": "no client-side cache in this client"}
+        else:
+            try:
+                res["W5"] = await async_w5(await c["cached"]())
+            except Exception as e:  # noqa: BLE001
+                res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
+        res["W6"] = await async_w6(c["get"])
+    out["peak_rss_mb"] = rss_mb("VmHWM")
+    if "W7" in WANT and not CLUSTER:
+        kit = await W7_ASYNC[name]()
+        res |= await async_w7(kit)
+        if "note" in kit:
+            out["w7_note"] = kit["note"]
+    return out
 
 
 def main() -> None:
     name = sys.argv[1]
     out = asyncio.run(run_async(name)) if name in ASYNC else run_sync(name)
-    out["peak_rss_mb"] = rss_mb("VmHWM")
+    out.setdefault("peak_rss_mb", rss_mb("VmHWM"))
     print(json.dumps(out))
     sys.stdout.flush()
     os._exit(0)  # some anchors keep non-daemon threads; the figures are out

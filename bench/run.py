@@ -1,8 +1,9 @@
 """The side-by-side bench (docs/architecture.md "Bench workloads", issue #8): every redbridge binding and the clients a
-user would pick instead, through W1-W6 against one throwaway server, in one run.
+user would pick instead, through W1-W7 against one throwaway server, in one run.
 
     python3 bench/run.py            # the full run (make bench builds the release artefacts first)
     python3 bench/run.py --quick    # a tiny run with whatever is installed (make test)
+    python3 bench/run.py --only W7  # pub/sub only (issue #17), written under target/bench-only
 
 The anchors (redis-py with and without hiredis, valkey-glide, node-redis, ioredis,
 @valkey/valkey-glide, hiredis) are installed into scratch environments under
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV = ROOT / "target" / "bench-env"
 PY, PY_PLAIN, NODE_MODULES = ENV / "py/bin/python", ENV / "py-nohiredis/bin/python", ENV / "node/node_modules"
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7a", "W7b"]
 TITLES = {
     "W1": "W1 sequential GET (ops/s)",
     "W2": "W2 pipeline of 100 GETs (ops/s)",
@@ -34,8 +35,12 @@ TITLES = {
     "W4": "W4 SCAN 100k keys (s, lower is better)",
     "W5": "W5 cached GETs, 100 hot keys (ops/s)",
     "W6": "W6 GET 100 KiB (MB/s)",
+    "W7a": "W7a pub/sub, 1 subscriber (msg/s)",
+    "W7b": "W7b fan-out to 10 subscribers (msg/s received, total)",
 }
-METRIC = {"W1": "ops", "W2": "ops", "W3": "ops", "W4": "secs", "W5": "ops", "W6": "mb_s"}
+METRIC = {"W1": "ops", "W2": "ops", "W3": "ops", "W4": "secs", "W5": "ops", "W6": "mb_s", "W7a": "msgs", "W7b": "msgs"}
+# W7c (C only, not a column): GETs while a flood of messages goes to the same client.
+W7C = ["W7c-idle", "W7c-own", "W7c-raw-idle", "W7c-raw-own", "W7c-raw-shared"]
 PY_ANCHORS = ["redis[hiredis]", "valkey-glide", "valkey-glide-sync", "matplotlib"]
 NODE_ANCHORS = ["redis", "ioredis", "@valkey/valkey-glide"]
 
@@ -158,6 +163,182 @@ def load_data(url: str) -> None:
         sh(["redis-cli", "-h", host, "-p", port, "-n", str(db), "--pipe"], input=payload, stdout=subprocess.DEVNULL)
 
 
+# --- W7: the publisher ----------------------------------------------------------------
+# Every W7 subscriber, whatever its client, is fed by this one publisher, so W7 measures
+# the subscriber side only: a raw socket that writes prebuilt PUBLISH commands as fast as
+# the server takes them (pipelined without a window; a second thread reads the replies).
+# A client asks for a flood by printing a line `W7 PUB <tag> <channel> <subscribers>
+# <count>` (or `W7 FLOOD <tag> <channel> <subscribers> <seconds> <msgs/s>`) on stdout; the
+# publisher waits until PUBSUB NUMSUB shows that many subscribers, then publishes. Each
+# PUBLISH reply says how many subscribers it reached, so a subscriber the server cut off
+# mid-flood shows here even if the client does not notice.
+
+W7_PAYLOAD = b"m" * 100
+
+
+def resp(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+class Publisher:
+    def __init__(self, url: str) -> None:
+        import socket
+
+        host, port = url.split("//", 1)[1].split("/")[0].rsplit(":", 1)
+        self.addr = (host, int(port))
+        self.socket = socket
+        self.ctl = socket.create_connection(self.addr)
+        self.ctl_in = self.ctl.makefile("rb")
+        self.saved_limit: str | None = None
+
+    def call(self, *args: str) -> object:
+        """One command on the control connection, its (RESP2) reply."""
+        self.ctl.sendall(resp(*(a.encode() for a in args)))
+        return self._read()
+
+    def _read(self) -> object:
+        line = self.ctl_in.readline()[:-2]
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b"-"):
+            return rest.decode()
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.ctl_in.read(n + 2)[:-2].decode("latin1")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RuntimeError(f"publisher: unexpected reply {line[:40]!r}")
+
+    def raise_pubsub_limit(self) -> str:
+        """A subscriber slower than the publisher is measured, not cut off: the pub/sub
+        output buffer limit raised to 1 GB (soft and hard) for the run."""
+        got = self.call("CONFIG", "GET", "client-output-buffer-limit")
+        if not isinstance(got, list) or len(got) < 2:
+            return "client-output-buffer-limit left as it is (CONFIG GET refused)"
+        self.saved_limit = str(got[1])
+        reply = self.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1gb 1gb 0")
+        if reply != "OK":
+            return f"client-output-buffer-limit left as it is ({reply})"
+        return "client-output-buffer-limit pubsub raised to 1gb 1gb 0 for the run"
+
+    def restore(self) -> None:
+        if self.saved_limit:
+            self.call("CONFIG", "SET", "client-output-buffer-limit", self.saved_limit)
+
+    def cut_offs(self) -> int | None:
+        """The server's count of clients cut off at their output buffer limit (Redis 7.2+)."""
+        info = self.call("INFO", "stats")
+        for line in str(info).splitlines():
+            if line.startswith("client_output_buffer_limit_disconnections:"):
+                return int(line.split(":")[1])
+        return None
+
+    def serve(self, line: str) -> dict:
+        """Does what a client's `W7 ...` line asks; what was published and reached."""
+        try:
+            _, how, tag, channel, subs, amount, *rate = line.split()
+        except ValueError:
+            return {"tag": "?", "error": f"bad request {line.strip()!r}"}
+        k = int(subs)
+        out: dict = {"tag": tag, "subscribers": k}
+        deadline = time.monotonic() + 15
+        while True:
+            got = self.call("PUBSUB", "NUMSUB", channel)
+            have = int(got[1]) if isinstance(got, list) else 0
+            if have >= k:
+                break
+            if time.monotonic() > deadline:
+                return out | {"error": f"only {have} of {k} subscribers on {channel} after 15 s"}
+            time.sleep(0.002)
+        before = self.cut_offs()
+        if how == "PUB":
+            out |= self.flood(channel.encode(), k, count=int(amount))
+        else:
+            out |= self.flood(channel.encode(), k, seconds=float(amount), rate=float(rate[0]) if rate else 0.0)
+        after = self.cut_offs()
+        if before is not None and after is not None and after > before:
+            out["cut_off"] = after - before
+        return out
+
+    def flood(self, channel: bytes, k: int, count: int = 0, seconds: float = 0.0, rate: float = 0.0) -> dict:
+        """PUBLISH `count` messages as fast as the server takes them, or for `seconds` at
+        `rate` messages/s (paced every 2 ms; 0: as fast as it goes)."""
+        import threading
+
+        sock = self.socket.create_connection(self.addr)
+        sock.setsockopt(self.socket.IPPROTO_TCP, self.socket.TCP_NODELAY, 1)
+        one = resp(b"PUBLISH", channel, W7_PAYLOAD)
+        per = 500
+        chunk = one * per
+        state = {"sent": 0, "done": False}
+        replies: list[bytes] = []
+
+        def read() -> None:
+            sock.settimeout(0.2)
+            seen = 0
+            while not (state["done"] and seen >= state["sent"]):
+                try:
+                    data = sock.recv(1 << 20)
+                except self.socket.timeout:
+                    continue
+                if not data:
+                    break
+                replies.append(data)
+                seen += data.count(b"\r\n")
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        t = time.perf_counter()
+        if count:
+            for _ in range(count // per):
+                sock.sendall(chunk)
+            sock.sendall(one * (count % per))
+            state["sent"] = count
+        else:
+            end = t + seconds
+            while (now := time.perf_counter()) < end:
+                due = int((now - t) * rate) - state["sent"] if rate else per
+                if due <= 0:
+                    time.sleep(0.002)
+                    continue
+                sock.sendall(chunk if due >= per else one * due)
+                state["sent"] += min(due, per)
+        state["done"] = True
+        reader.join(60)
+        secs = time.perf_counter() - t
+        sock.close()
+        data = b"".join(replies)
+        full = data.count(b":%d\r\n" % k)
+        lines = data.count(b"\r\n")
+        reached = full * k
+        if full != lines:
+            reached = sum(int(x[1:]) for x in data.split(b"\r\n") if x.startswith(b":"))
+        return {"published": state["sent"], "replies": lines, "reached": reached, "secs": secs, "rate": state["sent"] / secs}
+
+
+def w7_verdict(results: dict, floods: list[dict]) -> None:
+    """A W7 figure counts only when every message reached every subscriber: a flood whose
+    replies show fewer receivers (the server cut a subscriber off), or that could not
+    start, makes the workload's result an error, whatever the client measured."""
+    by_tag: dict[str, list[dict]] = {}
+    for f in floods:
+        by_tag.setdefault(f["tag"], []).append(f)
+    for tag, fs in by_tag.items():
+        r = results.setdefault(tag, {"error": "the client gave no result"})
+        bad = [f for f in fs if "error" in f or f["reached"] < f["published"] * f["subscribers"] or f["replies"] < f["published"] or f.get("cut_off")]
+        if bad and "error" not in r:
+            f = bad[0]
+            why = f.get("error") or (f"the server cut {f['cut_off']} subscriber(s) off" if f.get("cut_off") else
+                                     f"publisher: {f['reached']:,} deliveries of {f['published'] * f['subscribers']:,} ({f['replies']:,} replies)")
+            results[tag] = {"error": f"invalid: {why}"}
+        if "error" not in results[tag]:
+            rates = [f["rate"] for f in fs if "rate" in f]
+            if rates:
+                results[tag]["publish_rate"] = statistics.median(rates)
+
+
 # --- sizes ----------------------------------------------------------------------------
 
 
@@ -224,6 +405,14 @@ TARGETS = [
 ] + [(g, "W4", "fastest anchor", 1.0) for g in ("Python sync", "Python asyncio", "Node", "C")] + [
     (g, "W6", "best anchor", 0.9) for g in ("Python sync", "Python asyncio", "Node", "C")
 ]
+# Issue #17's W7: ahead of each anchor that subscribes, in its language.
+W7_ANCHORS = {
+    "Python sync": ["redis-py+hiredis", "redis-py (no hiredis)", "valkey-glide-sync"],
+    "Python asyncio": ["redis.asyncio+hiredis", "valkey-glide"],
+    "Node": ["node-redis", "ioredis", "valkey-glide"],
+    "C": ["hiredis"],
+}
+TARGETS += [(g, w, a, 1.0) for w in ("W7a", "W7b") for g, names in W7_ANCHORS.items() for a in names]
 
 
 def value(med: dict, label: str, w: str) -> float | None:
@@ -296,28 +485,37 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
     out.append("Ratios are redbridge / anchor as 'times as fast' (for W4, anchor seconds / redbridge seconds).")
     out.append("W3 is 8 threads sharing one client for sync Python and C (hiredis: one context per thread), "
                "64 requests in flight for asyncio and Node.")
+    shown = [w for w in WORKLOADS if any(w in m for m in med.values())]  # what this run measured
     for group, labels in groups.items():
         ours = labels[0]
-        out += ["", f"## {group}", "", "| client | " + " | ".join(TITLES[w] for w in WORKLOADS) + " |",
-                "|---|" + "---:|" * len(WORKLOADS)]
+        out += ["", f"## {group}", "", "| client | " + " | ".join(TITLES[w] for w in shown) + " |",
+                "|---|" + "---:|" * len(shown)]
         for label in labels:
-            cells = [fmt(w, med.get(label, {}).get(w)) for w in WORKLOADS]
+            cells = [fmt(w, med.get(label, {}).get(w)) for w in shown]
             out.append(f"| {show(label)} | " + " | ".join(cells) + " |")
         for label in labels[1:]:
             cells = []
-            for w in WORKLOADS:
+            for w in shown:
                 a, b = value(med, ours, w), value(med, label, w)
                 cells.append(f"{speed_ratio(w, a, b):.2f}x" if a and b else "-")
             out.append(f"| redbridge / {show(label)} | " + " | ".join(cells) + " |")
         notes = [f"{show(label)} {w}: {r['error']}" for label in labels for w, r in med.get(label, {}).items() if isinstance(r, dict) and "error" in r]
+        notes += [f"{show(label)} {w}: {r['invalid_runs']:.0f} run(s) not counted, {r['invalid_why']}" for label in labels
+                  for w, r in med.get(label, {}).items() if isinstance(r, dict) and "invalid_runs" in r]
+        notes += [f"{show(label)} W7: {med[label]['w7_note']}" for label in labels if "w7_note" in med.get(label, {})]
         notes += [f"{label.rsplit(' [', 1)[0]}: {e}" for label, e in errors.items() if label.endswith(f"[{group}]")]
         if notes:
             out += [""] + [f"- {n}" for n in sorted(set(notes))]
+        versions = [f"{show(label)} {med[label]['version']}" for label in labels if "version" in med.get(label, {})]
+        if versions:
+            out += ["", "Versions: " + "; ".join(versions) + "."]
         start = [f"{show(label)}: {med[label]['startup_ms']:.0f} ms, RSS {med[label].get('rss_mb', 0):.0f} MB (peak {med[label].get('peak_rss_mb', 0):.0f} MB)"
                  for label in labels if label in med and "startup_ms" in med[label] and group != "C"]
         if start:
             out += ["", "Import + connect (first PING), resident memory after connect and at the end:", ""] + [f"- {s}" for s in start]
-    out += ["", "## The ceiling: redis-benchmark on the same server", "", "| workload | redis-benchmark | result |", "|---|---|---:|"]
+    out += w7_section(groups, med, meta)
+    if ceiling:
+        out += ["", "## The ceiling: redis-benchmark on the same server", "", "| workload | redis-benchmark | result |", "|---|---|---:|"]
     for w, r in ceiling.items():
         out.append(f"| {w} | {r['note']} | " + (f"{r['ops']:,.0f} ops/s" if "ops" in r else f"{r['mb_s']:,.0f} MB/s") + " |")
     out += ["", "## Targets of issue #8", "", "| language | workload | against | goal | measured | |", "|---|---|---|---:|---:|---|"]
@@ -326,6 +524,65 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
         out += ["", "## Package sizes", "", "| language | package | MB | |", "|---|---|---:|---|"]
         out += [f"| {g} | {w} | {mb:.2f} | {n} |" for g, w, mb, n in size_rows]
     return "\n".join(out) + "\n"
+
+
+W7C_ROWS = [
+    ("C|redbridge", "W7c-idle", "redbridge, no flood"),
+    ("C|redbridge", "W7c-own", "redbridge, its subscriber (own connection, the core's choice) taking the flood"),
+    ("C|hiredis", "W7c-raw-idle", "raw RESP3 socket, no flood"),
+    ("C|hiredis", "W7c-raw-own", "raw, subscriber on a second connection taking the flood"),
+    ("C|hiredis", "W7c-raw-shared", "raw, one RESP3 connection subscribed and taking the flood (shared)"),
+]
+
+
+def w7_section(groups: dict, med: dict, meta: dict) -> list[str]:
+    """How W7 was run, the publisher's rates, and W7c."""
+    if not any(w in m for m in med.values() for w in ("W7a", "W7b", *W7C)):
+        return []
+    out = ["", "## W7: pub/sub", "", W7_ABOUT.strip()]
+    if meta.get("w7_server"):
+        out += ["", f"Server: {meta['w7_server']}."]
+    rates = {w: [r[w]["publish_rate"] for r in med.values() if isinstance(r.get(w), dict) and "publish_rate" in r[w]] for w in ("W7a", "W7b")}
+    said = [f"{w} {statistics.median(v):,.0f} PUBLISH/s" for w, v in rates.items() if v]
+    if said:
+        out += ["", "The publisher's rate during the floods (median over clients): " + ", ".join(said)
+                + ". A subscriber near that rate is held back by the publisher and server, not by itself."]
+    rows = [(label, w, what) for label, w, what in W7C_ROWS if isinstance(med.get(label, {}).get(w), dict)]
+    if rows:
+        out += ["", "### W7c: GETs while the same client receives a flood (C)", "",
+                "Sequential GETs (as W1) on a client while a subscriber of that client receives a flood from the "
+                "publisher (50,000 messages/s of 100 B for 2 s, GETs timed over 1 s of it; quick run: 10,000/s), "
+                "against the same with no flood. The subscriber on a connection of its own (what the core does) "
+                "against one connection that carries both (RESP3, subscribed, GETs in between the pushes): Debian's hiredis "
+                "(0.14) has no RESP3 and a RESP2 subscriber connection refuses GET, so the shared case is a raw socket with "
+                "a minimal RESP3 reader in clients_c.c, measured both ways.", "",
+                "| GETs on | GET ops/s | p50 µs | p99 µs | flood msg/s received meanwhile |", "|---|---:|---:|---:|---:|"]
+        for label, w, what in rows:
+            r = med[label][w]
+            if "error" in r:
+                out.append(f"| {what} | n/a ({r['error']}) | | | |")
+                continue
+            flood = f"{r['flood_msgs']:,.0f}" if r.get("flood_msgs") else "-"
+            out.append(f"| {what} | {r['ops']:,.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | {flood} |")
+    return out
+
+
+W7_ABOUT = """
+One publisher for every client (`bench/run.py`, class Publisher): a raw socket writing prebuilt
+PUBLISH commands (100 B payloads) as fast as the server takes them, pipelined, from a connection
+of its own, so W7 measures the subscriber side. A subscriber process subscribes, then asks for
+each round of messages; the publisher waits for PUBSUB NUMSUB to show every subscriber, then
+publishes. Rate = messages received / time from the first to the last message, per subscriber
+process (W7b: from the first message any of its 10 subscribers got to the last one all got).
+W7a: 1 subscriber; W7b: 10 subscriber connections in the one process (a thread each for sync
+Python and C, a task each for asyncio, listeners on one event loop for Node), each receiving
+every message. A run counts only if every subscriber got every message: a subscriber the server
+cut off (the PUBLISH replies count fewer receivers), messages dropped by redbridge's bounded
+queue (stats pubsub_dropped, or a gap) or missing make that run "invalid", never a rate. Rounds
+are at most 50,000 messages per subscriber, within redbridge's default queue (100,000 messages,
+8 MiB) and the server's default pub/sub output buffer limit, both left at their defaults in the
+clients; the server's limit is raised for the run all the same (below).
+"""
 
 
 def chart(path: Path, groups: dict, med: dict) -> None:
@@ -345,7 +602,8 @@ def chart(path: Path, groups: dict, med: dict) -> None:
             print("  no matplotlib here: chart skipped")
         return
     shown = [w for w in TITLES if any(w in m for m in med.values())]
-    fig, axes = plt.subplots(2, 3, figsize=(18, 10))
+    rows = max(1, (len(shown) + 2) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(18, 5 * rows), squeeze=False)
     for ax in list(axes.flat)[len(shown):]:
         ax.set_visible(False)
     colors = {"Python sync": "#3572A5", "Python asyncio": "#6aa0d8", "Node": "#3c873a", "C": "#777777"}
@@ -387,17 +645,56 @@ def summarize(order: list, runs: dict) -> tuple[dict, dict]:
         key = f"{group}|{label}"
         groups.setdefault(group, []).append(key)
         m: dict = {k: statistics.median(r[k] for r in rs) for k in ("startup_ms", "rss_mb", "peak_rss_mb") if k in rs[0]}
-        for w in WORKLOADS:
-            ok = [r["results"][w] for r in rs if "error" not in r["results"][w]]
+        for w in WORKLOADS + W7C:
+            got = [r["results"][w] for r in rs if w in r.get("results", {})]
+            ok = [x for x in got if "error" not in x]
             if not ok:
-                m[w] = rs[0]["results"][w]
+                if got:
+                    m[w] = got[0]
                 continue
             m[w] = {k: statistics.median(x[k] for x in ok) for k in ok[0] if isinstance(ok[0][k], (int, float))}
+            if len(ok) < len(got):  # W7: a run whose messages did not all arrive is not a figure
+                m[w]["invalid_runs"] = len(got) - len(ok)
+                m[w]["invalid_why"] = next(x["error"] for x in got if "error" in x)
+        for field in ("version", "w7_note"):
+            if field in rs[0]:
+                m[field] = rs[0][field]
         med[key] = m
     return groups, med
 
 
-def run_interleaved(todo: list, reps: int, env: dict) -> tuple[list, dict, dict]:
+def run_client(cmd: list[str], env: dict, publisher: Publisher | None) -> dict:
+    """Runs one client process; its `W7 ...` lines are served by the publisher while it
+    runs. Its last stdout line is its JSON."""
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        timer = threading.Timer(600, proc.kill)
+        timer.start()
+        floods, last = [], ""
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("W7 "):
+                    floods.append(publisher.serve(line) if publisher else {"tag": line.split()[2], "error": "no publisher in this run"})
+                elif line.strip():
+                    last = line
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+        if rc != 0:
+            err.seek(0)
+            tail = (err.read() or last).strip().splitlines()
+            raise RuntimeError(tail[-1][:200] if tail else f"exit {rc}")
+    out = json.loads(last)
+    if floods:
+        w7_verdict(out.setdefault("results", {}), floods)
+    return out
+
+
+def run_interleaved(todo: list, reps: int, env: dict, publisher: Publisher | None = None) -> tuple[list, dict, dict]:
     """Each client once per round, `reps` rounds: the load averages seen, each client's
     JSON results, and why a client did not run (reported, not fatal)."""
     loads: list = []
@@ -409,11 +706,7 @@ def run_interleaved(todo: list, reps: int, env: dict) -> tuple[list, dict, dict]
             key = f"{c['label']} [{c['group']}]"
             t = time.perf_counter()
             try:
-                r = subprocess.run(c["cmd"], env=env | c["env"], capture_output=True, text=True, timeout=600)
-                if r.returncode != 0:
-                    tail = (r.stderr or r.stdout).strip().splitlines()
-                    raise RuntimeError(tail[-1][:200] if tail else f"exit {r.returncode}")
-                runs.setdefault(key, []).append(json.loads(r.stdout.strip().splitlines()[-1]))
+                runs.setdefault(key, []).append(run_client(c["cmd"], env | c["env"], publisher))
                 print(f"  run {rep + 1}/{reps} {key}: {time.perf_counter() - t:.1f} s")
             except Exception as e:  # noqa: BLE001 - a client that cannot run is reported, not fatal
                 errors[key] = f"did not run: {e}"
@@ -447,8 +740,8 @@ def run_cluster(args: argparse.Namespace, quick: bool, reps: int) -> None:
         py = ROOT / "target/py-venv/bin/python" if quick else PY
         sh([str(py), "-c", CLUSTER_LOAD, url, str(2_000 if quick else 100_000)])
         todo = [c for c in clients(quick, "release" if not quick else "debug") if c["group"] != "C" and c["label"] != "redis-py (no hiredis)"]
-        if args.only:
-            todo = [c for c in todo if c["group"] in args.only.split(",")]
+        if args.groups:
+            todo = [c for c in todo if c["group"] in args.groups]
         env = dict(os.environ, QUICK="1" if quick else "0", REDIS_URL=url, BENCH_CLUSTER="1")
         print(f"bench (cluster): {len(todo)} clients x {reps} runs, interleaved; load average {os.getloadavg()}")
         loads, runs, errors = run_interleaved(todo, reps, env)
@@ -485,11 +778,14 @@ def rerender(path: Path) -> None:
 
 
 def main() -> None:
+    global WORKLOADS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny run with what is installed; results under target/")
     ap.add_argument("--reps", type=int, default=None, help="runs per client (default 3, quick 1)")
     ap.add_argument("--profile", default=None, help="cargo profile of the C library (default release, quick debug)")
-    ap.add_argument("--only", default="", help="comma-separated groups to run (e.g. 'Node,C')")
+    ap.add_argument("--only", default="", help="comma-separated groups and/or workloads to run (e.g. 'Node,C', 'W7', "
+                    "'C,W7'; workloads: W1-W6 (run together), W7 (pub/sub: W7a, W7b and, for C, W7c)); a run with --only "
+                    "writes under target/bench-only, never over bench/results")
     ap.add_argument("--cluster", action="store_true", help="the cluster variant: W1-W4 on a local 3+3 cluster the script starts")
     ap.add_argument("--chart", nargs=2, metavar=("DATA", "PNG"), help=argparse.SUPPRESS)
     ap.add_argument("--rerender", metavar="RESULTS_JSON", help="write results.md and chart.png again from a stored run")
@@ -501,6 +797,14 @@ def main() -> None:
         data = json.loads(Path(args.chart[0]).read_text())
         chart(Path(args.chart[1]), data["groups"], data["med"])
         return
+    only = [x.strip() for x in args.only.split(",") if x.strip()]
+    args.groups = [x for x in only if not x.upper().startswith("W")]
+    picked = [x.upper() for x in only if x.upper().startswith("W")]
+    unknown = [x for x in picked if x not in ("W7", "W1-W6") and x not in WORKLOADS[:6]]
+    if unknown:
+        sys.exit(f"bench/run.py: --only knows the workloads W1-W6 (run together) and W7, not {', '.join(unknown)}")
+    want_w7 = not picked or "W7" in picked
+    want_w16 = not picked or any(x != "W7" for x in picked)
     quick = args.quick
     reps = args.reps or (1 if quick else 3)
     profile = args.profile or ("debug" if quick else "release")
@@ -513,16 +817,28 @@ def main() -> None:
     if Path("/usr/include/hiredis/hiredis.h").exists():  # else the C clients are skipped
         sh(["gcc", "-O2", f"-I{ROOT / 'bindings-c/include'}", str(ROOT / "bench/clients_c.c"), f"-L{ROOT / 'target' / profile}",
             "-lredbridge", "-lhiredis", "-lpthread", "-o", str(ROOT / "target" / "bench-clients-c")])
-    load_data(url)
+    WORKLOADS = [w for w in WORKLOADS if (w.startswith("W7") and want_w7) or (not w.startswith("W7") and want_w16)]
+    if want_w16:
+        load_data(url)
     todo = clients(quick, profile)
-    if args.only:
-        todo = [c for c in todo if c["group"] in args.only.split(",")]
-    env = dict(os.environ, QUICK="1" if quick else "0")
+    if args.groups:
+        todo = [c for c in todo if c["group"] in args.groups]
+    # BENCH_WORKLOADS tells the clients what to run (without it: W1-W6, as bench/compare.py wants).
+    env = dict(os.environ, QUICK="1" if quick else "0", BENCH_WORKLOADS=",".join((["W1-W6"] if want_w16 else []) + (["W7"] if want_w7 else [])))
     server = subprocess.run(["redis-cli", "-u", url, "INFO", "server"], capture_output=True, text=True).stdout
     version = next((line.split(":")[1].strip() for line in server.splitlines() if line.startswith("redis_version")), "?")
+    publisher, w7_server = None, ""
+    if want_w7:
+        publisher = Publisher(url)
+        w7_server = publisher.raise_pubsub_limit()
+        print(f"bench: W7 publisher ready; {w7_server}")
     print(f"bench: {len(todo)} clients x {reps} runs, interleaved; load average {os.getloadavg()}")
-    loads, runs, errors = run_interleaved(todo, reps, env)
-    ceiling = redis_benchmark(url, quick)
+    try:
+        loads, runs, errors = run_interleaved(todo, reps, env, publisher)
+    finally:
+        if publisher:
+            publisher.restore()
+    ceiling = redis_benchmark(url, quick) if want_w16 else {}
 
     order = [[c["group"], c["label"]] for c in todo]
     groups, med = summarize(order, runs)
@@ -532,10 +848,11 @@ def main() -> None:
         "server": version,
         "reps": reps,
         "load": " → ".join(f"{x:.2f}" for x in loads),
+        "w7_server": w7_server,
     }
-    size_rows = [] if quick else sizes(profile)
+    size_rows = [] if quick or only else sizes(profile)
     md = report(meta, groups, med, ceiling, size_rows, errors)
-    out_dir = ROOT / ("target/bench-quick" if quick else "bench/results")
+    out_dir = ROOT / ("target/bench-quick" if quick else "target/bench-only" if only else "bench/results")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.md").write_text(md)
     stored = {"meta": meta, "order": order, "runs": runs, "errors": errors, "ceiling": ceiling, "sizes": size_rows}
