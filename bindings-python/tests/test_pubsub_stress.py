@@ -22,7 +22,7 @@ import redis as redis_py
 
 import redbridge
 
-from .conftest import HARNESS, start_server, stop_server
+from .conftest import HARNESS, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 

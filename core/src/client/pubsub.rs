@@ -311,6 +311,15 @@ impl Wanted {
             SubscriptionKind::SSubscribe | SubscriptionKind::SUnsubscribe => &mut self.shards,
         }
     }
+
+    /// The set `kind` fills, read only.
+    fn get(&self, kind: SubscriptionKind) -> &BTreeSet<Vec<u8>> {
+        match kind {
+            SubscriptionKind::Subscribe | SubscriptionKind::Unsubscribe => &self.channels,
+            SubscriptionKind::PSubscribe | SubscriptionKind::PUnsubscribe => &self.patterns,
+            SubscriptionKind::SSubscribe | SubscriptionKind::SUnsubscribe => &self.shards,
+        }
+    }
 }
 
 /// The live connection, if any, with its generation.
@@ -591,7 +600,7 @@ impl Subscriber {
             ));
         }
         if let Some(c) = &self.handle.cluster {
-            return c.subscribe(self.inner(), kind, names).await;
+            return c.subscribe(kind, names).await;
         }
         self.inner().want();
         self.on_link(kind, names).await
@@ -617,7 +626,7 @@ impl Subscriber {
         }
         let mut names: Vec<Vec<u8>> = names.into_iter().map(Into::into).collect();
         if let Some(c) = &self.handle.cluster {
-            return c.unsubscribe(self.inner(), kind, names).await;
+            return c.unsubscribe(kind, names).await;
         }
         // Under the link's lock, as subscribing: the supervisor's snapshot agrees.
         let link = self.inner().link.lock().await;

@@ -28,7 +28,7 @@ use super::{
     check_options, closed, Gap, GapCause, Handle, Inner, PubSubEvent, PubSubOptions, Subscriber,
     SubscriptionKind, Wanted,
 };
-use super::{Arc, BTreeSet, Duration, Mutex, Notify, Ordering};
+use super::{Arc, Duration, Mutex, Notify, Ordering};
 use crate::cluster::{key_slot, primaries_from, Primary};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::Stats;
@@ -164,12 +164,11 @@ impl ClusterSubs {
     /// within a second).
     pub(super) async fn subscribe(
         &self,
-        sink: &Inner,
         kind: SubscriptionKind,
         names: Vec<Vec<u8>>,
     ) -> Result<()> {
         {
-            let mut w = sink.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            let mut w = self.sink.wanted.lock().unwrap_or_else(|p| p.into_inner());
             w.set(kind).extend(names);
         }
         self.place().await
@@ -178,12 +177,11 @@ impl ClusterSubs {
     /// Forgets `names` (all of that kind when empty) and places again.
     pub(super) async fn unsubscribe(
         &self,
-        sink: &Inner,
         kind: SubscriptionKind,
         names: Vec<Vec<u8>>,
     ) -> Result<()> {
         {
-            let mut w = sink.wanted.lock().unwrap_or_else(|p| p.into_inner());
+            let mut w = self.sink.wanted.lock().unwrap_or_else(|p| p.into_inner());
             let set = w.set(kind);
             if names.is_empty() {
                 set.clear();
@@ -322,7 +320,7 @@ impl ClusterSubs {
             // Where each name was placed before this round: a name added elsewhere moved.
             let before: Vec<Wanted> = nodes.values().map(|n| n.placed.clone()).collect();
             let placed_before = |kind: SubscriptionKind, name: &Vec<u8>| {
-                before.iter().any(|w| want_set(w, kind).contains(name))
+                before.iter().any(|w| w.get(kind).contains(name))
             };
             let mut all: Vec<NodeAddr> = nodes.keys().cloned().collect();
             all.extend(desired.keys().cloned());
@@ -332,11 +330,11 @@ impl ClusterSubs {
             for addr in &all {
                 let want = desired.get(addr).unwrap_or(&empty);
                 for kind in KINDS {
-                    let wants = want_set(want, kind);
+                    let wants = want.get(kind);
                     let node = nodes.get_mut(addr);
                     let have = node
                         .as_ref()
-                        .map_or(&empty.channels, |n| want_set(&n.placed, kind));
+                        .map_or(&empty.channels, |n| n.placed.get(kind));
                     let gone: Vec<Vec<u8>> = have.difference(wants).cloned().collect();
                     let new: Vec<Vec<u8>> = wants.difference(have).cloned().collect();
                     if let (false, Some(n)) = (gone.is_empty(), node) {
@@ -482,15 +480,6 @@ impl ClusterSubs {
             },
         );
         Ok(sub)
-    }
-}
-
-/// The set of `w` that `kind` fills.
-fn want_set(w: &Wanted, kind: SubscriptionKind) -> &BTreeSet<Vec<u8>> {
-    match kind {
-        SubscriptionKind::Subscribe | SubscriptionKind::Unsubscribe => &w.channels,
-        SubscriptionKind::PSubscribe | SubscriptionKind::PUnsubscribe => &w.patterns,
-        SubscriptionKind::SSubscribe | SubscriptionKind::SUnsubscribe => &w.shards,
     }
 }
 
