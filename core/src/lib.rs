@@ -9,7 +9,7 @@
 //!   runtime (rebuilt after a fork).
 //! - [`command`]: the command table every decision reads.
 //! - [`settings`]: configuration, TLS, cache and guard settings.
-//! - [`observe`]: counters and connection events.
+//! - [`observe`]: counters, connection hooks and the event stream listeners receive.
 //! - [`wire`]: the RESP reader, pipelines in chunks, the SCAN cursor.
 //! - [`policy`]: admission, guard, timeouts, retries, and which requests may go direct.
 //! - [`cache`]: the client-side cache (RESP3 tracking).
@@ -52,7 +52,10 @@ pub use client::{
 };
 pub use command::{Block, Command, Flags};
 pub use error::{Error, ErrorKind, Result};
-pub use observe::{CacheStats, ConnectionObserver, NodeStats, PoolState, StatsSnapshot};
+pub use observe::{
+    set_global_listener, CacheStats, ConnectionObserver, Event, Listener, NodeStats, PoolState,
+    StatsSnapshot,
+};
 pub use settings::{
     Addr, CacheConfig, Config, ConfigBuilder, GuardMode, Mode, Protocol, TlsConfig, TrackingMode,
     Warning, WarningSink,

@@ -465,7 +465,7 @@ impl LoopIo {
         // What the policy lets go here (no blocking command, nothing large or needing a
         // dedicated connection), through the first half of the request path; a request
         // refused there takes the runtime, which refuses it the same way.
-        let (want, timeout, retry) = match &job {
+        let (want, timeout, mut retry) = match &job {
             Job::Command(cmd) if route::direct(config, Carrier::Loop, Work::Command(cmd)) => {
                 match client.begin(cmd, Seat::Shared) {
                     Ok(Begin::Send(retry)) => (1, policy::response_timeout(cmd, config), retry),
@@ -494,6 +494,7 @@ impl LoopIo {
             return Some(job);
         }
         client.shared.stats.direct();
+        retry.went_direct();
         self.seq += 1;
         self.in_flight = Some(InFlight {
             seq: self.seq,
@@ -568,11 +569,13 @@ impl InFlight {
         } = self;
         let completion = match &job {
             Job::Command(cmd) => match wire::slot(replies.pop().unwrap_or_default()) {
-                Ok(v) => client.end(cmd.meta(), Ok(v)).map(Done::Reply),
+                Ok(v) => client.end(cmd, Ok(v), Some(&retry)).map(Done::Reply),
                 Err(e) => return settle_failure(client, tag, job, retry, e, done),
             },
             Job::Pipeline(pipe) => match wire::finish(pipe, replies) {
-                Ok(slots) => client.end_pipeline(pipe, Ok(slots)).map(Done::Slots),
+                Ok(slots) => client
+                    .end_pipeline(pipe, Ok(slots), Some(&retry))
+                    .map(Done::Slots),
                 Err(e) => return settle_failure(client, tag, job, retry, e, done),
             },
             Job::Scan(_) | Job::Script(_) => unreachable!("scans and scripts are not sent here"),
@@ -605,8 +608,10 @@ fn settle_failure(
         }
         Decision::Fail(e) => {
             let failed = match &job {
-                Job::Command(cmd) => client.end(cmd.meta(), Err(e)).map(Done::Reply),
-                Job::Pipeline(pipe) => client.end_pipeline(pipe, Err(e)).map(Done::Slots),
+                Job::Command(cmd) => client.end(cmd, Err(e), Some(&retry)).map(Done::Reply),
+                Job::Pipeline(pipe) => client
+                    .end_pipeline(pipe, Err(e), Some(&retry))
+                    .map(Done::Slots),
                 Job::Scan(_) | Job::Script(_) => Err(e),
             };
             done.push((tag, failed));

@@ -35,12 +35,12 @@ impl Lease {
     /// or other connection-state commands). No retries: a lease holds state (WATCH) that
     /// a new connection would not have.
     pub async fn execute(&mut self, cmd: &Command) -> Result<Value> {
-        let result = match self.client.begin(cmd, Seat::Lease) {
-            Ok(_) => {
+        let (result, retry) = match self.client.begin(cmd, Seat::Lease) {
+            Ok(begin) => {
                 let timeout = policy::response_timeout(cmd, self.client.config());
-                self.conn.run(cmd, timeout).await
+                (self.conn.run(cmd, timeout).await, begin.into_retry())
             }
-            Err(e) => Err(e),
+            Err(e) => (Err(e), None),
         };
         if result.is_ok() {
             match cmd.name() {
@@ -49,20 +49,20 @@ impl Lease {
                 _ => {}
             }
         }
-        self.client.end(cmd.meta(), result)
+        self.client.end(cmd, result, retry.as_ref())
     }
 
     /// Runs a pipeline or MULTI/EXEC transaction on this connection (after WATCH, a
     /// changed key gives an [`crate::ErrorKind::Watch`] error).
     pub async fn pipeline(&mut self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        let result = match self.client.begin_pipeline(pipe) {
-            Ok(_) => self.conn.pipeline(pipe).await,
-            Err(e) => Err(e),
+        let (result, retry) = match self.client.begin_pipeline(pipe) {
+            Ok(retry) => (self.conn.pipeline(pipe).await, Some(retry)),
+            Err(e) => (Err(e), None),
         };
         if pipe.is_transaction() {
             self.watching = false; // EXEC (or its abort) ends every WATCH
         }
-        self.client.end_pipeline(pipe, result)
+        self.client.end_pipeline(pipe, result, retry.as_ref())
     }
 }
 

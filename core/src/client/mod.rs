@@ -52,7 +52,9 @@ use crate::cluster::{key_slot, ClusterEngine, Node};
 use crate::command::{Command, Flags};
 use crate::connection::{self, DirectSlot, Multiplexed, Pool, Pooled};
 use crate::error::{Error, ErrorKind, Result};
-use crate::observe::{ConnectionObserver, Observers, Stats, StatsSnapshot};
+use crate::observe::{
+    ConnectionObserver, InvalidationEvents, Listener, Observers, Stats, StatsSnapshot,
+};
 use crate::policy::{self, run_timed, Decision, Guard, Retry, Seat};
 use crate::runtime;
 use crate::settings::{Config, Mode};
@@ -204,6 +206,7 @@ impl Client {
             .flatten();
         if let Some(cache) = &cache {
             observers.add(cache.clone());
+            observers.add(Arc::new(InvalidationEvents(stats.clone())));
         }
         let engine = Engine::build(&config, &stats, &observers)?;
         Ok(Client {
@@ -281,18 +284,20 @@ impl Client {
     /// Sends one command and returns its reply, under the full policy: guard, routing,
     /// timeout, retries.
     pub async fn execute(&self, cmd: &Command) -> Result<Value> {
-        let result = match self.begin(cmd, Seat::Shared) {
+        let (result, retry) = match self.begin(cmd, Seat::Shared) {
             Ok(Begin::Hit(v)) => {
                 // A hit is ready at once: take part in tokio's cooperative budget so a
                 // loop of hits cannot starve the other tasks of its worker.
                 tokio::task::consume_budget().await;
                 return Ok(v);
             }
-            Ok(Begin::Miss(retry, read)) => self.read_through(cmd, retry, read).await,
-            Ok(Begin::Send(retry)) => self.run(cmd, retry, false).await,
-            Err(e) => Err(e),
+            Ok(Begin::Miss(mut retry, read)) => {
+                (self.read_through(cmd, &mut retry, read).await, Some(retry))
+            }
+            Ok(Begin::Send(mut retry)) => (self.run(cmd, &mut retry, false).await, Some(retry)),
+            Err(e) => (Err(e), None),
         };
-        self.end(cmd.meta(), result)
+        self.end(cmd, result, retry.as_ref())
     }
 
     /// Asks the cache (when it is on) about a command that is about to run.
@@ -352,7 +357,7 @@ impl Client {
     pub(crate) async fn read_through(
         &self,
         cmd: &Command,
-        retry: Retry,
+        retry: &mut Retry,
         read: Option<Read>,
     ) -> Result<Value> {
         let Some(Read {
@@ -384,7 +389,7 @@ impl Client {
     async fn read_on_node(
         &self,
         cmd: &Command,
-        retry: Retry,
+        retry: &mut Retry,
         node: &Node,
     ) -> Result<(Value, bool)> {
         let engine = self.engine()?;
@@ -425,6 +430,7 @@ impl Client {
             }
         };
         self.shared.stats.request();
+        self.report_hit(cmd, None);
         Some(wire::normal_form(cmd.meta().shape(), v))
     }
 
@@ -452,7 +458,12 @@ impl Client {
     /// Carries one command that passed [`Client::begin`] on the runtime's engines, with
     /// its retries. `tracked` keeps it on the shared (tracked) connection whatever the
     /// mode (a cache miss).
-    pub(crate) async fn run(&self, cmd: &Command, retry: Retry, tracked: bool) -> Result<Value> {
+    pub(crate) async fn run(
+        &self,
+        cmd: &Command,
+        retry: &mut Retry,
+        tracked: bool,
+    ) -> Result<Value> {
         let engine = self.engine()?;
         let config = &self.shared.config;
         let timeout = policy::response_timeout(cmd, config);
@@ -484,7 +495,7 @@ impl Client {
 
     /// Runs `attempt` until it succeeds or the policy gives up, sleeping the backoff
     /// between attempts. The one retry loop of the async engine.
-    async fn retrying<T, F, Fut>(&self, mut retry: Retry, mut attempt: F) -> Result<T>
+    async fn retrying<T, F, Fut>(&self, retry: &mut Retry, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -535,11 +546,11 @@ impl Client {
     /// Sends a pipeline (or a MULTI/EXEC transaction) and returns each command's reply
     /// or error in its slot. Retried as a whole only when every command is safe to repeat.
     pub async fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
-        let result = match self.begin_pipeline(pipe) {
-            Ok(retry) => self.send_pipeline(pipe, retry).await,
-            Err(e) => Err(e),
+        let (result, retry) = match self.begin_pipeline(pipe) {
+            Ok(mut retry) => (self.send_pipeline(pipe, &mut retry).await, Some(retry)),
+            Err(e) => (Err(e), None),
         };
-        self.end_pipeline(pipe, result)
+        self.end_pipeline(pipe, result, retry.as_ref())
     }
 
     /// Carries a pipeline that passed [`Client::begin_pipeline`] on the runtime's
@@ -547,7 +558,7 @@ impl Client {
     pub(crate) async fn send_pipeline(
         &self,
         pipe: &Pipeline,
-        retry: Retry,
+        retry: &mut Retry,
     ) -> Result<Vec<Result<Value>>> {
         let engine = self.engine()?;
         let config = &self.shared.config;
@@ -689,6 +700,24 @@ impl Client {
     /// Registers a hook on the shared connection's life (push messages, reconnects).
     pub fn add_observer(&self, observer: Arc<dyn ConnectionObserver>) {
         self.shared.observers.add(observer);
+    }
+
+    /// Registers a listener of this client's event stream (operations, connections,
+    /// pool waits, cache, pub/sub); see [`crate::observe::Event`]. Listening costs a
+    /// clock read per request; not listening costs nothing measurable.
+    pub fn add_listener(&self, listener: Arc<dyn Listener>) {
+        self.shared.stats.events.add(listener);
+    }
+
+    /// Removes this client's listeners (the process-wide one, if any, stays).
+    pub fn clear_listeners(&self) {
+        self.shared.stats.events.clear();
+    }
+
+    /// This client's number, unique in the process, as events name it to listeners
+    /// that tell clients apart.
+    pub fn client_id(&self) -> u64 {
+        self.shared.stats.events.client_id()
     }
 
     /// Generation of the shared connection now up (1 for the first, +1 per reconnect).

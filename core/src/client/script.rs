@@ -139,15 +139,19 @@ impl Client {
     {
         let call = Call { script, keys, args };
         let first = call.by_sha()?;
+        let mut last = None;
         let result = async {
-            let mut result = self.run(&first, self.begin_script(&first)?, false).await;
+            let retry = last.insert(self.begin_script(&first)?);
+            let mut result = self.run(&first, retry, false).await;
             if let Some(eval) = call.fallback(&result)? {
-                result = self.run(&eval, self.begin_script(&eval)?, false).await;
+                let started = retry.started();
+                let retry = last.insert(self.begin_script(&eval)?.started_at(started));
+                result = self.run(&eval, retry, false).await;
             }
             result
         }
         .await;
-        self.end(first.meta(), result)
+        self.end(&first, result, last.as_ref())
     }
 
     /// [`Client::begin`] for a script command, on the shared seat. Scripts are not
@@ -178,14 +182,18 @@ impl SyncClient {
         let call = Call { script, keys, args };
         let client = self.async_client();
         let first = call.by_sha()?;
+        let mut last = None;
         let result = (|| {
-            let mut result = self.send(&first, client.begin_script(&first)?);
+            let retry = last.insert(client.begin_script(&first)?);
+            let mut result = self.send(&first, retry);
             if let Some(eval) = call.fallback(&result)? {
-                result = self.send(&eval, client.begin_script(&eval)?);
+                let started = retry.started();
+                let retry = last.insert(client.begin_script(&eval)?.started_at(started));
+                result = self.send(&eval, retry);
             }
             result
         })();
-        client.end(first.meta(), result)
+        client.end(&first, result, last.as_ref())
     }
 }
 

@@ -24,7 +24,9 @@ use super::{Begin, Client};
 use crate::command::Command;
 use crate::connection::{send, Ahead, Direct, DirectConn, DirectSlot, Mailbox};
 use crate::error::{Error, ErrorKind, Result};
-use crate::observe::{ConnectionObserver, StatsSnapshot};
+use crate::observe::{
+    CloseReason, ConnectionObserver, ConnectionRole, Event, Server, StatsSnapshot,
+};
 use crate::policy::route::{self, Carrier, Work};
 use crate::policy::{self, Decision, Retry, Seat};
 use crate::runtime;
@@ -85,27 +87,31 @@ impl SyncClient {
     /// [`Client::execute`]. Blocks the calling thread; never call it from async code.
     pub fn execute(&self, cmd: &Command) -> Result<Value> {
         let client = &self.client;
-        let result = match client.begin(cmd, Seat::Shared) {
+        let (result, retry) = match client.begin(cmd, Seat::Shared) {
             // A hit never leaves the calling thread.
             Ok(Begin::Hit(v)) => return Ok(v),
-            Ok(Begin::Miss(retry, read)) => client
-                .engine()
-                .and_then(|e| block_on(e.runtime, client.read_through(cmd, retry, read))),
-            Ok(Begin::Send(retry)) => self.send(cmd, retry),
-            Err(e) => Err(e),
+            Ok(Begin::Miss(mut retry, read)) => {
+                let r = client
+                    .engine()
+                    .and_then(|e| block_on(e.runtime, client.read_through(cmd, &mut retry, read)));
+                (r, Some(retry))
+            }
+            Ok(Begin::Send(mut retry)) => (self.send(cmd, &mut retry), Some(retry)),
+            Err(e) => (Err(e), None),
         };
-        client.end(cmd.meta(), result)
+        client.end(cmd, result, retry.as_ref())
     }
 
     /// Carries a command that passed [`Client::begin`]: on the direct connection when
     /// the policy lets it and nobody else is using it, else (or to retry) on the runtime.
-    pub(super) fn send(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+    pub(super) fn send(&self, cmd: &Command, retry: &mut Retry) -> Result<Value> {
         if route::direct(self.config(), Carrier::Caller, Work::Command(cmd)) {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
+                    retry.went_direct();
                     match result {
                         Ok(v) => return Ok(v),
-                        Err(e) => self.after_direct_failure(&mut retry, e, slot)?,
+                        Err(e) => self.after_direct_failure(retry, e, slot)?,
                     }
                 }
             }
@@ -168,7 +174,21 @@ impl SyncClient {
             if slot.unavailable_until.is_some_and(|t| Instant::now() < t) {
                 return None;
             }
-            match self.open_direct(generation) {
+            let began = self.client.shared.stats.events.on().then(Instant::now);
+            let opened = self.open_direct(generation);
+            self.direct_event(|server| match &opened {
+                Ok(_) => Event::ConnectionCreated {
+                    role: ConnectionRole::Direct,
+                    server,
+                    took: began.map_or(Duration::ZERO, |t| t.elapsed()),
+                },
+                Err(e) => Event::ConnectionFailed {
+                    role: ConnectionRole::Direct,
+                    server,
+                    error: e.kind(),
+                },
+            });
+            match opened {
                 Ok(d) => slot.conn = Some(d),
                 Err(_) => {
                     // The runtime engine reconnects with backoff and reports the error.
@@ -194,9 +214,26 @@ impl SyncClient {
             if e.is_connection_level() || e.kind() == ErrorKind::Timeout {
                 // A reply may still be on its way: this socket must never be read again.
                 slot.drop_conn();
+                let reason = match e.kind() {
+                    ErrorKind::Timeout => CloseReason::Timeout,
+                    _ => CloseReason::Error,
+                };
+                self.direct_event(|server| Event::ConnectionClosed {
+                    role: ConnectionRole::Direct,
+                    server,
+                    reason,
+                });
             }
         }
         Some(result)
+    }
+
+    /// Reports an event of the direct connection (when someone listens).
+    fn direct_event(&self, make: impl FnOnce(Server<'_>) -> Event<'_>) {
+        let shared = &self.client.shared;
+        if shared.stats.events.on() {
+            shared.stats.events.emit(&make(Server::of(&shared.config)));
+        }
     }
 
     fn open_direct(&self, fork_generation: u64) -> Result<Direct> {
@@ -271,16 +308,16 @@ impl SyncClient {
     /// and clients with a cache use the runtime's engines.
     pub fn pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
         let client = &self.client;
-        let result = match client.begin_pipeline(pipe) {
-            Ok(retry) => self.send_pipeline(pipe, retry),
-            Err(e) => Err(e),
+        let (result, retry) = match client.begin_pipeline(pipe) {
+            Ok(mut retry) => (self.send_pipeline(pipe, &mut retry), Some(retry)),
+            Err(e) => (Err(e), None),
         };
-        client.end_pipeline(pipe, result)
+        client.end_pipeline(pipe, result, retry.as_ref())
     }
 
     /// Carries a pipeline that passed [`Client::begin_pipeline`], as [`Self::send`] does
     /// a command.
-    fn send_pipeline(&self, pipe: &Pipeline, mut retry: Retry) -> Result<Vec<Result<Value>>> {
+    fn send_pipeline(&self, pipe: &Pipeline, retry: &mut Retry) -> Result<Vec<Result<Value>>> {
         let config = self.config();
         if route::direct(config, Carrier::Caller, Work::Pipeline(pipe)) {
             if let Ok(mut slot) = self.direct.try_lock() {
@@ -288,9 +325,12 @@ impl SyncClient {
                 let attempt = self.on_direct(&mut slot, timeout, "pipeline", |conn| {
                     send::pipeline_blocking(conn, pipe)
                 });
+                if attempt.is_some() {
+                    retry.went_direct();
+                }
                 match attempt {
                     Some(Ok(slots)) => return Ok(slots),
-                    Some(Err(e)) => self.after_direct_failure(&mut retry, e, slot)?,
+                    Some(Err(e)) => self.after_direct_failure(retry, e, slot)?,
                     None => {}
                 }
             }

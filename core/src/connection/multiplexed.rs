@@ -13,14 +13,14 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, PushKind};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::observe::{Observers, Stats};
+use crate::observe::{CloseReason, ConnectionRole, Event, Observers, Server, Stats};
 use crate::policy::backoff;
 use crate::settings::{Addr, Config, Protocol};
 
@@ -250,10 +250,23 @@ impl Supervisor {
         let mut failures = 0u32;
         loop {
             let next = generation + 1;
+            let began = self.stats.events.on().then(Instant::now);
             let attempt = tokio::select! {
                 r = self.connect(next) => r,
                 _ = &mut stop => break,
             };
+            self.stats.events.emit_with(|| match &attempt {
+                Ok(_) => Event::ConnectionCreated {
+                    role: ConnectionRole::Shared,
+                    server: Server::of(&self.config),
+                    took: began.map_or(Duration::ZERO, |t| t.elapsed()),
+                },
+                Err(e) => Event::ConnectionFailed {
+                    role: ConnectionRole::Shared,
+                    server: Server::of(&self.config),
+                    error: e.kind(),
+                },
+            });
             match attempt {
                 Ok(conn) => {
                     generation = next;
@@ -272,10 +285,12 @@ impl Supervisor {
                             },
                             _ = &mut stop => {
                                 self.state.send_replace(Slot::Closed);
+                                self.closed(CloseReason::Application);
                                 return;
                             }
                         }
                     }
+                    self.closed(CloseReason::Error);
                     self.state.send_replace(Slot::Connecting {
                         last_error: None,
                         connected: generation,
@@ -297,6 +312,15 @@ impl Supervisor {
             }
         }
         self.state.send_replace(Slot::Closed);
+    }
+
+    /// Reports the connection up now as closed (when someone listens).
+    fn closed(&self, reason: CloseReason) {
+        self.stats.events.emit_with(|| Event::ConnectionClosed {
+            role: ConnectionRole::Shared,
+            server: Server::of(&self.config),
+            reason,
+        });
     }
 
     async fn connect(&self, generation: u64) -> Result<MultiplexedConnection> {

@@ -9,7 +9,7 @@
 //! the next holder.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_redis::{Hook, HookError, Manager, PoolError, Runtime, TimeoutType};
 use redis::Value;
@@ -17,7 +17,7 @@ use redis::Value;
 use super::send;
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
-use crate::observe::{PoolState, Stats};
+use crate::observe::{Event, PoolState, Server, Stats};
 use crate::policy::{self, run_timed};
 use crate::settings::Config;
 use crate::wire::{self, Pipeline};
@@ -74,7 +74,16 @@ impl Pool {
         if status.available == 0 && status.size >= status.max_size {
             self.stats.pool_wait();
         }
-        match self.pool.get().await {
+        let began = self.stats.events.on().then(Instant::now);
+        let got = self.pool.get().await;
+        if let Some(began) = began {
+            self.stats.events.emit(&Event::PoolWait {
+                server: Server::of(&self.config),
+                waited: began.elapsed(),
+                timed_out: matches!(got, Err(PoolError::Timeout(TimeoutType::Wait))),
+            });
+        }
+        match got {
             Ok(conn) => Ok(Pooled {
                 conn: Some(conn),
                 config: self.config.clone(),

@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, RwLock};
 
-use redis::PushInfo;
+use redis::{PushInfo, PushKind, Value};
+
+use super::events::{CacheOutcome, Event};
+use super::Stats;
 
 /// Hooks on the shared connection's life, for core features such as the cache.
 ///
@@ -32,5 +35,24 @@ impl Observers {
         for o in self.0.read().unwrap_or_else(|p| p.into_inner()).iter() {
             f(o.as_ref());
         }
+    }
+}
+
+/// Tells the event stream of the invalidations the server pushes to the client-side
+/// cache (a null one, the server's flush, counts as one).
+pub(crate) struct InvalidationEvents(pub(crate) Arc<Stats>);
+
+impl ConnectionObserver for InvalidationEvents {
+    fn on_push(&self, _generation: u64, push: &PushInfo) {
+        if push.kind != PushKind::Invalidate {
+            return;
+        }
+        self.0.events.emit_with(|| Event::Cache {
+            outcome: CacheOutcome::Invalidation,
+            count: match push.data.first() {
+                Some(Value::Array(keys)) => keys.len() as u64,
+                _ => 1,
+            },
+        });
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::events::{Event, Events};
 use crate::error::ErrorKind;
 
 /// Live counters of one client (lock-free, relaxed).
@@ -18,6 +19,8 @@ pub struct Stats {
     pubsub_messages: AtomicU64,
     pubsub_dropped: AtomicU64,
     pubsub_resubscribes: AtomicU64,
+    /// The event stream of the same client, reported next to the counters.
+    pub(crate) events: Events,
 }
 
 impl Stats {
@@ -44,9 +47,11 @@ impl Stats {
     }
     pub(crate) fn pubsub_message(&self) {
         self.pubsub_messages.fetch_add(1, Relaxed);
+        self.events.emit_with(|| Event::PubSubReceived);
     }
     pub(crate) fn pubsub_dropped(&self) {
         self.pubsub_dropped.fetch_add(1, Relaxed);
+        self.events.emit_with(|| Event::PubSubDropped);
     }
     pub(crate) fn pubsub_resubscribe(&self) {
         self.pubsub_resubscribes.fetch_add(1, Relaxed);

@@ -2,7 +2,7 @@
 //! one, and what the final error says. The one rule for commands and pipelines on every
 //! engine (async, sync, batched, the loop's own connection).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::command::Command;
 use crate::error::{Error, ErrorKind};
@@ -31,13 +31,17 @@ pub enum Decision {
     Fail(Error),
 }
 
-/// The retry state of one request across its attempts.
+/// The retry state of one request across its attempts, and what the event stream says
+/// of it when it ends (when it began, retries made, whether it went direct).
 #[derive(Debug)]
 pub struct Retry {
     attempts: u32,
+    retries: u32,
     max_retries: u32,
     retry_on_timeout: bool,
     safe: bool,
+    started: Option<Instant>,
+    direct: bool,
 }
 
 impl Retry {
@@ -56,15 +60,44 @@ impl Retry {
     pub fn new(safe: bool, config: &Config) -> Retry {
         Retry {
             attempts: 0,
+            retries: 0,
             max_retries: config.retries,
             retry_on_timeout: config.retry_on_timeout,
             safe,
+            started: None,
+            direct: false,
         }
     }
 
     /// Attempts made so far.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// Retries decided so far (attempts after the first).
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Notes when the request began (only read when someone listens to events).
+    pub fn started_at(mut self, at: Option<Instant>) -> Retry {
+        self.started = at;
+        self
+    }
+
+    /// When the request began, if it was noted.
+    pub fn started(&self) -> Option<Instant> {
+        self.started
+    }
+
+    /// Notes that an attempt went on a direct connection.
+    pub fn went_direct(&mut self) {
+        self.direct = true;
+    }
+
+    /// Whether an attempt went on a direct connection.
+    pub fn direct(&self) -> bool {
+        self.direct
     }
 
     /// Records a failed attempt and decides: retry after a backoff, or fail with an
@@ -94,6 +127,7 @@ impl Retry {
             );
             return Decision::Fail(err.with_note(&note));
         }
+        self.retries += 1;
         Decision::RetryAfter(backoff(self.attempts - 1))
     }
 }
