@@ -19,7 +19,8 @@ VALGRIND := valgrind --error-exitcode=1 --num-callers=40 --suppressions=bindings
 
 PYVENV := target/py-venv
 PY := $(PYVENV)/bin/python
-PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy
+# opentelemetry-*: test_observability.py's in-memory reader (the package needs neither).
+PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy opentelemetry-api opentelemetry-sdk
 
 NODE_DIR := bindings-node
 

@@ -6,26 +6,30 @@ use redbridge::{Error, ErrorKind};
 
 /// The exception class name for a core error.
 fn class_name(e: &Error) -> &'static str {
-    match e.kind() {
+    class_of(e.kind(), e.code(), e.message())
+}
+
+/// The exception class name for an error of `kind` with the server's `code` and
+/// `message` (events, which carry no message, pass ""): also the `error.type` of
+/// `redbridge.observability`, as redis-py names its errors there.
+pub(crate) fn class_of(kind: ErrorKind, code: Option<&str>, message: &str) -> &'static str {
+    match kind {
         ErrorKind::Connection => "ConnectionError",
         ErrorKind::Timeout => "TimeoutError",
         ErrorKind::PoolTimeout => "PoolTimeoutError",
-        ErrorKind::Response => match e.code() {
+        ErrorKind::Response => match code {
             Some("EXECABORT") => "ExecAbortError",
             Some("NOSCRIPT") => "NoScriptError",
             Some("NOPERM") => "NoPermissionError",
             Some("READONLY") => "ReadOnlyError",
             Some("LOADING") => "BusyLoadingError",
             // redis-py tells these apart by the server's wording.
-            Some("ERR")
-                if e.message()
-                    .contains("called without any password configured") =>
-            {
+            Some("ERR") if message.contains("called without any password configured") => {
                 "AuthenticationError"
             }
             Some("ERR")
-                if e.message().starts_with("Error loading the extension")
-                    || e.message().starts_with("Error unloading module") =>
+                if message.starts_with("Error loading the extension")
+                    || message.starts_with("Error unloading module") =>
             {
                 "ModuleError"
             }

@@ -10,6 +10,7 @@ mod client;
 mod conv;
 mod error;
 mod monitor;
+mod observe;
 mod pubsub;
 
 use pyo3::prelude::*;
@@ -26,6 +27,10 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<monitor::NativeAsyncMonitor>()?;
     m.add_class::<monitor::MonitorWait>()?;
     m.add_class::<pubsub::NativePubSub>()?;
+    m.add_function(wrap_pyfunction!(observe::observe_start, m)?)?;
+    m.add_function(wrap_pyfunction!(observe::observe_stop, m)?)?;
+    m.add_function(wrap_pyfunction!(observe::observe_take, m)?)?;
+    m.add_function(wrap_pyfunction!(observe::observe_dropped, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("OPTION_NAMES", redbridge::settings::OPTION_NAMES.to_vec())?;
     Ok(())

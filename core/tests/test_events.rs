@@ -151,6 +151,7 @@ fn sync_operations_errors_retries_timeouts_and_connections_are_reported() {
     let e = client.execute(&c(&["INCR", "ev:k"])).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Response);
     assert_eq!(rec.ops("INCR")[0].error, Some(ErrorKind::Response));
+    assert!(rec.all().contains("code: Some(\"ERR\")"), "{}", rec.all());
 
     // A retried command: the direct connection killed under it.
     let mut ctl = control(&srv, Some("hunter2-secret"));

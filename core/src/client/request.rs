@@ -20,7 +20,7 @@ use redis::Value;
 
 use super::{Client, Read};
 use crate::command::{Command, Flags, Shape};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::observe::{CacheOutcome, Event, Operation, Served, Server};
 use crate::policy::{admit, admit_pipeline, Retry, Seat};
 use crate::wire::{normal_form, Pipeline};
@@ -91,8 +91,7 @@ impl Client {
     ) -> Result<Value> {
         let meta = cmd.meta();
         if self.shared.stats.events.on() {
-            let error = result.as_ref().err().map(|e| e.kind());
-            self.report(Some(cmd), meta.name(), 1, error, retry);
+            self.report(Some(cmd), meta.name(), 1, result.as_ref().err(), retry);
         }
         if let Ok(v) = &result {
             self.shared.guard.after(meta, v);
@@ -130,8 +129,7 @@ impl Client {
             } else {
                 "PIPELINE"
             };
-            let error = result.as_ref().err().map(|e| e.kind());
-            self.report(None, name, pipe.len(), error, retry);
+            self.report(None, name, pipe.len(), result.as_ref().err(), retry);
         }
         if let Ok(slots) = &result {
             for (m, s) in pipe.metas().iter().zip(slots) {
@@ -157,7 +155,7 @@ impl Client {
         cmd: Option<&Command>,
         name: &str,
         batch: usize,
-        error: Option<ErrorKind>,
+        error: Option<&Error>,
         retry: Option<&Retry>,
     ) {
         let duration = retry
@@ -175,7 +173,8 @@ impl Client {
                 batch,
                 server,
                 duration,
-                error,
+                error: error.map(Error::kind),
+                code: error.and_then(Error::code),
                 retries: retry.map_or(0, Retry::retries),
                 served,
                 blocking,
@@ -202,6 +201,7 @@ impl Client {
                 server,
                 duration,
                 error: None,
+                code: None,
                 retries: 0,
                 served: Served::Cache,
                 blocking: false,

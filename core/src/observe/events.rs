@@ -81,6 +81,8 @@ pub struct Operation<'a> {
     /// The final error's kind; `None` when it succeeded (a pipeline whose slots hold
     /// server errors succeeded).
     pub error: Option<ErrorKind>,
+    /// The server's error code (`WRONGTYPE`, `NOSCRIPT`…) when the server refused it.
+    pub code: Option<&'a str>,
     /// Attempts made after the first.
     pub retries: u32,
     /// How it was served.

@@ -1,0 +1,497 @@
+"""OpenTelemetry metrics for every redbridge client, with redis-py 8.1's API and names.
+
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+
+    from redbridge.observability import MetricGroup, OTelConfig, get_observability_instance
+    get_observability_instance().init(OTelConfig(metric_groups=MetricGroup.COMMAND | MetricGroup.CSC))
+
+The core reports what happens (operations, connections, pool waits, the client-side
+cache, pub/sub) into a queue without taking the GIL; a thread of this module records
+them through the application's global MeterProvider, so its SDK, views and exporters
+apply. A reader's collection and ``force_flush()`` record what is queued first.
+
+Metric and attribute names are redis-py's (``db.client.operation.duration`` with
+``db.system``, ``db.operation.name``, ``db.namespace``, ``server.address``,
+``server.port``, ``error.type``...), so its dashboards work unchanged. Commands are named,
+never their arguments; channel and stream names are never recorded.
+
+``opentelemetry-api`` is an optional dependency: ``pip install opentelemetry-api``.
+"""
+
+from __future__ import annotations
+
+import threading
+from enum import IntFlag
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+from . import _redbridge
+from ._redbridge import __version__
+
+__all__ = [
+    "MetricGroup",
+    "ObservabilityInstance",
+    "OTelConfig",
+    "OTelProviderManager",
+    "TelemetryOption",
+    "get_observability_instance",
+    "reset_observability_instance",
+]
+
+_LIBRARY = f"redbridge:v{__version__}"
+_METER_NAME = "redbridge"
+# Events queued at most between two drains (then dropped and counted).
+_QUEUE_CAPACITY = 100_000
+_BATCH = 4096
+# How long the recording thread lets events gather before recording them.
+_DRAIN_INTERVAL = 0.1
+
+
+class MetricGroup(IntFlag):
+    """Groups of metrics that can be enabled, with redis-py's values."""
+
+    RESILIENCY = 1
+    CONNECTION_BASIC = 2
+    CONNECTION_ADVANCED = 4
+    COMMAND = 8
+    CSC = 16
+    STREAMING = 32
+    PUBSUB = 64
+
+
+class TelemetryOption(IntFlag):
+    """What to export (metrics only, as in redis-py)."""
+
+    METRICS = 1
+
+
+def _operation_buckets() -> List[float]:
+    return [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+
+def _histogram_buckets() -> List[float]:
+    return [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
+
+
+def _flags(
+    value: Union[None, IntFlag, Iterable[IntFlag]], default: IntFlag, kind: Any
+) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, IntFlag):
+        return kind(value)
+    out = kind(0)
+    for v in value:
+        out |= v
+    return out
+
+
+class OTelConfig:
+    """What to record. ``metric_groups`` takes a flag (``MetricGroup.COMMAND | ...``)
+    or a list of flags, as redis-py does; the default is CONNECTION_BASIC | RESILIENCY.
+    ``include_commands`` / ``exclude_commands`` filter ``db.client.operation.duration``
+    by command name. Channel and stream names are never recorded, whatever
+    ``hide_pubsub_channel_names`` / ``hide_stream_names`` say."""
+
+    DEFAULT_TELEMETRY = TelemetryOption.METRICS
+    DEFAULT_METRIC_GROUPS = MetricGroup.CONNECTION_BASIC | MetricGroup.RESILIENCY
+
+    def __init__(
+        self,
+        enabled_telemetry: Union[None, TelemetryOption, Iterable[TelemetryOption]] = None,
+        metric_groups: Union[None, MetricGroup, Iterable[MetricGroup]] = None,
+        include_commands: Optional[Iterable[str]] = None,
+        exclude_commands: Optional[Iterable[str]] = None,
+        hide_pubsub_channel_names: bool = False,
+        hide_stream_names: bool = False,
+        buckets_operation_duration: Sequence[float] = _operation_buckets(),
+        buckets_stream_processing_duration: Sequence[float] = _histogram_buckets(),
+        buckets_connection_create_time: Sequence[float] = _histogram_buckets(),
+        buckets_connection_wait_time: Sequence[float] = _histogram_buckets(),
+    ) -> None:
+        self.enabled_telemetry: TelemetryOption = _flags(
+            enabled_telemetry, self.DEFAULT_TELEMETRY, TelemetryOption
+        )
+        self.metric_groups: MetricGroup = _flags(
+            metric_groups, self.DEFAULT_METRIC_GROUPS, MetricGroup
+        )
+        self.include_commands: Optional[Set[str]] = (
+            {c.upper() for c in include_commands} if include_commands else None
+        )
+        self.exclude_commands: Set[str] = {c.upper() for c in exclude_commands or ()}
+        self.hide_pubsub_channel_names = hide_pubsub_channel_names
+        self.hide_stream_names = hide_stream_names
+        self.buckets_operation_duration = buckets_operation_duration
+        self.buckets_stream_processing_duration = buckets_stream_processing_duration
+        self.buckets_connection_create_time = buckets_connection_create_time
+        self.buckets_connection_wait_time = buckets_connection_wait_time
+
+    def is_enabled(self) -> bool:
+        """Whether anything is to be exported."""
+        return bool(self.enabled_telemetry)
+
+    def should_track_command(self, command_name: str) -> bool:
+        """Whether the operation duration of ``command_name`` is recorded."""
+        name = command_name.upper()
+        if self.include_commands is not None:
+            return name in self.include_commands
+        return name not in self.exclude_commands
+
+    def __repr__(self) -> str:
+        return f"OTelConfig(enabled_telemetry={self.enabled_telemetry!r}, metric_groups={self.metric_groups!r})"
+
+
+def _import_metrics() -> Any:
+    try:
+        from opentelemetry import metrics
+    except ImportError:
+        raise ImportError(
+            "redbridge.observability needs the OpenTelemetry API: pip install opentelemetry-api "
+            "(and an SDK with an exporter, e.g. opentelemetry-sdk)"
+        ) from None
+    return metrics
+
+
+# Error categories as redis-py's exceptions report them (redis.client.errors.category).
+_CATEGORY = {"connection": "network", "timeout": "network", "authentication": "auth"}
+_CLOSE_REASON = {"application_close": "application_close", "error": "error", "timeout": "error"}
+
+
+class _Recorder:
+    """Turns the core's event tuples into OpenTelemetry measurements."""
+
+    def __init__(self, meter: Any, config: OTelConfig) -> None:
+        self.config = config
+        groups = config.metric_groups
+        none: Dict[str, Any] = {}
+        self.instruments = none
+
+        def histogram(name: str, description: str, buckets: Sequence[float]) -> Any:
+            try:
+                return meter.create_histogram(
+                    name=name, unit="s", description=description,
+                    explicit_bucket_boundaries_advisory=list(buckets),
+                )
+            except TypeError:  # an API older than the bucket advisory
+                return meter.create_histogram(name=name, unit="s", description=description)
+
+        self.duration = self.errors = self.create_time = self.count = None
+        self.wait_time = self.timeouts = self.closed = None
+        self.pubsub = self.pubsub_dropped = self.csc_requests = self.csc_evictions = None
+        if MetricGroup.COMMAND in groups:
+            self.duration = histogram(
+                "db.client.operation.duration", "Command execution duration",
+                config.buckets_operation_duration,
+            )
+        if MetricGroup.RESILIENCY in groups:
+            self.errors = meter.create_counter(
+                "redis.client.errors", unit="{error}",
+                description="Errors returned to the application or handled inside the client",
+            )
+        if MetricGroup.CONNECTION_BASIC in groups:
+            self.create_time = histogram(
+                "db.client.connection.create_time", "Time to create a new connection",
+                config.buckets_connection_create_time,
+            )
+            self.count = meter.create_up_down_counter(
+                "db.client.connection.count", unit="{connection}",
+                description="Connections open now, by state",
+            )
+        if MetricGroup.CONNECTION_ADVANCED in groups:
+            self.wait_time = histogram(
+                "db.client.connection.wait_time", "Time to obtain a connection from the pool",
+                config.buckets_connection_wait_time,
+            )
+            self.timeouts = meter.create_counter(
+                "db.client.connection.timeouts", unit="{timeout}",
+                description="Leases from the pool that gave up waiting",
+            )
+            self.closed = meter.create_counter(
+                "redis.client.connection.closed", unit="{connection}",
+                description="Connections closed",
+            )
+        if MetricGroup.PUBSUB in groups:
+            self.pubsub = meter.create_counter(
+                "redis.client.pubsub.messages", unit="{message}",
+                description="Pub/sub messages published and received",
+            )
+            self.pubsub_dropped = meter.create_counter(
+                "redbridge.client.pubsub.dropped", unit="{message}",
+                description="Pub/sub messages received but dropped: a subscriber's queue was full",
+            )
+        if MetricGroup.CSC in groups:
+            self.csc_requests = meter.create_counter(
+                "redis.client.csc.requests", unit="{request}",
+                description="Reads the client-side cache was asked for",
+            )
+            self.csc_evictions = meter.create_counter(
+                "redis.client.csc.evictions", unit="{eviction}",
+                description="Entries the client-side cache dropped",
+            )
+        self.pools: Dict[int, str] = {}
+
+    @staticmethod
+    def _base(place: Optional[Tuple[str, int, int]] = None) -> Dict[str, Any]:
+        attrs: Dict[str, Any] = {"db.system": "redis", "redis.client.library": _LIBRARY}
+        if place is not None:
+            attrs["server.address"], attrs["server.port"] = place[0], place[1]
+        return attrs
+
+    @staticmethod
+    def _pool(client: int, place: Tuple[str, int, int]) -> Dict[str, Any]:
+        attrs = _Recorder._base()
+        attrs["db.client.connection.pool.name"] = f"{place[0]}:{place[1]}_{client}"
+        return attrs
+
+    @staticmethod
+    def _error(attrs: Dict[str, Any], error_type: str, kind: str, code: Optional[str]) -> None:
+        attrs["error.type"] = error_type
+        attrs["db.response.status_code"] = code or "error"
+        attrs["redis.client.errors.category"] = _CATEGORY.get(kind, "server")
+
+    def record(self, event: Tuple[Any, ...]) -> None:
+        what = event[0]
+        if what == "operation":
+            self._operation(*event[1:])
+        elif what == "connection":
+            self._connection(*event[1:])
+        elif what == "pool_wait":
+            _, client, place, seconds, timed_out = event
+            if self.wait_time is not None:
+                self.wait_time.record(seconds, attributes=self._pool(client, place))
+            if timed_out and self.timeouts is not None:
+                self.timeouts.add(1, attributes=self._pool(client, place))
+        elif what == "cache":
+            _, _client, outcome, count = event
+            if outcome in ("hit", "miss") and self.csc_requests is not None:
+                attrs = self._base()
+                attrs["redis.client.csc.result"] = outcome
+                self.csc_requests.add(count, attributes=attrs)
+            elif outcome == "invalidation" and self.csc_evictions is not None:
+                attrs = self._base()
+                attrs["redis.client.csc.reason"] = "invalidation"
+                self.csc_evictions.add(count, attributes=attrs)
+        elif what == "pubsub":
+            if event[2] == "received" and self.pubsub is not None:
+                attrs = self._base()
+                attrs["redis.client.pubsub.message.direction"] = "receive"
+                self.pubsub.add(1, attributes=attrs)
+            elif event[2] == "dropped" and self.pubsub_dropped is not None:
+                self.pubsub_dropped.add(1, attributes=self._base())
+
+    def _operation(
+        self, client: int, name: str, batch: int, place: Tuple[str, int, int], seconds: float,
+        error_type: Optional[str], kind: Optional[str], code: Optional[str], retries: int,
+        served: str, blocking: bool,
+    ) -> None:
+        attrs = self._base(place)
+        attrs["db.namespace"] = str(place[2])
+        attrs["db.operation.name"] = name
+        attrs["network.peer.address"], attrs["network.peer.port"] = place[0], place[1]
+        if retries > 0:
+            attrs["redis.client.operation.retry_attempts"] = retries
+        if blocking:
+            attrs["redis.client.operation.blocking"] = True
+        if error_type is not None and kind is not None:
+            self._error(attrs, error_type, kind, code)
+            if self.errors is not None:
+                err = self._base(place)
+                err["network.peer.address"], err["network.peer.port"] = place[0], place[1]
+                if retries > 0:
+                    err["redis.client.operation.retry_attempts"] = retries
+                self._error(err, error_type, kind, code)
+                err["redis.client.errors.internal"] = False
+                self.errors.add(1, attributes=err)
+        if self.duration is not None and self.config.should_track_command(name):
+            self.duration.record(seconds, attributes=attrs)
+        if (
+            self.pubsub is not None and error_type is None
+            and name in ("PUBLISH", "SPUBLISH")
+        ):
+            pub = self._base()
+            pub["redis.client.pubsub.message.direction"] = "publish"
+            pub["redis.client.pubsub.sharded"] = name == "SPUBLISH"
+            self.pubsub.add(1, attributes=pub)
+
+    def _connection(
+        self, client: int, what: str, role: str, place: Tuple[str, int, int], seconds: float,
+        detail: Optional[str],
+    ) -> None:
+        pool = self._pool(client, place)
+        if what == "created":
+            if self.create_time is not None:
+                self.create_time.record(seconds, attributes=pool)
+            if self.count is not None:
+                self.count.add(1, attributes={**pool, "db.client.connection.state": "used"})
+        elif what == "closed":
+            if self.count is not None:
+                self.count.add(-1, attributes={**pool, "db.client.connection.state": "used"})
+            if self.closed is not None:
+                attrs = self._base()
+                attrs["redis.client.connection.close.reason"] = _CLOSE_REASON.get(detail or "", "error")
+                if detail == "timeout":
+                    attrs["error.type"] = "TimeoutError"
+                elif detail == "error":
+                    attrs["error.type"] = "ConnectionError"
+                self.closed.add(1, attributes=attrs)
+        elif what == "failed" and self.errors is not None:
+            attrs = self._base(place)
+            attrs["error.type"] = detail or "ConnectionError"
+            attrs["db.response.status_code"] = "error"
+            attrs["redis.client.errors.category"] = "network"
+            attrs["redis.client.errors.internal"] = True
+            self.errors.add(1, attributes=attrs)
+
+
+class OTelProviderManager:
+    """The MeterProvider redbridge records into (the application's global one) and the
+    thread that records the core's events."""
+
+    def __init__(self, config: OTelConfig) -> None:
+        self.config = config
+        self._meter_provider: Any = None
+        self._recorder: Optional[_Recorder] = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def get_meter_provider(self) -> Any:
+        """The global MeterProvider (``opentelemetry.metrics.get_meter_provider()``), or
+        None when nothing is to be exported."""
+        if not self.config.is_enabled():
+            return None
+        if self._meter_provider is None:
+            self._meter_provider = _import_metrics().get_meter_provider()
+        return self._meter_provider
+
+    def start(self) -> None:
+        """Creates the instruments and starts recording every client's events."""
+        provider = self.get_meter_provider()
+        if provider is None:
+            return
+        meter = provider.get_meter(_METER_NAME, __version__)
+        self._recorder = _Recorder(meter, self.config)
+        # A reader's collection records what is queued first (callbacks run before the
+        # synchronous instruments are read); the gauge itself reports nothing.
+        meter.create_observable_gauge(
+            "redbridge.observability.drain", callbacks=[self._drain_callback],
+            description="(internal: records queued events before each collection)",
+        )
+        _redbridge.observe_start(_QUEUE_CAPACITY)
+        self._thread = threading.Thread(
+            target=self._run, name="redbridge-observability", daemon=True
+        )
+        self._thread.start()
+
+    def _drain_callback(self, _options: Any) -> List[Any]:
+        self.drain()
+        return []
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.drain(wait=_DRAIN_INTERVAL)
+            self._stop.wait(_DRAIN_INTERVAL)
+
+    def drain(self, wait: float = 0.0) -> int:
+        """Records every queued event now (waiting up to ``wait`` seconds for the
+        first); returns how many."""
+        recorder = self._recorder
+        if recorder is None:
+            return 0
+        done = 0
+        while True:
+            events = _redbridge.observe_take(_BATCH, wait if done == 0 else 0.0)
+            if not events:
+                return done
+            with self._lock:
+                for event in events:
+                    try:
+                        recorder.record(event)
+                    except Exception:  # never let telemetry break the application
+                        pass
+            done += len(events)
+
+    def dropped(self) -> int:
+        """Events dropped because the queue was full (none were lost otherwise)."""
+        return _redbridge.observe_dropped()
+
+    def shutdown(self, timeout_millis: int = 30000) -> bool:
+        """Records what is queued, stops listening and flushes the provider."""
+        self.drain()
+        self._stop.set()
+        _redbridge.observe_stop()
+        if self._thread is not None:
+            self._thread.join(timeout_millis / 1000)
+        self._recorder = None
+        return self.force_flush(timeout_millis)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Records what is queued and asks the provider to export now."""
+        self.drain()
+        flush = getattr(self._meter_provider, "force_flush", None)
+        if flush is None:
+            return True
+        try:
+            return bool(flush(timeout_millis))
+        except Exception:
+            return False
+
+
+class ObservabilityInstance:
+    """The process-wide switch: ``init`` once, every client (made before or after)
+    records."""
+
+    def __init__(self) -> None:
+        self._provider_manager: Optional[OTelProviderManager] = None
+
+    def init(self, config: OTelConfig) -> "ObservabilityInstance":
+        """Starts recording with ``config``; a second call replaces the first."""
+        _import_metrics()
+        if self._provider_manager is not None:
+            self._provider_manager.shutdown()
+        manager = OTelProviderManager(config)
+        manager.start()
+        self._provider_manager = manager
+        return self
+
+    def is_enabled(self) -> bool:
+        """Whether ``init`` ran with something to export."""
+        m = self._provider_manager
+        return m is not None and m.config.is_enabled()
+
+    def get_provider_manager(self) -> Optional[OTelProviderManager]:
+        """The manager ``init`` made, or None."""
+        return self._provider_manager
+
+    def shutdown(self, timeout_millis: int = 30000) -> bool:
+        """Stops recording (what is queued is recorded first) and flushes."""
+        m, self._provider_manager = self._provider_manager, None
+        return True if m is None else m.shutdown(timeout_millis)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Records what is queued and asks the MeterProvider to export now."""
+        m = self._provider_manager
+        return True if m is None else m.force_flush(timeout_millis)
+
+
+_instance: Optional[ObservabilityInstance] = None
+_instance_lock = threading.Lock()
+
+
+def get_observability_instance() -> ObservabilityInstance:
+    """The process's ObservabilityInstance."""
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = ObservabilityInstance()
+        return _instance
+
+
+def reset_observability_instance() -> None:
+    """Shuts the instance down and forgets it (tests, benchmarks)."""
+    global _instance
+    with _instance_lock:
+        if _instance is not None:
+            _instance.shutdown()
+        _instance = None

@@ -1,0 +1,257 @@
+"""redbridge.observability through the OpenTelemetry SDK's in-memory reader, against real
+servers: redis-py 8.1's metric and attribute names with the right values for GETs, a
+failing command, a retry, a timeout, a reconnect, the cache, a pool wait and pub/sub;
+never a password, key or argument value in an attribute."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+
+pytest.importorskip("opentelemetry.sdk.metrics")
+
+from opentelemetry import metrics  # noqa: E402
+from opentelemetry.sdk.metrics import (  # noqa: E402
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableGauge,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader  # noqa: E402
+
+import redbridge  # noqa: E402
+from redbridge import exceptions  # noqa: E402
+from redbridge.observability import (  # noqa: E402
+    MetricGroup,
+    ObservabilityInstance,
+    OTelConfig,
+    get_observability_instance,
+    reset_observability_instance,
+)
+
+from .conftest import start_server, stop_server  # noqa: E402
+
+DELTA = AggregationTemporality.DELTA
+READER = InMemoryMetricReader(
+    preferred_temporality={Counter: DELTA, Histogram: DELTA, UpDownCounter: DELTA, ObservableGauge: DELTA}
+)
+ALL = (
+    MetricGroup.COMMAND
+    | MetricGroup.RESILIENCY
+    | MetricGroup.CONNECTION_BASIC
+    | MetricGroup.CONNECTION_ADVANCED
+    | MetricGroup.CSC
+    | MetricGroup.PUBSUB
+)
+
+Point = Tuple[Dict[str, Any], Any]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def otel() -> Iterator[None]:
+    metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
+    get_observability_instance().init(OTelConfig(metric_groups=ALL))
+    yield
+    reset_observability_instance()
+
+
+def collect() -> Dict[str, List[Point]]:
+    """Every data point recorded since the last collection, by metric name."""
+    out: Dict[str, List[Point]] = {}
+    data = READER.get_metrics_data()
+    for rm in data.resource_metrics if data else []:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                for p in m.data.data_points:
+                    out.setdefault(m.name, []).append((dict(p.attributes or {}), p))
+    return out
+
+
+def only(points: Dict[str, List[Point]], name: str, **match: Any) -> List[Point]:
+    """The points of `name` whose attributes include `match` (dots as `__`)."""
+    want = {k.replace("__", "."): v for k, v in match.items()}
+    return [(a, p) for a, p in points.get(name, []) if all(a.get(k) == v for k, v in want.items())]
+
+
+def total(points: List[Point]) -> float:
+    return sum(p.count if hasattr(p, "count") else p.value for _, p in points)
+
+
+@pytest.fixture
+def srv() -> Iterator[Dict[str, Any]]:
+    info = start_server("--requirepass", "hunter2-secret")
+    yield info
+    stop_server(info)
+
+
+def client(srv: Dict[str, Any], **kw: Any) -> redbridge.Redis:
+    return redbridge.Redis(host="127.0.0.1", port=srv["port"], password="hunter2-secret", **kw)
+
+
+def control(srv: Dict[str, Any]) -> redbridge.Redis:
+    return client(srv, client_name="control")
+
+
+def test_gets_record_operation_duration_with_semantic_attributes(srv: Dict[str, Any]) -> None:
+    r = client(srv, db=2)
+    r.set("obs:k", "argument-value-42")
+    collect()
+    for _ in range(3):
+        assert r.get("obs:k") == b"argument-value-42"
+    pts = only(collect(), "db.client.operation.duration", db__operation__name="GET")
+    assert len(pts) == 1, pts
+    attrs, p = pts[0]
+    assert p.count == 3 and 0 < p.sum < 1
+    assert attrs == {
+        "db.system": "redis",
+        "redis.client.library": f"redbridge:v{redbridge.__version__}",
+        "server.address": "127.0.0.1",
+        "server.port": srv["port"],
+        "db.namespace": "2",
+        "db.operation.name": "GET",
+        "network.peer.address": "127.0.0.1",
+        "network.peer.port": srv["port"],
+    }
+
+
+def test_a_failing_command_records_error_type(srv: Dict[str, Any]) -> None:
+    r = client(srv)
+    r.set("obs:s", "text")
+    collect()
+    with pytest.raises(exceptions.ResponseError):
+        r.incr("obs:s")
+    pts = collect()
+    (attrs, p), = only(pts, "db.client.operation.duration", db__operation__name="INCRBY")  # redis-py sends INCRBY
+    assert p.count == 1
+    assert attrs["error.type"] == "ResponseError"
+    assert attrs["db.response.status_code"] == "ERR"
+    assert attrs["redis.client.errors.category"] == "server"
+    errs = only(pts, "redis.client.errors", error__type="ResponseError")
+    assert total(errs) == 1 and errs[0][0]["redis.client.errors.internal"] is False
+
+
+def test_a_retried_command_and_the_reconnect(srv: Dict[str, Any]) -> None:
+    r = client(srv, client_name="obs-retry", protocol=2)
+    r.set("obs:r", "v")
+    collect()
+    killed = control(srv).execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    assert killed >= 1
+    assert r.get("obs:r") == b"v"
+    pts = collect()
+    (attrs, p), = only(pts, "db.client.operation.duration", db__operation__name="GET")
+    assert attrs["redis.client.operation.retry_attempts"] >= 1
+    assert "error.type" not in attrs, "it succeeded in the end"
+    assert attrs["redis.client.operation.retry_attempts"] == r.stats()["retries"]
+    # The direct connection died under the GET and was opened again.
+    closed = only(pts, "redis.client.connection.closed", redis__client__connection__close__reason="error")
+    assert total(closed) >= 1 and closed[0][0]["error.type"] == "ConnectionError"
+    created = pts["db.client.connection.create_time"]
+    assert total(created) >= 1 and all(0 < p.sum < 1 for _, p in created)
+    assert all(a["db.client.connection.pool.name"].startswith(f"127.0.0.1:{srv['port']}_") for a, _ in created)
+
+
+def test_a_timeout(srv: Dict[str, Any]) -> None:
+    r = client(srv, socket_timeout=0.1)
+    r.ping()
+    collect()
+    with pytest.raises(exceptions.TimeoutError):
+        r.execute_command("DEBUG", "SLEEP", 0.3)
+    time.sleep(0.3)
+    pts = collect()
+    (attrs, p), = only(pts, "db.client.operation.duration", db__operation__name="DEBUG")
+    assert attrs["error.type"] == "TimeoutError"
+    assert attrs["redis.client.errors.category"] == "network"
+    assert 0.1 <= p.sum < 0.3
+    assert total(only(pts, "redis.client.errors", error__type="TimeoutError")) == 1
+    assert total(only(pts, "redis.client.connection.closed", error__type="TimeoutError")) == 1
+
+
+def test_a_cache_hit(srv: Dict[str, Any]) -> None:
+    r = client(srv, cache_config=redbridge.CacheConfig(max_size=100))
+    r.set("obs:c", "v")
+    collect()
+    assert r.get("obs:c") == b"v"
+    assert r.get("obs:c") == b"v"
+    pts = collect()
+    assert total(only(pts, "redis.client.csc.requests", redis__client__csc__result="miss")) == 1
+    assert total(only(pts, "redis.client.csc.requests", redis__client__csc__result="hit")) == 1
+    (_, p), = only(pts, "db.client.operation.duration", db__operation__name="GET")
+    assert p.count == 2, "the hit is an operation too"
+    control(srv).set("obs:c", "w")
+    deadline = time.monotonic() + 5
+    evicted = 0.0
+    while evicted < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        evicted += total(only(collect(), "redis.client.csc.evictions", redis__client__csc__reason="invalidation"))
+    assert evicted == 1
+
+
+def test_a_pool_wait(srv: Dict[str, Any]) -> None:
+    r = client(srv, mode="pooled", max_connections=1, pool_timeout=0.2)
+    r.ping()
+    collect()
+    with r.pipeline() as pipe:
+        pipe.watch("obs:w")  # holds the pool's one connection
+        with pytest.raises(exceptions.PoolTimeoutError):
+            r.get("obs:w")
+    pts = collect()
+    waits = pts["db.client.connection.wait_time"]
+    assert max(p.max for _, p in waits) >= 0.2
+    assert total(pts["db.client.connection.timeouts"]) == 1
+    (attrs, _), = only(pts, "db.client.operation.duration", db__operation__name="GET")
+    assert attrs["error.type"] == "PoolTimeoutError"
+
+
+def test_pubsub_messages(srv: Dict[str, Any]) -> None:
+    r = client(srv)
+    p = r.pubsub()
+    p.subscribe("obs:chan")
+    assert p.get_message(timeout=1.0) is not None  # the confirmation
+    collect()
+    for _ in range(3):
+        r.publish("obs:chan", "payload-secret")
+    got = [p.get_message(timeout=1.0) for _ in range(3)]
+    assert all(m is not None and m["data"] == b"payload-secret" for m in got)
+    p.close()
+    pts = collect()
+    assert total(only(pts, "redis.client.pubsub.messages", redis__client__pubsub__message__direction="receive")) == 3
+    pub = only(pts, "redis.client.pubsub.messages", redis__client__pubsub__message__direction="publish")
+    assert total(pub) == 3 and pub[0][0]["redis.client.pubsub.sharded"] is False
+
+
+def test_no_password_key_or_argument_in_any_attribute(srv: Dict[str, Any]) -> None:
+    r = client(srv, cache_config=redbridge.CacheConfig(max_size=10))
+    r.set("obs:secret-key", "argument-value-42")
+    r.get("obs:secret-key")
+    r.get("obs:secret-key")
+    with pytest.raises(exceptions.ResponseError):
+        r.incr("obs:secret-key")
+    r.publish("obs:secret-chan", "argument-value-42")
+    with pytest.raises(exceptions.AuthenticationError):
+        redbridge.Redis(host="127.0.0.1", port=srv["port"], password="wrong-hunter3").ping()
+    pts = collect()
+    assert pts, "something was recorded"
+    text = repr([(name, a) for name, ps in pts.items() for a, _ in ps])
+    for secret in ("hunter2", "hunter3", "argument-value", "secret-key", "secret-chan"):
+        assert secret not in text, (secret, text)
+
+
+def test_missing_opentelemetry_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ImportError, match="pip install opentelemetry-api"):
+        ObservabilityInstance().init(OTelConfig())
+
+
+def test_config_follows_redis_py() -> None:
+    assert OTelConfig().metric_groups == MetricGroup.CONNECTION_BASIC | MetricGroup.RESILIENCY
+    assert OTelConfig(metric_groups=[MetricGroup.COMMAND, MetricGroup.CSC]).metric_groups == (
+        MetricGroup.COMMAND | MetricGroup.CSC
+    )
+    cfg = OTelConfig(exclude_commands=["ping"])
+    assert not cfg.should_track_command("PING") and cfg.should_track_command("GET")
+    assert OTelConfig(include_commands=["GET"]).should_track_command("get")
+    assert get_observability_instance().is_enabled()
