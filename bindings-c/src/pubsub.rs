@@ -51,6 +51,9 @@ pub const REDBRIDGE_PUBSUB_SSUBSCRIBE: c_int = 8;
 pub const REDBRIDGE_PUBSUB_SUNSUBSCRIBE: c_int = 9;
 /// Messages may be missing at this point of the stream (`gap_cause`, `dropped`).
 pub const REDBRIDGE_PUBSUB_GAP: c_int = 10;
+/// The answer to redbridge_pubsub_ping (`payload`: what the PING carried, empty
+/// without a message), in order with the messages received before it.
+pub const REDBRIDGE_PUBSUB_PONG: c_int = 11;
 
 /// Gap cause: the connection was lost and made again, with every subscription; what
 /// was published meanwhile was not received (how much is unknown, `dropped` is 0).
@@ -167,6 +170,10 @@ impl Owned {
                 };
                 msg.dropped = g.dropped;
                 (None, None, None)
+            }
+            PubSubEvent::Pong(data) => {
+                (msg.kind, msg.kind_name) = (REDBRIDGE_PUBSUB_PONG, c"pong".as_ptr());
+                (None, None, Some(data))
             }
         };
         let (channel, p, n) = field(channel);
@@ -501,6 +508,32 @@ pub extern "C" fn redbridge_pubsub_sunsubscribe(
     argvlen: *const usize,
 ) -> redbridge_status {
     change(pubsub, SubscriptionKind::SUnsubscribe, argc, argv, argvlen)
+}
+
+/// Sends PING on the subscriber's connection (with `message` of `len` bytes, binary-safe,
+/// when `message` is not NULL) and returns once the server answered; a
+/// REDBRIDGE_PUBSUB_PONG event carrying `message` is queued then, after every event
+/// received before it. REDBRIDGE_ERR_CONNECTION when not connected (subscribe first; a
+/// subscriber reconnects by itself) or when no answer came within the response timeout.
+#[no_mangle]
+pub extern "C" fn redbridge_pubsub_ping(
+    pubsub: *mut redbridge_pubsub,
+    message: *const c_char,
+    len: usize,
+) -> redbridge_status {
+    boundary(|| {
+        let h = handle(pubsub)?;
+        let data = if message.is_null() {
+            None
+        } else {
+            // SAFETY: the caller passes `len` readable bytes at a non-NULL `message`.
+            Some(unsafe { std::slice::from_raw_parts(message.cast::<u8>(), len) }.to_vec())
+        };
+        if h.freed.load(Ordering::Acquire) {
+            return Err(redbridge_pubsub::freed_error());
+        }
+        h.sub.ping(data).map_err(|e| h.error(e))
+    })
 }
 
 /// Takes the next event, waiting at most `timeout_ms` milliseconds (0: only what is

@@ -98,6 +98,8 @@ impl ToNapiValue for Events {
                     items.push(number(env, g.dropped as f64)?);
                     items.push(null(env)?);
                 }
+                // node-redis has no PING event on a subscriber; this binding never pings.
+                PubSubEvent::Pong(_) => {}
             }
         }
         js_array(env, items)

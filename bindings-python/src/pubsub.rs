@@ -23,7 +23,7 @@ const SLICE: Duration = Duration::from_millis(100);
 /// The subscription kind named as redis-py's message types name it.
 /// `(type, pattern, channel, data)`: a message's pattern (pmessage only), channel and
 /// payload; a confirmation's channel (None for an unsubscribe of nothing) and count; a
-/// gap's `("gap", None, None, (cause, dropped))`.
+/// gap's `("gap", None, None, (cause, dropped))`; a pong's `("pong", None, None, data)`.
 fn event_tuple(py: Python<'_>, event: PubSubEvent) -> PyResult<Py<PyAny>> {
     let none = || py.None();
     let bytes = |b: Vec<u8>| pyo3::types::PyBytes::new(py, &b).into_any().unbind();
@@ -53,6 +53,12 @@ fn event_tuple(py: Python<'_>, event: PubSubEvent) -> PyResult<Py<PyAny>> {
                 (cause, g.dropped).into_pyobject(py)?.into_any().unbind(),
             ]
         }
+        PubSubEvent::Pong(data) => [
+            "pong".into_pyobject(py)?.into_any().unbind(),
+            none(),
+            none(),
+            bytes(data),
+        ],
     };
     Ok(PyTuple::new(py, items)?.into_any().unbind())
 }
@@ -186,6 +192,32 @@ impl NativePubSub {
             Ok(e) => optional_event(py, e),
             Err(e) => Err(to_py_err(py, &e)),
         }
+    }
+
+    /// PING on the subscriber's connection (with `message`), the GIL released; a pong
+    /// event follows the events received before it.
+    #[pyo3(signature = (message=None))]
+    fn ping(&self, py: Python<'_>, message: Option<Vec<u8>>) -> PyResult<()> {
+        let result = py.detach(|| self.sub.ping(message));
+        result.map_err(|e| to_py_err(py, &e))
+    }
+
+    /// [`Self::ping`] on the core runtime; settles `fut` with None once answered.
+    fn ping_async(
+        &self,
+        message: Option<Vec<u8>>,
+        loop_: Py<PyAny>,
+        fut: Py<PyAny>,
+        settle_fn: Py<PyAny>,
+    ) -> MonitorWait {
+        let sub = self.sub.as_async().clone();
+        let work = async move { sub.ping(message).await };
+        on_runtime(work, |py, ()| Ok(py.None()), loop_, fut, settle_fn)
+    }
+
+    /// Drops the connection as if it had broken: it reconnects and resubscribes by itself.
+    fn reconnect(&self) {
+        self.sub.reconnect();
     }
 
     /// Whether the connection is up and subscribed now.

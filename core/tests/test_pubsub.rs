@@ -10,8 +10,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use redbridge::{
-    Client, Gap, GapCause, MessageKind, PubSubEvent, PubSubMessage, PubSubOptions, Subscriber,
-    SubscriptionKind, SyncClient, Value,
+    Client, Gap, GapCause, MessageKind, Protocol, PubSubEvent, PubSubMessage, PubSubOptions,
+    Subscriber, SubscriptionKind, SyncClient, Value,
 };
 use support::{c, TestServer};
 
@@ -362,6 +362,7 @@ fn a_full_queue_drops_counts_and_reports_a_gap() {
                     dropped += g.dropped;
                 }
                 PubSubEvent::Subscription { .. } => {}
+                PubSubEvent::Pong(_) => panic!("no PING was sent"),
             }
         }
         assert_eq!(got, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
@@ -436,4 +437,36 @@ fn dropping_closes_and_bad_arguments_are_refused() {
     support::wait_for("the dropped subscriber's connection to close", || {
         numsub(&mut ctl, "dr") == 0
     });
+}
+
+#[test]
+fn ping_answers_in_order_and_reconnect_resubscribes_with_a_gap() {
+    let srv = TestServer::start();
+    for protocol in [Protocol::Resp2, Protocol::Resp3] {
+        run(async {
+            let config = srv.builder().protocol(protocol).build().unwrap();
+            let client = Client::new(config).unwrap();
+            let sub = client.pubsub(PubSubOptions::default()).unwrap();
+            // Not subscribed: no connection to ping on, and the error says so.
+            let e = sub.ping(None).await.unwrap_err();
+            assert!(e.to_string().contains("subscribe first"), "{e}");
+            sub.subscribe(SubscriptionKind::Subscribe, [&b"pp"[..]])
+                .await
+                .unwrap();
+            assert!(matches!(next(&sub).await, PubSubEvent::Subscription { .. }));
+            assert_eq!(publish(&client, b"pp", b"before").await, 1);
+            sub.ping(Some(b"he\0llo".to_vec())).await.unwrap();
+            sub.ping(None).await.unwrap();
+            assert_eq!(next_message(&sub).await.payload, b"before");
+            assert_eq!(next(&sub).await, PubSubEvent::Pong(b"he\0llo".to_vec()));
+            assert_eq!(next(&sub).await, PubSubEvent::Pong(Vec::new()));
+
+            sub.reconnect();
+            let gap = next_gap(&sub).await;
+            assert_eq!(gap.cause, GapCause::Reconnected);
+            assert_eq!(publish(&client, b"pp", b"after").await, 1);
+            assert_eq!(next_message(&sub).await.payload, b"after");
+            assert_eq!(client.stats().pubsub_resubscribes, 1);
+        });
+    }
 }

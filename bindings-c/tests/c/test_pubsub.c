@@ -273,6 +273,27 @@ static void test_confirmations_and_timeout(redbridge_client *c) {
           "pmessage with its pattern");
     redbridge_message_free(m);
 
+    /* PING: a pong event after what came before it, carrying the PING's message. */
+    r = RUN(c, REDBRIDGE_OK, "PUBLISH", "cf:c", "before-ping");
+    redbridge_reply_free(r);
+    CHECK(redbridge_pubsub_ping(s, "p\0ng", 4) == REDBRIDGE_OK, "ping with a binary message");
+    CHECK(redbridge_pubsub_ping(s, NULL, 0) == REDBRIDGE_OK, "ping without a message");
+    for (int i = 0; i < 2; i++) {
+        m = next_within(s, 5000, false);
+        CHECK(m && (m->kind == REDBRIDGE_PUBSUB_MESSAGE || m->kind == REDBRIDGE_PUBSUB_PMESSAGE) &&
+                  bytes_eq(m->payload, m->payload_len, "before-ping", 11),
+              "the message before the pongs (%d)", i);
+        redbridge_message_free(m);
+    }
+    m = next_within(s, 5000, false);
+    CHECK(m && m->kind == REDBRIDGE_PUBSUB_PONG && strcmp(m->kind_name, "pong") == 0 &&
+              bytes_eq(m->payload, m->payload_len, "p\0ng", 4) && m->channel == NULL,
+          "pong with the PING's message");
+    redbridge_message_free(m);
+    m = next_within(s, 5000, false);
+    CHECK(m && m->kind == REDBRIDGE_PUBSUB_PONG && m->payload_len == 0, "pong without a message");
+    redbridge_message_free(m);
+
     CHECK(redbridge_pubsub_unsubscribe(s, 1, chans + 1, NULL) == REDBRIDGE_OK, "unsubscribe one");
     expect(s, REDBRIDGE_PUBSUB_UNSUBSCRIBE, "cf:b", 3, "unsubscribe b");
     CHECK(redbridge_pubsub_unsubscribe(s, 0, NULL, NULL) == REDBRIDGE_OK, "unsubscribe all (argc 0, argv NULL)");
@@ -597,6 +618,7 @@ static void test_pubsub_bad_input(redbridge_client *c) {
     CHECK(redbridge_pubsub_sunsubscribe(NULL, 0, NULL, NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");
     redbridge_message *m = NULL;
     CHECK(redbridge_pubsub_next(NULL, 0, &m) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");
+    CHECK(redbridge_pubsub_ping(NULL, NULL, 0) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");
     CHECK(redbridge_pubsub_run(NULL, on_event, NULL, 0) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");
     CHECK(redbridge_pubsub_stop(NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");
     CHECK(redbridge_pubsub_subscriptions(NULL, NULL, NULL, NULL) == REDBRIDGE_ERR_INVALID_ARGUMENT, "NULL handle");

@@ -258,6 +258,10 @@ pub enum PubSubEvent {
     },
     /// Messages may be missing here (see [`Gap`]).
     Gap(Gap),
+    /// The answer to [`Subscriber::ping`]: what the PING carried (empty without a
+    /// message), after every event received before it. Health-check PINGs are not
+    /// queued.
+    Pong(Vec<u8>),
 }
 
 /// What a subscriber is subscribed to (or will be once connected), each sorted.
@@ -717,6 +721,73 @@ impl Subscriber {
         self.inner().lost.send_modify(|g| *g = (*g).max(generation));
     }
 
+    /// Sends PING (with `message` when given) on the subscriber's connection and queues
+    /// a [`PubSubEvent::Pong`] once the server answered: redis-py's `PubSub.ping()`, a
+    /// round trip that is seen in order with the messages. A connection error when not
+    /// connected (the subscriber reconnects by itself) or when no answer comes within
+    /// the response timeout (then the connection is replaced, as a health check would).
+    pub async fn ping(&self, message: Option<Vec<u8>>) -> Result<()> {
+        if let Some(c) = &self.handle.cluster {
+            return Box::pin(c.home()?.ping(message)).await;
+        }
+        let inner = self.inner();
+        let live = inner.link.lock().await.clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "the subscriber is not connected to {} now (it reconnects by itself); subscribe first",
+                    inner.config.addr
+                ),
+            )
+        })?;
+        let mut cmd = redis::cmd("PING");
+        if let Some(m) = &message {
+            cmd.arg(m.as_slice());
+        }
+        let response = inner.config.response_timeout();
+        let mut conn = live.conn.clone();
+        match tokio::time::timeout(response, conn.send_packed_command(&cmd)).await {
+            Ok(Ok(_)) => {
+                inner.push(PubSubEvent::Pong(message.unwrap_or_default()));
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let e = Error::from(e);
+                if e.kind() == ErrorKind::Connection {
+                    self.lost(live.generation);
+                }
+                Err(e)
+            }
+            Err(_) => {
+                self.lost(live.generation);
+                Err(Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "PING got no answer within {} ms; reconnecting",
+                        response.as_millis()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Drops the connection as if it had broken: the subscriber reconnects, resubscribes
+    /// everything and queues a gap, as after any loss (redis-py's
+    /// `p.connection.disconnect()`, and a way to test what an application does then).
+    pub fn reconnect(&self) {
+        if let Some(c) = &self.handle.cluster {
+            c.reconnect();
+            return;
+        }
+        let generation = *self.inner().published.borrow();
+        if generation != 0 {
+            // Not connected from now on, as a dropped connection is; the supervisor makes
+            // the next one.
+            self.inner().published.send_replace(0);
+            self.lost(generation);
+        }
+    }
+
     /// The next event, waiting as long as it takes. A connection error once the
     /// subscriber is closed. Cancel-safe: dropping the future loses no event; waiters
     /// sharing the subscriber each get different events.
@@ -1064,6 +1135,11 @@ impl SyncSubscriber {
         N: Into<Vec<u8>>,
     {
         block_on(self.runtime, self.subscriber.unsubscribe(kind, names))
+    }
+
+    /// [`Subscriber::ping`], blocking.
+    pub fn ping(&self, message: Option<Vec<u8>>) -> Result<()> {
+        block_on(self.runtime, self.subscriber.ping(message))
     }
 
     /// The next event; `None` when `timeout` passes first (`None`: wait as long as it

@@ -199,6 +199,30 @@ impl ClusterSubs {
         self.lock_nodes().values().all(|n| n.sub.is_connected())
     }
 
+    /// A node subscriber to send a PING on: a connected one if any. A connection error
+    /// when nothing is subscribed yet (no node connection exists then).
+    pub(super) fn home(&self) -> Result<Subscriber> {
+        let nodes = self.lock_nodes();
+        nodes
+            .values()
+            .find(|n| n.sub.is_connected())
+            .or_else(|| nodes.values().next())
+            .map(|n| n.sub.clone())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Connection,
+                    "the cluster subscriber has no node connection yet; subscribe first",
+                )
+            })
+    }
+
+    /// Drops every node's connection as if it had broken (each reconnects by itself).
+    pub(super) fn reconnect(&self) {
+        for node in self.lock_nodes().values() {
+            node.sub.reconnect();
+        }
+    }
+
     /// Closes every node's subscriber.
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Release);
