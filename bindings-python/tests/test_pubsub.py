@@ -81,13 +81,125 @@ def test_handlers_ignore_subscribe_messages_and_listen(url: str) -> None:
         message = p.get_message(timeout=0.5)
     assert seen == [{"type": "message", "pattern": None, "channel": b"ph-h", "data": b"to handler"}]
     assert message == {"type": "message", "pattern": None, "channel": b"ph-plain", "data": b"to caller"}
-    # listen() ends once nothing is subscribed and the queue is read (the unsubscribe
-    # confirmations are ignored here).
+    # As in redis-py, subscribed until the unsubscribe confirmations are read; listen()
+    # reads them (ignored here) and ends.
     p.unsubscribe()
-    assert not p.subscribed
+    assert p.subscribed
     assert list(p.listen()) == []
+    assert not p.subscribed
     p.close()
     assert p.get_message() is None
+
+
+def _lifecycle(r: Any, p: Any, subscription: Any) -> List[Any]:
+    """redis-py's subscribed state, Subscription objects, ping and a dropped connection,
+    step by step; what a client shows at each step."""
+    seen: List[Any] = [p.subscribed, p.connection is None]
+    handled: List[Dict[str, Any]] = []
+    p.subscribe("pl-a")
+    seen += [p.subscribed, p.connection is None, _drain(p, 1)]
+    p.subscribe(subscription(b"pl-\x80bin", handled.append))
+    seen += _drain(p, 1)
+    r.publish(b"pl-\x80bin", b"to the handler")
+    deadline = time.monotonic() + 5
+    while not handled:
+        assert time.monotonic() < deadline
+        assert p.get_message(timeout=0.1) is None
+    seen.append(handled)
+    r.publish("pl-a", "before the ping")
+    p.ping("hello \x00")
+    p.ping()
+    seen += _drain(p, 3)
+    p.connection.disconnect()
+    # Reconnected and resubscribed by itself: the confirmations come again.
+    seen.append(sorted(_drain(p, 2), key=lambda m: str(m["channel"])))
+    r.publish("pl-a", "after")
+    seen += _drain(p, 1)
+    p.unsubscribe()
+    seen.append(p.subscribed)
+    seen.append(sorted(_drain(p, 2), key=lambda m: str(m["channel"])))
+    seen += [p.subscribed, p.get_message(timeout=0.05), dict(p.channels)]
+    p.close()
+    seen += [p.subscribed, p.connection is None, dict(p.channels)]
+    # Usable again after close(), as after redis-py's reset().
+    p.subscribe("pl-again")
+    seen += _drain(p, 1)
+    p.close()
+    return seen
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_lifecycle_matches_redis_py(url: str, protocol: int) -> None:
+    import redis.typing
+
+    mine = _lifecycle(redbridge.Redis.from_url(url, protocol=protocol),
+                      redbridge.Redis.from_url(url, protocol=protocol).pubsub(), redbridge.Subscription)
+    theirs = redis_py.Redis.from_url(url, protocol=protocol)
+    reference = _lifecycle(theirs, theirs.pubsub(), redis.typing.Subscription)
+    assert mine == reference
+    assert mine[8] == {"type": "pong", "pattern": None, "channel": None, "data": b"hello \x00"}
+
+
+def test_push_handler_func_matches_redis_py(url: str) -> None:
+    def script(r: Any) -> List[Any]:
+        pushes: List[Any] = []
+        p = r.pubsub(push_handler_func=pushes.append)
+        p.subscribe("pp-a")
+        p.psubscribe("pp-*")
+        assert p.get_message(timeout=1) is None
+        assert p.get_message(timeout=1) is None
+        r.publish("pp-a", b"x\x00")
+        got = [p.get_message(timeout=1), p.get_message(timeout=1)]
+        p.close()
+        return [got, sorted(pushes, key=repr)]
+
+    # RESP3 (redis-py 8's default and an explicit protocol=3): every push to the handler.
+    for kwargs in ({}, {"protocol": 3}):
+        mine = script(redbridge.Redis.from_url(url, **kwargs))
+        assert mine == script(redis_py.Redis.from_url(url, **kwargs))
+        assert [b"message", b"pp-a", b"x\x00"] in mine[1]
+    # RESP2 asked for: the handler is not used, as in redis-py.
+    p = redbridge.Redis.from_url(url, protocol=2).pubsub(push_handler_func=pytest.fail)
+    p.subscribe("pp-a")
+    assert _drain(p, 1)[0]["type"] == "subscribe"
+    p.close()
+
+
+def test_asyncio_lifecycle(url: str) -> None:
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(url, decode_responses=True)
+        p = r.pubsub()
+        with pytest.raises(RuntimeError, match="did you forget to call subscribe"):
+            await p.get_message()
+        seen: List[str] = []
+
+        async def handler(m: Dict[str, Any]) -> None:
+            await asyncio.sleep(0)
+            seen.append(m["data"])
+
+        await p.subscribe(**{"pal-h": handler})
+        assert p.subscribed
+        await p.ping("hi")
+        got = []
+        while len(got) < 2:
+            m = await p.get_message(timeout=1)
+            assert m is not None
+            got.append(m["type"])
+        assert got == ["subscribe", "pong"]
+        await r.publish("pal-h", "to the coroutine")
+        assert await p.get_message(timeout=1) is None
+        assert seen == ["to the coroutine"]
+        await p.connection.disconnect()
+        m = await p.get_message(timeout=2)
+        assert m is not None and m["type"] == "subscribe"
+        with pytest.deprecated_call():
+            await p.close()
+        assert not p.subscribed and p.connection is None
+        await p.subscribe("pal-again")
+        assert (await p.get_message(timeout=1) or {}).get("channel") == "pal-again"
+        await p.aclose()
+
+    asyncio.run(main())
 
 
 def test_run_in_thread_calls_handlers_and_stops(url: str) -> None:
@@ -106,6 +218,8 @@ def test_run_in_thread_calls_handlers_and_stops(url: str) -> None:
     with pytest.raises(redbridge.exceptions.PubSubError):
         p.run_in_thread()
     p.unsubscribe("pt-nohandler")
+    # The channel is left once its confirmation is read (as in redis-py).
+    assert [m["type"] for m in _drain(p, 3)] == ["subscribe", "subscribe", "unsubscribe"]
     worker = p.run_in_thread(sleep_time=0.01, daemon=True, exception_handler=lambda e, ps, w: errors.append(e))
     for data in ["1", "boom", "2"]:
         r.publish("pt-ch", data)

@@ -19,6 +19,7 @@ from ._redbridge import __version__
 from .cache import CacheConfig
 from .client import Pipeline, Redis, StrictRedis
 from .cluster import ClusterNode, RedisCluster
+from .pubsub import Subscription
 from .exceptions import (
     AuthenticationError,
     ConnectionError,
@@ -55,6 +56,7 @@ __all__ = [
     "RedisError",
     "ResponseError",
     "StrictRedis",
+    "Subscription",
     "TimeoutError",
     "WatchError",
     "__version__",

@@ -130,6 +130,7 @@ class ClientBase(Commands):
             **kwargs,
         )
         self._make: Tuple[Optional[str], Dict[str, Any]] = (None, dict(options))
+        self._protocol: Any = protocol
         self._callbacks = _shapes_for(protocol)
         self._native, self._decode = make_native(None, options)
 
@@ -142,6 +143,7 @@ class ClientBase(Commands):
         given = kwargs.get("protocol")
         if given is None and isinstance(url, str):
             given = dict(parse_qsl(urlsplit(url).query)).get("protocol")
+        self._protocol = given
         self._callbacks = _shapes_for(given)
         self._native, self._decode = make_native(url, kwargs)
         return self

@@ -16,6 +16,15 @@ client's ``stats()`` (``pubsub_resubscribes``, ``pubsub_dropped``). Pass
 ``get_message()``/``listen()`` as ``{'type': 'gap', 'pattern': None, 'channel': None,
 'data': {'cause': 'reconnected' | 'overflow', 'dropped': n}}``.
 
+As in redis-py: ``subscribed`` stays true until the last unsubscribe confirmation is
+read (``get_message()`` waits for a subscription first when nothing is subscribed);
+``Subscription(name, handler)`` objects; ``ping()`` queues a ``pong`` message in order;
+``push_handler_func`` gets every raw push unless the client asked for RESP2;
+``p.connection.disconnect()`` drops the connection, which the core makes again with every
+subscription (the confirmations come again); ``close()`` forgets everything and a later
+subscribe starts anew. Where redis-py raises ConnectionError because the connection
+died, the core reconnects instead and reports the gap.
+
 ``health_check_interval``: the core always checks the connection (by default every
 connect timeout, answered within the response timeout); a value > 0 sets the interval.
 ``max_messages`` / ``max_bytes`` bound the queue (default 100,000 messages / 8 MiB).
@@ -24,120 +33,266 @@ connect timeout, answered within the response timeout); a value > 0 sets the int
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
+import warnings
 from types import TracebackType
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple, Type
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional, Set, Tuple, Type
 
 from . import _redbridge
 from .exceptions import PubSubError
 
-__all__ = ["AsyncPubSub", "PubSub", "PubSubWorkerThread"]
+__all__ = ["AsyncPubSub", "PubSub", "PubSubWorkerThread", "Subscription"]
 
 Handler = Callable[[Dict[str, Any]], Any]
 _CONFIRMATIONS = frozenset({"subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"})
+_UNSUBSCRIBES = frozenset({"unsubscribe", "punsubscribe", "sunsubscribe"})
+_SUBSCRIBES = frozenset({"subscribe", "psubscribe", "ssubscribe"})
+
+
+class Subscription:
+    """A channel or pattern with an optional handler: ``p.subscribe(Subscription("ch",
+    handler))`` is ``p.subscribe(ch=handler)`` for names that are not identifiers
+    (redis-py's ``redis.typing.Subscription``; any object with ``name`` and ``handler``
+    attributes is taken the same way)."""
+
+    __slots__ = ("name", "handler")
+
+    def __init__(self, name: Any, handler: Optional[Handler] = None) -> None:
+        self.name = name
+        self.handler = handler
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Subscription) and (self.name, self.handler) == (other.name, other.handler)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.handler))
+
+    def __repr__(self) -> str:
+        return f"Subscription(handler={self.handler!r})"  # the name is the application's data
+
+
+def _flatten(args: Tuple[Any, ...]) -> List[Any]:
+    """Names given one by one or in lists, as redis-py takes them."""
+    flat: List[Any] = []
+    for a in args:
+        flat.extend(a if isinstance(a, (list, tuple, set)) else [a])
+    return flat
 
 
 class _Subscriptions:
-    """What both flavours share: the handlers by name, and turning the core's event
-    tuples into redis-py's message dicts (decoded when the client decodes)."""
+    """What both flavours share: the handlers by name, redis-py's ``subscribed`` state,
+    and turning the core's event tuples into redis-py's message dicts (decoded when the
+    client decodes).
+
+    ``subscribed`` follows redis-py: true from the (p/s)subscribe call, false once the
+    confirmation of the last unsubscribe has been read; a name stays in ``channels``
+    (``patterns``, ``shard_channels``) until its unsubscribe confirmation is read."""
 
     def __init__(self, client: Any, ignore_subscribe_messages: bool, health_check_interval: float,
                  gap_handler: Optional[Handler], gap_messages: bool,
-                 max_messages: Optional[int], max_bytes: Optional[int]) -> None:
+                 max_messages: Optional[int], max_bytes: Optional[int],
+                 push_handler_func: Optional[Callable[[Any], Any]]) -> None:
         self.encoder = client.get_encoder()
         self.ignore_subscribe_messages = ignore_subscribe_messages
         self.health_check_interval = health_check_interval
         self.gap_handler = gap_handler
         self.gap_messages = gap_messages
+        # redis-py 8 calls it with every push instead of returning messages, unless the
+        # client asked for RESP2 (it speaks RESP3 by default).
+        resp2 = str(getattr(client, "_protocol", None)).lower() in ("2", "resp2")
+        self.push_handler_func = None if resp2 else push_handler_func
         self.channels: Dict[Any, Optional[Handler]] = {}
         self.patterns: Dict[Any, Optional[Handler]] = {}
         self.shard_channels: Dict[Any, Optional[Handler]] = {}
+        self.pending_unsubscribe_channels: Set[Any] = set()
+        self.pending_unsubscribe_patterns: Set[Any] = set()
+        self.pending_unsubscribe_shard_channels: Set[Any] = set()
+        # Set by a subscribe, cleared when the last unsubscribe confirmation is read.
+        self.subscribed_event = threading.Event()
         self.gaps = 0
-        self._native: Any = _redbridge.NativePubSub(
-            client._live(), max_messages, max_bytes, health_check_interval or None)
+        self._client = client
+        self._bounds = (max_messages, max_bytes)
+        self._native: Any = self._open()
         self._closed = False
+
+    def _open(self) -> Any:
+        max_messages, max_bytes = self._bounds
+        return _redbridge.NativePubSub(self._client._live(), max_messages, max_bytes, self.health_check_interval or None)
+
+    def _native_for_use(self) -> Any:
+        """The native subscriber for a subscribe: a new one after close() (redis-py's
+        PubSub is usable again after reset())."""
+        if self._closed:
+            self._native = self._open()
+            self._closed = False
+        self._used = True
+        return self._native
 
     @property
     def subscribed(self) -> bool:
-        """Whether anything is subscribed (redis-py's property)."""
-        return bool(self.channels or self.patterns or self.shard_channels)
+        """Whether anything is subscribed, or an unsubscribe is not yet confirmed
+        (redis-py's property)."""
+        return self.subscribed_event.is_set()
 
-    def _table(self, kind: str) -> Dict[Any, Optional[Handler]]:
-        """The handlers of a (un)subscribe kind: psubscribe → patterns, ssubscribe →
-        shard channels, subscribe → channels."""
+    def _tables(self, kind: str) -> Tuple[Dict[Any, Optional[Handler]], Set[Any]]:
+        """The handlers and pending unsubscribes of a (un)subscribe kind: psubscribe →
+        patterns, ssubscribe → shard channels, subscribe → channels."""
         if kind in ("psubscribe", "punsubscribe"):
-            return self.patterns
+            return self.patterns, self.pending_unsubscribe_patterns
         if kind in ("ssubscribe", "sunsubscribe"):
-            return self.shard_channels
-        return self.channels
+            return self.shard_channels, self.pending_unsubscribe_shard_channels
+        return self.channels, self.pending_unsubscribe_channels
+
+    def _key(self, name: Any) -> Any:
+        return self.encoder.decode(self.encoder.encode(name))
 
     def _plan(self, kind: str, args: Tuple[Any, ...], handlers: Dict[str, Handler]) -> List[bytes]:
-        """Records ``args`` (names, or lists of names) and ``handlers`` under ``kind``; the
-        names as bytes for the core."""
-        table = self._table(kind)
-        names: List[bytes] = []
-        flat: List[Any] = []
-        for a in args:
-            flat.extend(a if isinstance(a, (list, tuple, set)) else [a])
-        for name in flat:
-            table[self.encoder.decode(self.encoder.encode(name))] = None
-            names.append(self.encoder.encode(name))
-        for name, handler in handlers.items():
-            table[self.encoder.decode(self.encoder.encode(name))] = handler
-            names.append(self.encoder.encode(name))
-        if not names:
+        """Records ``args`` (names, lists of names, or ``Subscription`` objects) and
+        keyword ``handlers`` under ``kind``; the names as bytes for the core."""
+        table, pending = self._tables(kind)
+        wanted: List[Tuple[Any, Optional[Handler]]] = []
+        for a in _flatten(args):
+            if not isinstance(a, (str, bytes, memoryview, int, float)) and hasattr(a, "name") and hasattr(a, "handler"):
+                wanted.append((a.name, a.handler))
+            else:
+                wanted.append((a, None))
+        wanted.extend(handlers.items())
+        if not wanted:
             raise PubSubError(f"{kind} needs at least one channel or pattern")
+        names: List[bytes] = []
+        self._used = True
+        for name, handler in wanted:
+            encoded = self.encoder.encode(name)
+            key = self.encoder.decode(encoded)
+            table[key] = handler
+            pending.discard(key)
+            names.append(encoded)
+        self.subscribed_event.set()
         return names
 
     def _forget(self, kind: str, args: Tuple[Any, ...]) -> List[bytes]:
-        table = self._table(kind)
-        flat: List[Any] = []
-        for a in args:
-            flat.extend(a if isinstance(a, (list, tuple, set)) else [a])
-        if not flat:
-            table.clear()
-        names = [self.encoder.encode(n) for n in flat]
-        for n in names:
-            table.pop(self.encoder.decode(n), None)
+        """Marks names (all of ``kind`` when none is given) as unsubscribing; they leave
+        the table when their confirmation is read."""
+        table, pending = self._tables(kind)
+        flat = _flatten(args)
+        if flat:
+            names = [self.encoder.encode(n) for n in flat]
+            pending.update(self.encoder.decode(n) for n in names)
+        else:
+            names = []
+            pending.update(table)
         return names
 
     def _message(self, raw: Any, ignore_subscribe_messages: bool) -> Optional[Dict[str, Any]]:
-        """redis-py's dict of one core event, or None when it is handled or ignored."""
-        if raw is None:
+        """redis-py's dict of one core event, or None when a handler took it or it is
+        ignored."""
+        message, handler = self._parse(raw, ignore_subscribe_messages)
+        if handler is not None and message is not None:
+            handler(message)
             return None
+        return message  # type: ignore[no-any-return]
+
+    def _parse(self, raw: Any, ignore_subscribe_messages: bool) -> Tuple[Any, Optional[Callable[[Any], Any]]]:
+        """The message dict of a core event and the handler that should get it instead of
+        the caller (None: return it); with a push handler, the raw push list and that
+        handler. Does redis-py's bookkeeping of unsubscriptions."""
+        if raw is None:
+            return None, None
         kind, pattern, channel, data = raw
         decode = self.encoder.decode
         if kind == "gap":
             self.gaps += 1
             gap = {"type": "gap", "pattern": None, "channel": None, "data": {"cause": data[0], "dropped": data[1]}}
             if self.gap_handler is not None:
-                self.gap_handler(gap)
-                return None
-            return gap if self.gap_messages else None
+                return gap, self.gap_handler
+            return (gap if self.gap_messages else None), None
+        if kind == "pong":
+            return {"type": "pong", "pattern": None, "channel": None, "data": decode(data)}, None
+        if kind in _UNSUBSCRIBES and channel is not None:
+            table, pending = self._tables(kind)
+            key = decode(channel)
+            if key in pending:
+                pending.discard(key)
+                table.pop(key, None)
+        if kind in _UNSUBSCRIBES and not (self.channels or self.patterns or self.shard_channels):
+            self.subscribed_event.clear()
+        if self.push_handler_func is not None:
+            push = [kind.encode(), channel, data] if pattern is None else [kind.encode(), pattern, channel, data]
+            return push, self.push_handler_func
         message = {"type": kind, "pattern": None if pattern is None else decode(pattern),
                    "channel": None if channel is None else decode(channel),
                    "data": data if kind in _CONFIRMATIONS else decode(data)}
         if kind in _CONFIRMATIONS:
             if ignore_subscribe_messages or self.ignore_subscribe_messages:
-                return None
-            return message
+                return None, None
+            return message, None
         if kind == "pmessage":
             handler = self.patterns.get(message["pattern"])
         elif kind == "smessage":
             handler = self.shard_channels.get(message["channel"])
         else:
             handler = self.channels.get(message["channel"])
-        if handler is not None:
-            handler(message)
-            return None
-        return message
+        return message, handler
+
+    def _unseen_gap(self, raw: Any) -> bool:
+        """Whether ``raw`` is a gap nobody asked to see (counted in ``gaps``): a read goes
+        on past it, as redis-py has no such event."""
+        if raw is not None and raw[0] == "gap" and self.gap_handler is None and not self.gap_messages:
+            self.gaps += 1
+            return True
+        return False
 
     def _check_handlers(self) -> None:
         for table in (self.channels, self.patterns, self.shard_channels):
             for name, handler in table.items():
                 if handler is None:
                     raise PubSubError(f"Channel: '{name}' has no handler registered")
+
+    def _forget_all(self) -> None:
+        """After close(): nothing subscribed, as redis-py's reset() leaves it."""
+        for table in (self.channels, self.patterns, self.shard_channels,
+                      self.pending_unsubscribe_channels, self.pending_unsubscribe_patterns,
+                      self.pending_unsubscribe_shard_channels):
+            table.clear()
+        self.subscribed_event.clear()
+
+    @property
+    def connection(self) -> Any:
+        """redis-py's ``p.connection``: None before the first subscribe and after close();
+        its ``disconnect()`` drops the connection, which the core makes again and
+        resubscribes (a gap follows), as redis-py reconnects on the next read."""
+        if self._closed or not self._used:
+            return None
+        return self._connection_class(self._native)
+
+    _used = False
+    _connection_class: Any = None
+
+
+class _Connection:
+    """The subscriber's connection as redis-py's ``PubSub.connection`` shows it."""
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def disconnect(self) -> None:
+        """Drops the connection; the subscriber reconnects and resubscribes by itself."""
+        self._native.reconnect()
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the connection is up and subscribed now."""
+        return bool(self._native.is_connected())
+
+
+class _AsyncConnection(_Connection):
+    """The asyncio flavour: ``await p.connection.disconnect()``."""
+
+    async def disconnect(self) -> None:  # type: ignore[override]
+        """Drops the connection; the subscriber reconnects and resubscribes by itself."""
+        self._native.reconnect()
 
 
 class PubSub(_Subscriptions):
@@ -147,11 +302,14 @@ class PubSub(_Subscriptions):
     Ctrl-C interrupts it.
     """
 
+    _connection_class = _Connection
+
     def __init__(self, client: Any, ignore_subscribe_messages: bool = False, health_check_interval: float = 0,
                  gap_handler: Optional[Handler] = None, gap_messages: bool = False,
-                 max_messages: Optional[int] = None, max_bytes: Optional[int] = None) -> None:
+                 max_messages: Optional[int] = None, max_bytes: Optional[int] = None,
+                 push_handler_func: Optional[Callable[[Any], Any]] = None) -> None:
         super().__init__(client, ignore_subscribe_messages, health_check_interval, gap_handler, gap_messages,
-                         max_messages, max_bytes)
+                         max_messages, max_bytes, push_handler_func)
 
     def __enter__(self) -> "PubSub":
         return self
@@ -166,17 +324,18 @@ class PubSub(_Subscriptions):
             pass
 
     def subscribe(self, *args: Any, **kwargs: Handler) -> None:
-        """SUBSCRIBE to channels; ``channel=handler`` keywords call ``handler(message)``
-        for that channel's messages instead of returning them."""
-        self._native.subscribe("subscribe", self._plan("subscribe", args, kwargs))
+        """SUBSCRIBE to channels; ``channel=handler`` keywords (or ``Subscription(name,
+        handler)`` arguments) call ``handler(message)`` for that channel's messages
+        instead of returning them."""
+        self._native_for_use().subscribe("subscribe", self._plan("subscribe", args, kwargs))
 
     def psubscribe(self, *args: Any, **kwargs: Handler) -> None:
-        """PSUBSCRIBE to glob patterns (keyword handlers as for ``subscribe``)."""
-        self._native.subscribe("psubscribe", self._plan("psubscribe", args, kwargs))
+        """PSUBSCRIBE to glob patterns (handlers as for ``subscribe``)."""
+        self._native_for_use().subscribe("psubscribe", self._plan("psubscribe", args, kwargs))
 
     def ssubscribe(self, *args: Any, **kwargs: Handler) -> None:
-        """SSUBSCRIBE to shard channels (keyword handlers as for ``subscribe``)."""
-        self._native.subscribe("ssubscribe", self._plan("ssubscribe", args, kwargs))
+        """SSUBSCRIBE to shard channels (handlers as for ``subscribe``)."""
+        self._native_for_use().subscribe("ssubscribe", self._plan("ssubscribe", args, kwargs))
 
     def unsubscribe(self, *args: Any) -> None:
         """UNSUBSCRIBE from channels, or from all of them when none is named."""
@@ -192,19 +351,34 @@ class PubSub(_Subscriptions):
 
     def get_message(self, ignore_subscribe_messages: bool = False, timeout: Optional[float] = 0.0) -> Optional[Dict[str, Any]]:
         """The next message as redis-py's dict, waiting up to ``timeout`` seconds (None:
-        as long as it takes); None when nothing came, or it went to a handler."""
+        as long as it takes); None when nothing came, or it went to a handler. While
+        nothing is subscribed it waits (up to ``timeout``) for a subscription first, as
+        redis-py does."""
         if self._closed:
             return None
-        return self._message(self._native.next(timeout), ignore_subscribe_messages)
+        if not self.subscribed:
+            start = time.monotonic()
+            if not self.subscribed_event.wait(timeout):
+                return None
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - start))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        raw = self._native.next(timeout)
+        while self._unseen_gap(raw):
+            raw = self._native.next(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return self._message(raw, ignore_subscribe_messages)
 
     get_sharded_message = get_message
 
     def listen(self) -> Iterator[Dict[str, Any]]:
-        """Messages as they come, while anything is subscribed (then what is left)."""
-        while not self._closed:
-            raw = self._native.next(None if self.subscribed else 0.0)
-            if raw is None:
-                return
+        """Messages as they come, while anything is subscribed."""
+        while self.subscribed and not self._closed:
+            try:
+                raw = self._native.next(None)
+            except Exception:
+                if self._closed:
+                    return
+                raise
             message = self._message(raw, False)
             if message is not None:
                 yield message
@@ -219,15 +393,18 @@ class PubSub(_Subscriptions):
         return worker
 
     def ping(self, message: Any = None) -> None:
-        """Checks the connection now (the core also does it every health check interval)."""
-        if not self._native.is_connected():
-            raise PubSubError("the subscriber is not connected (it reconnects by itself)")
+        """PING on the subscriber's connection: a ``{'type': 'pong', 'data': message}``
+        message follows the ones received before it. ConnectionError when nothing is
+        subscribed (there is no connection then) or no answer came in time."""
+        self._native.ping(None if message is None else self.encoder.encode(message))
 
     def close(self) -> None:
-        """Closes the connection; the subscriptions end. Idempotent."""
+        """Closes the connection and forgets every subscription; a later subscribe opens
+        a new one (redis-py's reset). Idempotent."""
         if not self._closed:
             self._closed = True
             self._native.close()
+        self._forget_all()
 
     reset = close
 
@@ -266,11 +443,14 @@ class PubSubWorkerThread(threading.Thread):
 class AsyncPubSub(_Subscriptions):
     """redis-py's asyncio PubSub: ``await p.subscribe("ch"); await p.get_message()``."""
 
+    _connection_class = _AsyncConnection
+
     def __init__(self, client: Any, run: Callable[..., Awaitable[Any]], ignore_subscribe_messages: bool = False,
                  health_check_interval: float = 0, gap_handler: Optional[Handler] = None, gap_messages: bool = False,
-                 max_messages: Optional[int] = None, max_bytes: Optional[int] = None) -> None:
+                 max_messages: Optional[int] = None, max_bytes: Optional[int] = None,
+                 push_handler_func: Optional[Callable[[Any], Any]] = None) -> None:
         super().__init__(client, ignore_subscribe_messages, health_check_interval, gap_handler, gap_messages,
-                         max_messages, max_bytes)
+                         max_messages, max_bytes, push_handler_func)
         # ``run(start, *args)`` awaits a native call that settles an asyncio future.
         self._run = run
 
@@ -280,29 +460,44 @@ class AsyncPubSub(_Subscriptions):
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         await self.aclose()
 
+    def __del__(self) -> None:
+        try:
+            self._close_now()
+        except Exception:
+            pass
+
+    async def connect(self) -> None:
+        """Makes the subscriber ready for reading before anything is subscribed (redis-py's
+        ``connect()``; the connection itself opens with the first subscription)."""
+        self._native_for_use()
+
+    async def _change(self, kind: str, names: List[bytes]) -> None:
+        native = self._native_for_use() if kind in _SUBSCRIBES else self._native
+        await self._run(native.change_async, kind, names)
+
     async def subscribe(self, *args: Any, **kwargs: Handler) -> None:
-        """SUBSCRIBE (keyword handlers as in the sync PubSub)."""
-        await self._run(self._native.change_async, "subscribe", self._plan("subscribe", args, kwargs))
+        """SUBSCRIBE (handlers as in the sync PubSub; they may be coroutine functions)."""
+        await self._change("subscribe", self._plan("subscribe", args, kwargs))
 
     async def psubscribe(self, *args: Any, **kwargs: Handler) -> None:
         """PSUBSCRIBE to glob patterns."""
-        await self._run(self._native.change_async, "psubscribe", self._plan("psubscribe", args, kwargs))
+        await self._change("psubscribe", self._plan("psubscribe", args, kwargs))
 
     async def ssubscribe(self, *args: Any, **kwargs: Handler) -> None:
         """SSUBSCRIBE to shard channels."""
-        await self._run(self._native.change_async, "ssubscribe", self._plan("ssubscribe", args, kwargs))
+        await self._change("ssubscribe", self._plan("ssubscribe", args, kwargs))
 
     async def unsubscribe(self, *args: Any) -> None:
         """UNSUBSCRIBE from channels, or from all of them."""
-        await self._run(self._native.change_async, "unsubscribe", self._forget("unsubscribe", args))
+        await self._change("unsubscribe", self._forget("unsubscribe", args))
 
     async def punsubscribe(self, *args: Any) -> None:
         """PUNSUBSCRIBE from patterns, or from all of them."""
-        await self._run(self._native.change_async, "punsubscribe", self._forget("punsubscribe", args))
+        await self._change("punsubscribe", self._forget("punsubscribe", args))
 
     async def sunsubscribe(self, *args: Any) -> None:
         """SUNSUBSCRIBE from shard channels, or from all of them."""
-        await self._run(self._native.change_async, "sunsubscribe", self._forget("sunsubscribe", args))
+        await self._change("sunsubscribe", self._forget("sunsubscribe", args))
 
     async def _next(self, timeout: Optional[float]) -> Any:
         raw = self._native.try_next()
@@ -314,21 +509,34 @@ class AsyncPubSub(_Subscriptions):
         except asyncio.TimeoutError:
             return None  # the cancelled wait lost no message
 
-    async def get_message(self, ignore_subscribe_messages: bool = False, timeout: Optional[float] = 0.0) -> Optional[Dict[str, Any]]:
-        """The next message as redis-py's dict, waiting up to ``timeout`` seconds."""
-        if self._closed:
+    async def _deliver(self, raw: Any, ignore_subscribe_messages: bool) -> Optional[Dict[str, Any]]:
+        """``_message`` with coroutine handlers awaited."""
+        message, handler = self._parse(raw, ignore_subscribe_messages)
+        if handler is not None and message is not None:
+            result = handler(message)
+            if inspect.isawaitable(result):
+                await result
             return None
-        return self._message(await self._next(timeout), ignore_subscribe_messages)
+        return message  # type: ignore[no-any-return]
+
+    async def get_message(self, ignore_subscribe_messages: bool = False, timeout: Optional[float] = 0.0) -> Optional[Dict[str, Any]]:
+        """The next message as redis-py's dict, waiting up to ``timeout`` seconds (None:
+        as long as it takes). RuntimeError before the first subscribe (and after
+        aclose()), as redis-py's asyncio PubSub has no connection then."""
+        if self.connection is None:
+            raise RuntimeError("pubsub connection not set: did you forget to call subscribe() or psubscribe()?")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        raw = await self._next(timeout)
+        while self._unseen_gap(raw):
+            raw = await self._next(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return await self._deliver(raw, ignore_subscribe_messages)
 
     get_sharded_message = get_message
 
     async def listen(self) -> AsyncIterator[Dict[str, Any]]:
         """``async for message in p.listen()``: while anything is subscribed."""
-        while not self._closed:
-            raw = await self._next(None if self.subscribed else 0.0)
-            if raw is None:
-                return
-            message = self._message(raw, False)
+        while self.subscribed and not self._closed:
+            message = await self._deliver(await self._next(None), False)
             if message is not None:
                 yield message
 
@@ -345,22 +553,33 @@ class AsyncPubSub(_Subscriptions):
                 if exception_handler is None:
                     raise
                 result = exception_handler(e, self)
-                if asyncio.iscoroutine(result):
+                if inspect.isawaitable(result):
                     await result
+            # Other tasks get a turn even when messages keep coming without a wait.
+            await asyncio.sleep(0)
 
     async def ping(self, message: Any = None) -> None:
-        """Checks that the subscriber is connected (the core checks it with PING)."""
-        if not self._native.is_connected():
-            raise PubSubError("the subscriber is not connected (it reconnects by itself)")
+        """PING on the subscriber's connection; a pong message follows (as the sync
+        PubSub's ping)."""
+        await self._run(self._native.ping_async, None if message is None else self.encoder.encode(message))
 
-    async def aclose(self) -> None:
-        """Closes the connection. Idempotent."""
-        self.close()
-
-    def close(self) -> None:
-        """Closes the connection. Idempotent."""
+    def _close_now(self) -> None:
         if not self._closed:
             self._closed = True
             self._native.close()
+        self._forget_all()
 
-    reset = aclose
+    async def aclose(self) -> None:
+        """Closes the connection and forgets every subscription; a later subscribe opens
+        a new one. Idempotent."""
+        self._close_now()
+
+    async def close(self) -> None:
+        """Deprecated alias of aclose() (as in redis-py)."""
+        warnings.warn(DeprecationWarning("Use aclose() instead"), stacklevel=2)
+        await self.aclose()
+
+    async def reset(self) -> None:
+        """Deprecated alias of aclose() (as in redis-py)."""
+        warnings.warn(DeprecationWarning("Use aclose() instead"), stacklevel=2)
+        await self.aclose()
