@@ -80,6 +80,12 @@
 #define REDBRIDGE_PUBSUB_GAP 10
 
 /**
+ * The answer to redbridge_pubsub_ping (`payload`: what the PING carried, empty
+ * without a message), in order with the messages received before it.
+ */
+#define REDBRIDGE_PUBSUB_PONG 11
+
+/**
  * Gap cause: the connection was lost and made again, with every subscription; what
  * was published meanwhile was not received (how much is unknown, `dropped` is 0).
  */
@@ -238,6 +244,119 @@ typedef enum redbridge_status {
    */
   REDBRIDGE_ERR_PANIC = 99,
 } redbridge_status;
+
+/**
+ * What an event is about (redbridge_event.kind).
+ */
+typedef enum redbridge_event_type {
+  /**
+   * A command or pipeline finished: name, batch, server, duration, status, retries,
+   * served, blocking.
+   */
+  REDBRIDGE_EVENT_OPERATION = 0,
+  /**
+   * A connection is open and ready after duration_ns: role, server.
+   */
+  REDBRIDGE_EVENT_CONNECTION_CREATED = 1,
+  /**
+   * Opening a connection failed: role, server, status.
+   */
+  REDBRIDGE_EVENT_CONNECTION_FAILED = 2,
+  /**
+   * A connection was closed: role, server, close_reason.
+   */
+  REDBRIDGE_EVENT_CONNECTION_CLOSED = 3,
+  /**
+   * A lease from the pool was obtained (or gave up: timed_out) after duration_ns.
+   */
+  REDBRIDGE_EVENT_POOL_WAIT = 4,
+  /**
+   * The client-side cache answered a read.
+   */
+  REDBRIDGE_EVENT_CACHE_HIT = 5,
+  /**
+   * A cacheable read went to the server.
+   */
+  REDBRIDGE_EVENT_CACHE_MISS = 6,
+  /**
+   * The server invalidated `count` cached keys (a flush counts as one).
+   */
+  REDBRIDGE_EVENT_CACHE_INVALIDATION = 7,
+  /**
+   * A pub/sub message arrived and was queued for a subscriber.
+   */
+  REDBRIDGE_EVENT_PUBSUB_RECEIVED = 8,
+  /**
+   * A pub/sub message arrived but a subscriber's queue was full: dropped.
+   */
+  REDBRIDGE_EVENT_PUBSUB_DROPPED = 9,
+} redbridge_event_type;
+
+/**
+ * How an operation was served (redbridge_event.served).
+ */
+typedef enum redbridge_served {
+  /**
+   * Not an operation, or refused before sending (admission, guard).
+   */
+  REDBRIDGE_SERVED_NOT_SENT = 0,
+  /**
+   * From the client-side cache, no I/O.
+   */
+  REDBRIDGE_SERVED_CACHE = 1,
+  /**
+   * On the direct connection the calling thread drives.
+   */
+  REDBRIDGE_SERVED_DIRECT = 2,
+  /**
+   * By the runtime's connections (shared, pooled, cluster).
+   */
+  REDBRIDGE_SERVED_RUNTIME = 3,
+} redbridge_served;
+
+/**
+ * Which connection a connection event is about (redbridge_event.role).
+ */
+typedef enum redbridge_connection_role {
+  /**
+   * Not a connection event.
+   */
+  REDBRIDGE_CONNECTION_NONE = 0,
+  /**
+   * The shared multiplexed connection (also the cache's tracked one).
+   */
+  REDBRIDGE_CONNECTION_SHARED = 1,
+  /**
+   * The direct connection of a lone calling thread.
+   */
+  REDBRIDGE_CONNECTION_DIRECT = 2,
+  /**
+   * A connection of the pool.
+   */
+  REDBRIDGE_CONNECTION_POOLED = 3,
+} redbridge_connection_role;
+
+/**
+ * Why a connection was closed (redbridge_event.close_reason).
+ */
+typedef enum redbridge_close_reason {
+  /**
+   * Not a close event.
+   */
+  REDBRIDGE_CLOSE_NONE = 0,
+  /**
+   * The application closed or freed the client.
+   */
+  REDBRIDGE_CLOSE_APPLICATION = 1,
+  /**
+   * It broke, or a request on it failed so that it could not be used again.
+   */
+  REDBRIDGE_CLOSE_ERROR = 2,
+  /**
+   * A request on it timed out (its late reply must never be read).
+   */
+  REDBRIDGE_CLOSE_TIMEOUT = 3,
+} redbridge_close_reason;
 
 /**
  * A connected client (an opaque handle). Safe to share between threads: concurrent
@@ -457,6 +576,88 @@ typedef struct redbridge_node_stats {
  * built from this config; `message` is valid only during the call.
  */
 typedef void (*redbridge_log_fn)(void *userdata, int level, const char *message);
+
+/**
+ * One event. Valid only during the callback; strings are NUL-terminated, NULL when
+ * they do not apply. Never holds an argument value, a key or a password.
+ */
+typedef struct redbridge_event {
+  /**
+   * What happened; says which fields below apply.
+   */
+  enum redbridge_event_type kind;
+  /**
+   * The client's number, unique in the process (tells clients apart for a global
+   * callback).
+   */
+  uint64_t client_id;
+  /**
+   * OPERATION: the command's name ("GET", "CLIENT LIST"), or "PIPELINE" / "MULTI".
+   */
+  const char *name;
+  /**
+   * OPERATION: commands in it (1, or the pipeline's length).
+   */
+  size_t batch;
+  /**
+   * The server's host (or socket path); NULL for cache and pub/sub events.
+   */
+  const char *host;
+  /**
+   * The server's port (0 for a Unix socket).
+   */
+  uint16_t port;
+  /**
+   * The database index.
+   */
+  int64_t db;
+  /**
+   * OPERATION: its duration, retries included; CONNECTION_CREATED: the time to
+   * connect; POOL_WAIT: the wait. In nanoseconds.
+   */
+  uint64_t duration_ns;
+  /**
+   * OPERATION and CONNECTION_FAILED: REDBRIDGE_OK or the error's status.
+   */
+  enum redbridge_status status;
+  /**
+   * OPERATION: the server's error code ("WRONGTYPE") when it refused, else NULL.
+   */
+  const char *error_code;
+  /**
+   * OPERATION: attempts made after the first.
+   */
+  uint32_t retries;
+  /**
+   * OPERATION: how it was served.
+   */
+  enum redbridge_served served;
+  /**
+   * OPERATION: a blocking command (BLPOP…), whose duration includes the server's wait.
+   */
+  bool blocking;
+  /**
+   * POOL_WAIT: it gave up after pool_timeout.
+   */
+  bool timed_out;
+  /**
+   * CONNECTION_*: which connection.
+   */
+  enum redbridge_connection_role role;
+  /**
+   * CONNECTION_CLOSED: why.
+   */
+  enum redbridge_close_reason close_reason;
+  /**
+   * CACHE_INVALIDATION: keys invalidated; 1 for the other cache and pub/sub events.
+   */
+  uint64_t count;
+} redbridge_event;
+
+/**
+ * `callback(userdata, event)`, called on the thread where the event happened.
+ */
+typedef void (*redbridge_event_fn)(void *userdata, const struct redbridge_event *event);
 
 /**
  * One event of a subscriber, in the order it happened. Laid out like a reply: each
@@ -794,6 +995,33 @@ const char *redbridge_status_name(enum redbridge_status status);
 const char *redbridge_version(void);
 
 /**
+ * Sets the callback receiving `client`'s events (replacing the one set before); a
+ * NULL callback removes it, and once that call returns the old callback is not running
+ * and will not be called again (its userdata may be freed). Remove it before
+ * redbridge_client_free if userdata dies with the client.
+ *
+ * `callback(userdata, event)` runs synchronously on whichever thread the event happened
+ * on (the calling thread, or one of redbridge's), possibly on several at once: it must
+ * be thread-safe, quick, never block and never call redbridge. hiredis has no event
+ * hook to follow; a synchronous call was chosen because it needs no thread or queue of
+ * redbridge's, loses nothing, and costs nothing while unset — an exporter that must do
+ * more queues the event and works elsewhere. Events from before this call are not
+ * replayed.
+ */
+enum redbridge_status redbridge_client_set_event_callback(const struct redbridge_client *client,
+                                                          redbridge_event_fn callback,
+                                                          void *userdata);
+
+/**
+ * Sets the callback receiving the events of every client of the process, made before
+ * or after (replacing the one set before); NULL removes it. Same contract as
+ * redbridge_client_set_event_callback (for a global exporter, as redis-py's
+ * observability is global); a client with its own callback calls both, its own first.
+ */
+enum redbridge_status redbridge_set_global_event_callback(redbridge_event_fn callback,
+                                                          void *userdata);
+
+/**
  * A new empty pipeline; `transaction` wraps it in MULTI/EXEC. Free with
  * redbridge_pipeline_free.
  */
@@ -909,6 +1137,17 @@ enum redbridge_status redbridge_pubsub_sunsubscribe(struct redbridge_pubsub *pub
                                                     int32_t argc,
                                                     const char *const *argv,
                                                     const size_t *argvlen);
+
+/**
+ * Sends PING on the subscriber's connection (with `message` of `len` bytes, binary-safe,
+ * when `message` is not NULL) and returns once the server answered; a
+ * REDBRIDGE_PUBSUB_PONG event carrying `message` is queued then, after every event
+ * received before it. REDBRIDGE_ERR_CONNECTION when not connected (subscribe first; a
+ * subscriber reconnects by itself) or when no answer came within the response timeout.
+ */
+enum redbridge_status redbridge_pubsub_ping(struct redbridge_pubsub *pubsub,
+                                            const char *message,
+                                            size_t len);
 
 /**
  * Takes the next event, waiting at most `timeout_ms` milliseconds (0: only what is

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod config;
 pub mod ffi;
+pub mod observe;
 pub mod pipeline;
 pub mod pubsub;
 pub mod reply;

@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
     test_every_setter();
     test_cache();
     test_pubsub();
+    test_events();
     test_tls();
     test_cluster();
     test_cluster_failover();

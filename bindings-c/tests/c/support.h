@@ -63,6 +63,7 @@ void test_threads(void);                    /* test_threads.c */
 void test_every_setter(void);               /* test_config.c */
 void test_cache(void);                      /* test_cache.c */
 void test_pubsub(void);                     /* test_pubsub.c */
+void test_events(void);                     /* test_events.c */
 void test_tls(void);                        /* test_tls.c */
 void test_cluster(void);                    /* test_cluster.c */
 void test_cluster_failover(void);           /* test_cluster.c; last: kills a primary */

@@ -189,7 +189,8 @@ static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
 /// Sets (or with `None` removes) the process-wide listener, which sees the events of
 /// every client, made before or after. For bindings whose API is global (redis-py's
-/// `get_observability_instance().init(...)`).
+/// `get_observability_instance().init(...)`). When it returns, the listener it replaced
+/// is not running and will not be called again.
 pub fn set_global_listener(listener: Option<Arc<dyn Listener>>) {
     let mut g = GLOBAL.write().unwrap_or_else(|p| p.into_inner());
     GLOBAL_ON.store(listener.is_some(), Relaxed);
@@ -242,7 +243,8 @@ impl Events {
         self.on.store(true, Relaxed);
     }
 
-    /// Removes every listener of this client (the global one stays).
+    /// Removes every listener of this client (the global one stays). When it returns,
+    /// none of them is running or will be called again.
     pub fn clear(&self) {
         let mut l = self.listeners.write().unwrap_or_else(|p| p.into_inner());
         l.clear();
@@ -268,8 +270,8 @@ impl Events {
             }
         }
         if GLOBAL_ON.load(Relaxed) {
-            let global = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(l) = global {
+            // Delivered under the lock, so once a listener is removed no call of it runs.
+            if let Some(l) = GLOBAL.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 deliver(l.as_ref());
             }
         }
