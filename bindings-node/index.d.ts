@@ -62,6 +62,15 @@ export interface RedisClientOptions {
     /** Read commands to cache (default: GET, HGET, HGETALL, SMEMBERS, ZRANGE… single-key reads). */
     commands?: string[];
   };
+  /**
+   * Bounds of the subscriber's queue (messages received, not yet given to listeners):
+   * what overflows while the event loop is busy is dropped, counted in stats and
+   * reported by a 'pubsub-gap' event with cause "overflow". Defaults 100000 / 8 MiB.
+   */
+  pubSubQueue?: {
+    maxMessages?: number;
+    maxBytes?: number;
+  };
 }
 
 export interface ExpirationOptions {

@@ -1183,6 +1183,13 @@ function nativeOptions(options) {
     if (csc.mode !== undefined) out.push(['cache_mode', String(csc.mode)]);
     if (csc.commands !== undefined) out.push(['cache_commands', csc.commands.join(',')]);
   }
+  const queue = options.pubSubQueue;
+  if (queue !== undefined) {
+    // Read by the subscriber (PubSub._open); checked here so createClient names a mistake.
+    if (queue === null || typeof queue !== 'object') throw new TypeError(`pubSubQueue must be an object, got ${describe(queue)}`);
+    if (queue.maxMessages !== undefined) count(queue.maxMessages, 'pubSubQueue.maxMessages', 1);
+    if (queue.maxBytes !== undefined) count(queue.maxBytes, 'pubSubQueue.maxBytes', 1);
+  }
   for (const [key, core] of Object.entries(OWN)) {
     if (options[key] === undefined) continue;
     const v = options[key];
@@ -1687,7 +1694,8 @@ class PubSub {
 
   _open() {
     if (this.native) return this.native;
-    const native = this.client._client().subscriber();
+    const queue = this.client.options.pubSubQueue || {};
+    const native = this.client._client().subscriber(queue.maxMessages, queue.maxBytes);
     if (native instanceof Error) throw toError(native);
     this.native = native;
     this._pump(native);

@@ -133,6 +133,33 @@ test('10k commands on the subscribed client during a flood: every reply to its c
   await until('the flood', 10000, () => received === 10000);
 });
 
+test('pubSubQueue bounds the queue: what overflows while the loop is busy is dropped, counted, reported', async (t) => {
+  const { url } = sharedServer(t);
+  assert.throws(() => redbridge.createClient({ url, pubSubQueue: { maxMessages: 0 } }), /pubSubQueue.maxMessages must be a whole number of at least 1, got a number/);
+  assert.throws(() => redbridge.createClient({ url, pubSubQueue: 5 }), /pubSubQueue must be an object, got a number/);
+  const sub = await redbridge.createClient({ url, pubSubQueue: { maxMessages: 5 } }).connect();
+  t.after(() => sub.close());
+  const got = [];
+  const gaps = [];
+  sub.on('pubsub-gap', (g) => gaps.push(g));
+  await sub.subscribe('q:over', (m) => got.push(m));
+  const seen = () => sub.stats().pubsub_messages + sub.stats().pubsub_dropped;
+  const before = seen();
+  // 50 messages while this thread is blocked (spawnSync, then a bounded wait until the
+  // core's reader took them all in): 5 fit the queue, 45 are dropped.
+  const port = new URL(url).port;
+  const r = spawnSync('redis-cli', ['-p', port, 'EVAL', "for i=1,50 do redis.call('PUBLISH', KEYS[1], i) end", '1', 'q:over']);
+  assert.strictEqual(r.status, 0, String(r.stderr));
+  const deadline = Date.now() + 5000;
+  while (seen() - before < 50) assert.ok(Date.now() < deadline, `the reader took ${seen() - before} of 50 in 5 s`);
+  await until('the kept messages and the gap', 5000, () => got.length === 5 && gaps.length === 1);
+  assert.deepStrictEqual(got, ['1', '2', '3', '4', '5']);
+  assert.deepStrictEqual(gaps, [{ cause: 'overflow', dropped: 45 }]);
+  await sub.publish('q:over', 'after');
+  await until('a message after the gap', 5000, () => got.length === 6);
+  assert.strictEqual(got[5], 'after');
+});
+
 test('a listener that throws: delivery goes on, the error reaches the client\'s error event', async (t) => {
   const { url } = sharedServer(t);
   const pub = await redbridge.createClient({ url }).connect();
