@@ -29,6 +29,7 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pubsub::NativePubSub>()?;
     m.add_function(wrap_pyfunction!(observe::observe_start, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_stop, m)?)?;
+    m.add_function(wrap_pyfunction!(observe::observe_wait, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_take, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_dropped, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -285,31 +285,38 @@ pub(crate) fn observe_stop() {
     }
 }
 
-/// Takes at most `max` queued events as tuples, waiting up to `timeout` seconds (GIL
-/// released) for the first one; an empty list when none came or nobody listens.
+/// Waits up to `timeout` seconds (GIL released) until an event is queued; whether one is.
 #[pyfunction]
-#[pyo3(signature = (max, timeout=0.0))]
-pub(crate) fn observe_take(
-    py: Python<'_>,
-    max: usize,
-    timeout: f64,
-) -> PyResult<Vec<Bound<'_, PyTuple>>> {
+pub(crate) fn observe_wait(py: Python<'_>, timeout: f64) -> bool {
+    let Some(queue) = current() else {
+        return false;
+    };
+    let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::ZERO);
+    py.detach(|| {
+        let events = queue.lock();
+        if !events.is_empty() || wait.is_zero() {
+            return !events.is_empty();
+        }
+        let (events, _) = queue
+            .ready
+            .wait_timeout(events, wait)
+            .unwrap_or_else(|p| p.into_inner());
+        !events.is_empty()
+    })
+}
+
+/// Takes at most `max` queued events as tuples, at once; an empty list when there are
+/// none or nobody listens.
+#[pyfunction]
+pub(crate) fn observe_take(py: Python<'_>, max: usize) -> PyResult<Vec<Bound<'_, PyTuple>>> {
     let Some(queue) = current() else {
         return Ok(Vec::new());
     };
-    let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::ZERO);
-    let taken: Vec<Queued> = py.detach(|| {
+    let taken: Vec<Queued> = {
         let mut events = queue.lock();
-        if events.is_empty() && !wait.is_zero() {
-            events = queue
-                .ready
-                .wait_timeout(events, wait)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
         let n = events.len().min(max);
         events.drain(..n).collect()
-    });
+    };
     taken.into_iter().map(|q| q.into_py(py)).collect()
 }
 

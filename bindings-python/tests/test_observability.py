@@ -5,6 +5,7 @@ never a password, key or argument value in an attribute."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from typing import Any, Dict, Iterator, List, Tuple
@@ -24,6 +25,7 @@ from opentelemetry.sdk.metrics import (  # noqa: E402
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader  # noqa: E402
 
 import redbridge  # noqa: E402
+import redbridge.asyncio  # noqa: E402
 from redbridge import exceptions  # noqa: E402
 from redbridge.observability import (  # noqa: E402
     MetricGroup,
@@ -118,6 +120,26 @@ def test_gets_record_operation_duration_with_semantic_attributes(srv: Dict[str, 
     }
 
 
+def test_asyncio_operations_and_cache_hits(srv: Dict[str, Any]) -> None:
+    async def main() -> None:
+        r = redbridge.asyncio.Redis(
+            host="127.0.0.1", port=srv["port"], password="hunter2-secret",
+            cache_config=redbridge.CacheConfig(max_size=10),
+        )
+        await r.set("obs:a", "v")
+        collect()
+        await asyncio.gather(*(r.get("obs:a") for _ in range(5)))
+        await r.aclose()
+
+    asyncio.run(main())
+    pts = collect()
+    (attrs, p), = only(pts, "db.client.operation.duration", db__operation__name="GET")
+    assert p.count == 5 and attrs["server.port"] == srv["port"]
+    hits = total(only(pts, "redis.client.csc.requests", redis__client__csc__result="hit"))
+    misses = total(only(pts, "redis.client.csc.requests", redis__client__csc__result="miss"))
+    assert hits + misses == 5 and misses >= 1, (hits, misses)
+
+
 def test_a_failing_command_records_error_type(srv: Dict[str, Any]) -> None:
     r = client(srv)
     r.set("obs:s", "text")
@@ -172,7 +194,13 @@ def test_a_timeout(srv: Dict[str, Any]) -> None:
 
 def test_a_cache_hit(srv: Dict[str, Any]) -> None:
     r = client(srv, cache_config=redbridge.CacheConfig(max_size=100))
-    r.set("obs:c", "v")
+    ctl = control(srv)
+    ctl.set("obs:warm", "v")
+    ctl.set("obs:c", "v")
+    # Until the tracked connection is up, reads are misses that are not stored.
+    deadline = time.monotonic() + 5
+    while r.stats()["cache_entries"] == 0 and time.monotonic() < deadline:
+        r.get("obs:warm")
     collect()
     assert r.get("obs:c") == b"v"
     assert r.get("obs:c") == b"v"
@@ -181,7 +209,7 @@ def test_a_cache_hit(srv: Dict[str, Any]) -> None:
     assert total(only(pts, "redis.client.csc.requests", redis__client__csc__result="hit")) == 1
     (_, p), = only(pts, "db.client.operation.duration", db__operation__name="GET")
     assert p.count == 2, "the hit is an operation too"
-    control(srv).set("obs:c", "w")
+    ctl.set("obs:c", "w")
     deadline = time.monotonic() + 5
     evicted = 0.0
     while evicted < 1 and time.monotonic() < deadline:

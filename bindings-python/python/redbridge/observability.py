@@ -390,27 +390,28 @@ class OTelProviderManager:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.drain(wait=_DRAIN_INTERVAL)
-            self._stop.wait(_DRAIN_INTERVAL)
+            if _redbridge.observe_wait(_DRAIN_INTERVAL):
+                self.drain()
+                self._stop.wait(_DRAIN_INTERVAL)  # let the next batch gather
 
-    def drain(self, wait: float = 0.0) -> int:
-        """Records every queued event now (waiting up to ``wait`` seconds for the
-        first); returns how many."""
+    def drain(self) -> int:
+        """Records every queued event now; returns how many. Taking and recording happen
+        under one lock, so a drain that returns has seen everything queued before it."""
         recorder = self._recorder
         if recorder is None:
             return 0
         done = 0
-        while True:
-            events = _redbridge.observe_take(_BATCH, wait if done == 0 else 0.0)
-            if not events:
-                return done
-            with self._lock:
+        with self._lock:
+            while True:
+                events = _redbridge.observe_take(_BATCH)
+                if not events:
+                    return done
                 for event in events:
                     try:
                         recorder.record(event)
                     except Exception:  # never let telemetry break the application
                         pass
-            done += len(events)
+                done += len(events)
 
     def dropped(self) -> int:
         """Events dropped because the queue was full (none were lost otherwise)."""
