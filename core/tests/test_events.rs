@@ -320,3 +320,64 @@ fn pubsub_messages_are_counted() {
     wait_for("three messages", || rec.count("PubSubReceived") == 3);
     assert!(!rec.all().contains("payload-secret"));
 }
+
+/// Listens and does nothing: the cost of the stream itself.
+struct Nothing;
+impl Listener for Nothing {
+    fn on_event(&self, _client: u64, _event: &Event<'_>) {}
+}
+
+/// This thread's CPU time (Linux), in ns: the direct path runs all on the caller's
+/// thread, so the server's and other processes' load does not count.
+fn thread_cpu_ns() -> u64 {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Sequential direct GETs with no listener and with one that does nothing, in
+/// alternating chunks: the caller thread's CPU time per GET, median of 20 chunks each. A
+/// measurement, not a check: `cargo test --test test_events -- --ignored --nocapture
+/// listener_cost` (use --release for figures worth quoting).
+#[test]
+#[ignore]
+fn listener_cost() {
+    let srv = TestServer::start_owned(&[]);
+    let client = SyncClient::connect(srv.config()).unwrap();
+    client.execute(&c(&["SET", "ev:cost", "v"])).unwrap();
+    let get = c(&["GET", "ev:cost"]);
+    let n = 2000;
+    let run = || {
+        let (cpu, wall) = (thread_cpu_ns(), Instant::now());
+        for _ in 0..n {
+            client.execute(&get).unwrap();
+        }
+        let per = |x: f64| x / n as f64;
+        (
+            per((thread_cpu_ns() - cpu) as f64),
+            per(wall.elapsed().as_nanos() as f64),
+        )
+    };
+    run();
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        off.push(run());
+        client.async_client().add_listener(Arc::new(Nothing));
+        on.push(run());
+        client.async_client().clear_listeners();
+    }
+    let median = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = v.iter().map(pick).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    for (what, pick) in [
+        ("CPU", (|p| p.0) as fn(&(f64, f64)) -> f64),
+        ("wall", |p| p.1),
+    ] {
+        let (a, b) = (median(&off, pick), median(&on, pick));
+        println!(
+            "GET {what} ns: no listener {a:.0}, a listener that does nothing {b:.0} ({:+.0} ns)",
+            b - a
+        );
+    }
+}
