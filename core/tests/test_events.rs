@@ -10,7 +10,7 @@ use redbridge::observe::{Event, Listener, Operation, Served};
 use redbridge::{
     CacheConfig, Client, ErrorKind, Mode, Protocol, PubSubOptions, SubscriptionKind, SyncClient,
 };
-use support::{c, wait_for, TestServer};
+use support::{c, kill_clients, wait_for, TestServer};
 
 /// Keeps every event as its debug text and every operation as an owned copy.
 #[derive(Default)]
@@ -87,26 +87,6 @@ fn control(srv: &TestServer, password: Option<&str>) -> redis::Connection {
         let _: () = redis::cmd("AUTH").arg(pw).query(&mut ctl).unwrap();
     }
     ctl
-}
-
-/// Kills every client connection named `name`.
-fn kill_clients(ctl: &mut redis::Connection, name: &str) -> usize {
-    let list: String = redis::cmd("CLIENT").arg("LIST").query(ctl).unwrap();
-    let ids: Vec<String> = list
-        .lines()
-        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
-        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
-        .map(str::to_string)
-        .collect();
-    for id in &ids {
-        let _: redis::Value = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ID")
-            .arg(id)
-            .query(ctl)
-            .unwrap();
-    }
-    ids.len()
 }
 
 #[test]

@@ -4,31 +4,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use redbridge::{Client, ErrorKind, Protocol, SyncClient, Value};
-use support::{c, TestServer};
-
-/// Kills every client connection named `name` (by ID, from a control connection).
-fn kill_clients(srv: &TestServer, name: &str) -> usize {
-    let mut ctl = srv.control();
-    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut ctl).unwrap();
-    let ids: Vec<String> = list
-        .lines()
-        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
-        .filter_map(|l| {
-            l.split(' ')
-                .find_map(|f| f.strip_prefix("id="))
-                .map(str::to_string)
-        })
-        .collect();
-    for id in &ids {
-        let _: redis::Value = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ID")
-            .arg(id)
-            .query(&mut ctl)
-            .unwrap();
-    }
-    ids.len()
-}
+use support::{c, kill_clients, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incr_in_flight_is_not_retried_after_its_connection_is_killed() {
@@ -46,7 +22,7 @@ async fn incr_in_flight_is_not_retried_after_its_connection_is_killed() {
     let cl = client.clone();
     let incr = tokio::spawn(async move { cl.execute(&c(&["INCR", "retry:counter"])).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let killed = kill_clients(&srv, "retry-incr");
+    let killed = kill_clients(&mut srv.control(), "retry-incr");
     assert!(killed >= 1);
     let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut ctl).unwrap();
     let e = incr.await.unwrap().unwrap_err();
@@ -83,7 +59,7 @@ async fn get_is_retried_after_its_connection_is_killed() {
         .unwrap();
     let client = Client::connect(cfg).await.unwrap();
     client.execute(&c(&["SET", "retry:k", "v"])).await.unwrap();
-    assert_eq!(kill_clients(&srv, "retry-get"), 1);
+    assert_eq!(kill_clients(&mut srv.control(), "retry-get"), 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let v = client.execute(&c(&["GET", "retry:k"])).await.unwrap();
     assert_eq!(v, Value::BulkString(b"v".to_vec()));
@@ -92,13 +68,13 @@ async fn get_is_retried_after_its_connection_is_killed() {
     assert!(stats.reconnects >= 1, "{stats:?}");
 
     // INCR after the same kind of kill: refused, not repeated, counter untouched.
-    assert_eq!(kill_clients(&srv, "retry-get"), 1);
+    assert_eq!(kill_clients(&mut srv.control(), "retry-get"), 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let e = client.execute(&c(&["INCR", "retry:n"])).await.unwrap_err();
     assert!(e.message().contains("not retried"), "{e}");
     // …unless the caller opts in for this call.
     client.execute(&c(&["PING"])).await.unwrap();
-    assert_eq!(kill_clients(&srv, "retry-get"), 1);
+    assert_eq!(kill_clients(&mut srv.control(), "retry-get"), 1);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let v = client
         .execute(&c(&["INCR", "retry:n"]).with_retry(true))
@@ -122,13 +98,13 @@ fn sync_direct_get_is_retried_after_kill() {
         .unwrap();
     let client = SyncClient::connect(cfg).unwrap();
     client.execute(&c(&["SET", "retry:s", "v"])).unwrap();
-    assert!(kill_clients(&srv, "retry-sync") >= 1);
+    assert!(kill_clients(&mut srv.control(), "retry-sync") >= 1);
     let v = client.execute(&c(&["GET", "retry:s"])).unwrap();
     assert_eq!(v, Value::BulkString(b"v".to_vec()));
     assert!(client.stats().retries >= 1);
     // Reopen the direct connection, kill it, then a non-idempotent command on it.
     client.execute(&c(&["PING"])).unwrap();
-    assert!(kill_clients(&srv, "retry-sync") >= 1);
+    assert!(kill_clients(&mut srv.control(), "retry-sync") >= 1);
     let e = client.execute(&c(&["INCR", "retry:sn"])).unwrap_err();
     assert!(e.message().contains("not retried"), "{e}");
     let mut ctl = srv.control();

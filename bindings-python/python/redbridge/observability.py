@@ -158,78 +158,66 @@ _CATEGORY = {"connection": "network", "timeout": "network", "authentication": "a
 _CLOSE_REASON = {"application_close": "application_close", "error": "error", "timeout": "error"}
 
 
+# Every instrument: its group, kind, name, unit, description, and for a histogram the
+# OTelConfig attribute holding its buckets. Names and units are redis-py's, except
+# redbridge.client.pubsub.dropped (redis-py drops nothing).
+_INSTRUMENTS = [
+    (MetricGroup.COMMAND, "histogram", "db.client.operation.duration", "s",
+     "Command execution duration", "buckets_operation_duration"),
+    (MetricGroup.RESILIENCY, "counter", "redis.client.errors", "{error}",
+     "Errors returned to the application or handled inside the client", None),
+    (MetricGroup.CONNECTION_BASIC, "histogram", "db.client.connection.create_time", "s",
+     "Time to create a new connection", "buckets_connection_create_time"),
+    (MetricGroup.CONNECTION_BASIC, "up_down_counter", "db.client.connection.count", "{connection}",
+     "Connections open now, by state", None),
+    (MetricGroup.CONNECTION_ADVANCED, "histogram", "db.client.connection.wait_time", "s",
+     "Time to obtain a connection from the pool", "buckets_connection_wait_time"),
+    (MetricGroup.CONNECTION_ADVANCED, "counter", "db.client.connection.timeouts", "{timeout}",
+     "Leases from the pool that gave up waiting", None),
+    (MetricGroup.CONNECTION_ADVANCED, "counter", "redis.client.connection.closed", "{connection}",
+     "Connections closed", None),
+    (MetricGroup.PUBSUB, "counter", "redis.client.pubsub.messages", "{message}",
+     "Pub/sub messages published and received", None),
+    (MetricGroup.PUBSUB, "counter", "redbridge.client.pubsub.dropped", "{message}",
+     "Pub/sub messages received but dropped: a subscriber's queue was full", None),
+    (MetricGroup.CSC, "counter", "redis.client.csc.requests", "{request}",
+     "Reads the client-side cache was asked for", None),
+    (MetricGroup.CSC, "counter", "redis.client.csc.evictions", "{eviction}",
+     "Entries the client-side cache dropped", None),
+]
+
+
 class _Recorder:
     """Turns the core's event tuples into OpenTelemetry measurements."""
 
     def __init__(self, meter: Any, config: OTelConfig) -> None:
         self.config = config
-        groups = config.metric_groups
-        none: Dict[str, Any] = {}
-        self.instruments = none
-
-        def histogram(name: str, description: str, buckets: Sequence[float]) -> Any:
+        # The enabled instruments by name; a disabled one is simply absent.
+        self.m: Dict[str, Any] = {}
+        for group, kind, name, unit, description, buckets in _INSTRUMENTS:
+            if group not in config.metric_groups:
+                continue
+            make = getattr(meter, f"create_{kind}")
+            if buckets is None:
+                self.m[name] = make(name, unit=unit, description=description)
+                continue
             try:
-                return meter.create_histogram(
-                    name=name, unit="s", description=description,
-                    explicit_bucket_boundaries_advisory=list(buckets),
+                self.m[name] = make(
+                    name, unit=unit, description=description,
+                    explicit_bucket_boundaries_advisory=list(getattr(config, buckets)),
                 )
             except TypeError:  # an API older than the bucket advisory
-                return meter.create_histogram(name=name, unit="s", description=description)
+                self.m[name] = make(name, unit=unit, description=description)
 
-        self.duration = self.errors = self.create_time = self.count = None
-        self.wait_time = self.timeouts = self.closed = None
-        self.pubsub = self.pubsub_dropped = self.csc_requests = self.csc_evictions = None
-        if MetricGroup.COMMAND in groups:
-            self.duration = histogram(
-                "db.client.operation.duration", "Command execution duration",
-                config.buckets_operation_duration,
-            )
-        if MetricGroup.RESILIENCY in groups:
-            self.errors = meter.create_counter(
-                "redis.client.errors", unit="{error}",
-                description="Errors returned to the application or handled inside the client",
-            )
-        if MetricGroup.CONNECTION_BASIC in groups:
-            self.create_time = histogram(
-                "db.client.connection.create_time", "Time to create a new connection",
-                config.buckets_connection_create_time,
-            )
-            self.count = meter.create_up_down_counter(
-                "db.client.connection.count", unit="{connection}",
-                description="Connections open now, by state",
-            )
-        if MetricGroup.CONNECTION_ADVANCED in groups:
-            self.wait_time = histogram(
-                "db.client.connection.wait_time", "Time to obtain a connection from the pool",
-                config.buckets_connection_wait_time,
-            )
-            self.timeouts = meter.create_counter(
-                "db.client.connection.timeouts", unit="{timeout}",
-                description="Leases from the pool that gave up waiting",
-            )
-            self.closed = meter.create_counter(
-                "redis.client.connection.closed", unit="{connection}",
-                description="Connections closed",
-            )
-        if MetricGroup.PUBSUB in groups:
-            self.pubsub = meter.create_counter(
-                "redis.client.pubsub.messages", unit="{message}",
-                description="Pub/sub messages published and received",
-            )
-            self.pubsub_dropped = meter.create_counter(
-                "redbridge.client.pubsub.dropped", unit="{message}",
-                description="Pub/sub messages received but dropped: a subscriber's queue was full",
-            )
-        if MetricGroup.CSC in groups:
-            self.csc_requests = meter.create_counter(
-                "redis.client.csc.requests", unit="{request}",
-                description="Reads the client-side cache was asked for",
-            )
-            self.csc_evictions = meter.create_counter(
-                "redis.client.csc.evictions", unit="{eviction}",
-                description="Entries the client-side cache dropped",
-            )
-        self.pools: Dict[int, str] = {}
+    def _add(self, name: str, value: float, attrs: Dict[str, Any]) -> None:
+        """Adds to (or records in) the instrument `name`, if its group is enabled."""
+        instrument = self.m.get(name)
+        if instrument is None:
+            return
+        if hasattr(instrument, "record"):
+            instrument.record(value, attributes=attrs)
+        else:
+            instrument.add(value, attributes=attrs)
 
     @staticmethod
     def _base(place: Optional[Tuple[str, int, int]] = None) -> Dict[str, Any]:
@@ -251,6 +239,7 @@ class _Recorder:
         attrs["redis.client.errors.category"] = _CATEGORY.get(kind, "server")
 
     def record(self, event: Tuple[Any, ...]) -> None:
+        """Records one event tuple (see bindings-python/src/observe.rs)."""
         what = event[0]
         if what == "operation":
             self._operation(*event[1:])
@@ -258,90 +247,72 @@ class _Recorder:
             self._connection(*event[1:])
         elif what == "pool_wait":
             _, client, place, seconds, timed_out = event
-            if self.wait_time is not None:
-                self.wait_time.record(seconds, attributes=self._pool(client, place))
-            if timed_out and self.timeouts is not None:
-                self.timeouts.add(1, attributes=self._pool(client, place))
+            self._add("db.client.connection.wait_time", seconds, self._pool(client, place))
+            if timed_out:
+                self._add("db.client.connection.timeouts", 1, self._pool(client, place))
         elif what == "cache":
             _, _client, outcome, count = event
-            if outcome in ("hit", "miss") and self.csc_requests is not None:
-                attrs = self._base()
-                attrs["redis.client.csc.result"] = outcome
-                self.csc_requests.add(count, attributes=attrs)
-            elif outcome == "invalidation" and self.csc_evictions is not None:
-                attrs = self._base()
-                attrs["redis.client.csc.reason"] = "invalidation"
-                self.csc_evictions.add(count, attributes=attrs)
+            if outcome == "invalidation":
+                attrs = {**self._base(), "redis.client.csc.reason": "invalidation"}
+                self._add("redis.client.csc.evictions", count, attrs)
+            else:
+                attrs = {**self._base(), "redis.client.csc.result": outcome}
+                self._add("redis.client.csc.requests", count, attrs)
+        elif what == "pubsub" and event[2] == "received":
+            attrs = {**self._base(), "redis.client.pubsub.message.direction": "receive"}
+            self._add("redis.client.pubsub.messages", 1, attrs)
         elif what == "pubsub":
-            if event[2] == "received" and self.pubsub is not None:
-                attrs = self._base()
-                attrs["redis.client.pubsub.message.direction"] = "receive"
-                self.pubsub.add(1, attributes=attrs)
-            elif event[2] == "dropped" and self.pubsub_dropped is not None:
-                self.pubsub_dropped.add(1, attributes=self._base())
+            self._add("redbridge.client.pubsub.dropped", 1, self._base())
 
     def _operation(
         self, client: int, name: str, batch: int, place: Tuple[str, int, int], seconds: float,
         error_type: Optional[str], kind: Optional[str], code: Optional[str], retries: int,
         served: str, blocking: bool,
     ) -> None:
-        attrs = self._base(place)
-        attrs["db.namespace"] = str(place[2])
-        attrs["db.operation.name"] = name
-        attrs["network.peer.address"], attrs["network.peer.port"] = place[0], place[1]
+        # What redis-py puts on both the duration and the error counter.
+        common = self._base(place)
+        common["network.peer.address"], common["network.peer.port"] = place[0], place[1]
         if retries > 0:
-            attrs["redis.client.operation.retry_attempts"] = retries
-        if blocking:
-            attrs["redis.client.operation.blocking"] = True
+            common["redis.client.operation.retry_attempts"] = retries
         if error_type is not None and kind is not None:
-            self._error(attrs, error_type, kind, code)
-            if self.errors is not None:
-                err = self._base(place)
-                err["network.peer.address"], err["network.peer.port"] = place[0], place[1]
-                if retries > 0:
-                    err["redis.client.operation.retry_attempts"] = retries
-                self._error(err, error_type, kind, code)
-                err["redis.client.errors.internal"] = False
-                self.errors.add(1, attributes=err)
-        if self.duration is not None and self.config.should_track_command(name):
-            self.duration.record(seconds, attributes=attrs)
-        if (
-            self.pubsub is not None and error_type is None
-            and name in ("PUBLISH", "SPUBLISH")
-        ):
-            pub = self._base()
-            pub["redis.client.pubsub.message.direction"] = "publish"
-            pub["redis.client.pubsub.sharded"] = name == "SPUBLISH"
-            self.pubsub.add(1, attributes=pub)
+            self._error(common, error_type, kind, code)
+            self._add("redis.client.errors", 1, {**common, "redis.client.errors.internal": False})
+        if self.config.should_track_command(name):
+            attrs = {**common, "db.namespace": str(place[2]), "db.operation.name": name}
+            if blocking:
+                attrs["redis.client.operation.blocking"] = True
+            self._add("db.client.operation.duration", seconds, attrs)
+        if error_type is None and name in ("PUBLISH", "SPUBLISH"):
+            attrs = {
+                **self._base(),
+                "redis.client.pubsub.message.direction": "publish",
+                "redis.client.pubsub.sharded": name == "SPUBLISH",
+            }
+            self._add("redis.client.pubsub.messages", 1, attrs)
 
     def _connection(
         self, client: int, what: str, role: str, place: Tuple[str, int, int], seconds: float,
         detail: Optional[str],
     ) -> None:
         pool = self._pool(client, place)
+        used = {**pool, "db.client.connection.state": "used"}
         if what == "created":
-            if self.create_time is not None:
-                self.create_time.record(seconds, attributes=pool)
-            if self.count is not None:
-                self.count.add(1, attributes={**pool, "db.client.connection.state": "used"})
+            self._add("db.client.connection.create_time", seconds, pool)
+            self._add("db.client.connection.count", 1, used)
         elif what == "closed":
-            if self.count is not None:
-                self.count.add(-1, attributes={**pool, "db.client.connection.state": "used"})
-            if self.closed is not None:
-                attrs = self._base()
-                attrs["redis.client.connection.close.reason"] = _CLOSE_REASON.get(detail or "", "error")
-                if detail == "timeout":
-                    attrs["error.type"] = "TimeoutError"
-                elif detail == "error":
-                    attrs["error.type"] = "ConnectionError"
-                self.closed.add(1, attributes=attrs)
-        elif what == "failed" and self.errors is not None:
+            self._add("db.client.connection.count", -1, used)
+            attrs = self._base()
+            attrs["redis.client.connection.close.reason"] = _CLOSE_REASON.get(detail or "", "error")
+            if detail in ("timeout", "error"):
+                attrs["error.type"] = "TimeoutError" if detail == "timeout" else "ConnectionError"
+            self._add("redis.client.connection.closed", 1, attrs)
+        elif what == "failed":
             attrs = self._base(place)
             attrs["error.type"] = detail or "ConnectionError"
             attrs["db.response.status_code"] = "error"
             attrs["redis.client.errors.category"] = "network"
             attrs["redis.client.errors.internal"] = True
-            self.errors.add(1, attributes=attrs)
+            self._add("redis.client.errors", 1, attrs)
 
 
 class OTelProviderManager:

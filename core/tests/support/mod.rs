@@ -392,3 +392,24 @@ pub fn commandstats(conn: &mut redis::Connection, command: &str) -> (u64, u64) {
     };
     (field("calls"), field("failed_calls"))
 }
+
+/// Kills every client connection named `name` (by ID) from the control connection `ctl`;
+/// how many there were.
+pub fn kill_clients(ctl: &mut redis::Connection, name: &str) -> usize {
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(ctl).unwrap();
+    let ids: Vec<String> = list
+        .lines()
+        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .map(str::to_string)
+        .collect();
+    for id in &ids {
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query(ctl)
+            .unwrap();
+    }
+    ids.len()
+}
