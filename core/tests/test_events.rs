@@ -10,7 +10,7 @@ use redbridge::observe::{Event, Listener, Operation, Served};
 use redbridge::{
     CacheConfig, Client, ErrorKind, Mode, Protocol, PubSubOptions, SubscriptionKind, SyncClient,
 };
-use support::{c, kill_clients, wait_for, TestServer};
+use support::{c, kill_clients, wait_for, TestCluster, TestServer};
 
 /// Keeps every event as its debug text and every operation as an owned copy.
 #[derive(Default)]
@@ -299,6 +299,40 @@ fn pubsub_messages_are_counted() {
     }
     wait_for("three messages", || rec.count("PubSubReceived") == 3);
     assert!(!rec.all().contains("payload-secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_operations_name_the_node_of_their_key() {
+    let cluster = TestCluster::start();
+    let client = Client::new(cluster.builder().build().unwrap()).unwrap();
+    client
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let rec = Arc::new(Recorder::default());
+    client.add_listener(rec.clone());
+    let keys = ["ev:a", "ev:b", "ev:c", "ev:d", "ev:e", "ev:f"];
+    for k in keys {
+        client.execute(&c(&["SET", k, "v"])).await.unwrap();
+    }
+    let ops = rec.ops("SET");
+    assert_eq!(ops.len(), keys.len());
+    let mut nodes = std::collections::HashSet::new();
+    for (k, op) in keys.iter().zip(&ops) {
+        let owner = cluster.owner_of(cluster.slot_of(k));
+        assert_eq!(
+            (op.host.as_str(), op.port),
+            ("127.0.0.1", owner),
+            "{k}: {op:?}"
+        );
+        assert_eq!(op.served, Served::Runtime);
+        nodes.insert(owner);
+    }
+    assert!(
+        nodes.len() > 1,
+        "the keys span several primaries: {nodes:?}"
+    );
+    client.close();
 }
 
 /// Listens and does nothing: the cost of the stream itself.
