@@ -48,7 +48,7 @@ pub use script::Script;
 pub use sync::{SyncClient, SyncScan};
 
 use crate::cache::{Cache, Ticket};
-use crate::cluster::{key_slot, ClusterEngine, Node};
+use crate::cluster::{key_slot, ClusterEngine, Node, NodeView};
 use crate::command::{Command, Flags};
 use crate::connection::{self, DirectSlot, Multiplexed, Pool, Pooled};
 use crate::error::{Error, ErrorKind, Result};
@@ -670,16 +670,13 @@ impl Client {
         self.tally(result)
     }
 
-    /// The slots `host:port` is migrating now, with their targets.
-    pub(crate) async fn cluster_migrating(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> Result<Vec<(u16, String, u16)>> {
+    /// What `host:port` itself says now of its slots (migrating, importing, served by
+    /// another primary).
+    pub(crate) async fn cluster_view(&self, host: &str, port: u16) -> Result<NodeView> {
         let engine = self.engine()?;
         let cluster = engine.cluster.as_ref().ok_or_else(not_a_cluster)?;
         let timeout = Some(self.shared.config.response_timeout);
-        run_timed(cluster.migrating(host, port), timeout, "CLUSTER NODES").await
+        run_timed(cluster.view(host, port), timeout, "CLUSTER NODES").await
     }
 
     /// The client's counters and its pool's state.

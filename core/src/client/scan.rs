@@ -69,12 +69,13 @@ pub(crate) async fn next_page(client: &Client, pages: &mut Pages) -> Result<Opti
 ///
 /// SCAN's cursor belongs to one node and cannot follow keys that move, so the walk reads
 /// keys slot by slot instead (`CLUSTER GETKEYSINSLOT`, a run of slots of one primary per
-/// round trip) and applies MATCH here. After each read it looks again: a slot that has
-/// moved to another node meanwhile, or that its node is migrating now, is read where its
-/// keys went too, and the two reads are merged. Keys only move from the source to the
-/// target, and the target is read after the source, so a key that stays in the cluster
-/// for the whole walk is yielded exactly once, through resharding and failover. Memory:
-/// one page of keys.
+/// round trip) and applies MATCH here. After each read it asks the node it read what
+/// that node now says of those slots ([`crate::cluster::NodeView`]): a slot it is
+/// migrating, or that it says another primary serves, is read where its keys went too,
+/// and the reads are merged. Keys only move from the source to the target, and the
+/// target is read after the source, so a key that stays in the cluster for the whole
+/// walk is yielded exactly once, through resharding and failover. Memory: one page of
+/// keys.
 async fn cluster_page(client: &Client, pages: &mut Pages) -> Result<Option<Vec<Value>>> {
     loop {
         let Some(walk) = pages.walk.as_mut() else {
@@ -102,17 +103,17 @@ async fn cluster_page(client: &Client, pages: &mut Pages) -> Result<Option<Vec<V
         let mut keys = client
             .cluster_slot_keys(&owner.host, owner.port, first, last)
             .await?;
+        // Where else the keys may be, as the node just read says after the read (see
+        // `NodeView` for why its own word, not another node's CLUSTER SLOTS).
+        let view = client.cluster_view(&owner.host, owner.port).await?;
         let now = client.cluster_primaries().await?;
-        let moving = client.cluster_migrating(&owner.host, owner.port).await?;
         for (i, slot) in (first..=last).enumerate() {
-            let mut elsewhere: Vec<(String, u16)> = moving
-                .iter()
-                .filter(|m| m.0 == slot)
-                .map(|m| (m.1.clone(), m.2))
-                .collect();
+            let mut elsewhere = view.elsewhere(slot);
+            // A newer owner another node already knows of: one more read, merged below.
             if let Some(o) = now.iter().find(|p| p.serves(slot)) {
-                if (o.host.as_str(), o.port) != (owner.host.as_str(), owner.port) {
-                    elsewhere.push((o.host.clone(), o.port));
+                let addr = (o.host.clone(), o.port);
+                if addr != (owner.host.clone(), owner.port) && !elsewhere.contains(&addr) {
+                    elsewhere.push(addr);
                 }
             }
             if elsewhere.is_empty() {

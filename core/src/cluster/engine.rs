@@ -435,9 +435,9 @@ impl ClusterEngine {
             .await
     }
 
-    /// The slots `host:port` is migrating away now, each with the address it goes to
-    /// (from that node's `CLUSTER NODES`).
-    pub(crate) async fn migrating(&self, host: &str, port: u16) -> Result<Vec<(u16, String, u16)>> {
+    /// What `host:port` itself says now of where keys of its slots may be
+    /// (`CLUSTER NODES` on that node): the scan walk's check after reading keys there.
+    pub(crate) async fn view(&self, host: &str, port: u16) -> Result<NodeView> {
         let mut cmd = redis::Pipeline::new();
         cmd.cmd("CLUSTER").arg("NODES");
         let reply = self.pipeline_on_node(cmd, host, port).await?;
@@ -452,7 +452,7 @@ impl ClusterEngine {
                 ))
             }
         };
-        Ok(parse_migrating(&text))
+        Ok(NodeView::parse(&text, host, port))
     }
 }
 
@@ -578,37 +578,118 @@ fn parse_slots(reply: Value) -> Result<Vec<Primary>> {
     Ok(out)
 }
 
-/// `CLUSTER NODES` of one node → the slots that node is migrating, with each target's
-/// address. Lines: `id addr@cport flags master … slot-ranges… [slot->-target-id]`.
-fn parse_migrating(text: &str) -> Vec<(u16, String, u16)> {
-    let mut addr_of = std::collections::HashMap::new();
-    let mut mine = Vec::new();
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 3 {
-            continue;
-        }
-        let addr = fields[1].split('@').next().unwrap_or("");
-        if let Some((h, p)) = addr.rsplit_once(':') {
-            if let Ok(p) = p.parse::<u16>() {
-                addr_of.insert(fields[0].to_string(), (h.to_string(), p));
-            }
-        }
-        if fields[2].split(',').any(|f| f == "myself") {
-            for f in &fields[3..] {
-                if let Some(inner) = f.strip_prefix('[').and_then(|f| f.strip_suffix(']')) {
-                    if let Some((slot, target)) = inner.split_once("->-") {
-                        if let Ok(slot) = slot.parse::<u16>() {
-                            mine.push((slot, target.to_string()));
-                        }
-                    }
+/// One node's own account of its slots (its `CLUSTER NODES`): the slots it is migrating
+/// away or importing, and the slots it knows another primary serves.
+///
+/// Asked of the very node whose keys were just read, after reading them, it tells
+/// where else a slot's keys may be, with no race against a reshard: that node's state of
+/// a slot only goes "serves it" → "migrating it" → "another node serves it", and keys
+/// leave it only while it is migrating. So if it still serves a slot and migrates
+/// nothing, no key of the slot had left it when its keys were read. (Another node's
+/// `CLUSTER SLOTS` can lag: it may still name this node after this node gave the slot
+/// away, and once this node's migration ended its migrating mark is gone too; reading
+/// the marks of one node and the owners of another can miss a slot between them.)
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct NodeView {
+    /// (slot, address of the node it is moving to).
+    migrating: Vec<(u16, String, u16)>,
+    /// (slot, address of the node it is coming from).
+    importing: Vec<(u16, String, u16)>,
+    /// (first, last, address) of ranges other primaries serve, as this node knows.
+    others: Vec<(u16, u16, String, u16)>,
+    /// The node itself.
+    me: (String, u16),
+}
+
+impl NodeView {
+    /// Lines: `id addr@cport[,hostname] flags master … slot-ranges… [slot->-id] [slot-<-id]`.
+    fn parse(text: &str, host: &str, port: u16) -> NodeView {
+        let mut addr_of = std::collections::HashMap::new();
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.len() >= 8)
+            .collect();
+        for f in &lines {
+            let addr = f[1].split(['@', ',']).next().unwrap_or("");
+            if let Some((h, p)) = addr.rsplit_once(':') {
+                if let Ok(p) = p.parse::<u16>() {
+                    addr_of.insert(f[0], (h.to_string(), p));
                 }
             }
         }
+        let mut view = NodeView {
+            me: (host.to_string(), port),
+            ..NodeView::default()
+        };
+        for f in &lines {
+            let myself = f[2].split(',').any(|x| x == "myself");
+            let Some((h, p)) = addr_of.get(f[0]).cloned() else {
+                continue;
+            };
+            for slot in &f[8..] {
+                if let Some(inner) = slot.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                    let (marks, arrow) = if let Some(x) = inner.split_once("->-") {
+                        (&mut view.migrating, x)
+                    } else if let Some(x) = inner.split_once("-<-") {
+                        (&mut view.importing, x)
+                    } else {
+                        continue;
+                    };
+                    let (Ok(s), Some((th, tp))) = (arrow.0.parse::<u16>(), addr_of.get(arrow.1))
+                    else {
+                        continue;
+                    };
+                    if myself {
+                        marks.push((s, th.clone(), *tp));
+                    }
+                    continue;
+                }
+                if myself {
+                    continue;
+                }
+                let (a, b) = match slot.split_once('-') {
+                    Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+                    None => (slot.parse::<u16>(), slot.parse::<u16>()),
+                };
+                if let (Ok(a), Ok(b)) = (a, b) {
+                    view.others.push((a, b, h.clone(), p));
+                }
+            }
+        }
+        view
     }
-    mine.into_iter()
-        .filter_map(|(slot, id)| addr_of.get(&id).map(|(h, p)| (slot, h.clone(), *p)))
-        .collect()
+
+    /// The nodes to read `slot`'s keys on after this node's, in that order (none when
+    /// this node holds all of them): where it is migrating the slot, or the primary this
+    /// node says serves it; for a slot it imports, the source and then this node again
+    /// (keys go from the source to it, so it is read after the source).
+    pub(crate) fn elsewhere(&self, slot: u16) -> Vec<(String, u16)> {
+        let mut out: Vec<(String, u16)> = Vec::new();
+        let mut add = |addr: (String, u16)| {
+            if !out.contains(&addr) {
+                out.push(addr);
+            }
+        };
+        for (s, h, p) in &self.migrating {
+            if *s == slot {
+                add((h.clone(), *p));
+            }
+        }
+        for (a, b, h, p) in &self.others {
+            if *a <= slot && slot <= *b {
+                add((h.clone(), *p));
+            }
+        }
+        let imports: Vec<_> = self.importing.iter().filter(|m| m.0 == slot).collect();
+        for (_, h, p) in &imports {
+            add((h.clone(), *p));
+        }
+        if !imports.is_empty() {
+            out.push(self.me.clone());
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -616,12 +697,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migrating_slots_come_from_the_myself_line() {
-        let text = "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460 [42->-b2]\n\
-                    b2 127.0.0.1:7001@17001 master - 0 0 2 connected 5461-10922 [7->-a1]\n";
+    fn a_node_view_names_where_else_a_slot_is() {
+        let text = "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460 [42->-b2] [6000-<-b2]\n\
+                    b2 127.0.0.1:7001@17001,host2 master - 0 0 2 connected 5461-10922 [7->-a1]\n\
+                    c3 127.0.0.1:7002@17002 master - 0 0 3 connected 10923-16383\n\
+                    d4 127.0.0.1:7003@17003 slave a1 0 0 1 connected\n";
+        let view = NodeView::parse(text, "127.0.0.1", 7000);
+        let at = |p: u16| ("127.0.0.1".to_string(), p);
+        assert_eq!(view.elsewhere(1), vec![]);
+        assert_eq!(view.elsewhere(42), vec![at(7001)]);
+        assert_eq!(view.elsewhere(7), vec![], "only its own marks count");
+        assert_eq!(view.elsewhere(12000), vec![at(7002)]);
         assert_eq!(
-            parse_migrating(text),
-            vec![(42, "127.0.0.1".to_string(), 7001)]
+            view.elsewhere(6000),
+            vec![at(7001), at(7000)],
+            "source, then itself"
         );
     }
 }

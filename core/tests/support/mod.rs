@@ -209,19 +209,28 @@ pub struct TestCluster {
 
 impl TestCluster {
     pub fn start() -> TestCluster {
-        Self::start_with(false)
+        Self::start_with(false, &[])
+    }
+
+    /// A cluster whose nodes get extra redis-server arguments (after the harness's own,
+    /// so they override them: `--cluster-node-timeout 1000`).
+    pub fn start_args(extra: &[&str]) -> TestCluster {
+        Self::start_with(false, extra)
     }
 
     /// A cluster whose nodes, bus and replication speak TLS only.
     pub fn start_tls() -> TestCluster {
-        Self::start_with(true)
+        Self::start_with(true, &[])
     }
 
-    fn start_with(tls: bool) -> TestCluster {
+    fn start_with(tls: bool, extra: &[&str]) -> TestCluster {
         let mut cmd = Proc::new("python3");
         cmd.arg(harness()).arg("cluster");
         if tls {
             cmd.arg("--tls");
+        }
+        if !extra.is_empty() {
+            cmd.arg("--").args(extra);
         }
         let out = cmd.output().expect("python3 runs the harness");
         assert!(
