@@ -356,6 +356,10 @@ typedef enum redbridge_close_reason {
    * A request on it timed out (its late reply must never be read).
    */
   REDBRIDGE_CLOSE_TIMEOUT = 3,
+  /**
+   * A pooled connection idle longer than idle_timeout.
+   */
+  REDBRIDGE_CLOSE_IDLE = 4,
 } redbridge_close_reason;
 
 /**

@@ -86,6 +86,8 @@ pub enum redbridge_close_reason {
     REDBRIDGE_CLOSE_ERROR = 2,
     /// A request on it timed out (its late reply must never be read).
     REDBRIDGE_CLOSE_TIMEOUT = 3,
+    /// A pooled connection idle longer than idle_timeout.
+    REDBRIDGE_CLOSE_IDLE = 4,
 }
 
 /// One event. Valid only during the callback; strings are NUL-terminated, NULL when
@@ -223,6 +225,7 @@ impl Listener for Callback {
                 out.close_reason = match reason {
                     CloseReason::Application => redbridge_close_reason::REDBRIDGE_CLOSE_APPLICATION,
                     CloseReason::Timeout => redbridge_close_reason::REDBRIDGE_CLOSE_TIMEOUT,
+                    CloseReason::Idle => redbridge_close_reason::REDBRIDGE_CLOSE_IDLE,
                     _ => redbridge_close_reason::REDBRIDGE_CLOSE_ERROR,
                 };
                 server = Some(*s);

@@ -134,6 +134,7 @@ impl Queued {
                 detail: Some(match reason {
                     CloseReason::Application => "application_close",
                     CloseReason::Timeout => "timeout",
+                    CloseReason::Idle => "idle",
                     _ => "error",
                 }),
             },

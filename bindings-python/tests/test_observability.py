@@ -221,7 +221,8 @@ def test_a_cache_hit(srv: Dict[str, Any]) -> None:
 def test_a_pool_wait(srv: Dict[str, Any]) -> None:
     r = client(srv, mode="pooled", max_connections=1, pool_timeout=0.2)
     r.ping()
-    collect()
+    made = collect()["db.client.connection.create_time"]
+    assert total(made) == 1, "the pool's one connection (pooled mode has no other)"
     with r.pipeline() as pipe:
         pipe.watch("obs:w")  # holds the pool's one connection
         with pytest.raises(exceptions.PoolTimeoutError):

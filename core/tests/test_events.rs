@@ -283,6 +283,68 @@ async fn pool_waits_are_timed() {
     assert_eq!(rec.ops("GET")[0].error, Some(ErrorKind::PoolTimeout));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connections_are_created_checked_reaped_and_closed() {
+    let srv = TestServer::start_owned(&[]);
+    let cfg = srv
+        .builder()
+        .mode(Mode::Pooled)
+        .client_name("events-pool")
+        .max_connections(2)
+        .idle_timeout(Duration::from_millis(400))
+        .response_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let client = Client::new(cfg).unwrap();
+    let rec = Arc::new(Recorder::default());
+    client.add_listener(rec.clone());
+    let pooled = |what: &str| rec.count(&format!("{what} {{ role: Pooled"));
+
+    client.execute(&c(&["PING"])).await.unwrap();
+    assert_eq!(pooled("ConnectionCreated"), 1, "{}", rec.all());
+    client.execute(&c(&["PING"])).await.unwrap();
+    assert_eq!(pooled("ConnectionCreated"), 1, "the idle one was reused");
+
+    // Killed while idle: found dead when health-checked, replaced.
+    assert_eq!(kill_clients(&mut srv.control(), "events-pool"), 1);
+    client.execute(&c(&["PING"])).await.unwrap();
+    assert_eq!(
+        rec.count("role: Pooled, server: Server { host: \"127.0.0.1\""),
+        3,
+        "{}",
+        rec.all()
+    );
+    assert_eq!(pooled("ConnectionClosed"), 1);
+    assert!(rec.all().contains("reason: Error"));
+    assert_eq!(pooled("ConnectionCreated"), 2);
+
+    // A timeout: that connection is closed, never returned.
+    let e = client
+        .execute(&c(&["DEBUG", "SLEEP", "0.4"]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        rec.count("role: Pooled, server: Server { host: \"127.0.0.1\", port: "),
+        4
+    );
+    assert!(rec.all().contains("reason: Timeout"), "{}", rec.all());
+
+    // Idle longer than idle_timeout: reaped.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.execute(&c(&["PING"])).await.unwrap();
+    wait_for("the idle connection reaped", || {
+        rec.all().contains("reason: Idle")
+    });
+
+    // Closing the client closes what is idle.
+    client.execute(&c(&["PING"])).await.unwrap();
+    let before = pooled("ConnectionClosed");
+    client.close();
+    assert_eq!(pooled("ConnectionClosed"), before + 1, "{}", rec.all());
+    assert!(rec.all().contains("reason: Application"));
+}
+
 #[test]
 fn pubsub_messages_are_counted() {
     let srv = TestServer::start_owned(&[]);

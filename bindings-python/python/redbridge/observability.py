@@ -155,7 +155,12 @@ def _import_metrics() -> Any:
 
 # Error categories as redis-py's exceptions report them (redis.client.errors.category).
 _CATEGORY = {"connection": "network", "timeout": "network", "authentication": "auth"}
-_CLOSE_REASON = {"application_close": "application_close", "error": "error", "timeout": "error"}
+# redis-py's close reasons; a pooled connection reaped after idle_timeout is the client's
+# own intended close.
+_CLOSE_REASON = {
+    "application_close": "application_close", "idle": "application_close",
+    "error": "error", "timeout": "error",
+}
 
 
 # Every instrument: its group, kind, name, unit, description, and for a histogram the

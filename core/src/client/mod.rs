@@ -131,7 +131,7 @@ impl Engine {
             (Some(mux), None)
         };
         let pool = Pool::new(shared_cfg.clone(), stats.clone())?;
-        runtime.spawn(connection::reaper(pool.handle(), shared_cfg.idle_timeout));
+        runtime.spawn(pool.reaper());
         Ok(Engine {
             fork_generation: runtime::fork_generation(),
             runtime,

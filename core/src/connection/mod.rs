@@ -15,4 +15,4 @@ pub(crate) mod send;
 pub(crate) use direct::DirectConn;
 pub(crate) use direct_slot::{Ahead, Direct, DirectSlot, Mailbox};
 pub(crate) use multiplexed::{connect_error, Multiplexed};
-pub(crate) use pool::{reaper, Pool, Pooled};
+pub(crate) use pool::{Pool, Pooled};

@@ -8,6 +8,7 @@
 //! never returned to the pool: its late reply (or a still-blocking BLPOP) must not reach
 //! the next holder.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,10 +18,31 @@ use redis::Value;
 use super::send;
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
-use crate::observe::{Event, PoolState, Server, Stats};
+use crate::observe::{CloseReason, ConnectionRole, Event, PoolState, Server, Stats};
 use crate::policy::{self, run_timed};
 use crate::settings::Config;
 use crate::wire::{self, Pipeline};
+
+tokio::task_local! {
+    /// What the pool did inside one lease, noted by its hooks (only while someone
+    /// listens to events): deadpool creates and recycles inside `get()`, on this task.
+    static LEASE: LeaseTrace;
+}
+
+/// See [`LEASE`].
+struct LeaseTrace {
+    began: Instant,
+    /// A new connection was made, this long after the lease began.
+    created: Cell<Option<Duration>>,
+    /// Idle connections health-checked, and those that passed.
+    recycling: Cell<u32>,
+    recycled: Cell<u32>,
+}
+
+/// Notes something in the current lease's trace, if there is one.
+fn note(f: impl FnOnce(&LeaseTrace)) {
+    let _ = LEASE.try_with(f);
+}
 
 /// The pool of one client.
 pub(crate) struct Pool {
@@ -47,6 +69,7 @@ impl Pool {
             .recycle_timeout(Some(config.response_timeout))
             .runtime(Runtime::Tokio1)
             .post_create(Hook::async_fn(move |conn, _| {
+                note(|t| t.created.set(Some(t.began.elapsed())));
                 let name = name.clone();
                 Box::pin(async move {
                     if let Some(name) = name {
@@ -58,6 +81,14 @@ impl Pool {
                     }
                     Ok(())
                 })
+            }))
+            .pre_recycle(Hook::sync_fn(|_, _| {
+                note(|t| t.recycling.set(t.recycling.get() + 1));
+                Ok(())
+            }))
+            .post_recycle(Hook::sync_fn(|_, _| {
+                note(|t| t.recycled.set(t.recycled.get() + 1));
+                Ok(())
             }))
             .build()
             .map_err(|e| Error::invalid(format!("could not build the connection pool: {e}")))?;
@@ -74,20 +105,90 @@ impl Pool {
         if status.available == 0 && status.size >= status.max_size {
             self.stats.pool_wait();
         }
-        let began = self.stats.events.on().then(Instant::now);
-        let got = self.pool.get().await;
-        if let Some(began) = began {
-            self.stats.events.emit(&Event::PoolWait {
-                server: Server::of(&self.config),
-                waited: began.elapsed(),
-                timed_out: matches!(got, Err(PoolError::Timeout(TimeoutType::Wait))),
+        let got = if self.stats.events.on() {
+            self.traced_get().await
+        } else {
+            self.pool.get().await
+        };
+        let result = self.lease_result(got);
+        if let Err(e) = &result {
+            if e.kind() != ErrorKind::PoolTimeout {
+                self.event(|server| Event::ConnectionFailed {
+                    role: ConnectionRole::Pooled,
+                    server,
+                    error: e.kind(),
+                });
+            }
+        }
+        result
+    }
+
+    /// `get()` with its hooks noting what happened, then reported: connections found dead
+    /// when health-checked (closed), a new connection (created), the wait.
+    async fn traced_get(&self) -> std::result::Result<deadpool_redis::Connection, PoolError> {
+        let trace = LeaseTrace {
+            began: Instant::now(),
+            created: Cell::new(None),
+            recycling: Cell::new(0),
+            recycled: Cell::new(0),
+        };
+        let (got, trace) = LEASE
+            .scope(trace, async {
+                let got = self.pool.get().await;
+                let t = LEASE.with(|t| {
+                    (
+                        t.began,
+                        t.created.get(),
+                        t.recycling.get() - t.recycled.get(),
+                    )
+                });
+                (got, t)
+            })
+            .await;
+        let (began, created, dead) = trace;
+        for _ in 0..dead {
+            self.closed(CloseReason::Error);
+        }
+        if let Some(took) = created {
+            self.event(|server| Event::ConnectionCreated {
+                role: ConnectionRole::Pooled,
+                server,
+                took,
             });
         }
+        self.event(|server| Event::PoolWait {
+            server,
+            waited: began.elapsed(),
+            timed_out: matches!(got, Err(PoolError::Timeout(TimeoutType::Wait))),
+        });
+        got
+    }
+
+    /// Reports an event about this pool's server (when someone listens).
+    fn event(&self, make: impl FnOnce(Server<'_>) -> Event<'_>) {
+        let events = &self.stats.events;
+        if events.on() {
+            events.emit(&make(Server::of(&self.config)));
+        }
+    }
+
+    /// Reports one of the pool's connections closed.
+    fn closed(&self, reason: CloseReason) {
+        closed_event(&self.stats, &self.config, reason);
+    }
+
+    /// A lease, or the error a caller sees, from what `get()` gave.
+    fn lease_result(
+        &self,
+        got: std::result::Result<deadpool_redis::Connection, PoolError>,
+    ) -> Result<Pooled> {
         match got {
             Ok(conn) => Ok(Pooled {
                 conn: Some(conn),
                 config: self.config.clone(),
+                stats: self.stats.clone(),
                 tainted: false,
+                timed_out: false,
             }),
             Err(PoolError::Timeout(TimeoutType::Wait)) => {
                 self.stats.pool_wait_timeout();
@@ -127,24 +228,39 @@ impl Pool {
         }
     }
 
-    /// A handle for the reaper task (which ends when the pool is closed).
-    pub(crate) fn handle(&self) -> deadpool_redis::Pool {
-        self.pool.clone()
+    /// The task that closes connections idle longer than `idle_timeout`, periodically,
+    /// until the pool is closed.
+    pub(crate) fn reaper(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (pool, stats, config) = (self.pool.clone(), self.stats.clone(), self.config.clone());
+        let idle = config.idle_timeout;
+        async move {
+            let period = (idle / 2).max(Duration::from_millis(200));
+            while !pool.is_closed() {
+                tokio::time::sleep(period).await;
+                let reaped = pool.retain(|_, m| m.last_used() < idle).removed;
+                for _ in reaped {
+                    closed_event(&stats, &config, CloseReason::Idle);
+                }
+            }
+        }
     }
 
     /// Closes every connection; pending and later leases fail.
     pub(crate) fn close(&self) {
+        for _ in 0..self.pool.status().available {
+            self.closed(CloseReason::Application);
+        }
         self.pool.close();
     }
 }
 
-/// Closes idle connections periodically until the pool is closed.
-pub(crate) async fn reaper(pool: deadpool_redis::Pool, idle: Duration) {
-    let period = (idle / 2).max(Duration::from_millis(200));
-    while !pool.is_closed() {
-        tokio::time::sleep(period).await;
-        pool.retain(|_, m| m.last_used() < idle);
-    }
+/// Reports a pooled connection closed (when someone listens).
+fn closed_event(stats: &Stats, config: &Config, reason: CloseReason) {
+    stats.events.emit_with(|| Event::ConnectionClosed {
+        role: ConnectionRole::Pooled,
+        server: Server::of(config),
+        reason,
+    });
 }
 
 /// A dedicated connection leased from the pool. Returned to the pool when dropped
@@ -152,7 +268,10 @@ pub(crate) async fn reaper(pool: deadpool_redis::Pool, idle: Duration) {
 pub(crate) struct Pooled {
     conn: Option<deadpool_redis::Connection>,
     config: Arc<Config>,
+    stats: Arc<Stats>,
     tainted: bool,
+    /// The request that left it tainted timed out (its close is reported so).
+    timed_out: bool,
 }
 
 impl Pooled {
@@ -177,7 +296,9 @@ impl Pooled {
         Pooled {
             conn: self.conn.take(),
             config: self.config.clone(),
+            stats: self.stats.clone(),
             tainted: std::mem::take(&mut self.tainted),
+            timed_out: std::mem::take(&mut self.timed_out),
         }
     }
 
@@ -191,7 +312,9 @@ impl Pooled {
     /// Marks the connection clean again unless the outcome leaves it unusable.
     fn settle<T>(&mut self, result: Result<T>) -> Result<T> {
         match &result {
-            Err(e) if e.is_connection_level() || e.kind() == ErrorKind::Timeout => {}
+            Err(e) if e.is_connection_level() || e.kind() == ErrorKind::Timeout => {
+                self.timed_out = e.kind() == ErrorKind::Timeout;
+            }
             _ => self.tainted = false,
         }
         result
@@ -204,6 +327,11 @@ impl Drop for Pooled {
             if self.tainted {
                 // Closes the socket instead of returning it: a reply may still be due.
                 drop(deadpool_redis::Connection::take(conn));
+                let reason = match self.timed_out {
+                    true => CloseReason::Timeout,
+                    false => CloseReason::Error,
+                };
+                closed_event(&self.stats, &self.config, reason);
             }
         }
     }

@@ -114,6 +114,8 @@ pub enum CloseReason {
     Error,
     /// A request on it timed out; its late reply must never be read.
     Timeout,
+    /// A pooled connection idle longer than `idle_timeout`.
+    Idle,
 }
 
 /// What the client-side cache did.
@@ -161,7 +163,8 @@ pub enum Event<'a> {
         /// Why.
         reason: CloseReason,
     },
-    /// A lease from the pool was asked for and obtained (or not) after `waited`.
+    /// A lease from the pool was asked for and obtained (or not) after `waited` (only
+    /// while someone listens is the pool traced: its connections' events need it).
     PoolWait {
         /// The pool's server.
         server: Server<'a>,
