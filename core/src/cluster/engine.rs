@@ -43,6 +43,25 @@ use crate::wire::{self, Pipeline};
 /// per command (blocking commands included).
 const REDIS_RS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
+/// redis-rs's wait between its own retries of a request that found no connection to
+/// its slot's node, or met CLUSTERDOWN / TRYAGAIN / MASTERDOWN: uniform between these
+/// bounds, the same at every retry (exponent base 1: redis-rs computes base^retry in a
+/// u64, which overflows past some 60 retries of base 2). redis-rs's
+/// default is a fixed 1,280 ms for the first 8 retries, so after a primary died, writes
+/// to its slots came back only at the next multiple of 1.28 s after the replica's
+/// promotion (issue #18: 2.57 s and 3.85 s, exactly, in every run).
+const RETRY_WAIT_MS: (u64, u64) = (10, 100);
+
+/// How many times redis-rs retries a request itself: enough to keep trying, at the
+/// shortest wait, for the whole response timeout (our timeout ends the request first),
+/// as redis-rs's 16 retries of 1.28 s did before. Those retries send nothing twice: a
+/// request that found no connection, or was refused by a cluster that is down, did not
+/// run. (A request whose connection broke after it was sent is retried once by
+/// redis-rs whatever this number.)
+fn redis_rs_retries(response_timeout: Duration) -> u32 {
+    (response_timeout.as_millis() / u128::from(RETRY_WAIT_MS.0) + 16).min(10_000) as u32
+}
+
 /// How long a request on the shared connection waits for its answer before the engine
 /// checks that the connection still answers anything at all.
 const STALL_AFTER: Duration = Duration::from_millis(500);
@@ -205,7 +224,11 @@ impl ClusterEngine {
                 Protocol::Resp3 => redis::ProtocolVersion::RESP3,
             })
             .connection_timeout(config.connect_timeout)
-            .response_timeout(REDIS_RS_RESPONSE_TIMEOUT);
+            .response_timeout(REDIS_RS_RESPONSE_TIMEOUT)
+            .min_retry_wait(RETRY_WAIT_MS.0)
+            .max_retry_wait(RETRY_WAIT_MS.1)
+            .retry_wait_formula(RETRY_WAIT_MS.1, 1)
+            .retries(redis_rs_retries(config.response_timeout));
         if let Some(u) = &config.username {
             builder = builder.username(u);
         }
