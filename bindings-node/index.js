@@ -1789,21 +1789,26 @@ class PubSub {
         this.client.emit('error', toError(batch));
         return;
       }
-      for (let i = 0; i < batch.length; i += 4) {
-        const type = batch[i];
-        if (type === 'message' || type === 'smessage') {
-          const entry = this.maps[type === 'message' ? 'subscribe' : 'ssubscribe'].get(batch[i + 1]);
-          if (entry) this._deliver(entry, batch[i + 2], buffers, entry.name, entry.buf);
-        } else if (type === 'pmessage') {
-          const entry = this.maps.psubscribe.get(batch[i + 3]);
+      // [kinds, …fields]: a letter per event, its fields in order (see the addon's Events).
+      const kinds = batch[0];
+      let j = 1;
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds.charCodeAt(k);
+        if (kind === 109 /* m */ || kind === 115 /* s */) {
+          const entry = (kind === 109 ? this.maps.subscribe : this.maps.ssubscribe).get(batch[j]);
+          if (entry) this._deliver(entry, batch[j + 1], buffers, entry.name, entry.buf);
+          j += 2;
+        } else if (kind === 112 /* p */) {
+          const entry = this.maps.psubscribe.get(batch[j + 2]);
           if (entry) {
-            const channel = batch[i + 1];
-            this._deliver(entry, batch[i + 2], buffers, entry.strings.size ? fromLatin1(channel, false) : null, entry.buffers.size ? fromLatin1(channel, true) : null);
+            const channel = batch[j];
+            this._deliver(entry, batch[j + 1], buffers, entry.strings.size ? fromLatin1(channel, false) : null, entry.buffers.size ? fromLatin1(channel, true) : null);
           }
-        } else if (type === 'gap') {
-          this.client.emit('pubsub-gap', { cause: batch[i + 1], dropped: batch[i + 2] });
+          j += 3;
+        } else {
+          this.client.emit('pubsub-gap', { cause: batch[j], dropped: batch[j + 1] });
+          j += 2;
         }
-        // Confirmations settle the subscribe/unsubscribe promises (in the core); nothing here.
       }
     }
   }

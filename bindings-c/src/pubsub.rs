@@ -289,6 +289,13 @@ impl redbridge_pubsub {
     /// first; a stop is seen before a queued event. Polls the core's cancel-safe read on
     /// the calling thread, which parks in between.
     fn wait(&self, deadline: Option<Instant>) -> Result<Woke, Error> {
+        // The fast path of a busy stream: an event already queued, no waker made.
+        if self.stop.take() {
+            return Ok(Woke::Stopped);
+        }
+        if let Some(e) = self.sub.try_next_soon().map_err(|e| self.error(e))? {
+            return Ok(Woke::Event(e));
+        }
         let _context = redbridge::runtime::runtime().enter();
         let waker = Waker::from(Arc::new(Unpark(thread::current())));
         let mut cx = Context::from_waker(&waker);

@@ -8,17 +8,22 @@ use std::ptr;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use redbridge::{PubSubEvent, PubSubOptions, Subscriber, SubscriptionKind};
+use redbridge::{MessageKind, PubSubEvent, PubSubOptions, Subscriber, SubscriptionKind};
 
 use crate::{bytes, check, js_array, js_error, js_string, Arg, NativeClient, Reply};
 
-/// Events for index.js, four slots each, flat: `[type, channel, data, pattern, …]`.
-/// - a message: `"message" | "pmessage" | "smessage"`, the channel and (pmessage) the
-///   pattern as Latin-1 strings (one character per byte, so binary names survive and
-///   compare with the names index.js keyed its listeners by), the payload as a string
-///   (UTF-8, invalid bytes as U+FFFD) or a Buffer;
-/// - a confirmation: the kind (`"subscribe"`, …), the name or null, the count, null;
-/// - a gap: `"gap"`, the cause (`"reconnected"` or `"overflow"`), the number dropped, null.
+/// Events for index.js, flat, in as few napi calls as a burst allows:
+/// `[kinds, …fields]`, where `kinds` is one Latin-1 string with a letter per event and
+/// the fields follow in that order:
+/// - `m` (message) and `s` (smessage): the channel, the payload;
+/// - `p` (pmessage): the channel, the payload, the pattern;
+/// - `g` (gap): the cause (`"reconnected"` or `"overflow"`), the number dropped.
+///
+/// Channels and patterns are Latin-1 strings (one character per byte, so binary names
+/// survive and compare with the names index.js keyed its listeners by), one string
+/// reused while consecutive events share it; payloads are strings (UTF-8, invalid bytes
+/// as U+FFFD) or Buffers. Confirmations are left out (they settle the subscribe and
+/// unsubscribe calls in the core), as are pongs (this binding never pings).
 ///
 /// An `Error` instead when the subscriber is closed.
 pub struct Events {
@@ -43,10 +48,28 @@ unsafe fn number(env: sys::napi_env, n: f64) -> Result<sys::napi_value> {
     Ok(v)
 }
 
-unsafe fn null(env: sys::napi_env) -> Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    check(sys::napi_get_null(env, &mut v))?;
-    Ok(v)
+/// The Latin-1 string of `name`, made once while consecutive events repeat it.
+struct NameCache {
+    last: Vec<u8>,
+    value: sys::napi_value,
+}
+
+impl NameCache {
+    fn new() -> Self {
+        NameCache {
+            last: Vec::new(),
+            value: ptr::null_mut(),
+        }
+    }
+
+    unsafe fn get(&mut self, env: sys::napi_env, name: &[u8]) -> Result<sys::napi_value> {
+        if self.value.is_null() || self.last != name {
+            self.value = latin1(env, name)?;
+            self.last.clear();
+            self.last.extend_from_slice(name);
+        }
+        Ok(self.value)
+    }
 }
 
 impl ToNapiValue for Events {
@@ -55,12 +78,19 @@ impl ToNapiValue for Events {
             Ok(events) => events,
             Err(e) => return js_error(env, &e),
         };
-        let mut items = Vec::with_capacity(events.len() * 4);
+        let mut kinds = Vec::with_capacity(events.len());
+        let mut items = Vec::with_capacity(events.len() * 2 + 1);
+        items.push(ptr::null_mut()); // the kinds, set below
+        let (mut channels, mut patterns) = (NameCache::new(), NameCache::new());
         for event in events {
             match event {
                 PubSubEvent::Message(m) => {
-                    items.push(js_string(env, m.kind.as_str().as_bytes())?);
-                    items.push(latin1(env, &m.channel)?);
+                    kinds.push(match m.kind {
+                        MessageKind::Message => b'm',
+                        MessageKind::SMessage => b's',
+                        MessageKind::PMessage => b'p',
+                    });
+                    items.push(channels.get(env, &m.channel)?);
                     items.push(if val.buffers {
                         let (mut data, mut out) = (ptr::null_mut(), ptr::null_mut());
                         check(sys::napi_create_buffer_copy(
@@ -74,34 +104,19 @@ impl ToNapiValue for Events {
                     } else {
                         js_string(env, &m.payload)?
                     });
-                    items.push(match &m.pattern {
-                        Some(p) => latin1(env, p)?,
-                        None => null(env)?,
-                    });
-                }
-                PubSubEvent::Subscription {
-                    kind,
-                    channel,
-                    count,
-                } => {
-                    items.push(js_string(env, kind.as_str().as_bytes())?);
-                    items.push(match &channel {
-                        Some(c) => latin1(env, c)?,
-                        None => null(env)?,
-                    });
-                    items.push(number(env, count as f64)?);
-                    items.push(null(env)?);
+                    if let Some(p) = &m.pattern {
+                        items.push(patterns.get(env, p)?);
+                    }
                 }
                 PubSubEvent::Gap(g) => {
-                    items.push(js_string(env, b"gap")?);
+                    kinds.push(b'g');
                     items.push(js_string(env, g.cause.as_str().as_bytes())?);
                     items.push(number(env, g.dropped as f64)?);
-                    items.push(null(env)?);
                 }
-                // node-redis has no PING event on a subscriber; this binding never pings.
-                PubSubEvent::Pong(_) => {}
+                PubSubEvent::Subscription { .. } | PubSubEvent::Pong(_) => {}
             }
         }
+        items[0] = latin1(env, &kinds)?;
         js_array(env, items)
     }
 }
@@ -184,13 +199,9 @@ impl NativeSubscriber {
         let max = max.max(1) as usize;
         let result = redbridge::runtime::run(async move {
             let first = sub.next_event().await?;
-            let mut events = vec![first];
-            while events.len() < max {
-                match sub.try_next()? {
-                    Some(e) => events.push(e),
-                    None => break,
-                }
-            }
+            let mut events = Vec::with_capacity(max.min(1024));
+            events.push(first);
+            sub.try_next_into(max - 1, &mut events)?;
             Ok(events)
         })
         .await;

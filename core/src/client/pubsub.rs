@@ -35,7 +35,7 @@
 //! of these per node (`pubsub_cluster.rs`).
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -340,6 +340,9 @@ struct Inner {
     queue: Mutex<Queue>,
     /// Woken when the queue gains an event or closes.
     ready: Notify,
+    /// Readers between registering with `ready` and returning: a push wakes `ready`
+    /// only when there is one (a flood read by a busy consumer takes no Notify lock).
+    waiting: AtomicUsize,
     wanted: Mutex<Wanted>,
     /// The connection subscription commands go on; held while resubscribing, so a
     /// caller's command and the supervisor's resubscription never interleave.
@@ -367,6 +370,7 @@ impl Inner {
             stats,
             queue: Mutex::default(),
             ready: Notify::new(),
+            waiting: AtomicUsize::new(0),
             wanted: Mutex::default(),
             link: tokio::sync::Mutex::new(None),
             published: watch::channel(0).0,
@@ -403,7 +407,7 @@ impl Inner {
                     q.hidden += usize::from(q.holding);
                 }
                 drop(q);
-                self.ready.notify_waiters();
+                self.wake();
                 return;
             }
             q.messages += 1;
@@ -415,7 +419,16 @@ impl Inner {
         q.items.push_back(event);
         q.hidden += usize::from(q.holding);
         drop(q);
-        self.ready.notify_waiters();
+        self.wake();
+    }
+
+    /// Wakes the readers waiting for an event, if any. SeqCst on both sides: a reader
+    /// counts itself before it looks at the queue, a pusher looks at the count after it
+    /// queued, so one of the two sees the other.
+    fn wake(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.ready.notify_waiters();
+        }
     }
 
     /// From now until [`Inner::release`], what arrives is queued hidden.
@@ -434,7 +447,24 @@ impl Inner {
         q.holding = false;
         q.hidden = 0;
         drop(q);
-        self.ready.notify_waiters();
+        self.wake();
+    }
+
+    /// Moves up to `max` visible events into `out` under one lock; how many it moved.
+    fn pop_into(&self, max: usize, out: &mut Vec<PubSubEvent>) -> usize {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let n = (q.items.len() - q.hidden).min(max);
+        for _ in 0..n {
+            let Some(event) = q.items.pop_front() else {
+                break;
+            };
+            if let PubSubEvent::Message(m) = &event {
+                q.messages -= 1;
+                q.bytes -= m.size();
+            }
+            out.push(event);
+        }
+        n
     }
 
     fn pop(&self) -> Option<PubSubEvent> {
@@ -793,6 +823,18 @@ impl Subscriber {
     /// sharing the subscriber each get different events.
     pub async fn next_event(&self) -> Result<PubSubEvent> {
         let inner = self.inner();
+        if let Some(event) = inner.pop() {
+            return Ok(event);
+        }
+        /// Counts a reader in `waiting` until it returns or is dropped (cancel-safe).
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        inner.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&inner.waiting);
         loop {
             let notified = inner.ready.notified();
             tokio::pin!(notified);
@@ -813,6 +855,35 @@ impl Subscriber {
             Some(e) => Ok(Some(e)),
             None if self.is_closed() => Err(closed()),
             None => Ok(None),
+        }
+    }
+
+    /// [`Subscriber::try_next`], looking again for a few microseconds (spinning, then
+    /// yielding the CPU) before it gives up: for callers that would park a thread next.
+    /// In a flood the next message is usually microseconds away, and a park and wake
+    /// per message costs more than the message (two context switches).
+    pub fn try_next_soon(&self) -> Result<Option<PubSubEvent>> {
+        for round in 0..24u32 {
+            if let Some(e) = self.try_next()? {
+                return Ok(Some(e));
+            }
+            if round < 8 {
+                for _ in 0..(4u32 << round) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        self.try_next()
+    }
+
+    /// Moves up to `max` queued events into `out` without waiting (one lock for a
+    /// burst); how many. A connection error once closed and nothing was moved.
+    pub fn try_next_into(&self, max: usize, out: &mut Vec<PubSubEvent>) -> Result<usize> {
+        match self.inner().pop_into(max, out) {
+            0 if self.is_closed() => Err(closed()),
+            n => Ok(n),
         }
     }
 
@@ -1146,7 +1217,7 @@ impl SyncSubscriber {
     /// takes). A connection error once closed.
     pub fn next(&self, timeout: Option<Duration>) -> Result<Option<PubSubEvent>> {
         let sub = &self.subscriber;
-        if let Some(e) = sub.try_next()? {
+        if let Some(e) = sub.try_next_soon()? {
             return Ok(Some(e));
         }
         block_on(self.runtime, async move {
