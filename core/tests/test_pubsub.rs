@@ -470,3 +470,31 @@ fn ping_answers_in_order_and_reconnect_resubscribes_with_a_gap() {
         });
     }
 }
+
+#[test]
+fn a_server_without_resp3_is_named_as_the_reason() {
+    // HELLO renamed away: what a Redis before 6 answers to HELLO 3.
+    let srv = TestServer::start_owned(&["--rename-command", "HELLO", ""]);
+    run(async {
+        let config = srv
+            .builder()
+            .protocol(Protocol::Resp2)
+            .connect_timeout(Duration::from_millis(300))
+            .response_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let client = Client::new(config).unwrap();
+        // Commands work on RESP2; the subscriber, which needs RESP3, says why it cannot.
+        assert_eq!(publish(&client, b"nr", b"x").await, 0);
+        let sub = client.pubsub(PubSubOptions::default()).unwrap();
+        let e = sub
+            .subscribe(SubscriptionKind::Subscribe, [&b"nr"[..]])
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("refused HELLO 3") && text.contains("Redis 6 or newer"),
+            "{text}"
+        );
+    });
+}

@@ -356,6 +356,9 @@ struct Inner {
     wanted_once: AtomicBool,
     /// Connections made so far.
     generation: AtomicU64,
+    /// Why the last connection attempt failed (cleared by a success): what a subscribe
+    /// that timed out waiting for the connection tells its caller.
+    last_error: Mutex<Option<String>>,
     /// Whether queued messages count in `pubsub_messages` (not for a cluster
     /// subscriber's per-node queues, whose messages are counted where they are merged).
     count_messages: bool,
@@ -378,6 +381,7 @@ impl Inner {
             demand: Notify::new(),
             wanted_once: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            last_error: Mutex::default(),
         }
     }
 
@@ -736,14 +740,23 @@ impl Subscriber {
         }
         match result {
             Ok(r) => r,
-            Err(_) => Err(Error::new(
-                ErrorKind::Connection,
-                format!(
-                    "not connected to {} within {} ms; the subscription is kept and made when the connection is back",
-                    inner.config.addr,
-                    budget.as_millis()
-                ),
-            )),
+            Err(_) => {
+                let why = inner
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .map(|m| format!(" (last attempt: {m})"))
+                    .unwrap_or_default();
+                Err(Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "not connected to {} within {} ms{why}; the subscription is kept and made when the connection is back",
+                        inner.config.addr,
+                        budget.as_millis()
+                    ),
+                ))
+            }
         }
     }
 
@@ -1091,13 +1104,30 @@ async fn open(inner: &Arc<Inner>, generation: u64) -> Result<MultiplexedConnecti
     let mut conn = redis
         .get_multiplexed_async_connection_with_config(&cfg)
         .await
-        .map_err(|e| connect_error(e.into(), config))?;
+        .map_err(|e| no_resp3(connect_error(e.into(), config), config))?;
     if let Some(name) = &config.client_name {
         let mut c = redis::cmd("CLIENT");
         c.arg("SETNAME").arg(name);
         conn.send_packed_command(&c).await?;
     }
     Ok(conn)
+}
+
+/// A server that refuses HELLO 3 (Redis before 6, or HELLO renamed away) cannot carry
+/// subscriptions here: say so, instead of the bare server error.
+fn no_resp3(e: Error, config: &Config) -> Error {
+    let text = e.message().to_ascii_lowercase();
+    if text.contains("hello") && (text.contains("unknown command") || text.contains("noproto")) {
+        return Error::new(
+            ErrorKind::Connection,
+            format!(
+                "{} refused HELLO 3: subscriptions use RESP3, which needs Redis 6 or newer (or Valkey); the server said: {}",
+                config.addr,
+                e.message()
+            ),
+        );
+    }
+    e
 }
 
 /// The supervisor: connects on the first subscription, resubscribes after every loss
@@ -1127,9 +1157,21 @@ async fn supervise(inner: Arc<Inner>) {
             *link = Some(live.clone());
             Ok::<Live, Error>(live)
         };
-        let live = match tokio::time::timeout(budget, made).await {
-            Ok(Ok(live)) => live,
-            Ok(Err(_)) | Err(_) => {
+        let outcome = match tokio::time::timeout(budget, made).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "connecting and resubscribing took over {} ms",
+                    budget.as_millis()
+                ),
+            )),
+        };
+        *inner.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+            outcome.as_ref().err().map(|e| e.message().to_string());
+        let live = match outcome {
+            Ok(live) => live,
+            Err(_) => {
                 tokio::time::sleep(backoff(failures)).await;
                 failures = failures.saturating_add(1);
                 continue;
