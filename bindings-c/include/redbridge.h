@@ -290,6 +290,11 @@ typedef enum redbridge_event_type {
    * A pub/sub message arrived but a subscriber's queue was full: dropped.
    */
   REDBRIDGE_EVENT_PUBSUB_DROPPED = 9,
+  /**
+   * A cluster's slot table changed (the first read included): `count` slots changed
+   * primary, `batch` primaries serve slots now.
+   */
+  REDBRIDGE_EVENT_TOPOLOGY_CHANGED = 10,
 } redbridge_event_type;
 
 /**
@@ -600,7 +605,8 @@ typedef struct redbridge_event {
    */
   const char *name;
   /**
-   * OPERATION: commands in it (1, or the pipeline's length).
+   * OPERATION: commands in it (1, or the pipeline's length); TOPOLOGY_CHANGED: the
+   * primaries.
    */
   size_t batch;
   /**
@@ -653,7 +659,8 @@ typedef struct redbridge_event {
    */
   enum redbridge_close_reason close_reason;
   /**
-   * CACHE_INVALIDATION: keys invalidated; 1 for the other cache and pub/sub events.
+   * CACHE_INVALIDATION: keys invalidated; TOPOLOGY_CHANGED: slots that changed
+   * primary; 1 for the other cache and pub/sub events.
    */
   uint64_t count;
 } redbridge_event;

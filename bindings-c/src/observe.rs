@@ -44,6 +44,9 @@ pub enum redbridge_event_type {
     REDBRIDGE_EVENT_PUBSUB_RECEIVED = 8,
     /// A pub/sub message arrived but a subscriber's queue was full: dropped.
     REDBRIDGE_EVENT_PUBSUB_DROPPED = 9,
+    /// A cluster's slot table changed (the first read included): `count` slots changed
+    /// primary, `batch` primaries serve slots now.
+    REDBRIDGE_EVENT_TOPOLOGY_CHANGED = 10,
 }
 
 /// How an operation was served (redbridge_event.served).
@@ -101,7 +104,8 @@ pub struct redbridge_event {
     pub client_id: u64,
     /// OPERATION: the command's name ("GET", "CLIENT LIST"), or "PIPELINE" / "MULTI".
     pub name: *const c_char,
-    /// OPERATION: commands in it (1, or the pipeline's length).
+    /// OPERATION: commands in it (1, or the pipeline's length); TOPOLOGY_CHANGED: the
+    /// primaries.
     pub batch: usize,
     /// The server's host (or socket path); NULL for cache and pub/sub events.
     pub host: *const c_char,
@@ -128,7 +132,8 @@ pub struct redbridge_event {
     pub role: redbridge_connection_role,
     /// CONNECTION_CLOSED: why.
     pub close_reason: redbridge_close_reason,
-    /// CACHE_INVALIDATION: keys invalidated; 1 for the other cache and pub/sub events.
+    /// CACHE_INVALIDATION: keys invalidated; TOPOLOGY_CHANGED: slots that changed
+    /// primary; 1 for the other cache and pub/sub events.
     pub count: u64,
 }
 
@@ -250,6 +255,14 @@ impl Listener for Callback {
             }
             Event::PubSubReceived => out.kind = REDBRIDGE_EVENT_PUBSUB_RECEIVED,
             Event::PubSubDropped => out.kind = REDBRIDGE_EVENT_PUBSUB_DROPPED,
+            Event::TopologyChanged {
+                primaries,
+                moved_slots,
+            } => {
+                out.kind = REDBRIDGE_EVENT_TOPOLOGY_CHANGED;
+                out.batch = *primaries;
+                out.count = *moved_slots as u64;
+            }
             _ => return,
         }
         let host = server.map(|s| {

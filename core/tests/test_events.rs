@@ -367,13 +367,28 @@ fn pubsub_messages_are_counted() {
 async fn cluster_operations_name_the_node_of_their_key() {
     let cluster = TestCluster::start();
     let client = Client::new(cluster.builder().build().unwrap()).unwrap();
-    client
-        .wait_connected(Duration::from_secs(10))
-        .await
-        .unwrap();
     let rec = Arc::new(Recorder::default());
     client.add_listener(rec.clone());
     let keys = ["ev:a", "ev:b", "ev:c", "ev:d", "ev:e", "ev:f"];
+    // The cluster connection opens with the first command, and reads the slot table.
+    client.execute(&c(&["PING"])).await.unwrap();
+    assert_eq!(
+        rec.count("TopologyChanged { primaries: 3, moved_slots: 16384 }"),
+        1,
+        "{}",
+        rec.all()
+    );
+    // A slot moved to another primary, then the table read again.
+    let slot = cluster.slot_of("ev:a");
+    let from = cluster.owner_of(slot);
+    let to = *cluster.ports[..3].iter().find(|p| **p != from).unwrap();
+    cluster.migrate(&[slot], from, to, true);
+    // The client reads the table again every 10 s (sooner only for the cache's reads).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rec.count("TopologyChanged { primaries: 3, moved_slots: 1 }") == 0 {
+        assert!(Instant::now() < deadline, "{}", rec.all());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for k in keys {
         client.execute(&c(&["SET", k, "v"])).await.unwrap();
     }

@@ -11,6 +11,9 @@
 struct seen {
     pthread_mutex_t lock;
     int operations, created, closed_error, closed_timeout, leaked;
+    /* TOPOLOGY_CHANGED: the last one's slots moved and primaries. */
+    uint64_t moved_slots;
+    size_t primaries;
     uint64_t client_id;
     /* The last operation. */
     char name[32], host[64], code[16];
@@ -50,6 +53,10 @@ static void on_event(void *userdata, const redbridge_event *e) {
         s->retries = e->retries;
         s->served = e->served;
         s->duration_ns = e->duration_ns;
+        break;
+    case REDBRIDGE_EVENT_TOPOLOGY_CHANGED:
+        s->moved_slots = e->count;
+        s->primaries = e->batch;
         break;
     case REDBRIDGE_EVENT_CONNECTION_CREATED:
         s->created++;
@@ -156,6 +163,24 @@ void test_events(void) {
     free_reply(RUN(ctl, REDBRIDGE_OK, "DEL", "ev:c:k"));
     redbridge_client_free(ctl);
     redbridge_client_free(c);
+
+    /* A cluster (when make test-c started one): its first slot table read, which opening
+     * the client makes, so only a global callback set before can see it. */
+    const char *cluster_url = getenv("REDBRIDGE_CLUSTER_URL");
+    if (cluster_url) {
+        struct seen t;
+        seen_init(&t);
+        redbridge_client *cl = NULL;
+        CHECK(redbridge_set_global_event_callback(on_event, &t) == REDBRIDGE_OK, "global on");
+        CHECK(open_on(cluster_url, true, false, &cl) == REDBRIDGE_OK, "cluster open");
+        if (cl) free_reply(RUN(cl, REDBRIDGE_OK, "SET", "ev:c:cl", SECRET));
+        CHECK(redbridge_set_global_event_callback(NULL, NULL) == REDBRIDGE_OK, "global off");
+        CHECK(t.moved_slots == 16384 && t.primaries == 3, "topology: %llu slots, %zu primaries",
+              (unsigned long long)t.moved_slots, t.primaries);
+        CHECK(strcmp(t.name, "SET") == 0 && t.served == REDBRIDGE_SERVED_RUNTIME && t.leaked == 0, "cluster SET");
+        if (cl) redbridge_client_free(cl);
+        pthread_mutex_destroy(&t.lock);
+    }
     pthread_mutex_destroy(&s.lock);
     pthread_mutex_destroy(&g.lock);
 }

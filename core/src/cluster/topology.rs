@@ -28,7 +28,7 @@ use crate::cache::Cache;
 use crate::command::{Command, Meta};
 use crate::connection::Multiplexed;
 use crate::error::Result;
-use crate::observe::{CacheStats, ConnectionObserver, NodeStats, Observers, Stats};
+use crate::observe::{CacheStats, ConnectionObserver, Event, NodeStats, Observers, Stats};
 use crate::policy::run_timed;
 use crate::settings::{Addr, Config};
 
@@ -267,8 +267,27 @@ impl Topology {
                 self.ensure_tracked(node);
             }
         }
+        self.report_change(&old, &fresh);
         self.table.store(Arc::new(fresh));
         Ok(())
+    }
+
+    /// Tells the event stream (when someone listens) how many slots changed primary.
+    fn report_change(&self, old: &Table, fresh: &Table) {
+        let events = &self.stats.events;
+        if !events.on() {
+            return;
+        }
+        let owner = |t: &Table, s: usize| t.nodes.get(t.owner[s] as usize).map(Arc::as_ptr);
+        let moved_slots = (0..SLOTS)
+            .filter(|&s| owner(old, s) != owner(fresh, s))
+            .count();
+        if moved_slots > 0 {
+            events.emit(&Event::TopologyChanged {
+                primaries: fresh.nodes.len(),
+                moved_slots,
+            });
+        }
     }
 
     /// The registry's node for an address, made on first sight.

@@ -180,6 +180,14 @@ pub enum Event<'a> {
         /// How many (1 for a hit or miss).
         count: u64,
     },
+    /// A cluster's slot table was read and differs from the one before (the first read
+    /// included).
+    TopologyChanged {
+        /// Primaries serving slots now.
+        primaries: usize,
+        /// Slots whose primary changed (all 16384 on the first read).
+        moved_slots: usize,
+    },
     /// A pub/sub message arrived and was queued for a subscriber.
     PubSubReceived,
     /// A pub/sub message arrived but a subscriber's queue was full: dropped.
