@@ -6,6 +6,7 @@ never a password, key or argument value in an attribute."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from typing import Any, Dict, Iterator, List, Tuple
@@ -250,6 +251,39 @@ def test_pubsub_messages(srv: Dict[str, Any]) -> None:
     assert total(only(pts, "redis.client.pubsub.messages", redis__client__pubsub__message__direction="receive")) == 3
     pub = only(pts, "redis.client.pubsub.messages", redis__client__pubsub__message__direction="publish")
     assert total(pub) == 3 and pub[0][0]["redis.client.pubsub.sharded"] is False
+
+
+def test_a_forked_child_records_too(srv: Dict[str, Any]) -> None:
+    r = client(srv)
+    r.ping()
+    collect()
+    pid = os.fork()
+    if pid == 0:  # the child: its own recording thread records its GETs
+        code = 1
+        try:
+            child = client(srv)
+            child.get("obs:fork")
+            deadline = time.monotonic() + 5
+            while _redbridge_queued():  # until the child's recording thread takes them
+                if time.monotonic() > deadline:
+                    os._exit(2)
+                time.sleep(0.01)
+            pts = collect()
+            code = 0 if only(pts, "db.client.operation.duration", db__operation__name="GET") else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    r.ping()
+    (_, p), = only(collect(), "db.client.operation.duration", db__operation__name="PING")
+    assert p.count == 1, "the parent records on"
+
+
+def _redbridge_queued() -> bool:
+    """Whether events wait in the core's queue (the recording thread empties it)."""
+    from redbridge import _redbridge
+
+    return _redbridge.observe_wait(0.0)
 
 
 def test_no_password_key_or_argument_in_any_attribute(srv: Dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ never their arguments; channel and stream names are never recorded.
 
 from __future__ import annotations
 
+import os
 import threading
 from enum import IntFlag
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -355,10 +356,20 @@ class OTelProviderManager:
             description="(internal: records queued events before each collection)",
         )
         _redbridge.observe_start(_QUEUE_CAPACITY)
+        self._start_thread()
+
+    def _start_thread(self) -> None:
         self._thread = threading.Thread(
             target=self._run, name="redbridge-observability", daemon=True
         )
         self._thread.start()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child has no recording thread, and its lock may have been held by
+        the parent's: a new lock, a new thread (the core's queue carries on)."""
+        self._lock = threading.Lock()
+        if self._recorder is not None and not self._stop.is_set():
+            self._start_thread()
 
     def _drain_callback(self, _options: Any) -> List[Any]:
         self.drain()
@@ -463,6 +474,17 @@ def get_observability_instance() -> ObservabilityInstance:
         if _instance is None:
             _instance = ObservabilityInstance()
         return _instance
+
+
+def _after_fork_in_child() -> None:
+    global _instance_lock
+    _instance_lock = threading.Lock()
+    manager = _instance.get_provider_manager() if _instance is not None else None
+    if manager is not None:
+        manager._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def reset_observability_instance() -> None:
