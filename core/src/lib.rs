@@ -15,6 +15,7 @@
 //! - [`cache`]: the client-side cache (RESP3 tracking).
 //! - `connection`: the shared multiplexed connection, direct connections, the pool.
 //! - `cluster`: Redis Cluster routing, slot table and per-node caches.
+//! - [`sentinel`]: which node serves a Sentinel-watched service now.
 //! - [`client`]: the engines — [`Client`] (async), [`SyncClient`], [`Batcher`] — on one
 //!   request path.
 
@@ -41,6 +42,8 @@ mod connection;
 
 mod cluster;
 
+pub mod sentinel;
+
 pub mod client;
 
 pub use cache::Cache;
@@ -57,8 +60,8 @@ pub use observe::{
     StatsSnapshot,
 };
 pub use settings::{
-    Addr, CacheConfig, Config, ConfigBuilder, GuardMode, Mode, Protocol, TlsConfig, TrackingMode,
-    Warning, WarningSink,
+    Addr, CacheConfig, Config, ConfigBuilder, GuardMode, Mode, Protocol, SentinelConfig, TlsConfig,
+    TrackingMode, Warning, WarningSink,
 };
 pub use wire::{Pipeline, ScanCursor, ScanKind, ScanOptions};
 

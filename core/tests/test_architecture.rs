@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "cache",      // the client-side cache
     "connection", // multiplexed, direct and pooled connections
     "cluster",    // cluster routing, slot table, per-node caches
+    "sentinel",   // which node a Sentinel-watched service is served by now
     "client",     // the engines: async, sync, batched, leases, scans
 ];
 

@@ -15,6 +15,14 @@
         loopback ports, joins them with `redis-cli --cluster create`, waits until the
         cluster is ok, and prints one JSON line: {"url": seed url, "nodes": [urls],
         "ports": [...], "pidfiles": [...], "dir": ...}. Stop each node by its pidfile.
+    redis_server.py sentinel [--replicas N] [--sentinels M] [-- extra redis-server args]
+        Starts a primary and N replicas (default 2) on free loopback ports, then M
+        sentinels (default 3; `redis-server sentinel.conf --sentinel`) monitoring the
+        primary as service "mymaster" with quorum 2, down-after 1000 ms and failover
+        timeout 5000 ms; waits until the replicas are in sync and every sentinel knows
+        the replicas and the other sentinels; prints one JSON line: {"service": ...,
+        "primary": port, "replicas": [ports], "sentinels": [ports], "pidfiles": [...],
+        "dir": ...}. Stop each process by its pidfile.
     redis_server.py stop PIDFILE
         Stops the server started with that pid file (SIGTERM, then SIGKILL), by PID.
 
@@ -302,8 +310,97 @@ def cluster(argv):
     print(json.dumps(out), flush=True)
 
 
+def sentinel(argv):
+    replicas, sentinels, extra = 2, 3, []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--replicas":
+            replicas = int(argv[i + 1])
+            i += 2
+        elif argv[i] == "--sentinels":
+            sentinels = int(argv[i + 1])
+            i += 2
+        elif argv[i] == "--":
+            extra = argv[i + 1:]
+            break
+        else:
+            sys.exit(f"redis_server.py: unknown argument {argv[i]!r}")
+    binary = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
+    cli = shutil.which("redis-cli") or "redis-cli"
+    workdir = tempfile.mkdtemp(prefix="redbridge-redis-")
+    service = "mymaster"
+    started = []  # pidfiles, to stop on failure
+
+    def data_node(*args):
+        out = subprocess.run([sys.executable, __file__, "start", "--dir", workdir, "--", *args, *extra],
+                             check=True, capture_output=True, text=True).stdout
+        info = json.loads(out)
+        started.append(info["pidfile"])
+        return info
+
+    def ask(port, *args):
+        return subprocess.run([cli, "-h", HOST, "-p", str(port), *args], capture_output=True, text=True).stdout
+
+    try:
+        primary = data_node()
+        reps = [data_node("--replicaof", HOST, str(primary["port"])) for _ in range(replicas)]
+        sents = []
+        for _ in range(sentinels):
+            for _attempt in range(5):
+                p = free_port()
+                conf = os.path.join(workdir, f"sentinel-{p}.conf")
+                with open(conf, "w") as f:
+                    f.write(f"port {p}\nbind {HOST}\ndaemonize no\ndir {workdir}\n"
+                            f"logfile {os.path.join(workdir, f'sentinel-{p}.log')}\n"
+                            f"sentinel monitor {service} {HOST} {primary['port']} 2\n"
+                            f"sentinel down-after-milliseconds {service} 1000\n"
+                            f"sentinel failover-timeout {service} 5000\n"
+                            f"sentinel parallel-syncs {service} 1\n")
+                pidfile = os.path.join(workdir, f"sentinel-{p}.pid")
+                proc = subprocess.Popen([binary, conf, "--sentinel"], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                with open(pidfile, "w") as f:
+                    f.write(str(proc.pid))
+                deadline = time.monotonic() + START_TIMEOUT
+                while time.monotonic() < deadline and proc.poll() is None and not answers_ping(p):
+                    time.sleep(0.02)
+                if proc.poll() is None and answers_ping(p):
+                    started.append(pidfile)
+                    sents.append({"port": p, "pid": proc.pid, "pidfile": pidfile})
+                    break
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                os.unlink(pidfile)
+            else:
+                raise RuntimeError("a sentinel did not start")
+        # Ready when the replicas are in sync and every sentinel sees them all and the
+        # other sentinels (sentinels find each other through hello messages, every 2 s).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            synced = sum("master_link_status:up" in ask(r["port"], "INFO", "replication") for r in reps)
+            known = 0
+            for s in sents:
+                lines = (ask(s["port"], "SENTINEL", "REPLICAS", service)
+                         + ask(s["port"], "SENTINEL", "SENTINELS", service)).splitlines()
+                known += lines.count("name") == replicas + sentinels - 1  # a "name" field per entry
+            if synced == replicas and known == sentinels:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("sentinels did not see every replica and each other in 30 s")
+    except Exception as e:
+        for pf in started:
+            stop([pf])
+        sys.exit(f"redis_server.py: sentinel topology did not start: {e}")
+    print(json.dumps({
+        "service": service, "primary": primary["port"], "replicas": [r["port"] for r in reps],
+        "sentinels": [s["port"] for s in sents], "pidfiles": started, "dir": workdir,
+    }), flush=True)
+
+
 def main():
-    commands = {"start": start, "stop": stop, "cluster": cluster}
+    commands = {"start": start, "stop": stop, "cluster": cluster, "sentinel": sentinel}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

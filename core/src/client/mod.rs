@@ -25,6 +25,7 @@ mod pubsub;
 mod request;
 mod scan;
 mod script;
+mod sentinel;
 mod sync;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,6 +80,8 @@ pub(crate) struct Shared {
     /// The connection a lone blocking caller drives itself (see [`SyncClient`]): used
     /// by `SyncClient`s and by SCAN pages, which it reads faster than redis-rs does.
     pub(crate) direct: Arc<Mutex<DirectSlot>>,
+    /// The task following the sentinels (a Sentinel-managed client only).
+    sentinel: Mutex<Option<runtime::AbortHandle>>,
 }
 
 /// What the cache says of a command about to run.
@@ -118,7 +121,7 @@ impl Engine {
     ) -> Result<Engine> {
         let runtime = runtime::runtime();
         let _enter = runtime.enter();
-        let redis = shared_cfg.redis_client()?;
+        let redis = shared_cfg.redis_client_or_pending()?;
         let (mux, cluster) = if shared_cfg.cluster {
             (None, Some(ClusterEngine::new(shared_cfg, stats)?))
         } else {
@@ -208,8 +211,9 @@ impl Client {
             observers.add(cache.clone());
             observers.add(Arc::new(InvalidationEvents(stats.clone())));
         }
+        sentinel::first_discovery(&config);
         let engine = Engine::build(&config, &stats, &observers)?;
-        Ok(Client {
+        let client = Client {
             shared: Arc::new(Shared {
                 config,
                 stats,
@@ -220,8 +224,44 @@ impl Client {
                 closed: AtomicBool::new(false),
                 cache,
                 direct: Arc::default(),
+                sentinel: Mutex::new(None),
             }),
-        })
+        };
+        if let Some(task) = sentinel::follow(&client.shared) {
+            *client
+                .shared
+                .sentinel
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(task);
+        }
+        Ok(client)
+    }
+
+    /// Builds the engine again, so new connections open to where the configuration
+    /// points now (a Sentinel-managed client after a failover); the old engine closes
+    /// when its last request is done. The cache is flushed: its entries came from the
+    /// old node.
+    pub(crate) fn renew_engine(&self) -> Result<()> {
+        let shared = &self.shared;
+        let _lock = shared.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        if shared.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if let Some(cache) = &shared.cache {
+            cache.flush();
+        }
+        let fresh = Arc::new(Engine::build(
+            &shared.config,
+            &shared.stats,
+            &shared.observers,
+        )?);
+        // The old engine stops once the requests still on it are done (on a node that
+        // died, at their timeout).
+        drop(shared.engine.swap(fresh));
+        if let Ok(mut direct) = shared.direct.lock() {
+            direct.drop_conn();
+        }
+        Ok(())
     }
 
     /// Creates a client and waits until its shared connection is up, returning the
@@ -732,6 +772,15 @@ impl Client {
     pub fn close(&self) {
         if !self.shared.closed.swap(true, Ordering::AcqRel) {
             self.shared.engine.load().stop();
+            if let Some(task) = self
+                .shared
+                .sentinel
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                task.abort();
+            }
         }
         // A caller busy on it drops it when it next looks (the client is closed).
         if let Ok(mut direct) = self.shared.direct.try_lock() {

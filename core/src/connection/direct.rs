@@ -123,7 +123,7 @@ impl DirectConn {
                 read_timeout: None,
             });
         }
-        let stream = connect(&config.addr, config.connect_timeout)?;
+        let stream = connect(&config.target()?, config.connect_timeout)?;
         // The handshake must not hang on a server that accepts and never answers.
         stream
             .set_timeouts(Some(config.connect_timeout), Some(config.response_timeout))

@@ -324,6 +324,9 @@ impl Supervisor {
     }
 
     async fn connect(&self, generation: u64) -> Result<MultiplexedConnection> {
+        // A Sentinel-managed client whose node is not found yet: say so (the engine is
+        // built again once it is).
+        self.config.target()?;
         // No sender ever waits for room: a waiting sender can be overtaken by a later
         // one, and requests must reach the server in the order they were made.
         let mut cfg = redis::AsyncConnectionConfig::new()

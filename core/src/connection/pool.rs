@@ -57,10 +57,13 @@ impl Pool {
         let conn_cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
             .set_response_timeout(None);
-        let manager = Manager::new_with_config(
-            config.redis_client()?.get_connection_info().clone(),
-            conn_cfg,
-        )?;
+        // A Sentinel-managed client before its node is found gets a pool that cannot
+        // connect; the engine, with this pool, is built again once the node is known.
+        let info = config
+            .redis_client_or_pending()?
+            .get_connection_info()
+            .clone();
+        let manager = Manager::new_with_config(info, conn_cfg)?;
         let name = config.client_name.clone();
         let pool = deadpool_redis::Pool::builder(manager)
             .max_size(config.max_connections)

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::cache::{CacheConfig, TrackingMode};
 use super::guard::{GuardMode, Warning, WarningSink};
+use super::sentinel::SentinelConfig;
 use super::tls::{self, PemSource, TlsBuilder, TlsConfig};
 use crate::error::{Error, Result};
 
@@ -117,6 +118,7 @@ pub struct Config {
     pub(crate) cluster: bool,
     pub(crate) cluster_nodes: Vec<(String, u16)>,
     pub(crate) read_from_replicas: bool,
+    pub(crate) sentinel: Option<SentinelConfig>,
 }
 
 impl Config {
@@ -226,14 +228,63 @@ impl Config {
     /// The redis-rs client every connection of this configuration is opened from
     /// (address, TLS, handshake).
     pub(crate) fn redis_client(&self) -> Result<redis::Client> {
-        tls::client(self.connection_info(), self.tls.as_ref())
+        tls::client(self.connection_info_at(&self.target()?), self.tls.as_ref())
+    }
+
+    /// [`Config::redis_client`], or for a Sentinel-managed client whose node is not
+    /// found yet, a client that cannot connect (engines are built again once it is;
+    /// their connects say why meanwhile, from [`Config::target`]).
+    pub(crate) fn redis_client_or_pending(&self) -> Result<redis::Client> {
+        match self.redis_client() {
+            Err(_) if self.sentinel.is_some() => {
+                let pending =
+                    Addr::Unix("/nonexistent/redbridge-sentinel-node-not-found-yet".into());
+                tls::client(self.connection_info_at(&pending), None)
+            }
+            other => other,
+        }
+    }
+
+    /// Where connections open now: the address given, or for a Sentinel-managed client
+    /// the node discovery settled on (an error until it found one).
+    pub(crate) fn target(&self) -> Result<Addr> {
+        match &self.sentinel {
+            Some(s) => s.current_addr(),
+            None => Ok(self.addr.clone()),
+        }
+    }
+
+    /// The Sentinel deployment this client follows, if any.
+    pub fn sentinel(&self) -> Option<&SentinelConfig> {
+        self.sentinel.as_ref()
+    }
+
+    /// A connection to `addr` with the handshake of this configuration (for a sentinel,
+    /// with the sentinels' credentials), as redis-rs opens it.
+    pub(crate) fn redis_client_for(&self, addr: &Addr, sentinel: bool) -> Result<redis::Client> {
+        let mut info = self.connection_info_at(addr);
+        if sentinel {
+            let s = self.sentinel.as_ref();
+            let mut settings = redis::RedisConnectionInfo::default()
+                .set_protocol(redis::ProtocolVersion::RESP3)
+                .set_lib_name("redbridge", env!("CARGO_PKG_VERSION"));
+            if let Some(password) = s.and_then(|s| s.password.as_ref()) {
+                if let Some(user) = s.and_then(|s| s.username.as_deref()) {
+                    settings = settings.set_username(user);
+                }
+                settings = settings.set_password(password.expose());
+            }
+            info = info.set_redis_settings(settings);
+            return tls::client(info, None);
+        }
+        tls::client(info, self.tls.as_ref())
     }
 
     /// The redis-rs connection info for this configuration (handshake: AUTH, SELECT,
     /// HELLO, library name).
-    fn connection_info(&self) -> redis::ConnectionInfo {
+    fn connection_info_at(&self, addr: &Addr) -> redis::ConnectionInfo {
         use redis::IntoConnectionInfo;
-        let addr = match &self.addr {
+        let addr = match addr {
             Addr::Tcp { host, port } => redis::ConnectionAddr::Tcp(host.clone(), *port),
             Addr::Unix(path) => redis::ConnectionAddr::Unix(path.clone()),
         };
@@ -309,6 +360,11 @@ pub struct ConfigBuilder {
     cluster: bool,
     cluster_nodes: Vec<(String, u16)>,
     read_from_replicas: bool,
+    sentinel_nodes: Vec<(String, u16)>,
+    sentinel_service: Option<String>,
+    sentinel_replica: bool,
+    sentinel_username: Option<String>,
+    sentinel_password: Option<Secret>,
 }
 
 impl Default for ConfigBuilder {
@@ -339,6 +395,11 @@ impl Default for ConfigBuilder {
             cluster: false,
             cluster_nodes: Vec::new(),
             read_from_replicas: false,
+            sentinel_nodes: Vec::new(),
+            sentinel_service: None,
+            sentinel_replica: false,
+            sentinel_username: None,
+            sentinel_password: None,
         }
     }
 }
@@ -394,6 +455,11 @@ pub const OPTION_NAMES: &[&str] = &[
     "cluster",
     "cluster_nodes",
     "read_from_replicas",
+    "sentinels",
+    "sentinel_service",
+    "sentinel_role",
+    "sentinel_username",
+    "sentinel_password",
 ];
 
 impl ConfigBuilder {
@@ -603,6 +669,22 @@ impl ConfigBuilder {
             "read_from_replicas" => {
                 self.read_from_replicas = parse_bool(value).ok_or_else(|| bad("a boolean"))?
             }
+            "sentinels" => {
+                for node in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    self.sentinel_nodes
+                        .push(host_port(node).ok_or_else(|| bad("a list of host:port"))?);
+                }
+            }
+            "sentinel_service" | "service_name" => self.sentinel_service = Some(value.to_string()),
+            "sentinel_role" => {
+                self.sentinel_replica = match value.to_ascii_lowercase().as_str() {
+                    "master" | "primary" => false,
+                    "replica" | "slave" => true,
+                    _ => return Err(bad("\"master\" or \"replica\"")),
+                }
+            }
+            "sentinel_username" => self.sentinel_username = Some(value.to_string()),
+            "sentinel_password" => self.sentinel_password = Some(Secret::new(value)),
             "cache_commands" => {
                 self.cache_mut().commands = Some(
                     value
@@ -652,6 +734,27 @@ impl ConfigBuilder {
     pub fn cluster_node(mut self, host: impl Into<String>, port: u16) -> Self {
         self.cluster = true;
         self.cluster_nodes.push((host.into(), port));
+        self
+    }
+    /// Follow the Sentinel deployment watching `service`: connections open to its primary
+    /// (or a replica, [`ConfigBuilder::sentinel_replica`]) as the sentinels name it, and
+    /// move when they fail over. The host and port given otherwise are not used.
+    pub fn sentinel(mut self, service: impl Into<String>, sentinels: &[(&str, u16)]) -> Self {
+        self.sentinel_service = Some(service.into());
+        self.sentinel_nodes
+            .extend(sentinels.iter().map(|(h, p)| (h.to_string(), *p)));
+        self
+    }
+    /// With [`ConfigBuilder::sentinel`]: a replica of the service instead of its primary.
+    pub fn sentinel_replica(mut self, on: bool) -> Self {
+        self.sentinel_replica = on;
+        self
+    }
+    /// With [`ConfigBuilder::sentinel`]: the sentinels' own ACL user and password (the
+    /// data nodes use the client's).
+    pub fn sentinel_auth(mut self, username: Option<&str>, password: &str) -> Self {
+        self.sentinel_username = username.map(str::to_string);
+        self.sentinel_password = Some(Secret::new(password));
         self
     }
     /// In a cluster, send read-only commands to replicas too.
@@ -857,6 +960,40 @@ impl ConfigBuilder {
                 return Err(field("db", "a Redis Cluster has only database 0"));
             }
         }
+        let sentinel = match (self.sentinel_service, self.sentinel_nodes.is_empty()) {
+            (None, true) => None,
+            (None, false) => {
+                return Err(field(
+                    "sentinel_service",
+                    "sentinels are given but not the service they watch (service_name)",
+                ))
+            }
+            (Some(_), true) => {
+                return Err(field(
+                    "sentinels",
+                    "a service name is given but no sentinel (host:port) to ask",
+                ))
+            }
+            (Some(service), false) => {
+                if self.cluster {
+                    return Err(field(
+                        "sentinels",
+                        "a client follows Sentinel or a Redis Cluster, not both",
+                    ));
+                }
+                if self.tls.on {
+                    return Err(field(
+                        "sentinels",
+                        "TLS with Sentinel is not supported yet; connect without TLS or to a fixed address",
+                    ));
+                }
+                let mut s = SentinelConfig::new(service, self.sentinel_nodes);
+                s.replica = self.sentinel_replica;
+                s.username = self.sentinel_username;
+                s.password = self.sentinel_password;
+                Some(s)
+            }
+        };
         if let Some(name) = &self.client_name {
             if name.contains(' ') || name.contains('\n') {
                 return Err(field(
@@ -889,8 +1026,16 @@ impl ConfigBuilder {
             cluster: self.cluster,
             cluster_nodes: self.cluster_nodes,
             read_from_replicas: self.read_from_replicas,
+            sentinel,
         })
     }
+}
+
+/// `host:port` (the host may be an IPv6 address in brackets).
+fn host_port(node: &str) -> Option<(String, u16)> {
+    let (h, p) = node.rsplit_once(':')?;
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    (!h.is_empty()).then(|| Some((h.to_string(), p.parse::<u16>().ok()?)))?
 }
 
 const DURATION: &str = "a duration (seconds like 2.5, or 250ms / 2s)";

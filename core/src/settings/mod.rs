@@ -8,6 +8,7 @@
 mod cache;
 mod config;
 mod guard;
+mod sentinel;
 mod tls;
 
 pub use cache::{CacheConfig, TrackingMode, DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES};
@@ -17,5 +18,6 @@ pub use config::{
     DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES, OPTION_NAMES,
 };
 pub use guard::{GuardMode, Warning, WarningSink};
+pub use sentinel::SentinelConfig;
 pub use tls::TlsConfig;
 pub(crate) use tls::{cluster_settings, explain as explain_tls};

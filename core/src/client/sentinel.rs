@@ -1,0 +1,155 @@
+//! A Sentinel-managed client follows failovers (docs/architecture.md, "Sentinel").
+//!
+//! One task per client: it asks the sentinels which node serves the service (believing
+//! only a node that confirms its role), keeps `+switch-master` / `+promoted-slave`
+//! subscriptions on two sentinels so that a new primary is tried the moment a sentinel
+//! announces it, asks again
+//! every second in case an event was missed (or every sentinel subscription is down),
+//! and learns the other sentinels. When the node changes, the client's engine is built
+//! again: new connections open to the new node, the old ones are closed once their
+//! requests are done, the cache is flushed and the switch is counted.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Notify;
+
+use super::{Client, Shared};
+use crate::error::Result;
+use crate::runtime;
+use crate::sentinel::{self, Announcement, Node};
+use crate::settings::Config;
+
+/// Spreads replica clients over the replicas: each client starts at another one.
+static TURN: AtomicUsize = AtomicUsize::new(0);
+
+/// How often the sentinels are asked for the sentinels they know.
+const LEARN: Duration = Duration::from_secs(30);
+
+/// Sentinels with a `+switch-master` subscription open at once.
+const WATCHED: usize = 2;
+
+/// Finds the node before the client's first command when the caller may block (not on
+/// a runtime thread), so the first connections open to the right node at once.
+pub(super) fn first_discovery(config: &Config) {
+    let Some(s) = config.sentinel() else { return };
+    if s.current().is_some() || tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    let turn = TURN.load(Ordering::Relaxed);
+    if let Ok(node) = runtime::runtime().block_on(sentinel::discover(config, turn)) {
+        s.set_current(node);
+    }
+}
+
+/// Starts following the sentinels for the client of `shared` (until it is dropped or
+/// closed); `None` when it does not use Sentinel.
+pub(super) fn follow(shared: &Arc<Shared>) -> Option<runtime::AbortHandle> {
+    shared.config.sentinel()?;
+    Some(runtime::spawn(run(
+        Arc::downgrade(shared),
+        shared.config.clone(),
+    )))
+}
+
+/// A `+switch-master` subscription and whether its connection is still up.
+struct Watch {
+    node: Node,
+    alive: Arc<AtomicBool>,
+    _conn: MultiplexedConnection,
+}
+
+async fn run(shared: Weak<Shared>, config: Arc<Config>) {
+    let Some(s) = config.sentinel() else { return };
+    let wake = Arc::new(Notify::new());
+    let announced: Arc<Mutex<Vec<Node>>> = Arc::default();
+    let mut watches: Vec<Watch> = Vec::new();
+    let mut learned: Option<Instant> = None;
+    let turn = TURN.fetch_add(1, Ordering::Relaxed);
+    loop {
+        // A primary a sentinel announced, believed once it confirms the role: the
+        // fastest way to a new primary (the sentinels' own answers change only when the
+        // failover is over).
+        let heard: Vec<Node> =
+            std::mem::take(&mut *announced.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut found = None;
+        if !s.wants_replica() {
+            for node in heard.into_iter().rev() {
+                if sentinel::confirms_primary(&config, &node).await {
+                    found = Some(node);
+                    break;
+                }
+            }
+        }
+        if found.is_none() && s.wants_replica() {
+            // A replica client stays on its replica while that one is healthy.
+            if let Some(node) = s.current() {
+                if sentinel::still_replica(&config, &node).await {
+                    found = Some(node);
+                }
+            }
+        }
+        if found.is_none() {
+            found = sentinel::discover(&config, turn).await.ok();
+        }
+        if let Some(node) = found {
+            if s.set_current(node) {
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                let _ = Client { shared }.renew_engine();
+            }
+        }
+        if learned.is_none_or(|t| t.elapsed() >= LEARN) {
+            learned = Some(Instant::now());
+            let _ = sentinel::learn_sentinels(&config).await;
+        }
+        watches.retain(|w| w.alive.load(Ordering::Acquire));
+        for node in s.sentinels() {
+            if watches.len() >= WATCHED {
+                break;
+            }
+            if watches.iter().any(|w| w.node == node) {
+                continue;
+            }
+            if let Ok(w) = watch(&config, node, &wake, &announced).await {
+                watches.push(w);
+            }
+        }
+        if shared.strong_count() == 0 {
+            return;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(sentinel::POLL) => {}
+        }
+    }
+}
+
+/// Subscribes to the failover events of one sentinel; they (and the connection's loss)
+/// wake the follower, an announced primary is kept for it to check.
+async fn watch(
+    config: &Config,
+    node: Node,
+    wake: &Arc<Notify>,
+    announced: &Arc<Mutex<Vec<Node>>>,
+) -> Result<Watch> {
+    let alive = Arc::new(AtomicBool::new(true));
+    let (flag, bell, heard) = (alive.clone(), wake.clone(), announced.clone());
+    let conn = sentinel::watch_switches(config, &node, move |said| {
+        match said {
+            Announcement::Lost => flag.store(false, Ordering::Release),
+            Announcement::Primary(n) => heard.lock().unwrap_or_else(|p| p.into_inner()).push(n),
+            Announcement::Other => {}
+        }
+        bell.notify_one();
+    })
+    .await?;
+    Ok(Watch {
+        node,
+        alive,
+        _conn: conn,
+    })
+}

@@ -1,0 +1,285 @@
+//! Sentinel (issue #18) against a real deployment from the harness: a primary, two
+//! replicas and three sentinels on loopback. Discovery names the primary and the healthy
+//! replicas (given one sentinel, the client learns the others); a client follows a
+//! failover asked of a sentinel and one forced by SIGKILL of the primary, and its writes
+//! flow again soon after the new primary reports `ROLE master` (figures printed); a replica client reads
+//! from a replica; bad settings are refused with what to do.
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command as Proc;
+use std::time::{Duration, Instant};
+
+use redbridge::{sentinel, Client, Config, ConfigBuilder, Value};
+use support::c;
+
+/// The deployment, every process stopped by PID when dropped.
+struct Deployment {
+    primary: u16,
+    replicas: Vec<u16>,
+    sentinels: Vec<u16>,
+    pidfiles: Vec<String>,
+}
+
+fn harness() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/redis_server.py")
+}
+
+impl Deployment {
+    fn start() -> Deployment {
+        let out = Proc::new("python3")
+            .arg(harness())
+            .arg("sentinel")
+            .output()
+            .expect("python3 runs the harness");
+        assert!(
+            out.status.success(),
+            "sentinel harness failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ports = |k: &str| -> Vec<u16> {
+            json[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_u64().unwrap() as u16)
+                .collect()
+        };
+        Deployment {
+            primary: json["primary"].as_u64().unwrap() as u16,
+            replicas: ports("replicas"),
+            sentinels: ports("sentinels"),
+            pidfiles: json["pidfiles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect(),
+        }
+    }
+
+    /// A config following the deployment, given only its first sentinel.
+    fn builder(&self) -> ConfigBuilder {
+        Config::builder()
+            .sentinel("mymaster", &[("127.0.0.1", self.sentinels[0])])
+            .connect_timeout(Duration::from_millis(500))
+            .response_timeout(Duration::from_millis(500))
+    }
+
+    fn node(&self, port: u16) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .unwrap()
+            .get_connection_with_timeout(Duration::from_secs(1))
+            .unwrap()
+    }
+
+    fn role(&self, port: u16) -> Option<String> {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .ok()?
+            .get_connection_with_timeout(Duration::from_millis(200))
+            .ok()?;
+        let v: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn).ok()?;
+        match v.first()? {
+            redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    fn pid_of(&self, port: u16) -> i32 {
+        let file = self
+            .pidfiles
+            .iter()
+            .find(|f| f.ends_with(&format!("redis-{port}.pid")))
+            .unwrap();
+        std::fs::read_to_string(file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for f in &self.pidfiles {
+            let _ = Proc::new("python3")
+                .arg(harness())
+                .arg("stop")
+                .arg(f)
+                .status();
+        }
+    }
+}
+
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    redbridge::runtime::runtime().block_on(f)
+}
+
+/// Writes (INCR) every 5 ms until one succeeds on a node that is `port`; the moment it
+/// did. Fails after `within`.
+fn write_reaches(client: &Client, port: u16, within: Duration) -> Instant {
+    let deadline = Instant::now() + within;
+    let start = Instant::now();
+    let mut switched = None;
+    loop {
+        let here =
+            || client.config().sentinel().unwrap().current() == Some(("127.0.0.1".into(), port));
+        if switched.is_none() && here() {
+            switched = Some(start.elapsed());
+        }
+        let t = Instant::now();
+        let r = run(client.execute(&c(&["INCR", "sentinel:writes"])));
+        if r.is_ok() && here() {
+            println!(
+                "  the client switched {switched:?} into the wait; the last write took {:?}",
+                t.elapsed()
+            );
+            return Instant::now();
+        }
+        if Instant::now() >= deadline {
+            let e = run(client.execute(&c(&["INCR", "sentinel:writes"])));
+            panic!(
+                "no write reached {port} within {within:?}: the client is at {:?}, a write gives {e:?}",
+                client.config().sentinel().unwrap().current()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls ROLE on `ports` until one reports master; that port and the moment.
+fn promoted(d: &Deployment, ports: &[u16], within: Duration) -> (u16, Instant) {
+    let deadline = Instant::now() + within;
+    loop {
+        for &p in ports {
+            if d.role(p).as_deref() == Some("master") {
+                return (p, Instant::now());
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no replica was promoted within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn discovers_and_follows_failovers() {
+    let d = Deployment::start();
+    let config = d.builder().build().unwrap();
+
+    // Discovery: the primary (confirmed by ROLE), the healthy replicas.
+    let primary = run(sentinel::discover_primary(&config)).unwrap();
+    assert_eq!(primary, ("127.0.0.1".to_string(), d.primary));
+    let mut replicas: Vec<u16> = run(sentinel::discover_replicas(&config))
+        .unwrap()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    replicas.sort();
+    let mut want = d.replicas.clone();
+    want.sort();
+    assert_eq!(replicas, want);
+
+    let client = Client::new(config).unwrap();
+    assert_eq!(
+        run(client.execute(&c(&["SET", "sentinel:k", "v"]))).unwrap(),
+        Value::Okay
+    );
+    let s = client.config().sentinel().unwrap();
+    assert_eq!(s.current(), Some(("127.0.0.1".into(), d.primary)));
+    // Given one sentinel, the client learns the other two.
+    support::wait_for("the other sentinels learned", || s.sentinels().len() == 3);
+
+    // A failover asked of a sentinel.
+    let mut sentinel0 = d.node(d.sentinels[0]);
+    let _: () = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg("mymaster")
+        .query(&mut sentinel0)
+        .unwrap();
+    let (new_primary, at) = promoted(&d, &d.replicas, Duration::from_secs(10));
+    let wrote = write_reaches(&client, new_primary, Duration::from_secs(10));
+    let lag = wrote.saturating_duration_since(at);
+    println!("SENTINEL FAILOVER: writes on the new primary {lag:?} after it reported ROLE master");
+    assert!(lag < Duration::from_millis(1500), "{lag:?}");
+}
+
+#[test]
+fn follows_a_primary_killed() {
+    let d = Deployment::start();
+    let client = Client::new(d.builder().build().unwrap()).unwrap();
+    assert_eq!(
+        run(client.execute(&c(&["SET", "sentinel:k", "v"]))).unwrap(),
+        Value::Okay
+    );
+    // The sentinels notice (down-after 1000 ms), elect a leader, promote a replica.
+    unsafe { libc::kill(d.pid_of(d.primary), libc::SIGKILL) };
+    let killed = Instant::now();
+    let (promoted_port, at) = promoted(&d, &d.replicas, Duration::from_secs(20));
+    let wrote = write_reaches(&client, promoted_port, Duration::from_secs(10));
+    let lag = wrote.saturating_duration_since(at);
+    println!(
+        "SIGKILL: promoted {:?} after the kill, writes {lag:?} after ROLE master",
+        at - killed
+    );
+    assert!(lag < Duration::from_millis(1500), "{lag:?}");
+    // Reads go to the new primary too (it may or may not have the last write: replication
+    // is asynchronous).
+    run(client.execute(&c(&["GET", "sentinel:k"]))).unwrap();
+}
+
+#[test]
+fn a_replica_client_reads_from_a_replica() {
+    let d = Deployment::start();
+    let config = d.builder().sentinel_replica(true).build().unwrap();
+    let client = Client::new(config).unwrap();
+    let (_, port) = client.config().sentinel().unwrap().current().unwrap();
+    assert!(d.replicas.contains(&port), "{port} is not a replica");
+    let role = run(client.execute(&c(&["ROLE"]))).unwrap();
+    let Value::Array(items) = role else {
+        panic!("{role:?}")
+    };
+    assert_eq!(items[0], Value::BulkString(b"slave".to_vec()));
+    let e = run(client.execute(&c(&["SET", "k", "v"]))).unwrap_err();
+    assert!(e.to_string().contains("READONLY"), "{e}");
+}
+
+#[test]
+fn bad_sentinel_settings_say_what_to_do() {
+    let refused = |pairs: &[(&str, &str)]| -> String {
+        let mut b = Config::builder();
+        for (k, v) in pairs {
+            if let Err(e) = b.set_option(k, v) {
+                return e.to_string();
+            }
+        }
+        b.build().unwrap_err().to_string()
+    };
+    let e = refused(&[("sentinels", "127.0.0.1:26379")]);
+    assert!(e.contains("service"), "{e}");
+    let e = refused(&[("sentinel_service", "mymaster")]);
+    assert!(e.contains("no sentinel"), "{e}");
+    let e = refused(&[("sentinels", "127.0.0.1")]);
+    assert!(e.contains("host:port"), "{e}");
+    let e = refused(&[("sentinel_role", "boss")]);
+    assert!(e.contains("replica"), "{e}");
+    let e = refused(&[
+        ("sentinels", "127.0.0.1:1"),
+        ("sentinel_service", "m"),
+        ("cluster", "true"),
+    ]);
+    assert!(e.contains("not both"), "{e}");
+    // Nobody there: the client is made, its commands say no primary is known.
+    let config = Config::builder()
+        .sentinel("mymaster", &[("127.0.0.1", 1)])
+        .connect_timeout(Duration::from_millis(200))
+        .response_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let client = Client::new(config).unwrap();
+    let e = run(client.execute(&c(&["PING"]))).unwrap_err();
+    assert!(e.to_string().contains("mymaster"), "{e}");
+}
