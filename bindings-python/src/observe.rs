@@ -4,9 +4,11 @@
 //! the event happened on (a runtime worker, a connection's reader, the caller) never
 //! takes the GIL. The Python side drains the queue in batches (`observe_take`), from
 //! its own thread and before a metric reader collects, and records them through the
-//! OpenTelemetry API. When the queue is full, events are dropped and counted.
+//! OpenTelemetry API. When the queue is full, events are dropped and counted. Events
+//! that only count (cache hits, misses and invalidations, pub/sub messages) are added up
+//! per client instead of queued, so a flood of them costs Python one call per drain.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,15 +54,26 @@ enum Queued {
         seconds: f64,
         timed_out: bool,
     },
-    Cache {
-        client: u64,
-        outcome: &'static str,
-        count: u64,
-    },
-    PubSub {
-        client: u64,
-        what: &'static str,
-    },
+}
+
+/// A counting event's key: client, family ("cache", "pubsub"), what happened.
+type CountKey = (u64, &'static str, &'static str);
+
+/// The key and amount of an event that only counts, or `None` for the others.
+fn counted(client: u64, event: &Event<'_>) -> Option<(CountKey, u64)> {
+    Some(match event {
+        Event::Cache { outcome, count } => {
+            let what = match outcome {
+                CacheOutcome::Hit => "hit",
+                CacheOutcome::Miss => "miss",
+                _ => "invalidation",
+            };
+            ((client, "cache", what), *count)
+        }
+        Event::PubSubReceived => ((client, "pubsub", "received"), 1),
+        Event::PubSubDropped => ((client, "pubsub", "dropped"), 1),
+        _ => return None,
+    })
 }
 
 fn place(s: &Server<'_>) -> Place {
@@ -148,23 +161,6 @@ impl Queued {
                 seconds: waited.as_secs_f64(),
                 timed_out: *timed_out,
             },
-            Event::Cache { outcome, count } => Queued::Cache {
-                client,
-                outcome: match outcome {
-                    CacheOutcome::Hit => "hit",
-                    CacheOutcome::Miss => "miss",
-                    _ => "invalidation",
-                },
-                count: *count,
-            },
-            Event::PubSubReceived => Queued::PubSub {
-                client,
-                what: "received",
-            },
-            Event::PubSubDropped => Queued::PubSub {
-                client,
-                what: "dropped",
-            },
             _ => return None,
         })
     }
@@ -216,43 +212,55 @@ impl Queued {
                 seconds,
                 timed_out,
             } => ("pool_wait", client, place, seconds, timed_out).into_pyobject(py),
-            Queued::Cache {
-                client,
-                outcome,
-                count,
-            } => ("cache", client, outcome, count).into_pyobject(py),
-            Queued::PubSub { client, what } => ("pubsub", client, what).into_pyobject(py),
         }
+    }
+}
+
+/// What waits for Python: queued events, and the counting events added up.
+#[derive(Default)]
+struct Pending {
+    events: VecDeque<Queued>,
+    counts: HashMap<CountKey, u64>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.counts.is_empty()
     }
 }
 
 /// The queue between the core's threads and Python.
 struct Queue {
-    events: Mutex<VecDeque<Queued>>,
+    pending: Mutex<Pending>,
     ready: Condvar,
     capacity: usize,
     dropped: std::sync::atomic::AtomicU64,
 }
 
 impl Queue {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Queued>> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Listener for Queue {
     fn on_event(&self, client: u64, event: &Event<'_>) {
+        if let Some((key, n)) = counted(client, event) {
+            *self.lock().counts.entry(key).or_default() += n;
+            self.ready.notify_one();
+            return;
+        }
         let Some(q) = Queued::of(client, event) else {
             return;
         };
-        let mut events = self.lock();
-        if events.len() >= self.capacity {
+        let mut pending = self.lock();
+        if pending.events.len() >= self.capacity {
             self.dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return;
         }
-        events.push_back(q);
-        drop(events);
+        pending.events.push_back(q);
+        drop(pending);
         self.ready.notify_one();
     }
 }
@@ -267,7 +275,7 @@ fn current() -> Option<Arc<Queue>> {
 #[pyfunction]
 pub(crate) fn observe_start(capacity: usize) {
     let queue = Arc::new(Queue {
-        events: Mutex::new(VecDeque::new()),
+        pending: Mutex::default(),
         ready: Condvar::new(),
         capacity: capacity.max(1),
         dropped: Default::default(),
@@ -281,7 +289,7 @@ pub(crate) fn observe_start(capacity: usize) {
 pub(crate) fn observe_stop() {
     redbridge::set_global_listener(None);
     if let Some(q) = QUEUE.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        q.lock().clear();
+        *q.lock() = Pending::default();
         q.ready.notify_all();
     }
 }
@@ -294,31 +302,39 @@ pub(crate) fn observe_wait(py: Python<'_>, timeout: f64) -> bool {
     };
     let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::ZERO);
     py.detach(|| {
-        let events = queue.lock();
-        if !events.is_empty() || wait.is_zero() {
-            return !events.is_empty();
+        let pending = queue.lock();
+        if !pending.is_empty() || wait.is_zero() {
+            return !pending.is_empty();
         }
-        let (events, _) = queue
+        let (pending, _) = queue
             .ready
-            .wait_timeout(events, wait)
+            .wait_timeout(pending, wait)
             .unwrap_or_else(|p| p.into_inner());
-        !events.is_empty()
+        !pending.is_empty()
     })
 }
 
-/// Takes at most `max` queued events as tuples, at once; an empty list when there are
-/// none or nobody listens.
+/// Takes at most `max` queued events, then every count, as tuples, at once (a count as
+/// `(family, client, what, n)`); an empty list when there are none or nobody listens.
 #[pyfunction]
 pub(crate) fn observe_take(py: Python<'_>, max: usize) -> PyResult<Vec<Bound<'_, PyTuple>>> {
     let Some(queue) = current() else {
         return Ok(Vec::new());
     };
-    let taken: Vec<Queued> = {
-        let mut events = queue.lock();
-        let n = events.len().min(max);
-        events.drain(..n).collect()
+    let (taken, counts): (Vec<Queued>, HashMap<CountKey, u64>) = {
+        let mut pending = queue.lock();
+        let n = pending.events.len().min(max);
+        let taken = pending.events.drain(..n).collect();
+        (taken, std::mem::take(&mut pending.counts))
     };
-    taken.into_iter().map(|q| q.into_py(py)).collect()
+    let mut out = taken
+        .into_iter()
+        .map(|q| q.into_py(py))
+        .collect::<PyResult<Vec<_>>>()?;
+    for ((client, family, what), n) in counts {
+        out.push((family, client, what, n).into_pyobject(py)?);
+    }
+    Ok(out)
 }
 
 /// Events dropped because the queue was full, since listening started.

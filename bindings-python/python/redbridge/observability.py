@@ -266,9 +266,9 @@ class _Recorder:
                 self._add("redis.client.csc.requests", count, attrs)
         elif what == "pubsub" and event[2] == "received":
             attrs = {**self._base(), "redis.client.pubsub.message.direction": "receive"}
-            self._add("redis.client.pubsub.messages", 1, attrs)
+            self._add("redis.client.pubsub.messages", event[3], attrs)
         elif what == "pubsub":
-            self._add("redbridge.client.pubsub.dropped", 1, self._base())
+            self._add("redbridge.client.pubsub.dropped", event[3], self._base())
 
     def _operation(
         self, client: int, name: str, batch: int, place: Tuple[str, int, int], seconds: float,
