@@ -1,9 +1,10 @@
 //! A Sentinel-managed client follows failovers (docs/architecture.md, "Sentinel").
 //!
 //! One task per client: it asks the sentinels which node serves the service (believing
-//! only a node that confirms its role), keeps `+switch-master` / `+promoted-slave`
-//! subscriptions on two sentinels so that a new primary is tried the moment a sentinel
-//! announces it, asks again
+//! only a node that confirms its role), keeps `+switch-master` / `+promoted-slave` /
+//! `+selected-slave` subscriptions on the sentinels (up to five), asks the replica chosen
+//! for promotion its role every 20 ms so that the new primary is used the moment it takes
+//! the role, asks again
 //! every second in case an event was missed (or every sentinel subscription is down),
 //! and learns the other sentinels. When the node changes, the client's engine is built
 //! again: new connections open to the new node, the old ones are closed once their
@@ -28,8 +29,17 @@ static TURN: AtomicUsize = AtomicUsize::new(0);
 /// How often the sentinels are asked for the sentinels they know.
 const LEARN: Duration = Duration::from_secs(30);
 
-/// Sentinels with a `+switch-master` subscription open at once.
-const WATCHED: usize = 2;
+/// Sentinels with an event subscription open at once: all of a usual deployment, as
+/// only the sentinel leading a failover announces its steps (`+selected-slave`,
+/// `+promoted-slave`); the others hear of it up to seconds later.
+const WATCHED: usize = 5;
+
+/// How often the replica chosen for promotion is asked its role, and for how long.
+const PROMOTION_POLL: Duration = Duration::from_millis(20);
+const PROMOTION_WAIT: Duration = Duration::from_secs(10);
+
+/// The replica the sentinels chose to promote, and since when.
+type Chosen = Arc<Mutex<Option<(Node, Instant)>>>;
 
 /// Finds the node before the client's first command when the caller may block (not on
 /// a runtime thread), so the first connections open to the right node at once.
@@ -65,6 +75,7 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
     let Some(s) = config.sentinel() else { return };
     let wake = Arc::new(Notify::new());
     let announced: Arc<Mutex<Vec<Node>>> = Arc::default();
+    let selected: Chosen = Arc::default();
     let mut watches: Vec<Watch> = Vec::new();
     let mut learned: Option<Instant> = None;
     let turn = TURN.fetch_add(1, Ordering::Relaxed);
@@ -72,8 +83,18 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
         // A primary a sentinel announced, believed once it confirms the role: the
         // fastest way to a new primary (the sentinels' own answers change only when the
         // failover is over).
-        let heard: Vec<Node> =
+        let mut heard: Vec<Node> =
             std::mem::take(&mut *announced.lock().unwrap_or_else(|p| p.into_inner()));
+        // The replica being promoted, asked until it takes the role (then it is tried
+        // first, like an announced primary).
+        let chosen = selected.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((node, since)) = chosen {
+            if since.elapsed() > PROMOTION_WAIT || s.current().as_ref() == Some(&node) {
+                *selected.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            } else {
+                heard.push(node);
+            }
+        }
         let mut found = None;
         if !s.wants_replica() {
             for node in heard.into_iter().rev() {
@@ -114,16 +135,22 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
             if watches.iter().any(|w| w.node == node) {
                 continue;
             }
-            if let Ok(w) = watch(&config, node, &wake, &announced).await {
+            if let Ok(w) = watch(&config, node, &wake, &announced, &selected).await {
                 watches.push(w);
             }
         }
         if shared.strong_count() == 0 {
             return;
         }
+        let promoting = selected.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let pause = if promoting {
+            PROMOTION_POLL
+        } else {
+            sentinel::POLL
+        };
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(sentinel::POLL) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }
@@ -135,13 +162,18 @@ async fn watch(
     node: Node,
     wake: &Arc<Notify>,
     announced: &Arc<Mutex<Vec<Node>>>,
+    selected: &Chosen,
 ) -> Result<Watch> {
     let alive = Arc::new(AtomicBool::new(true));
     let (flag, bell, heard) = (alive.clone(), wake.clone(), announced.clone());
+    let chosen = selected.clone();
     let conn = sentinel::watch_switches(config, &node, move |said| {
         match said {
             Announcement::Lost => flag.store(false, Ordering::Release),
             Announcement::Primary(n) => heard.lock().unwrap_or_else(|p| p.into_inner()).push(n),
+            Announcement::Selected(n) => {
+                *chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, Instant::now()))
+            }
             Announcement::Other => {}
         }
         bell.notify_one();

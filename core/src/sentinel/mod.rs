@@ -284,6 +284,9 @@ pub(crate) enum Announcement {
     /// This node now serves the service as its primary (`+promoted-slave`, the moment
     /// the replica took the role; `+switch-master`, when the failover is over).
     Primary(Node),
+    /// The sentinels chose this replica to promote (`+selected-slave`): it becomes the
+    /// primary within moments, which a client sees sooner by asking it.
+    Selected(Node),
     /// Something else happened to the service (or to another one).
     Other,
     /// The subscription's connection dropped.
@@ -302,13 +305,16 @@ fn announcement(service: &str, channel: &[u8], payload: &[u8]) -> Announcement {
         b"+switch-master" if parts.first() == Some(&service) => node(3, 4),
         // "slave <ip:port> <ip> <port> @ <name> <primary ip> <primary port>"
         b"+promoted-slave" if parts.get(5) == Some(&service) => node(2, 3),
+        b"+selected-slave" if parts.get(5) == Some(&service) => {
+            return node(2, 3).map_or(Announcement::Other, Announcement::Selected)
+        }
         _ => None,
     };
     found.map_or(Announcement::Other, Announcement::Primary)
 }
 
-/// A connection to a sentinel, subscribed (RESP3) to `+switch-master` and
-/// `+promoted-slave`; `on_event` is called from its reader for each event and when the
+/// A connection to a sentinel, subscribed (RESP3) to `+switch-master`,
+/// `+promoted-slave` and `+selected-slave`; `on_event` is called from its reader for each event and when the
 /// connection drops, so the caller can act at once.
 pub(crate) async fn watch_switches(
     config: &Config,
@@ -338,7 +344,7 @@ pub(crate) async fn watch_switches(
         .redis_client_for(&addr, true)?
         .get_multiplexed_async_connection_with_config(&cfg)
         .await?;
-    conn.subscribe(&["+switch-master", "+promoted-slave"])
+    conn.subscribe(&["+switch-master", "+promoted-slave", "+selected-slave"])
         .await?;
     Ok(conn)
 }
