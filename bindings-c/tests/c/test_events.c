@@ -11,6 +11,7 @@
 struct seen {
     pthread_mutex_t lock;
     int operations, created, closed_error, closed_timeout, leaked;
+    int cache_hits, cache_misses, pool_waits, pooled_created;
     /* TOPOLOGY_CHANGED: the last one's slots moved and primaries. */
     uint64_t moved_slots;
     size_t primaries;
@@ -54,12 +55,22 @@ static void on_event(void *userdata, const redbridge_event *e) {
         s->served = e->served;
         s->duration_ns = e->duration_ns;
         break;
+    case REDBRIDGE_EVENT_CACHE_HIT:
+        s->cache_hits++;
+        break;
+    case REDBRIDGE_EVENT_CACHE_MISS:
+        s->cache_misses++;
+        break;
+    case REDBRIDGE_EVENT_POOL_WAIT:
+        if (!e->timed_out && e->host && strcmp(e->host, "127.0.0.1") == 0) s->pool_waits++;
+        break;
     case REDBRIDGE_EVENT_TOPOLOGY_CHANGED:
         s->moved_slots = e->count;
         s->primaries = e->batch;
         break;
     case REDBRIDGE_EVENT_CONNECTION_CREATED:
         s->created++;
+        if (e->role == REDBRIDGE_CONNECTION_POOLED) s->pooled_created++;
         break;
     case REDBRIDGE_EVENT_CONNECTION_CLOSED:
         if (e->close_reason == REDBRIDGE_CLOSE_TIMEOUT) s->closed_timeout++;
@@ -163,6 +174,44 @@ void test_events(void) {
     free_reply(RUN(ctl, REDBRIDGE_OK, "DEL", "ev:c:k"));
     redbridge_client_free(ctl);
     redbridge_client_free(c);
+
+    /* The client-side cache: a miss, then a hit served without I/O. */
+    redbridge_client *cached = NULL;
+    if (open_on(url, false, true, &cached) == REDBRIDGE_OK) {
+        struct seen t;
+        seen_init(&t);
+        CHECK(redbridge_client_set_event_callback(cached, on_event, &t) == REDBRIDGE_OK, "cache set");
+        free_reply(RUN(cached, REDBRIDGE_OK, "SET", "ev:c:cache", SECRET));
+        free_reply(RUN(cached, REDBRIDGE_OK, "GET", "ev:c:cache"));
+        free_reply(RUN(cached, REDBRIDGE_OK, "GET", "ev:c:cache"));
+        CHECK(redbridge_client_set_event_callback(cached, NULL, NULL) == REDBRIDGE_OK, "cache unset");
+        CHECK(t.cache_misses == 1 && t.cache_hits == 1, "cache: %d misses, %d hits", t.cache_misses, t.cache_hits);
+        CHECK(t.served == REDBRIDGE_SERVED_CACHE, "the last GET served by %d", (int)t.served);
+        redbridge_client_free(cached);
+        pthread_mutex_destroy(&t.lock);
+    }
+
+    /* Pooled mode: each command leases (a wait), the first makes the pool's connection. */
+    redbridge_config *pcfg = NULL;
+    redbridge_client *pooled = NULL;
+    if (redbridge_config_from_url(url, &pcfg) == REDBRIDGE_OK) {
+        redbridge_config_set_mode(pcfg, "pooled");
+        redbridge_config_set_max_connections(pcfg, 1);
+        struct seen t;
+        seen_init(&t);
+        CHECK(redbridge_set_global_event_callback(on_event, &t) == REDBRIDGE_OK, "global on");
+        CHECK(redbridge_client_open_config(pcfg, &pooled) == REDBRIDGE_OK, "pooled open");
+        redbridge_config_free(pcfg);
+        if (pooled) {
+            free_reply(RUN(pooled, REDBRIDGE_OK, "PING"));
+            free_reply(RUN(pooled, REDBRIDGE_OK, "PING"));
+        }
+        CHECK(redbridge_set_global_event_callback(NULL, NULL) == REDBRIDGE_OK, "global off");
+        CHECK(t.pool_waits >= 2 && t.pooled_created == 1, "pool: %d waits, %d made", t.pool_waits,
+              t.pooled_created);
+        if (pooled) redbridge_client_free(pooled);
+        pthread_mutex_destroy(&t.lock);
+    }
 
     /* A cluster (when make test-c started one): its first slot table read, which opening
      * the client makes, so only a global callback set before can see it. */
