@@ -62,6 +62,62 @@ fn redis_rs_retries(response_timeout: Duration) -> u32 {
     (response_timeout.as_millis() / u128::from(RETRY_WAIT_MS.0) + 16).min(10_000) as u32
 }
 
+/// A node of the cluster as a config of its own (same handshake, TLS, credentials).
+fn node_config(config: &Config, host: &str, port: u16) -> Config {
+    Config {
+        addr: Addr::Tcp {
+            host: host.to_string(),
+            port,
+        },
+        ..config.clone()
+    }
+}
+
+/// The redis-rs cluster client of `config`, starting from `seeds`.
+fn cluster_client(config: &Config, seeds: Vec<redis::ConnectionInfo>) -> Result<ClusterClient> {
+    let mut builder = ClusterClientBuilder::new(seeds)
+        .use_protocol(match config.protocol {
+            Protocol::Resp2 => redis::ProtocolVersion::RESP2,
+            Protocol::Resp3 => redis::ProtocolVersion::RESP3,
+        })
+        .connection_timeout(config.connect_timeout)
+        .response_timeout(REDIS_RS_RESPONSE_TIMEOUT)
+        .min_retry_wait(RETRY_WAIT_MS.0)
+        .max_retry_wait(RETRY_WAIT_MS.1)
+        .retry_wait_formula(RETRY_WAIT_MS.1, 1)
+        .retries(redis_rs_retries(config.response_timeout));
+    if let Some(u) = &config.username {
+        builder = builder.username(u);
+    }
+    if let Some(p) = &config.password {
+        builder = builder.password(p.expose());
+    }
+    if config.read_from_replicas {
+        builder = builder.read_routing_strategy(RandomReplicaStrategy);
+    }
+    if let Some(tls) = &config.tls {
+        let (mode, certs) = crate::settings::cluster_settings(tls);
+        builder = builder.tls(mode);
+        if let Some(certs) = certs {
+            builder = builder.certs(certs);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// While a request waits past [`STALL_AFTER`], how often the engine looks whether the
+/// primary it was sent to has been replaced by a failover (one look serves every waiting
+/// request).
+const FAILOVER_POLL: Duration = Duration::from_millis(20);
+/// How long a look may wait for another primary's answer, on a short connection of its
+/// own.
+const ASK_WAIT: Duration = Duration::from_millis(300);
+/// How long the primary of a waiting request may take to answer a PING of the engine's
+/// own before it counts as silent (slow or frozen). Only a silent primary can count as
+/// replaced, and that also takes the cluster's word: flagged `fail`, its slots given away
+/// (the bus missed it for the whole node timeout).
+const PING_WAIT: Duration = Duration::from_millis(25);
+
 /// How long a request on the shared connection waits for its answer before the engine
 /// checks that the connection still answers anything at all.
 const STALL_AFTER: Duration = Duration::from_millis(500);
@@ -93,15 +149,20 @@ struct Shared {
     stalled: AtomicBool,
     /// The last check and its verdict (`true`: it answers); one check at a time.
     checked: tokio::sync::Mutex<Option<(Instant, bool)>>,
+    /// The primaries when it opened: the map redis-rs routes by until a MOVED, a refused
+    /// connection or CLUSTERDOWN makes it read another. A primary that freezes (SIGSTOP,
+    /// a hung host) gives none of those, so its slots stay routed to it after a failover.
+    opened_with: Vec<Primary>,
 }
 
 impl Shared {
-    fn new(conn: ClusterConnection) -> Shared {
+    fn new(conn: ClusterConnection, opened_with: Vec<Primary>) -> Shared {
         Shared {
             conn,
             answers: AtomicU64::new(0),
             stalled: AtomicBool::new(false),
             checked: tokio::sync::Mutex::new(None),
+            opened_with,
         }
     }
 
@@ -174,7 +235,13 @@ impl Shared {
 
 /// One client's connections to a cluster.
 pub(crate) struct ClusterEngine {
-    client: ClusterClient,
+    config: Arc<Config>,
+    /// Opens cluster connections; made again with live seeds after a failover away from
+    /// a frozen primary (which may be a seed: redis-rs waits for every seed).
+    client: Mutex<ClusterClient>,
+    /// The last look for a failover (one look at a time, reused for [`FAILOVER_POLL`] by
+    /// requests waiting on the same primary).
+    looked: tokio::sync::Mutex<Option<Looked>>,
     /// The shared connection, once opened; replaced when found stalled.
     shared: ArcSwapOption<Shared>,
     /// Held while the shared connection is being opened (one at a time).
@@ -209,44 +276,17 @@ impl ClusterEngine {
         let seed = config.redis_client()?.get_connection_info().clone();
         let mut seeds = vec![seed];
         for (host, port) in &config.cluster_nodes {
-            let node = Config {
-                addr: Addr::Tcp {
-                    host: host.clone(),
-                    port: *port,
-                },
-                ..(**config).clone()
-            };
-            seeds.push(node.redis_client()?.get_connection_info().clone());
-        }
-        let mut builder = ClusterClientBuilder::new(seeds)
-            .use_protocol(match config.protocol {
-                Protocol::Resp2 => redis::ProtocolVersion::RESP2,
-                Protocol::Resp3 => redis::ProtocolVersion::RESP3,
-            })
-            .connection_timeout(config.connect_timeout)
-            .response_timeout(REDIS_RS_RESPONSE_TIMEOUT)
-            .min_retry_wait(RETRY_WAIT_MS.0)
-            .max_retry_wait(RETRY_WAIT_MS.1)
-            .retry_wait_formula(RETRY_WAIT_MS.1, 1)
-            .retries(redis_rs_retries(config.response_timeout));
-        if let Some(u) = &config.username {
-            builder = builder.username(u);
-        }
-        if let Some(p) = &config.password {
-            builder = builder.password(p.expose());
-        }
-        if config.read_from_replicas {
-            builder = builder.read_routing_strategy(RandomReplicaStrategy);
-        }
-        if let Some(tls) = &config.tls {
-            let (mode, certs) = crate::settings::cluster_settings(tls);
-            builder = builder.tls(mode);
-            if let Some(certs) = certs {
-                builder = builder.certs(certs);
-            }
+            seeds.push(
+                node_config(config, host, *port)
+                    .redis_client()?
+                    .get_connection_info()
+                    .clone(),
+            );
         }
         Ok(ClusterEngine {
-            client: builder.build()?,
+            config: config.clone(),
+            client: Mutex::new(cluster_client(config, seeds)?),
+            looked: tokio::sync::Mutex::new(None),
             shared: ArcSwapOption::empty(),
             opening: tokio::sync::Mutex::new(()),
             dedicated: Mutex::new(Vec::new()),
@@ -276,7 +316,8 @@ impl ClusterEngine {
             return Ok(s);
         }
         let wait = self.connect_timeout * 2;
-        let conn = match tokio::time::timeout(wait, self.client.get_async_connection()).await {
+        let client = self.client();
+        let conn = match tokio::time::timeout(wait, client.get_async_connection()).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => return Err(self.connect_error(e.into())),
             Err(_) => {
@@ -290,17 +331,178 @@ impl ClusterEngine {
             }
         };
         self.topology.connected(&conn).await;
-        let s = Arc::new(Shared::new(conn));
+        // The map redis-rs starts from (it read it just now): what a failover look compares.
+        let opened_with = tokio::time::timeout(ASK_WAIT, read_primaries(conn.clone()))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        let s = Arc::new(Shared::new(conn, opened_with));
         self.shared.store(Some(s.clone()));
         Ok(s)
+    }
+
+    /// The redis-rs client new connections are opened with.
+    fn client(&self) -> ClusterClient {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// [`Shared::watched`], and for a request on `slot`, while it waits, a look every
+    /// [`FAILOVER_POLL`] whether the primary it went to was replaced by a failover while
+    /// frozen: then the request fails with a connection error (retried if safe) and the
+    /// connection is replaced, since redis-rs would keep routing the slot there.
+    async fn watched<T>(
+        &self,
+        shared: &Shared,
+        slot: Option<u16>,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(slot) = slot else {
+            return shared.watched(fut).await;
+        };
+        let mut fut = pin!(fut);
+        let mut wait = STALL_AFTER;
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut fut => return shared.answered(r),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = FAILOVER_POLL;
+            let look = async {
+                match self.failed_over(shared, slot).await {
+                    Verdict::Replaced((host, port)) => Some(Error::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "the primary {host}:{port} stopped answering and a failover \
+                             replaced it; the cluster connection was replaced, the request \
+                             may be retried"
+                        ),
+                    )),
+                    // The primary is slow or frozen (its PING is late too), or the cluster
+                    // is failing it over: the wait is the node's, not a stall of redis-rs's
+                    // task; wait for an answer or the promotion (a new connection now would
+                    // wait on the frozen node too).
+                    Verdict::Silent => None,
+                    Verdict::Fine => (!shared.check().await).then(|| {
+                        Error::new(
+                            ErrorKind::Connection,
+                            "the cluster connection stopped answering (redis-rs's cluster \
+                             task is stalled); it was replaced by a new one, the request may \
+                             be retried",
+                        )
+                    }),
+                }
+            };
+            tokio::select! {
+                biased;
+                r = &mut fut => return shared.answered(r),
+                e = look => if let Some(e) = e {
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The primary that served `slot` when `shared` opened, if a failover replaced it
+    /// while it was frozen: another primary's `CLUSTER NODES` flags it `fail` with no
+    /// slots, and it does not answer a PING within [`PING_WAIT`]. `shared` is then
+    /// marked stalled, and the next connection starts from the live primaries.
+    ///
+    /// A primary that refuses connections (dead) is left to redis-rs, which re-reads its
+    /// map and retries; one that answers sends MOVED. Only a frozen one (SIGSTOP, a hung
+    /// host) keeps redis-rs's requests waiting on it with its slots served elsewhere.
+    async fn failed_over(&self, shared: &Shared, slot: u16) -> Verdict {
+        let Some(was) = shared.opened_with.iter().find(|p| p.serves(slot)) else {
+            return Verdict::Fine;
+        };
+        let addr = (was.host.clone(), was.port);
+        let mut looked = self.looked.lock().await;
+        let recent = |l: &&Looked| l.node == addr && l.at.elapsed() < FAILOVER_POLL;
+        let seen = match looked.as_ref().filter(recent) {
+            Some(l) => l.clone(),
+            None => {
+                let l = self.look(shared, was).await;
+                *looked = Some(l.clone());
+                l
+            }
+        };
+        drop(looked);
+        if seen.replaced {
+            if !shared.stalled.swap(true, Relaxed) {
+                self.topology.refresh_soon();
+            }
+            return Verdict::Replaced(addr);
+        }
+        if seen.silent {
+            return Verdict::Silent;
+        }
+        Verdict::Fine
+    }
+
+    /// One look (see [`ClusterEngine::failed_over`]) at `was` through another primary
+    /// `shared` opened with. When it was replaced while frozen, the client's seeds become
+    /// the live primaries.
+    async fn look(&self, shared: &Shared, was: &Primary) -> Looked {
+        let addr = (was.host.clone(), was.port);
+        let mut seen = Looked {
+            node: addr.clone(),
+            at: Instant::now(),
+            silent: false,
+            replaced: false,
+        };
+        if answers_ping(&self.config, &was.host, was.port).await {
+            return seen;
+        }
+        seen.silent = true;
+        // The cluster's word, only now: a primary that answers, or refuses, needs none.
+        let mut nodes = None;
+        for other in shared.opened_with.iter().filter(|p| !std::ptr::eq(*p, was)) {
+            let node = node_config(&self.config, &other.host, other.port);
+            if let Ok(Ok(text)) = tokio::time::timeout(ASK_WAIT, cluster_nodes_from(&node)).await {
+                nodes = Some(text);
+                break;
+            }
+        }
+        let Some(text) = nodes else {
+            return seen;
+        };
+        let live = Membership::parse(&text);
+        if !live.replaced.contains(&addr) {
+            return seen;
+        }
+        log::warn!(
+            target: "redbridge::cluster",
+            "the primary {}:{} does not answer and a failover gave its slots to another; \
+             opening a new cluster connection",
+            was.host,
+            was.port
+        );
+        let seeds = live
+            .primaries
+            .iter()
+            .filter_map(|(h, p)| node_config(&self.config, h, *p).redis_client().ok())
+            .map(|c| c.get_connection_info().clone())
+            .collect();
+        if let Ok(client) = cluster_client(&self.config, seeds) {
+            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = client;
+        }
+        seen.replaced = true;
+        seen
     }
 
     /// One command, routed by redis-rs (multi-slot commands split and merged there).
     pub(crate) async fn execute(&self, cmd: &Command) -> Result<Value> {
         let shared = self.shared().await?;
         let mut conn = shared.conn.clone();
-        let v = shared
-            .watched(async { Ok(conn.req_packed_command(cmd.cmd()).await?) })
+        let slot = topology::first_key(cmd.meta(), cmd.args()).map(topology::key_slot);
+        let v = self
+            .watched(&shared, slot, async {
+                Ok(conn.req_packed_command(cmd.cmd()).await?)
+            })
             .await?;
         wire::slot(v)
     }
@@ -317,7 +519,7 @@ impl ClusterEngine {
         let mut conn = match spare {
             Some(c) => c,
             None => self
-                .client
+                .client()
                 .get_async_connection()
                 .await
                 .map_err(|e| self.connect_error(e.into()))?,
@@ -464,17 +666,7 @@ impl ClusterEngine {
         let mut cmd = redis::Pipeline::new();
         cmd.cmd("CLUSTER").arg("NODES");
         let reply = self.pipeline_on_node(cmd, host, port).await?;
-        let text = match reply.into_iter().next() {
-            Some(Value::BulkString(b)) => String::from_utf8_lossy(&b).into_owned(),
-            Some(Value::VerbatimString { text, .. }) => text,
-            Some(Value::SimpleString(t)) => t,
-            other => {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("unexpected CLUSTER NODES reply: {other:?}"),
-                ))
-            }
-        };
+        let text = nodes_text(reply.into_iter().next().unwrap_or(Value::Nil))?;
         Ok(NodeView::parse(&text, host, port))
     }
 }
@@ -551,6 +743,32 @@ fn cross_slot_hint(e: Error) -> Error {
 /// connection of its own, not the shared cluster connection: for readers that must keep
 /// working whatever state that connection is in (the cluster subscriber's placement).
 pub(crate) async fn primaries_from(config: &Config) -> Result<Vec<Primary>> {
+    parse_slots(ask_own(config, redis::cmd("CLUSTER").arg("SLOTS")).await?)
+}
+
+/// Whether `host:port` answers a PING on a short connection of its own within
+/// [`PING_WAIT`]. A refused connection counts as an answer: redis-rs sees that too, and
+/// re-reads its map by itself.
+async fn answers_ping(config: &Config, host: &str, port: u16) -> bool {
+    let node = Config {
+        connect_timeout: PING_WAIT,
+        response_timeout: PING_WAIT,
+        ..node_config(config, host, port)
+    };
+    match tokio::time::timeout(PING_WAIT, ask_own(&node, &redis::cmd("PING"))).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.message().contains("refused"),
+        Err(_) => false,
+    }
+}
+
+/// `CLUSTER NODES` of the node of `config`, over a connection of its own.
+async fn cluster_nodes_from(config: &Config) -> Result<String> {
+    nodes_text(ask_own(config, redis::cmd("CLUSTER").arg("NODES")).await?)
+}
+
+/// One command to the node of `config` on a short connection of its own.
+async fn ask_own(config: &Config, cmd: &redis::Cmd) -> Result<Value> {
     let cfg = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(config.connect_timeout))
         .set_response_timeout(Some(config.response_timeout));
@@ -558,10 +776,81 @@ pub(crate) async fn primaries_from(config: &Config) -> Result<Vec<Primary>> {
         .redis_client()?
         .get_multiplexed_async_connection_with_config(&cfg)
         .await?;
-    let reply = conn
-        .send_packed_command(redis::cmd("CLUSTER").arg("SLOTS"))
-        .await?;
-    parse_slots(reply)
+    Ok(conn.send_packed_command(cmd).await?)
+}
+
+/// The text of a `CLUSTER NODES` reply.
+fn nodes_text(reply: Value) -> Result<String> {
+    match reply {
+        Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        Value::VerbatimString { text, .. } => Ok(text),
+        Value::SimpleString(t) => Ok(t),
+        other => Err(Error::new(
+            ErrorKind::Protocol,
+            format!("unexpected CLUSTER NODES reply: {other:?}"),
+        )),
+    }
+}
+
+/// Who is who by one node's `CLUSTER NODES`: the live primaries that serve slots, and the
+/// primaries flagged `fail` that serve none (a failover gave their slots away).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Membership {
+    primaries: Vec<(String, u16)>,
+    replaced: Vec<(String, u16)>,
+}
+
+impl Membership {
+    fn parse(text: &str) -> Membership {
+        let mut out = Membership::default();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 8 {
+                continue;
+            }
+            let addr = f[1].split(['@', ',']).next().unwrap_or("");
+            let Some((h, p)) = addr.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(p) = p.parse::<u16>() else { continue };
+            let flags: Vec<&str> = f[2].split(',').collect();
+            let slots = f[8..].iter().any(|x| !x.starts_with('['));
+            if !flags.contains(&"master") {
+                continue;
+            }
+            if flags.contains(&"fail") {
+                if !slots {
+                    out.replaced.push((h.to_string(), p));
+                }
+            } else if slots {
+                out.primaries.push((h.to_string(), p));
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    fn replaced(&self, host: &str, port: u16) -> bool {
+        self.replaced.iter().any(|(h, p)| h == host && *p == port)
+    }
+}
+
+/// What a look at one primary found: whether it answered a PING, and whether a failover
+/// had replaced it.
+#[derive(Clone, Debug)]
+struct Looked {
+    node: (String, u16),
+    at: Instant,
+    silent: bool,
+    replaced: bool,
+}
+
+/// A waiting request's primary: answers its PING, does not, or was replaced while it
+/// did not.
+enum Verdict {
+    Fine,
+    Silent,
+    Replaced((String, u16)),
 }
 
 /// `CLUSTER SLOTS` → the primaries (address of the first node of each range).
@@ -718,6 +1007,40 @@ impl NodeView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_ping_is_an_answer_a_silent_one_is_not() {
+        let config = Config::builder().build().unwrap();
+        let rt = crate::runtime::runtime();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        assert!(
+            rt.block_on(answers_ping(&config, "127.0.0.1", port)),
+            "refused"
+        );
+        // Accepted by the kernel (backlog), never answered: a frozen server.
+        let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = mute.local_addr().unwrap().port();
+        assert!(
+            !rt.block_on(answers_ping(&config, "127.0.0.1", port)),
+            "silent"
+        );
+    }
+
+    #[test]
+    fn membership_names_a_primary_a_failover_replaced() {
+        let text = "a1 127.0.0.1:7000@17000 master,fail - 0 0 1 connected\n\
+                    b2 127.0.0.1:7001@17001 myself,master - 0 0 2 connected 5461-10922\n\
+                    c3 127.0.0.1:7002@17002 master - 0 0 3 connected 10923-16383\n\
+                    d4 127.0.0.1:7003@17003 master - 0 0 4 connected 0-5460\n\
+                    e5 127.0.0.1:7004@17004 master,fail? - 0 0 5 connected\n";
+        let m = Membership::parse(text);
+        assert!(m.replaced("127.0.0.1", 7000));
+        assert!(!m.replaced("127.0.0.1", 7004), "only suspected, not failed");
+        let ports: Vec<u16> = m.primaries.iter().map(|p| p.1).collect();
+        assert_eq!(ports, vec![7001, 7002, 7003]);
+    }
 
     #[test]
     fn a_node_view_names_where_else_a_slot_is() {

@@ -349,12 +349,20 @@ impl TestCluster {
 
     /// Kills the node on `port` (SIGKILL, by PID): no graceful shutdown, as a crash.
     pub fn kill_node(&mut self, port: u16) {
+        self.signal_node(port, "KILL");
+        // The harness's stop (at drop) finds the process gone and cleans up.
+    }
+
+    /// Sends `signal` ("KILL", "STOP", "CONT"…) to the node on `port`, by PID.
+    pub fn signal_node(&mut self, port: u16, signal: &str) {
         let i = self.ports.iter().position(|&p| p == port).unwrap();
         if let Some(pidfile) = &self.pidfiles[i] {
             let pid = std::fs::read_to_string(pidfile).unwrap();
-            let _ = Proc::new("kill").arg("-9").arg(pid.trim()).status();
+            let _ = Proc::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid.trim())
+                .status();
         }
-        // The harness's stop (at drop) finds the process gone and cleans up.
     }
 
     /// Stops the node on `port` (SIGTERM, by PID).
