@@ -12,6 +12,7 @@ mod error;
 mod monitor;
 mod observe;
 mod pubsub;
+mod sentinel;
 
 use pyo3::prelude::*;
 
@@ -27,6 +28,8 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<monitor::NativeAsyncMonitor>()?;
     m.add_class::<monitor::MonitorWait>()?;
     m.add_class::<pubsub::NativePubSub>()?;
+    m.add_function(wrap_pyfunction!(sentinel::sentinel_discover, m)?)?;
+    m.add_function(wrap_pyfunction!(sentinel::sentinel_discover_async, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_start, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_stop, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_wait, m)?)?;

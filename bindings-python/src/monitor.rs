@@ -22,7 +22,7 @@ const SLICE: Duration = Duration::from_millis(100);
 
 /// The configuration of a monitor: `url` (optional) then `options`, as `NativeClient`
 /// takes them.
-fn config(url: Option<&str>, options: &[(String, String)]) -> PyResult<Config> {
+pub(crate) fn config(url: Option<&str>, options: &[(String, String)]) -> PyResult<Config> {
     let mut builder = match url {
         Some(u) => ConfigBuilder::from_url(u).map_err(|e| config_err(&e))?,
         None => ConfigBuilder::default(),

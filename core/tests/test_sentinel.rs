@@ -230,6 +230,7 @@ fn follows_a_primary_killed() {
         at - killed
     );
     assert!(lag < Duration::from_millis(500), "{lag:?}");
+    assert_eq!(client.stats().sentinel_switches, 1);
     // Reads go to the new primary too (it may or may not have the last write: replication
     // is asynchronous).
     run(client.execute(&c(&["GET", "sentinel:k"]))).unwrap();

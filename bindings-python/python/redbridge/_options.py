@@ -82,6 +82,11 @@ def native_options(
     cluster: Optional[bool] = None,
     cluster_nodes: Optional[List[Tuple[str, int]]] = None,
     read_from_replicas: Optional[bool] = None,
+    sentinels: Optional[List[Tuple[str, int]]] = None,
+    sentinel_service: Optional[str] = None,
+    sentinel_role: Optional[str] = None,
+    sentinel_username: Optional[str] = None,
+    sentinel_password: Optional[str] = None,
     **unknown: Any,
 ) -> List[Tuple[str, str]]:
     """The (name, value) option list the native client takes."""
@@ -133,6 +138,13 @@ def native_options(
     if cluster_nodes:
         put("cluster_nodes", ",".join(f"{h}:{int(p)}" for h, p in cluster_nodes))
     put("read_from_replicas", read_from_replicas)
+    if sentinels:
+        # Set by redbridge.sentinel.Sentinel's master_for / slave_for.
+        put("sentinels", ",".join(f"{h}:{int(p)}" for h, p in sentinels))
+    put("sentinel_service", sentinel_service)
+    put("sentinel_role", sentinel_role)
+    put("sentinel_username", sentinel_username)
+    put("sentinel_password", sentinel_password)
     if ssl:
         put("tls", True)
     for name, value in (("ssl_ca_certs", ssl_ca_certs), ("ssl_ca_data", ssl_ca_data), ("ssl_certfile", ssl_certfile), ("ssl_keyfile", ssl_keyfile)):

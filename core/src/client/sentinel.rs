@@ -120,6 +120,7 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
+                shared.stats.sentinel_switch();
                 let _ = Client { shared }.renew_engine();
             }
         }

@@ -19,6 +19,7 @@ pub struct Stats {
     pubsub_messages: AtomicU64,
     pubsub_dropped: AtomicU64,
     pubsub_resubscribes: AtomicU64,
+    sentinel_switches: AtomicU64,
     /// The event stream of the same client, reported next to the counters.
     pub(crate) events: Events,
 }
@@ -56,6 +57,9 @@ impl Stats {
     pub(crate) fn pubsub_resubscribe(&self) {
         self.pubsub_resubscribes.fetch_add(1, Relaxed);
     }
+    pub(crate) fn sentinel_switch(&self) {
+        self.sentinel_switches.fetch_add(1, Relaxed);
+    }
 
     /// A consistent-enough copy of the counters plus the pool's and cache's state.
     pub(crate) fn snapshot(&self, pool: PoolState, cache: Option<CacheStats>) -> StatsSnapshot {
@@ -76,6 +80,7 @@ impl Stats {
             pubsub_messages: self.pubsub_messages.load(Relaxed),
             pubsub_dropped: self.pubsub_dropped.load(Relaxed),
             pubsub_resubscribes: self.pubsub_resubscribes.load(Relaxed),
+            sentinel_switches: self.sentinel_switches.load(Relaxed),
         }
     }
 }
@@ -125,6 +130,9 @@ pub struct StatsSnapshot {
     pub pubsub_dropped: u64,
     /// Times a subscriber connection was re-established and its subscriptions made again.
     pub pubsub_resubscribes: u64,
+    /// Times a Sentinel-managed client moved to another node (a failover, or a replica
+    /// client's replica gone).
+    pub sentinel_switches: u64,
 }
 
 /// One cluster node's counters. A request counts on the node that serves its first key
@@ -172,6 +180,7 @@ impl StatsSnapshot {
             ("pubsub_messages".to_string(), self.pubsub_messages),
             ("pubsub_dropped".to_string(), self.pubsub_dropped),
             ("pubsub_resubscribes".to_string(), self.pubsub_resubscribes),
+            ("sentinel_switches".to_string(), self.sentinel_switches),
         ];
         for (k, n) in &self.errors {
             out.push((format!("errors_{}", k.name()), *n));
