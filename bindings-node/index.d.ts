@@ -1054,6 +1054,30 @@ export declare function createCluster<S extends RedisScripts = {}, F extends Red
   options: RedisClusterOptions & { scripts?: S; functions?: F },
 ): RedisClusterType<S, F>;
 
+export interface RedisSentinelOptions {
+  /** The service name the sentinels monitor (`sentinel monitor <name> …`). */
+  name: string;
+  /** Sentinels to ask (the others are learned from them); port 26379 when left out. */
+  sentinelRootNodes: Array<{ host: string; port?: number }>;
+  /** Options of the data-node connections (credentials, timeouts, RESP…). */
+  nodeClientOptions?: Omit<RedisClientOptions, 'url' | 'socket'>;
+  /** The sentinels' own credentials. */
+  sentinelClientOptions?: { username?: string; password?: string };
+  /** 'master' (default), or 'replica' for a client of a healthy replica (redbridge's). */
+  role?: 'master' | 'replica';
+}
+
+/**
+ * A client of a Sentinel-watched primary (or replica): the core finds the node, checks
+ * its role and moves the client when the sentinels fail over. The client's commands.
+ */
+export declare class RedisSentinel extends RedisClient {
+  constructor(options: RedisSentinelOptions);
+  connect(): Promise<RedisSentinel>;
+}
+
+export declare function createSentinel(options: RedisSentinelOptions): RedisSentinel;
+
 /** Base class of every redbridge error; `code` is the core's error kind. */
 export declare class RedisError extends Error {
   code: string;

@@ -2251,6 +2251,39 @@ class RedisCluster extends RedisClient {
   }
 }
 
+/**
+ * A client of the primary (or, with `role: 'replica'`, a replica) of a Redis Sentinel
+ * deployment: node-redis's createSentinel. The core finds the node, checks its role and
+ * follows failovers as the sentinels announce them (docs/architecture.md, "Sentinel");
+ * the commands are a client's.
+ */
+class RedisSentinel extends RedisClient {
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`createSentinel options must be an object, got ${describe(options)}`);
+    if (typeof options.name !== 'string' || options.name === '') throw new TypeError('createSentinel: name must be the service name the sentinels monitor (a non-empty string)');
+    const roots = options.sentinelRootNodes;
+    if (!Array.isArray(roots) || roots.length === 0) throw new TypeError('createSentinel: sentinelRootNodes must be a non-empty array of { host, port }');
+    const sentinels = roots.map((n, i) => {
+      if (n === null || typeof n !== 'object' || typeof n.host !== 'string') throw new TypeError(`sentinelRootNodes[${i}] must be { host, port }, got ${describe(n)}`);
+      return `${n.host}:${count(n.port === undefined ? 26379 : n.port, `sentinelRootNodes[${i}].port`, 1)}`;
+    });
+    const role = options.role === undefined ? 'master' : options.role;
+    if (role !== 'master' && role !== 'replica') throw new TypeError(`createSentinel: role must be 'master' or 'replica', got ${describe(role)}`);
+    const node = options.nodeClientOptions || {};
+    const own = options.sentinelClientOptions || {};
+    super({ ...node });
+    this.options = options;
+    this._options.push(['sentinels', sentinels.join(',')], ['sentinel_service', options.name], ['sentinel_role', role]);
+    if (own.username !== undefined) this._options.push(['sentinel_username', String(own.username)]);
+    if (own.password !== undefined) this._options.push(['sentinel_password', String(own.password)]);
+  }
+}
+
+/** node-redis's createSentinel({ name, sentinelRootNodes, nodeClientOptions, sentinelClientOptions }). */
+function createSentinel(options) {
+  return new RedisSentinel(options);
+}
+
 /** node-redis's createCluster({ rootNodes: [{ url }], defaults: {...}, useReplicas }). */
 function createCluster(options) {
   return new RedisCluster(options);
@@ -2263,6 +2296,8 @@ module.exports = {
   defineScript,
   createCluster,
   RedisCluster,
+  createSentinel,
+  RedisSentinel,
   RedisClient,
   Multi,
   RESP_TYPES,

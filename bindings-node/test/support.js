@@ -23,6 +23,16 @@ function startServerOn(port) {
   return JSON.parse(execFileSync('python3', [HARNESS, 'start', '--port', String(port)], { encoding: 'utf8' }));
 }
 
+/** A Sentinel deployment: a primary, two replicas, three sentinels (service "mymaster"). */
+function startSentinel() {
+  return JSON.parse(execFileSync('python3', [HARNESS, 'sentinel'], { encoding: 'utf8' }));
+}
+
+/** Stops every process of a deployment or cluster started by the harness. */
+function stopAll(info) {
+  for (const pidfile of (info && info.pidfiles) || []) execFileSync('python3', [HARNESS, 'stop', pidfile]);
+}
+
 function stopServer(info) {
   if (info && info.pidfile) execFileSync('python3', [HARNESS, 'stop', info.pidfile]);
 }
@@ -35,4 +45,4 @@ function sharedServer(t) {
   return info;
 }
 
-module.exports = { startServer, startServerOn, startTlsServer, stopServer, sharedServer };
+module.exports = { startServer, startServerOn, startTlsServer, stopServer, sharedServer, startSentinel, stopAll };

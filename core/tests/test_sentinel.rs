@@ -209,6 +209,11 @@ fn discovers_and_follows_failovers() {
     let lag = moved.saturating_duration_since(at);
     println!("SENTINEL FAILOVER: the client moved to the new primary {lag:?} after it reported ROLE master");
     assert!(lag < Duration::from_millis(500), "{lag:?}");
+    // It stays there: a sentinel that still names the old primary (itself still a
+    // primary for a moment) does not take the client back.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(s.current(), Some(("127.0.0.1".into(), new_primary)));
+    assert_eq!(client.stats().sentinel_switches, 1);
 }
 
 #[test]

@@ -237,15 +237,24 @@ impl Client {
         Ok(client)
     }
 
-    /// Builds the engine again, so new connections open to where the configuration
-    /// points now (a Sentinel-managed client after a failover); the old engine closes
-    /// when its last request is done. The cache is flushed: its entries came from the
-    /// old node.
-    pub(crate) fn renew_engine(&self) -> Result<()> {
+    /// Moves a Sentinel-managed client to `node` (whether it moved): records the node and
+    /// builds the engine again, under the rebuild lock so that a caller waiting for the
+    /// first connection sees both or neither. New connections open to the new node; the
+    /// old engine closes when its last request is done (on a node that died, at their
+    /// timeout). The cache is flushed (its entries came from the old node) and a move
+    /// from a node (not the first one found) counted.
+    pub(crate) fn move_to(&self, node: (String, u16)) -> Result<bool> {
         let shared = &self.shared;
         let _lock = shared.rebuild.lock().unwrap_or_else(|p| p.into_inner());
-        if shared.closed.load(Ordering::Acquire) {
-            return Ok(());
+        let Some(s) = shared.config.sentinel() else {
+            return Ok(false);
+        };
+        let moved_from = s.current();
+        if shared.closed.load(Ordering::Acquire) || !s.set_current(node) {
+            return Ok(false);
+        }
+        if moved_from.is_some() {
+            shared.stats.sentinel_switch();
         }
         if let Some(cache) = &shared.cache {
             cache.flush();
@@ -255,13 +264,11 @@ impl Client {
             &shared.stats,
             &shared.observers,
         )?);
-        // The old engine stops once the requests still on it are done (on a node that
-        // died, at their timeout).
         drop(shared.engine.swap(fresh));
         if let Ok(mut direct) = shared.direct.lock() {
             direct.drop_conn();
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Creates a client and waits until its shared connection is up, returning the
@@ -276,7 +283,22 @@ impl Client {
     /// Waits until the shared connection is up (at most `wait`), or returns why it is not
     /// (refused, wrong password, timeout). For bindings whose clients connect explicitly.
     pub async fn wait_connected(&self, wait: std::time::Duration) -> Result<()> {
-        self.engine()?.wait_first(wait).await
+        let start = Instant::now();
+        if let Some(s) = self.shared.config.sentinel() {
+            // A Sentinel-managed client made on a runtime thread finds its node in the
+            // background: wait for that first (the engine is rebuilt with it).
+            while s.current().is_none() && start.elapsed() < wait {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            drop(
+                self.shared
+                    .rebuild
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+        }
+        let left = wait.saturating_sub(start.elapsed());
+        self.engine()?.wait_first(left).await
     }
 
     /// The configuration this client was built with.

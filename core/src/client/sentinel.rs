@@ -104,10 +104,18 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
                 }
             }
         }
-        if found.is_none() && s.wants_replica() {
-            // A replica client stays on its replica while that one is healthy.
+        if found.is_none() {
+            // The node in use stays while it still holds its role: during a failover a
+            // sentinel may name the old primary, still a primary for a moment, after the
+            // new one was announced; going back there would lose writes. A replica client
+            // stays on its replica while that one is healthy.
             if let Some(node) = s.current() {
-                if sentinel::still_replica(&config, &node).await {
+                let holds = if s.wants_replica() {
+                    sentinel::still_replica(&config, &node).await
+                } else {
+                    sentinel::confirms_primary(&config, &node).await
+                };
+                if holds {
                     found = Some(node);
                 }
             }
@@ -116,12 +124,11 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>) {
             found = sentinel::discover(&config, turn).await.ok();
         }
         if let Some(node) = found {
-            if s.set_current(node) {
+            if s.current().as_ref() != Some(&node) {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                shared.stats.sentinel_switch();
-                let _ = Client { shared }.renew_engine();
+                let _ = Client { shared }.move_to(node);
             }
         }
         if learned.is_none_or(|t| t.elapsed() >= LEARN) {

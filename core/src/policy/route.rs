@@ -40,14 +40,16 @@ pub const MAX_LOOP_REQUEST: usize = 64 * 1024;
 /// the pool); never for blocking commands or pipelines that need a dedicated connection.
 /// A loop's non-blocking socket is plain TCP or Unix (no TLS) and carries no client-side
 /// cache (invalidations must reach the runtime's tracked connection first), nor large
-/// requests. A pipeline skips the direct path while the cache is on: its reads go to
+/// requests, nor a Sentinel-managed client's (it does not follow a failover). A pipeline skips the direct path while the cache is on: its reads go to
 /// the tracked connection.
 pub fn direct(config: &Config, carrier: Carrier, work: Work<'_>) -> bool {
     if config.mode != Mode::Multiplexed || config.cluster {
         return false;
     }
     let on_loop = carrier == Carrier::Loop;
-    if on_loop && (config.tls.is_some() || config.cache.is_some()) {
+    // A Sentinel-managed client moves by rebuilding its engine, which a loop's own
+    // connection is not part of: it stays on the runtime's connections.
+    if on_loop && (config.tls.is_some() || config.cache.is_some() || config.sentinel.is_some()) {
         return false;
     }
     match work {
