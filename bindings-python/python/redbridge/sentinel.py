@@ -22,7 +22,7 @@ sentinels (``ssl=True`` with Sentinel is refused with a clear error) and
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, Generic, List, Optional, Tuple, Type, TypeVar
 
 from . import _redbridge
 from ._options import native_options
@@ -32,6 +32,7 @@ from .exceptions import ConnectionError
 __all__ = ["MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
 
 Address = Tuple[str, int]
+R = TypeVar("R")
 
 
 class MasterNotFoundError(ConnectionError):
@@ -42,8 +43,11 @@ class SlaveNotFoundError(ConnectionError):
     """No replica of the service (and no primary to fall back on) answers."""
 
 
-class _SentinelSettings:
-    """What both flavours share: the sentinels, their settings and the data nodes'."""
+class _SentinelSettings(Generic[R]):
+    """What both flavours share: the sentinels, their settings and the data nodes', and
+    the clients made with them (of the flavour's Redis class, ``_redis``)."""
+
+    _redis: Type[R]
 
     def __init__(self, sentinels: List[Address], min_other_sentinels: int = 0,
                  sentinel_kwargs: Optional[Dict[str, Any]] = None, force_master_ip: Optional[str] = None,
@@ -72,6 +76,16 @@ class _SentinelSettings:
                    sentinel_password=self.sentinel_kwargs.get("password"))
         return out
 
+    def master_for(self, service_name: str, redis_class: Optional[Type[R]] = None,
+                   connection_pool_class: Any = None, **kwargs: Any) -> R:
+        """A client of the service's primary that follows failovers."""
+        return (redis_class or self._redis)(**self._kwargs(service_name, "master", kwargs))
+
+    def slave_for(self, service_name: str, redis_class: Optional[Type[R]] = None,
+                  connection_pool_class: Any = None, **kwargs: Any) -> R:
+        """A client of a healthy replica (the primary when none answers)."""
+        return (redis_class or self._redis)(**self._kwargs(service_name, "replica", kwargs))
+
     def _discovery(self, service_name: str) -> List[Tuple[str, str]]:
         """The native options discovery runs with: the data nodes' settings (their role is
         checked with them) and the sentinels' timeouts."""
@@ -84,9 +98,11 @@ class _SentinelSettings:
         return native_options(**kw)
 
 
-class Sentinel(_SentinelSettings):
+class Sentinel(_SentinelSettings[Redis]):
     """redis-py's ``Sentinel(sentinels, min_other_sentinels=0, sentinel_kwargs=None,
     **connection_kwargs)``: ``connection_kwargs`` go to every client it makes."""
+
+    _redis = Redis
 
     def discover_master(self, service_name: str) -> Address:
         """The primary's ``(host, port)``; MasterNotFoundError when none answers."""
@@ -102,13 +118,3 @@ class Sentinel(_SentinelSettings):
             return list(_redbridge.sentinel_discover(self._discovery(service_name), "replicas"))
         except ConnectionError:
             return []
-
-    def master_for(self, service_name: str, redis_class: Type[Redis] = Redis,
-                   connection_pool_class: Any = None, **kwargs: Any) -> Redis:
-        """A client of the service's primary that follows failovers."""
-        return redis_class(**self._kwargs(service_name, "master", kwargs))
-
-    def slave_for(self, service_name: str, redis_class: Type[Redis] = Redis,
-                  connection_pool_class: Any = None, **kwargs: Any) -> Redis:
-        """A client of a healthy replica (the primary when none answers)."""
-        return redis_class(**self._kwargs(service_name, "replica", kwargs))

@@ -4,7 +4,7 @@ See ``redbridge.sentinel`` for what the core does."""
 
 from __future__ import annotations
 
-from typing import Any, List, Type
+from typing import List
 
 from .. import _redbridge
 from ..exceptions import ConnectionError
@@ -15,8 +15,10 @@ from .client import _await  # type: ignore[attr-defined]  # the package's own he
 __all__ = ["MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
 
 
-class Sentinel(_SentinelSettings):
+class Sentinel(_SentinelSettings[Redis]):
     """redis-py's ``redis.asyncio.sentinel.Sentinel``."""
+
+    _redis = Redis
 
     async def discover_master(self, service_name: str) -> Address:
         """The primary's ``(host, port)``; MasterNotFoundError when none answers."""
@@ -32,13 +34,3 @@ class Sentinel(_SentinelSettings):
             return list(await _await(_redbridge.sentinel_discover_async, self._discovery(service_name), "replicas"))
         except ConnectionError:
             return []
-
-    def master_for(self, service_name: str, redis_class: Type[Redis] = Redis,
-                   connection_pool_class: Any = None, **kwargs: Any) -> Redis:
-        """A client of the service's primary that follows failovers."""
-        return redis_class(**self._kwargs(service_name, "master", kwargs))
-
-    def slave_for(self, service_name: str, redis_class: Type[Redis] = Redis,
-                  connection_pool_class: Any = None, **kwargs: Any) -> Redis:
-        """A client of a healthy replica (the primary when none answers)."""
-        return redis_class(**self._kwargs(service_name, "replica", kwargs))
