@@ -50,5 +50,11 @@ pub fn sentinel_discover_async(
     settle_fn: Py<PyAny>,
 ) -> PyResult<MonitorWait> {
     let config = config(None, &options)?;
-    Ok(on_runtime(discover(config, what), nodes, loop_, fut, settle_fn))
+    Ok(on_runtime(
+        discover(config, what),
+        nodes,
+        loop_,
+        fut,
+        settle_fn,
+    ))
 }
