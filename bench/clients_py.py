@@ -188,37 +188,36 @@ def ask(tag: str, channel: str, subscribers: int, n: int) -> None:
 
 def consume(nxt: Callable[[], Any], is_msg: Callable[[Any], bool], n: int) -> tuple[int, float, float]:
     """Takes up to n messages: (received, time of the first, time of the last)."""
-    clock = time.perf_counter
-    got, first, last, since = 0, 0.0, 0.0, clock()
-    while got < n:
-        m = nxt()
-        now = clock()
-        if m is None or not is_msg(m):
-            if now - (last or since) > IDLE:
-                break
-            continue
-        got += 1
-        if got == 1:
-            first = now
-        last = now
-    return got, first, last
+    tally = _Tally(is_msg)
+    while tally.got < n and tally.see(nxt()):
+        pass
+    return tally.got, tally.first, tally.last
 
 
 async def consume_async(nxt: Callable[[], Any], is_msg: Callable[[Any], bool], n: int) -> tuple[int, float, float]:
-    clock = time.perf_counter
-    got, first, last, since = 0, 0.0, 0.0, clock()
-    while got < n:
-        m = await nxt()
-        now = clock()
-        if m is None or not is_msg(m):
-            if now - (last or since) > IDLE:
-                break
-            continue
-        got += 1
-        if got == 1:
-            first = now
-        last = now
-    return got, first, last
+    tally = _Tally(is_msg)
+    while tally.got < n and tally.see(await nxt()):
+        pass
+    return tally.got, tally.first, tally.last
+
+
+class _Tally:
+    """Messages counted with the times of the first and the last (sync and asyncio
+    consumers alike); `see` is False once nothing came for IDLE seconds."""
+
+    def __init__(self, is_msg: Callable[[Any], bool]) -> None:
+        self.is_msg = is_msg
+        self.got, self.first, self.last, self.since = 0, 0.0, 0.0, time.perf_counter()
+
+    def see(self, m: Any) -> bool:
+        now = time.perf_counter()
+        if m is None or not self.is_msg(m):
+            return now - (self.last or self.since) <= IDLE
+        self.got += 1
+        if self.got == 1:
+            self.first = now
+        self.last = now
+        return True
 
 
 def w7_verdict(kit: dict, before: tuple[int, int], rounds: list[tuple[int, float, float]], n: int, subs: int) -> dict:
