@@ -20,7 +20,8 @@ VALGRIND := valgrind --error-exitcode=1 --num-callers=40 --suppressions=bindings
 PYVENV := target/py-venv
 PY := $(PYVENV)/bin/python
 # opentelemetry-*: test_observability.py's in-memory reader (the package needs neither).
-PY_TEST_DEPS := maturin pytest "redis[hiredis]" mypy opentelemetry-api opentelemetry-sdk
+# pytest-timeout: a test that hangs fails with its threads' stacks instead of stalling CI.
+PY_TEST_DEPS := maturin pytest pytest-timeout "redis[hiredis]" mypy opentelemetry-api opentelemetry-sdk
 
 NODE_DIR := bindings-node
 
@@ -90,7 +91,7 @@ test-python: py-env
 	$(PY) bindings-python/tools/gen_stubs.py --check
 	cd bindings-python && ../$(PYVENV)/bin/mypy --strict -p redbridge && ../$(PYVENV)/bin/mypy --strict tests/typing_example.py
 	cd target && ../$(PYVENV)/bin/python -m mypy.stubtest redbridge  # the stubs against the built package
-	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider
+	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider --timeout=240
 
 # What users install (issue #20), built once each into dist/ by packaging/dist.sh: the
 # abi3 manylinux2014 wheel and the sdist, the npm package redbridge-V.tgz with its platform

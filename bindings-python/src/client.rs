@@ -165,6 +165,7 @@ impl NativeClient {
     /// "surrogateescape").
     #[pyo3(signature = (url, options, decode, warn=None, encoding_errors="strict"))]
     fn new(
+        py: Python<'_>,
         url: Option<&str>,
         options: Vec<(String, String)>,
         decode: bool,
@@ -195,7 +196,11 @@ impl NativeClient {
             });
         }
         let config = builder.build().map_err(|e| config_err(&e))?;
-        let client = SyncClient::new(config).map_err(|e| config_err(&e))?;
+        // Without the GIL: a Sentinel client finds its node first, on the runtime, whose
+        // threads may be waiting for the GIL to hand another call's reply to asyncio.
+        let client = py
+            .detach(|| SyncClient::new(config))
+            .map_err(|e| config_err(&e))?;
         Ok(NativeClient {
             client,
             decode,
@@ -552,13 +557,14 @@ impl NativeClient {
     }
 
     /// Empties the client-side cache (no-op when it is off).
-    fn cache_clear(&self) {
-        self.client.cache_clear();
+    fn cache_clear(&self, py: Python<'_>) {
+        py.detach(|| self.client.cache_clear());
     }
 
-    /// Closes every connection; later calls raise ConnectionError.
-    fn close(&self) {
-        self.client.close();
+    /// Closes every connection; later calls raise ConnectionError. Without the GIL
+    /// (closing waits for locks the runtime's threads may hold while they wait for it).
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.client.close());
     }
 }
 

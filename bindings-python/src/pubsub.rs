@@ -107,7 +107,7 @@ impl NativePubSub {
             max_bytes: max_bytes.unwrap_or(defaults.max_bytes),
             health_check_interval: seconds(health_check_interval).map_err(|e| to_py_err(py, &e))?,
         };
-        match client.core().pubsub(options) {
+        match py.detach(|| client.core().pubsub(options)) {
             Ok(sub) => Ok(NativePubSub { sub }),
             Err(e) => Err(to_py_err(py, &e)),
         }
