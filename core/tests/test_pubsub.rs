@@ -324,6 +324,60 @@ fn a_frozen_server_is_noticed_within_connect_plus_response_timeout() {
     });
 }
 
+/// A PONG queued behind a flood is late, not lost: the health check (every 10 ms, a 50 ms
+/// response timeout) keeps the connection while messages arrive, so nothing is dropped
+/// and no reconnect is reported. (It once took such a PONG for a dead peer, under CPU
+/// load, and the reconnect lost the rest of the flood.)
+#[test]
+fn a_pong_late_behind_a_flood_keeps_the_connection() {
+    let srv = TestServer::start();
+    let config = srv
+        .builder()
+        .response_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let client = Client::new(config).unwrap();
+    let opts = PubSubOptions {
+        max_messages: 1 << 20,
+        max_bytes: 256 << 20,
+        health_check_interval: Some(Duration::from_millis(10)),
+    };
+    let sub = client.pubsub(opts).unwrap();
+    run(sub.subscribe(SubscriptionKind::Subscribe, ["fl"])).unwrap();
+    let (rounds, per_round) = (40, 5_000);
+    let payload = vec![b'x'; 200];
+    let mut ctl = srv.control();
+    // The server's own limit would cut a subscriber this far behind: not what is tested.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("pubsub 0 0 0")
+        .query(&mut ctl)
+        .unwrap();
+    for _ in 0..rounds {
+        let mut pipe = redis::pipe();
+        for _ in 0..per_round {
+            pipe.cmd("PUBLISH").arg("fl").arg(&payload).ignore();
+        }
+        pipe.query::<()>(&mut ctl).unwrap();
+    }
+    run(async {
+        let mut got = 0;
+        while got < rounds * per_round {
+            match next(&sub).await {
+                PubSubEvent::Message(m) => {
+                    assert_eq!(m.payload.len(), 200);
+                    got += 1;
+                }
+                PubSubEvent::Subscription { .. } => {}
+                other => panic!("after {got} messages: {other:?}"),
+            }
+        }
+    });
+    let s = client.stats();
+    assert_eq!((s.pubsub_resubscribes, s.pubsub_dropped), (0, 0));
+}
+
 #[test]
 fn a_full_queue_drops_counts_and_reports_a_gap() {
     let srv = TestServer::start();

@@ -24,7 +24,9 @@
 //!   SSUBSCRIBE each (never all in one command, which a cluster refuses with CROSSSLOT).
 //! - **Health check.** Every `health_check_interval` (default: the connect timeout) it
 //!   sends PING and waits at most the response timeout, so a peer that stopped answering
-//!   is noticed within connect + response timeout.
+//!   is noticed within connect + response timeout. A PONG late behind a flood of
+//!   messages (a slow consumer, a starved CPU) is waited for while messages keep
+//!   arriving: the peer is alive, and dropping the connection would lose them.
 //! - **A bounded queue.** Each subscriber queues at most `max_messages` messages and
 //!   `max_bytes` bytes; a message that does not fit is dropped, counted
 //!   (`pubsub_dropped`) and reported in order as a [`Gap`] with [`GapCause::Overflow`].
@@ -362,11 +364,16 @@ struct Inner {
     /// Whether queued messages count in `pubsub_messages` (not for a cluster
     /// subscriber's per-node queues, whose messages are counted where they are merged).
     count_messages: bool,
+    /// Pushes received so far (any kind, any connection): traffic proves the peer alive,
+    /// so the health check pings only an idle connection and waits for a PONG that is
+    /// queued behind a flood (a slow consumer is not a dead peer).
+    heard: AtomicU64,
 }
 
 impl Inner {
     fn new(config: Config, options: PubSubOptions, stats: Arc<Stats>) -> Inner {
         Inner {
+            heard: AtomicU64::new(0),
             count_messages: true,
             config,
             options,
@@ -486,6 +493,7 @@ impl Inner {
 
     /// A push from the connection of `generation`.
     fn on_push(&self, generation: u64, push: PushInfo) {
+        self.heard.fetch_add(1, Ordering::Relaxed);
         if push.kind == PushKind::Disconnection {
             self.lost.send_modify(|g| *g = (*g).max(generation));
             return;
@@ -787,27 +795,26 @@ impl Subscriber {
         if let Some(m) = &message {
             cmd.arg(m.as_slice());
         }
-        let response = inner.config.response_timeout();
         let mut conn = live.conn.clone();
-        match tokio::time::timeout(response, conn.send_packed_command(&cmd)).await {
-            Ok(Ok(_)) => {
+        match answered(inner, conn.send_packed_command(&cmd)).await {
+            Some(Ok(_)) => {
                 inner.push(PubSubEvent::Pong(message.unwrap_or_default()));
                 Ok(())
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 let e = Error::from(e);
                 if e.kind() == ErrorKind::Connection {
                     self.lost(live.generation);
                 }
                 Err(e)
             }
-            Err(_) => {
+            None => {
                 self.lost(live.generation);
                 Err(Error::new(
                     ErrorKind::Connection,
                     format!(
-                        "PING got no answer within {} ms; reconnecting",
-                        response.as_millis()
+                        "PING got no answer within {} ms (and nothing else arrived); reconnecting",
+                        inner.config.response_timeout().as_millis()
                     ),
                 ))
             }
@@ -1194,14 +1201,18 @@ async fn supervise(inner: Arc<Inner>) {
 }
 
 /// Returns when the connection of `live` is lost: its reader saw it close, a command on
-/// it failed at the connection level, or a PING got no answer within the response timeout.
+/// it failed at the connection level, or it went silent: a PING, sent every `interval`,
+/// got no answer and nothing else arrived within the response timeout.
+/// While pushes keep arriving the peer is alive and the PONG may be queued behind them
+/// (a flood read by a slow consumer, a starved CPU), so the wait goes on, bounded by the
+/// server's own output-buffer limit, which closes the connection (seen as a loss).
 async fn watch_health(
     inner: &Inner,
     live: &Live,
     interval: Duration,
     lost_rx: &mut watch::Receiver<u64>,
 ) {
-    let response = inner.config.response_timeout();
+    let ping_cmd = redis::cmd("PING");
     loop {
         if *lost_rx.borrow_and_update() >= live.generation {
             return;
@@ -1214,11 +1225,29 @@ async fn watch_health(
             }
             _ = tokio::time::sleep(interval) => {
                 let mut conn = live.conn.clone();
-                let ping = tokio::time::timeout(response, conn.send_packed_command(&redis::cmd("PING"))).await;
-                if !matches!(ping, Ok(Ok(_))) {
+                if !matches!(answered(inner, conn.send_packed_command(&ping_cmd)).await, Some(Ok(_))) {
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Waits for the answer to a command sent on a subscriber's connection: `None` when the
+/// connection went silent (no answer and no push for a whole response timeout). Pushes
+/// arriving meanwhile prove the peer alive, so the wait goes on (the answer is queued
+/// behind them); the server's output-buffer limit bounds how far behind it can be.
+async fn answered<T>(inner: &Inner, reply: impl std::future::Future<Output = T>) -> Option<T> {
+    let response = inner.config.response_timeout();
+    tokio::pin!(reply);
+    let mut seen = inner.heard.load(Ordering::Relaxed);
+    loop {
+        if let Ok(r) = tokio::time::timeout(response, &mut reply).await {
+            return Some(r);
+        }
+        let now = inner.heard.load(Ordering::Relaxed);
+        if std::mem::replace(&mut seen, now) == now {
+            return None;
         }
     }
 }
