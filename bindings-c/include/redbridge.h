@@ -910,6 +910,7 @@ enum redbridge_status redbridge_config_set_cluster(struct redbridge_config *conf
 
 /**
  * Adds a seed node of the cluster (any one that answers will do); implies cluster mode.
+ * An empty host, one with a comma, or port 0 is REDBRIDGE_ERR_INVALID_ARGUMENT.
  */
 enum redbridge_status redbridge_config_add_cluster_node(struct redbridge_config *config,
                                                         const char *host,
@@ -920,6 +921,55 @@ enum redbridge_status redbridge_config_add_cluster_node(struct redbridge_config 
  */
 enum redbridge_status redbridge_config_set_read_from_replicas(struct redbridge_config *config,
                                                               bool on);
+
+/**
+ * Adds a sentinel to ask where the service is (call once per sentinel; more are learned
+ * from them). With redbridge_config_set_sentinel_service the client follows Sentinel:
+ * it opens its connections to the node the sentinels name (the primary, or a replica
+ * after redbridge_config_set_sentinel_role), checks that node's ROLE, and moves when
+ * the sentinels announce a failover; the configured host and port are not used.
+ *
+ * For example (the first password is the data nodes', the second the sentinels'):
+ *
+ *     redbridge_config *cfg = redbridge_config_new();
+ *     redbridge_config_add_sentinel(cfg, "10.0.0.1", 26379);
+ *     redbridge_config_add_sentinel(cfg, "10.0.0.2", 26379);
+ *     redbridge_config_set_sentinel_service(cfg, "mymaster");
+ *     redbridge_config_set_password(cfg, data_password);
+ *     redbridge_config_set_sentinel_auth(cfg, NULL, sentinel_password);
+ *     redbridge_client_open_config(cfg, &client);
+ *
+ * An empty host, one with a comma, or port 0 is REDBRIDGE_ERR_INVALID_ARGUMENT. Sentinel
+ * excludes cluster mode and TLS (refused when the client is opened).
+ */
+enum redbridge_status redbridge_config_add_sentinel(struct redbridge_config *config,
+                                                    const char *host,
+                                                    uint16_t port);
+
+/**
+ * The service name the sentinels monitor (`sentinel monitor <name> …`, often
+ * "mymaster"); an empty name is REDBRIDGE_ERR_INVALID_ARGUMENT. Sentinels and a service
+ * go together: opening a client with only one of them is refused, naming the other.
+ */
+enum redbridge_status redbridge_config_set_sentinel_service(struct redbridge_config *config,
+                                                            const char *name);
+
+/**
+ * Which node of the Sentinel service the client uses: "primary" (or "master", the
+ * default) or "replica" (or "slave"): a healthy replica the sentinels list, for reads;
+ * writes there fail with READONLY. Anything else is REDBRIDGE_ERR_INVALID_ARGUMENT.
+ */
+enum redbridge_status redbridge_config_set_sentinel_role(struct redbridge_config *config,
+                                                         const char *role);
+
+/**
+ * Credentials for the sentinels themselves (their `requirepass` / ACL user): `username`
+ * NULL for the default user, `password` required. The data nodes use the client's own
+ * (redbridge_config_set_username / _password). The password never appears in a message.
+ */
+enum redbridge_status redbridge_config_set_sentinel_auth(struct redbridge_config *config,
+                                                         const char *username,
+                                                         const char *password);
 
 /**
  * Encrypts every connection with TLS (as a `rediss://` URL does).

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::Arc;
 
-use redbridge::ConfigBuilder;
+use redbridge::{ConfigBuilder, Error};
 
 use crate::ffi::{arg_mut, boundary, c_str, free_box, out_ptr, put, redbridge_status};
 
@@ -222,20 +222,48 @@ pub extern "C" fn redbridge_config_set_cluster(
     set_display(config, "cluster", on)
 }
 
+/// A string argument that must not be empty (a name), or an error naming it.
+fn non_empty<'a>(value: *const c_char, name: &str, why: &str) -> Result<&'a str, Error> {
+    match c_str(value, name)? {
+        "" => Err(Error::invalid(format!("`{name}` is empty; {why}"))),
+        s => Ok(s),
+    }
+}
+
+/// Appends one node to a `host:port` list option (`cluster_nodes`, `sentinels`): one
+/// host name or address per call (a comma would make it two), a port of 1-65535.
+fn add_node(
+    config: *mut redbridge_config,
+    option: &str,
+    host: *const c_char,
+    port: u16,
+) -> redbridge_status {
+    boundary(|| {
+        let host = non_empty(host, "host", "give a host name or address")?;
+        if host.contains(',') {
+            return Err(Error::invalid(format!(
+                "`host` {host:?} contains a comma; give one host per call"
+            )));
+        }
+        if port == 0 {
+            return Err(Error::invalid("`port` is 0; use 1-65535"));
+        }
+        arg_mut(config, "config")?
+            .builder
+            .set_option(option, &format!("{host}:{port}"))?;
+        Ok(())
+    })
+}
+
 /// Adds a seed node of the cluster (any one that answers will do); implies cluster mode.
+/// An empty host, one with a comma, or port 0 is REDBRIDGE_ERR_INVALID_ARGUMENT.
 #[no_mangle]
 pub extern "C" fn redbridge_config_add_cluster_node(
     config: *mut redbridge_config,
     host: *const c_char,
     port: u16,
 ) -> redbridge_status {
-    boundary(|| {
-        let host = c_str(host, "host")?;
-        arg_mut(config, "config")?
-            .builder
-            .set_option("cluster_nodes", &format!("{host}:{port}"))?;
-        Ok(())
-    })
+    add_node(config, "cluster_nodes", host, port)
 }
 
 /// In a cluster, send read-only commands to replicas too (default false).
@@ -245,6 +273,87 @@ pub extern "C" fn redbridge_config_set_read_from_replicas(
     on: bool,
 ) -> redbridge_status {
     set_display(config, "read_from_replicas", on)
+}
+
+/// Adds a sentinel to ask where the service is (call once per sentinel; more are learned
+/// from them). With redbridge_config_set_sentinel_service the client follows Sentinel:
+/// it opens its connections to the node the sentinels name (the primary, or a replica
+/// after redbridge_config_set_sentinel_role), checks that node's ROLE, and moves when
+/// the sentinels announce a failover; the configured host and port are not used.
+///
+/// For example (the first password is the data nodes', the second the sentinels'):
+///
+///     redbridge_config *cfg = redbridge_config_new();
+///     redbridge_config_add_sentinel(cfg, "10.0.0.1", 26379);
+///     redbridge_config_add_sentinel(cfg, "10.0.0.2", 26379);
+///     redbridge_config_set_sentinel_service(cfg, "mymaster");
+///     redbridge_config_set_password(cfg, data_password);
+///     redbridge_config_set_sentinel_auth(cfg, NULL, sentinel_password);
+///     redbridge_client_open_config(cfg, &client);
+///
+/// An empty host, one with a comma, or port 0 is REDBRIDGE_ERR_INVALID_ARGUMENT. Sentinel
+/// excludes cluster mode and TLS (refused when the client is opened).
+#[no_mangle]
+pub extern "C" fn redbridge_config_add_sentinel(
+    config: *mut redbridge_config,
+    host: *const c_char,
+    port: u16,
+) -> redbridge_status {
+    add_node(config, "sentinels", host, port)
+}
+
+/// The service name the sentinels monitor (`sentinel monitor <name> …`, often
+/// "mymaster"); an empty name is REDBRIDGE_ERR_INVALID_ARGUMENT. Sentinels and a service
+/// go together: opening a client with only one of them is refused, naming the other.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_sentinel_service(
+    config: *mut redbridge_config,
+    name: *const c_char,
+) -> redbridge_status {
+    boundary(|| {
+        let name = non_empty(name, "name", "give the service name the sentinels monitor")?;
+        arg_mut(config, "config")?
+            .builder
+            .set_option("sentinel_service", name)?;
+        Ok(())
+    })
+}
+
+/// Which node of the Sentinel service the client uses: "primary" (or "master", the
+/// default) or "replica" (or "slave"): a healthy replica the sentinels list, for reads;
+/// writes there fail with READONLY. Anything else is REDBRIDGE_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_sentinel_role(
+    config: *mut redbridge_config,
+    role: *const c_char,
+) -> redbridge_status {
+    set_text(config, "sentinel_role", role)
+}
+
+/// Credentials for the sentinels themselves (their `requirepass` / ACL user): `username`
+/// NULL for the default user, `password` required. The data nodes use the client's own
+/// (redbridge_config_set_username / _password). The password never appears in a message.
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_sentinel_auth(
+    config: *mut redbridge_config,
+    username: *const c_char,
+    password: *const c_char,
+) -> redbridge_status {
+    boundary(|| {
+        let username = if username.is_null() {
+            None
+        } else {
+            Some(non_empty(
+                username,
+                "username",
+                "pass NULL for the default user",
+            )?)
+        };
+        let password = c_str(password, "password")?;
+        let config = arg_mut(config, "config")?;
+        config.builder = std::mem::take(&mut config.builder).sentinel_auth(username, password);
+        Ok(())
+    })
 }
 
 /// Encrypts every connection with TLS (as a `rediss://` URL does).
