@@ -6,6 +6,8 @@
  */
 #include "support.h"
 
+void test_sentinel(void); /* test_sentinel.c: starts and stops its own deployment */
+
 int main(int argc, char **argv) {
     url = getenv("REDBRIDGE_TEST_URL");
     if (!url || !*url) {
@@ -27,6 +29,7 @@ int main(int argc, char **argv) {
     test_pubsub();
     test_events();
     test_tls();
+    test_sentinel();
     test_cluster();
     test_cluster_failover();
     if (argc > 1) test_conformance(argv[1]);

@@ -1,0 +1,286 @@
+/* Sentinel (issue #18) through the C setters: bad input refused with what was wrong, then
+ * a real deployment from the harness (a primary, 2 replicas, 3 sentinels on loopback):
+ * SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
+ * out of messages, and the primary killed (SIGKILL) with writes back on the promoted
+ * replica within FAILOVER_LIMIT_S. The deployment is this test's own; it stops it. */
+#include "support.h"
+
+#define HARNESS "python3 tests/harness/redis_server.py"
+#define FAILOVER_LIMIT_S 15
+#define SERVICE "mymaster"
+
+/* What `redis_server.py sentinel` started: ports and the pidfiles to stop (primary first). */
+typedef struct {
+    int primary, replicas[4], sentinels[4], nreplicas, nsentinels, npidfiles;
+    char pidfiles[8][256];
+} topology;
+
+/* The integers after `"key": ` in one line of JSON: one number, or a list of them. */
+static int json_ints(const char *json, const char *key, int *out, int max) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    if (!p) return 0;
+    p += strlen(pat);
+    bool list = *p == '[';
+    p += list;
+    int n = 0;
+    while (n < max) {
+        char *end = NULL;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        out[n++] = (int)v;
+        p = end;
+        if (!list || *p != ',') break;
+        p++;
+    }
+    return n;
+}
+
+/* The strings of the list after `"key": [` (no escapes: the harness's paths have none). */
+static int json_strings(const char *json, const char *key, char (*out)[256], int max) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": [", key);
+    const char *p = strstr(json, pat);
+    if (!p) return 0;
+    p += strlen(pat);
+    int n = 0;
+    while (n < max) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p != '"') break;
+        const char *end = strchr(p + 1, '"');
+        if (!end || end - p - 1 >= 256) break;
+        snprintf(out[n++], 256, "%.*s", (int)(end - p - 1), p + 1);
+        p = end + 1;
+    }
+    return n;
+}
+
+/* Stops what the harness started, sentinels first (so they start no failover meanwhile). */
+static void stop_topology(const topology *t) {
+    for (int i = t->npidfiles - 1; i >= 0; i--) {
+        char cmd[384];
+        snprintf(cmd, sizeof cmd, HARNESS " stop '%s'", t->pidfiles[i]);
+        if (system(cmd) != 0) fprintf(stderr, "test_sentinel: could not stop %s\n", t->pidfiles[i]);
+    }
+}
+
+/* Starts a primary, 2 replicas and 3 sentinels (service "mymaster"); false when it did not. */
+static bool start_topology(topology *t) {
+    memset(t, 0, sizeof *t);
+    static char line[8192];
+    line[0] = '\0';
+    FILE *p = popen(HARNESS " sentinel", "r");
+    if (!p) return false;
+    bool got = fgets(line, sizeof line, p) != NULL;
+    int rc = pclose(p);
+    json_ints(line, "primary", &t->primary, 1);
+    t->nreplicas = json_ints(line, "replicas", t->replicas, 4);
+    t->nsentinels = json_ints(line, "sentinels", t->sentinels, 4);
+    t->npidfiles = json_strings(line, "pidfiles", t->pidfiles, 8);
+    if (got && rc == 0 && t->primary > 0 && t->nreplicas == 2 && t->nsentinels == 3 && t->npidfiles == 6)
+        return true;
+    fprintf(stderr, "test_sentinel: the harness said: %s\n", line);
+    stop_topology(t);
+    return false;
+}
+
+static long pid_in(const char *pidfile) {
+    long pid = 0;
+    FILE *f = fopen(pidfile, "r");
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1) pid = 0;
+        fclose(f);
+    }
+    return pid;
+}
+
+static bool is_replica_port(const topology *t, long port) {
+    for (int i = 0; i < t->nreplicas; i++)
+        if (t->replicas[i] == port) return true;
+    return false;
+}
+
+/* A client of the service built with the sentinel setters: `role` NULL for the primary,
+ * `sentinel_user` and `sentinel_password` NULL for sentinels without credentials. */
+static redbridge_status open_sentinel(const topology *t, const char *role, const char *sentinel_user,
+                                      const char *sentinel_password, redbridge_client **out) {
+    redbridge_config *cfg = redbridge_config_new();
+    redbridge_status st = REDBRIDGE_OK;
+    for (int i = 0; st == REDBRIDGE_OK && i < t->nsentinels; i++)
+        st = redbridge_config_add_sentinel(cfg, "127.0.0.1", (uint16_t)t->sentinels[i]);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_sentinel_service(cfg, SERVICE);
+    if (st == REDBRIDGE_OK && role) st = redbridge_config_set_sentinel_role(cfg, role);
+    if (st == REDBRIDGE_OK && sentinel_password) st = redbridge_config_set_sentinel_auth(cfg, sentinel_user, sentinel_password);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_connect_timeout_ms(cfg, 10000); /* valgrind is slow */
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_response_timeout_ms(cfg, 2000);
+    if (st == REDBRIDGE_OK) st = redbridge_client_open_config(cfg, out);
+    redbridge_config_free(cfg);
+    return st;
+}
+
+/* The first word of ROLE ("master", "slave") through `c`, or "" when it failed. */
+static void role_of(redbridge_client *c, char *out, size_t n) {
+    out[0] = '\0';
+    redbridge_reply *r = NULL;
+    if (REDBRIDGE_COMMAND(c, &r, "ROLE") == REDBRIDGE_OK && r && r->elements > 0 && r->element[0]->str)
+        snprintf(out, n, "%s", r->element[0]->str);
+    redbridge_reply_free(r);
+}
+
+/* A number of INFO server (`field` as "process_id:"), or -1. */
+static long info_server(redbridge_client *c, const char *field) {
+    redbridge_reply *r = RUN(c, REDBRIDGE_OK, "INFO", "server");
+    const char *at = r && r->str ? strstr(r->str, field) : NULL;
+    long v = at ? strtol(at + strlen(field), NULL, 10) : -1;
+    redbridge_reply_free(r);
+    return v;
+}
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A call refused as REDBRIDGE_ERR_INVALID_ARGUMENT whose message names `what`. */
+#define REFUSED(call, what)                                                                          \
+    CHECK((call) == REDBRIDGE_ERR_INVALID_ARGUMENT && strstr(redbridge_last_error(), (what)) != NULL, \
+          "refused naming %s", (what))
+
+/* Bad input to the setters and bad combinations at open: no server needed. */
+static void sentinel_bad_input(void) {
+    redbridge_config *cfg = redbridge_config_new();
+    redbridge_client *c = NULL;
+    REFUSED(redbridge_config_add_sentinel(NULL, "127.0.0.1", 26379), "`config`");
+    REFUSED(redbridge_config_add_sentinel(cfg, NULL, 26379), "`host` is NULL");
+    REFUSED(redbridge_config_add_sentinel(cfg, "", 26379), "`host` is empty");
+    REFUSED(redbridge_config_add_sentinel(cfg, "\xff\xfe", 26379), "`host` is not valid UTF-8");
+    REFUSED(redbridge_config_add_sentinel(cfg, "a,b", 26379), "comma");
+    REFUSED(redbridge_config_add_sentinel(cfg, "127.0.0.1", 0), "`port` is 0");
+    REFUSED(redbridge_config_set_sentinel_service(NULL, SERVICE), "`config`");
+    REFUSED(redbridge_config_set_sentinel_service(cfg, NULL), "`name` is NULL");
+    REFUSED(redbridge_config_set_sentinel_service(cfg, ""), "`name` is empty");
+    REFUSED(redbridge_config_set_sentinel_service(cfg, "\xff"), "`name` is not valid UTF-8");
+    REFUSED(redbridge_config_set_sentinel_role(cfg, NULL), "`sentinel_role` is NULL");
+    REFUSED(redbridge_config_set_sentinel_role(cfg, "boss"), "\"master\" or \"replica\"");
+    REFUSED(redbridge_config_set_sentinel_auth(NULL, NULL, "pw"), "`config`");
+    REFUSED(redbridge_config_set_sentinel_auth(cfg, NULL, NULL), "`password` is NULL");
+    REFUSED(redbridge_config_set_sentinel_auth(cfg, "", "pw"), "`username` is empty");
+    REFUSED(redbridge_config_set_sentinel_auth(cfg, "\xff", "pw"), "`username` is not valid UTF-8");
+    REFUSED(redbridge_config_set_sentinel_auth(cfg, "u", "secret-\xff"), "`password` is not valid UTF-8");
+    CHECK(strstr(redbridge_last_error(), "secret") == NULL, "the password is not shown: %s", redbridge_last_error());
+    CHECK(redbridge_config_set_sentinel_role(cfg, "primary") == REDBRIDGE_OK, "primary");
+    CHECK(redbridge_config_set_sentinel_role(cfg, "replica") == REDBRIDGE_OK, "replica");
+    CHECK(redbridge_config_set_sentinel_auth(cfg, "sentinel-user", "pw") == REDBRIDGE_OK, "user and password");
+    CHECK(redbridge_config_set_sentinel_auth(cfg, NULL, "pw") == REDBRIDGE_OK, "default user");
+    /* Sentinels and a service go together, without a cluster or TLS (the core's rules). */
+    CHECK(redbridge_config_set_sentinel_service(cfg, SERVICE) == REDBRIDGE_OK, "service");
+    REFUSED(redbridge_client_open_config(cfg, &c), "sentinels");
+    CHECK(c == NULL, "no client");
+    redbridge_config_free(cfg);
+    cfg = redbridge_config_new();
+    CHECK(redbridge_config_add_sentinel(cfg, "127.0.0.1", 26379) == REDBRIDGE_OK, "a sentinel");
+    REFUSED(redbridge_client_open_config(cfg, &c), "sentinel_service");
+    CHECK(redbridge_config_set_sentinel_service(cfg, SERVICE) == REDBRIDGE_OK, "service");
+    CHECK(redbridge_config_set_cluster(cfg, true) == REDBRIDGE_OK, "cluster");
+    REFUSED(redbridge_client_open_config(cfg, &c), "not both");
+    CHECK(redbridge_config_set_cluster(cfg, false) == REDBRIDGE_OK && redbridge_config_set_tls(cfg, true) == REDBRIDGE_OK,
+          "tls");
+    REFUSED(redbridge_client_open_config(cfg, &c), "TLS");
+    CHECK(c == NULL, "no client");
+    redbridge_config_free(cfg);
+}
+
+/* A primary client and a replica client; then SIGKILL of the primary, and writes back. */
+static void sentinel_deployment(const topology *t) {
+    redbridge_client *c = NULL, *ro = NULL, *locked = NULL;
+    char role[16];
+    CHECK(open_sentinel(t, NULL, NULL, NULL, &c) == REDBRIDGE_OK, "open through the sentinels");
+    if (!c) return;
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", "s:greeting", "hello"));
+    redbridge_reply *r = RUN(c, REDBRIDGE_OK, "GET", "s:greeting");
+    CHECK(r && r->str && strcmp(r->str, "hello") == 0, "GET on the primary");
+    redbridge_reply_free(r);
+    role_of(c, role, sizeof role);
+    CHECK(strcmp(role, "master") == 0, "the client is on the primary: ROLE %s", role);
+    long port = info_server(c, "tcp_port:"), pid = info_server(c, "process_id:");
+    CHECK(port == t->primary, "on the primary's port %d: %ld", t->primary, port);
+    CHECK(pid > 0 && pid == pid_in(t->pidfiles[0]), "the primary's process %ld", pid);
+
+    /* A replica-role client reads the write from a replica and may not write there. */
+    CHECK(open_sentinel(t, "replica", NULL, NULL, &ro) == REDBRIDGE_OK, "open a replica client");
+    if (ro) {
+        role_of(ro, role, sizeof role);
+        CHECK(strcmp(role, "slave") == 0, "the replica client is on a replica: ROLE %s", role);
+        long rport = info_server(ro, "tcp_port:");
+        CHECK(is_replica_port(t, rport), "on a replica's port: %ld", rport);
+        bool seen = false;
+        for (int i = 0; i < 50 && !seen; i++) { /* replication is asynchronous: 5 s at most */
+            redbridge_reply *g = NULL;
+            seen = REDBRIDGE_COMMAND(ro, &g, "GET", "s:greeting") == REDBRIDGE_OK && g && g->str &&
+                   strcmp(g->str, "hello") == 0;
+            redbridge_reply_free(g);
+            if (!seen) usleep(100 * 1000);
+        }
+        CHECK(seen, "the replica serves the primary's write");
+        redbridge_reply *w = NULL;
+        CHECK(REDBRIDGE_COMMAND(ro, &w, "SET", "s:greeting", "no") == REDBRIDGE_ERR_RESPONSE &&
+                  strstr(redbridge_last_error(), "READONLY") != NULL,
+              "a replica refuses writes");
+        redbridge_reply_free(w);
+        redbridge_client_free(ro);
+    }
+
+    /* Sentinel credentials the sentinels refuse (a user they do not have): no node is
+     * found, the error says of which service, and no message shows the password. */
+    const char *secret = "never-shown-sentinel-pw";
+    CHECK(open_sentinel(t, NULL, "no-such-user", secret, &locked) == REDBRIDGE_ERR_CONNECTION &&
+              strstr(redbridge_last_error(), "`" SERVICE "`") != NULL,
+          "refused sentinel credentials: no node");
+    CHECK(strstr(redbridge_last_error(), secret) == NULL, "the password is not shown: %s", redbridge_last_error());
+    redbridge_client_free(locked);
+
+    /* The primary killed: the sentinels promote a replica, the client follows it. */
+    CHECK(pid > 0 && pid == pid_in(t->pidfiles[0]) && kill((pid_t)pid, SIGKILL) == 0, "killed the primary %ld", pid);
+    struct timespec killed;
+    clock_gettime(CLOCK_MONOTONIC, &killed);
+    bool wrote = false;
+    int failures = 0;
+    while (!wrote && seconds_since(&killed) < FAILOVER_LIMIT_S) {
+        redbridge_reply *w = NULL;
+        wrote = REDBRIDGE_COMMAND(c, &w, "SET", "s:after", "failover") == REDBRIDGE_OK;
+        redbridge_reply_free(w);
+        if (!wrote) {
+            failures++;
+            usleep(100 * 1000);
+        }
+    }
+    double took = seconds_since(&killed);
+    CHECK(wrote, "writes succeed again within %d s of the kill (%d failed)", FAILOVER_LIMIT_S, failures);
+    if (wrote) {
+        fprintf(stderr, "test_sentinel: writes back %.1f s after the primary was killed (%d failed meanwhile)\n", took,
+                failures);
+        role_of(c, role, sizeof role);
+        CHECK(strcmp(role, "master") == 0, "the new node is the primary: ROLE %s", role);
+        long now = info_server(c, "tcp_port:");
+        CHECK(is_replica_port(t, now), "the client moved to a promoted replica: port %ld", now);
+        r = RUN(c, REDBRIDGE_OK, "GET", "s:after");
+        CHECK(r && r->str && strcmp(r->str, "failover") == 0, "GET after the failover");
+        redbridge_reply_free(r);
+        r = RUN(c, REDBRIDGE_OK, "GET", "s:greeting");
+        CHECK(r && r->str && strcmp(r->str, "hello") == 0, "the write before the failover is there");
+        redbridge_reply_free(r);
+    }
+    redbridge_client_free(c);
+}
+
+void test_sentinel(void) {
+    sentinel_bad_input();
+    topology t;
+    bool up = start_topology(&t);
+    CHECK(up, "the harness started a sentinel deployment (" HARNESS " sentinel)");
+    if (!up) return;
+    sentinel_deployment(&t);
+    stop_topology(&t);
+}
