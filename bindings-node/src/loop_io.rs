@@ -316,7 +316,8 @@ unsafe extern "C" fn on_turn_end(h: Handle) {
     io.flush_armed.set(false);
     uv_check_stop(io.check);
     uv_idle_stop(io.idle);
-    io.batcher.flush_loop();
+    let done = io.batcher.flush_loop();
+    io.settle(done);
     io.sync();
 }
 
@@ -329,6 +330,9 @@ unsafe extern "C" fn on_timer(h: Handle) {
         return;
     };
     let done = io.batcher.on_timeout(seq);
+    // Re-armed by sync for whatever is the oldest now (the same request when the timer
+    // fired before its deadline).
+    io.timer_seq.set(None);
     io.settle(done);
     io.sync();
 }

@@ -194,6 +194,58 @@ test("a lone request is carried by the JS thread's own connection; order and err
   await assert.rejects(c.get('ld:k'), redbridge.ConnectionError);
 });
 
+test("a turn's requests go on the JS thread's connection together, in order; what cannot waits its turn", async (t) => {
+  const { url } = sharedServer(t);
+  const loopUp = async (client) => {
+    for (let i = 0; i < 200 && client.stats().direct_requests === 0; i++) {
+      await client.get('lb:k');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(client.stats().direct_requests > 0, "the JS thread's connection is up");
+  };
+  const c = await createClient({ url }).connect();
+  await loopUp(c);
+  // 64 lanes: each turn's burst is written on it with one write.
+  let before = c.stats().direct_requests;
+  await Promise.all(Array.from({ length: 64 }, (_, i) => c.set(`lb:${i}`, String(i))));
+  const got = await Promise.all(Array.from({ length: 64 }, (_, i) => c.get(`lb:${i}`)));
+  got.forEach((v, i) => assert.strictEqual(v, String(i)));
+  assert.strictEqual(c.stats().direct_requests - before, 128, 'every request of the bursts went on it');
+  // 100k unawaited INCRs: the server sees them in submission order. A blocking pop in
+  // the middle takes the runtime after what is in flight on the loop (so it finds the
+  // element pushed before it), and the INCRs after it follow it there.
+  const n = 100000;
+  const incrs = [];
+  let popped;
+  for (let i = 0; i < n; i++) {
+    if (i === n / 2) {
+      incrs.push(c.rPush('lb:q', `at ${i}`));
+      popped = c.blPop('lb:q', 1);
+    }
+    incrs.push(c.incr('lb:n'));
+  }
+  const replies = await Promise.all(incrs);
+  replies.splice(n / 2, 1);
+  replies.forEach((v, i) => assert.strictEqual(v, i + 1));
+  assert.deepStrictEqual(await popped, { key: 'lb:q', element: `at ${n / 2}` });
+  // A stalled server: everything in flight on the loop's connection fails (the oldest
+  // with TimeoutError), the connection is replaced, and later requests get their own replies.
+  const quick = await createClient({ url, responseTimeout: 200 }).connect();
+  await loopUp(quick);
+  const ctl = await createClient({ url }).connect();
+  const sleeping = ctl.sendCommand(['DEBUG', 'SLEEP', '0.5']);
+  await new Promise((r) => setTimeout(r, 50));
+  before = quick.stats().direct_requests;
+  const stalled = await Promise.allSettled(Array.from({ length: 10 }, () => quick.get('lb:0')));
+  assert.strictEqual(quick.stats().direct_requests - before, 10, 'all sent on the loop');
+  assert.ok(stalled.every((r) => r.status === 'rejected'), 'none answered by the stalled server in time');
+  assert.ok(stalled[0].reason instanceof redbridge.TimeoutError, String(stalled[0].reason));
+  await sleeping;
+  for (let i = 0; i < 20; i++) assert.strictEqual(await quick.get(`lb:${i}`), String(i));
+  assert.deepStrictEqual(await Promise.all([quick.get('lb:1'), quick.get('lb:2')]), ['1', '2']);
+  await Promise.all([ctl.close(), quick.close(), c.close()]);
+});
+
 function node(script, env) {
   return execFileSync(process.execPath, ['--expose-gc', '-e', script], {
     encoding: 'utf8',

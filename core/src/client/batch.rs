@@ -14,6 +14,7 @@
 //! ([`Client::begin`] … [`Client::end`]): a batch changes how requests cross threads,
 //! not what happens to them.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -174,59 +175,79 @@ impl Batcher {
         self.route(tag, Job::Script(ScriptCall { script, keys, args }));
     }
 
-    /// A command or pipeline goes on the loop's own connection when it is alone (nothing
-    /// of this batcher in flight or undrained, so replies settle in submission order);
-    /// behind a request in flight there it waits its turn; else it is queued.
+    /// A command or pipeline goes on the loop's own connection unless the runtime still
+    /// carries requests of this batcher (then it goes there too, behind them). Requests
+    /// of one turn are written together at its end ([`Batcher::flush_loop`]), behind
+    /// those in flight: many in flight, replies settled in submission order. A request
+    /// that cannot go that way waits (held) until the loop's connection has nothing in
+    /// flight, then takes the runtime: nothing overtakes a request already submitted.
     fn route(&self, tag: u64, job: Job) {
         let Some(own) = &self.inner.own else {
             return self.push(tag, job);
         };
         let mut io = lock(own);
-        if io.in_flight.is_some() {
+        if !io.held.is_empty() {
             io.held.push((tag, job));
             return;
         }
-        if !io.candidates.is_empty() {
-            // A second request in the same turn: concurrent load. The runtime starts on
-            // it now, while the loop is still submitting.
-            let first = std::mem::take(&mut io.candidates);
-            drop(io);
-            for (tag, job) in first {
-                self.push(tag, job);
-            }
-            return self.push(tag, job);
-        }
-        if self.inner.pending.load(Ordering::Acquire) > 0 || !io.held.is_empty() {
+        if io.in_flight.is_empty()
+            && io.candidates.is_empty()
+            && self.inner.pending.load(Ordering::Acquire) > 0
+        {
             drop(io);
             return self.push(tag, job);
         }
-        // Whether it is alone is known at the end of the loop's turn (flush_loop).
         io.candidates.push((tag, job));
     }
 
     /// On the loop, once per turn while [`LoopWatch::candidates`] says so (Node: libuv's
-    /// check and idle phases): a request that was alone in its turn goes on the loop's
-    /// own connection; several are concurrent load and take the runtime together.
-    pub fn flush_loop(&self) {
+    /// check and idle phases): the turn's requests are written on the loop's own
+    /// connection with one write, in order. From the first one that cannot go there
+    /// (no connection yet, a script, a blocking command, too large…) on, the rest take
+    /// the runtime, at once when nothing is in flight here, else after it. Returns what
+    /// failed at once (a write error that the retry policy does not resend).
+    pub fn flush_loop(&self) -> Vec<Completion> {
         let Some(own) = &self.inner.own else {
-            return;
+            return Vec::new();
         };
-        let mut io = lock(own);
-        let mut candidates = std::mem::take(&mut io.candidates);
-        if candidates.len() == 1 && io.in_flight.is_none() {
-            let (tag, job) = candidates.pop().expect("one");
-            match io.send(&self.inner.client, tag, job) {
-                None => return,
-                Some(job) => {
-                    io.ensure_open(&self.inner);
-                    candidates.push((tag, job));
-                }
+        let mut guard = lock(own);
+        let io = &mut *guard;
+        let candidates = std::mem::take(&mut io.candidates);
+        let first_new = io.in_flight.len();
+        let mut rest = candidates.into_iter();
+        let mut left = Vec::new();
+        for (tag, job) in rest.by_ref() {
+            if let Some(job) = io.stage(&self.inner.client, tag, job) {
+                left.push((tag, job));
+                break;
             }
         }
-        drop(io);
-        for (tag, job) in candidates {
-            self.push(tag, job);
+        left.extend(rest);
+        let mut done = Vec::new();
+        let mut resend = Vec::new();
+        if io.in_flight.len() > first_new && io.write_staged(first_new).is_err() {
+            // The connection broke under the write: what it carried fails or, where the
+            // retry policy allows, is resent through the runtime.
+            io.fail_all(&self.inner.client, None, &mut done, &mut resend);
         }
+        if !left.is_empty() {
+            io.ensure_open(&self.inner);
+        }
+        if io.in_flight.is_empty() {
+            resend.append(&mut left);
+            resend.append(&mut io.held);
+            drop(guard);
+            for (tag, job) in resend {
+                self.push(tag, job);
+            }
+        } else {
+            io.held.append(&mut left);
+            drop(guard);
+            for (tag, job) in resend {
+                self.push(tag, job);
+            }
+        }
+        done
     }
 
     /// What the binding must watch now: the socket of the loop's own connection and the
@@ -238,7 +259,12 @@ impl Batcher {
                 let io = lock(own);
                 LoopWatch {
                     fd: io.conn.as_ref().and_then(|c| c.raw_fd()),
-                    in_flight: io.in_flight.as_ref().map(|f| (f.seq, f.timeout)),
+                    in_flight: io.in_flight.front().map(|f| {
+                        let left = f
+                            .deadline
+                            .map(|d| d.saturating_duration_since(Instant::now()));
+                        (f.seq, left)
+                    }),
                     candidates: !io.candidates.is_empty(),
                 }
             }
@@ -253,10 +279,10 @@ impl Batcher {
         }
     }
 
-    /// On the loop, when its connection's socket is readable: the completion of the
-    /// request in flight when its reply is all there (then the next held request goes
-    /// out). A broken connection is retired; its request is resent through the runtime
-    /// when the retry policy allows it, else it fails.
+    /// On the loop, when its connection's socket is readable: the completions of the
+    /// requests in flight whose replies are all there, in order. A broken connection is
+    /// retired; its requests are resent through the runtime where the retry policy
+    /// allows it, else they fail. Once nothing is in flight, held requests go on.
     pub fn on_readable(&self) -> Vec<Completion> {
         let Some(own) = &self.inner.own else {
             return Vec::new();
@@ -264,61 +290,55 @@ impl Batcher {
         let mut guard = lock(own);
         let io = &mut *guard;
         let mut done = Vec::new();
+        let mut resend = Vec::new();
         let client = &self.inner.client;
-        let outcome = match io.conn.as_mut() {
+        let failed = match io.conn.as_mut() {
             None => return done,
             Some(conn) => loop {
                 match conn.try_recv() {
                     Ok(None) => break None,
-                    Ok(Some(v)) => match io.in_flight.as_mut() {
+                    Ok(Some(v)) => match io.in_flight.front_mut() {
                         // A reply nobody asked for: the connection is out of step.
                         None => {
-                            break Some(Err(Error::new(
+                            break Some(Error::new(
                                 crate::error::ErrorKind::Protocol,
                                 "a reply arrived with no request in flight",
-                            )))
+                            ))
                         }
                         Some(f) => {
                             f.replies.push(v);
                             if f.replies.len() == f.want {
-                                break Some(Ok(()));
+                                let f = io.in_flight.pop_front().expect("the front");
+                                resend.extend(f.finish(client, &mut done));
                             }
                         }
                     },
-                    Err(e) => break Some(Err(e)),
+                    Err(e) => break Some(e),
                 }
             },
         };
-        let resend = match outcome {
-            None => return done,
-            Some(Ok(())) => {
-                let f = io
-                    .in_flight
-                    .take()
-                    .expect("a complete reply has its request");
-                f.finish(client, &mut done)
-            }
-            Some(Err(e)) => {
-                io.retire();
-                io.in_flight
-                    .take()
-                    .and_then(|f| f.fail(client, e, &mut done))
-            }
+        if let Some(e) = failed {
+            io.fail_all(client, Some(e), &mut done, &mut resend);
+        }
+        let held = if io.in_flight.is_empty() {
+            std::mem::take(&mut io.held)
+        } else {
+            Vec::new()
         };
-        let held = std::mem::take(&mut io.held);
         drop(guard);
         self.release(resend, held);
         done
     }
 
-    /// After the loop's request: a resent one and those held behind it go on, in order.
-    /// One held request alone goes the lone way again; several are concurrent load,
-    /// which the runtime carries (all of them, so none overtakes another).
-    fn release(&self, resend: Option<(u64, Job)>, held: Vec<(u64, Job)>) {
-        if let Some((tag, job)) = resend {
+    /// After requests on the loop's connection: those resent go first, then (once
+    /// nothing is in flight there) the held ones: routed again when one is alone, else
+    /// all to the runtime, behind the resent ones, so none overtakes another.
+    fn release(&self, resend: Vec<(u64, Job)>, held: Vec<(u64, Job)>) {
+        let alone = resend.is_empty() && held.len() == 1;
+        for (tag, job) in resend {
             self.push(tag, job);
         }
-        if held.len() == 1 {
+        if alone {
             for (tag, job) in held {
                 self.route(tag, job);
             }
@@ -345,33 +365,46 @@ impl Batcher {
         };
         let mut done: Vec<Completion> = io
             .in_flight
-            .take()
+            .drain(..)
             .map(|f| (f.tag, Err(closed())))
-            .into_iter()
             .collect();
         done.extend(io.held.drain(..).map(|(tag, _)| (tag, Err(closed()))));
         done.extend(io.candidates.drain(..).map(|(tag, _)| (tag, Err(closed()))));
         done
     }
 
-    /// On the loop, when the request in flight on its connection has waited its whole
-    /// timeout: it fails (or is resent when the policy retries timeouts), and the
-    /// connection is retired, since its reply may still come.
+    /// On the loop, when the oldest request in flight on its connection (`seq`, from
+    /// [`Batcher::loop_watch`]) has waited its whole timeout: it fails (or is resent when
+    /// the policy retries timeouts), and the connection is retired, since its reply may
+    /// still come; the requests behind it fail with a connection error, or are resent
+    /// where the retry policy allows.
     pub fn on_timeout(&self, seq: u64) -> Vec<Completion> {
         let Some(own) = &self.inner.own else {
             return Vec::new();
         };
-        let mut io = lock(own);
+        let mut guard = lock(own);
+        let io = &mut *guard;
         let mut done = Vec::new();
-        if io.in_flight.as_ref().map(|f| f.seq) != Some(seq) {
+        let mut resend = Vec::new();
+        match io.in_flight.front() {
+            Some(f) if f.seq == seq => {}
+            _ => return done,
+        }
+        // The loop's timer may fire a little early: only a deadline passed counts.
+        if io
+            .in_flight
+            .front()
+            .and_then(|f| f.deadline)
+            .is_some_and(|d| Instant::now() < d)
+        {
             return done;
         }
-        let f = io.in_flight.take().expect("checked above");
-        io.retire();
+        let f = io.in_flight.pop_front().expect("checked above");
         let e = Error::timeout(f.name(), f.timeout.unwrap_or_default());
-        let resend = f.fail(&self.inner.client, e, &mut done);
+        resend.extend(f.fail(&self.inner.client, e, &mut done));
+        io.fail_all(&self.inner.client, None, &mut done, &mut resend);
         let held = std::mem::take(&mut io.held);
-        drop(io);
+        drop(guard);
         self.release(resend, held);
         done
     }
@@ -410,8 +443,9 @@ pub struct LoopWatch {
     /// The socket to poll for reading; `None` when there is no connection now.
     #[cfg(unix)]
     pub fd: Option<std::os::fd::RawFd>,
-    /// The request in flight: its sequence number (for [`Batcher::on_timeout`]) and
-    /// how long it may wait (`None`: no limit).
+    /// The oldest request in flight: its sequence number (for [`Batcher::on_timeout`])
+    /// and how long until its deadline (`None`: no limit). Requests behind it were sent
+    /// later; one with a shorter timeout is timed once it is the oldest.
     pub in_flight: Option<(u64, Option<Duration>)>,
     /// Requests wait for [`Batcher::flush_loop`] at the end of this turn of the loop.
     pub candidates: bool,
@@ -420,7 +454,7 @@ pub struct LoopWatch {
 /// After a failed open, the loop's own connection is tried again after this long.
 const OPEN_RETRY_AFTER: Duration = Duration::from_millis(500);
 
-/// The loop's own connection and the one request it carries at a time.
+/// The loop's own connection and the requests in flight on it, oldest first.
 #[derive(Default)]
 struct LoopIo {
     conn: Option<DirectConn>,
@@ -428,10 +462,11 @@ struct LoopIo {
     retry_after: Option<Instant>,
     /// Opened by a blocking task, installed by the loop on its next request.
     opened: Option<DirectConn>,
-    in_flight: Option<InFlight>,
-    /// Submitted in this turn of the loop with nothing in flight: see `flush_loop`.
+    in_flight: VecDeque<InFlight>,
+    /// Submitted in this turn of the loop: written together at its end (`flush_loop`).
     candidates: Vec<(u64, Job)>,
-    /// Submitted while a request was in flight here: sent (or queued) after it, in order.
+    /// Requests that must take the runtime, submitted while requests were in flight
+    /// here (and all submitted after them): pushed once nothing is in flight, in order.
     held: Vec<(u64, Job)>,
     /// Dropped connections kept open until the binding's poller let go of them.
     retired: Vec<DirectConn>,
@@ -445,22 +480,26 @@ struct InFlight {
     want: usize,
     replies: Vec<Value>,
     timeout: Option<Duration>,
+    deadline: Option<Instant>,
     retry: Retry,
 }
 
 impl LoopIo {
-    /// Writes `job` on the connection (`None`); gives it back when it must take the runtime
-    /// (no connection yet, not a plain command or pipeline, refused by the guard, too
-    /// large, or the write failed, in which case the server has not got all of it).
-    fn send(&mut self, client: &Client, tag: u64, job: Job) -> Option<Job> {
-        if let Some(conn) = self.opened.take() {
-            if let Some(old) = self.conn.replace(conn) {
-                self.retired.push(old);
+    /// Takes `job` in flight for the next write ([`LoopIo::write_staged`]); gives it back
+    /// when it must take the runtime (no connection yet, not a plain command or
+    /// pipeline, refused by the guard, too large).
+    fn stage(&mut self, client: &Client, tag: u64, job: Job) -> Option<Job> {
+        // A connection opened in the background is installed between requests only.
+        if self.in_flight.is_empty() {
+            if let Some(conn) = self.opened.take() {
+                if let Some(old) = self.conn.replace(conn) {
+                    self.retired.push(old);
+                }
             }
         }
-        let Some(conn) = self.conn.as_mut() else {
+        if self.conn.is_none() {
             return Some(job);
-        };
+        }
         let config = client.config();
         // What the policy lets go here (no blocking command, nothing large or needing a
         // dedicated connection), through the first half of the request path; a request
@@ -481,31 +520,77 @@ impl LoopIo {
             }
             _ => return Some(job),
         };
-        let sent = match &job {
-            Job::Command(cmd) => conn.send_nonblocking(std::iter::once(cmd.cmd())),
-            Job::Pipeline(pipe) => {
-                let chunks: Vec<_> = wire::wire_chunks(pipe).collect();
-                conn.send_nonblocking(chunks.iter().flat_map(|c| c.cmd_iter()))
-            }
-            Job::Scan(_) | Job::Script(_) => unreachable!("scans and scripts are not sent here"),
-        };
-        if sent.is_err() {
-            self.retire();
-            return Some(job);
-        }
         client.shared.stats.direct();
         retry.went_direct();
         self.seq += 1;
-        self.in_flight = Some(InFlight {
+        self.in_flight.push_back(InFlight {
             seq: self.seq,
             tag,
             job,
             want,
             replies: Vec::with_capacity(want),
             timeout,
+            deadline: None,
             retry,
         });
         None
+    }
+
+    /// Writes the requests in flight from `first` on (staged this turn) with one write;
+    /// their deadlines start now.
+    fn write_staged(&mut self, first: usize) -> Result<()> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Error::new(
+                crate::error::ErrorKind::Connection,
+                "the loop's connection is gone",
+            ));
+        };
+        let staged = self.in_flight.range(first..);
+        let chunks: Vec<Vec<_>> = staged
+            .clone()
+            .map(|f| match &f.job {
+                Job::Pipeline(pipe) => wire::wire_chunks(pipe).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut cmds: Vec<&redis::Cmd> = Vec::with_capacity(chunks.len());
+        for (f, chunks) in staged.zip(&chunks) {
+            match &f.job {
+                Job::Command(cmd) => cmds.push(cmd.cmd()),
+                Job::Pipeline(_) => cmds.extend(chunks.iter().flat_map(|c| c.cmd_iter())),
+                Job::Scan(_) | Job::Script(_) => {
+                    unreachable!("scans and scripts are not sent here")
+                }
+            }
+        }
+        conn.send_nonblocking(cmds.into_iter())?;
+        let now = Instant::now();
+        for f in self.in_flight.range_mut(first..) {
+            f.deadline = f.timeout.map(|t| now + t);
+        }
+        Ok(())
+    }
+
+    /// The connection failed (`e`) or is given up: it is retired and every request in
+    /// flight on it settles, in order, through the retry policy: its error among `done`,
+    /// or the job among `resend`.
+    fn fail_all(
+        &mut self,
+        client: &Client,
+        e: Option<Error>,
+        done: &mut Vec<Completion>,
+        resend: &mut Vec<(u64, Job)>,
+    ) {
+        self.retire();
+        let e = e.unwrap_or_else(|| {
+            Error::new(
+                crate::error::ErrorKind::Connection,
+                "the event loop's connection was dropped (an earlier request on it timed out or it broke) before the reply arrived",
+            )
+        });
+        for f in self.in_flight.drain(..) {
+            resend.extend(f.fail(client, e.clone(), done));
+        }
     }
 
     /// Starts opening the connection in the background when there is none.
