@@ -274,6 +274,10 @@ fn bad_sentinel_settings_say_what_to_do() {
     assert!(e.contains("no sentinel"), "{e}");
     let e = refused(&[("sentinels", "127.0.0.1")]);
     assert!(e.contains("host:port"), "{e}");
+    let e = refused(&[("sentinels", "127.0.0.1:0")]);
+    assert!(e.contains("host:port"), "{e}");
+    let e = refused(&[("sentinel_service", "")]);
+    assert!(e.contains("service name"), "{e}");
     let e = refused(&[("sentinel_role", "boss")]);
     assert!(e.contains("replica"), "{e}");
     let e = refused(&[

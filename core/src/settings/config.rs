@@ -675,7 +675,12 @@ impl ConfigBuilder {
                         .push(host_port(node).ok_or_else(|| bad("a list of host:port"))?);
                 }
             }
-            "sentinel_service" | "service_name" => self.sentinel_service = Some(value.to_string()),
+            "sentinel_service" | "service_name" => {
+                if value.is_empty() {
+                    return Err(bad("a service name (the one in `sentinel monitor`)"));
+                }
+                self.sentinel_service = Some(value.to_string())
+            }
             "sentinel_role" => {
                 self.sentinel_replica = match value.to_ascii_lowercase().as_str() {
                     "master" | "primary" => false,
@@ -1035,7 +1040,8 @@ impl ConfigBuilder {
 fn host_port(node: &str) -> Option<(String, u16)> {
     let (h, p) = node.rsplit_once(':')?;
     let h = h.trim_start_matches('[').trim_end_matches(']');
-    (!h.is_empty()).then(|| Some((h.to_string(), p.parse::<u16>().ok()?)))?
+    let port = p.parse::<u16>().ok().filter(|p| *p != 0)?;
+    (!h.is_empty()).then(|| (h.to_string(), port))
 }
 
 const DURATION: &str = "a duration (seconds like 2.5, or 250ms / 2s)";
