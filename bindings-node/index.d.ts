@@ -1107,3 +1107,54 @@ export declare class AbortError extends RedisError {}
 export declare class GuardError extends RedisError {}
 export declare class ProtocolError extends RedisError {}
 export declare class Multi {}
+
+/** Groups of OpenTelemetry metrics, with node-redis's names. */
+export declare const METRIC_GROUP: {
+  readonly COMMAND: 'command';
+  readonly CONNECTION_BASIC: 'connection-basic';
+  readonly CONNECTION_ADVANCED: 'connection-advanced';
+  readonly RESILIENCY: 'resiliency';
+  readonly PUBSUB: 'pubsub';
+  readonly STREAMING: 'streaming';
+  readonly CLIENT_SIDE_CACHING: 'client-side-caching';
+};
+export type MetricGroup = (typeof METRIC_GROUP)[keyof typeof METRIC_GROUP];
+export type MetricAttributes = Record<string, string | number | boolean>;
+/** The part of `@opentelemetry/api`'s MeterProvider redbridge uses. */
+export interface OTelMeterProvider {
+  getMeter(name: string, version?: string, options?: unknown): unknown;
+}
+/** node-redis's MetricConfig (stream and pub/sub name options do not apply: names are never recorded). */
+export interface MetricConfig {
+  enabled?: boolean;
+  /** Default: the global MeterProvider of `@opentelemetry/api`. */
+  meterProvider?: OTelMeterProvider;
+  /** Default: connection-basic and resiliency. */
+  enabledMetricGroups?: MetricGroup[];
+  /** Commands whose `db.client.operation.duration` is recorded (default: all). */
+  includeCommands?: string[];
+  excludeCommands?: string[];
+  bucketsOperationDuration?: number[];
+  bucketsConnectionCreateTime?: number[];
+  bucketsConnectionWaitTime?: number[];
+  /** Added to every data point. */
+  customAttributes?: MetricAttributes;
+}
+export interface ObservabilityConfig {
+  metrics?: MetricConfig;
+}
+/**
+ * OpenTelemetry metrics of every client (node-redis's API and metric names), recorded
+ * through `@opentelemetry/api` (an optional peer dependency).
+ */
+export declare class OpenTelemetry {
+  private constructor();
+  /** Starts recording; throws when already initialized. */
+  static init(config: ObservabilityConfig): void;
+  /** Records what is queued, stops listening and allows a new `init` (a redbridge addition). */
+  static shutdown(): void;
+  /** Records every queued event now (a reader's collection does this itself); how many. */
+  static drain(): number;
+  /** Events dropped because the queue was full. */
+  static dropped(): number;
+}

@@ -9,6 +9,7 @@
 const { EventEmitter } = require('node:events');
 const { inspect } = require('node:util');
 const { NativeClient, NativeScript } = require('./binding.js');
+const observability = require('./observability.js');
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -80,6 +81,9 @@ function toError(e) {
   const Cls = ERROR_CLASSES[e.code] || RedisError;
   return new Cls(e.message, e.code, e.redisCode);
 }
+
+// OpenTelemetry's error.type: the name of the class a failure of each kind rejects with.
+observability.setErrorClassOf((code) => (code === 'INVALID_ARGUMENT' ? 'TypeError' : (ERROR_CLASSES[code] || RedisError).name));
 
 // ---- arguments ------------------------------------------------------------------------
 
@@ -2315,4 +2319,6 @@ module.exports = {
   GuardError,
   ProtocolError,
   AbortError,
+  OpenTelemetry: observability.OpenTelemetry,
+  METRIC_GROUP: observability.METRIC_GROUP,
 };

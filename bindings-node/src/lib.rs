@@ -20,6 +20,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 mod loop_io;
+mod observe;
 mod pubsub;
 use redbridge::{
     Batcher, Command, ConfigBuilder, Done, Lease, Pipeline, ScanKind, ScanOptions, ScanStream,

@@ -1,0 +1,163 @@
+'use strict';
+// OpenTelemetry metrics through @opentelemetry/sdk-metrics, against a real server (with a
+// password): node-redis's names and attributes for GETs, a failing command, connections
+// and the client-side cache; never a password, key or argument value in an attribute; no
+// listener registered with the core while metrics are off.
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { MeterProvider, MetricReader, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
+const { createClient, OpenTelemetry, METRIC_GROUP, SimpleError } = require('..');
+const native = require('../binding.js');
+const { startServer, stopServer } = require('./support');
+
+const PASSWORD = 'otel-pass-Zq81';
+const KEY = 'otel:secret-key';
+const VALUE = 'otel-secret-value';
+
+/** A reader collected by hand, every point since the last collection (delta). */
+class Reader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
+  }
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+/** Every data point since the last collection: { name: [{ attributes, value }] }. */
+async function collect(reader) {
+  const { resourceMetrics, errors } = await reader.collect();
+  assert.deepStrictEqual(errors, []);
+  const out = {};
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const m of scope.metrics) {
+      for (const p of m.dataPoints) (out[m.descriptor.name] ||= []).push({ attributes: p.attributes, value: p.value, unit: m.descriptor.unit });
+    }
+  }
+  return out;
+}
+
+/** The points of `name` whose attributes include `match`. */
+function only(points, name, match = {}) {
+  return (points[name] || []).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
+}
+
+test('OpenTelemetry metrics', async (t) => {
+  const server = startServer('--requirepass', PASSWORD);
+  t.after(() => stopServer(server));
+  const url = `redis://:${PASSWORD}@127.0.0.1:${server.port}`;
+
+  await t.test('off: nothing is registered with the core', async () => {
+    assert.strictEqual(native.observeActive(), false);
+    const c = await createClient({ url }).connect();
+    await c.get(KEY);
+    OpenTelemetry.init({ metrics: { enabled: false } });
+    assert.strictEqual(native.observeActive(), false, 'enabled: false registers nothing');
+    assert.throws(() => OpenTelemetry.init({ metrics: { enabled: true } }), /already initialized/);
+    OpenTelemetry.shutdown();
+    assert.strictEqual(native.observeTake(10).length, 0);
+    await c.close();
+  });
+
+  const reader = new Reader();
+  const provider = new MeterProvider({ readers: [reader] });
+  OpenTelemetry.init({
+    metrics: { enabled: true, meterProvider: provider, enabledMetricGroups: Object.values(METRIC_GROUP) },
+  });
+  t.after(() => OpenTelemetry.shutdown());
+  assert.strictEqual(native.observeActive(), true);
+
+  const all = [];
+  const remember = (points) => {
+    for (const list of Object.values(points)) all.push(...list);
+    return points;
+  };
+
+  await t.test('GETs, a failing command and the connection', async () => {
+    const c = await createClient({ url }).connect();
+    await c.set(KEY, VALUE);
+    for (let i = 0; i < 3; i++) assert.strictEqual(await c.get(KEY), VALUE);
+    await assert.rejects(c.lPush(KEY, VALUE), SimpleError);
+    const points = remember(await collect(reader));
+
+    const gets = only(points, 'db.client.operation.duration', { 'db.operation.name': 'GET' });
+    assert.strictEqual(gets.length, 1, JSON.stringify(gets));
+    const [get] = gets;
+    assert.strictEqual(get.value.count, 3);
+    assert.strictEqual(get.unit, 's');
+    assert.ok(get.value.sum > 0 && get.value.sum < 10, `${get.value.sum} s`);
+    assert.deepStrictEqual(
+      Object.fromEntries(Object.entries(get.attributes).filter(([k]) => !k.startsWith('redis.client.library'))),
+      {
+        'db.system.name': 'redis',
+        'db.system': 'redis',
+        'db.operation.name': 'GET',
+        'db.namespace': '0',
+        'server.address': '127.0.0.1',
+        'server.port': server.port,
+        'network.peer.address': '127.0.0.1',
+        'network.peer.port': server.port,
+      },
+    );
+    assert.match(get.attributes['redis.client.library'], /^redbridge:v/);
+
+    const [failed] = only(points, 'db.client.operation.duration', { 'db.operation.name': 'LPUSH' });
+    assert.ok(failed, Object.keys(points).join());
+    assert.strictEqual(failed.attributes['error.type'], 'SimpleError');
+    assert.strictEqual(failed.attributes['db.response.status_code'], 'WRONGTYPE');
+    assert.strictEqual(failed.attributes['redis.client.errors.category'], 'server');
+    const errors = only(points, 'redis.client.errors', { 'error.type': 'SimpleError' });
+    assert.strictEqual(errors.length, 1);
+    assert.strictEqual(errors[0].value, 1);
+    assert.strictEqual(errors[0].attributes['redis.client.errors.internal'], false);
+
+    const created = points['db.client.connection.create_time'] || [];
+    assert.ok(created.length >= 1 && created[0].value.count >= 1, JSON.stringify(created));
+    assert.ok(created[0].attributes['db.client.connection.pool.name'].startsWith(`127.0.0.1:${server.port}_`));
+    const open = only(points, 'db.client.connection.count', { 'db.client.connection.state': 'used' });
+    assert.ok(open.reduce((n, p) => n + p.value, 0) >= 1, JSON.stringify(open));
+    await c.close();
+  });
+
+  await t.test('a burst of unawaited GETs is recorded in full', async () => {
+    const c = await createClient({ url }).connect();
+    await Promise.all(Array.from({ length: 2000 }, () => c.get(KEY)));
+    const points = remember(await collect(reader));
+    const [get] = only(points, 'db.client.operation.duration', { 'db.operation.name': 'GET' });
+    assert.strictEqual(get.value.count, 2000);
+    assert.strictEqual(OpenTelemetry.dropped(), 0);
+    await c.close();
+  });
+
+  await t.test('client-side cache hits and misses', async () => {
+    const c = await createClient({ url, clientSideCache: { maxEntries: 100 } }).connect();
+    await c.get(KEY);
+    await c.get(KEY);
+    await c.get(KEY);
+    const points = remember(await collect(reader));
+    const sum = (result) => only(points, 'redis.client.csc.requests', { 'redis.client.csc.result': result }).reduce((n, p) => n + p.value, 0);
+    assert.strictEqual(sum('miss'), 1, JSON.stringify(points['redis.client.csc.requests']));
+    assert.strictEqual(sum('hit'), 2);
+    await c.close();
+  });
+
+  await t.test('no password, key or argument value in any attribute', () => {
+    assert.ok(all.length > 0);
+    for (const p of all) {
+      for (const [k, v] of Object.entries(p.attributes)) {
+        for (const secret of [PASSWORD, KEY, VALUE]) {
+          assert.ok(!String(v).includes(secret) && !k.includes(secret), `${k}=${v}`);
+        }
+      }
+    }
+  });
+
+  await t.test('after shutdown: the listener is gone and nothing is recorded', async () => {
+    OpenTelemetry.shutdown();
+    assert.strictEqual(native.observeActive(), false);
+    const c = await createClient({ url }).connect();
+    await c.get(KEY);
+    const points = await collect(reader);
+    assert.deepStrictEqual(only(points, 'db.client.operation.duration'), []);
+    await c.close();
+  });
+});
