@@ -257,6 +257,42 @@ fn a_replica_client_reads_from_a_replica() {
     assert!(e.to_string().contains("READONLY"), "{e}");
 }
 
+/// READONLY from the node in use makes a primary client ask at once whether it is still
+/// the primary (a ROLE round), instead of at the next poll a second later.
+#[test]
+fn a_readonly_reply_makes_a_primary_client_ask_again() {
+    let d = Deployment::start();
+    let client = Client::new(d.builder().build().unwrap()).unwrap();
+    run(client.execute(&c(&["PING"]))).unwrap();
+    let mut ctl = d.node(d.primary);
+    let role_calls = |ctl: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("commandstats").query(ctl).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("cmdstat_role:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    let before = role_calls(&mut ctl);
+    let readonly = c(&[
+        "EVAL",
+        "return redis.error_reply('READONLY You cannot write against a read only replica.')",
+        "0",
+    ]);
+    for _ in 0..5 {
+        let e = run(client.execute(&readonly)).unwrap_err();
+        assert_eq!(e.code(), Some("READONLY"), "{e}");
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let asked = role_calls(&mut ctl) - before;
+    // Five READONLY replies in 300 ms: a round each (the poll alone: at most one).
+    assert!(asked >= 4, "ROLE asked {asked} times");
+    // Still the primary: the client stays there.
+    assert_eq!(
+        client.config().sentinel().unwrap().current().unwrap().1,
+        d.primary
+    );
+}
+
 #[test]
 fn bad_sentinel_settings_say_what_to_do() {
     let refused = |pairs: &[(&str, &str)]| -> String {

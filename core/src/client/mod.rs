@@ -82,6 +82,9 @@ pub(crate) struct Shared {
     pub(crate) direct: Arc<Mutex<DirectSlot>>,
     /// The task following the sentinels (a Sentinel-managed client only).
     sentinel: Mutex<Option<runtime::AbortHandle>>,
+    /// Wakes that task before its next poll: a node answered READONLY, so it may no
+    /// longer be the primary (see `Client::tally`).
+    pub(crate) sentinel_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What the cache says of a command about to run.
@@ -225,6 +228,7 @@ impl Client {
                 cache,
                 direct: Arc::default(),
                 sentinel: Mutex::new(None),
+                sentinel_wake: Arc::default(),
             }),
         };
         if let Some(task) = sentinel::follow(&client.shared) {

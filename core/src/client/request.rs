@@ -133,8 +133,9 @@ impl Client {
         }
         if let Ok(slots) = &result {
             for (m, s) in pipe.metas().iter().zip(slots) {
-                if let Ok(v) = s {
-                    self.shared.guard.after(m, v);
+                match s {
+                    Ok(v) => self.shared.guard.after(m, v),
+                    Err(e) => self.readonly_seen(e),
                 }
             }
         }
@@ -238,7 +239,22 @@ impl Client {
     pub(crate) fn count_error<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
             self.shared.stats.error(e.kind());
+            self.readonly_seen(e);
         }
         result
+    }
+
+    /// A Sentinel-managed primary client that meets READONLY asks the sentinels again at
+    /// once (the node was demoted; the poll would notice only within a second).
+    pub(crate) fn readonly_seen(&self, e: &Error) {
+        if e.code() == Some("READONLY")
+            && self
+                .shared
+                .config
+                .sentinel()
+                .is_some_and(|s| !s.wants_replica())
+        {
+            self.shared.sentinel_wake.notify_one();
+        }
     }
 }

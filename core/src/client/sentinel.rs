@@ -61,6 +61,7 @@ pub(super) fn follow(shared: &Arc<Shared>) -> Option<runtime::AbortHandle> {
     Some(runtime::spawn(run(
         Arc::downgrade(shared),
         shared.config.clone(),
+        shared.sentinel_wake.clone(),
     )))
 }
 
@@ -71,9 +72,8 @@ struct Watch {
     _conn: MultiplexedConnection,
 }
 
-async fn run(shared: Weak<Shared>, config: Arc<Config>) {
+async fn run(shared: Weak<Shared>, config: Arc<Config>, wake: Arc<Notify>) {
     let Some(s) = config.sentinel() else { return };
-    let wake = Arc::new(Notify::new());
     let announced: Arc<Mutex<Vec<Node>>> = Arc::default();
     let selected: Chosen = Arc::default();
     let mut watches: Vec<Watch> = Vec::new();
