@@ -206,6 +206,7 @@ impl Batcher {
     /// (no connection yet, a script, a blocking command, too large…) on, the rest take
     /// the runtime, at once when nothing is in flight here, else after it. Returns what
     /// failed at once (a write error that the retry policy does not resend).
+    #[must_use = "requests that failed at once complete here"]
     pub fn flush_loop(&self) -> Vec<Completion> {
         let Some(own) = &self.inner.own else {
             return Vec::new();
