@@ -81,15 +81,7 @@ impl ObservedEvent {
 
     fn connection(client: u64, what: &str, role: ConnectionRole, server: &Server<'_>) -> Self {
         let mut e = ObservedEvent::new("connection", client, what).at(server);
-        e.role = Some(
-            match role {
-                ConnectionRole::Shared => "shared",
-                ConnectionRole::Direct => "direct",
-                ConnectionRole::Pooled => "pooled",
-                _ => "other",
-            }
-            .to_string(),
-        );
+        e.role = Some(role.name().to_string());
         e
     }
 
@@ -103,7 +95,7 @@ impl ObservedEvent {
                 e.error = op.error.map(code_of);
                 e.code = op.code.map(str::to_string);
                 e.retries = Some(op.retries);
-                e.served = Some(format!("{:?}", op.served).to_ascii_lowercase());
+                e.served = Some(op.served.name().to_string());
                 e.blocking = Some(op.blocking);
                 e
             }

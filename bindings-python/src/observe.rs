@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use redbridge::observe::{
-    CacheOutcome, CloseReason, ConnectionRole, Event, Listener, Served, Server,
-};
+use redbridge::observe::{CacheOutcome, CloseReason, Event, Listener, Server};
 
 use crate::error::class_of;
 
@@ -80,15 +78,6 @@ fn place(s: &Server<'_>) -> Place {
     (s.host.to_string(), s.port, s.db)
 }
 
-fn role(r: ConnectionRole) -> &'static str {
-    match r {
-        ConnectionRole::Shared => "shared",
-        ConnectionRole::Direct => "direct",
-        ConnectionRole::Pooled => "pooled",
-        _ => "other",
-    }
-}
-
 impl Queued {
     /// The owned copy of `event`, or `None` for events Python does not use.
     fn of(client: u64, event: &Event<'_>) -> Option<Queued> {
@@ -102,12 +91,7 @@ impl Queued {
                 error: op.error.map(|k| (class_of(k, op.code, ""), k.name())),
                 code: op.code.map(str::to_string),
                 retries: op.retries,
-                served: match op.served {
-                    Served::Cache => "cache",
-                    Served::Direct => "direct",
-                    Served::Runtime => "runtime",
-                    _ => "not_sent",
-                },
+                served: op.served.name(),
                 blocking: op.blocking,
             },
             Event::ConnectionCreated {
@@ -117,7 +101,7 @@ impl Queued {
             } => Queued::Connection {
                 client,
                 what: "created",
-                role: role(*r),
+                role: r.name(),
                 place: place(server),
                 seconds: took.as_secs_f64(),
                 detail: None,
@@ -129,7 +113,7 @@ impl Queued {
             } => Queued::Connection {
                 client,
                 what: "failed",
-                role: role(*r),
+                role: r.name(),
                 place: place(server),
                 seconds: 0.0,
                 detail: Some(class_of(*error, None, "")),
@@ -141,7 +125,7 @@ impl Queued {
             } => Queued::Connection {
                 client,
                 what: "closed",
-                role: role(*r),
+                role: r.name(),
                 place: place(server),
                 seconds: 0.0,
                 detail: Some(match reason {

@@ -235,18 +235,14 @@ impl Batcher {
             io.ensure_open(&self.inner);
         }
         if io.in_flight.is_empty() {
-            resend.append(&mut left);
             resend.append(&mut io.held);
-            drop(guard);
-            for (tag, job) in resend {
-                self.push(tag, job);
-            }
+            resend.append(&mut left);
         } else {
             io.held.append(&mut left);
-            drop(guard);
-            for (tag, job) in resend {
-                self.push(tag, job);
-            }
+        }
+        drop(guard);
+        for (tag, job) in resend {
+            self.push(tag, job);
         }
         done
     }
@@ -387,18 +383,10 @@ impl Batcher {
         let io = &mut *guard;
         let mut done = Vec::new();
         let mut resend = Vec::new();
-        match io.in_flight.front() {
-            Some(f) if f.seq == seq => {}
-            _ => return done,
-        }
         // The loop's timer may fire a little early: only a deadline passed counts.
-        if io
-            .in_flight
-            .front()
-            .and_then(|f| f.deadline)
-            .is_some_and(|d| Instant::now() < d)
-        {
-            return done;
+        match io.in_flight.front() {
+            Some(f) if f.seq == seq && f.deadline.is_none_or(|d| Instant::now() >= d) => {}
+            _ => return done,
         }
         let f = io.in_flight.pop_front().expect("checked above");
         let e = Error::timeout(f.name(), f.timeout.unwrap_or_default());

@@ -365,8 +365,8 @@ struct Inner {
     /// subscriber's per-node queues, whose messages are counted where they are merged).
     count_messages: bool,
     /// Pushes received so far (any kind, any connection): traffic proves the peer alive,
-    /// so the health check pings only an idle connection and waits for a PONG that is
-    /// queued behind a flood (a slow consumer is not a dead peer).
+    /// so a PING waits for its PONG while pushes keep arriving ahead of it (a slow
+    /// consumer is not a dead peer; see `answered`).
     heard: AtomicU64,
 }
 

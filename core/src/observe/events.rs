@@ -66,6 +66,19 @@ pub enum Served {
     NotSent,
 }
 
+impl Served {
+    /// Its name in bindings' events and attributes: `cache`, `direct`, `runtime`,
+    /// `not_sent`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Served::Cache => "cache",
+            Served::Direct => "direct",
+            Served::Runtime => "runtime",
+            Served::NotSent => "not_sent",
+        }
+    }
+}
+
 /// One finished command or pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Operation<'a> {
@@ -101,6 +114,17 @@ pub enum ConnectionRole {
     Direct,
     /// A dedicated connection of the pool (leases, blocking commands, pooled mode).
     Pooled,
+}
+
+impl ConnectionRole {
+    /// Its name in bindings' events and attributes: `shared`, `direct`, `pooled`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionRole::Shared => "shared",
+            ConnectionRole::Direct => "direct",
+            ConnectionRole::Pooled => "pooled",
+        }
+    }
 }
 
 /// Why a connection was closed.
