@@ -193,6 +193,39 @@ def test_a_timeout(srv: Dict[str, Any]) -> None:
     assert total(only(pts, "redis.client.connection.closed", error__type="TimeoutError")) == 1
 
 
+def _asyncio_timeout(srv: Dict[str, Any]) -> Dict[str, List[Point]]:
+    """What an asyncio client records when DEBUG SLEEP outlasts its 100 ms timeout."""
+
+    async def main() -> None:
+        r = redbridge.asyncio.Redis(
+            host="127.0.0.1", port=srv["port"], password="hunter2-secret", socket_timeout=0.1
+        )
+        await r.ping()
+        collect()
+        with pytest.raises(exceptions.TimeoutError):
+            await r.execute_command("DEBUG", "SLEEP", 0.3)
+        await asyncio.sleep(0.3)
+        await r.aclose()
+
+    asyncio.run(main())
+    return collect()
+
+
+def test_an_asyncio_timeout(srv: Dict[str, Any]) -> None:
+    pts = _asyncio_timeout(srv)
+    (attrs, p), = only(pts, "db.client.operation.duration", db__operation__name="DEBUG")
+    assert attrs["error.type"] == "TimeoutError"
+    assert attrs["redis.client.errors.category"] == "network"
+    assert 0.1 <= p.sum < 0.3
+    assert total(only(pts, "redis.client.errors", error__type="TimeoutError")) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="the event loop's own connection (core/src/client/batch.rs) reports no connection events")
+def test_the_connection_an_asyncio_timeout_closes_is_reported(srv: Dict[str, Any]) -> None:
+    pts = _asyncio_timeout(srv)
+    assert total(only(pts, "redis.client.connection.closed", error__type="TimeoutError")) == 1
+
+
 def test_a_cache_hit(srv: Dict[str, Any]) -> None:
     r = client(srv, cache_config=redbridge.CacheConfig(max_size=100))
     ctl = control(srv)
