@@ -3,7 +3,8 @@
 // Run by bench/run.py (not by hand): `node clients_node.js <client>`, with REDIS_URL (db 0
 // holds the GET keys, db 1 the 100k keys W4 scans), BENCH_NODE_MODULES (the scratch
 // install of the anchors) and QUICK=1 for a tiny run. One process per client.
-// BENCH_WORKLOADS: "W1-W6" (the default), "W7", or both; W7 (pub/sub) needs run.py's
+// BENCH_WORKLOADS: "W1-W6" (the default), "W7", "OTEL" (redbridge's W1 and W3 with
+// OpenTelemetry metrics off and on), or several; W7 (pub/sub) needs run.py's
 // publisher, asked for each round with a `W7 PUB ...` line on stdout.
 // BENCH_REDBRIDGE_NODE: where the redbridge package is (default ../bindings-node).
 const path = require('node:path');
@@ -249,6 +250,50 @@ const VERSION = {
   glide: () => `@valkey/valkey-glide ${require(path.join(MODULES, '@valkey/valkey-glide', 'package.json')).version}`,
 };
 
+// OpenTelemetry metrics on and off (issue #21), redbridge only: W1 and W3 with no listener
+// (off: what every other run measures) and with OpenTelemetry.init recording every metric
+// group into an SDK MeterProvider read by hand (on), alternated in one process, OTEL_ROUNDS
+// rounds, medians. An "on" time includes recording what is still queued when the workload
+// ends; the reader collects between rounds, untimed.
+const OTEL_ROUNDS = QUICK ? 2 : 5;
+
+async function otel(get) {
+  const { OpenTelemetry, METRIC_GROUP } = require(REDBRIDGE);
+  const sdkPath = require.resolve('@opentelemetry/sdk-metrics', { paths: [REDBRIDGE, MODULES || REDBRIDGE] });
+  const sdk = require(sdkPath);
+  class Reader extends sdk.MetricReader {
+    async onForceFlush() {}
+    async onShutdown() {}
+  }
+  const reader = new Reader();
+  const meterProvider = new sdk.MeterProvider({ readers: [reader] });
+  const sw = async (on) => {
+    OpenTelemetry.shutdown();
+    await reader.collect();
+    if (on) OpenTelemetry.init({ metrics: { enabled: true, meterProvider, enabledMetricGroups: Object.values(METRIC_GROUP) } });
+  };
+  const rounds = [];
+  for (let i = 0; i < OTEL_ROUNDS; i++) {
+    const got = {};
+    for (const on of i % 2 === 0 ? [false, true] : [true, false]) {
+      await sw(on);
+      for (const [w, run, n] of [['W1', w1, N1], ['W3', w3, Math.floor(N3 / TASKS) * TASKS]]) {
+        const t = now();
+        await run(get);
+        OpenTelemetry.drain();
+        got[`OTEL-${w}-${on ? 'on' : 'off'}`] = n / secs(t);
+      }
+    }
+    rounds.push(got);
+  }
+  await sw(false);
+  const out = {};
+  for (const k of Object.keys(rounds[0])) out[k] = { ops: pct(rounds.map((r) => r[k]), 0.5) };
+  const sdkVersion = require(path.join(sdkPath.split('/build/')[0], 'package.json')).version;
+  out['OTEL-sdk'] = { version: `@opentelemetry/sdk-metrics ${sdkVersion}` };
+  return out;
+}
+
 // Each opener requires its library, connects (one PING) and returns what the workloads need.
 const CLIENTS = {
   async redbridge() {
@@ -457,6 +502,7 @@ const CLUSTER_CLIENTS = {
     results.W6 = await w6(c.get);
   }
   const peak = rssMb('VmHWM'); // W1-W6's peak; W7's subscribers come after
+  if (WANT.includes('OTEL') && name === 'redbridge') Object.assign(results, await otel(c.get));
   if (WANT.includes('W7')) Object.assign(results, await w7(W7_KITS[name]()));
   console.log(JSON.stringify({ ...out, results, peak_rss_mb: peak }));
   process.exit(0);

@@ -3,7 +3,8 @@
 Run by bench/run.py (not by hand): `python clients_py.py <client>`, with REDIS_URL (db 0
 holds the GET keys, db 1 the 100k keys W4 scans) and QUICK=1 for a tiny run. Each client is
 measured in its own process so imports, threads and memory never leak into the next one.
-BENCH_WORKLOADS says what to run: "W1-W6" (the default), "W7", or both. W7 (pub/sub) needs
+BENCH_WORKLOADS says what to run: "W1-W6" (the default), "W7", "OTEL" (redbridge's W1 and W3
+with OpenTelemetry metrics off and on), or several. W7 (pub/sub) needs
 run.py's publisher: each round is asked for with a `W7 PUB ...` line on stdout.
 """
 
@@ -172,6 +173,87 @@ async def async_w6(get: Callable[[str], Any]) -> dict:
     for _ in range(N6):
         total += len(await get(BIG))
     return {"mb_s": total / 1e6 / (time.perf_counter() - t)}
+
+
+# --- OpenTelemetry metrics on and off (issue #21) ----------------------------------------
+# redbridge only: W1 and W3 with no listener (off: what every other run measures) and with
+# redbridge.observability recording every metric group into the SDK's in-memory reader
+# (on), alternated in one process, OTEL_ROUNDS rounds each, medians. A figure "on"
+# includes recording what is still queued when the workload ends (drain), so nothing is
+# left out of the time; the reader collects between rounds, untimed.
+
+OTEL_ROUNDS = 2 if QUICK else 5
+
+
+class _Otel:
+    def __init__(self) -> None:
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        from redbridge import observability
+
+        self.o = observability
+        self.reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[self.reader]))
+        self.groups = observability.MetricGroup(0)
+        for g in observability.MetricGroup:
+            self.groups |= g
+
+    def switch(self, on: bool) -> None:
+        self.o.reset_observability_instance()
+        self.reader.get_metrics_data()
+        if on:
+            self.o.get_observability_instance().init(self.o.OTelConfig(metric_groups=self.groups))
+
+    def drain(self) -> None:
+        m = self.o.get_observability_instance().get_provider_manager()
+        if m is not None:
+            m.drain()
+
+    def version(self) -> str:
+        return version("opentelemetry-sdk")
+
+
+def otel_plan(otel: _Otel, rounds: list[dict]) -> Any:
+    """The measurements to make, in order, as (round's figures, key, workload): off then
+    on in even rounds, on then off in odd ones, W1 and W3 each time."""
+    for i in range(OTEL_ROUNDS):
+        got: dict = {}
+        rounds.append(got)
+        for on in (False, True) if i % 2 == 0 else (True, False):
+            otel.switch(on)
+            for w in ("W1", "W3"):
+                yield got, f"OTEL-{w}-{'on' if on else 'off'}", w
+    otel.switch(False)
+
+
+def otel_medians(otel: _Otel, rounds: list[dict]) -> dict:
+    """The medians of each OTEL-* figure over the rounds, and the SDK's version."""
+    import statistics
+
+    out = {k: {"ops": statistics.median(r[k] for r in rounds)} for k in rounds[0]}
+    return out | {"OTEL-sdk": {"version": otel.version()}}
+
+
+def sync_otel(get: Callable[[str], Any]) -> dict:
+    otel, rounds = _Otel(), []
+    for got, key, w in otel_plan(otel, rounds):
+        t = time.perf_counter()
+        n = sync_w1(get) and N1 if w == "W1" else sync_w3(get) and N3 // THREADS * THREADS
+        otel.drain()
+        got[key] = n / (time.perf_counter() - t)
+    return otel_medians(otel, rounds)
+
+
+async def async_otel(get: Callable[[str], Any]) -> dict:
+    otel, rounds = _Otel(), []
+    for got, key, w in otel_plan(otel, rounds):
+        t = time.perf_counter()
+        n = await async_w1(get) and N1 if w == "W1" else await async_w3(get) and N3 // TASKS * TASKS
+        otel.drain()
+        got[key] = n / (time.perf_counter() - t)
+    return otel_medians(otel, rounds)
 
 
 # --- W7: pub/sub ------------------------------------------------------------------------
@@ -749,6 +831,8 @@ def run_sync(name: str) -> dict:
             res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
         res["W6"] = sync_w6(c["get"])
     out["peak_rss_mb"] = rss_mb("VmHWM")  # W1-W6's peak; W7's subscribers come after
+    if "OTEL" in WANT and name == "redbridge" and not CLUSTER:
+        res |= sync_otel(c["get"])
     if "W7" in WANT and not CLUSTER:
         kit = W7_SYNC[name]()
         res |= sync_w7(kit)
@@ -782,6 +866,8 @@ async def run_async(name: str) -> dict:
                 res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
         res["W6"] = await async_w6(c["get"])
     out["peak_rss_mb"] = rss_mb("VmHWM")
+    if "OTEL" in WANT and name == "redbridge.asyncio" and not CLUSTER:
+        res |= await async_otel(c["get"])
     if "W7" in WANT and not CLUSTER:
         kit = await W7_ASYNC[name]()
         res |= await async_w7(kit)

@@ -4,6 +4,7 @@ user would pick instead, through W1-W7 against one throwaway server, in one run.
     python3 bench/run.py            # the full run (make bench builds the release artefacts first)
     python3 bench/run.py --quick    # a tiny run with whatever is installed (make test)
     python3 bench/run.py --only W7  # pub/sub only (issue #17), written under target/bench-only
+    python3 bench/run.py --only OTEL  # redbridge's W1 and W3 with OpenTelemetry metrics off and on (issue #21)
 
 The anchors (redis-py with and without hiredis, valkey-glide, node-redis, ioredis,
 @valkey/valkey-glide, hiredis) are installed into scratch environments under
@@ -41,7 +42,11 @@ TITLES = {
 METRIC = {"W1": "ops", "W2": "ops", "W3": "ops", "W4": "secs", "W5": "ops", "W6": "mb_s", "W7a": "msgs", "W7b": "msgs"}
 # W7c (C only, not a column): GETs while a flood of messages goes to the same client.
 W7C = ["W7c-idle", "W7c-own", "W7c-raw-idle", "W7c-raw-own", "W7c-raw-shared"]
-PY_ANCHORS = ["redis[hiredis]", "valkey-glide", "valkey-glide-sync", "matplotlib"]
+PY_ANCHORS = ["redis[hiredis]", "valkey-glide", "valkey-glide-sync", "matplotlib", "opentelemetry-sdk"]
+# Issue #21: redbridge's W1 and W3 with OpenTelemetry metrics off and on, per binding (the
+# clients run them in one process, alternated; see clients_py.py / clients_node.js).
+OTEL = [f"OTEL-{w}-{mode}" for w in ("W1", "W3") for mode in ("off", "on")]
+OTEL_GOAL = 0.95  # on costs at most 5%
 NODE_ANCHORS = ["redis", "ioredis", "@valkey/valkey-glide"]
 
 
@@ -514,6 +519,7 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
         if start:
             out += ["", "Import + connect (first PING), resident memory after connect and at the end:", ""] + [f"- {s}" for s in start]
     out += w7_section(groups, med, meta)
+    out += otel_section(groups, med)
     if ceiling:
         out += ["", "## The ceiling: redis-benchmark on the same server", "", "| workload | redis-benchmark | result |", "|---|---|---:|"]
     for w, r in ceiling.items():
@@ -585,6 +591,33 @@ clients; the server's limit is raised for the run all the same (below).
 """
 
 
+def otel_section(groups: dict, med: dict) -> list[str]:
+    """Issue #21: W1 and W3 of each binding with OpenTelemetry metrics off and on."""
+    rows = []
+    for group, labels in groups.items():
+        m = med.get(labels[0], {})
+        if "OTEL-W1-on" not in m:
+            continue
+        cells = []
+        for w in ("W1", "W3"):
+            off, on, today = (m.get(f"OTEL-{w}-off", {}).get("ops"), m.get(f"OTEL-{w}-on", {}).get("ops"), value(med, labels[0], w))
+            ratio = on / off if on and off else None
+            cells += [f"{off:,.0f}" if off else "-", f"{on:,.0f}" if on else "-",
+                      f"{ratio:.3f} ({'met' if ratio >= OTEL_GOAL else 'MISSED'})" if ratio else "-",
+                      f"{off / today:.3f}" if off and today else "-"]
+        rows.append(f"| {group} | " + " | ".join(cells) + f" | {m.get('otel_sdk', '?')} |")
+    if not rows:
+        return []
+    return ["", "## OpenTelemetry metrics on and off (issue #21)", "",
+            "redbridge alone, in one process per run: W1 and W3 with no listener (off) and with every metric group "
+            "recorded through the SDK's in-memory reader (on: Python `redbridge.observability`, Node `OpenTelemetry.init`), "
+            "alternated, medians of the rounds, then of the runs; an 'on' time includes recording what is still queued "
+            "when the workload ends. Goal: on/off at least 0.95 (on costs at most 5%); off/W is the off figure against "
+            "this run's own W1/W3 of the same client in its own process (today's path: 1.0 within noise).", "",
+            "| binding | W1 off | W1 on | W1 on/off | W1 off/W1 | W3 off | W3 on | W3 on/off | W3 off/W3 | SDK |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", *rows]
+
+
 def chart(path: Path, groups: dict, med: dict) -> None:
     try:
         import matplotlib
@@ -645,7 +678,7 @@ def summarize(order: list, runs: dict) -> tuple[dict, dict]:
         key = f"{group}|{label}"
         groups.setdefault(group, []).append(key)
         m: dict = {k: statistics.median(r[k] for r in rs) for k in ("startup_ms", "rss_mb", "peak_rss_mb") if k in rs[0]}
-        for w in WORKLOADS + W7C:
+        for w in WORKLOADS + W7C + OTEL:
             got = [r["results"][w] for r in rs if w in r.get("results", {})]
             ok = [x for x in got if "error" not in x]
             if not ok:
@@ -659,6 +692,8 @@ def summarize(order: list, runs: dict) -> tuple[dict, dict]:
         for field in ("version", "w7_note"):
             if field in rs[0]:
                 m[field] = rs[0][field]
+        if "OTEL-sdk" in rs[0].get("results", {}):
+            m["otel_sdk"] = rs[0]["results"]["OTEL-sdk"]["version"]
         med[key] = m
     return groups, med
 
@@ -784,7 +819,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=None, help="runs per client (default 3, quick 1)")
     ap.add_argument("--profile", default=None, help="cargo profile of the C library (default release, quick debug)")
     ap.add_argument("--only", default="", help="comma-separated groups and/or workloads to run (e.g. 'Node,C', 'W7', "
-                    "'C,W7'; workloads: W1-W6 (run together), W7 (pub/sub: W7a, W7b and, for C, W7c)); a run with --only "
+                    "'C,W7'; workloads: W1-W6 (run together), W7 (pub/sub: W7a, W7b and, for C, W7c), OTEL (redbridge's W1 "
+                    "and W3 with OpenTelemetry metrics off and on, Python and Node)); a run with --only "
                     "writes under target/bench-only, never over bench/results")
     ap.add_argument("--cluster", action="store_true", help="the cluster variant: W1-W4 on a local 3+3 cluster the script starts")
     ap.add_argument("--chart", nargs=2, metavar=("DATA", "PNG"), help=argparse.SUPPRESS)
@@ -798,13 +834,14 @@ def main() -> None:
         chart(Path(args.chart[1]), data["groups"], data["med"])
         return
     only = [x.strip() for x in args.only.split(",") if x.strip()]
-    args.groups = [x for x in only if not x.upper().startswith("W")]
-    picked = [x.upper() for x in only if x.upper().startswith("W")]
-    unknown = [x for x in picked if x not in ("W7", "W1-W6") and x not in WORKLOADS[:6]]
+    args.groups = [x for x in only if not x.upper().startswith("W") and x.upper() != "OTEL"]
+    picked = [x.upper() for x in only if x.upper().startswith("W") or x.upper() == "OTEL"]
+    unknown = [x for x in picked if x not in ("W7", "W1-W6", "OTEL") and x not in WORKLOADS[:6]]
     if unknown:
-        sys.exit(f"bench/run.py: --only knows the workloads W1-W6 (run together) and W7, not {', '.join(unknown)}")
+        sys.exit(f"bench/run.py: --only knows the workloads W1-W6 (run together), W7 and OTEL, not {', '.join(unknown)}")
     want_w7 = not picked or "W7" in picked
-    want_w16 = not picked or any(x != "W7" for x in picked)
+    want_otel = not picked or "OTEL" in picked
+    want_w16 = not picked or any(x not in ("W7", "OTEL") for x in picked)
     quick = args.quick
     reps = args.reps or (1 if quick else 3)
     profile = args.profile or ("debug" if quick else "release")
@@ -818,13 +855,16 @@ def main() -> None:
         sh(["gcc", "-O2", f"-I{ROOT / 'bindings-c/include'}", str(ROOT / "bench/clients_c.c"), f"-L{ROOT / 'target' / profile}",
             "-lredbridge", "-lhiredis", "-lpthread", "-o", str(ROOT / "target" / "bench-clients-c")])
     WORKLOADS = [w for w in WORKLOADS if (w.startswith("W7") and want_w7) or (not w.startswith("W7") and want_w16)]
-    if want_w16:
+    if want_w16 or want_otel:
         load_data(url)
     todo = clients(quick, profile)
     if args.groups:
         todo = [c for c in todo if c["group"] in args.groups]
+    if picked == ["OTEL"]:  # redbridge's Python and Node clients only
+        todo = [c for c in todo if c["ours"] and c["group"] != "C"]
     # BENCH_WORKLOADS tells the clients what to run (without it: W1-W6, as bench/compare.py wants).
-    env = dict(os.environ, QUICK="1" if quick else "0", BENCH_WORKLOADS=",".join((["W1-W6"] if want_w16 else []) + (["W7"] if want_w7 else [])))
+    env = dict(os.environ, QUICK="1" if quick else "0",
+               BENCH_WORKLOADS=",".join((["W1-W6"] if want_w16 else []) + (["W7"] if want_w7 else []) + (["OTEL"] if want_otel else [])))
     server = subprocess.run(["redis-cli", "-u", url, "INFO", "server"], capture_output=True, text=True).stdout
     version = next((line.split(":")[1].strip() for line in server.splitlines() if line.startswith("redis_version")), "?")
     publisher, w7_server = None, ""
