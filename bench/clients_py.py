@@ -237,21 +237,31 @@ def otel_medians(otel: _Otel, rounds: list[dict]) -> dict:
 
 
 def sync_otel(get: Callable[[str], Any]) -> dict:
-    otel, rounds = _Otel(), []
+    otel = _Otel()
+    rounds: list[dict] = []
     for got, key, w in otel_plan(otel, rounds):
         t = time.perf_counter()
-        n = sync_w1(get) and N1 if w == "W1" else sync_w3(get) and N3 // THREADS * THREADS
+        if w == "W1":
+            sync_w1(get)
+        else:
+            sync_w3(get)
         otel.drain()
+        n = N1 if w == "W1" else N3 // THREADS * THREADS
         got[key] = n / (time.perf_counter() - t)
     return otel_medians(otel, rounds)
 
 
 async def async_otel(get: Callable[[str], Any]) -> dict:
-    otel, rounds = _Otel(), []
+    otel = _Otel()
+    rounds: list[dict] = []
     for got, key, w in otel_plan(otel, rounds):
         t = time.perf_counter()
-        n = await async_w1(get) and N1 if w == "W1" else await async_w3(get) and N3 // TASKS * TASKS
+        if w == "W1":
+            await async_w1(get)
+        else:
+            await async_w3(get)
         otel.drain()
+        n = N1 if w == "W1" else N3 // TASKS * TASKS
         got[key] = n / (time.perf_counter() - t)
     return otel_medians(otel, rounds)
 

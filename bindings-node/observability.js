@@ -7,16 +7,17 @@
 //   OpenTelemetry.init({ metrics: { enabled: true, enabledMetricGroups: ['command'] } });
 //
 // The core reports what happens (operations, connections, pool waits, the client-side
-// cache, pub/sub) to a listener registered only by init (src/observe.rs); the events are
-// queued off the JS thread and reach this module in batches, one call per burst, and are
-// recorded through the application's MeterProvider, so its views and exporters apply.
-// A reader's collection records what is queued first.
+// cache, pub/sub) to a listener registered only by init (src/observe.rs), which groups
+// operations by key off the JS thread; they reach this module in batches, one call per
+// burst: each key once, then only its durations (typed arrays). Attributes are built
+// once per key and recorded through the application's MeterProvider, so its views and
+// exporters apply. A reader's collection records what is gathered first.
 //
-// Metric and attribute names are the database-client semantic conventions' and the
-// anchors' (node-redis 6.4, redis-py 8.1), the same as redbridge.observability in
-// Python, so one dashboard fits both. A command is named, never its arguments; keys,
-// channels and passwords are never recorded. `@opentelemetry/api` is an optional peer
-// dependency.
+// Metric and attribute names, values and formats are node-redis 6.4's (db.system.name,
+// server.port as a string, redis.client.library as `redbridge:<version>`, pub/sub
+// direction in/out, the redis.client.connection.count gauge), so its dashboards work
+// unchanged. A command is named, never its arguments; keys, channels and passwords are
+// never recorded. `@opentelemetry/api` is an optional peer dependency.
 
 const native = require('./binding.js');
 const { version } = require('./package.json');
@@ -34,7 +35,8 @@ const METRIC_GROUP = Object.freeze({
 const DEFAULT_METRIC_GROUPS = [METRIC_GROUP.CONNECTION_BASIC, METRIC_GROUP.RESILIENCY];
 const DEFAULT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
-const LIBRARY = `redbridge:v${version}`;
+// As node-redis writes its own (`node-redis:6.4.0`).
+const LIBRARY = `redbridge:${version}`;
 const METER_NAME = 'redbridge';
 // Events queued at most between two batches (then dropped and counted), and taken per call.
 const QUEUE_CAPACITY = 100000;
@@ -46,7 +48,6 @@ const INSTRUMENTS = [
   [G.COMMAND, 'Histogram', 'db.client.operation.duration', 's', 'Command execution duration', 'bucketsOperationDuration'],
   [G.RESILIENCY, 'Counter', 'redis.client.errors', '{error}', 'Errors returned to the application or handled inside the client'],
   [G.CONNECTION_BASIC, 'Histogram', 'db.client.connection.create_time', 's', 'Time to create a new connection', 'bucketsConnectionCreateTime'],
-  [G.CONNECTION_BASIC, 'UpDownCounter', 'db.client.connection.count', '{connection}', 'Connections open now, by state'],
   [G.CONNECTION_ADVANCED, 'Histogram', 'db.client.connection.wait_time', 's', 'Time to obtain a connection from the pool', 'bucketsConnectionWaitTime'],
   [G.CONNECTION_ADVANCED, 'Counter', 'db.client.connection.timeouts', '{timeout}', 'Leases from the pool that gave up waiting'],
   [G.CONNECTION_ADVANCED, 'Counter', 'redis.client.connection.closed', '{connection}', 'Connections closed'],
@@ -92,6 +93,11 @@ class Recorder {
     }
     this.include = options.includeCommands && new Set(options.includeCommands.map((c) => c.toUpperCase()));
     this.exclude = new Set((options.excludeCommands || []).map((c) => c.toUpperCase()));
+    // Per operation key number, what to record for each of its operations (built once).
+    this.plans = [];
+    // Per client: its attributes as node-redis's client registry gives them, and the
+    // connections it has open (redis.client.connection.count).
+    this.clients = new Map();
   }
 
   add(name, value, attributes) {
@@ -106,115 +112,151 @@ class Recorder {
     return this.include ? this.include.has(name) : !this.exclude.has(name);
   }
 
-  /** Attributes on every point; with an event's server, its address and port. */
-  base(e) {
-    const attributes = { 'db.system.name': 'redis', 'db.system': 'redis', 'redis.client.library': LIBRARY };
-    if (e) {
-      attributes['server.address'] = e.host;
-      attributes['server.port'] = e.port;
-    }
-    return Object.assign(attributes, this.options.customAttributes);
+  /** The attributes node-redis puts on every point, the custom ones last. */
+  base(extra) {
+    return Object.assign({ 'db.system.name': 'redis', 'redis.client.library': LIBRARY }, extra, this.options.customAttributes);
   }
 
-  pool(e) {
-    const attributes = this.base();
-    attributes['db.client.connection.pool.name'] = `${e.host}:${e.port}_${e.client}`;
-    return attributes;
+  /** node-redis's client attributes: namespace, server, and the client as pool name. */
+  client(e) {
+    return {
+      'db.namespace': String(e.db),
+      'server.address': e.host,
+      'server.port': String(e.port),
+      'db.client.connection.pool.name': `${e.host}:${e.port}/${e.db}-${e.client}`,
+    };
   }
 
-  record(e) {
-    switch (e.kind) {
-      case 'operation':
-        return this.operation(e);
-      case 'connection':
-        return this.connection(e);
-      case 'pool_wait':
-        this.add('db.client.connection.wait_time', e.seconds, this.pool(e));
-        if (e.blocking) this.add('db.client.connection.timeouts', 1, this.pool(e));
-        return;
-      case 'cache':
-        if (e.name === 'invalidation') {
-          this.add('redis.client.csc.evictions', e.count, { ...this.base(), 'redis.client.csc.reason': 'invalidation' });
-        } else {
-          this.add('redis.client.csc.requests', e.count, { ...this.base(), 'redis.client.csc.result': e.name });
-        }
-        return;
-      case 'pubsub':
-        if (e.name === 'received') {
-          this.add('redis.client.pubsub.messages', e.count, { ...this.base(), 'redis.client.pubsub.message.direction': 'receive' });
-        } else {
-          this.add('redbridge.client.pubsub.dropped', e.count, this.base());
-        }
+  /** Records one batch of native.observeTake (src/observe.rs); returns how many events it held. */
+  recordBatch(batch) {
+    for (const key of batch.keys) this.plans[key.id] = this.plan(key);
+    const { ids, seconds } = batch;
+    const n = ids.length;
+    for (let i = 0; i < n; i++) {
+      const plan = this.plans[ids[i]];
+      if (plan === undefined) continue;
+      if (plan.duration) plan.duration.record(seconds[i], plan.attributes);
+      // Counters are added once per run of operations of one key (they come grouped).
+      let run = 1;
+      while (i + 1 < n && ids[i + 1] === ids[i]) {
+        i++;
+        run++;
+        if (plan.duration) plan.duration.record(seconds[i], plan.attributes);
+      }
+      if (plan.errors) plan.errors.add(run, plan.errorAttributes);
+      if (plan.published) plan.published.add(run, plan.publishAttributes);
     }
+    for (const e of batch.others) {
+      if (e.kind === 'connection') this.connection(e);
+      else {
+        const attributes = this.base(this.client(e));
+        this.add('db.client.connection.wait_time', e.seconds, attributes);
+        if (e.timedOut) this.add('db.client.connection.timeouts', 1, attributes);
+      }
+    }
+    for (const e of batch.counts) this.count(e);
+    return n + batch.others.length + batch.counts.length;
   }
 
-  operation(e) {
-    // What goes on both the duration and the error counter.
-    const common = this.base(e);
-    common['network.peer.address'] = e.host;
-    common['network.peer.port'] = e.port;
-    if (e.retries > 0) common['redis.client.operation.retry_attempts'] = e.retries;
-    if (e.error) {
-      common['error.type'] = errorType(e.error);
-      common['db.response.status_code'] = e.code || 'error';
-      common['redis.client.errors.category'] = category(e.error, e.code);
-      this.add('redis.client.errors', 1, { ...common, 'redis.client.errors.internal': false });
+  /** What each operation of one key records: instruments and their attributes, once. */
+  plan(key) {
+    const plan = {};
+    const failure = {};
+    if (key.retries > 0) failure['redis.client.operation.retry_attempts'] = key.retries;
+    if (key.error) {
+      failure['error.type'] = errorType(key.error);
+      failure['redis.client.errors.category'] = category(key.error, key.code);
+      failure['db.response.status_code'] = key.code || 'error';
+      plan.errors = this.instruments.get('redis.client.errors');
+      plan.errorAttributes = this.base({ ...this.client(key), ...failure, 'redis.client.errors.internal': false });
     }
-    if (this.tracks(e.name)) {
-      const attributes = { ...common, 'db.namespace': String(e.db), 'db.operation.name': e.name };
-      if (e.blocking) attributes['redis.client.operation.blocking'] = true;
-      this.add('db.client.operation.duration', e.seconds, attributes);
-    }
-    if (!e.error && (e.name === 'PUBLISH' || e.name === 'SPUBLISH')) {
-      this.add('redis.client.pubsub.messages', 1, {
-        ...this.base(),
-        'redis.client.pubsub.message.direction': 'publish',
-        'redis.client.pubsub.sharded': e.name === 'SPUBLISH',
+    if (this.tracks(key.name)) {
+      plan.duration = this.instruments.get('db.client.operation.duration');
+      plan.attributes = this.base({
+        'db.namespace': String(key.db),
+        'server.address': key.host,
+        'server.port': String(key.port),
+        'db.operation.name': key.name,
+        ...failure,
+        ...(key.blocking ? { 'redis.client.operation.blocking': true } : {}),
       });
+    }
+    if (!key.error && (key.name === 'PUBLISH' || key.name === 'SPUBLISH')) {
+      plan.published = this.instruments.get('redis.client.pubsub.messages');
+      plan.publishAttributes = this.base({
+        ...this.client(key),
+        'redis.client.pubsub.message.direction': 'out',
+        'redis.client.pubsub.sharded': key.name === 'SPUBLISH',
+      });
+    }
+    return plan;
+  }
+
+  count(e) {
+    if (e.kind === 'cache') {
+      const what = e.name === 'invalidation'
+        ? ['redis.client.csc.evictions', { 'redis.client.csc.reason': 'invalidation' }]
+        : ['redis.client.csc.requests', { 'redis.client.csc.result': e.name }];
+      this.add(what[0], e.count, this.base(what[1]));
+    } else if (e.name === 'received') {
+      this.add('redis.client.pubsub.messages', e.count, this.base({ 'redis.client.pubsub.message.direction': 'in', 'redis.client.pubsub.sharded': false }));
+    } else {
+      this.add('redbridge.client.pubsub.dropped', e.count, this.base());
     }
   }
 
   connection(e) {
-    const used = { ...this.pool(e), 'db.client.connection.state': 'used' };
+    const client = this.client(e);
     if (e.name === 'created') {
-      this.add('db.client.connection.create_time', e.seconds, this.pool(e));
-      this.add('db.client.connection.count', 1, used);
+      this.add('db.client.connection.create_time', e.seconds, this.base(client));
+      this.opened(e, client, 1);
     } else if (e.name === 'closed') {
-      this.add('db.client.connection.count', -1, used);
-      const attributes = { ...this.base(), 'redis.client.connection.close.reason': CLOSE_REASON[e.detail] || 'error' };
+      this.opened(e, client, -1);
+      const attributes = { ...client, 'redis.client.connection.close.reason': CLOSE_REASON[e.detail] || 'error' };
       if (e.detail === 'timeout') attributes['error.type'] = errorType('TIMEOUT');
       else if (e.detail === 'error') attributes['error.type'] = errorType('CONNECTION');
-      this.add('redis.client.connection.closed', 1, attributes);
+      this.add('redis.client.connection.closed', 1, this.base(attributes));
     } else if (e.name === 'failed') {
-      this.add('redis.client.errors', 1, {
-        ...this.base(e),
+      this.add('redis.client.errors', 1, this.base({
+        ...client,
         'error.type': errorType(e.error),
-        'db.response.status_code': 'error',
         'redis.client.errors.category': category(e.error),
         'redis.client.errors.internal': true,
-      });
+      }));
     }
+  }
+
+  /** Counts a client's open connections, for the redis.client.connection.count gauge. */
+  opened(e, attributes, delta) {
+    const key = `${e.client} ${e.host}:${e.port}/${e.db}`;
+    const c = this.clients.get(key) || { attributes: this.base(attributes), open: 0 };
+    c.open = Math.max(0, c.open + delta);
+    if (c.open === 0) this.clients.delete(key);
+    else this.clients.set(key, c);
+  }
+
+  /** node-redis's redis.client.connection.count: connections open, per client. */
+  observeConnections(result) {
+    for (const c of this.clients.values()) result.observe(c.open, c.attributes);
   }
 }
 
-let active = null; // { recorder, gauge, drainCallback } while init'ed with metrics on
+let active = null; // { recorder, gauges, callbacks } while init'ed with metrics on
 
-/** Records every queued event now; returns how many. */
+/** Records every gathered event now; returns how many. */
 function drain() {
   if (!active || !active.recorder) return 0;
   const { recorder } = active;
   let done = 0;
   for (;;) {
-    const events = native.observeTake(BATCH);
-    if (events.length === 0) return done;
-    for (const e of events) {
-      try {
-        recorder.record(e);
-      } catch {
-        // Telemetry never breaks the application.
-      }
+    const batch = native.observeTake(BATCH);
+    if (!batch) return done;
+    try {
+      done += recorder.recordBatch(batch);
+    } catch {
+      // Telemetry never breaks the application.
+      done += 1;
     }
-    done += events.length;
   }
 }
 
@@ -254,7 +296,7 @@ class OpenTelemetry {
       bucketsConnectionWaitTime: m.bucketsConnectionWaitTime || DEFAULT_BUCKETS,
       customAttributes: m.customAttributes || {},
     });
-    // A reader's collection observes this gauge first, so what is queued is recorded
+    // A reader's collection observes this gauge first, so what is gathered is recorded
     // before the other instruments are read; the gauge itself reports nothing.
     const gauge = meter.createObservableGauge('redbridge.observability.drain', {
       description: '(internal: records queued events before each collection)',
@@ -263,7 +305,20 @@ class OpenTelemetry {
       drain();
     };
     gauge.addCallback(drainCallback);
-    active = { recorder, gauge, drainCallback };
+    const gauges = [[gauge, drainCallback]];
+    if (recorder.options.enabledMetricGroups.includes(G.CONNECTION_BASIC)) {
+      const count = meter.createObservableGauge('redis.client.connection.count', {
+        unit: '{connection}',
+        description: 'Current number of active connections',
+      });
+      const observe = (result) => {
+        drain();
+        recorder.observeConnections(result);
+      };
+      count.addCallback(observe);
+      gauges.push([count, observe]);
+    }
+    active = { recorder, gauges };
     native.observeStart(() => {
       try {
         drain();
@@ -278,7 +333,7 @@ class OpenTelemetry {
     if (!active) return;
     drain();
     native.observeStop();
-    if (active.gauge) active.gauge.removeCallback(active.drainCallback);
+    for (const [gauge, callback] of active.gauges || []) gauge.removeCallback(callback);
     active = null;
   }
 

@@ -1,148 +1,82 @@
 //! The core's event stream to JS, for `observability.js` (node-redis's `OpenTelemetry`).
 //!
 //! Nothing is registered with the core until JS calls `observeStart`: then one
-//! process-wide listener copies each event into a bounded queue on the thread it happened
-//! on (a runtime worker, a connection's reader, the JS thread) and, when the queue turns
-//! non-empty, schedules one call of the JS callback through a threadsafe function. That
-//! call takes everything queued by then (`observeTake`), so a burst of events costs JS one
-//! call, not one per event. Events that only count (cache hits, misses, invalidations,
-//! pub/sub messages) are added up per client instead of queued. When the queue is full,
-//! events are dropped and counted.
+//! process-wide listener, the core's [`Gather`], groups events on the thread they happen
+//! on (a runtime worker, a connection's reader, the JS thread): operations by key
+//! (client, command, server, outcome), counting events added up. When something arrives
+//! and nothing was waiting, one call of the JS callback is scheduled through a
+//! threadsafe function; that call takes everything gathered (`observeTake`). A key is
+//! handed to JS once, with its number; then its operations cross as two typed arrays
+//! (key numbers, durations): no string and no object per operation. When the gathering
+//! is full, events are dropped and counted.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use redbridge::observe::{CacheOutcome, CloseReason, ConnectionRole, Event, Listener, Server};
+use redbridge::observe::{CloseReason, Gather, OtherKind, Place, COUNTED};
 use redbridge::ErrorKind;
 
-/// One event as JS receives it. `kind` says which fields are set:
-/// - `operation`: `name` (the command's table name, never an argument), `batch`, server,
-///   `seconds`, `error`/`code` on failure, `retries`, `served`, `blocking`;
-/// - `connection`: `name` (`created`, `failed`, `closed`), `role`, server, `seconds`
-///   (create time), `error` (failed), `detail` (close reason);
-/// - `pool_wait`: server, `seconds`, `blocking` (timed out);
-/// - `cache`: `name` (`hit`, `miss`, `invalidation`) and `count`;
-/// - `pubsub`: `name` (`received`, `dropped`) and `count`.
-///
-/// A server is `host`, `port`, `db`; an error is the core's kind as the error `code` of
-/// index.js (`RESPONSE`, `TIMEOUT`…), `code` the server's error code.
+/// An operation key, handed to JS once: what the attributes of its operations depend on.
 #[napi(object)]
-pub struct ObservedEvent {
+pub struct ObservedKey {
+    /// Its number in `ObservedBatch.ids`.
+    pub id: u32,
+    pub client: i64,
+    /// The command's table name (never an argument), `PIPELINE` or `MULTI`.
+    pub name: String,
+    pub host: String,
+    pub port: u32,
+    pub db: i64,
+    /// The core's error kind as index.js's error `code` (`RESPONSE`, `TIMEOUT`…).
+    pub error: Option<String>,
+    /// The server's error code (`WRONGTYPE`…).
+    pub code: Option<String>,
+    pub retries: u32,
+    /// `cache`, `direct`, `runtime` or `not_sent`.
+    pub served: String,
+    pub blocking: bool,
+}
+
+/// A connection event or pool wait: `kind` `connection` (`name` `created`, `failed`,
+/// `closed`; `role`; `error` for failed, `detail` the close reason) or `pool_wait`
+/// (`timedOut`); `seconds` is the create time or the time waited.
+#[napi(object)]
+pub struct ObservedOther {
     pub kind: String,
     pub client: i64,
     pub name: Option<String>,
-    pub batch: Option<u32>,
-    pub host: Option<String>,
-    pub port: Option<u32>,
-    pub db: Option<i64>,
-    pub seconds: Option<f64>,
-    pub error: Option<String>,
-    pub code: Option<String>,
-    pub retries: Option<u32>,
-    pub served: Option<String>,
     pub role: Option<String>,
+    pub host: String,
+    pub port: u32,
+    pub db: i64,
+    pub seconds: f64,
+    pub error: Option<String>,
     pub detail: Option<String>,
-    pub blocking: Option<bool>,
-    pub count: Option<i64>,
+    pub timed_out: Option<bool>,
 }
 
-impl ObservedEvent {
-    fn new(kind: &str, client: u64, name: &str) -> ObservedEvent {
-        ObservedEvent {
-            kind: kind.to_string(),
-            client: client as i64,
-            name: Some(name.to_string()),
-            batch: None,
-            host: None,
-            port: None,
-            db: None,
-            seconds: None,
-            error: None,
-            code: None,
-            retries: None,
-            served: None,
-            role: None,
-            detail: None,
-            blocking: None,
-            count: None,
-        }
-    }
+/// Counting events added up: `kind` `cache` (`name` `hit`, `miss`, `invalidation`) or
+/// `pubsub` (`received`, `dropped`).
+#[napi(object)]
+pub struct ObservedCount {
+    pub kind: String,
+    pub client: i64,
+    pub name: String,
+    pub count: i64,
+}
 
-    fn at(mut self, server: &Server<'_>) -> ObservedEvent {
-        self.host = Some(server.host.to_string());
-        self.port = Some(u32::from(server.port));
-        self.db = Some(server.db);
-        self
-    }
-
-    fn connection(client: u64, what: &str, role: ConnectionRole, server: &Server<'_>) -> Self {
-        let mut e = ObservedEvent::new("connection", client, what).at(server);
-        e.role = Some(role.name().to_string());
-        e
-    }
-
-    /// The owned copy of `event`, or `None` for counting events and those JS does not use.
-    fn of(client: u64, event: &Event<'_>) -> Option<ObservedEvent> {
-        Some(match event {
-            Event::Operation(op) => {
-                let mut e = ObservedEvent::new("operation", client, op.name).at(&op.server);
-                e.batch = Some(u32::try_from(op.batch).unwrap_or(u32::MAX));
-                e.seconds = Some(op.duration.as_secs_f64());
-                e.error = op.error.map(code_of);
-                e.code = op.code.map(str::to_string);
-                e.retries = Some(op.retries);
-                e.served = Some(op.served.name().to_string());
-                e.blocking = Some(op.blocking);
-                e
-            }
-            Event::ConnectionCreated { role, server, took } => {
-                let mut e = ObservedEvent::connection(client, "created", *role, server);
-                e.seconds = Some(took.as_secs_f64());
-                e
-            }
-            Event::ConnectionFailed {
-                role,
-                server,
-                error,
-            } => {
-                let mut e = ObservedEvent::connection(client, "failed", *role, server);
-                e.error = Some(code_of(*error));
-                e
-            }
-            Event::ConnectionClosed {
-                role,
-                server,
-                reason,
-            } => {
-                let mut e = ObservedEvent::connection(client, "closed", *role, server);
-                e.detail = Some(
-                    match reason {
-                        CloseReason::Application => "application",
-                        CloseReason::Timeout => "timeout",
-                        CloseReason::Idle => "idle",
-                        _ => "error",
-                    }
-                    .to_string(),
-                );
-                e
-            }
-            Event::PoolWait {
-                server,
-                waited,
-                timed_out,
-            } => {
-                let mut e = ObservedEvent::new("pool_wait", client, "lease").at(server);
-                e.seconds = Some(waited.as_secs_f64());
-                e.blocking = Some(*timed_out);
-                e
-            }
-            _ => return None,
-        })
-    }
+/// One take: new keys, then the operations as parallel arrays (`ids[i]` is the key of
+/// the operation that took `seconds[i]`), the other events, the counts.
+#[napi(object)]
+pub struct ObservedBatch {
+    pub keys: Vec<ObservedKey>,
+    pub ids: Uint32Array,
+    pub seconds: Float64Array,
+    pub others: Vec<ObservedOther>,
+    pub counts: Vec<ObservedCount>,
 }
 
 /// The error `code` index.js sees for a core error of `kind`.
@@ -150,124 +84,56 @@ fn code_of(kind: ErrorKind) -> String {
     kind.name().to_ascii_uppercase()
 }
 
-/// The events that only count, as JS receives them (`kind`, `name`), by index.
-const COUNTED: [(&str, &str); 5] = [
-    ("cache", "hit"),
-    ("cache", "miss"),
-    ("cache", "invalidation"),
-    ("pubsub", "received"),
-    ("pubsub", "dropped"),
-];
+/// Wakes JS: called with nothing when events wait.
+type NotifyFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
-/// The index in [`COUNTED`] and the amount of an event that only counts.
-fn counted(event: &Event<'_>) -> Option<(usize, u64)> {
-    match event {
-        Event::Cache {
-            outcome: CacheOutcome::Hit,
-            count,
-        } => Some((0, *count)),
-        Event::Cache {
-            outcome: CacheOutcome::Miss,
-            count,
-        } => Some((1, *count)),
-        Event::Cache { count, .. } => Some((2, *count)),
-        Event::PubSubReceived => Some((3, 1)),
-        Event::PubSubDropped => Some((4, 1)),
-        _ => None,
-    }
+/// The gathering and the JS callback it wakes.
+struct Listening {
+    gather: Arc<Gather>,
+    /// A call of the callback is pending: JS has not taken since it was scheduled.
+    scheduled: Arc<AtomicBool>,
 }
 
-#[derive(Default)]
-struct Pending {
-    events: Vec<ObservedEvent>,
-    /// Per client, the amounts of the [`COUNTED`] events.
-    counts: HashMap<u64, [u64; COUNTED.len()]>,
+static LISTENING: Mutex<Option<Listening>> = Mutex::new(None);
+
+fn current() -> Option<(Arc<Gather>, Arc<AtomicBool>)> {
+    let l = LISTENING.lock().unwrap_or_else(|p| p.into_inner());
+    l.as_ref().map(|l| (l.gather.clone(), l.scheduled.clone()))
 }
 
-/// Wakes JS: called with the number of events queued when it was scheduled.
-type NotifyFn = ThreadsafeFunction<u32, (), u32, Status, false, true>;
-
-/// The queue between the core's threads and the JS thread.
-struct Queue {
-    pending: Mutex<Pending>,
-    capacity: usize,
-    dropped: AtomicU64,
-    /// A call of `notify` is pending: JS has not taken since it was scheduled.
-    scheduled: AtomicBool,
-    notify: NotifyFn,
-}
-
-impl Queue {
-    fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Schedules one call of JS unless one is pending already.
-    fn wake(&self, queued: usize) {
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let n = u32::try_from(queued).unwrap_or(u32::MAX);
-            if self.notify.call(n, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
-                self.scheduled.store(false, Ordering::Release);
-            }
-        }
-    }
-}
-
-impl Listener for Queue {
-    fn on_event(&self, client: u64, event: &Event<'_>) {
-        let queued = if let Some((at, n)) = counted(event) {
-            let mut pending = self.lock();
-            pending.counts.entry(client).or_default()[at] += n;
-            pending.events.len() + pending.counts.len()
-        } else {
-            let Some(e) = ObservedEvent::of(client, event) else {
-                return;
-            };
-            let mut pending = self.lock();
-            if pending.events.len() >= self.capacity {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            pending.events.push(e);
-            pending.events.len() + pending.counts.len()
-        };
-        self.wake(queued);
-    }
-}
-
-static QUEUE: Mutex<Option<Arc<Queue>>> = Mutex::new(None);
-
-fn current() -> Option<Arc<Queue>> {
-    QUEUE.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-/// Starts listening to every client's events (replacing an earlier start), queuing at
-/// most `capacity`; `notify(queued)` is called on the JS thread when events wait, and
-/// should `observeTake()` them.
+/// Starts listening to every client's events (replacing an earlier start), holding at
+/// most `capacity` between takes; `notify()` is called on the JS thread when events
+/// wait, and should `observeTake()` them.
 #[napi]
-pub fn observe_start(notify: Function<u32, ()>, capacity: u32) -> Result<()> {
+pub fn observe_start(notify: Function<(), ()>, capacity: u32) -> Result<()> {
     let notify: NotifyFn = notify
         .build_threadsafe_function()
         .callee_handled::<false>()
         .weak::<true>()
         .build()?;
-    let queue = Arc::new(Queue {
-        pending: Mutex::default(),
-        capacity: capacity.max(1) as usize,
-        dropped: AtomicU64::new(0),
-        scheduled: AtomicBool::new(false),
-        notify,
+    let scheduled = Arc::new(AtomicBool::new(false));
+    let flag = scheduled.clone();
+    let wake = move || {
+        if !flag.swap(true, Ordering::AcqRel)
+            && notify.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
+        {
+            flag.store(false, Ordering::Release);
+        }
+    };
+    let gather = Arc::new(Gather::new(capacity as usize, Box::new(wake)));
+    *LISTENING.lock().unwrap_or_else(|p| p.into_inner()) = Some(Listening {
+        gather: gather.clone(),
+        scheduled,
     });
-    *QUEUE.lock().unwrap_or_else(|p| p.into_inner()) = Some(queue.clone());
-    redbridge::set_global_listener(Some(queue));
+    redbridge::set_global_listener(Some(gather));
     Ok(())
 }
 
-/// Stops listening: the core's listener is removed and what is still queued discarded.
+/// Stops listening: the core's listener is removed and what is still gathered discarded.
 #[napi]
 pub fn observe_stop() {
     redbridge::set_global_listener(None);
-    QUEUE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    LISTENING.lock().unwrap_or_else(|p| p.into_inner()).take();
 }
 
 /// Whether a listener is registered with the core (`observeStart` without a stop).
@@ -276,35 +142,123 @@ pub fn observe_active() -> bool {
     current().is_some()
 }
 
-/// Takes at most `max` queued events, then every count as a `cache` or `pubsub` event;
-/// empty when none wait or nobody listens.
+fn place(p: &Place) -> (String, u32, i64) {
+    (p.host.clone(), u32::from(p.port), p.db)
+}
+
+/// Takes at most `max` operations and other events, and every count; `null` when none
+/// wait or nobody listens.
 #[napi]
-pub fn observe_take(max: u32) -> Vec<ObservedEvent> {
-    let Some(queue) = current() else {
-        return Vec::new();
-    };
-    // Cleared before taking: an event queued after this schedules a new call.
-    queue.scheduled.store(false, Ordering::Release);
-    let (mut out, counts) = {
-        let mut pending = queue.lock();
-        let n = pending.events.len().min(max as usize);
-        let taken: Vec<ObservedEvent> = pending.events.drain(..n).collect();
-        (taken, std::mem::take(&mut pending.counts))
-    };
-    for (client, amounts) in counts {
-        for ((kind, what), n) in COUNTED.iter().zip(amounts) {
+pub fn observe_take(max: u32) -> Option<ObservedBatch> {
+    let (gather, scheduled) = current()?;
+    // Cleared before taking: an event gathered after this schedules a new call.
+    scheduled.store(false, Ordering::Release);
+    let batch = gather.take(max as usize);
+    if batch.is_empty() {
+        return None;
+    }
+    let n = batch.operations();
+    let keys = batch
+        .new_keys
+        .into_iter()
+        .map(|(id, k)| {
+            let (host, port, db) = place(&k.place);
+            ObservedKey {
+                id,
+                client: k.client as i64,
+                name: k.name,
+                host,
+                port,
+                db,
+                error: k.error.map(code_of),
+                code: k.code,
+                retries: k.retries,
+                served: k.served.name().to_string(),
+                blocking: k.blocking,
+            }
+        })
+        .collect();
+    let (mut ids, mut seconds) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (id, durations) in batch.ops {
+        ids.extend(std::iter::repeat_n(id, durations.len()));
+        seconds.extend(durations);
+    }
+    let others = batch
+        .others
+        .iter()
+        .map(|o| {
+            let (host, port, db) = place(&o.place);
+            let mut out = ObservedOther {
+                kind: "connection".to_string(),
+                client: o.client as i64,
+                name: None,
+                role: None,
+                host,
+                port,
+                db,
+                seconds: o.seconds,
+                error: None,
+                detail: None,
+                timed_out: None,
+            };
+            let role = match o.what {
+                OtherKind::PoolWait { timed_out } => {
+                    out.kind = "pool_wait".to_string();
+                    out.timed_out = Some(timed_out);
+                    return out;
+                }
+                OtherKind::Created(r) => {
+                    out.name = Some("created".to_string());
+                    r
+                }
+                OtherKind::Failed(r, e) => {
+                    out.name = Some("failed".to_string());
+                    out.error = Some(code_of(e));
+                    r
+                }
+                OtherKind::Closed(r, reason) => {
+                    out.name = Some("closed".to_string());
+                    out.detail = Some(close_reason(reason).to_string());
+                    r
+                }
+            };
+            out.role = Some(role.name().to_string());
+            out
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for (client, amounts) in batch.counts {
+        for ((kind, name), n) in COUNTED.iter().zip(amounts) {
             if n > 0 {
-                let mut e = ObservedEvent::new(kind, client, what);
-                e.count = Some(i64::try_from(n).unwrap_or(i64::MAX));
-                out.push(e);
+                counts.push(ObservedCount {
+                    kind: kind.to_string(),
+                    client: client as i64,
+                    name: name.to_string(),
+                    count: i64::try_from(n).unwrap_or(i64::MAX),
+                });
             }
         }
     }
-    out
+    Some(ObservedBatch {
+        keys,
+        ids: Uint32Array::new(ids),
+        seconds: Float64Array::new(seconds),
+        others,
+        counts,
+    })
 }
 
-/// Events dropped because the queue was full, since listening started.
+fn close_reason(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Application => "application",
+        CloseReason::Timeout => "timeout",
+        CloseReason::Idle => "idle",
+        _ => "error",
+    }
+}
+
+/// Events dropped because the gathering was full, since listening started.
 #[napi]
 pub fn observe_dropped() -> f64 {
-    current().map_or(0.0, |q| q.dropped.load(Ordering::Relaxed) as f64)
+    current().map_or(0.0, |(g, _)| g.dropped() as f64)
 }

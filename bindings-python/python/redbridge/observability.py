@@ -200,6 +200,8 @@ class _Recorder:
         self.config = config
         # The enabled instruments by name; a disabled one is simply absent.
         self.m: Dict[str, Any] = {}
+        # Per operation key number (see record_batch), what to record.
+        self._keys: Dict[int, Tuple[Any, ...]] = {}
         for group, kind, name, unit, description, buckets in _INSTRUMENTS:
             if group not in config.metric_groups:
                 continue
@@ -244,57 +246,89 @@ class _Recorder:
         attrs["db.response.status_code"] = code or "error"
         attrs["redis.client.errors.category"] = _CATEGORY.get(kind, "server")
 
-    def record(self, event: Tuple[Any, ...]) -> None:
-        """Records one event tuple (see bindings-python/src/observe.rs)."""
-        what = event[0]
-        if what == "operation":
-            self._operation(*event[1:])
-        elif what == "connection":
+    def record_batch(self, batch: Tuple[List[Any], List[Any], List[Any], List[Any]]) -> int:
+        """Records one batch of ``_redbridge.observe_take`` (see bindings-python/src/observe.rs);
+        returns how many events it held."""
+        new_keys, ops, others, counts = batch
+        for key in new_keys:
+            self._keys[key[0]] = self._operation_key(*key[1:])
+        done = 0
+        for key_id, seconds in ops:
+            done += len(seconds)
+            plan = self._keys.get(key_id)
+            if plan is None:
+                continue
+            duration, attrs, errors, error_attrs, published, publish_attrs = plan
+            if duration is not None:
+                record = duration.record
+                for value in seconds:
+                    record(value, attributes=attrs)
+            if errors is not None:
+                errors.add(len(seconds), attributes=error_attrs)
+            if published is not None:
+                published.add(len(seconds), attributes=publish_attrs)
+        for event in others:
+            self._other(event)
+        for event in counts:
+            self._count(event)
+        return done + len(others) + len(counts)
+
+    def _other(self, event: Tuple[Any, ...]) -> None:
+        if event[0] == "connection":
             self._connection(*event[1:])
-        elif what == "pool_wait":
+        else:
             _, client, place, seconds, timed_out = event
             self._add("db.client.connection.wait_time", seconds, self._pool(client, place))
             if timed_out:
                 self._add("db.client.connection.timeouts", 1, self._pool(client, place))
-        elif what == "cache":
-            _, _client, outcome, count = event
+
+    def _count(self, event: Tuple[Any, ...]) -> None:
+        what, _client, outcome, count = event
+        if what == "cache":
             if outcome == "invalidation":
                 attrs = {**self._base(), "redis.client.csc.reason": "invalidation"}
                 self._add("redis.client.csc.evictions", count, attrs)
             else:
                 attrs = {**self._base(), "redis.client.csc.result": outcome}
                 self._add("redis.client.csc.requests", count, attrs)
-        elif what == "pubsub" and event[2] == "received":
+        elif outcome == "received":
             attrs = {**self._base(), "redis.client.pubsub.message.direction": "receive"}
-            self._add("redis.client.pubsub.messages", event[3], attrs)
-        elif what == "pubsub":
-            self._add("redbridge.client.pubsub.dropped", event[3], self._base())
+            self._add("redis.client.pubsub.messages", count, attrs)
+        else:
+            self._add("redbridge.client.pubsub.dropped", count, self._base())
 
-    def _operation(
-        self, client: int, name: str, batch: int, place: Tuple[str, int, int], seconds: float,
-        error_type: Optional[str], kind: Optional[str], code: Optional[str], retries: int,
-        served: str, blocking: bool,
-    ) -> None:
+    def _operation_key(
+        self, client: int, name: str, place: Tuple[str, int, int], error_type: Optional[str],
+        kind: Optional[str], code: Optional[str], retries: int, served: str, blocking: bool,
+    ) -> Tuple[Any, ...]:
+        """What to record for each operation of one key, built once: the duration
+        histogram and its attributes, the error counter and its attributes, the pub/sub
+        counter and its attributes (each None when not recorded)."""
         # What redis-py puts on both the duration and the error counter.
         common = self._base(place)
         common["network.peer.address"], common["network.peer.port"] = place[0], place[1]
         if retries > 0:
             common["redis.client.operation.retry_attempts"] = retries
+        errors = error_attrs = None
         if error_type is not None and kind is not None:
             self._error(common, error_type, kind, code)
-            self._add("redis.client.errors", 1, {**common, "redis.client.errors.internal": False})
+            errors = self.m.get("redis.client.errors")
+            error_attrs = {**common, "redis.client.errors.internal": False}
+        duration = attrs = None
         if self.config.should_track_command(name):
+            duration = self.m.get("db.client.operation.duration")
             attrs = {**common, "db.namespace": str(place[2]), "db.operation.name": name}
             if blocking:
                 attrs["redis.client.operation.blocking"] = True
-            self._add("db.client.operation.duration", seconds, attrs)
+        published = publish_attrs = None
         if error_type is None and name in ("PUBLISH", "SPUBLISH"):
-            attrs = {
+            published = self.m.get("redis.client.pubsub.messages")
+            publish_attrs = {
                 **self._base(),
                 "redis.client.pubsub.message.direction": "publish",
                 "redis.client.pubsub.sharded": name == "SPUBLISH",
             }
-            self._add("redis.client.pubsub.messages", 1, attrs)
+        return duration, attrs, errors, error_attrs, published, publish_attrs
 
     def _connection(
         self, client: int, what: str, role: str, place: Tuple[str, int, int], seconds: float,
@@ -382,23 +416,21 @@ class OTelProviderManager:
                 self._stop.wait(_DRAIN_INTERVAL)  # let the next batch gather
 
     def drain(self) -> int:
-        """Records every queued event now; returns how many. Taking and recording happen
-        under one lock, so a drain that returns has seen everything queued before it."""
+        """Records every gathered event now; returns how many. Taking and recording happen
+        under one lock, so a drain that returns has seen everything gathered before it."""
         recorder = self._recorder
         if recorder is None:
             return 0
         done = 0
         with self._lock:
             while True:
-                events = _redbridge.observe_take(_BATCH)
-                if not events:
+                batch = _redbridge.observe_take(_BATCH)
+                if batch is None:
                     return done
-                for event in events:
-                    try:
-                        recorder.record(event)
-                    except Exception:  # never let telemetry break the application
-                        pass
-                done += len(events)
+                try:
+                    done += recorder.record_batch(batch)
+                except Exception:  # never let telemetry break the application
+                    done += 1
 
     def dropped(self) -> int:
         """Events dropped because the queue was full (none were lost otherwise)."""
