@@ -844,24 +844,124 @@ function settle(reply, shape) {
   return shape ? shape(reply) : reply;
 }
 
+/** A promise of `reply` (answered at submit: a cache hit, or an Error), shaped. */
+function settleNow(reply, shape) {
+  try {
+    return Promise.resolve(settle(reply, shape));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+// How `_submit` hands a request of each kind to the native client (no closure per call).
+const SUBMIT = (native, tag, args) => native.submit(args, tag);
+const SUBMIT_SCRIPT = (native, tag, script, keys, rest) => native.submitScript(script, keys, rest, tag);
+const SUBMIT_SCAN = (native, tag, scan) => native.submitScan(scan, tag);
+const SUBMIT_PIPELINE = (native, tag, cmds, transaction, normal) => native.submitPipeline(cmds, transaction, tag, normal);
+const SUBMIT_PACKED = (native, tag, packed, transaction) => native.submitPipelinePacked(packed, transaction, tag);
+
 // The batched crossing (docs/architecture.md, "Engines"): commands go to the core with `submit(args, tag)`, and
 // the core hands back every reply that is ready in one `settleBatch([tag, reply, …])` call
-// on the JS thread. Tags are even numbers; the low bit asks for Buffers.
-const waiting = new Map();
-let lastTag = 0;
+// on the JS thread. A tag is a request's sequence number times 4; bit 0 asks for Buffers,
+// bit 1 for the reply in normal form.
+//
+// The requests waiting for a reply sit in a ring indexed by sequence number: replies
+// mostly come back in submission order, so settling one is an array read, with no Map
+// entry or object per request. A request left behind by more than RING_MAX newer ones (a
+// long BLPOP) moves to `stragglers`, so it does not make the ring grow without bound.
+const RING_MAX = 1 << 16;
+let ringMask = 1023;
+let ringResolve = new Array(ringMask + 1).fill(undefined);
+let ringReject = new Array(ringMask + 1).fill(undefined);
+let ringShape = new Array(ringMask + 1).fill(undefined);
+/** The oldest sequence number that may still wait in the ring (== nextSeq when none does). */
+let ringHead = 1;
+/** The sequence number the next request gets. */
+let nextSeq = 1;
+/** seq -> [resolve, reject, shape] of requests moved out of the ring. */
+const stragglers = new Map();
+
+function ringGrow() {
+  const cap = (ringMask + 1) * 2;
+  const res = new Array(cap).fill(undefined);
+  const rej = new Array(cap).fill(undefined);
+  const shp = new Array(cap).fill(undefined);
+  for (let seq = ringHead; seq < nextSeq; seq++) {
+    res[seq & (cap - 1)] = ringResolve[seq & ringMask];
+    rej[seq & (cap - 1)] = ringReject[seq & ringMask];
+    shp[seq & (cap - 1)] = ringShape[seq & ringMask];
+  }
+  ringResolve = res;
+  ringReject = rej;
+  ringShape = shp;
+  ringMask = cap - 1;
+}
+
+/** Moves past the slots already settled (or never used: a request answered at once). */
+function ringAdvance() {
+  while (ringHead < nextSeq && ringResolve[ringHead & ringMask] === undefined) ringHead++;
+}
+
+/** The next sequence number, with room for it in the ring. */
+function ringReserve() {
+  if (nextSeq - ringHead > ringMask) {
+    if (ringMask + 1 < RING_MAX) ringGrow();
+    else {
+      // Full at its bound: the oldest waiting request moves out of the ring.
+      const i = ringHead & ringMask;
+      stragglers.set(ringHead, [ringResolve[i], ringReject[i], ringShape[i]]);
+      ringResolve[i] = ringReject[i] = ringShape[i] = undefined;
+      ringHead++;
+      ringAdvance();
+    }
+  }
+  return nextSeq++;
+}
+
+function ringWait(seq, resolve, reject, shape) {
+  const i = seq & ringMask;
+  ringResolve[i] = resolve;
+  ringReject[i] = reject;
+  ringShape[i] = shape;
+}
 
 function settleBatch(flat) {
   for (let i = 0; i < flat.length; i += 2) {
-    const w = waiting.get(flat[i]);
-    if (w === undefined) continue;
-    waiting.delete(flat[i]);
-    try {
-      w.resolve(settle(flat[i + 1], w.shape));
-    } catch (e) {
-      w.reject(e);
+    const seq = Math.floor(flat[i] / 4);
+    let resolve, reject, shape;
+    if (seq >= ringHead && seq < nextSeq) {
+      const j = seq & ringMask;
+      resolve = ringResolve[j];
+      if (resolve === undefined) continue;
+      reject = ringReject[j];
+      shape = ringShape[j];
+      ringResolve[j] = ringReject[j] = ringShape[j] = undefined;
+      if (seq === ringHead) ringAdvance();
+    } else {
+      const w = stragglers.get(seq);
+      if (w === undefined) continue;
+      stragglers.delete(seq);
+      [resolve, reject, shape] = w;
+    }
+    const reply = flat[i + 1];
+    if (reply instanceof Error) reject(toError(reply));
+    else if (!shape) resolve(reply);
+    else {
+      try {
+        resolve(shape(reply));
+      } catch (e) {
+        reject(e);
+      }
     }
   }
-  if (retiring.length) sweepRetiring(flat);
+  if (retiring.length) sweepRetiring();
+}
+
+/** True when a request with sequence number `seq` or older still waits. */
+function waitingUpTo(seq) {
+  if (ringHead <= seq && ringHead < nextSeq) return true;
+  for (const s of stragglers.keys()) if (s <= seq) return true;
+  return false;
 }
 
 // Native clients replaced by auth() / select() / clientSetName() / reset(): each closes
@@ -871,16 +971,15 @@ function settleBatch(flat) {
 const retiring = [];
 
 function retire(native, owner) {
-  const tags = new Set(waiting.keys());
-  if (tags.size === 0) native.close();
-  else retiring.push({ native, owner, tags });
+  const upTo = nextSeq - 1;
+  if (!waitingUpTo(upTo)) native.close();
+  else retiring.push({ native, owner, upTo });
 }
 
-function sweepRetiring(flat) {
+function sweepRetiring() {
   for (let i = retiring.length - 1; i >= 0; i--) {
     const r = retiring[i];
-    for (let j = 0; j < flat.length; j += 2) r.tags.delete(flat[j]);
-    if (r.tags.size === 0) {
+    if (!waitingUpTo(r.upTo)) {
       retiring.splice(i, 1);
       r.native.close();
     }
@@ -899,17 +998,19 @@ function closeRetired(owner) {
 function installCommands(proto) {
   for (const [name, spec] of Object.entries({ ...COMMANDS, ...UPPER })) {
     if (Object.prototype.hasOwnProperty.call(proto, name)) continue;
+    const byArgs = spec[2] === 'byArgs';
     Object.defineProperty(proto, name, {
       value: function (...args) {
-        let prepared;
+        let cmd, shape;
         try {
+          cmd = spec[0](...args);
           // A 'byArgs' entry's second element makes the reply conversion from the arguments.
-          prepared = [spec[0](...args), spec[2] === 'byArgs' ? spec[1](...args) : spec[1]];
+          shape = byArgs ? spec[1](...args) : spec[1];
         } catch (e) {
           if (e instanceof TypeError) e.message = `${name}: ${e.message}`;
           return this._fail(e);
         }
-        return this._run(prepared[0], prepared[1], true);
+        return this._run(cmd, shape, true);
       },
       writable: true,
       configurable: true,
@@ -1334,26 +1435,24 @@ class RedisClient extends EventEmitter {
     if (this._abortSignal && this._abortSignal.aborted) return Promise.reject(new AbortError());
     const reply = this._pinned
       ? target.execute(args, this._buffers, normal).then((r) => settle(r, shape))
-      : this._submit((tag) => target.submit(args, tag), shape, normal);
+      : this._submit(shape, normal, SUBMIT, target, args);
     return this._abortSignal ? abortable(reply, this._abortSignal) : reply;
   }
 
   /** Hands one request to the batched crossing; resolves with its (shaped) reply. */
-  _submit(send, shape, normal = false) {
-    // A tag's bit 0 asks for Buffers, bit 1 for the reply in normal form.
-    lastTag += 4;
-    const tag = lastTag + (this._buffers ? 1 : 0) + (normal ? 2 : 0);
+  // `send(native, tag, a, b, c)` is one of the SUBMIT functions above.
+  _submit(shape, normal, send, native, a, b, c) {
+    const seq = ringReserve();
+    const tag = seq * 4 + (this._buffers ? 1 : 0) + (normal ? 2 : 0);
     let now;
     try {
       // undefined: queued; else answered at once (a cache hit, or an Error).
-      now = send(tag);
-      if (now !== undefined) return Promise.resolve(settle(now, shape));
+      now = send(native, tag, a, b, c);
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise((resolve, reject) => {
-      waiting.set(tag, { resolve, reject, shape });
-    });
+    if (now !== undefined) return settleNow(now, shape);
+    return new Promise((resolve, reject) => ringWait(seq, resolve, reject, shape));
   }
 
   /**
@@ -1376,7 +1475,7 @@ class RedisClient extends EventEmitter {
       return Promise.reject(e);
     }
     if (this._abortSignal && this._abortSignal.aborted) return Promise.reject(new AbortError());
-    const reply = this._submit((tag) => target.submitScript(entry.native, call.keys, call.rest, tag), call.shape);
+    const reply = this._submit(call.shape, false, SUBMIT_SCRIPT, target, entry.native, call.keys, call.rest);
     return this._abortSignal ? abortable(reply, this._abortSignal) : reply;
   }
 
@@ -1566,7 +1665,7 @@ class RedisClient extends EventEmitter {
     const native = this._client();
     for (;;) {
       // Pages take the batched crossing like commands (settled with the other replies).
-      const page = await this._submit((tag) => native.submitScan(scan, tag));
+      const page = await this._submit(undefined, false, SUBMIT_SCAN, native, scan);
       if (page === null) return;
       yield page;
     }
@@ -1971,8 +2070,9 @@ class Multi {
       }
     } else {
       const packed = pack(cmds, normal);
-      reply = await client._submit((tag) =>
-        packed === null ? target.submitPipeline(cmds, transaction, tag, normal) : target.submitPipelinePacked(packed, transaction, tag));
+      reply = await (packed === null
+        ? client._submit(undefined, false, SUBMIT_PIPELINE, target, cmds, transaction, normal)
+        : client._submit(undefined, false, SUBMIT_PACKED, target, packed, transaction));
     }
     if (reply instanceof Error) throw toError(reply);
     const errorIndexes = [];

@@ -155,6 +155,27 @@ test('many concurrent calls share one connection; a blocking pop does not hold t
   assert.strictEqual(c.isOpen, false);
 });
 
+test('a request overtaken by 70k newer ones still settles with its own reply', async (t) => {
+  // Waiting requests sit in a ring of at most 65,536 slots; an older one moves out of it.
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const other = await createClient({ url }).connect();
+  await c.del('ring:q');
+  const blocked = c.blPop('ring:q', 0);
+  const blockedTwice = c.blPop('ring:q', 0);
+  for (let round = 0; round < 7; round++) {
+    const replies = await Promise.all(Array.from({ length: 10000 }, (_, i) => c.echo(`r${round}:${i}`)));
+    assert.strictEqual(replies[9999], `r${round}:9999`);
+    assert.strictEqual(replies[1234], `r${round}:1234`);
+  }
+  await other.rPush('ring:q', ['first', 'second']);
+  assert.deepStrictEqual(await blocked, { key: 'ring:q', element: 'first' });
+  assert.deepStrictEqual(await blockedTwice, { key: 'ring:q', element: 'second' });
+  assert.strictEqual(await c.echo('after'), 'after');
+  await other.close();
+  await c.close();
+});
+
 test("a lone request is carried by the JS thread's own connection; order and errors hold", async (t) => {
   const { url } = sharedServer(t);
   const c = await createClient({ url }).connect();
