@@ -202,6 +202,34 @@ def test_asyncio_lifecycle(url: str) -> None:
     asyncio.run(main())
 
 
+def test_asyncio_disconnect_right_after_the_first_confirmation(url: str) -> None:
+    """redis-py's asyncio test_reconnect_disconnect: the first confirmation is read while
+    the core is still finishing the subscription, and ``disconnect()`` then used to be
+    a no-op (no new confirmation came); and a disconnect overtaken by the next connection
+    left ``is_connected`` false for good."""
+
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(url)
+        for _ in range(20):
+            p = r.pubsub()
+            task = asyncio.ensure_future(p.subscribe("pdc"))  # confirmed while we read
+            await asyncio.sleep(0)
+            first = await p.get_message(timeout=2)
+            assert first is not None and first["type"] == "subscribe"
+            await p.connection.disconnect()
+            again = await p.get_message(timeout=2)
+            assert again is not None and again["type"] == "subscribe"
+            await task
+            deadline = time.monotonic() + 5
+            while not p.connection.is_connected:
+                assert time.monotonic() < deadline, "not connected again"
+                await asyncio.sleep(0.005)
+            await p.aclose()
+        await r.aclose()
+
+    asyncio.run(main())
+
+
 def test_run_in_thread_calls_handlers_and_stops(url: str) -> None:
     r = redbridge.Redis.from_url(url, decode_responses=True)
     p = r.pubsub()

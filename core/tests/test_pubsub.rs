@@ -552,3 +552,37 @@ fn a_server_without_resp3_is_named_as_the_reason() {
         );
     });
 }
+
+/// `reconnect` right after the first confirmation is read (redis-py's asyncio
+/// `test_reconnect_disconnect`): the confirmation arrives while the supervisor is still
+/// resubscribing, before the connection is published. The reconnect still takes (it
+/// was a no-op then): a gap follows, and the next connection is published. (Not asserted:
+/// "not connected" right after the call, which holds unless the thread is preempted for
+/// as long as the next connection takes to make.)
+#[test]
+fn reconnect_during_the_first_subscription_takes() {
+    let srv = TestServer::start();
+    run(async {
+        let client = Client::new(srv.builder().build().unwrap()).unwrap();
+        for round in 0..20 {
+            let sub = client.pubsub(PubSubOptions::default()).unwrap();
+            let pending = {
+                let sub = sub.clone();
+                tokio::spawn(async move {
+                    sub.subscribe(SubscriptionKind::Subscribe, [&b"rd"[..]])
+                        .await
+                })
+            };
+            assert!(matches!(next(&sub).await, PubSubEvent::Subscription { .. }));
+            sub.reconnect();
+            assert_eq!(
+                next_gap(&sub).await.cause,
+                GapCause::Reconnected,
+                "round {round}"
+            );
+            pending.await.unwrap().unwrap();
+            support::wait_for("the subscriber to connect again", || sub.is_connected());
+            sub.close();
+        }
+    });
+}

@@ -829,12 +829,21 @@ impl Subscriber {
             c.reconnect();
             return;
         }
-        let generation = *self.inner().published.borrow();
+        // The connection made last, published or still resubscribing (its confirmations
+        // may already be read): lost first, so the supervisor does not publish it, then
+        // not connected from now on, as after a dropped connection. Only that one: the
+        // supervisor may have made and published the next one meanwhile.
+        let inner = self.inner();
+        let generation = inner.generation.load(Ordering::Acquire);
         if generation != 0 {
-            // Not connected from now on, as a dropped connection is; the supervisor makes
-            // the next one.
-            self.inner().published.send_replace(0);
             self.lost(generation);
+            inner.published.send_if_modified(|g| {
+                let was = *g != 0 && *g <= generation;
+                if was {
+                    *g = 0;
+                }
+                was
+            });
         }
     }
 
@@ -1184,7 +1193,15 @@ async fn supervise(inner: Arc<Inner>) {
                 continue;
             }
         };
-        inner.published.send_replace(generation);
+        // Not when reconnect() dropped it meanwhile (checked under the watch's lock, which
+        // reconnect() takes after marking it lost): it is not connected then.
+        inner.published.send_if_modified(|g| {
+            let dropped = *inner.lost.borrow() >= generation;
+            if !dropped {
+                *g = generation;
+            }
+            !dropped
+        });
         if std::mem::replace(&mut connected_before, true) {
             // Anything published between the loss and now was not received.
             inner.stats.pubsub_resubscribe();
