@@ -289,6 +289,8 @@ async function otel(get) {
   await sw(false);
   const out = {};
   for (const k of Object.keys(rounds[0])) out[k] = { ops: pct(rounds.map((r) => r[k]), 0.5) };
+  // on/off of each round (both measured side by side), then the median.
+  for (const w of ['W1', 'W3']) out[`OTEL-${w}-ratio`] = { ratio: pct(rounds.map((r) => r[`OTEL-${w}-on`] / r[`OTEL-${w}-off`]), 0.5) };
   const sdkVersion = require(path.join(sdkPath.split('/build/')[0], 'package.json')).version;
   out['OTEL-sdk'] = { version: `@opentelemetry/sdk-metrics ${sdkVersion}` };
   return out;

@@ -229,10 +229,13 @@ def otel_plan(otel: _Otel, rounds: list[dict]) -> Any:
 
 
 def otel_medians(otel: _Otel, rounds: list[dict]) -> dict:
-    """The medians of each OTEL-* figure over the rounds, and the SDK's version."""
+    """The medians of each OTEL-* figure and of each round's on/off over the rounds, and
+    the SDK's version."""
     import statistics
 
     out = {k: {"ops": statistics.median(r[k] for r in rounds)} for k in rounds[0]}
+    for w in ("W1", "W3"):  # on/off of each round (both measured side by side), then the median
+        out[f"OTEL-{w}-ratio"] = {"ratio": statistics.median(r[f"OTEL-{w}-on"] / r[f"OTEL-{w}-off"] for r in rounds)}
     return out | {"OTEL-sdk": {"version": otel.version()}}
 
 

@@ -41,6 +41,8 @@ const METER_NAME = 'redbridge';
 // Events queued at most between two batches (then dropped and counted), and taken per call.
 const QUEUE_CAPACITY = 100000;
 const BATCH = 4096;
+// How long events gather after the first before they are recorded.
+const DRAIN_DELAY_MS = 50;
 
 const G = METRIC_GROUP;
 // Every instrument: group, kind, name, unit, description, the config key of its buckets.
@@ -241,7 +243,7 @@ class Recorder {
   }
 }
 
-let active = null; // { recorder, gauges, callbacks } while init'ed with metrics on
+let active = null; // { recorder, gauges, timer } while init'ed with metrics on
 
 /** Records every gathered event now; returns how many. */
 function drain() {
@@ -319,11 +321,20 @@ class OpenTelemetry {
       gauges.push([count, observe]);
     }
     active = { recorder, gauges };
-    native.observeStart(() => {
+    // Woken when events start to gather: they are recorded DRAIN_DELAY_MS later, all at
+    // once (a wake and a take per event would cost more than recording it).
+    const drainLater = () => {
+      active.timer = null;
       try {
         drain();
       } catch {
         // Telemetry never breaks the application.
+      }
+    };
+    native.observeStart(() => {
+      if (active && !active.timer) {
+        active.timer = setTimeout(drainLater, DRAIN_DELAY_MS);
+        active.timer.unref();
       }
     }, QUEUE_CAPACITY);
   }
@@ -333,6 +344,7 @@ class OpenTelemetry {
     if (!active) return;
     drain();
     native.observeStop();
+    if (active.timer) clearTimeout(active.timer);
     for (const [gauge, callback] of active.gauges || []) gauge.removeCallback(callback);
     active = null;
   }

@@ -262,11 +262,11 @@ class _Recorder:
             if duration is not None:
                 record = duration.record
                 for value in seconds:
-                    record(value, attributes=attrs)
+                    record(value, attrs)
             if errors is not None:
-                errors.add(len(seconds), attributes=error_attrs)
+                errors.add(len(seconds), error_attrs)
             if published is not None:
-                published.add(len(seconds), attributes=publish_attrs)
+                published.add(len(seconds), publish_attrs)
         for event in others:
             self._other(event)
         for event in counts:
