@@ -854,7 +854,7 @@ function settleNow(reply, shape) {
 }
 
 // How `_submit` hands a request of each kind to the native client (no closure per call).
-const SUBMIT = (native, tag, args) => native.submit(args, tag);
+const SUBMIT = (native, tag, args) => native.fast(args, tag);
 const SUBMIT_SCRIPT = (native, tag, script, keys, rest) => native.submitScript(script, keys, rest, tag);
 const SUBMIT_SCAN = (native, tag, scan) => native.submitScan(scan, tag);
 const SUBMIT_PIPELINE = (native, tag, cmds, transaction, normal) => native.submitPipeline(cmds, transaction, tag, normal);
@@ -955,6 +955,11 @@ function settleBatch(flat) {
     }
   }
   if (retiring.length) sweepRetiring();
+}
+
+/** `settleBatch` for replies read on the JS thread's own connection: `tag, reply, …` as arguments. */
+function settleArgs(...flat) {
+  settleBatch(flat);
 }
 
 /** True when a request with sequence number `seq` or older still waits. */
@@ -1362,7 +1367,9 @@ class RedisClient extends EventEmitter {
   async _connected(overrides) {
     let native;
     try {
-      native = new NativeClient(this._url, this._options.concat(overrides), emitGuardWarning, settleBatch);
+      native = new NativeClient(this._url, this._options.concat(overrides), emitGuardWarning, settleBatch, settleArgs);
+      // `submit` for commands without a class method's per-call checks (lib.rs fastSubmit).
+      native.fast = native.fastSubmit();
     } catch (e) {
       throw new TypeError(e.message);
     }

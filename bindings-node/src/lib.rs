@@ -19,6 +19,7 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+mod fast;
 mod loop_io;
 // Public so that its #[napi] functions count as used in the test build too (clippy
 // --all-targets), as the exported classes of the other modules do.
@@ -363,23 +364,29 @@ unsafe fn completions_js(
     env: sys::napi_env,
     done: Vec<redbridge::Completion>,
 ) -> Result<sys::napi_value> {
-    {
-        let mut items = Vec::with_capacity(done.len() * 2);
-        for (tag, result) in done {
-            let mut t = ptr::null_mut();
-            check(sys::napi_create_double(env, tag as f64, &mut t))?;
-            items.push(t);
-            let buffers = tag & 1 == 1;
-            items.push(match result {
-                Ok(Done::Reply(v)) => js_value(env, v, buffers)?,
-                Ok(Done::Slots(slots)) => Reply::to_napi_value(env, Reply::Slots(slots, buffers))?,
-                Ok(Done::Page(Some(items))) => js_value(env, Value::Array(items), buffers)?,
-                Ok(Done::Page(None)) => js_value(env, Value::Nil, false)?,
-                Err(e) => js_error(env, &e)?,
-            });
-        }
-        js_array(env, items)
+    js_array(env, completion_values(env, done)?)
+}
+
+/// Completions as a flat list of JS values: tag, reply, tag, reply, …
+pub(crate) unsafe fn completion_values(
+    env: sys::napi_env,
+    done: Vec<redbridge::Completion>,
+) -> Result<Vec<sys::napi_value>> {
+    let mut items = Vec::with_capacity(done.len() * 2);
+    for (tag, result) in done {
+        let mut t = ptr::null_mut();
+        check(sys::napi_create_double(env, tag as f64, &mut t))?;
+        items.push(t);
+        let buffers = tag & 1 == 1;
+        items.push(match result {
+            Ok(Done::Reply(v)) => js_value(env, v, buffers)?,
+            Ok(Done::Slots(slots)) => Reply::to_napi_value(env, Reply::Slots(slots, buffers))?,
+            Ok(Done::Page(Some(items))) => js_value(env, Value::Array(items), buffers)?,
+            Ok(Done::Page(None)) => js_value(env, Value::Nil, false)?,
+            Err(e) => js_error(env, &e)?,
+        });
     }
+    Ok(items)
 }
 
 impl TypeName for Drained {
@@ -401,8 +408,39 @@ fn bad_config(e: redbridge::Error) -> Error {
 #[napi]
 pub struct NativeClient {
     client: redbridge::Client,
-    batcher: Option<(Batcher, Arc<KeepAlive>)>,
-    io: Option<LoopHandle>,
+    crossing: Option<Arc<Crossing>>,
+}
+
+/// The batched crossing of one client: its batcher, what keeps the process alive while
+/// requests are out, and the JS thread's own connection. Shared with the client's fast
+/// submit function ([`fast`]).
+pub(crate) struct Crossing {
+    batcher: Batcher,
+    keep_alive: Arc<KeepAlive>,
+    io: LoopHandle,
+}
+
+impl Crossing {
+    /// Submits through `submit`: undefined when queued (its completion keeps the process
+    /// alive until it is settled), or what to return at once — a reply answered without
+    /// I/O, or the Error of a request that could not be made. On the JS thread.
+    pub(crate) fn enqueue(
+        &self,
+        env: sys::napi_env,
+        tag: u64,
+        submit: impl FnOnce(&Batcher, u64) -> redbridge::Result<Option<Value>>,
+    ) -> Either<Reply, ()> {
+        match submit(&self.batcher, tag) {
+            Ok(None) => {
+                // SAFETY: called on the JS thread with its env.
+                unsafe { self.keep_alive.add(env, 1) };
+                self.io.0.after_submit();
+                Either::B(())
+            }
+            Ok(Some(v)) => Either::A(Reply::Value(v, tag & 1 == 1)),
+            Err(e) => Either::A(Reply::Failure(e)),
+        }
+    }
 }
 
 /// The JS thread's own connection's libuv side.
@@ -418,7 +456,8 @@ unsafe impl Sync for LoopHandle {}
 impl NativeClient {
     /// `url` (optional), then `[name, value]` option pairs with the core's option names;
     /// `warn(message)` receives guard warnings (on the JS thread); `settle(batch)` receives
-    /// the completions of `submit`ted commands (see `Drained`).
+    /// the completions of `submit`ted commands (see `Drained`) and `settleArgs(tag, reply,
+    /// …)` those read on the JS thread's own connection, as arguments (no array to fill).
     #[napi(constructor)]
     pub fn new(
         env: Env,
@@ -426,6 +465,7 @@ impl NativeClient {
         options: Vec<Vec<String>>,
         warn: Option<Function<String, ()>>,
         settle: Option<Function<Drained, ()>>,
+        settle_args: Option<Function<'_>>,
     ) -> Result<Self> {
         let mut builder = match url {
             Some(u) => ConfigBuilder::from_url(&u).map_err(bad_config)?,
@@ -453,11 +493,12 @@ impl NativeClient {
         let config = builder.build().map_err(bad_config)?;
         let _rt = redbridge::runtime::runtime().enter();
         let client = redbridge::Client::new(config).map_err(bad_config)?;
-        let mut io = None;
-        let batcher = match settle {
+        let crossing = match settle {
             None => None,
             Some(settle) => {
-                let settle_fn = settle.value().value;
+                let settle_fn = settle_args
+                    .as_ref()
+                    .map_or(settle.value().value, |f| f.value().value);
                 let tsfn: SettleFn = settle
                     .build_threadsafe_function()
                     .callee_handled::<false>()
@@ -476,22 +517,22 @@ impl NativeClient {
                     tsfn.call(drained, ThreadsafeFunctionCallMode::NonBlocking);
                 });
                 // SAFETY: on the JS thread, with its env and the settle function.
-                io = Some(LoopHandle(unsafe {
+                let io = LoopHandle(unsafe {
                     loop_io::LoopIo::new(
                         env.raw(),
                         batcher.clone(),
                         Arc::clone(&keep_alive),
                         settle_fn,
                     )?
-                }));
-                Some((batcher, keep_alive))
+                });
+                Some(Arc::new(Crossing {
+                    batcher,
+                    keep_alive,
+                    io,
+                }))
             }
         };
-        Ok(NativeClient {
-            client,
-            batcher,
-            io,
-        })
+        Ok(NativeClient { client, crossing })
     }
 
     /// Queues one command for the batched crossing; its reply reaches `settle` with `tag`
@@ -569,33 +610,34 @@ impl NativeClient {
         })
     }
 
-    /// Submits through `submit`: undefined when queued (its completion keeps the process
-    /// alive until it is settled), or what to return at once — a reply answered without
-    /// I/O, or the Error of a request that could not be made.
+    /// [`Crossing::enqueue`] on this client's crossing.
     fn enqueue(
         &self,
         env: Env,
         tag: f64,
         submit: impl FnOnce(&Batcher, u64) -> redbridge::Result<Option<Value>>,
     ) -> Either<Reply, ()> {
-        let Some((batcher, keep_alive)) = &self.batcher else {
-            return Either::A(Reply::Failure(redbridge::Error::invalid(
+        match &self.crossing {
+            Some(c) => c.enqueue(env.raw(), tag as u64, submit),
+            None => Either::A(Reply::Failure(redbridge::Error::invalid(
                 "this client was made without a settle callback",
-            )));
-        };
-        let tag = tag as u64;
-        match submit(batcher, tag) {
-            Ok(None) => {
-                // SAFETY: called on the JS thread with its env.
-                unsafe { keep_alive.add(env.raw(), 1) };
-                if let Some(io) = &self.io {
-                    io.0.sync();
-                }
-                Either::B(())
-            }
-            Ok(Some(v)) => Either::A(Reply::Value(v, tag & 1 == 1)),
-            Err(e) => Either::A(Reply::Failure(e)),
+            ))),
         }
+    }
+
+    /// A function `(args, tag)` that does what `submit` does for a command of strings and
+    /// Buffers, without the per-call checks of a class method or an argument vector: the
+    /// arguments are read into a reused buffer (see [`fast`]).
+    #[napi(ts_return_type = "(args: Array<string | Buffer>, tag: number) => unknown")]
+    pub fn fast_submit(&self, env: Env) -> Result<Unknown<'_>> {
+        let Some(c) = &self.crossing else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "this client was made without a settle callback",
+            ));
+        };
+        // SAFETY: on the JS thread with its env.
+        unsafe { fast::submitter(env.raw(), Arc::clone(c)) }
     }
 
     /// Waits until the connection is up; resolves with null or the connect error.
@@ -718,8 +760,8 @@ impl NativeClient {
     /// Closes every connection; later calls fail with a connection error.
     #[napi]
     pub fn close(&self) {
-        if let Some(io) = &self.io {
-            io.0.close();
+        if let Some(c) = &self.crossing {
+            c.io.0.close();
         }
         self.client.close();
     }

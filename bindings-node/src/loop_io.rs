@@ -3,7 +3,7 @@
 //! no thread hop. The core decides which requests go this way and what their replies
 //! mean ([`Batcher::with_loop_io`]); this module only keeps a libuv poller and timer in
 //! step with [`Batcher::loop_watch`] and hands completions to the package's
-//! `settleBatch`, exactly as the batched crossing does.
+//! `settleArgs`, as the batched crossing hands them to `settleBatch`.
 //!
 //! libuv's functions are Node's own (exported by the `node` executable, as for any
 //! addon built with node-gyp); handle types and sizes come from libuv at run time.
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use napi::sys;
 use redbridge::{Batcher, Completion};
 
-use crate::{check, completions_js, KeepAlive};
+use crate::{check, completion_values, KeepAlive};
 
 /// `uv_handle_type` values (uv.h: UV_UNKNOWN_HANDLE = 0, then ASYNC, CHECK, FS_EVENT,
 /// FS_POLL, HANDLE, IDLE, NAMED_PIPE, POLL, PREPARE, PROCESS, STREAM, TCP, TIMER).
@@ -55,6 +55,9 @@ extern "C" {
     fn uv_close(h: Handle, cb: Option<unsafe extern "C" fn(Handle)>);
     fn uv_unref(h: Handle);
 }
+
+/// The most arguments one `settleArgs` call gets (an even number: tag and reply pairs).
+const MAX_ARGS: usize = 1024;
 
 fn layout(kind: c_int) -> Layout {
     // SAFETY: uv_handle_size only reads a table.
@@ -111,7 +114,7 @@ pub(crate) struct LoopIo {
 
 impl LoopIo {
     /// Sets up the timer (the poller comes with the first connection). `settle` is the
-    /// package's `settleBatch`.
+    /// package's `settleArgs`.
     pub(crate) unsafe fn new(
         env: sys::napi_env,
         batcher: Batcher,
@@ -212,6 +215,14 @@ impl LoopIo {
         }
     }
 
+    /// After a submit: a request staged for this turn arms the end-of-turn flush; nothing
+    /// else a submit does changes what the loop watches, so an armed flush needs no sync.
+    pub(crate) fn after_submit(&self) {
+        if !self.flush_armed.get() {
+            self.sync();
+        }
+    }
+
     unsafe fn stop_poll(&self) {
         let h = self.poll.replace(ptr::null_mut());
         if !h.is_null() {
@@ -223,8 +234,9 @@ impl LoopIo {
         self.poll_fd.set(None);
     }
 
-    /// Hands completions to `settleBatch` on the JS thread, as a macrotask callback
-    /// (microtasks run after it).
+    /// Hands completions to `settleArgs` on the JS thread, as a macrotask callback
+    /// (microtasks run after it): `tag, reply, …` as its arguments, at most
+    /// `MAX_ARGS` per call.
     unsafe fn settle(&self, done: Vec<Completion>) {
         if done.is_empty() {
             return;
@@ -236,20 +248,30 @@ impl LoopIo {
             return;
         }
         let _ = (|| -> napi::Result<()> {
-            let batch = completions_js(env, done)?;
+            let values = completion_values(env, done)?;
             let mut func = ptr::null_mut();
             check(sys::napi_get_reference_value(env, self.settle, &mut func))?;
             // napi_make_callback wants an object as `this`.
             let mut recv = ptr::null_mut();
             check(sys::napi_get_global(env, &mut recv))?;
-            let mut result = ptr::null_mut();
-            let status = sys::napi_make_callback(env, self.ctx, recv, func, 1, &batch, &mut result);
-            if status == sys::Status::napi_pending_exception {
-                // What settleBatch threw goes to process 'uncaughtException', as it
-                // would from any libuv callback.
-                let mut err = ptr::null_mut();
-                sys::napi_get_and_clear_last_exception(env, &mut err);
-                sys::napi_fatal_exception(env, err);
+            for args in values.chunks(MAX_ARGS) {
+                let mut result = ptr::null_mut();
+                let status = sys::napi_make_callback(
+                    env,
+                    self.ctx,
+                    recv,
+                    func,
+                    args.len(),
+                    args.as_ptr(),
+                    &mut result,
+                );
+                if status == sys::Status::napi_pending_exception {
+                    // What settleArgs threw goes to process 'uncaughtException', as it
+                    // would from any libuv callback.
+                    let mut err = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut err);
+                    sys::napi_fatal_exception(env, err);
+                }
             }
             Ok(())
         })();
