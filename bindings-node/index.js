@@ -2429,3 +2429,8 @@ module.exports = {
   OpenTelemetry: observability.OpenTelemetry,
   METRIC_GROUP: observability.METRIC_GROUP,
 };
+// For scripts/method-coverage.js: the command a table-built method sends for `args`
+// (undefined for a method outside the table). Not part of the API.
+Object.defineProperty(module.exports, '_commandArgs', {
+  value: (method, args) => (Object.prototype.hasOwnProperty.call(COMMANDS, method) ? COMMANDS[method][0](...args) : undefined),
+});

@@ -1,12 +1,30 @@
-// Measures the command surface (issue #16): node-redis's camelCase command methods (the
-// commands map of the installed @redis/client), which of them are for commands Redis 7.0
-// has (spec/servers.json, by the command file's name), and how many redbridge's client has.
-//   node scripts/method-coverage.js [package dir, default ..] [--missing] [--unmatched]
+// Measures the command surface (issue #16) against the installed node-redis (@redis/client):
+// its camelCase command methods, which of them are for commands Redis 7.0 has
+// (spec/servers.json, by the command file's name), and for each of those whether redbridge's
+// client
+//   - has it, in both casings;
+//   - has a call in the differential test (test/differential-cases.js), which compares the
+//     replies and error classes with node-redis's under RESP2 and RESP3;
+//   - builds, for every such call, the same command node-redis builds (node-redis's own
+//     parseCommand against the table's builder; methods outside the table are left to the
+//     differential test);
+//   - accepts in index.d.ts every argument list node-redis's types accept (a call spread from
+//     node-redis's Parameters<>, checked by tsc --strict; --no-types skips it).
+// A method "matches" when all four hold.
+//   node scripts/method-coverage.js [package dir, default ..] [--missing] [--unmatched] [--no-types]
 'use strict';
 const fs = require('fs'), path = require('path');
+const { execFileSync } = require('child_process');
+
+const ROOT = path.join(__dirname, '..');
+const pkg = path.resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) || ROOT);
 const dir = path.dirname(require.resolve('@redis/client/dist/lib/commands'));
 const c = require('@redis/client/dist/lib/commands').default;
-const servers = JSON.parse(fs.readFileSync(path.join(__dirname, '../../spec/servers.json'))).commands;
+const { BasicCommandParser } = require('@redis/client/dist/lib/client/parser');
+const encodeCommand = require('@redis/client/dist/lib/RESP/encoder').default;
+const servers = JSON.parse(fs.readFileSync(path.join(ROOT, '../spec/servers.json'))).commands;
+
+// node-redis's methods, each with the command it sends (from its file's name).
 const byObj = new Map();
 for (const f of fs.readdirSync(dir)) if (f.endsWith('.js') && f !== 'index.js') { const m = require(path.join(dir, f)); if (m && m.default) byObj.set(m.default, f.slice(0, -3)); }
 const rows = [];
@@ -16,28 +34,103 @@ for (const k of Object.keys(c)) {
   const w = file.split('_');
   let cmd = null;
   for (let n = Math.min(w.length, 3); n > 0; n--) { const cand = w.slice(0, n).join(' '); if (servers[cand]) { cmd = cand; break; } const cand2 = w.slice(0, n).join('-'); if (servers[cand2]) { cmd = cand2; break; } }
-  const redis = cmd && servers[cmd].servers.includes('redis');
-  rows.push({ k, file, cmd, redis });
+  rows.push({ k, file, cmd, redis: Boolean(cmd && servers[cmd].servers.includes('redis')) });
 }
-let ours = null;
-try { const rb = require(process.argv.slice(2).find((a) => !a.startsWith('--')) || '..'); const cl = rb.createClient({}); ours = new Set(); let p = Object.getPrototypeOf(cl); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) ours.add(n); p = Object.getPrototypeOf(p); } } catch (e) { console.error(e.message); }
 const r7 = rows.filter((r) => r.redis);
-console.log('node-redis camelCase command methods:', rows.length, '; for Redis 7.0 commands:', r7.length);
-if (ours) {
-  console.log('redbridge has:', rows.filter((r) => ours.has(r.k)).length, 'of', rows.length, ';', r7.filter((r) => ours.has(r.k)).length, 'of', r7.length, 'for Redis 7.0 commands');
-  if (process.argv.includes('--missing')) console.log(r7.filter((r) => !ours.has(r.k)).map((r) => `${r.k}(${r.cmd})`).join(' '));
+
+const rb = require(pkg);
+const names = (o) => { const out = new Set(); let p = Object.getPrototypeOf(o); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) out.add(n); p = Object.getPrototypeOf(p); } return out; };
+const ours = names(rb.createClient({}));
+
+// The command each side builds for one call: a list of strings (Buffers as latin1), or the
+// error's class name. The same argument objects go to both.
+const text = (v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
+function theirArgs(k, args) {
+  try {
+    const p = new BasicCommandParser();
+    c[k].parseCommand(p, ...args);
+    encodeCommand(p.redisArgs); // its writer refuses what is not a string or Buffer
+    return p.redisArgs.map(text);
+  } catch (e) {
+    return `throws ${e.constructor.name}`;
+  }
 }
+function ourArgs(k, args) {
+  try {
+    const out = rb._commandArgs(k, args);
+    return out === undefined ? undefined : out.map(text);
+  } catch (e) {
+    return `throws ${e.constructor.name}`;
+  }
+}
+// node-redis checks some arguments only when it sends (e.g. a missing key): any refusal
+// before the server equals any other.
+const same = (a, b) => (typeof a === 'string' && typeof b === 'string' ? a.startsWith('throws') && b.startsWith('throws') : JSON.stringify(a) === JSON.stringify(b));
+
+const { STEPS } = require(path.join(ROOT, 'test/differential-cases.js'));
+const cases = new Map();
+for (const [m, args] of STEPS) { if (!cases.has(m)) cases.set(m, []); cases.get(m).push(args); }
+
+// Types: for every method, a call whose arguments are node-redis's Parameters<>.
+function typeErrors(methods) {
+  const file = path.join(ROOT, `scripts/.coverage-${process.pid}.ts`);
+  const lines = ["import type { RedisClientType } from 'redis';", "import type { RedisClient } from '..';",
+    'declare const nr: RedisClientType;', 'declare const rb: RedisClient;'];
+  const at = new Map();
+  for (const k of methods) { at.set(lines.length + 1, k); lines.push(`declare const a_${k}: Parameters<typeof nr.${k}>; rb.${k}(...a_${k});`); }
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  let out = '';
+  try {
+    execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2020', '--moduleResolution', 'node', '--esModuleInterop', '--types', 'node', file], { cwd: ROOT, encoding: 'utf8' });
+  } catch (e) {
+    out = e.stdout;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  const errs = new Map();
+  const re = new RegExp(`${path.basename(file).replace('.', '\\.')}\\((\\d+),\\d+\\): (.*)`);
+  for (const line of out.split('\n')) { const m = re.exec(line); if (m && at.has(Number(m[1]))) errs.set(at.get(Number(m[1])), m[2]); }
+  return errs;
+}
+
+const report = [];
+const typeErr = process.argv.includes('--no-types') ? null : typeErrors(r7.filter((r) => ours.has(r.k)).map((r) => r.k));
+let present = 0, compared = 0, argsChecked = 0, argsSame = 0, typed = 0, matching = 0;
+for (const r of r7) {
+  const problems = [];
+  const has = ours.has(r.k) && ours.has(r.k.toUpperCase());
+  if (has) present++; else problems.push(ours.has(r.k) ? 'no upper-case twin' : 'missing');
+  const calls = cases.get(r.k) || [];
+  if (has && calls.length) compared++; else if (has) problems.push('no differential case');
+  let tableBuilt = false, allSame = true;
+  for (const args of calls) {
+    const o = ourArgs(r.k, args);
+    if (o === undefined) continue;
+    tableBuilt = true;
+    const t = theirArgs(r.k, args);
+    if (!same(o, t)) { allSame = false; problems.push(`args ${JSON.stringify(args)}: node-redis ${JSON.stringify(t)}, redbridge ${JSON.stringify(o)}`); }
+  }
+  if (tableBuilt) { argsChecked++; if (allSame) argsSame++; }
+  if (typeErr) { if (has && !typeErr.has(r.k)) typed++; else if (has) problems.push(`types: ${typeErr.get(r.k)}`); }
+  if (!problems.length) matching++;
+  report.push({ k: r.k, cmd: r.cmd, problems });
+}
+
+console.log(`node-redis ${require('@redis/client/package.json').version} camelCase command methods: ${rows.length}; for Redis 7.0 commands: ${r7.length}`);
+console.log(`redbridge has: ${present} of ${r7.length} (both casings)`);
+console.log(`with a differential case (replies and errors vs node-redis, RESP2 and RESP3): ${compared}`);
+console.log(`same command built as node-redis for every case: ${argsSame} of ${argsChecked} table-built methods (${compared - argsChecked} others: the differential test only)`);
+if (typeErr) console.log(`index.d.ts accepts node-redis's argument types: ${typed} of ${present}`);
+console.log(`present and matching: ${matching} of ${r7.length}`);
+if (process.argv.includes('--missing')) for (const r of report) if (r.problems.length) console.log(`  ${r.k} (${r.cmd}): ${r.problems.join('; ')}`);
 if (process.argv.includes('--unmatched')) console.log(rows.filter((r) => !r.redis).map((r) => `${r.k}:${r.file}:${r.cmd}`).join('\n'));
 
 // The other client methods: what a created node-redis client has beyond the command map and
 // EventEmitter (module namespaces such as json/ft left out: modules are not Redis 7.0's).
-if (ours) {
-  const { EventEmitter } = require('node:events');
-  const names = (o) => { const out = new Set(); let p = Object.getPrototypeOf(o); while (p && p !== Object.prototype) { for (const n of Object.getOwnPropertyNames(p)) out.add(n); p = Object.getPrototypeOf(p); } return out; };
-  const theirs = names(require('redis').createClient());
-  const emitter = new Set(Object.getOwnPropertyNames(EventEmitter.prototype));
-  const modules = new Set(['bf', 'cms', 'cf', 'tDigest', 'topK', 'json', 'ft', 'ts']);
-  const other = [...theirs].filter((n) => /^[a-z]/.test(n) && !c[n] && n !== 'constructor' && !emitter.has(n) && !modules.has(n));
-  console.log('other client methods:', other.filter((n) => ours.has(n)).length, 'of', other.length);
-  if (process.argv.includes('--missing')) console.log(other.filter((n) => !ours.has(n)).join(' '));
-}
+const { EventEmitter } = require('node:events');
+const theirs = names(require('redis').createClient());
+const emitter = new Set(Object.getOwnPropertyNames(EventEmitter.prototype));
+const modules = new Set(['bf', 'cms', 'cf', 'tDigest', 'topK', 'json', 'ft', 'ts']);
+const other = [...theirs].filter((n) => /^[a-z]/.test(n) && !c[n] && n !== 'constructor' && !emitter.has(n) && !modules.has(n));
+console.log('other client methods:', other.filter((n) => ours.has(n)).length, 'of', other.length);
+if (process.argv.includes('--missing')) console.log('  ' + other.filter((n) => !ours.has(n)).join(' '));
