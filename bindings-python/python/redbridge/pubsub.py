@@ -440,6 +440,12 @@ class PubSubWorkerThread(threading.Thread):
         self._running.clear()
 
 
+def _retrieved(wait: "asyncio.Future[Any]") -> None:
+    """Marks the outcome of a kept native wait as seen: nobody may read it (closed)."""
+    if not wait.cancelled():
+        wait.exception()
+
+
 class AsyncPubSub(_Subscriptions):
     """redis-py's asyncio PubSub: ``await p.subscribe("ch"); await p.get_message()``."""
 
@@ -453,6 +459,10 @@ class AsyncPubSub(_Subscriptions):
                          max_messages, max_bytes, push_handler_func)
         # ``run(start, *args)`` awaits a native call that settles an asyncio future.
         self._run = run
+        # The native wait for the next event, kept when a caller stops waiting for it
+        # (timeout, cancellation): the core may have taken the event off its queue
+        # already, so the next read takes it from here, in order.
+        self._pending: "Optional[asyncio.Future[Any]]" = None
 
     async def __aenter__(self) -> "AsyncPubSub":
         return self
@@ -500,14 +510,30 @@ class AsyncPubSub(_Subscriptions):
         await self._change("sunsubscribe", self._forget("sunsubscribe", args))
 
     async def _next(self, timeout: Optional[float]) -> Any:
-        raw = self._native.try_next()
-        if raw is not None or timeout == 0:
-            return raw
-        wait = self._run(self._native.next_async)
-        try:
-            return await (wait if timeout is None else asyncio.wait_for(wait, timeout))
-        except asyncio.TimeoutError:
-            return None  # the cancelled wait lost no message
+        """The next event tuple, or None once ``timeout`` seconds passed (None: no limit).
+        A caller that stops waiting (timeout, cancellation) leaves the native wait
+        running in ``_pending``: an event it took off the core's queue is the next one
+        read, never lost or overtaken."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = self._pending
+            if wait is None:
+                raw = self._native.try_next()
+                if raw is not None or timeout == 0:
+                    return raw
+                wait = self._pending = asyncio.ensure_future(self._run(self._native.next_async))
+                wait.add_done_callback(_retrieved)
+            try:
+                if deadline is None:
+                    await asyncio.shield(wait)
+                else:
+                    await asyncio.wait_for(asyncio.shield(wait), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                return None
+            if self._pending is wait:
+                self._pending = None
+                return wait.result()
+            # Another reader took this event: wait for the next one.
 
     async def _deliver(self, raw: Any, ignore_subscribe_messages: bool) -> Optional[Dict[str, Any]]:
         """``_message`` with coroutine handlers awaited."""
@@ -567,6 +593,9 @@ class AsyncPubSub(_Subscriptions):
         if not self._closed:
             self._closed = True
             self._native.close()
+        # A reader still in the native wait gets its closed error; a later subscribe reads
+        # from the new subscriber.
+        self._pending = None
         self._forget_all()
 
     async def aclose(self) -> None:
