@@ -71,6 +71,11 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
       return out;
     },
   ],
+  clientTracking: [
+    () => {
+      throw new TypeError("clientTracking: CLIENT TRACKING is not supported: use the clientSideCache option, which tracks keys on the connection the cache reads");
+    },
+  ],
   clientTrackingInfo: [() => ["CLIENT", "TRACKINGINFO"], shapes.pairsToObject],
   clientUnblock: [
     (clientId, mode) => {
@@ -210,6 +215,11 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
   hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
   hRandFieldCountWithValues: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count"), "WITHVALUES"], shapes.fieldValues],
+  hello: [
+    () => {
+      throw new TypeError("hello: HELLO is not supported: the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection");
+    },
+  ],
   lastSave: [() => ["LASTSAVE"]],
   latencyDoctor: [() => ["LATENCY", "DOCTOR"]],
   latencyGraph: [(event) => ["LATENCY", "GRAPH", arg(event, "event")]],
@@ -283,6 +293,11 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   pubSubShardNumSub: [(channels) => ["PUBSUB", "SHARDNUMSUB", ...(channels === undefined ? [] : list(channels, "channels"))], shapes.pairsToObject],
   publish: [(channel, message) => ["PUBLISH", arg(channel, "channel"), arg(message, "message")]],
   rPopLPush: [(source, destination) => ["RPOPLPUSH", arg(source, "source"), arg(destination, "destination")]],
+  readonly: [
+    () => {
+      throw new TypeError("readonly: READONLY is not supported: a cluster client reads from replicas through its cluster options");
+    },
+  ],
   replicaOf: [(host, port) => ["REPLICAOF", arg(host, "host"), arg(port, "port")]],
   restore: [
     (key, ttl, serializedValue, options) => {

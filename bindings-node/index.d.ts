@@ -79,21 +79,25 @@ export interface ExpirationOptions {
   EXAT?: number | Date;
   PXAT?: number | Date;
   KEEPTTL?: boolean;
-  expiration?: { type: 'EX' | 'PX' | 'EXAT' | 'PXAT'; value: number | Date } | 'KEEPTTL';
+  expiration?: { type: 'EX' | 'PX' | 'EXAT' | 'PXAT'; value: number | Date } | { type: 'KEEPTTL' } | 'KEEPTTL';
 }
 export interface SetOptions extends ExpirationOptions {
   NX?: boolean;
   XX?: boolean;
   GET?: boolean;
-  condition?: 'NX' | 'XX';
+  /** NX, XX, or a compare-and-set condition of newer servers, sent with `matchValue`. */
+  condition?: 'NX' | 'XX' | 'IFEQ' | 'IFNE' | 'IFDEQ' | 'IFDNE';
+  matchValue?: RedisArgument;
 }
-export interface GetExOptions extends ExpirationOptions {
-  PERSIST?: boolean;
-}
+export type GetExOptions =
+  | (ExpirationOptions & { PERSIST?: boolean })
+  | { type: 'EX' | 'PX'; value: number }
+  | { type: 'EXAT' | 'PXAT'; value: number | Date }
+  | { type: 'PERSIST' };
 export interface ScanOptions {
   MATCH?: RedisArgument;
   COUNT?: number;
-  TYPE?: string;
+  TYPE?: RedisArgument;
 }
 export interface ZRangeOptions {
   BY?: 'SCORE' | 'LEX';
@@ -119,7 +123,7 @@ type Fields = Record<string, Arg> | Map<Arg, Arg> | Array<[Arg, Arg]> | Arg[];
 /** ZUNION/ZINTER keys: a key, keys, or keys with weights. */
 type ZKeys = Arg | Arg[] | { key: RedisArgument; weight: number } | Array<{ key: RedisArgument; weight: number }>;
 export interface ZAggregateOptions {
-  AGGREGATE?: 'SUM' | 'MIN' | 'MAX';
+  AGGREGATE?: 'SUM' | 'MIN' | 'MAX' | 'COUNT';
 }
 /** EVAL/EVALSHA/FCALL: the keys (numkeys is counted) and the other arguments. */
 export interface EvalOptions {
@@ -137,10 +141,10 @@ export type BitFieldOperation =
   | { operation: 'GET'; encoding: string; offset: number | string }
   | { operation: 'SET'; encoding: string; offset: number | string; value: number }
   | { operation: 'INCRBY'; encoding: string; offset: number | string; increment: number }
-  | { operation: 'OVERFLOW'; behavior: 'WRAP' | 'SAT' | 'FAIL' };
+  | { operation: 'OVERFLOW'; behavior: 'WRAP' | 'SAT' | 'FAIL' | (string & {}) };
 export interface GeoCoordinates {
-  longitude: number | string;
-  latitude: number | string;
+  longitude: number | RedisArgument;
+  latitude: number | RedisArgument;
 }
 export interface GeoMember extends GeoCoordinates {
   member: RedisArgument;
@@ -228,7 +232,7 @@ export interface CommandSignatures {
   ping(message?: RedisArgument): string;
   echo(message: RedisArgument): string;
   time(): [string, string];
-  info(section?: string): string;
+  info(section?: RedisArgument): string;
   dbSize(): number;
   flushDb(mode?: 'ASYNC' | 'SYNC'): string;
   flushAll(mode?: 'ASYNC' | 'SYNC'): string;
@@ -327,7 +331,7 @@ export interface CommandSignatures {
   zAdd(key: RedisArgument, members: ZMember | ZMember[], options?: ZAddOptions): number;
   zRem(key: RedisArgument, members: Keys): number;
   zScore(key: RedisArgument, member: Arg): number | null;
-  zmScore(key: RedisArgument, members: Arg[]): Array<number | null>;
+  zmScore(key: RedisArgument, members: Keys): Array<number | null>;
   zIncrBy(key: RedisArgument, increment: number, member: Arg): number;
   zCard(key: RedisArgument): number;
   zCount(key: RedisArgument, min: Arg, max: Arg): number;
@@ -426,7 +430,7 @@ export interface CommandSignatures {
   clusterDelSlotsRange(ranges: SlotRange | SlotRange[]): string;
   commandGetKeysAndFlags(args: Arg[]): Array<{ key: string; flags: string[] }>;
   latencyReset(...events: string[]): number;
-  migrate(host: string, port: number, key: RedisArgument | RedisArgument[], destinationDb: number, timeout: number, options?: { COPY?: boolean; REPLACE?: boolean; AUTH?: { username?: RedisArgument; password: RedisArgument } }): string;
+  migrate(host: RedisArgument, port: number, key: RedisArgument | RedisArgument[], destinationDb: number, timeout: number, options?: { COPY?: boolean; REPLACE?: boolean; AUTH?: { username?: RedisArgument; password: RedisArgument } }): string;
   // @generated-begin by spec/generate.py from spec/node.toml
   /** ACL CAT: List the ACL categories or the commands inside a category. */
   aclCat(categoryName?: RedisArgument): string[];
@@ -470,6 +474,8 @@ export interface CommandSignatures {
   clientId(): number;
   /** CLIENT PAUSE: Stop processing commands from clients for some time. */
   clientPause(timeout: number, mode?: 'WRITE' | 'ALL'): string;
+  /** CLIENT TRACKING: not supported (use the clientSideCache option, which tracks keys on the connection the cache reads); rejects with a TypeError. */
+  clientTracking(mode: boolean, options?: { REDIRECT?: number; NOLOOP?: boolean; BCAST?: boolean; PREFIX?: Keys; OPTIN?: boolean; OPTOUT?: boolean }): never;
   /** CLIENT TRACKINGINFO: Return information about server assisted client side caching for the current connection. */
   clientTrackingInfo(): { flags: string[]; redirect: number; prefixes: string[] };
   /** CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection. */
@@ -576,6 +582,8 @@ export interface CommandSignatures {
   hRandFieldCount(key: RedisArgument, count: number): string[];
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
   hRandFieldCountWithValues(key: RedisArgument, count: number): Array<{ field: string; value: string }>;
+  /** HELLO: not supported (the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection); rejects with a TypeError. */
+  hello(protover?: 2 | 3, options?: { AUTH?: { username: RedisArgument; password: RedisArgument }; SETNAME?: string }): never;
   /** LASTSAVE: Get the UNIX time stamp of the last successful save to disk. */
   lastSave(): number;
   /** LATENCY DOCTOR: Return a human readable latency analysis report. */
@@ -642,6 +650,8 @@ export interface CommandSignatures {
   publish(channel: RedisArgument, message: RedisArgument): number;
   /** RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it. */
   rPopLPush(source: RedisArgument, destination: RedisArgument): string | null;
+  /** READONLY: not supported (a cluster client reads from replicas through its cluster options); rejects with a TypeError. */
+  readonly(): never;
   /** REPLICAOF: Make the server a replica of another instance, or promote it as master. */
   replicaOf(host: string, port: number): string;
   /** RESTORE: Create a key using the provided serialized value, previously obtained using DUMP. */
@@ -705,7 +715,7 @@ export interface CommandSignatures {
   /** ZRANK: Determine the index of a member in a sorted set. */
   zRankWithScore(key: RedisArgument, member: RedisArgument): { rank: number; score: number } | null;
   /** ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range. */
-  zRemRangeByLex(key: RedisArgument, min: RedisArgument, max: RedisArgument): number;
+  zRemRangeByLex(key: RedisArgument, min: RedisArgument | number, max: RedisArgument | number): number;
   /** ZREVRANK: Determine the index of a member in a sorted set, with scores ordered from high to low. */
   zRevRankWithScore(key: RedisArgument, member: RedisArgument): { rank: number; score: number } | null;
   // @generated-end
@@ -787,8 +797,8 @@ export declare class RedisClient {
   select(db: number): Promise<void>;
   SELECT(db: number): Promise<void>;
   /** CLIENT SETNAME: every connection is named `name` from now on (it reconnects). */
-  clientSetName(name: string): Promise<string>;
-  CLIENTSETNAME(name: string): Promise<string>;
+  clientSetName(name: RedisArgument): Promise<string>;
+  CLIENTSETNAME(name: RedisArgument): Promise<string>;
   /** The database and name of the options again, no WATCH, fresh connections; credentials from auth() are kept. */
   reset(): Promise<void>;
   /** Keeps the process alive while the client is open, until unref() or close(). */
@@ -940,8 +950,8 @@ export type RedisClientType<S = {}, F = {}> = ProgramMethods<S, F> & {
 /** What auth() and reAuthenticate() take. */
 export interface RedisCredentials {
   /** The ACL user; none: the default user. */
-  username?: string;
-  password?: string;
+  username?: RedisArgument;
+  password?: RedisArgument;
 }
 
 /** node-redis's pool options, as the core's connection options. */

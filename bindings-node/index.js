@@ -101,6 +101,17 @@ function arg(v, what) {
   throw new TypeError(`${what} must be a string, Buffer or number, got ${describe(v)}`);
 }
 
+/** A string, or a Buffer of UTF-8 text as a string: what becomes one of the core's connection options. */
+function optionText(v, what) {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) {
+    const text = v.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(v)) return text;
+    throw new TypeError(`${what} must be UTF-8 text, got a Buffer that is not`);
+  }
+  throw new TypeError(`${what} must be a string, got ${describe(v)}`);
+}
+
 /** A key or a list of keys, flattened. */
 function list(v, what) {
   return Array.isArray(v) ? v.map((x, i) => arg(x, `${what}[${i}]`)) : [arg(v, what)];
@@ -114,20 +125,28 @@ function unixMillis(v) {
   return v instanceof Date ? v.getTime() : v;
 }
 
-/** node-redis's expiration options: { EX | PX | EXAT | PXAT | KEEPTTL } or { expiration: { type, value } }. */
-function expiryArgs(o, allowKeep) {
-  const out = [];
-  if (!o) return out;
-  const e = o.expiration;
-  if (e && typeof e === 'object') out.push(e.type, String(e.type.endsWith('AT') ? (e.type === 'PXAT' ? unixMillis(e.value) : unixSeconds(e.value)) : e.value));
-  else if (e === 'KEEPTTL') out.push('KEEPTTL');
-  if (o.EX !== undefined) out.push('EX', String(o.EX));
-  if (o.PX !== undefined) out.push('PX', String(o.PX));
-  if (o.EXAT !== undefined) out.push('EXAT', String(unixSeconds(o.EXAT)));
-  if (o.PXAT !== undefined) out.push('PXAT', String(unixMillis(o.PXAT)));
-  if (allowKeep && o.KEEPTTL) out.push('KEEPTTL');
-  if (o.PERSIST) out.push('PERSIST');
-  return out;
+/** A time of an expiration option: EXAT/PXAT also take a Date. */
+function expiryTime(type, v) {
+  return String(type === 'EXAT' ? unixSeconds(v) : type === 'PXAT' ? unixMillis(v) : v);
+}
+
+/**
+ * node-redis's expiration options, the first one given: { expiration: { type, value } |
+ * { type: 'KEEPTTL' } | 'KEEPTTL' }, { type, value } / { type: 'PERSIST' } (GETEX), or one
+ * of EX, PX, EXAT, PXAT, KEEPTTL, PERSIST. `otherwise`: what to send when none is given.
+ */
+function expiryArgs(o, otherwise = []) {
+  if (!o) return otherwise;
+  const e = o.expiration !== undefined ? o.expiration : o.type !== undefined ? o : undefined;
+  if (typeof e === 'string') return [e];
+  if (e && typeof e === 'object') {
+    if (e.type === 'KEEPTTL' || e.type === 'PERSIST') return [e.type];
+    return e.value === undefined ? [] : [arg(e.type, 'expiration.type'), expiryTime(e.type, e.value)];
+  }
+  for (const type of ['EX', 'PX', 'EXAT', 'PXAT']) if (o[type] !== undefined) return [type, expiryTime(type, o[type])];
+  if (o.KEEPTTL) return ['KEEPTTL'];
+  if (o.PERSIST) return ['PERSIST'];
+  return otherwise;
 }
 
 function pairs(obj, what) {
@@ -528,9 +547,13 @@ const COMMANDS = {
   get: [(key) => ['GET', arg(key, 'key')]],
   set: [
     (key, value, o) => {
-      const out = ['SET', arg(key, 'key'), arg(value, 'value'), ...expiryArgs(o, true)];
-      if (o && (o.NX || o.condition === 'NX')) out.push('NX');
-      if (o && (o.XX || o.condition === 'XX')) out.push('XX');
+      const out = ['SET', arg(key, 'key'), arg(value, 'value'), ...expiryArgs(o)];
+      // condition: NX, XX, or a compare-and-set word (IFEQ…) with its matchValue
+      if (o && o.condition) {
+        out.push(arg(o.condition, 'options.condition'));
+        if (o.matchValue !== undefined) out.push(arg(o.matchValue, 'options.matchValue'));
+      } else if (o && o.NX) out.push('NX');
+      else if (o && o.XX) out.push('XX');
       if (o && o.GET) out.push('GET');
       return out;
     },
@@ -543,7 +566,7 @@ const COMMANDS = {
   pSetEx: [(key, ms, value) => ['PSETEX', arg(key, 'key'), arg(ms, 'milliseconds'), arg(value, 'value')]],
   getSet: [(key, value) => ['GETSET', arg(key, 'key'), arg(value, 'value')]],
   getDel: [(key) => ['GETDEL', arg(key, 'key')]],
-  getEx: [(key, o) => ['GETEX', arg(key, 'key'), ...expiryArgs(o, false)]],
+  getEx: [(key, o) => ['GETEX', arg(key, 'key'), ...expiryArgs(o, ['PERSIST'])]],
   incr: [(key) => ['INCR', arg(key, 'key')]],
   incrBy: [(key, n) => ['INCRBY', arg(key, 'key'), arg(n, 'increment')]],
   incrByFloat: [(key, n) => ['INCRBYFLOAT', arg(key, 'key'), arg(n, 'increment')], str],
@@ -1618,9 +1641,8 @@ class RedisClient extends EventEmitter {
 
   async _login(given, what) {
     if (given === null || typeof given !== 'object') throw new TypeError(`${what} must be an object, got ${describe(given)}`);
-    const { username, password } = given;
-    if (username !== undefined && typeof username !== 'string') throw new TypeError(`${what}.username must be a string, got ${describe(username)}`);
-    if (password !== undefined && typeof password !== 'string') throw new TypeError(`${what}.password must be a string, got ${describe(password)}`);
+    const username = given.username === undefined ? undefined : optionText(given.username, `${what}.username`);
+    const password = given.password === undefined ? undefined : optionText(given.password, `${what}.password`);
     // AUTH without a username logs in as the default user, whatever the options named.
     const login = [['username', username === undefined ? 'default' : username], ['password', password === undefined ? '' : password]];
     try {
@@ -1642,8 +1664,8 @@ class RedisClient extends EventEmitter {
 
   /** node-redis's CLIENT SETNAME: every connection of this client is named `name` (it reconnects with the name). */
   async clientSetName(name) {
-    if (typeof name !== 'string') throw new TypeError(`clientSetName: name must be a string, got ${describe(name)}`);
-    await this._reopen((now) => [...now.filter(([k]) => k !== 'client_name'), ['client_name', name]]);
+    const text = optionText(name, 'clientSetName: name');
+    await this._reopen((now) => [...now.filter(([k]) => k !== 'client_name'), ['client_name', text]]);
     return 'OK';
   }
 

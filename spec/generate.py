@@ -322,11 +322,20 @@ def js_param_names(params: str) -> list[tuple[str, bool]]:
 def node_method(name: str, m: dict, servers: dict) -> tuple[list[str], str]:
     """(the builder's JS lines, its TypeScript signature) of one generated Node method."""
     where = f"spec/node.toml [{name}]"
-    known = {"command", "params", "args", "returns", "reply", "examples", "compare"}
+    known = {"command", "params", "args", "returns", "reply", "examples", "compare", "declined"}
     if set(m) - known:
         raise SpecError(f"{where}: unknown keys {sorted(set(m) - known)}")
     if m["command"] not in servers["commands"]:
         raise SpecError(f"{where}: {m['command']} is not a command of either server")
+    if "declined" in m:
+        # A method node-redis has and the client does not send: it rejects with a TypeError
+        # (the class of the core's refusals) saying why and what to use instead.
+        if set(m) - {"command", "declined", "params"}:
+            raise SpecError(f"{where}: a declined method takes only command, declined and params")
+        message = json.dumps(f"{name}: {m['command']} is not supported: {m['declined']}")
+        lines = [f"  {name}: [", "    () => {", f"      throw new TypeError({message});", "    },", "  ],"]
+        dts = f"  /** {m['command']}: not supported ({m['declined']}); rejects with a TypeError. */\n  {name}({m.get('params', '')}): never;"
+        return lines, dts
     if m.get("reply") and m["reply"] not in NODE_REPLIES:
         raise SpecError(f"{where}: unknown reply conversion {m['reply']!r}")
     if not m.get("examples"):
@@ -437,8 +446,11 @@ def node_cases(methods: dict) -> str:
     ]
     for name, m in methods.items():
         compare = json.dumps(m.get("compare")) if m.get("compare") else "undefined"
-        out += [f"  [{json.dumps(name)}, () => [{ex}], {compare}]," for ex in m["examples"]]
+        out += [f"  [{json.dumps(name)}, () => [{ex}], {compare}]," for ex in m.get("examples", [])]
     out.append("];")
+    declined = {name: m["declined"] for name, m in methods.items() if "declined" in m}
+    out += ["// The methods the client declines (the `declined` column): name → why.",
+            f"module.exports.declined = {json.dumps(declined, indent=2, ensure_ascii=False)};"]
     return "\n".join(out) + "\n"
 
 

@@ -8,9 +8,10 @@
 //   - builds, for every such call, the same command node-redis builds (node-redis's own
 //     parseCommand against the table's builder; methods outside the table are left to the
 //     differential test);
-//   - accepts in index.d.ts every argument list node-redis's types accept (a call spread from
-//     node-redis's Parameters<>, checked by tsc --strict; --no-types skips it).
-// A method "matches" when all four hold.
+//   - accepts in index.d.ts every argument list node-redis's types accept (each member of
+//     node-redis's Parameters<> against the method's type, checked by tsc --strict;
+//     --no-types skips it).
+// A method "matches" when all four hold; a method the spec declines (`declined`) does not.
 //   node scripts/method-coverage.js [package dir, default ..] [--missing] [--unmatched] [--no-types]
 'use strict';
 const fs = require('fs'), path = require('path');
@@ -68,16 +69,22 @@ function ourArgs(k, args) {
 const same = (a, b) => (typeof a === 'string' && typeof b === 'string' ? a.startsWith('throws') && b.startsWith('throws') : JSON.stringify(a) === JSON.stringify(b));
 
 const { STEPS } = require(path.join(ROOT, 'test/differential-cases.js'));
+const { declined } = require(path.join(ROOT, 'test/spec-cases.generated.js'));
 const cases = new Map();
 for (const [m, args] of STEPS) { if (!cases.has(m)) cases.set(m, []); cases.get(m).push(args); }
 
 // Types: for every method, a call whose arguments are node-redis's Parameters<>.
 function typeErrors(methods) {
   const file = path.join(ROOT, `scripts/.coverage-${process.pid}.ts`);
+  // Accepts<F, P>: true when F (overloads and all) takes each argument list of the union P,
+  // else the first list it refuses, which tsc then names in its error.
   const lines = ["import type { RedisClientType } from 'redis';", "import type { RedisClient } from '..';",
-    'declare const nr: RedisClientType;', 'declare const rb: RedisClient;'];
+    'declare const nr: RedisClientType;', 'declare const rb: RedisClient;',
+    'type List<P> = P extends unknown[] ? P : never;',
+    'type Accepts<F, P> = P extends unknown ? (F extends (...a: List<P>) => unknown ? true : P) : never;',
+    'declare function ok<T extends true>(): T;'];
   const at = new Map();
-  for (const k of methods) { at.set(lines.length + 1, k); lines.push(`declare const a_${k}: Parameters<typeof nr.${k}>; rb.${k}(...a_${k});`); }
+  for (const k of methods) { at.set(lines.length + 1, k); lines.push(`ok<Accepts<typeof rb.${k}, Parameters<typeof nr.${k}>>>();`); }
   fs.writeFileSync(file, lines.join('\n') + '\n');
   let out = '';
   try {
@@ -89,7 +96,12 @@ function typeErrors(methods) {
   }
   const errs = new Map();
   const re = new RegExp(`${path.basename(file).replace('.', '\\.')}\\((\\d+),\\d+\\): (.*)`);
-  for (const line of out.split('\n')) { const m = re.exec(line); if (m && at.has(Number(m[1]))) errs.set(at.get(Number(m[1])), m[2]); }
+  for (const line of out.split('\n')) {
+    const m = re.exec(line);
+    if (m && at.has(Number(m[1]))) errs.set(at.get(Number(m[1])), m[2]);
+    else if (m) throw new Error(`the type check itself fails: ${line}`);
+  }
+  if (out && !errs.size) throw new Error(`tsc failed:\n${out}`);
   return errs;
 }
 
@@ -101,7 +113,9 @@ for (const r of r7) {
   const has = ours.has(r.k) && ours.has(r.k.toUpperCase());
   if (has) present++; else problems.push(ours.has(r.k) ? 'no upper-case twin' : 'missing');
   const calls = cases.get(r.k) || [];
-  if (has && calls.length) compared++; else if (has) problems.push('no differential case');
+  if (has && declined[r.k]) problems.push(`declined: ${declined[r.k]}`);
+  else if (has && calls.length) compared++;
+  else if (has) problems.push('no differential case');
   let tableBuilt = false, allSame = true;
   for (const args of calls) {
     const o = ourArgs(r.k, args);
@@ -118,6 +132,7 @@ for (const r of r7) {
 
 console.log(`node-redis ${require('@redis/client/package.json').version} camelCase command methods: ${rows.length}; for Redis 7.0 commands: ${r7.length}`);
 console.log(`redbridge has: ${present} of ${r7.length} (both casings)`);
+console.log(`declined (rejects with a TypeError saying why; spec/node.toml): ${Object.keys(declined).length}`);
 console.log(`with a differential case (replies and errors vs node-redis, RESP2 and RESP3): ${compared}`);
 console.log(`same command built as node-redis for every case: ${argsSame} of ${argsChecked} table-built methods (${compared - argsChecked} others: the differential test only)`);
 if (typeErr) console.log(`index.d.ts accepts node-redis's argument types: ${typed} of ${present}`);

@@ -249,3 +249,9 @@ module.exports = [
   ["asking", () => [], undefined],
   ["restoreAsking", () => [], undefined],
 ];
+// The methods the client declines (the `declined` column): name → why.
+module.exports.declined = {
+  "hello": "the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection",
+  "clientTracking": "use the clientSideCache option, which tracks keys on the connection the cache reads",
+  "readonly": "a cluster client reads from replicas through its cluster options"
+};
