@@ -27,6 +27,7 @@ use super::{Begin, Client, ScanStream, Script};
 use crate::command::Command;
 use crate::connection::DirectConn;
 use crate::error::{Error, Result};
+use crate::observe::{CloseReason, ConnectionRole, Event};
 use crate::policy::route::{self, Carrier, Work};
 use crate::policy::{self, Decision, Retry, Seat};
 use crate::runtime;
@@ -44,6 +45,20 @@ enum Job {
     /// A Lua script by SHA1 ([`Client::eval_script`]): always carried by the runtime,
     /// since its `EVAL` fallback is a second command that depends on the first's reply.
     Script(ScriptCall),
+    /// A command or pipeline whose attempt on the loop's connection failed and that the
+    /// retry policy resends: carried on by the runtime after `delay`, with its retry
+    /// state (count, start time), so it ends as one request with its retries.
+    Resent {
+        again: Again,
+        retry: Retry,
+        delay: Duration,
+    },
+}
+
+/// What the loop's connection carries, and so what may be resent from it.
+enum Again {
+    Command(Command),
+    Pipeline(Pipeline),
 }
 
 /// A script submitted with its keys and arguments.
@@ -353,7 +368,7 @@ impl Batcher {
             return Vec::new();
         };
         let mut io = lock(own);
-        io.retire();
+        io.retire(&self.inner.client, CloseReason::Application);
         let closed = || {
             Error::new(
                 crate::error::ErrorKind::Connection,
@@ -547,8 +562,8 @@ impl LoopIo {
             match &f.job {
                 Job::Command(cmd) => cmds.push(cmd.cmd()),
                 Job::Pipeline(_) => cmds.extend(chunks.iter().flat_map(|c| c.cmd_iter())),
-                Job::Scan(_) | Job::Script(_) => {
-                    unreachable!("scans and scripts are not sent here")
+                Job::Scan(_) | Job::Script(_) | Job::Resent { .. } => {
+                    unreachable!("scans, scripts and resent requests are not sent here")
                 }
             }
         }
@@ -570,7 +585,13 @@ impl LoopIo {
         done: &mut Vec<Completion>,
         resend: &mut Vec<(u64, Job)>,
     ) {
-        self.retire();
+        // No error: given up after a request on it timed out.
+        let reason = if e.is_some() {
+            CloseReason::Error
+        } else {
+            CloseReason::Timeout
+        };
+        self.retire(client, reason);
         let e = e.unwrap_or_else(|| {
             Error::new(
                 crate::error::ErrorKind::Connection,
@@ -598,11 +619,24 @@ impl LoopIo {
         let config = inner.client.config().clone();
         let redis = engine.redis.clone();
         engine.runtime.spawn_blocking(move || {
+            let began = Instant::now();
             let conn = DirectConn::open(&config, &redis).and_then(|mut c| {
                 c.set_nonblocking(true)?;
                 Ok(c)
             });
             let Some(inner) = weak.upgrade() else { return };
+            inner.client.own_connection_event(|server| match &conn {
+                Ok(_) => Event::ConnectionCreated {
+                    role: ConnectionRole::Direct,
+                    server,
+                    took: began.elapsed(),
+                },
+                Err(e) => Event::ConnectionFailed {
+                    role: ConnectionRole::Direct,
+                    server,
+                    error: e.kind(),
+                },
+            });
             let Some(own) = &inner.own else { return };
             let mut io = lock(own);
             io.opening = false;
@@ -614,9 +648,14 @@ impl LoopIo {
     }
 
     /// Stops using the connection; it stays open until the binding releases it.
-    fn retire(&mut self) {
+    fn retire(&mut self, client: &Client, reason: CloseReason) {
         if let Some(c) = self.conn.take() {
             self.retired.push(c);
+            client.own_connection_event(|server| Event::ConnectionClosed {
+                role: ConnectionRole::Direct,
+                server,
+                reason,
+            });
         }
     }
 }
@@ -652,7 +691,9 @@ impl InFlight {
                     .map(Done::Slots),
                 Err(e) => return settle_failure(client, tag, job, retry, e, done),
             },
-            Job::Scan(_) | Job::Script(_) => unreachable!("scans and scripts are not sent here"),
+            Job::Scan(_) | Job::Script(_) | Job::Resent { .. } => {
+                unreachable!("scans, scripts and resent requests are not sent here")
+            }
         };
         done.push((tag, completion));
         None
@@ -676,9 +717,22 @@ fn settle_failure(
     done: &mut Vec<Completion>,
 ) -> Option<(u64, Job)> {
     match retry.on_error(e) {
-        Decision::RetryAfter(_) => {
+        Decision::RetryAfter(delay) => {
             client.shared.stats.retry();
-            Some((tag, job))
+            let again = match job {
+                Job::Command(cmd) => Again::Command(cmd),
+                Job::Pipeline(pipe) => Again::Pipeline(pipe),
+                // Not carried by the loop's connection: resent as they were.
+                other => return Some((tag, other)),
+            };
+            Some((
+                tag,
+                Job::Resent {
+                    again,
+                    retry,
+                    delay,
+                },
+            ))
         }
         Decision::Fail(e) => {
             let failed = match &job {
@@ -686,7 +740,7 @@ fn settle_failure(
                 Job::Pipeline(pipe) => client
                     .end_pipeline(pipe, Err(e), Some(&retry))
                     .map(Done::Slots),
-                Job::Scan(_) | Job::Script(_) => Err(e),
+                Job::Scan(_) | Job::Script(_) | Job::Resent { .. } => Err(e),
             };
             done.push((tag, failed));
             None
@@ -733,6 +787,23 @@ impl Inner {
                             .eval_script(&call.script, &call.keys, &call.args)
                             .await
                             .map(Done::Reply),
+                        Job::Resent {
+                            again,
+                            retry,
+                            delay,
+                        } => {
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            match again {
+                                Again::Command(cmd) => {
+                                    client.resume(&cmd, retry).await.map(Done::Reply)
+                                }
+                                Again::Pipeline(pipe) => {
+                                    client.resume_pipeline(&pipe, retry).await.map(Done::Slots)
+                                }
+                            }
+                        }
                     };
                     (seq, (tag, done))
                 }));

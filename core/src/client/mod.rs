@@ -366,6 +366,24 @@ impl Client {
         self.end(cmd, result, retry.as_ref())
     }
 
+    /// Carries on with a command whose attempt elsewhere (the event loop's own
+    /// connection) failed and may be retried: `retry` holds that attempt, so the
+    /// retries are counted once and the request ends as one, with its start time.
+    pub(crate) async fn resume(&self, cmd: &Command, mut retry: Retry) -> Result<Value> {
+        let result = self.run(cmd, &mut retry, false).await;
+        self.end(cmd, result, Some(&retry))
+    }
+
+    /// [`Client::resume`] for a pipeline.
+    pub(crate) async fn resume_pipeline(
+        &self,
+        pipe: &Pipeline,
+        mut retry: Retry,
+    ) -> Result<Vec<Result<Value>>> {
+        let result = self.send_pipeline(pipe, &mut retry).await;
+        self.end_pipeline(pipe, result, Some(&retry))
+    }
+
     /// Asks the cache (when it is on) about a command that is about to run.
     pub(crate) fn probe(&self, cmd: &Command) -> Probe {
         if let Some(cache) = &self.shared.cache {

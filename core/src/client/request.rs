@@ -228,6 +228,15 @@ impl Client {
         }
     }
 
+    /// Reports an event of one of this client's own connections to the configured
+    /// address (the direct and the event loop's), when someone listens.
+    pub(crate) fn own_connection_event(&self, make: impl FnOnce(Server<'_>) -> Event<'_>) {
+        let shared = &self.shared;
+        if shared.stats.events.on() {
+            shared.stats.events.emit(&make(Server::of(&shared.config)));
+        }
+    }
+
     /// Counts one finished request, and its error if it failed.
     pub(crate) fn tally<T>(&self, result: Result<T>) -> Result<T> {
         self.shared.stats.request();

@@ -230,10 +230,7 @@ impl SyncClient {
 
     /// Reports an event of the direct connection (when someone listens).
     fn direct_event(&self, make: impl FnOnce(Server<'_>) -> Event<'_>) {
-        let shared = &self.client.shared;
-        if shared.stats.events.on() {
-            shared.stats.events.emit(&make(Server::of(&shared.config)));
-        }
+        self.client.own_connection_event(make);
     }
 
     fn open_direct(&self, fork_generation: u64) -> Result<Direct> {
