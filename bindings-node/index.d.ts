@@ -231,7 +231,7 @@ export interface CommandReply {
 export interface CommandSignatures {
   ping(message?: RedisArgument): string;
   echo(message: RedisArgument): string;
-  time(): [string, string];
+  time(): [`${number}`, `${number}`];
   info(section?: RedisArgument): string;
   dbSize(): number;
   flushDb(mode?: 'ASYNC' | 'SYNC'): string;
@@ -239,11 +239,11 @@ export interface CommandSignatures {
   get(key: RedisArgument): string | null;
   set(key: RedisArgument, value: Arg, options?: SetOptions): string | null;
   mGet(keys: Arg[]): Array<string | null>;
-  mSet(toSet: Fields): string;
+  mSet(toSet: Fields): 'OK';
   mSetNX(toSet: Fields): number;
   setNX(key: RedisArgument, value: Arg): number;
-  setEx(key: RedisArgument, seconds: number, value: Arg): string;
-  pSetEx(key: RedisArgument, milliseconds: number, value: Arg): string;
+  setEx(key: RedisArgument, seconds: number, value: Arg): 'OK';
+  pSetEx(key: RedisArgument, milliseconds: number, value: Arg): 'OK';
   getSet(key: RedisArgument, value: Arg): string | null;
   getDel(key: RedisArgument): string | null;
   getEx(key: RedisArgument, options: GetExOptions): string | null;
@@ -274,12 +274,12 @@ export interface CommandSignatures {
   randomKey(): string | null;
   scan(cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; keys: string[] };
   hSet(key: RedisArgument, fieldOrFields: Arg | Fields, value?: Arg): number;
-  hSetNX(key: RedisArgument, field: Arg, value: Arg): number;
+  hSetNX(key: RedisArgument, field: Arg, value: Arg): 0 | 1;
   hGet(key: RedisArgument, field: Arg): string | null;
   hmGet(key: RedisArgument, fields: Keys): Array<string | null>;
   hGetAll(key: RedisArgument): Record<string, string>;
   hDel(key: RedisArgument, fields: Keys): number;
-  hExists(key: RedisArgument, field: Arg): number;
+  hExists(key: RedisArgument, field: Arg): 0 | 1;
   hIncrBy(key: RedisArgument, field: Arg, increment: number): number;
   hIncrByFloat(key: RedisArgument, field: Arg, increment: number): string;
   hLen(key: RedisArgument): number;
@@ -298,9 +298,9 @@ export interface CommandSignatures {
   lRange(key: RedisArgument, start: number, stop: number): string[];
   lLen(key: RedisArgument): number;
   lIndex(key: RedisArgument, index: number): string | null;
-  lSet(key: RedisArgument, index: number, element: Arg): string;
+  lSet(key: RedisArgument, index: number, element: Arg): 'OK';
   lRem(key: RedisArgument, count: number, element: Arg): number;
-  lTrim(key: RedisArgument, start: number, stop: number): string;
+  lTrim(key: RedisArgument, start: number, stop: number): 'OK';
   lInsert(key: RedisArgument, position: 'BEFORE' | 'AFTER', pivot: Arg, element: Arg): number;
   lPos(key: RedisArgument, element: Arg, options?: { RANK?: number; MAXLEN?: number }): number | null;
   lPosCount(key: RedisArgument, element: Arg, count: number, options?: { RANK?: number; MAXLEN?: number }): number[];
@@ -418,19 +418,19 @@ export interface CommandSignatures {
   clientInfo(): ClientInfo;
   clientList(filter?: { TYPE: 'NORMAL' | 'MASTER' | 'REPLICA' | 'PUBSUB' | 'normal' | 'master' | 'replica' | 'pubsub' } | { ID: Keys }): ClientInfo[];
   clientKill(filters: ClientKillFilter | ClientKillFilter[]): number;
-  clientCaching(value: boolean): string;
-  clientNoEvict(value: boolean): string;
+  clientCaching(value: boolean): 'OK';
+  clientNoEvict(value: boolean): 'OK';
   /** LATENCY HISTOGRAM: per command, its call count and latency buckets (µs → calls). */
   latencyHistogram(...commands: RedisArgument[]): Record<string, { calls: number; histogram_usec: Record<string, number> }>;
   aclLog(count?: number): Array<{ count: number; reason: string; context: string; object: string; username: string; 'age-seconds': number; 'client-info': string; 'entry-id'?: number; 'timestamp-created'?: number; 'timestamp-last-updated'?: number }>;
   aclGetUser(username: RedisArgument): { flags: string[]; passwords: string[]; commands: string; keys: string; channels: string; selectors?: Array<{ commands: string; keys: string; channels: string }> } | null;
   role(): { role: string; [field: string]: unknown };
   clusterSlots(): Array<{ from: number; to: number; master: { host: string; port: number; id: string }; replicas: Array<{ host: string; port: number; id: string }> }>;
-  clusterAddSlotsRange(ranges: SlotRange | SlotRange[]): string;
-  clusterDelSlotsRange(ranges: SlotRange | SlotRange[]): string;
+  clusterAddSlotsRange(ranges: SlotRange | SlotRange[]): 'OK';
+  clusterDelSlotsRange(ranges: SlotRange | SlotRange[]): 'OK';
   commandGetKeysAndFlags(args: Arg[]): Array<{ key: string; flags: string[] }>;
   latencyReset(...events: string[]): number;
-  migrate(host: RedisArgument, port: number, key: RedisArgument | RedisArgument[], destinationDb: number, timeout: number, options?: { COPY?: boolean; REPLACE?: boolean; AUTH?: { username?: RedisArgument; password: RedisArgument } }): string;
+  migrate(host: RedisArgument, port: number, key: RedisArgument | RedisArgument[], destinationDb: number, timeout: number, options?: { COPY?: boolean; REPLACE?: boolean; AUTH?: { username?: RedisArgument; password: RedisArgument } }): 'OK' | 'NOKEY';
   // @generated-begin by spec/generate.py from spec/node.toml
   /** ACL CAT: List the ACL categories or the commands inside a category. */
   aclCat(categoryName?: RedisArgument): string[];
@@ -443,19 +443,19 @@ export interface CommandSignatures {
   /** ACL LIST: List the current ACL rules in ACL config file format. */
   aclList(): string[];
   /** ACL LOAD: Reload the ACLs from the configured ACL file. */
-  aclLoad(): string;
+  aclLoad(): 'OK';
   /** ACL LOG: List latest events denied because of ACLs in place. */
-  aclLogReset(): string;
+  aclLogReset(): 'OK';
   /** ACL SAVE: Save the current ACL rules in the configured ACL file. */
-  aclSave(): string;
+  aclSave(): 'OK';
   /** ACL SETUSER: Modify or create the rules for a specific ACL user. */
-  aclSetUser(username: RedisArgument, rule: Keys): string;
+  aclSetUser(username: RedisArgument, rule: Keys): 'OK';
   /** ACL USERS: List the username of all the configured ACL rules. */
   aclUsers(): string[];
   /** ACL WHOAMI: Return the name of the user associated to the current connection. */
   aclWhoAmI(): string;
   /** ASKING: Sent by cluster clients after an -ASK redirect. */
-  asking(): string;
+  asking(): 'OK';
   /** BGREWRITEAOF: Asynchronously rewrite the append-only file. */
   bgRewriteAof(): string;
   /** BGSAVE: Asynchronously save the dataset to disk. */
@@ -473,7 +473,7 @@ export interface CommandSignatures {
   /** CLIENT ID: Returns the client ID for the current connection. */
   clientId(): number;
   /** CLIENT PAUSE: Stop processing commands from clients for some time. */
-  clientPause(timeout: number, mode?: 'WRITE' | 'ALL'): string;
+  clientPause(timeout: number, mode?: 'WRITE' | 'ALL'): 'OK';
   /** CLIENT TRACKING: not supported (use the clientSideCache option, which tracks keys on the connection the cache reads); rejects with a TypeError. */
   clientTracking(mode: boolean, options?: { REDIRECT?: number; NOLOOP?: boolean; BCAST?: boolean; PREFIX?: Keys; OPTIN?: boolean; OPTOUT?: boolean }): never;
   /** CLIENT TRACKINGINFO: Return information about server assisted client side caching for the current connection. */
@@ -481,9 +481,9 @@ export interface CommandSignatures {
   /** CLIENT UNBLOCK: Unblock a client blocked in a blocking command from a different connection. */
   clientUnblock(clientId: number | string, mode?: 'TIMEOUT' | 'ERROR'): number;
   /** CLIENT UNPAUSE: Resume processing of clients that were paused. */
-  clientUnpause(): string;
+  clientUnpause(): 'OK';
   /** CLUSTER ADDSLOTS: Assign new hash slots to receiving node. */
-  clusterAddSlots(slots: number | number[]): string;
+  clusterAddSlots(slots: number | number[]): 'OK';
   /** CLUSTER BUMPEPOCH: Advance the cluster config epoch. */
   clusterBumpEpoch(): string;
   /** CLUSTER COUNT-FAILURE-REPORTS: Return the number of failure reports active for a given node. */
@@ -491,13 +491,13 @@ export interface CommandSignatures {
   /** CLUSTER COUNTKEYSINSLOT: Return the number of local keys in the specified hash slot. */
   clusterCountKeysInSlot(slot: number): number;
   /** CLUSTER DELSLOTS: Set hash slots as unbound in receiving node. */
-  clusterDelSlots(slots: number | number[]): string;
+  clusterDelSlots(slots: number | number[]): 'OK';
   /** CLUSTER FAILOVER: Forces a replica to perform a manual failover of its master. */
-  clusterFailover(options?: { mode?: 'FORCE' | 'TAKEOVER' }): string;
+  clusterFailover(options?: { mode?: 'FORCE' | 'TAKEOVER' }): 'OK';
   /** CLUSTER FLUSHSLOTS: Delete a node's own slots information. */
-  clusterFlushSlots(): string;
+  clusterFlushSlots(): 'OK';
   /** CLUSTER FORGET: Remove a node from the nodes table. */
-  clusterForget(nodeId: RedisArgument): string;
+  clusterForget(nodeId: RedisArgument): 'OK';
   /** CLUSTER GETKEYSINSLOT: Return local key names in the specified hash slot. */
   clusterGetKeysInSlot(slot: number, count: number): string[];
   /** CLUSTER INFO: Provides info about Redis Cluster node state. */
@@ -507,7 +507,7 @@ export interface CommandSignatures {
   /** CLUSTER LINKS: Returns a list of all TCP links to and from peer nodes in cluster. */
   clusterLinks(): Array<{ direction: string; node: string; 'create-time': number; events: string; 'send-buffer-allocated': number; 'send-buffer-used': number }>;
   /** CLUSTER MEET: Force a node cluster to handshake with another node. */
-  clusterMeet(host: string, port: number): string;
+  clusterMeet(host: string, port: number): 'OK';
   /** CLUSTER MYID: Return the node id. */
   clusterMyId(): string;
   /** CLUSTER MYSHARDID: Returns the shard ID of a node. */
@@ -519,13 +519,13 @@ export interface CommandSignatures {
   /** CLUSTER REPLICATE: Reconfigure a node as a replica of the specified master node. */
   clusterReplicate(nodeId: RedisArgument): string;
   /** CLUSTER RESET: Reset a Redis Cluster node. */
-  clusterReset(options?: { mode?: 'HARD' | 'SOFT' }): string;
+  clusterReset(options?: { mode?: 'HARD' | 'SOFT' }): 'OK';
   /** CLUSTER SAVECONFIG: Forces the node to save cluster state on disk. */
-  clusterSaveConfig(): string;
+  clusterSaveConfig(): 'OK';
   /** CLUSTER SET-CONFIG-EPOCH: Set the configuration epoch in a new node. */
-  clusterSetConfigEpoch(configEpoch: number): string;
+  clusterSetConfigEpoch(configEpoch: number): 'OK';
   /** CLUSTER SETSLOT: Bind a hash slot to a specific node. */
-  clusterSetSlot(slot: number, state: 'IMPORTING' | 'MIGRATING' | 'STABLE' | 'NODE', nodeId?: RedisArgument): string;
+  clusterSetSlot(slot: number, state: 'IMPORTING' | 'MIGRATING' | 'STABLE' | 'NODE', nodeId?: RedisArgument): 'OK';
   /** COMMAND: Get array of Redis command details. */
   command(): Array<CommandReply>;
   /** COMMAND COUNT: Get total number of Redis commands. */
@@ -555,7 +555,7 @@ export interface CommandSignatures {
   /** FUNCTION DUMP: Dump all functions into a serialized binary payload. */
   functionDump(): string;
   /** FUNCTION FLUSH: Deleting all functions. */
-  functionFlush(mode?: 'ASYNC' | 'SYNC'): string;
+  functionFlush(mode?: 'ASYNC' | 'SYNC'): 'OK';
   /** FUNCTION KILL: Kill the function currently in execution. */
   functionKill(): string;
   /** FUNCTION LIST: List information about all the functions. */
@@ -565,7 +565,7 @@ export interface CommandSignatures {
   /** FUNCTION LOAD: Create a function with the given arguments (name, code, description). */
   functionLoad(code: RedisArgument, options?: { REPLACE?: boolean }): string;
   /** FUNCTION RESTORE: Restore all the functions on the given payload. */
-  functionRestore(dump: RedisArgument, options?: { mode?: 'FLUSH' | 'APPEND' | 'REPLACE' }): string;
+  functionRestore(dump: RedisArgument, options?: { mode?: 'FLUSH' | 'APPEND' | 'REPLACE' }): 'OK';
   /** FUNCTION STATS: Return information about the function currently running (name, description, duration). */
   functionStats(): { running_script: { name: string; command: string[]; duration_ms: number } | null; engines: Record<string, { libraries_count: number; functions_count: number }> };
   /** GEODIST: Returns the distance between two members of a geospatial index. */
@@ -575,7 +575,7 @@ export interface CommandSignatures {
   /** GEOPOS: Returns longitude and latitude of members of a geospatial index. */
   geoPos(key: RedisArgument, member: Keys): Array<{ longitude: number | string; latitude: number | string } | null>;
   /** GETBIT: Returns the bit value at offset in the string value stored at key. */
-  getBit(key: RedisArgument, offset: number): number;
+  getBit(key: RedisArgument, offset: number): 0 | 1;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
   hRandField(key: RedisArgument): string | null;
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
@@ -607,7 +607,7 @@ export interface CommandSignatures {
   /** MEMORY MALLOC-STATS: Show allocator internal stats. */
   memoryMallocStats(): string;
   /** MEMORY PURGE: Ask the allocator to release memory. */
-  memoryPurge(): string;
+  memoryPurge(): 'OK';
   /** MEMORY STATS: Show memory usage details. */
   memoryStats(): Record<string, number | Record<string, number>>;
   /** MEMORY USAGE: Estimate the memory usage of a key. */
@@ -615,9 +615,9 @@ export interface CommandSignatures {
   /** MODULE LIST: List all modules loaded by the server. */
   moduleList(): Array<Record<string, unknown>>;
   /** MODULE LOAD: Load a module. */
-  moduleLoad(path: RedisArgument, moduleArguments?: Arg[]): string;
+  moduleLoad(path: RedisArgument, moduleArguments?: Arg[]): 'OK';
   /** MODULE UNLOAD: Unload a module. */
-  moduleUnload(name: RedisArgument): string;
+  moduleUnload(name: RedisArgument): 'OK';
   /** MOVE: Move a key to another database. */
   move(key: RedisArgument, db: number): number;
   /** OBJECT ENCODING: Inspect the internal encoding of a Redis object. */
@@ -655,25 +655,25 @@ export interface CommandSignatures {
   /** REPLICAOF: Make the server a replica of another instance, or promote it as master. */
   replicaOf(host: string, port: number): string;
   /** RESTORE: Create a key using the provided serialized value, previously obtained using DUMP. */
-  restore(key: RedisArgument, ttl: number, serializedValue: RedisArgument, options?: { REPLACE?: boolean; ABSTTL?: boolean; IDLETIME?: number; FREQ?: number }): string;
+  restore(key: RedisArgument, ttl: number, serializedValue: RedisArgument, options?: { REPLACE?: boolean; ABSTTL?: boolean; IDLETIME?: number; FREQ?: number }): 'OK';
   /** RESTORE-ASKING: An internal command for migrating keys in a cluster. */
   restoreAsking(): string;
   /** SPUBLISH: Post a message to a shard channel. */
   sPublish(channel: RedisArgument, message: RedisArgument): number;
   /** SCRIPT DEBUG: Set the debug mode for executed scripts. */
-  scriptDebug(mode: 'YES' | 'SYNC' | 'NO'): string;
+  scriptDebug(mode: 'YES' | 'SYNC' | 'NO'): 'OK';
   /** SCRIPT EXISTS: Check existence of scripts in the script cache. */
   scriptExists(sha1: Keys): number[];
   /** SCRIPT FLUSH: Remove all the scripts from the script cache. */
-  scriptFlush(mode?: 'ASYNC' | 'SYNC'): string;
+  scriptFlush(mode?: 'ASYNC' | 'SYNC'): 'OK';
   /** SCRIPT KILL: Kill the script currently in execution. */
-  scriptKill(): string;
+  scriptKill(): 'OK';
   /** SCRIPT LOAD: Load the specified Lua script into the script cache. */
   scriptLoad(script: RedisArgument): string;
   /** SETBIT: Sets or clears the bit at offset in the string value stored at key. */
-  setBit(key: RedisArgument, offset: number, value: 0 | 1): number;
+  setBit(key: RedisArgument, offset: number, value: 0 | 1): 0 | 1;
   /** SWAPDB: Swaps two Redis databases. */
-  swapDb(index1: number, index2: number): string;
+  swapDb(index1: number, index2: number): 'OK';
   /** TOUCH: Alters the last access time of a key(s). Returns the number of existing keys specified. */
   touch(key: Keys): number;
   /** WAIT: Wait for the synchronous replication of all the write commands sent in the context of the current connection. */
@@ -683,7 +683,7 @@ export interface CommandSignatures {
   /** XDEL: Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist. */
   xDel(key: RedisArgument, id: Keys): number;
   /** XGROUP CREATE: Create a consumer group. */
-  xGroupCreate(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { MKSTREAM?: boolean; ENTRIESREAD?: number }): string;
+  xGroupCreate(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { MKSTREAM?: boolean; ENTRIESREAD?: number }): 'OK';
   /** XGROUP CREATECONSUMER: Create a consumer in a consumer group. */
   xGroupCreateConsumer(key: RedisArgument, group: RedisArgument, consumer: RedisArgument): number;
   /** XGROUP DELCONSUMER: Delete a consumer from a consumer group. */
@@ -691,11 +691,11 @@ export interface CommandSignatures {
   /** XGROUP DESTROY: Destroy a consumer group. */
   xGroupDestroy(key: RedisArgument, group: RedisArgument): number;
   /** XGROUP SETID: Set a consumer group to an arbitrary last delivered ID value. */
-  xGroupSetId(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { ENTRIESREAD?: number }): string;
+  xGroupSetId(key: RedisArgument, group: RedisArgument, id: RedisArgument, options?: { ENTRIESREAD?: number }): 'OK';
   /** XLEN: Return the number of entries in a stream. */
   xLen(key: RedisArgument): number;
   /** XSETID: An internal command for replicating stream values. */
-  xSetId(key: RedisArgument, lastId: RedisArgument, options?: { ENTRIESADDED?: number; MAXDELETEDID?: RedisArgument }): string;
+  xSetId(key: RedisArgument, lastId: RedisArgument, options?: { ENTRIESADDED?: number; MAXDELETEDID?: RedisArgument }): 'OK';
   /** ZDIFF: Subtract multiple sorted sets. */
   zDiff(keys: Keys): string[];
   /** ZDIFFSTORE: Subtract multiple sorted sets and store the resulting sorted set in a new key. */
@@ -789,16 +789,16 @@ export declare class RedisClient {
    * included (it reconnects with them); no username means the default user. A refusal
    * rejects with SimpleError and keeps the login the client had.
    */
-  auth(options: RedisCredentials): Promise<string>;
-  AUTH(options: RedisCredentials): Promise<string>;
+  auth(options: RedisCredentials): Promise<'OK'>;
+  AUTH(options: RedisCredentials): Promise<'OK'>;
   /** The same as auth(), resolving with nothing (node-redis's reAuthenticate). */
   reAuthenticate(credentials: RedisCredentials): Promise<void>;
   /** SELECT: every connection uses database `db` from now on (it reconnects). */
   select(db: number): Promise<void>;
   SELECT(db: number): Promise<void>;
   /** CLIENT SETNAME: every connection is named `name` from now on (it reconnects). */
-  clientSetName(name: RedisArgument): Promise<string>;
-  CLIENTSETNAME(name: RedisArgument): Promise<string>;
+  clientSetName(name: RedisArgument): Promise<'OK'>;
+  CLIENTSETNAME(name: RedisArgument): Promise<'OK'>;
   /** The database and name of the options again, no WATCH, fresh connections; credentials from auth() are kept. */
   reset(): Promise<void>;
   /** Keeps the process alive while the client is open, until unref() or close(). */

@@ -9,9 +9,9 @@
 //     parseCommand against the table's builder; methods outside the table are left to the
 //     differential test);
 //   - accepts in index.d.ts every argument list node-redis's types accept (each member of
-//     node-redis's Parameters<> against the method's type, checked by tsc --strict;
-//     --no-types skips it).
-// A method "matches" when all four hold; a method the spec declines (`declined`) does not.
+//     node-redis's Parameters<> against the method's type), and declares a reply type that
+//     fits node-redis's under RESP2 or RESP3: checked by tsc --strict (--no-types skips it).
+// A method "matches" when all of these hold; a method the spec declines (`declined`) does not.
 //   node scripts/method-coverage.js [package dir, default ..] [--missing] [--unmatched] [--no-types]
 'use strict';
 const fs = require('fs'), path = require('path');
@@ -73,18 +73,26 @@ const { declined } = require(path.join(ROOT, 'test/spec-cases.generated.js'));
 const cases = new Map();
 for (const [m, args] of STEPS) { if (!cases.has(m)) cases.set(m, []); cases.get(m).push(args); }
 
-// Types: for every method, a call whose arguments are node-redis's Parameters<>.
+// Types, in one tsc --strict run: for every method, whether index.d.ts takes each argument
+// list node-redis's types take (Accepts: true, else the first list refused, which tsc names),
+// and whether the reply type it declares fits node-redis's under RESP2 or RESP3 (Fits: true,
+// else [ours, theirs]). Returns { args, reply }: method → tsc's message.
 function typeErrors(methods) {
   const file = path.join(ROOT, `scripts/.coverage-${process.pid}.ts`);
-  // Accepts<F, P>: true when F (overloads and all) takes each argument list of the union P,
-  // else the first list it refuses, which tsc then names in its error.
   const lines = ["import type { RedisClientType } from 'redis';", "import type { RedisClient } from '..';",
-    'declare const nr: RedisClientType;', 'declare const rb: RedisClient;',
+    'declare const nr2: RedisClientType<{}, {}, {}, 2>;', 'declare const nr3: RedisClientType<{}, {}, {}, 3>;', 'declare const rb: RedisClient;',
     'type List<P> = P extends unknown[] ? P : never;',
     'type Accepts<F, P> = P extends unknown ? (F extends (...a: List<P>) => unknown ? true : P) : never;',
+    'type Reply<F> = F extends (...a: any[]) => infer T ? Awaited<T> : never;',
+    'type Fits<A, B> = [A] extends [B] ? true : [A, B];',
     'declare function ok<T extends true>(): T;'];
   const at = new Map();
-  for (const k of methods) { at.set(lines.length + 1, k); lines.push(`ok<Accepts<typeof rb.${k}, Parameters<typeof nr.${k}>>>();`); }
+  for (const k of methods) {
+    at.set(lines.length + 1, ['args', k]);
+    lines.push(`ok<Accepts<typeof rb.${k}, Parameters<typeof nr3.${k}>>>();`);
+    at.set(lines.length + 1, ['reply', k]);
+    lines.push(`ok<Fits<Reply<typeof rb.${k}>, Reply<typeof nr2.${k}> | Reply<typeof nr3.${k}>>>();`);
+  }
   fs.writeFileSync(file, lines.join('\n') + '\n');
   let out = '';
   try {
@@ -94,20 +102,20 @@ function typeErrors(methods) {
   } finally {
     fs.rmSync(file, { force: true });
   }
-  const errs = new Map();
+  const errs = { args: new Map(), reply: new Map() };
   const re = new RegExp(`${path.basename(file).replace('.', '\\.')}\\((\\d+),\\d+\\): (.*)`);
   for (const line of out.split('\n')) {
     const m = re.exec(line);
-    if (m && at.has(Number(m[1]))) errs.set(at.get(Number(m[1])), m[2]);
+    if (m && at.has(Number(m[1]))) { const [kind, k] = at.get(Number(m[1])); errs[kind].set(k, m[2]); }
     else if (m) throw new Error(`the type check itself fails: ${line}`);
   }
-  if (out && !errs.size) throw new Error(`tsc failed:\n${out}`);
+  if (out && !errs.args.size && !errs.reply.size) throw new Error(`tsc failed:\n${out}`);
   return errs;
 }
 
 const report = [];
 const typeErr = process.argv.includes('--no-types') ? null : typeErrors(r7.filter((r) => ours.has(r.k)).map((r) => r.k));
-let present = 0, compared = 0, argsChecked = 0, argsSame = 0, typed = 0, matching = 0;
+let present = 0, compared = 0, argsChecked = 0, argsSame = 0, typed = 0, replyTyped = 0, matching = 0;
 for (const r of r7) {
   const problems = [];
   const has = ours.has(r.k) && ours.has(r.k.toUpperCase());
@@ -125,7 +133,10 @@ for (const r of r7) {
     if (!same(o, t)) { allSame = false; problems.push(`args ${JSON.stringify(args)}: node-redis ${JSON.stringify(t)}, redbridge ${JSON.stringify(o)}`); }
   }
   if (tableBuilt) { argsChecked++; if (allSame) argsSame++; }
-  if (typeErr) { if (has && !typeErr.has(r.k)) typed++; else if (has) problems.push(`types: ${typeErr.get(r.k)}`); }
+  if (typeErr && has) {
+    if (!typeErr.args.has(r.k)) typed++; else problems.push(`argument types: ${typeErr.args.get(r.k)}`);
+    if (!typeErr.reply.has(r.k)) replyTyped++; else problems.push(`reply type: ${typeErr.reply.get(r.k)}`);
+  }
   if (!problems.length) matching++;
   report.push({ k: r.k, cmd: r.cmd, problems });
 }
@@ -135,7 +146,10 @@ console.log(`redbridge has: ${present} of ${r7.length} (both casings)`);
 console.log(`declined (rejects with a TypeError saying why; spec/node.toml): ${Object.keys(declined).length}`);
 console.log(`with a differential case (replies and errors vs node-redis, RESP2 and RESP3): ${compared}`);
 console.log(`same command built as node-redis for every case: ${argsSame} of ${argsChecked} table-built methods (${compared - argsChecked} others: the differential test only)`);
-if (typeErr) console.log(`index.d.ts accepts node-redis's argument types: ${typed} of ${present}`);
+if (typeErr) {
+  console.log(`index.d.ts accepts node-redis's argument types: ${typed} of ${present}`);
+  console.log(`index.d.ts's reply type fits node-redis's (RESP2 or RESP3): ${replyTyped} of ${present}`);
+}
 console.log(`present and matching: ${matching} of ${r7.length}`);
 if (process.argv.includes('--missing')) for (const r of report) if (r.problems.length) console.log(`  ${r.k} (${r.cmd}): ${r.problems.join('; ')}`);
 if (process.argv.includes('--unmatched')) console.log(rows.filter((r) => !r.redis).map((r) => `${r.k}:${r.file}:${r.cmd}`).join('\n'));
