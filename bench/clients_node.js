@@ -43,6 +43,20 @@ const rssMb = (field) => {
   return Number(line.split(/\s+/)[1]) / 1024;
 };
 const anchor = (name) => require(path.join(MODULES, name));
+/** Context switches of every thread of this process so far (voluntary and not). */
+const contextSwitches = () => {
+  let n = 0;
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    let status;
+    try {
+      status = fs.readFileSync(`/proc/self/task/${task}/status`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) n += Number(m[1]);
+  }
+  return n;
+};
 
 async function w1(get) {
   const lat = new Array(N1);
@@ -69,9 +83,12 @@ async function w3(get) {
   const work = async () => {
     for (let i = 0; i < each; i++) await get(KEY);
   };
+  const cs = contextSwitches();
   const t = now();
   await Promise.all(Array.from({ length: TASKS }, work));
-  return { ops: (each * TASKS) / secs(t), in_flight: `${TASKS} promises` };
+  const ops = (each * TASKS) / secs(t);
+  // Issue #19: context switches per 100k requests, every thread of the process.
+  return { ops, in_flight: `${TASKS} promises`, ctx_per_100k: ((contextSwitches() - cs) * 1e5) / (each * TASKS) };
 }
 
 async function w4(scan) {
