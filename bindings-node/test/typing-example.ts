@@ -247,3 +247,51 @@ export async function pubsub(client: RedisClient): Promise<void> {
   console.log(active);
   await subscriber.close();
 }
+
+/** The spec-generated methods and node-redis's wider argument shapes, typed as node-redis types them. */
+export async function surface(client: RedisClient): Promise<number> {
+  const cas: string | null = await client.set('k', 'v2', { condition: 'IFEQ', matchValue: 'v1', expiration: { type: 'KEEPTTL' } });
+  const ex: string | null = await client.getEx('k', { type: 'PXAT', value: new Date() });
+  const persisted: string | null = await client.getEx('k', { type: 'PERSIST' });
+  const bits: number = await client.bitCount('b', { start: 0, end: 7, mode: 'BIT' });
+  const bit: 0 | 1 = await client.setBit('b', 7, 1);
+  const at: number = await client.bitPos('b', 1, 0, -1, 'BYTE');
+  const copied: number = await client.copy('k', 'k2', { REPLACE: true, DB: 1 });
+  const added: number = await client.pfAdd('hll', ['a', 'b']);
+  const card: number = await client.pfCount(['hll']);
+  const when: number = await client.expireTime('k');
+  const touched: number = await client.touch(['k', 'k2']);
+  const encoding: string | null = await client.objectEncoding('k');
+  const bytes: number | null = await client.memoryUsage('k', { SAMPLES: 0 });
+  const lcs: { matches: Array<[[number, number], [number, number]]>; len: number } = await client.lcsIdx('a', 'b', { MINMATCHLEN: 2 });
+  const lcsLen: number = await client.lcsLen('a', 'b');
+  const dist: number | null = await client.geoDist('g', 'a', 'b', 'km');
+  await client.geoAdd('g', { longitude: Buffer.from('13.36'), latitude: '38.11', member: 'Palermo' });
+  const fields: Array<{ field: string; value: string }> = await client.hRandFieldCountWithValues('h', 2);
+  const scored: Array<{ value: string; score: number }> = await client.zRandMemberCountWithScores('z', 2);
+  const counted: string[] = await client.zUnion(['z1', 'z2'], { AGGREGATE: 'COUNT' });
+  const libs = await client.functionList({ LIBRARYNAME: 'lib' });
+  const sha: string = await client.scriptLoad('return 1');
+  const known: number[] = await client.scriptExists([sha]);
+  const created: 'OK' = await client.xGroupCreate('s', 'g', '$', { MKSTREAM: true });
+  const length: number = await client.xLen('s');
+  const id: number = await client.clientId();
+  const me: string = await client.aclWhoAmI();
+  const trimmed: 'OK' = await client.lTrim('l', 0, 9);
+  const hasField: 0 | 1 = await client.hExists('h', 'f');
+  const [seconds, micros]: [`${number}`, `${number}`] = await client.time();
+  const named: 'OK' = await client.clientSetName(Buffer.from('worker'));
+  const page = await client.scan('0', { TYPE: Buffer.from('string'), COUNT: 10 });
+  const info: string = await client.info(Buffer.from('server'));
+  // @ts-expect-error LTRIM's reply is 'OK', not a number (the types are not any)
+  const wrong: number = await client.lTrim('l', 0, 9);
+  // @ts-expect-error SET's condition is a word node-redis knows
+  await client.set('k', 'v', { condition: 'IF' });
+  try {
+    await client.hello(3);
+  } catch (e) {
+    if (e instanceof TypeError) console.log(e.message);
+  }
+  console.log(wrong, cas, ex, persisted, at, encoding, bytes, lcs.len, dist, fields, scored, counted, libs.length, known, created, me, trimmed, hasField, micros, named, page.keys, info.length);
+  return bits + bit + copied + added + card + when + touched + lcsLen + length + id + Number(seconds);
+}
