@@ -10,6 +10,7 @@ const redbridge = require('..');
 const { sharedServer } = require('./support');
 const { STEPS, SPEC, COMPARED_ELSEWHERE } = require('./differential-cases.js');
 const { declined } = require('./spec-cases.generated.js');
+const { builtDifferences } = require('./built-commands.js');
 
 // Error classes compare by name: a server error is a SimpleError (an ErrorReply) on both.
 
@@ -53,6 +54,13 @@ test('every command method is compared', () => {
     `${STEPS.length} calls each: redbridge RESP2 vs node-redis RESP2, redbridge RESP3 vs node-redis RESP3; ` +
     `${Object.keys(declined).length} declined (${Object.keys(declined).join(', ')})`);
   assert.deepStrictEqual(missing, [], `command methods with no differential case: ${missing.join(', ')}`);
+});
+
+test('every call builds the command node-redis builds for it (its parseCommand, no server)', () => {
+  const built = builtDifferences(redbridge, STEPS);
+  const differences = [...built.values()].flat();
+  console.log(`built commands: ${built.size} table-built methods, ${STEPS.filter(([m]) => built.has(m)).length} calls, compared with node-redis's parseCommand`);
+  assert.deepStrictEqual(differences, [], `${differences.length} calls build another command than node-redis's:\n${differences.join('\n')}`);
 });
 
 test('a declined method rejects with a TypeError saying why, in both casings and in multi()', async (t) => {
