@@ -129,6 +129,8 @@ node-env:
 test-node: node-env
 	cd $(NODE_DIR) && npm test
 	cd $(NODE_DIR) && npm run typecheck --silent && echo "tsc --noEmit --strict: ok"
+	@# Issue #16: node-redis 6.4's command methods present and matching (prints the counts).
+	cd $(NODE_DIR) && node scripts/method-coverage.js | tail -n 2
 
 test-node-pack: dist
 	DIST_PARTS=npm packaging/test-dist.sh
@@ -158,6 +160,9 @@ bench: deps py-env node-env
 	@cargo build -q --release -p redbridge-c --features mimalloc
 	@$(PY) -m maturin build -q --release -o target/wheels > /dev/null
 	@cd $(NODE_DIR) && node scripts/build.js --release > /dev/null && rm -f redbridge-*.tgz && npm pack -q > /dev/null
-	@env -u REDIS_URL $(WITH_REDIS) bash -c 'target/release/sync_engine && echo && python3 bench/run.py $(if $(QUICK),--quick,)'
-	@python3 bench/run.py --cluster $(if $(QUICK),--quick,)
+	@# The package as packed, unpacked where no later debug build of the addon replaces it mid-run.
+	@rm -rf target/bench-node && mkdir -p target/bench-node && tar xzf $(NODE_DIR)/redbridge-*.tgz -C target/bench-node --strip-components=1 \
+	  && ln -s ../../$(NODE_DIR)/node_modules target/bench-node/node_modules
+	@env -u REDIS_URL BENCH_REDBRIDGE_NODE=$(CURDIR)/target/bench-node $(WITH_REDIS) bash -c 'target/release/sync_engine && echo && python3 bench/run.py $(if $(QUICK),--quick,)'
+	@BENCH_REDBRIDGE_NODE=$(CURDIR)/target/bench-node python3 bench/run.py --cluster $(if $(QUICK),--quick,)
 	@cd $(NODE_DIR) && node scripts/build.js > /dev/null
