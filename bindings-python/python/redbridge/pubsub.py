@@ -515,6 +515,9 @@ class AsyncPubSub(_Subscriptions):
         running in ``_pending``: an event it took off the core's queue is the next one
         read, never lost or overtaken."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        kept = self._pending
+        if kept is not None and (kept.cancelled() or kept.get_loop() is not asyncio.get_running_loop()):
+            self._pending = None  # cancelled with its loop (asyncio.run's end): it took nothing
         while True:
             wait = self._pending
             if wait is None:
