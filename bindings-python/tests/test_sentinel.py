@@ -109,5 +109,6 @@ def test_bad_input_and_no_secrets(deployment: Dict[str, Any]) -> None:
     assert secret not in repr(client) and "data-pw-xyz" not in repr(client)
     # The harness's servers keep the default nopass user, which takes any password.
     assert client.ping() is True
-    with pytest.raises(ValueError, match="TLS with Sentinel"):
-        Sentinel([("127.0.0.1", 1)]).master_for("mymaster", ssl=True)
+    # The sentinels' TLS options without ssl=True are refused, named as the sentinels'.
+    with pytest.raises(ValueError, match="sentinel_tls=true"):
+        Sentinel([("127.0.0.1", 1)], sentinel_kwargs={"ssl_ca_certs": "ca.crt"}).master_for("mymaster")

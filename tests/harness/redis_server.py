@@ -15,7 +15,7 @@
         loopback ports, joins them with `redis-cli --cluster create`, waits until the
         cluster is ok, and prints one JSON line: {"url": seed url, "nodes": [urls],
         "ports": [...], "pidfiles": [...], "dir": ...}. Stop each node by its pidfile.
-    redis_server.py sentinel [--replicas N] [--sentinels M] [-- extra redis-server args]
+    redis_server.py sentinel [--replicas N] [--sentinels M] [--tls] [-- extra redis-server args]
         Starts a primary and N replicas (default 2) on free loopback ports, then M
         sentinels (default 3; `redis-server sentinel.conf --sentinel`) monitoring the
         primary as service "mymaster" with quorum 2, down-after 1000 ms and failover
@@ -23,6 +23,11 @@
         the replicas and the other sentinels; prints one JSON line: {"service": ...,
         "primary": port, "replicas": [ports], "sentinels": [ports], "pidfiles": [...],
         "dir": ...}. Stop each process by its pidfile.
+        --tls: every port speaks TLS only. The data nodes use the certificates of `start
+        --tls` (replication over TLS); the sentinels have their own CA and ask clients for
+        a certificate signed by it (mutual TLS; they talk to each other and to the data
+        nodes over TLS too). The JSON line adds the data nodes' ca, cert, key, other_ca
+        and the sentinels' sentinel_ca, sentinel_cert, sentinel_key.
     redis_server.py stop PIDFILE
         Stops the server started with that pid file (SIGTERM, then SIGKILL), by PID.
 
@@ -75,6 +80,7 @@ def log_tail(path: str, lines: int = 5) -> str:
 def make_certs(workdir: str) -> dict:
     """A CA, a server cert for IP 127.0.0.1, a client cert, and an untrusted CA (openssl);
     made once per directory (the nodes of a TLS cluster share them)."""
+    os.makedirs(workdir, exist_ok=True)
     path = lambda name: os.path.join(workdir, name)  # noqa: E731
     certs = {"ca": path("ca.crt"), "cert": path("client.crt"), "key": path("client.key"),
              "other_ca": path("other_ca.crt"), "server_cert": path("server.crt"),
@@ -311,10 +317,13 @@ def cluster(argv):
 
 
 def sentinel(argv):
-    replicas, sentinels, extra = 2, 3, []
+    replicas, sentinels, extra, tls = 2, 3, [], False
     i = 0
     while i < len(argv):
-        if argv[i] == "--replicas":
+        if argv[i] == "--tls":
+            tls = True
+            i += 1
+        elif argv[i] == "--replicas":
             replicas = int(argv[i + 1])
             i += 2
         elif argv[i] == "--sentinels":
@@ -330,16 +339,36 @@ def sentinel(argv):
     workdir = tempfile.mkdtemp(prefix="redbridge-redis-")
     service = "mymaster"
     started = []  # pidfiles, to stop on failure
+    certs = scerts = None
+    tls_conf = ""
+    if tls:
+        certs = make_certs(workdir)
+        scerts = make_certs(os.path.join(workdir, "sentinel-tls"))
+        # The sentinels trust their own CA (each other, clients) and the data nodes'.
+        trust = os.path.join(workdir, "sentinel-tls", "trust.crt")
+        with open(trust, "w") as out:
+            for ca in (scerts["ca"], certs["ca"]):
+                with open(ca) as f:
+                    out.write(f.read())
+        tls_conf = (f"tls-cert-file {scerts['server_cert']}\ntls-key-file {scerts['server_key']}\n"
+                    f"tls-ca-cert-file {trust}\ntls-replication yes\ntls-auth-clients yes\n")
+    node_tls = ["--tls"] if tls else []
 
     def data_node(*args):
-        out = subprocess.run([sys.executable, __file__, "start", "--dir", workdir, "--", *args, *extra],
-                             check=True, capture_output=True, text=True).stdout
+        more = ["--tls-replication", "yes"] if tls else []
+        out = subprocess.run([sys.executable, __file__, "start", "--dir", workdir, *node_tls, "--", *args, *more,
+                              *extra], check=True, capture_output=True, text=True).stdout
         info = json.loads(out)
         started.append(info["pidfile"])
         return info
 
-    def ask(port, *args):
-        return subprocess.run([cli, "-h", HOST, "-p", str(port), *args], capture_output=True, text=True).stdout
+    def ask(port, *args, sentinel=False):
+        how = []
+        if tls:
+            c = scerts if sentinel else certs
+            how = ["--tls", "--cacert", c["ca"], "--cert", c["cert"], "--key", c["key"]]
+        return subprocess.run([cli, "-h", HOST, "-p", str(port), *how, *args], capture_output=True,
+                              text=True).stdout
 
     try:
         primary = data_node()
@@ -349,8 +378,9 @@ def sentinel(argv):
             for _attempt in range(5):
                 p = free_port()
                 conf = os.path.join(workdir, f"sentinel-{p}.conf")
+                listen = f"port 0\ntls-port {p}\n{tls_conf}" if tls else f"port {p}\n"
                 with open(conf, "w") as f:
-                    f.write(f"port {p}\nbind {HOST}\ndaemonize no\ndir {workdir}\n"
+                    f.write(f"{listen}bind {HOST}\ndaemonize no\ndir {workdir}\n"
                             f"logfile {os.path.join(workdir, f'sentinel-{p}.log')}\n"
                             f"sentinel monitor {service} {HOST} {primary['port']} 2\n"
                             f"sentinel down-after-milliseconds {service} 1000\n"
@@ -362,9 +392,9 @@ def sentinel(argv):
                 with open(pidfile, "w") as f:
                     f.write(str(proc.pid))
                 deadline = time.monotonic() + START_TIMEOUT
-                while time.monotonic() < deadline and proc.poll() is None and not answers_ping(p):
+                while time.monotonic() < deadline and proc.poll() is None and not answers_ping(p, scerts):
                     time.sleep(0.02)
-                if proc.poll() is None and answers_ping(p):
+                if proc.poll() is None and answers_ping(p, scerts):
                     started.append(pidfile)
                     sents.append({"port": p, "pid": proc.pid, "pidfile": pidfile})
                     break
@@ -381,8 +411,8 @@ def sentinel(argv):
             synced = sum("master_link_status:up" in ask(r["port"], "INFO", "replication") for r in reps)
             known = 0
             for s in sents:
-                lines = (ask(s["port"], "SENTINEL", "REPLICAS", service)
-                         + ask(s["port"], "SENTINEL", "SENTINELS", service)).splitlines()
+                lines = (ask(s["port"], "SENTINEL", "REPLICAS", service, sentinel=True)
+                         + ask(s["port"], "SENTINEL", "SENTINELS", service, sentinel=True)).splitlines()
                 known += lines.count("name") == replicas + sentinels - 1  # a "name" field per entry
             if synced == replicas and known == sentinels:
                 break
@@ -393,10 +423,14 @@ def sentinel(argv):
         for pf in started:
             stop([pf])
         sys.exit(f"redis_server.py: sentinel topology did not start: {e}")
-    print(json.dumps({
+    out = {
         "service": service, "primary": primary["port"], "replicas": [r["port"] for r in reps],
         "sentinels": [s["port"] for s in sents], "pidfiles": started, "dir": workdir,
-    }), flush=True)
+    }
+    if tls:
+        out.update({k: certs[k] for k in ("ca", "cert", "key", "other_ca")})
+        out.update({f"sentinel_{k}": scerts[k] for k in ("ca", "cert", "key")})
+    print(json.dumps(out), flush=True)
 
 
 def main():

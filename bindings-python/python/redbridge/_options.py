@@ -87,6 +87,7 @@ def native_options(
     sentinel_role: Optional[str] = None,
     sentinel_username: Optional[str] = None,
     sentinel_password: Optional[str] = None,
+    sentinel_options: Optional[List[Tuple[str, str]]] = None,
     **unknown: Any,
 ) -> List[Tuple[str, str]]:
     """The (name, value) option list the native client takes."""
@@ -145,6 +146,7 @@ def native_options(
     put("sentinel_role", sentinel_role)
     put("sentinel_username", sentinel_username)
     put("sentinel_password", sentinel_password)
+    out.extend(sentinel_options or ())  # the sentinels' TLS, from redbridge.sentinel
     if ssl:
         put("tls", True)
     for name, value in (("ssl_ca_certs", ssl_ca_certs), ("ssl_ca_data", ssl_ca_data), ("ssl_certfile", ssl_certfile), ("ssl_keyfile", ssl_keyfile)):

@@ -15,9 +15,11 @@ A client from ``master_for`` is an ordinary ``redbridge.Redis``: same timeouts, 
 guard, cache and stats.
 
 ``sentinel_kwargs`` are the sentinels' own settings: ``password``/``username`` (their
-ACL), ``socket_timeout`` / ``socket_connect_timeout``. Not supported yet: TLS to the
-sentinels (``ssl=True`` with Sentinel is refused with a clear error) and
-``force_master_ip``.
+ACL), ``socket_timeout`` / ``socket_connect_timeout``, and their TLS as redis-py spells
+it: ``ssl=True``, ``ssl_ca_certs`` (or ``ssl_ca_data``), ``ssl_certfile`` and
+``ssl_keyfile`` (mutual TLS), ``ssl_cert_reqs``. The data nodes' TLS is set apart, in the
+connection keyword arguments (``Sentinel(..., ssl=True, ssl_ca_certs=...)``); each works
+without the other. Not supported: ``force_master_ip``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ __all__ = ["MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
 
 Address = Tuple[str, int]
 R = TypeVar("R")
+
+# redis-py's TLS arguments, read from sentinel_kwargs for the sentinels' connections.
+_SSL_KWARGS = ("ssl", "ssl_ca_certs", "ssl_ca_data", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs",
+               "ssl_check_hostname")
+
+
+def _sentinel_tls(sentinel_kwargs: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """The sentinels' TLS as native options: redis-py's ssl arguments converted (and
+    checked) as a client's are, then named ``sentinel_tls…``."""
+    given = {k: v for k, v in sentinel_kwargs.items() if k in _SSL_KWARGS}
+    return [(f"sentinel_{name}", value) for name, value in native_options(**given) if name.startswith("tls")]
 
 
 class MasterNotFoundError(ConnectionError):
@@ -58,6 +71,7 @@ class _SentinelSettings(Generic[R]):
         if not self.sentinel_addresses:
             raise ValueError("Sentinel needs at least one (host, port) of a sentinel")
         self.sentinel_kwargs: Dict[str, Any] = dict(sentinel_kwargs or {})
+        self._sentinel_tls = _sentinel_tls(self.sentinel_kwargs)
         self.min_other_sentinels = min_other_sentinels
         self.connection_kwargs = connection_kwargs
 
@@ -73,7 +87,8 @@ class _SentinelSettings(Generic[R]):
         out.update(kwargs)
         out.update(sentinels=self.sentinel_addresses, sentinel_service=service_name, sentinel_role=role,
                    sentinel_username=self.sentinel_kwargs.get("username"),
-                   sentinel_password=self.sentinel_kwargs.get("password"))
+                   sentinel_password=self.sentinel_kwargs.get("password"),
+                   sentinel_options=self._sentinel_tls)
         return out
 
     def master_for(self, service_name: str, redis_class: Optional[Type[R]] = None,

@@ -14,7 +14,7 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::settings::{Addr, Config, SentinelConfig};
+use crate::settings::{explain_tls_for, Addr, Config, SentinelConfig, TlsFor};
 
 /// A node by host and port.
 pub type Node = (String, u16);
@@ -39,17 +39,29 @@ async fn open(config: &Config, node: &Node, sentinel: bool) -> Result<Multiplexe
     client
         .get_multiplexed_async_connection_with_config(&cfg)
         .await
-        .map_err(|e| {
-            let e = Error::from(e);
-            Error::new(
-                e.kind(),
-                format!(
-                    "{} {addr}: {}",
-                    if sentinel { "sentinel" } else { "node" },
-                    e.message()
-                ),
-            )
-        })
+        .map_err(|e| connect_failed(config, &addr, sentinel, e))
+}
+
+/// A failed connect in words: which sentinel or node, and for a failed TLS handshake
+/// what failed and which options set that TLS (never a password).
+fn connect_failed(config: &Config, addr: &Addr, sentinel: bool, e: redis::RedisError) -> Error {
+    let e = Error::from(e);
+    let (whose, tls) = if sentinel {
+        (
+            TlsFor::Sentinels,
+            config.sentinel().and_then(|s| s.tls()).is_some(),
+        )
+    } else {
+        (TlsFor::Nodes, config.tls().is_some())
+    };
+    if let Some(why) = tls
+        .then(|| explain_tls_for(whose, e.message(), addr))
+        .flatten()
+    {
+        return Error::new(ErrorKind::Connection, why);
+    }
+    let who = if sentinel { "sentinel" } else { "node" };
+    Error::new(e.kind(), format!("{who} {addr}: {}", e.message()))
 }
 
 /// Runs one command on `conn`, bounded by the response timeout.
@@ -210,12 +222,14 @@ async fn ask_sentinels(config: &Config, q: Question) -> Result<Vec<Node>> {
         match got {
             Ok(Some(nodes)) => {
                 s.prefer(&node);
+                s.note_failure(None);
                 return Ok(nodes);
             }
             Ok(None) => {}
             Err(e) => last = Some(e),
         }
     }
+    s.note_failure(last.as_ref().map(|e| e.message().to_string()));
     Err(not_found(s, last))
 }
 
@@ -343,7 +357,8 @@ pub(crate) async fn watch_switches(
     let mut conn = config
         .redis_client_for(&addr, true)?
         .get_multiplexed_async_connection_with_config(&cfg)
-        .await?;
+        .await
+        .map_err(|e| connect_failed(config, &addr, true, e))?;
     conn.subscribe(&["+switch-master", "+promoted-slave", "+selected-slave"])
         .await?;
     Ok(conn)

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::cache::{CacheConfig, TrackingMode};
 use super::guard::{GuardMode, Warning, WarningSink};
 use super::sentinel::SentinelConfig;
-use super::tls::{self, PemSource, TlsBuilder, TlsConfig};
+use super::tls::{self, PemSource, TlsBuilder, TlsConfig, TlsFor};
 use crate::error::{Error, Result};
 
 /// Default for [`Config::connect_timeout`].
@@ -260,7 +260,7 @@ impl Config {
     }
 
     /// A connection to `addr` with the handshake of this configuration (for a sentinel,
-    /// with the sentinels' credentials), as redis-rs opens it.
+    /// with the sentinels' credentials and TLS), as redis-rs opens it.
     pub(crate) fn redis_client_for(&self, addr: &Addr, sentinel: bool) -> Result<redis::Client> {
         let mut info = self.connection_info_at(addr);
         if sentinel {
@@ -275,7 +275,7 @@ impl Config {
                 settings = settings.set_password(password.expose());
             }
             info = info.set_redis_settings(settings);
-            return tls::client(info, None);
+            return tls::client(info, s.and_then(|s| s.tls.as_ref()));
         }
         tls::client(info, self.tls.as_ref())
     }
@@ -365,6 +365,7 @@ pub struct ConfigBuilder {
     sentinel_replica: bool,
     sentinel_username: Option<String>,
     sentinel_password: Option<Secret>,
+    sentinel_tls: TlsBuilder,
 }
 
 impl Default for ConfigBuilder {
@@ -400,6 +401,7 @@ impl Default for ConfigBuilder {
             sentinel_replica: false,
             sentinel_username: None,
             sentinel_password: None,
+            sentinel_tls: TlsBuilder::default(),
         }
     }
 }
@@ -460,6 +462,14 @@ pub const OPTION_NAMES: &[&str] = &[
     "sentinel_role",
     "sentinel_username",
     "sentinel_password",
+    "sentinel_tls",
+    "sentinel_tls_ca_file",
+    "sentinel_tls_ca",
+    "sentinel_tls_cert_file",
+    "sentinel_tls_cert",
+    "sentinel_tls_key_file",
+    "sentinel_tls_key",
+    "sentinel_tls_verify",
 ];
 
 impl ConfigBuilder {
@@ -634,27 +644,9 @@ impl ConfigBuilder {
                     .collect();
                 self.cache_mut().mode = TrackingMode::Broadcast(prefixes);
             }
-            "tls" | "ssl" => self.tls.on = parse_bool(value).ok_or_else(|| bad("a boolean"))?,
-            "tls_ca_file" | "ssl_ca_certs" => {
-                self.tls.ca = Some(PemSource::File(PathBuf::from(value)))
-            }
-            "tls_ca" | "ssl_ca_data" => self.tls.ca = Some(PemSource::Text(Secret::new(value))),
-            "tls_cert_file" | "ssl_certfile" => {
-                self.tls.cert = Some(PemSource::File(PathBuf::from(value)))
-            }
-            "tls_cert" => self.tls.cert = Some(PemSource::Text(Secret::new(value))),
-            "tls_key_file" | "ssl_keyfile" => {
-                self.tls.key = Some(PemSource::File(PathBuf::from(value)))
-            }
-            "tls_key" => self.tls.key = Some(PemSource::Text(Secret::new(value))),
-            "tls_verify" | "ssl_cert_reqs" => {
-                self.tls.verify = Some(match value.to_ascii_lowercase().as_str() {
-                    "required" | "optional" | "cert_required" | "cert_optional" | "true" | "1"
-                    | "yes" => true,
-                    "none" | "cert_none" | "false" | "0" | "no" => false,
-                    _ => return Err(bad("\"required\" or \"none\"")),
-                })
-            }
+            "tls" | "ssl" | "tls_ca_file" | "ssl_ca_certs" | "tls_ca" | "ssl_ca_data"
+            | "tls_cert_file" | "ssl_certfile" | "tls_cert" | "tls_key_file" | "ssl_keyfile"
+            | "tls_key" | "tls_verify" | "ssl_cert_reqs" => set_tls(&mut self.tls, name, value)?,
             "cluster" => self.cluster = parse_bool(value).ok_or_else(|| bad("a boolean"))?,
             "cluster_nodes" | "startup_nodes" => {
                 self.cluster = true;
@@ -688,6 +680,20 @@ impl ConfigBuilder {
                     _ => return Err(bad("\"master\" or \"replica\"")),
                 }
             }
+            "sentinel_tls"
+            | "sentinel_ssl"
+            | "sentinel_tls_ca_file"
+            | "sentinel_ssl_ca_certs"
+            | "sentinel_tls_ca"
+            | "sentinel_ssl_ca_data"
+            | "sentinel_tls_cert_file"
+            | "sentinel_ssl_certfile"
+            | "sentinel_tls_cert"
+            | "sentinel_tls_key_file"
+            | "sentinel_ssl_keyfile"
+            | "sentinel_tls_key"
+            | "sentinel_tls_verify"
+            | "sentinel_ssl_cert_reqs" => set_tls(&mut self.sentinel_tls, name, value)?,
             "sentinel_username" => self.sentinel_username = Some(value.to_string()),
             "sentinel_password" => self.sentinel_password = Some(Secret::new(value)),
             "cache_commands" => {
@@ -760,6 +766,33 @@ impl ConfigBuilder {
     pub fn sentinel_auth(mut self, username: Option<&str>, password: &str) -> Self {
         self.sentinel_username = username.map(str::to_string);
         self.sentinel_password = Some(Secret::new(password));
+        self
+    }
+    /// With [`ConfigBuilder::sentinel`]: encrypt the connections to the sentinels with
+    /// TLS (their own settings: the data nodes' are [`ConfigBuilder::tls`] and the rest).
+    pub fn sentinel_tls(mut self, on: bool) -> Self {
+        self.sentinel_tls.on = on;
+        self
+    }
+    /// The CA certificate (PEM file) the sentinels' certificates must be signed by;
+    /// without it, the system's trust store is used.
+    pub fn sentinel_tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sentinel_tls.ca = Some(PemSource::File(path.into()));
+        self
+    }
+    /// A client certificate and its key (PEM files) for sentinels that ask for one.
+    pub fn sentinel_tls_client_cert_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.sentinel_tls.cert = Some(PemSource::File(cert.into()));
+        self.sentinel_tls.key = Some(PemSource::File(key.into()));
+        self
+    }
+    /// Whether the sentinels' certificates are verified (default true; off is for tests).
+    pub fn sentinel_tls_verify(mut self, verify: bool) -> Self {
+        self.sentinel_tls.verify = Some(verify);
         self
     }
     /// In a cluster, send read-only commands to replicas too.
@@ -966,6 +999,12 @@ impl ConfigBuilder {
             }
         }
         let sentinel = match (self.sentinel_service, self.sentinel_nodes.is_empty()) {
+            (None, true) if self.sentinel_tls.on || self.sentinel_tls.any_option() => {
+                return Err(field(
+                    "sentinel_tls",
+                    "TLS settings for sentinels are given but no sentinels (sentinels, sentinel_service)",
+                ))
+            }
             (None, true) => None,
             (None, false) => {
                 return Err(field(
@@ -986,13 +1025,8 @@ impl ConfigBuilder {
                         "a client follows Sentinel or a Redis Cluster, not both",
                     ));
                 }
-                if self.tls.on {
-                    return Err(field(
-                        "sentinels",
-                        "TLS with Sentinel is not supported yet; connect without TLS or to a fixed address",
-                    ));
-                }
                 let mut s = SentinelConfig::new(service, self.sentinel_nodes);
+                s.tls = self.sentinel_tls.build(TlsFor::Sentinels, None)?;
                 s.replica = self.sentinel_replica;
                 s.username = self.sentinel_username;
                 s.password = self.sentinel_password;
@@ -1026,7 +1060,7 @@ impl ConfigBuilder {
             guard_threshold: self.guard_threshold,
             warning_sink: self.warning_sink,
             cache: self.cache,
-            tls: self.tls.build(&addr)?,
+            tls: self.tls.build(TlsFor::Nodes, Some(&addr))?,
             addr,
             cluster: self.cluster,
             cluster_nodes: self.cluster_nodes,
@@ -1034,6 +1068,37 @@ impl ConfigBuilder {
             sentinel,
         })
     }
+}
+
+/// Sets one TLS option of `tls` (the data nodes' or, named `sentinel_…`, the
+/// sentinels'): `tls`/`ssl`, the CA, the client certificate and key (files or PEM text),
+/// and verification.
+fn set_tls(tls: &mut TlsBuilder, name: &str, value: &str) -> Result<()> {
+    let bad = |expect: &str| {
+        Error::invalid(format!(
+            "invalid value for `{name}`: {value:?} is not {expect}"
+        ))
+    };
+    let file = || PemSource::File(PathBuf::from(value));
+    let text = || PemSource::Text(Secret::new(value));
+    match name.strip_prefix("sentinel_").unwrap_or(name) {
+        "tls" | "ssl" => tls.on = parse_bool(value).ok_or_else(|| bad("a boolean"))?,
+        "tls_ca_file" | "ssl_ca_certs" => tls.ca = Some(file()),
+        "tls_ca" | "ssl_ca_data" => tls.ca = Some(text()),
+        "tls_cert_file" | "ssl_certfile" => tls.cert = Some(file()),
+        "tls_cert" => tls.cert = Some(text()),
+        "tls_key_file" | "ssl_keyfile" => tls.key = Some(file()),
+        "tls_key" => tls.key = Some(text()),
+        _ => {
+            tls.verify = Some(match value.to_ascii_lowercase().as_str() {
+                "required" | "optional" | "cert_required" | "cert_optional" | "true" | "1"
+                | "yes" => true,
+                "none" | "cert_none" | "false" | "0" | "no" => false,
+                _ => return Err(bad("\"required\" or \"none\"")),
+            })
+        }
+    }
+    Ok(())
 }
 
 /// `host:port` (the host may be an IPv6 address in brackets).
@@ -1177,6 +1242,50 @@ mod tests {
         let e = Config::from_url("redis://u:hunter2@:1/").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert_eq!(redact_url("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
+    }
+
+    #[test]
+    fn sentinel_tls_is_its_own() {
+        let dir =
+            std::env::temp_dir().join(format!("redbridge-sentinel-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("x.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let pem = pem.to_str().unwrap();
+        let url = format!(
+            "redis://h:1/?sentinels=a:26379&sentinel_service=m&sentinel_tls=1&sentinel_ssl_ca_certs={pem}&sentinel_tls_cert_file={pem}&sentinel_tls_key=hunter2&sentinel_tls_verify=required"
+        );
+        let c = Config::from_url(&url).unwrap();
+        let t = c.sentinel().unwrap().tls().expect("sentinel TLS");
+        assert!(t.has_ca() && t.has_client_cert() && t.verifies_server());
+        assert!(c.tls().is_none(), "the data nodes' TLS stays off");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        // The sentinels' options without sentinel_tls, and without sentinels, are refused
+        // with the sentinel option names.
+        let e = Config::from_url(
+            "redis://h:1/?sentinels=a:1&sentinel_service=m&sentinel_tls_verify=none",
+        )
+        .unwrap_err();
+        assert!(e.message().contains("sentinel_tls=true"), "{e}");
+        let e = Config::from_url("redis://h:1/?sentinel_tls=1").unwrap_err();
+        assert!(e.message().contains("no sentinels"), "{e}");
+        let e = Config::builder()
+            .sentinel("m", &[("a", 1)])
+            .sentinel_tls(true)
+            .tls(true)
+            .build()
+            .unwrap();
+        assert!(e.tls().is_some() && e.sentinel().unwrap().tls().is_some());
+        let mut b = Config::builder().sentinel("m", &[("a", 1)]);
+        b.set_option("sentinel_tls", "1").unwrap();
+        b.set_option("sentinel_tls_cert_file", pem).unwrap();
+        let e = b.build().unwrap_err();
+        assert!(e.message().contains("sentinel_tls_key_file"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -20,4 +20,6 @@ pub use config::{
 pub use guard::{GuardMode, Warning, WarningSink};
 pub use sentinel::SentinelConfig;
 pub use tls::TlsConfig;
-pub(crate) use tls::{cluster_settings, explain as explain_tls};
+pub(crate) use tls::{
+    cluster_settings, explain as explain_tls, explain_for as explain_tls_for, TlsFor,
+};

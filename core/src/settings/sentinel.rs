@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use super::config::{Addr, Secret};
+use super::tls::TlsConfig;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A Sentinel deployment to follow (see `ConfigBuilder::sentinel`).
@@ -22,8 +23,13 @@ pub struct SentinelConfig {
     pub(crate) username: Option<String>,
     /// Password for the sentinels.
     pub(crate) password: Option<Secret>,
+    /// TLS to the sentinels (their own: the data nodes use the client's).
+    pub(crate) tls: Option<TlsConfig>,
     /// The data node in use now; `None` until discovery first found one.
     pub(crate) current: Arc<RwLock<Option<(String, u16)>>>,
+    /// Why the last discovery found nothing (a sentinel's connect error, say a failed
+    /// TLS handshake), for the error connections give until a node is found.
+    pub(crate) last_failure: Arc<RwLock<Option<String>>>,
 }
 
 impl SentinelConfig {
@@ -35,13 +41,20 @@ impl SentinelConfig {
             replica: false,
             username: None,
             password: None,
+            tls: None,
             current: Arc::default(),
+            last_failure: Arc::default(),
         }
     }
 
     /// The service name.
     pub fn service(&self) -> &str {
         &self.service
+    }
+
+    /// TLS settings for the sentinels, when their connections are encrypted.
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
     }
 
     /// Whether the client wants a replica rather than the primary.
@@ -85,17 +98,28 @@ impl SentinelConfig {
             None => Err(Error::new(
                 ErrorKind::Connection,
                 format!(
-                    "no {} of service `{}` is known yet: none of the sentinels ({}) named one that answers",
+                    "no {} of service `{}` is known yet: none of the sentinels ({}) named one that answers{}",
                     if self.replica { "replica" } else { "primary" },
                     self.service,
                     self.sentinels()
                         .iter()
                         .map(|(h, p)| format!("{h}:{p}"))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    self.last_failure
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .as_ref()
+                        .map(|why| format!(" (last error: {why})"))
+                        .unwrap_or_default()
                 ),
             )),
         }
+    }
+
+    /// Keeps why the last discovery failed (`None`: it succeeded).
+    pub(crate) fn note_failure(&self, why: Option<String>) {
+        *self.last_failure.write().unwrap_or_else(|p| p.into_inner()) = why;
     }
 
     /// The node in use now, if any.
@@ -125,6 +149,7 @@ impl fmt::Debug for SentinelConfig {
             .field("replica", &self.replica)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("tls", &self.tls)
             .field("current", &self.current())
             .finish()
     }

@@ -33,6 +33,43 @@ impl PemSource {
     }
 }
 
+/// Whose TLS settings: the data nodes' (`tls_*`) or the sentinels' (`sentinel_tls_*`),
+/// for the option names an error tells the user to set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsFor {
+    Nodes,
+    Sentinels,
+}
+
+impl TlsFor {
+    /// The option name for `what` (`tls`, `tls_ca_file`…), with `sentinel_` for sentinels.
+    fn option(self, what: &str) -> String {
+        match self {
+            TlsFor::Nodes => what.to_string(),
+            TlsFor::Sentinels => format!("sentinel_{what}"),
+        }
+    }
+    /// Where each ecosystem sets `what`: "ca", "cert" or "on".
+    fn elsewhere(self, what: &str) -> &'static str {
+        match (self, what) {
+            (TlsFor::Nodes, "ca") => "Python ssl_ca_certs=; Node socket.ca",
+            (TlsFor::Nodes, "cert") => {
+                "Python ssl_certfile=/ssl_keyfile=; Node socket.cert/socket.key"
+            }
+            (TlsFor::Nodes, _) => "Python: ssl=True, Node: socket.tls",
+            (TlsFor::Sentinels, "ca") => {
+                "Python sentinel_kwargs ssl_ca_certs; Node sentinelClientOptions.socket.ca; C redbridge_config_set_sentinel_tls"
+            }
+            (TlsFor::Sentinels, "cert") => {
+                "Python sentinel_kwargs ssl_certfile/ssl_keyfile; Node sentinelClientOptions.socket.cert/key; C redbridge_config_set_sentinel_tls"
+            }
+            (TlsFor::Sentinels, _) => {
+                "Python: sentinel_kwargs ssl=True, Node: sentinelClientOptions.socket.tls, C: redbridge_config_set_sentinel_tls"
+            }
+        }
+    }
+}
+
 /// TLS settings as the builder collects them.
 #[derive(Clone, Default)]
 pub(crate) struct TlsBuilder {
@@ -46,31 +83,51 @@ pub(crate) struct TlsBuilder {
 }
 
 impl TlsBuilder {
-    /// Checks and loads everything; `None` when TLS is off.
-    pub(crate) fn build(self, addr: &Addr) -> Result<Option<TlsConfig>> {
-        let any_option =
-            self.ca.is_some() || self.cert.is_some() || self.key.is_some() || self.verify.is_some();
+    /// Whether any option besides `on` is set.
+    pub(crate) fn any_option(&self) -> bool {
+        self.ca.is_some() || self.cert.is_some() || self.key.is_some() || self.verify.is_some()
+    }
+
+    /// Checks and loads everything; `None` when TLS is off. `addr` is the data node's
+    /// address (a Unix socket cannot carry TLS); `None` for the sentinels.
+    pub(crate) fn build(self, whose: TlsFor, addr: Option<&Addr>) -> Result<Option<TlsConfig>> {
+        let name = |what: &str| whose.option(what);
         if !self.on {
-            if any_option {
-                return Err(Error::invalid(
-                    "TLS options are set but TLS is off: use a rediss:// URL or set tls=true (Python: ssl=True, Node: socket.tls)",
-                ));
+            if self.any_option() {
+                return Err(Error::invalid(format!(
+                    "{} options are set but {} is off: {}set {}=true ({})",
+                    name("tls"),
+                    name("tls"),
+                    if whose == TlsFor::Nodes {
+                        "use a rediss:// URL or "
+                    } else {
+                        ""
+                    },
+                    name("tls"),
+                    whose.elsewhere("on")
+                )));
             }
             return Ok(None);
         }
-        if matches!(addr, Addr::Unix(_)) {
+        if matches!(addr, Some(Addr::Unix(_))) {
             return Err(Error::invalid(
                 "TLS is for TCP connections, not Unix sockets: drop tls or use host and port",
             ));
         }
-        let ca = self.ca.map(|s| s.load("tls_ca_file")).transpose()?;
+        let ca = self.ca.map(|s| s.load(&name("tls_ca_file"))).transpose()?;
         let client = match (self.cert, self.key) {
             (None, None) => None,
-            (Some(c), Some(k)) => Some((c.load("tls_cert_file")?, k.load("tls_key_file")?)),
+            (Some(c), Some(k)) => Some((
+                c.load(&name("tls_cert_file"))?,
+                k.load(&name("tls_key_file"))?,
+            )),
             _ => {
-                return Err(Error::invalid(
-                    "a client certificate needs both tls_cert_file and tls_key_file (Python: ssl_certfile and ssl_keyfile; Node: socket.cert and socket.key)",
-                ))
+                return Err(Error::invalid(format!(
+                    "a client certificate needs both {} and {} ({})",
+                    name("tls_cert_file"),
+                    name("tls_key_file"),
+                    whose.elsewhere("cert")
+                )))
             }
         };
         Ok(Some(TlsConfig {
@@ -180,11 +237,31 @@ fn certificates(tls: &TlsConfig) -> Option<redis::TlsCertificates> {
     })
 }
 
-/// Plain words for a failed TLS handshake, from the TLS library's message.
+/// Plain words for a failed TLS handshake with a data node, from the TLS library's
+/// message.
 pub(crate) fn explain(message: &str, addr: &Addr) -> Option<String> {
+    explain_for(TlsFor::Nodes, message, addr)
+}
+
+/// [`explain`] for a data node or a sentinel (the error names which, and the options
+/// that set its TLS).
+pub(crate) fn explain_for(whose: TlsFor, message: &str, addr: &Addr) -> Option<String> {
     let m = message;
-    let why = if m.contains("UnknownIssuer") || m.contains("unknown issuer") {
-        "the server's certificate is not signed by a CA this client trusts: give its CA (tls_ca_file; Python ssl_ca_certs=; Node socket.ca)".to_string()
+    let ca = format!("{}; {}", whose.option("tls_ca_file"), whose.elsewhere("ca"));
+    let cert = format!(
+        "{} and {}; {}",
+        whose.option("tls_cert_file"),
+        whose.option("tls_key_file"),
+        whose.elsewhere("cert")
+    );
+    // BadSignature: a CA of the same name as the issuer's, but another key (another CA).
+    let why = if m.contains("UnknownIssuer")
+        || m.contains("unknown issuer")
+        || m.contains("BadSignature")
+    {
+        format!(
+            "the server's certificate is not signed by a CA this client trusts: give its CA ({ca})"
+        )
     } else if m.contains("NotValidForName") || m.contains("not valid for name") {
         let host = match addr {
             Addr::Tcp { host, .. } => host.as_str(),
@@ -198,11 +275,15 @@ pub(crate) fn explain(message: &str, addr: &Addr) -> Option<String> {
         || m.contains("certificate required")
         || m.contains("HandshakeFailure")
     {
-        "the server asks for a client certificate (mutual TLS): give tls_cert_file and tls_key_file (Python ssl_certfile=/ssl_keyfile=; Node socket.cert/socket.key)".to_string()
+        format!("the server asks for a client certificate (mutual TLS): give {cert}")
     } else if m.contains("InvalidContentType") || m.contains("CorruptMessage") {
         "the server did not answer in TLS: is TLS enabled on that port (tls-port)?".to_string()
     } else {
         return None;
     };
-    Some(format!("TLS handshake with {addr} failed: {why}"))
+    let who = match whose {
+        TlsFor::Nodes => "",
+        TlsFor::Sentinels => "sentinel ",
+    };
+    Some(format!("TLS handshake with {who}{addr} failed: {why}"))
 }
