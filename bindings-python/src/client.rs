@@ -85,8 +85,11 @@ impl Pending {
 
 /// Runs `work` on the core runtime, converts its result with the GIL, and settles the
 /// asyncio future `fut` on its loop's thread through the package's
-/// `settle_fn(fut, ok, value)`. The one bridge of every `*_async` method.
-fn spawn_settled<T, W, C>(
+/// `settle_fn(fut, ok, value)`. The one bridge of every `*_async` method (client, lease,
+/// scan, monitor, pub/sub, sentinel). Once the interpreter is shutting down nothing is
+/// settled: a runtime thread must not take the GIL then (CPython may end such a thread
+/// in the middle of the call).
+pub(crate) fn spawn_settled<T, W, C>(
     work: W,
     convert: C,
     loop_: Py<PyAny>,
@@ -100,7 +103,7 @@ where
 {
     let handle = redbridge::runtime::spawn(async move {
         let result = work.await;
-        Python::attach(|py| {
+        Python::try_attach(|py| {
             let (ok, value) = match result
                 .map_err(|e| to_py_err(py, &e))
                 .and_then(|v| convert(py, v))
@@ -187,12 +190,13 @@ impl NativeClient {
         }
         if let Some(warn) = warn {
             builder = builder.on_warning(move |w| {
-                Python::attach(|py| {
+                // Not while the interpreter shuts down (see `spawn_settled`).
+                Python::try_attach(|py| {
                     if let Err(e) = warn.call1(py, (w.message.clone(),)) {
                         // A warnings filter set to "error" raises: surface it later.
                         e.restore(py);
                     }
-                })
+                });
             });
         }
         let config = builder.build().map_err(|e| config_err(&e))?;

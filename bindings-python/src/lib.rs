@@ -26,7 +26,6 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Pending>()?;
     m.add_class::<monitor::NativeMonitor>()?;
     m.add_class::<monitor::NativeAsyncMonitor>()?;
-    m.add_class::<monitor::MonitorWait>()?;
     m.add_class::<pubsub::NativePubSub>()?;
     m.add_function(wrap_pyfunction!(sentinel::sentinel_discover, m)?)?;
     m.add_function(wrap_pyfunction!(sentinel::sentinel_discover_async, m)?)?;

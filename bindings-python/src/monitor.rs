@@ -126,50 +126,10 @@ struct Slot {
     closed: bool,
 }
 
-/// A started wait of an asyncio monitor; `cancel()` drops it (no command is lost).
-#[pyclass(frozen, module = "redbridge._redbridge")]
-pub struct MonitorWait {
-    handle: redbridge::runtime::AbortHandle,
-}
-
-#[pymethods]
-impl MonitorWait {
-    /// Drops the wait if it is still running.
-    fn cancel(&self) {
-        self.handle.abort();
-    }
-}
-
-/// Runs `work` on the core runtime, then settles `fut` on its loop through
-/// `settle_fn(fut, ok, value)` (the asyncio package's convention). Shared with the
-/// asyncio subscriber (`pubsub.rs`); the returned handle cancels the work.
-pub(crate) fn on_runtime<T: Send + 'static>(
-    work: impl std::future::Future<Output = redbridge::Result<T>> + Send + 'static,
-    convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
-    loop_: Py<PyAny>,
-    fut: Py<PyAny>,
-    settle_fn: Py<PyAny>,
-) -> MonitorWait {
-    let handle = redbridge::runtime::spawn(async move {
-        let result = work.await;
-        Python::attach(|py| {
-            let settled = match result
-                .map_err(|e| to_py_err(py, &e))
-                .and_then(|v| convert(py, v))
-            {
-                Ok(v) => (true, v),
-                Err(e) => (false, e.into_value(py).into_any()),
-            };
-            // A closed loop means the caller is gone: nothing to settle.
-            let _ = loop_.call_method1(
-                py,
-                "call_soon_threadsafe",
-                (settle_fn, fut, settled.0, settled.1),
-            );
-        });
-    });
-    MonitorWait { handle }
-}
+// The asyncio bridge is the client's (`spawn_settled`, returning a `Pending`): one
+// function for every `*_async` method, under the names the monitor, pub/sub and
+// sentinel modules use.
+pub(crate) use crate::client::{spawn_settled as on_runtime, Pending as MonitorWait};
 
 /// A MONITOR connection for asyncio callers.
 #[pyclass(frozen, module = "redbridge._redbridge")]
