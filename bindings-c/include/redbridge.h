@@ -444,6 +444,11 @@ typedef struct redbridge_reply {
 /**
  * A client's counters. `errors[s]` counts final errors with status code `s`
  * (REDBRIDGE_ERR_TIMEOUT…).
+ *
+ * Fields are only ever added at the end (sentinel_switches was, after
+ * pubsub_resubscribes). redbridge_client_stats fills the whole struct as this header
+ * declares it, so a program built with an older redbridge.h must be rebuilt with the
+ * new one before it runs with a newer library.
  */
 typedef struct redbridge_stats {
   /**
@@ -531,6 +536,11 @@ typedef struct redbridge_stats {
    * Pub/sub: times a subscriber's connection was made again and resubscribed.
    */
   uint64_t pubsub_resubscribes;
+  /**
+   * Sentinel: times the client moved to another node because the sentinels named one
+   * (a failover, or its replica became unhealthy); 0 without Sentinel.
+   */
+  uint64_t sentinel_switches;
 } redbridge_stats;
 
 /**
@@ -970,6 +980,26 @@ enum redbridge_status redbridge_config_set_sentinel_role(struct redbridge_config
 enum redbridge_status redbridge_config_set_sentinel_auth(struct redbridge_config *config,
                                                          const char *username,
                                                          const char *password);
+
+/**
+ * TLS to the sentinels, set apart from the data nodes' (redbridge_config_set_tls and
+ * the rest set those): turns it on for every connection to a sentinel (discovery, the
+ * failover subscriptions, the sentinels learned). `ca_file`: the CA (PEM file) the
+ * sentinels' certificates must be signed by, NULL for the system's trust store.
+ * `cert_file` and `key_file`: a client certificate and its key (PEM files) for
+ * sentinels that ask for one (`tls-auth-clients yes`), both or neither (NULL).
+ * `verify` false accepts any sentinel: for tests only. Files are read when the client
+ * is opened; a failed handshake is an error that names the sentinel.
+ *
+ *     redbridge_config_set_sentinel_tls(cfg, "/etc/redis/sentinel-ca.crt", NULL, NULL, true);
+ *     redbridge_config_set_tls(cfg, true);       // the data nodes' TLS, if they use it
+ *     redbridge_config_set_tls_ca_file(cfg, "/etc/redis/ca.crt");
+ */
+enum redbridge_status redbridge_config_set_sentinel_tls(struct redbridge_config *config,
+                                                        const char *ca_file,
+                                                        const char *cert_file,
+                                                        const char *key_file,
+                                                        bool verify);
 
 /**
  * Encrypts every connection with TLS (as a `rediss://` URL does).

@@ -104,6 +104,11 @@ pub extern "C" fn redbridge_command_strv(
 
 /// A client's counters. `errors[s]` counts final errors with status code `s`
 /// (REDBRIDGE_ERR_TIMEOUT…).
+///
+/// Fields are only ever added at the end (sentinel_switches was, after
+/// pubsub_resubscribes). redbridge_client_stats fills the whole struct as this header
+/// declares it, so a program built with an older redbridge.h must be rebuilt with the
+/// new one before it runs with a newer library.
 #[repr(C)]
 pub struct redbridge_stats {
     /// Requests issued (a pipeline counts once).
@@ -149,6 +154,9 @@ pub struct redbridge_stats {
     pub pubsub_dropped: u64,
     /// Pub/sub: times a subscriber's connection was made again and resubscribed.
     pub pubsub_resubscribes: u64,
+    /// Sentinel: times the client moved to another node because the sentinels named one
+    /// (a failover, or its replica became unhealthy); 0 without Sentinel.
+    pub sentinel_switches: u64,
 }
 
 /// Fills *stats with the client's counters.
@@ -190,6 +198,7 @@ pub extern "C" fn redbridge_client_stats(
                 pubsub_messages: s.pubsub_messages,
                 pubsub_dropped: s.pubsub_dropped,
                 pubsub_resubscribes: s.pubsub_resubscribes,
+                sentinel_switches: s.sentinel_switches,
             },
         );
         Ok(())

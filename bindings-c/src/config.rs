@@ -356,6 +356,56 @@ pub extern "C" fn redbridge_config_set_sentinel_auth(
     })
 }
 
+/// TLS to the sentinels, set apart from the data nodes' (redbridge_config_set_tls and
+/// the rest set those): turns it on for every connection to a sentinel (discovery, the
+/// failover subscriptions, the sentinels learned). `ca_file`: the CA (PEM file) the
+/// sentinels' certificates must be signed by, NULL for the system's trust store.
+/// `cert_file` and `key_file`: a client certificate and its key (PEM files) for
+/// sentinels that ask for one (`tls-auth-clients yes`), both or neither (NULL).
+/// `verify` false accepts any sentinel: for tests only. Files are read when the client
+/// is opened; a failed handshake is an error that names the sentinel.
+///
+///     redbridge_config_set_sentinel_tls(cfg, "/etc/redis/sentinel-ca.crt", NULL, NULL, true);
+///     redbridge_config_set_tls(cfg, true);       // the data nodes' TLS, if they use it
+///     redbridge_config_set_tls_ca_file(cfg, "/etc/redis/ca.crt");
+#[no_mangle]
+pub extern "C" fn redbridge_config_set_sentinel_tls(
+    config: *mut redbridge_config,
+    ca_file: *const c_char,
+    cert_file: *const c_char,
+    key_file: *const c_char,
+    verify: bool,
+) -> redbridge_status {
+    boundary(|| {
+        let optional = |p: *const c_char, name: &str| {
+            (!p.is_null())
+                .then(|| non_empty(p, name, "pass NULL for none"))
+                .transpose()
+        };
+        let ca = optional(ca_file, "ca_file")?;
+        let cert = optional(cert_file, "cert_file")?;
+        let key = optional(key_file, "key_file")?;
+        if cert.is_some() != key.is_some() {
+            return Err(Error::invalid(
+                "a client certificate needs both `cert_file` and `key_file` (or neither: NULL, NULL)",
+            ));
+        }
+        let builder = &mut arg_mut(config, "config")?.builder;
+        builder.set_option("sentinel_tls", "true")?;
+        builder.set_option("sentinel_tls_verify", if verify { "true" } else { "false" })?;
+        for (name, value) in [
+            ("sentinel_tls_ca_file", ca),
+            ("sentinel_tls_cert_file", cert),
+            ("sentinel_tls_key_file", key),
+        ] {
+            if let Some(v) = value {
+                builder.set_option(name, v)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Encrypts every connection with TLS (as a `rediss://` URL does).
 #[no_mangle]
 pub extern "C" fn redbridge_config_set_tls(

@@ -2,7 +2,11 @@
  * a real deployment from the harness (a primary, 2 replicas, 3 sentinels on loopback):
  * SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
  * out of messages, and the primary killed (SIGKILL) with writes back on the promoted
- * replica within FAILOVER_LIMIT_S. The deployment is this test's own; it stops it. */
+ * replica within FAILOVER_LIMIT_S, counted in sentinel_switches. Then the same over TLS
+ * (`redis_server.py sentinel --tls`: TLS-only sentinels with a CA of their own that ask
+ * for a client certificate, TLS-only data nodes): SET/GET through
+ * redbridge_config_set_sentinel_tls, and a wrong CA named in the error. Each deployment
+ * is this test's own; it stops it. */
 #include "support.h"
 
 #define HARNESS "python3 tests/harness/redis_server.py"
@@ -13,6 +17,9 @@
 typedef struct {
     int primary, replicas[4], sentinels[4], nreplicas, nsentinels, npidfiles;
     char pidfiles[8][256];
+    /* With --tls: the data nodes' CA, a CA that signed nothing, the sentinels' CA and
+     * the client certificate and key they accept. */
+    char ca[256], other_ca[256], sentinel_ca[256], sentinel_cert[256], sentinel_key[256];
 } topology;
 
 /* The integers after `"key": ` in one line of JSON: one number, or a list of them. */
@@ -56,6 +63,18 @@ static int json_strings(const char *json, const char *key, char (*out)[256], int
     return n;
 }
 
+/* The string after `"key": ` (no escapes), or false. */
+static bool json_string(const char *json, const char *key, char *out, size_t n) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    const char *p = strstr(json, pat);
+    const char *end = p ? strchr(p + strlen(pat), '"') : NULL;
+    if (!end) return false;
+    p += strlen(pat);
+    snprintf(out, n, "%.*s", (int)(end - p), p);
+    return true;
+}
+
 /* Stops what the harness started, sentinels first (so they start no failover meanwhile). */
 static void stop_topology(const topology *t) {
     for (int i = t->npidfiles - 1; i >= 0; i--) {
@@ -65,12 +84,13 @@ static void stop_topology(const topology *t) {
     }
 }
 
-/* Starts a primary, 2 replicas and 3 sentinels (service "mymaster"); false when it did not. */
-static bool start_topology(topology *t) {
+/* Starts a primary, 2 replicas and 3 sentinels (service "mymaster"), all over TLS with
+ * `tls`; false when it did not. */
+static bool start_topology(topology *t, bool tls) {
     memset(t, 0, sizeof *t);
     static char line[8192];
     line[0] = '\0';
-    FILE *p = popen(HARNESS " sentinel", "r");
+    FILE *p = popen(tls ? HARNESS " sentinel --tls" : HARNESS " sentinel", "r");
     if (!p) return false;
     bool got = fgets(line, sizeof line, p) != NULL;
     int rc = pclose(p);
@@ -78,7 +98,12 @@ static bool start_topology(topology *t) {
     t->nreplicas = json_ints(line, "replicas", t->replicas, 4);
     t->nsentinels = json_ints(line, "sentinels", t->sentinels, 4);
     t->npidfiles = json_strings(line, "pidfiles", t->pidfiles, 8);
-    if (got && rc == 0 && t->primary > 0 && t->nreplicas == 2 && t->nsentinels == 3 && t->npidfiles == 6)
+    bool certs = !tls || (json_string(line, "ca", t->ca, sizeof t->ca) &&
+                          json_string(line, "other_ca", t->other_ca, sizeof t->other_ca) &&
+                          json_string(line, "sentinel_ca", t->sentinel_ca, sizeof t->sentinel_ca) &&
+                          json_string(line, "sentinel_cert", t->sentinel_cert, sizeof t->sentinel_cert) &&
+                          json_string(line, "sentinel_key", t->sentinel_key, sizeof t->sentinel_key));
+    if (got && rc == 0 && certs && t->primary > 0 && t->nreplicas == 2 && t->nsentinels == 3 && t->npidfiles == 6)
         return true;
     fprintf(stderr, "test_sentinel: the harness said: %s\n", line);
     stop_topology(t);
@@ -101,12 +126,25 @@ static bool is_replica_port(const topology *t, long port) {
     return false;
 }
 
+/* TLS for a client of a --tls deployment: the CAs it trusts for the sentinels and for
+ * the data nodes (NULL: no TLS). */
+typedef struct {
+    const char *sentinel_ca, *node_ca;
+} tls_trust;
+
 /* A client of the service built with the sentinel setters: `role` NULL for the primary,
- * `sentinel_user` and `sentinel_password` NULL for sentinels without credentials. */
-static redbridge_status open_sentinel(const topology *t, const char *role, const char *sentinel_user,
-                                      const char *sentinel_password, redbridge_client **out) {
+ * `sentinel_user` and `sentinel_password` NULL for sentinels without credentials, `tls`
+ * NULL for a deployment without TLS. */
+static redbridge_status open_sentinel_with(const topology *t, const char *role, const char *sentinel_user,
+                                           const char *sentinel_password, const tls_trust *tls,
+                                           redbridge_client **out) {
     redbridge_config *cfg = redbridge_config_new();
     redbridge_status st = REDBRIDGE_OK;
+    if (tls) {
+        st = redbridge_config_set_sentinel_tls(cfg, tls->sentinel_ca, t->sentinel_cert, t->sentinel_key, true);
+        if (st == REDBRIDGE_OK) st = redbridge_config_set_tls(cfg, true);
+        if (st == REDBRIDGE_OK) st = redbridge_config_set_tls_ca_file(cfg, tls->node_ca);
+    }
     for (int i = 0; st == REDBRIDGE_OK && i < t->nsentinels; i++)
         st = redbridge_config_add_sentinel(cfg, "127.0.0.1", (uint16_t)t->sentinels[i]);
     if (st == REDBRIDGE_OK) st = redbridge_config_set_sentinel_service(cfg, SERVICE);
@@ -117,6 +155,17 @@ static redbridge_status open_sentinel(const topology *t, const char *role, const
     if (st == REDBRIDGE_OK) st = redbridge_client_open_config(cfg, out);
     redbridge_config_free(cfg);
     return st;
+}
+
+static redbridge_status open_sentinel(const topology *t, const char *role, const char *sentinel_user,
+                                      const char *sentinel_password, redbridge_client **out) {
+    return open_sentinel_with(t, role, sentinel_user, sentinel_password, NULL, out);
+}
+
+static uint64_t switches(redbridge_client *c) {
+    redbridge_stats st;
+    memset(&st, 0xff, sizeof st);
+    return redbridge_client_stats(c, &st) == REDBRIDGE_OK ? st.sentinel_switches : UINT64_MAX;
 }
 
 /* The first word of ROLE ("master", "slave") through `c`, or "" when it failed. */
@@ -185,9 +234,22 @@ static void sentinel_bad_input(void) {
     CHECK(redbridge_config_set_sentinel_service(cfg, SERVICE) == REDBRIDGE_OK, "service");
     CHECK(redbridge_config_set_cluster(cfg, true) == REDBRIDGE_OK, "cluster");
     REFUSED(redbridge_client_open_config(cfg, &c), "not both");
-    CHECK(redbridge_config_set_cluster(cfg, false) == REDBRIDGE_OK && redbridge_config_set_tls(cfg, true) == REDBRIDGE_OK,
-          "tls");
-    REFUSED(redbridge_client_open_config(cfg, &c), "TLS");
+    CHECK(redbridge_config_set_cluster(cfg, false) == REDBRIDGE_OK, "no cluster");
+    /* The sentinels' TLS: both parts of a client certificate or neither, files read at
+     * open (named as the sentinels' option), and only with sentinels. */
+    REFUSED(redbridge_config_set_sentinel_tls(NULL, NULL, NULL, NULL, true), "`config`");
+    REFUSED(redbridge_config_set_sentinel_tls(cfg, "", NULL, NULL, true), "`ca_file` is empty");
+    REFUSED(redbridge_config_set_sentinel_tls(cfg, NULL, "client.crt", NULL, true), "both `cert_file` and `key_file`");
+    REFUSED(redbridge_config_set_sentinel_tls(cfg, NULL, NULL, "client.key", true), "both `cert_file` and `key_file`");
+    REFUSED(redbridge_config_set_sentinel_tls(cfg, NULL, "\xff", "client.key", true), "`cert_file` is not valid UTF-8");
+    CHECK(redbridge_config_set_sentinel_tls(cfg, "/nonexistent/sentinel-ca.crt", NULL, NULL, true) == REDBRIDGE_OK,
+          "sentinel TLS with a CA file");
+    REFUSED(redbridge_client_open_config(cfg, &c), "sentinel_tls_ca_file");
+    CHECK(c == NULL, "no client");
+    redbridge_config_free(cfg);
+    cfg = redbridge_config_new();
+    CHECK(redbridge_config_set_sentinel_tls(cfg, NULL, NULL, NULL, false) == REDBRIDGE_OK, "sentinel TLS");
+    REFUSED(redbridge_client_open_config(cfg, &c), "no sentinels");
     CHECK(c == NULL, "no client");
     redbridge_config_free(cfg);
 }
@@ -263,6 +325,8 @@ static void sentinel_deployment(const topology *t) {
                 failures);
         role_of(c, role, sizeof role);
         CHECK(strcmp(role, "master") == 0, "the new node is the primary: ROLE %s", role);
+        uint64_t moved = switches(c);
+        CHECK(moved == 1, "sentinel_switches counts the move: %llu", (unsigned long long)moved);
         long now = info_server(c, "tcp_port:");
         CHECK(is_replica_port(t, now), "the client moved to a promoted replica: port %ld", now);
         r = RUN(c, REDBRIDGE_OK, "GET", "s:after");
@@ -275,12 +339,58 @@ static void sentinel_deployment(const topology *t) {
     redbridge_client_free(c);
 }
 
+/* Over TLS: the sentinels' TLS (their CA, a client certificate) apart from the data
+ * nodes' (another CA); a wrong CA on either side is an error that names the node and
+ * TLS, and never shows the sentinels' password. */
+static void sentinel_tls_deployment(const topology *t) {
+    redbridge_client *c = NULL, *wrong = NULL;
+    tls_trust right = {t->sentinel_ca, t->ca};
+    CHECK(open_sentinel_with(t, NULL, NULL, NULL, &right, &c) == REDBRIDGE_OK, "open through TLS sentinels: %s",
+          redbridge_last_error());
+    if (c) {
+        redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", "tls:greeting", "hello"));
+        redbridge_reply *r = RUN(c, REDBRIDGE_OK, "GET", "tls:greeting");
+        CHECK(r && r->str && strcmp(r->str, "hello") == 0, "GET on the TLS primary");
+        redbridge_reply_free(r);
+        r = RUN(c, REDBRIDGE_OK, "CONFIG", "GET", "tls-port");
+        long port = r && r->elements == 2 && r->element[1]->str ? strtol(r->element[1]->str, NULL, 10) : -1;
+        redbridge_reply_free(r);
+        CHECK(port == t->primary, "on the primary's TLS port %d: %ld", t->primary, port);
+        CHECK(switches(c) == 0, "no switch yet");
+        redbridge_client_free(c);
+    }
+    /* The data nodes' CA given for the sentinels: their certificates are not its. */
+    const char *secret = "never-shown-sentinel-tls-pw";
+    tls_trust swapped = {t->ca, t->ca};
+    CHECK(open_sentinel_with(t, NULL, NULL, secret, &swapped, &wrong) == REDBRIDGE_ERR_CONNECTION && wrong == NULL,
+          "a wrong sentinel CA: no client");
+    const char *e = redbridge_last_error();
+    CHECK(strstr(e, "TLS handshake with sentinel 127.0.0.1:") && strstr(e, "not signed by a CA") && strstr(e, "redbridge_config_set_sentinel_tls"),
+          "the error names the sentinel, TLS and the setter: %s", e);
+    CHECK(strstr(e, secret) == NULL, "the password is not shown: %s", e);
+    /* Right sentinels, a CA that did not sign the data nodes' certificates. */
+    tls_trust other = {t->sentinel_ca, t->other_ca};
+    CHECK(open_sentinel_with(t, NULL, NULL, secret, &other, &wrong) == REDBRIDGE_ERR_CONNECTION && wrong == NULL,
+          "a wrong data-node CA: no client");
+    e = redbridge_last_error();
+    CHECK(strstr(e, "TLS handshake with 127.0.0.1:") && strstr(e, "not signed by a CA") && !strstr(e, "sentinel 127"),
+          "the error names the data node: %s", e);
+    CHECK(strstr(e, secret) == NULL, "the password is not shown: %s", e);
+}
+
 void test_sentinel(void) {
     sentinel_bad_input();
     topology t;
-    bool up = start_topology(&t);
+    bool up = start_topology(&t, false);
     CHECK(up, "the harness started a sentinel deployment (" HARNESS " sentinel)");
-    if (!up) return;
-    sentinel_deployment(&t);
-    stop_topology(&t);
+    if (up) {
+        sentinel_deployment(&t);
+        stop_topology(&t);
+    }
+    up = start_topology(&t, true);
+    CHECK(up, "the harness started a TLS sentinel deployment (" HARNESS " sentinel --tls)");
+    if (up) {
+        sentinel_tls_deployment(&t);
+        stop_topology(&t);
+    }
 }
