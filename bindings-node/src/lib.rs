@@ -21,6 +21,7 @@ use napi_derive::napi;
 
 mod fast;
 mod loop_io;
+mod monitor;
 // Public so that its #[napi] functions count as used in the test build too (clippy
 // --all-targets), as the exported classes of the other modules do.
 pub mod observe;
