@@ -755,6 +755,38 @@ export interface PubSubGap {
   dropped: number;
 }
 
+/** node-redis's PUBSUB_TYPE: the kinds of subscription the listener accessors take. */
+export declare const PUBSUB_TYPE: { readonly CHANNELS: 'CHANNELS'; readonly PATTERNS: 'PATTERNS'; readonly SHARDED: 'SHARDED' };
+export type PubSubType = (typeof PUBSUB_TYPE)[keyof typeof PUBSUB_TYPE];
+/** The listeners of one channel (pattern, shard channel), as node-redis's ChannelListeners. */
+export interface ChannelListeners {
+  unsubscribing: boolean;
+  buffers: Set<PubSubListener<true>>;
+  strings: Set<PubSubListener<false>>;
+}
+/** Channel → its listeners (getPubSubListeners, extendPubSubListeners). */
+export type PubSubTypeListeners = Map<string, ChannelListeners>;
+/** A MONITOR callback: one line per command the server runs, as the server sends it. */
+export type MonitorCallback = (line: string) => unknown;
+
+/** An argument of the legacy (v3) interface: arrays are flattened, numbers and Dates sent as text. */
+export type LegacyArgument = string | Buffer | number | Date;
+export type LegacyArguments = Array<LegacyArgument | LegacyArguments>;
+export type LegacyCallback<T = unknown> = (err: Error | null, reply?: T) => unknown;
+export type LegacyCommandArguments = LegacyArguments | [...args: LegacyArguments, callback: LegacyCallback];
+/** node-redis's legacy() client: every command method takes v3 arguments and an optional last callback. */
+export type RedisLegacyClient = { [K in keyof Methods]: (...args: LegacyCommandArguments) => void } & {
+  /** Any command: its words and arguments, then an optional callback with the server's reply. */
+  sendCommand(...args: LegacyCommandArguments): void;
+  quit(callback?: LegacyCallback<string>): void;
+  multi(): RedisLegacyMulti;
+};
+/** legacy().multi(): commands chained, then exec(callback). */
+export type RedisLegacyMulti = { [K in keyof Methods]: (...args: LegacyArguments) => RedisLegacyMulti } & {
+  sendCommand(...args: LegacyArguments): RedisLegacyMulti;
+  exec(callback?: LegacyCallback<unknown[]>): void;
+};
+
 export interface RedisClient extends Methods, NodeJS.EventEmitter {}
 export declare class RedisClient {
   constructor(options?: RedisClientOptions);
@@ -799,8 +831,36 @@ export declare class RedisClient {
   /** CLIENT SETNAME: every connection is named `name` from now on (it reconnects). */
   clientSetName(name: RedisArgument): Promise<'OK'>;
   CLIENTSETNAME(name: RedisArgument): Promise<'OK'>;
-  /** The database and name of the options again, no WATCH, fresh connections; credentials from auth() are kept. */
+  /**
+   * The database and name of the options again, no WATCH, no MONITOR, no subscriptions,
+   * fresh connections; credentials from auth() are kept.
+   */
   reset(): Promise<void>;
+  /** reset() when the client has state (another database, MONITOR, subscriptions, a WATCH), with a warning; else undefined. */
+  resetIfDirty(): Promise<void> | undefined;
+  /**
+   * MONITOR: `callback(line)` for every command the server runs from now on, each as the
+   * server's line. Resolves once the server acknowledged. On a connection of its own:
+   * the client keeps running commands. reset() and close() end it.
+   */
+  monitor(callback: MonitorCallback): Promise<void>;
+  MONITOR(callback: MonitorCallback): Promise<void>;
+  /** 0 before connect(), then one more each time the command connection is replaced. */
+  readonly socketEpoch: number;
+  /** Whether a WATCH is on (until the next exec(), unwatch() or reset()). */
+  readonly isWatching: boolean;
+  /** Whether setDirtyWatch() marked the WATCH. */
+  readonly isDirtyWatch: boolean;
+  /** The next exec() rejects with WatchError(msg) without sending. */
+  setDirtyWatch(msg: string): void;
+  /** The v3 callback interface over this client (node-redis's legacy()). */
+  legacy(): RedisLegacyClient;
+  /** Each channel (pattern, shard channel) subscribed to → its listener sets (a new Map; the sets are live). */
+  getPubSubListeners(type: PubSubType): PubSubTypeListeners;
+  /** `channel` gets these listeners too; subscribed when new. */
+  extendPubSubChannelListeners(type: PubSubType, channel: string, listeners: ChannelListeners): Promise<void>;
+  /** Each channel of `listeners` gets its listeners too; the new ones are subscribed. */
+  extendPubSubListeners(type: PubSubType, listeners: PubSubTypeListeners): Promise<void>;
   /** Keeps the process alive while the client is open, until unref() or close(). */
   ref(): void;
   /** Lets the process exit while the client is idle (the default). */

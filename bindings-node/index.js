@@ -1014,6 +1014,31 @@ function sweepRetiring() {
   }
 }
 
+/** The database a client's options name (`database`, or the URL's path or `db` query), before any select(). */
+function baseDb(client) {
+  const given = client._options.filter(([k]) => k === 'db').pop();
+  if (given) return Number(given[1]);
+  try {
+    const url = new URL(client._url);
+    const query = url.searchParams.get('db') ?? url.searchParams.get('database');
+    if (query !== null) return Number(query);
+    const path = url.pathname.replace(/^\/+|\/+$/g, '');
+    if (url.protocol !== 'unix:' && path !== '') return Number(path);
+  } catch {
+    // no URL, or one the core would refuse: the default database
+  }
+  return 0;
+}
+
+/** How often the core replaced `native`'s command connection (0 once it is closed). */
+function reconnects(native) {
+  try {
+    return native.stats().reconnects || 0;
+  } catch {
+    return 0;
+  }
+}
+
 function closeRetired(owner) {
   for (let i = retiring.length - 1; i >= 0; i--) {
     if (retiring[i].owner !== owner) continue;
@@ -1223,9 +1248,14 @@ function programsOf(options) {
  * `target.library.fn(...)` per function, each calling the receiver's `_script` /
  * `_function` (so clients made with withCommandOptions use their own options).
  */
+// node-redis's client methods that no other method calls: a program may take one of their
+// names and shadows it on its client, as a script does in node-redis (a script named
+// `legacy` was valid before legacy() was added).
+const YIELDING = new Set(['legacy', 'monitor', 'MONITOR', 'resetIfDirty', 'setDirtyWatch', 'getPubSubListeners', 'extendPubSubListeners', 'extendPubSubChannelListeners']);
+
 function attachPrograms(target, programs) {
   const taken = (name) => {
-    if (name in target && !Object.prototype.hasOwnProperty.call(COMMANDS, name) && !Object.prototype.hasOwnProperty.call(UPPER, name)) {
+    if (name in target && !YIELDING.has(name) && !Object.prototype.hasOwnProperty.call(COMMANDS, name) && !Object.prototype.hasOwnProperty.call(UPPER, name)) {
       throw new TypeError(`scripts/functions: ${name} is a method of the client; give it another name`);
     }
   };
@@ -1359,6 +1389,13 @@ class RedisClient extends EventEmitter {
     this._native = null;
     this._buffers = false;
     this._pinned = null;
+    // WATCH state as node-redis reports it (isWatching, isDirtyWatch): kept on the object
+    // that holds the pinned connection.
+    this._watching = false;
+    this._dirtyWatch = undefined;
+    // node-redis's socketEpoch: connections the commands have used, before this one.
+    this._epochs = 0;
+    this._monitor = null;
     this._open = false;
     this._abortSignal = undefined;
     this._keepAlive = null;
@@ -1380,6 +1417,7 @@ class RedisClient extends EventEmitter {
     const self = this._self;
     if (self._open) throw new RedisError('Socket already opened', 'CONNECTION');
     self._native = await self._connected(self._overrides);
+    self._epochs += 1;
     self._open = true;
     self.emit('connect');
     self.emit('ready');
@@ -1427,6 +1465,7 @@ class RedisClient extends EventEmitter {
       const old = self._native;
       self._native = next;
       self._overrides = overrides;
+      self._epochs += reconnects(old) + 1;
       retire(old, self);
     };
     const turn = self._reopening.then(run, run);
@@ -1440,6 +1479,16 @@ class RedisClient extends EventEmitter {
 
   get isReady() {
     return this._open;
+  }
+
+  /**
+   * node-redis's socketEpoch: 0 before connect(), then 1, and one more each time the
+   * command connection is replaced (the core reconnected it, or auth / select /
+   * clientSetName / reset reconnected the client).
+   */
+  get socketEpoch() {
+    const self = this._self;
+    return self._epochs + (self._native ? reconnects(self._native) : 0);
   }
 
   _fail(e) {
@@ -1544,14 +1593,41 @@ class RedisClient extends EventEmitter {
       if (lease instanceof Error) throw toError(lease);
       this._pinned = lease;
     }
-    return this._run(['WATCH', ...list(keys, 'keys')]);
+    const reply = await this._run(['WATCH', ...list(keys, 'keys')]);
+    this._watching = true;
+    return reply;
   }
 
   async unwatch() {
-    if (!this._pinned) return 'OK';
+    if (!this._pinned) {
+      this._endWatch();
+      return 'OK';
+    }
     const reply = await this._run(['UNWATCH']);
-    this._releasePin();
+    this._endWatch();
     return reply;
+  }
+
+  /** Whether a WATCH is on, until the next exec(), unwatch() or reset() (node-redis's isWatching). */
+  get isWatching() {
+    return this._watching;
+  }
+
+  /** Whether setDirtyWatch() marked the WATCH: the next exec() then rejects with WatchError without sending. */
+  get isDirtyWatch() {
+    return this._dirtyWatch !== undefined;
+  }
+
+  /** node-redis's setDirtyWatch(msg): the next exec() rejects with WatchError(msg), unsent. */
+  setDirtyWatch(msg) {
+    this._dirtyWatch = msg;
+  }
+
+  /** Ends the WATCH state: the flags, and the pinned connection (kept by an isolated client). */
+  _endWatch() {
+    this._watching = false;
+    this._dirtyWatch = undefined;
+    this._releasePin();
   }
 
   _releasePin() {
@@ -1674,8 +1750,150 @@ class RedisClient extends EventEmitter {
    * connections (it reconnects); credentials given to auth() are kept.
    */
   async reset() {
-    this._self._releasePin();
+    const self = this._self;
+    self._endWatch();
+    self._stopMonitor();
+    if (self._pubsub) self._pubsub.close();
     await this._reopen((now) => now.filter(([k]) => k === 'username' || k === 'password'));
+  }
+
+  /**
+   * node-redis's resetIfDirty(): reset() when the client has state a borrower should not
+   * inherit (another database than the options', MONITOR, subscriptions, a WATCH), with
+   * a warning naming it; nothing (undefined) otherwise.
+   */
+  resetIfDirty() {
+    const self = this._self;
+    const dirty = [];
+    const db = self._overrides.filter(([k]) => k === 'db').pop();
+    if (db && Number(db[1]) !== baseDb(self)) dirty.push('another database selected');
+    if (self._monitor) dirty.push('MONITOR on');
+    if (self.isPubSubActive) dirty.push('subscriptions');
+    if (self._watching || self._dirtyWatch !== undefined) dirty.push('a WATCH');
+    if (dirty.length === 0) return undefined;
+    process.emitWarning(`resetIfDirty: the client had state (${dirty.join(', ')}); it is reset`, 'RedbridgeWarning');
+    return self.reset();
+  }
+
+  /**
+   * node-redis's MONITOR: `callback(line)` for every command the server runs from now
+   * on, each as the server's line (`1700000000.123456 [0 127.0.0.1:51234] "SET" "k" "v"`).
+   * Resolves once the server acknowledged. The feed has a connection of its own (the
+   * core's, with the client's options), so the client keeps running commands; a lost
+   * connection is reported as an 'error' event and monitored again, as node-redis does
+   * after it reconnects (what ran meanwhile is not seen). reset() and close() end it;
+   * a second monitor() replaces the callback.
+   */
+  async monitor(callback) {
+    if (typeof callback !== 'function') throw new TypeError(`monitor: callback must be a function, got ${describe(callback)}`);
+    const self = this._self;
+    if (self._monitor) {
+      self._monitor.callback = callback;
+      return;
+    }
+    const feed = await self._openMonitor();
+    if (self._monitor) {
+      // Another monitor() opened one meanwhile: one feed, the latest callback.
+      feed.close();
+      self._monitor.callback = callback;
+      return;
+    }
+    const state = { feed, callback };
+    self._monitor = state;
+    self._pumpMonitor(state);
+  }
+
+  async _openMonitor() {
+    const feed = await this._client().monitor();
+    if (feed instanceof Error) throw toError(feed);
+    if (!this._native) {
+      feed.close();
+      throw new ConnectionError('The client is closed', 'CONNECTION');
+    }
+    return feed;
+  }
+
+  /** Hands the lines of `state.feed` to its callback until the monitor is stopped; opens a new feed when one is lost. */
+  async _pumpMonitor(state) {
+    for (let tries = 0; ; ) {
+      const lines = await state.feed.next(1024);
+      if (this._monitor !== state) return;
+      if (!(lines instanceof Error)) {
+        tries = 0;
+        for (const line of lines) {
+          try {
+            state.callback(line);
+          } catch (e) {
+            process.nextTick(() => this.emit('error', e));
+          }
+        }
+        continue;
+      }
+      this.emit('error', toError(lines));
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * ++tries, 500)));
+        if (this._monitor !== state) return;
+        try {
+          const feed = await this._openMonitor();
+          if (this._monitor !== state) {
+            feed.close();
+            return;
+          }
+          state.feed = feed;
+          break;
+        } catch (e) {
+          if (this._monitor !== state) return;
+          this.emit('error', e);
+        }
+      }
+    }
+  }
+
+  _stopMonitor() {
+    const state = this._monitor;
+    this._monitor = null;
+    if (state) state.feed.close();
+  }
+
+  /**
+   * node-redis's legacy(): the v3 callback interface over this client. Each command
+   * method takes its arguments (arrays flattened, numbers and Dates as text) and an
+   * optional last `callback(err, reply)`, and sends its own name as the command, as
+   * node-redis's does; the reply is the server's, as sendCommand gives it (hGetAll: an
+   * object). Without a callback, a failure is the client's 'error' event.
+   */
+  legacy() {
+    return new RedisLegacyClient(this);
+  }
+
+  /**
+   * node-redis's getPubSubListeners(type): a Map of each channel (pattern, shard
+   * channel) subscribed to → { unsubscribing, strings, buffers }, the listener sets
+   * themselves; the Map is a new one at each call.
+   */
+  getPubSubListeners(type) {
+    const kind = pubSubKind(type, 'getPubSubListeners');
+    const pubsub = this._self._pubsub;
+    return pubsub ? pubsub.listeners(kind) : new Map();
+  }
+
+  /** node-redis's extendPubSubChannelListeners: `channel` gets these listeners too (subscribed when new). */
+  async extendPubSubChannelListeners(type, channel, listeners) {
+    await this._extendPubSub(type, 'extendPubSubChannelListeners', [[channel, listeners]]);
+  }
+
+  /** node-redis's extendPubSubListeners: each channel of the Map gets its listeners too (one subscribe for the new ones). */
+  async extendPubSubListeners(type, listeners) {
+    if (!(listeners instanceof Map)) throw new TypeError(`extendPubSubListeners: listeners must be a Map (as getPubSubListeners gives), got ${describe(listeners)}`);
+    await this._extendPubSub(type, 'extendPubSubListeners', listeners);
+  }
+
+  async _extendPubSub(type, what, channels) {
+    const kind = pubSubKind(type, what);
+    const self = this._self;
+    self._client();
+    if (!self._pubsub) self._pubsub = new PubSub(self);
+    await self._pubsub.extend(kind, what, channels);
   }
 
   /** Keeps the process alive while the client is open (until unref() or close()), as a node-redis client does. */
@@ -1764,9 +1982,13 @@ class RedisClient extends EventEmitter {
   async close() {
     const self = this._self;
     self.unref();
-    self._releasePin();
+    self._endWatch();
+    self._stopMonitor();
     if (self._pubsub) self._pubsub.close();
-    if (self._native) self._native.close();
+    if (self._native) {
+      self._epochs += reconnects(self._native);
+      self._native.close();
+    }
     self._native = null;
     closeRetired(self);
     if (self._open) {
@@ -1839,22 +2061,62 @@ class PubSub {
     const given = list(names, `${what}: channels`);
     if (given.length === 0) throw new TypeError(`${what}: give at least one channel`);
     const map = this.maps[kind];
-    const fresh = [];
-    for (const name of given) {
-      const key = pubSubKey(name);
-      let entry = map.get(key);
-      if (!entry) {
-        entry = { name: typeof name === 'string' ? name : name.toString(), buf: Buffer.from(name), strings: new Set(), buffers: new Set() };
-        map.set(key, entry);
-        fresh.push(name);
+    await this._subscribe(kind, given.filter((name) => this._attach(map, name, [listener], bufferMode)));
+  }
+
+  /**
+   * node-redis's extendPubSubListeners: `channels` ([name, { strings, buffers }] pairs)
+   * get these listeners too; the names not subscribed yet are subscribed.
+   */
+  async extend(kind, what, channels) {
+    const given = [];
+    for (const [name, listeners] of channels) {
+      if (listeners === null || typeof listeners !== 'object') throw new TypeError(`${what}: listeners must be { strings, buffers } sets, got ${describe(listeners)}`);
+      const strings = [...(listeners.strings || [])];
+      const buffers = [...(listeners.buffers || [])];
+      for (const l of [...strings, ...buffers]) {
+        if (typeof l !== 'function') throw new TypeError(`${what}: a listener must be a function, got ${describe(l)}`);
       }
-      const set = bufferMode ? entry.buffers : entry.strings;
-      if (!set.has(listener)) {
-        set.add(listener);
-        if (bufferMode) this.bufferListeners++;
-      }
+      given.push([arg(name, `${what}: channel`), strings, buffers]);
     }
+    const map = this.maps[kind];
+    const fresh = [];
+    for (const [name, strings, buffers] of given) {
+      if (this._attach(map, name, strings, false)) fresh.push(name);
+      this._attach(map, name, buffers, true);
+    }
+    await this._subscribe(kind, fresh);
+  }
+
+  /** Adds `listeners` to the entry of `name` (made when missing); true when it was missing. */
+  _attach(map, name, listeners, bufferMode) {
+    const key = pubSubKey(name);
+    let entry = map.get(key);
+    const fresh = !entry;
+    if (fresh) {
+      entry = { name: typeof name === 'string' ? name : name.toString(), buf: Buffer.from(name), strings: new Set(), buffers: new Set() };
+      map.set(key, entry);
+    }
+    const set = bufferMode ? entry.buffers : entry.strings;
+    for (const listener of listeners) {
+      if (set.has(listener)) continue;
+      set.add(listener);
+      if (bufferMode) this.bufferListeners++;
+    }
+    return fresh;
+  }
+
+  /** node-redis's getPubSubListeners: channel → { unsubscribing, strings, buffers } (the live sets, in a new Map). */
+  listeners(kind) {
+    const out = new Map();
+    for (const entry of this.maps[kind].values()) out.set(entry.name, { unsubscribing: false, strings: entry.strings, buffers: entry.buffers });
+    return out;
+  }
+
+  /** Subscribes to `fresh` (names just attached); when that fails they are forgotten and the error thrown. */
+  async _subscribe(kind, fresh) {
     if (fresh.length === 0) return;
+    const map = this.maps[kind];
     let failure;
     try {
       const reply = await this._open().change(kind, fresh);
@@ -1975,6 +2237,15 @@ class PubSub {
   }
 }
 
+/** node-redis's PUBSUB_TYPE: the kinds of subscription its listener accessors take. */
+const PUBSUB_TYPE = Object.freeze({ CHANNELS: 'CHANNELS', PATTERNS: 'PATTERNS', SHARDED: 'SHARDED' });
+const PUBSUB_KIND = { CHANNELS: 'subscribe', PATTERNS: 'psubscribe', SHARDED: 'ssubscribe' };
+
+function pubSubKind(type, what) {
+  if (!Object.prototype.hasOwnProperty.call(PUBSUB_KIND, type)) throw new TypeError(`${what}: type must be 'CHANNELS', 'PATTERNS' or 'SHARDED' (PUBSUB_TYPE), got ${describe(type)}`);
+  return PUBSUB_KIND[type];
+}
+
 const PUBSUB_METHODS = {
   /** node-redis's SUBSCRIBE: `listener(message, channel)` for each message on these channels. */
   subscribe: ['subscribe', true],
@@ -2014,7 +2285,7 @@ Object.defineProperty(RedisClient.prototype, 'isPubSubActive', {
 });
 
 // The methods above that node-redis also offers in capitals.
-for (const name of ['auth', 'select', 'clientSetName']) {
+for (const name of ['auth', 'select', 'clientSetName', 'monitor']) {
   Object.defineProperty(RedisClient.prototype, name.toUpperCase(), { value: RedisClient.prototype[name], writable: true, configurable: true });
 }
 installCommands(RedisClient.prototype);
@@ -2095,7 +2366,7 @@ class Multi {
       try {
         reply = await target.pipeline(cmds, true, client._buffers, normal);
       } finally {
-        if (transaction) client._releasePin();
+        if (transaction) client._endWatch();
       }
     } else {
       const packed = pack(cmds, normal);
@@ -2119,6 +2390,13 @@ class Multi {
 
   /** MULTI … EXEC: all or nothing; rejects with WatchError when a watched key changed. */
   exec() {
+    const client = this._client;
+    if (client._dirtyWatch !== undefined) {
+      const why = client._dirtyWatch;
+      this._queue = [];
+      client._endWatch();
+      return Promise.reject(new WatchError(why, 'WATCH'));
+    }
     return this._send(true);
   }
 
@@ -2128,6 +2406,92 @@ class Multi {
   }
 }
 installCommands(Multi.prototype);
+
+// ---- legacy (node-redis's legacy(): the v3 callback interface) --------------------------
+
+/** v3 arguments: arrays flattened, numbers and Dates as their text. */
+function legacyArgs(out, args) {
+  for (const a of args) {
+    if (Array.isArray(a)) legacyArgs(out, a);
+    else out.push(typeof a === 'number' || a instanceof Date ? a.toString() : a);
+  }
+  return out;
+}
+
+/** `args` and the callback that may end them. */
+function legacySplit(args) {
+  return typeof args[args.length - 1] === 'function' ? [args.slice(0, -1), args[args.length - 1]] : [args, undefined];
+}
+
+/** Settles `callback(err, reply)` from `promise`; without a callback a failure is `client`'s 'error' event. */
+function legacyDone(client, promise, callback) {
+  if (callback === undefined) promise.catch((e) => client.emit('error', e));
+  else promise.then((reply) => callback(null, reply), (e) => callback(e));
+}
+
+/** The reply conversions node-redis's legacy interface keeps (HGETALL's object). */
+const LEGACY_SHAPES = { HGETALL: pairsToObject };
+
+class RedisLegacyClient {
+  constructor(client) {
+    Object.defineProperty(this, '_client', { value: client });
+  }
+
+  /** Any command: its words and arguments (arrays flattened), then an optional callback. */
+  sendCommand(...args) {
+    const [rest, callback] = legacySplit(args);
+    legacyDone(this._client, this._client.sendCommand(legacyArgs([], rest)), callback);
+  }
+
+  quit(callback) {
+    legacyDone(this._client, this._client.quit(), callback);
+  }
+
+  multi() {
+    return new RedisLegacyMulti(this._client);
+  }
+}
+
+class RedisLegacyMulti {
+  constructor(client) {
+    Object.defineProperty(this, '_client', { value: client });
+    Object.defineProperty(this, '_multi', { value: client.multi() });
+  }
+
+  _add(args, shape) {
+    this._multi._run(args.map((a, i) => arg(a, `args[${i}]`)), shape);
+    return this;
+  }
+
+  sendCommand(...args) {
+    return this._add(legacyArgs([], args));
+  }
+
+  /** MULTI … EXEC; `callback(err, replies)`. */
+  exec(callback) {
+    legacyDone(this._client, this._multi.exec(), callback);
+  }
+}
+
+for (const name of Object.keys({ ...COMMANDS, ...UPPER })) {
+  const shape = LEGACY_SHAPES[name.toUpperCase()];
+  Object.defineProperty(RedisLegacyClient.prototype, name, {
+    value: function (...args) {
+      const [rest, callback] = legacySplit(args);
+      const reply = this._client.sendCommand(legacyArgs([name], rest));
+      legacyDone(this._client, shape ? reply.then(shape) : reply, callback);
+    },
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(RedisLegacyMulti.prototype, name, {
+    value: function (...args) {
+      return this._add(legacyArgs([name], args), shape);
+    },
+    writable: true,
+    configurable: true,
+  });
+}
 
 // ---- pool (node-redis's createClientPool) ---------------------------------------------
 
@@ -2409,6 +2773,13 @@ class RedisSentinel extends RedisClient {
     this._options.push(['sentinels', sentinels.join(',')], ['sentinel_service', options.name], ['sentinel_role', role]);
     if (own.username !== undefined) this._options.push(['sentinel_username', String(own.username)]);
     if (own.password !== undefined) this._options.push(['sentinel_password', String(own.password)]);
+    // The sentinels' TLS (socket.tls, ca, cert, key, rejectUnauthorized), read as a
+    // client's socket options are and named as the sentinels' own.
+    if (own.socket !== undefined) {
+      for (const [name, value] of nativeOptions({ socket: own.socket })) {
+        if (name.startsWith('tls')) this._options.push([`sentinel_${name}`, value]);
+      }
+    }
   }
 }
 
@@ -2434,6 +2805,7 @@ module.exports = {
   RedisClient,
   Multi,
   RESP_TYPES,
+  PUBSUB_TYPE,
   RedisError,
   ConnectionError,
   TimeoutError,

@@ -428,3 +428,261 @@ test('node-redis client methods: duplicate, withAbortSignal, withCommandOptions,
   await c.close();
   assert.strictEqual(c._keepAlive, null, 'close() drops the keep-alive handle');
 });
+
+// ---- node-redis's other client methods (#16): monitor, the WATCH flags, socketEpoch, the
+// pub/sub listener accessors, legacy(), resetIfDirty. Each next to node-redis 6.4 where
+// the behaviour is observable.
+const nodeRedis = require('redis');
+const until = async (check, what) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), what);
+};
+
+test('monitor(): the server\'s lines, byte for byte as node-redis hands them over; reset() ends it', async (t) => {
+  const { url } = sharedServer(t);
+  const tag = `mon:${process.pid}:${Date.now()}`;
+  const theirs = nodeRedis.createClient({ url });
+  await theirs.connect();
+  const c = await createClient({ url }).connect();
+  const writer = await createClient({ url, database: 3 }).connect();
+  const mine = [];
+  const seen = [];
+  assert.strictEqual(await c.monitor((line) => mine.push(line)), undefined);
+  await theirs.monitor((line) => seen.push(line));
+  // Quotes, backslashes, control bytes, UTF-8, binary; a script's own call ("lua"); db 3.
+  await writer.set(`${tag}:"q"`, 'a b\n\r\t\x07\x08\\é');
+  await writer.sendCommand(['SET', `${tag}:bin`, Buffer.from([0, 1, 127, 128, 255])]);
+  await writer.eval("return redis.call('GET', KEYS[1])", { keys: [`${tag}:bin`] });
+  await writer.get(`${tag}:end`);
+  const ours = () => mine.filter((l) => l.includes(tag));
+  const node = () => seen.filter((l) => l.includes(tag));
+  await until(() => ours().length === 5 && node().length === 5, 'both monitors saw the 5 lines');
+  assert.deepStrictEqual(ours(), node(), 'the same lines as node-redis');
+  assert.match(ours()[0], /^\d+\.\d{6} \[3 [\d.]+:\d+\] "SET" ".*\\"q\\"" "a b\\n\\r\\t\\a\\b\\\\\\xc3\\xa9"$/);
+  assert.match(ours()[3], /^\d+\.\d{6} \[3 lua\] "GET" /);
+  // Unlike node-redis's monitoring client (the server refuses its commands), ours keeps working.
+  assert.strictEqual(await c.get(`${tag}:"q"`), null, 'db 0 has no such key');
+  await assert.rejects(theirs.get('x'), /keyspace/, 'node-redis: the monitoring connection runs no commands');
+  // A second monitor() replaces the callback, on the same feed.
+  const second = [];
+  await c.monitor((line) => second.push(line));
+  await writer.get(`${tag}:second`);
+  await until(() => second.some((l) => l.includes(`${tag}:second`)), 'the new callback gets the lines');
+  assert.ok(!mine.some((l) => l.includes(`${tag}:second`)), 'the old one no longer does');
+  // A callback that throws: its error is the client's 'error' event; the lines go on.
+  const errors = [];
+  c.on('error', (e) => errors.push(e));
+  await c.MONITOR((line) => {
+    if (line.includes(`${tag}:throw`)) throw new Error('listener failed');
+    second.push(line);
+  });
+  await writer.get(`${tag}:throw`);
+  await writer.get(`${tag}:after`);
+  await until(() => second.some((l) => l.includes(`${tag}:after`)), 'lines after the throw');
+  assert.strictEqual(errors.length, 1);
+  assert.strictEqual(errors[0].message, 'listener failed');
+  // reset() ends it (as node-redis's RESET does); monitor() again starts a new one.
+  await c.reset();
+  await theirs.reset();
+  const count = second.length;
+  await writer.get(`${tag}:reset`);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.strictEqual(second.length, count, 'no line after reset()');
+  await assert.rejects(c.monitor('nope'), (e) => e instanceof TypeError && /monitor: callback must be a function/.test(e.message));
+  await c.close();
+  await assert.rejects(c.monitor(() => {}), redbridge.ConnectionError);
+  await writer.close();
+  await theirs.close();
+});
+
+test('monitor(): a lost MONITOR connection is an \'error\' event, then monitored again', async (t) => {
+  const { url } = sharedServer(t);
+  const tag = `monlost:${process.pid}:${Date.now()}`;
+  const c = await createClient({ url }).connect();
+  const admin = await createClient({ url }).connect();
+  const lines = [];
+  const errors = [];
+  c.on('error', (e) => errors.push(e));
+  await c.monitor((line) => lines.push(line));
+  const list = await admin.sendCommand(['CLIENT', 'LIST']);
+  const ids = list.split('\n').filter((l) => / cmd=monitor /.test(l)).map((l) => l.match(/^id=(\d+)/)[1]);
+  assert.ok(ids.length >= 1);
+  for (const id of ids) await admin.sendCommand(['CLIENT', 'KILL', 'ID', id]);
+  await until(() => errors.length >= 1, 'the lost connection was reported');
+  assert.ok(errors[0] instanceof redbridge.ConnectionError, String(errors[0]));
+  // Opened again by itself: commands run after that are seen.
+  await until(() => {
+    admin.get(`${tag}:probe`).catch(() => {});
+    return lines.some((l) => l.includes(`${tag}:probe`));
+  }, 'monitored again');
+  assert.strictEqual(await c.ping(), 'PONG', 'the client was not affected');
+  await c.close();
+  await admin.close();
+});
+
+test('WATCH flags (isWatching, isDirtyWatch, setDirtyWatch) and socketEpoch as node-redis reports them', async (t) => {
+  const { url } = sharedServer(t);
+  const key = `watchflags:${process.pid}`;
+  // The same steps on both clients, recording what they report.
+  const admin = await createClient({ url }).connect();
+  const name = `watchflags-${process.pid}`;
+  const steps = async (client) => {
+    const out = [client.socketEpoch];
+    await client.connect();
+    out.push(client.socketEpoch, client.isWatching, client.isDirtyWatch);
+    await client.watch(key);
+    out.push(client.isWatching, client.isDirtyWatch);
+    client.setDirtyWatch('the slot moved');
+    out.push(client.isWatching, client.isDirtyWatch);
+    try {
+      await client.multi().incr(key).exec();
+      out.push('exec resolved');
+    } catch (e) {
+      out.push(e.constructor.name, e.message);
+    }
+    out.push(client.isWatching, client.isDirtyWatch, await client.get(key));
+    client.setDirtyWatch('again');
+    out.push(await client.multi().get(key).execAsPipeline(), client.isDirtyWatch, 'a pipeline ignores it');
+    await client.unwatch();
+    out.push(client.isDirtyWatch);
+    await client.watch(key);
+    out.push(await client.multi().incr(key).exec(), client.isWatching);
+    await client.del(key);
+    // Its connections killed: the client reconnects, and the epoch counts it.
+    const list = await admin.sendCommand(['CLIENT', 'LIST']);
+    for (const line of list.split('\n').filter((l) => l.includes(` name=${name} `))) {
+      await admin.sendCommand(['CLIENT', 'KILL', 'ID', line.match(/^id=(\d+)/)[1]]);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    out.push(await client.ping());
+    out.push(client.socketEpoch);
+    await client.close();
+    return out;
+  };
+  const ours = await steps(createClient({ url, name }));
+  const theirs = await steps(nodeRedis.createClient({ url, name }).on('error', () => {}));
+  await admin.close();
+  assert.deepStrictEqual(ours, theirs);
+  assert.deepStrictEqual(ours.slice(0, 10), [0, 1, false, false, true, false, true, true, 'WatchError', 'the slot moved']);
+  assert.strictEqual(ours[ours.length - 1], 2, 'one reconnect');
+  // Also on an isolated client (its connection stays pinned after exec) and a reconnect of ours.
+  const c = await createClient({ url }).connect();
+  await c.executeIsolated(async (iso) => {
+    await iso.watch(key);
+    assert.strictEqual(iso.isWatching, true);
+    await iso.multi().get(key).exec();
+    assert.strictEqual(iso.isWatching, false);
+  });
+  await c.select(1);
+  assert.strictEqual(c.socketEpoch, 2, 'select() reconnected the client');
+  await c.close();
+  assert.strictEqual(c.socketEpoch, 2, 'kept after close(), as node-redis keeps it');
+});
+
+test('getPubSubListeners / extendPubSubListeners / extendPubSubChannelListeners as node-redis\'s', async (t) => {
+  const { url } = sharedServer(t);
+  const ch = `plist:${process.pid}`;
+  const run = async (make) => {
+    const a = await make().connect();
+    const b = await make().connect();
+    const got = [];
+    const s1 = (m) => got.push(['s1', m]);
+    const s2 = (m) => got.push(['s2', m]);
+    const b1 = (m) => got.push(['b1', Buffer.isBuffer(m)]);
+    await a.subscribe([ch, `${ch}:2`], s1);
+    await a.subscribe(ch, b1, true);
+    await a.pSubscribe(`${ch}:*`, s2);
+    const channels = a.getPubSubListeners('CHANNELS');
+    const shape = [...channels].map(([name, l]) => [name, l.unsubscribing, l.strings.size, l.buffers.size]);
+    const patterns = [...a.getPubSubListeners('PATTERNS').keys()];
+    const sharded = a.getPubSubListeners('SHARDED').size;
+    // Another client takes the listeners over: one subscribe for the channels new to it.
+    await b.extendPubSubListeners('CHANNELS', channels);
+    await b.extendPubSubChannelListeners('CHANNELS', ch, { unsubscribing: false, strings: new Set([s2]), buffers: new Set() });
+    const taken = [...b.getPubSubListeners('CHANNELS')].map(([name, l]) => [name, l.strings.size, l.buffers.size]);
+    await a.unsubscribe();
+    await a.pUnsubscribe();
+    await a.publish(ch, 'hello');
+    await until(() => got.length >= 3, 'b received the message');
+    await new Promise((r) => setTimeout(r, 50));
+    const active = [a.isPubSubActive, b.isPubSubActive];
+    await a.close();
+    await b.close();
+    return { shape, patterns, sharded, taken, got: got.map(String).sort(), active };
+  };
+  const ours = await run(() => createClient({ url }));
+  const theirs = await run(() => nodeRedis.createClient({ url }));
+  assert.deepStrictEqual(ours, theirs);
+  assert.deepStrictEqual(ours.shape, [[ch, false, 1, 1], [`${ch}:2`, false, 1, 0]]);
+  assert.deepStrictEqual(ours.got, ['b1,true', 's1,hello', 's2,hello']);
+  const c = await createClient({ url }).connect();
+  assert.deepStrictEqual(c.getPubSubListeners(redbridge.PUBSUB_TYPE.SHARDED), new Map());
+  assert.throws(() => c.getPubSubListeners('channels'), /type must be 'CHANNELS', 'PATTERNS' or 'SHARDED'/);
+  await assert.rejects(c.extendPubSubListeners('CHANNELS', {}), /listeners must be a Map/);
+  await assert.rejects(c.extendPubSubChannelListeners('CHANNELS', ch, { strings: new Set([5]) }), /a listener must be a function/);
+  assert.strictEqual(c.isPubSubActive, false, 'a refused extension subscribes nothing');
+  await c.close();
+});
+
+test('legacy(): the v3 callback interface gives what node-redis\'s gives', async (t) => {
+  const { url } = sharedServer(t);
+  const k = `legacy:${process.pid}`;
+  const run = async (client) => {
+    const out = [];
+    const errors = [];
+    client.on('error', (e) => errors.push(e.constructor.name));
+    const legacy = client.legacy();
+    const call = (method, ...args) => new Promise((resolve) => legacy[method](...args, (err, reply) => resolve(err ? [err.constructor.name, err.message] : reply)));
+    out.push(await call('set', k, 42));
+    out.push(await call('get', k));
+    out.push(await call('HSET', `${k}:h`, ['a', 1], ['b', 2]));
+    out.push(await call('hGetAll', `${k}:h`));
+    out.push(await call('rPush', `${k}:l`, [1, [2, 3]]));
+    out.push(await call('lRange', `${k}:l`, 0, -1));
+    out.push(await call('incr', `${k}:h`));
+    out.push(await call('sendCommand', 'GET', [k]));
+    out.push(await call('sendCommand', ['EXISTS', k, `${k}:none`]));
+    out.push(await new Promise((resolve) => legacy.multi().set(`${k}:m`, 1).incr(`${k}:m`).sendCommand('GET', `${k}:m`).exec((err, replies) => resolve(err ? err.message : replies))));
+    legacy.incr(`${k}:h`); // no callback: the failure is the client's 'error' event
+    legacy.del([k, `${k}:h`, `${k}:l`, `${k}:m`]);
+    await new Promise((r) => setTimeout(r, 50));
+    out.push(errors);
+    await new Promise((resolve) => legacy.quit(resolve));
+    return out;
+  };
+  const ours = await run(await createClient({ url }).connect());
+  const theirs = await run(await nodeRedis.createClient({ url }).connect());
+  assert.deepStrictEqual(ours, theirs);
+  assert.deepStrictEqual(ours.slice(0, 4), ['OK', '42', 2, { a: '1', b: '2' }]);
+  assert.deepStrictEqual(ours[6][0], 'SimpleError');
+  assert.deepStrictEqual(ours[ours.length - 1], ['SimpleError']);
+});
+
+test('resetIfDirty(): nothing for a clean client; otherwise a warning and reset()', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url }).connect();
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  assert.strictEqual(c.resetIfDirty(), undefined);
+  await c.select(0);
+  assert.strictEqual(c.resetIfDirty(), undefined, 'the same database as the options');
+  await c.select(2);
+  await c.watch('rid:k');
+  await c.subscribe('rid:ch', () => {});
+  await c.monitor(() => {});
+  await c.resetIfDirty();
+  await until(() => warnings.length === 1, 'one warning');
+  assert.strictEqual(warnings[0].name, 'RedbridgeWarning');
+  assert.match(warnings[0].message, /another database selected, MONITOR on, subscriptions, a WATCH/);
+  assert.deepStrictEqual([c.isWatching, c.isPubSubActive, c._monitor], [false, false, null]);
+  assert.strictEqual(Number((await c.clientInfo()).db), 0, 'back in the database of the options');
+  assert.strictEqual(c.resetIfDirty(), undefined, 'clean again');
+  await c.close();
+  // A database named by the URL is the client's own: selecting it again is no state.
+  const d = await createClient({ url: `${url}/4` }).connect();
+  await d.select(4);
+  assert.strictEqual(d.resetIfDirty(), undefined);
+  await d.close();
+});

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap } from '..';
+import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap, PUBSUB_TYPE, type PubSubTypeListeners, type ChannelListeners } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -294,4 +294,33 @@ export async function surface(client: RedisClient): Promise<number> {
   }
   console.log(wrong, cas, ex, persisted, at, encoding, bytes, lcs.len, dist, fields, scored, counted, libs.length, known, created, me, trimmed, hasField, micros, named, page.keys, info.length);
   return bits + bit + copied + added + card + when + touched + lcsLen + length + id + Number(seconds);
+}
+
+// node-redis's other client methods (#16): MONITOR, the WATCH flags, the pub/sub
+// listener accessors, the legacy callback interface, resetIfDirty.
+export async function otherClientMethods(client: RedisClient, other: RedisClient): Promise<number> {
+  const lines: string[] = [];
+  await client.monitor((line: string) => lines.push(line));
+  await client.MONITOR((line) => console.log(line.length));
+  const epoch: number = client.socketEpoch;
+  await client.watch('k');
+  const watching: boolean = client.isWatching;
+  client.setDirtyWatch('the key moved');
+  const dirty: boolean = client.isDirtyWatch;
+  await client.subscribe('ch', (message: string, channel: string) => console.log(message, channel));
+  const listeners: PubSubTypeListeners = client.getPubSubListeners(PUBSUB_TYPE.CHANNELS);
+  const one: ChannelListeners | undefined = listeners.get('ch');
+  if (one) await other.extendPubSubChannelListeners('CHANNELS', 'ch', one);
+  await other.extendPubSubListeners(PUBSUB_TYPE.PATTERNS, client.getPubSubListeners('PATTERNS'));
+  // @ts-expect-error the types are node-redis's PUBSUB_TYPE
+  client.getPubSubListeners('channels');
+  const legacy = client.legacy();
+  legacy.set('k', 1, (err: Error | null, reply?: unknown) => console.log(err, reply));
+  legacy.hGetAll('h', (err, reply) => console.log(err, reply));
+  legacy.sendCommand(['GET', 'k'], (err, reply) => console.log(err, reply));
+  legacy.incr('n');
+  legacy.multi().set('a', ['1']).get('a').exec((err, replies) => console.log(err, replies?.length));
+  const reset: Promise<void> | undefined = client.resetIfDirty();
+  if (reset) await reset;
+  return epoch + Number(watching) + Number(dirty) + lines.length;
 }
