@@ -2776,7 +2776,7 @@ class RedisSentinel extends RedisClient {
     // The sentinels' TLS (socket.tls, ca, cert, key, rejectUnauthorized), read as a
     // client's socket options are and named as the sentinels' own.
     if (own.socket !== undefined) {
-      for (const [name, value] of nativeOptions({ socket: own.socket })) {
+      for (const [name, value] of nativeOptions({ socket: own.socket })[1]) {
         if (name.startsWith('tls')) this._options.push([`sentinel_${name}`, value]);
       }
     }
