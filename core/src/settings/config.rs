@@ -5,7 +5,7 @@
 //! gets an [`ErrorKind::InvalidArgument`](crate::ErrorKind) error naming the option.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -768,31 +768,24 @@ impl ConfigBuilder {
         self.sentinel_password = Some(Secret::new(password));
         self
     }
-    /// With [`ConfigBuilder::sentinel`]: encrypt the connections to the sentinels with
-    /// TLS (their own settings: the data nodes' are [`ConfigBuilder::tls`] and the rest).
-    pub fn sentinel_tls(mut self, on: bool) -> Self {
-        self.sentinel_tls.on = on;
-        self
-    }
-    /// The CA certificate (PEM file) the sentinels' certificates must be signed by;
-    /// without it, the system's trust store is used.
-    pub fn sentinel_tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.sentinel_tls.ca = Some(PemSource::File(path.into()));
-        self
-    }
-    /// A client certificate and its key (PEM files) for sentinels that ask for one.
-    pub fn sentinel_tls_client_cert_files(
+    /// With [`ConfigBuilder::sentinel`]: TLS to the sentinels, apart from the data nodes'
+    /// ([`ConfigBuilder::tls`] and the rest). `ca_file`: the CA (PEM) the sentinels'
+    /// certificates must be signed by, `None` for the system's trust store;
+    /// `client_cert`: a certificate and key (PEM files) for sentinels that ask for one;
+    /// `verify` false accepts any sentinel (tests only). The options `sentinel_tls*` set
+    /// the same, PEM text too.
+    pub fn sentinel_tls(
         mut self,
-        cert: impl Into<PathBuf>,
-        key: impl Into<PathBuf>,
+        ca_file: Option<&Path>,
+        client_cert: Option<(&Path, &Path)>,
+        verify: bool,
     ) -> Self {
-        self.sentinel_tls.cert = Some(PemSource::File(cert.into()));
-        self.sentinel_tls.key = Some(PemSource::File(key.into()));
-        self
-    }
-    /// Whether the sentinels' certificates are verified (default true; off is for tests).
-    pub fn sentinel_tls_verify(mut self, verify: bool) -> Self {
-        self.sentinel_tls.verify = Some(verify);
+        let t = &mut self.sentinel_tls;
+        t.on = true;
+        t.ca = ca_file.map(|p| PemSource::File(p.into()));
+        t.cert = client_cert.map(|(c, _)| PemSource::File(c.into()));
+        t.key = client_cert.map(|(_, k)| PemSource::File(k.into()));
+        t.verify = Some(verify);
         self
     }
     /// In a cluster, send read-only commands to replicas too.
@@ -1275,7 +1268,7 @@ mod tests {
         assert!(e.message().contains("no sentinels"), "{e}");
         let e = Config::builder()
             .sentinel("m", &[("a", 1)])
-            .sentinel_tls(true)
+            .sentinel_tls(Some(Path::new(pem)), None, true)
             .tls(true)
             .build()
             .unwrap();
