@@ -374,9 +374,11 @@ def sizes(profile: str) -> list[tuple[str, str, float, str]]:
         for w in sorted(dl.glob("*.whl")):
             rows.append(("Python", w.name.split("-")[0] + " wheel", w.stat().st_size / 1e6, w.name))
     tgz = sorted((ROOT / "bindings-node").glob("redbridge-*.tgz"), key=lambda p: p.stat().st_mtime)
-    addon = ROOT / "bindings-node" / "redbridge.linux-x64-gnu.node"
+    # The package the Node clients measured (make bench: the packed tarball, unpacked).
+    pkg = Path(os.environ.get("BENCH_REDBRIDGE_NODE", ROOT / "bindings-node"))
+    addon = pkg / "redbridge.linux-x64-gnu.node"
     if addon.exists():
-        rows.append(("Node", "redbridge (installed: addon + JS)", (addon.stat().st_size + sum(f.stat().st_size for f in (ROOT / "bindings-node").glob("*.js")) + (ROOT / "bindings-node/index.d.ts").stat().st_size) / 1e6, "release .node, index.js, index.d.ts"))
+        rows.append(("Node", "redbridge (installed: addon + JS)", (addon.stat().st_size + sum(f.stat().st_size for f in pkg.glob("*.js")) + (pkg / "index.d.ts").stat().st_size) / 1e6, "release .node, index.js, index.d.ts"))
     if tgz:
         rows.append(("Node", "redbridge npm tarball", tgz[-1].stat().st_size / 1e6, tgz[-1].name))
     for pkg in NODE_ANCHORS:
