@@ -1124,15 +1124,18 @@ export declare function createCluster<S extends RedisScripts = {}, F extends Red
   options: RedisClusterOptions & { scripts?: S; functions?: F },
 ): RedisClusterType<S, F>;
 
+/** The TLS part of a client's socket options, for the sentinels or the data nodes of createSentinel. */
+export type SentinelTlsOptions = Pick<NonNullable<RedisClientOptions['socket']>, 'tls' | 'ca' | 'cert' | 'key' | 'rejectUnauthorized'>;
+
 export interface RedisSentinelOptions {
   /** The service name the sentinels monitor (`sentinel monitor <name> …`). */
   name: string;
   /** Sentinels to ask (the others are learned from them); port 26379 when left out. */
   sentinelRootNodes: Array<{ host: string; port?: number }>;
-  /** Options of the data-node connections (credentials, timeouts, RESP…). */
-  nodeClientOptions?: Omit<RedisClientOptions, 'url' | 'socket'>;
-  /** The sentinels' own credentials. */
-  sentinelClientOptions?: { username?: string; password?: string };
+  /** Options of the data-node connections (credentials, timeouts, RESP…, and TLS). */
+  nodeClientOptions?: Omit<RedisClientOptions, 'url' | 'socket'> & { socket?: SentinelTlsOptions };
+  /** The sentinels' own credentials and TLS (apart from the data nodes'). */
+  sentinelClientOptions?: { username?: string; password?: string; socket?: SentinelTlsOptions };
   /** 'master' (default), or 'replica' for a client of a healthy replica (redbridge's). */
   role?: 'master' | 'replica';
 }

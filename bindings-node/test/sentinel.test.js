@@ -5,6 +5,7 @@
 // replica; bad options are refused with what to do.
 const { test } = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
 const nodeRedis = require('redis');
 const redbridge = require('..');
 const { startSentinel, stopAll } = require('./support');
@@ -84,4 +85,27 @@ test('createSentinel: bad options are refused with what to do', () => {
   assert.throws(() => redbridge.createSentinel({ name: 'm', sentinelRootNodes: [] }), /sentinelRootNodes must be a non-empty array/);
   assert.throws(() => redbridge.createSentinel({ name: 'm', sentinelRootNodes: [{ host: 'h', port: 0 }] }), /port must be a whole number/);
   assert.throws(() => redbridge.createSentinel({ name: 'm', sentinelRootNodes: [{ host: 'h' }], role: 'boss' }), /role must be 'master' or 'replica'/);
+});
+
+test('createSentinel over TLS: the sentinels with their own CA and client certificate, the data nodes with theirs', async (t) => {
+  const d = startSentinel('--tls');
+  t.after(() => stopAll(d));
+  const read = (p) => fs.readFileSync(p);
+  const sentinelTls = { tls: true, ca: read(d.sentinel_ca), cert: read(d.sentinel_cert), key: read(d.sentinel_key) };
+  const options = {
+    name: d.service,
+    sentinelRootNodes: d.sentinels.map((port) => ({ host: '127.0.0.1', port })),
+    sentinelClientOptions: { socket: sentinelTls },
+    nodeClientOptions: { socket: { tls: true, ca: read(d.ca) } },
+  };
+  const c = await redbridge.createSentinel(options).connect();
+  assert.strictEqual(await c.set('stls:k', 'v'), 'OK');
+  assert.strictEqual(await c.get('stls:k'), 'v');
+  assert.strictEqual(String((await c.sendCommand(['ROLE']))[0]), 'master');
+  await c.close();
+
+  // The sentinels' CA given for the data nodes' (and the other way round): each
+  // handshake fails, naming the sentinel or node and TLS.
+  const wrong = redbridge.createSentinel({ ...options, sentinelClientOptions: { socket: { ...sentinelTls, ca: read(d.other_ca) } } });
+  await assert.rejects(wrong.connect(), (e) => /sentinel 127\.0\.0\.1:\d+/.test(e.message) && /TLS|certificate/i.test(e.message));
 });

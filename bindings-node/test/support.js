@@ -24,8 +24,8 @@ function startServerOn(port) {
 }
 
 /** A Sentinel deployment: a primary, two replicas, three sentinels (service "mymaster"). */
-function startSentinel() {
-  return JSON.parse(execFileSync('python3', [HARNESS, 'sentinel'], { encoding: 'utf8' }));
+function startSentinel(...flags) {
+  return JSON.parse(execFileSync('python3', [HARNESS, 'sentinel', ...flags], { encoding: 'utf8' }));
 }
 
 /** Stops every process of a deployment or cluster started by the harness. */

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap, PUBSUB_TYPE, type PubSubTypeListeners, type ChannelListeners } from '..';
+import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap, PUBSUB_TYPE, type PubSubTypeListeners, type ChannelListeners, createSentinel } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -323,4 +323,17 @@ export async function otherClientMethods(client: RedisClient, other: RedisClient
   const reset: Promise<void> | undefined = client.resetIfDirty();
   if (reset) await reset;
   return epoch + Number(watching) + Number(dirty) + lines.length;
+}
+
+/** createSentinel with the sentinels' TLS apart from the data nodes' (issue #18). */
+export async function sentinelOverTls(ca: Buffer, cert: Buffer, key: Buffer, nodeCa: Buffer): Promise<string | null> {
+  const c = await createSentinel({
+    name: 'mymaster',
+    sentinelRootNodes: [{ host: '127.0.0.1', port: 26379 }],
+    sentinelClientOptions: { password: 'p', socket: { tls: true, ca, cert, key, rejectUnauthorized: true } },
+    nodeClientOptions: { socket: { tls: true, ca: nodeCa } },
+  }).connect();
+  // @ts-expect-error the sentinels' socket takes TLS options only (their addresses are sentinelRootNodes)
+  createSentinel({ name: 'm', sentinelRootNodes: [], sentinelClientOptions: { socket: { port: 1 } } });
+  return c.get('k');
 }
