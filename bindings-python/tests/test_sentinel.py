@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,3 +114,23 @@ def test_bad_input_and_no_secrets(deployment: Dict[str, Any]) -> None:
     # The sentinels' TLS options without ssl=True are refused, named as the sentinels'.
     with pytest.raises(ValueError, match="sentinel_tls=true"):
         Sentinel([("127.0.0.1", 1)], sentinel_kwargs={"ssl_ca_certs": "ca.crt"}).master_for("mymaster")
+
+
+def test_a_connection_error_names_the_node_in_use(deployment: Dict[str, Any]) -> None:
+    """Between the primary's death and the promotion, errors name the node the client
+    found (not the configured address, which a Sentinel client never uses)."""
+    master = Sentinel([("127.0.0.1", deployment["sentinels"][0])], socket_timeout=0.3).master_for("mymaster")
+    assert master.ping() is True
+    with open(deployment["pidfiles"][0]) as f:  # the harness starts the primary first
+        os.kill(int(f.read().strip()), signal.SIGKILL)
+    errors = []
+    for _ in range(40):
+        try:
+            master.ping()
+        except redbridge.ConnectionError as e:
+            errors.append(str(e))
+            break
+        time.sleep(0.05)
+    assert errors, "no command failed after the primary was killed"
+    assert f"127.0.0.1:{deployment['primary']}" in errors[0], errors[0]
+    assert "6379" not in errors[0], errors[0]

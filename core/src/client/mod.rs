@@ -606,7 +606,9 @@ impl Client {
     ) -> Result<Value> {
         let start = Instant::now();
         let mux = engine.mux()?;
-        let (generation, mut conn) = mux.get(timeout, &self.shared.config.addr).await?;
+        let (generation, mut conn) = mux
+            .get(timeout, || self.shared.config.target_or_addr())
+            .await?;
         let left = timeout.map(|t| {
             t.saturating_sub(start.elapsed())
                 .max(std::time::Duration::from_millis(1))
@@ -660,7 +662,7 @@ impl Client {
                 return r;
             }
             let mux = engine.mux()?;
-            let (generation, mut conn) = mux.get(timeout, &config.addr).await?;
+            let (generation, mut conn) = mux.get(timeout, || config.target_or_addr()).await?;
             let r = run_timed(
                 connection::send::pipeline(&mut conn, pipe),
                 timeout,

@@ -358,7 +358,7 @@ impl Topology {
             host: node.host.clone(),
             port: node.port,
         };
-        let (generation, mut conn) = match mux.get(timeout, &addr).await {
+        let (generation, mut conn) = match mux.get(timeout, || addr.clone()).await {
             Ok(c) => c,
             Err(_) => {
                 self.refresh_soon();

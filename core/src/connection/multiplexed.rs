@@ -109,10 +109,11 @@ impl Multiplexed {
     /// refused for good (wrong password, …), or the client never connected and its last
     /// attempt failed (as redis-py fails when the server is down; the supervisor keeps
     /// trying in the background). After a drop, commands wait for the reconnect.
+    /// `addr` names the server in the error (called only then).
     pub(crate) async fn get(
         &self,
         wait: Option<Duration>,
-        addr: &Addr,
+        addr: impl FnOnce() -> Addr,
     ) -> Result<(u64, MultiplexedConnection)> {
         self.want();
         let broken = self.broken_generation.load(Ordering::Acquire);
@@ -147,7 +148,8 @@ impl Multiplexed {
             Err(Error::new(
                 ErrorKind::Connection,
                 format!(
-                    "not connected to {addr}: no connection within {} ms{why}; is the server running and reachable?",
+                    "not connected to {}: no connection within {} ms{why}; is the server running and reachable?",
+                    addr(),
                     waited.as_millis()
                 ),
             )
@@ -376,8 +378,11 @@ pub(crate) async fn init_connection(
 
 /// Adds the address (never the password) and a hint to a connect failure.
 pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
+    // The node the connection went to: for a Sentinel client the one discovery found,
+    // not the (unused) configured address.
+    let addr = config.target_or_addr();
     if config.tls.is_some() {
-        if let Some(why) = crate::settings::explain_tls(e.message(), &config.addr) {
+        if let Some(why) = crate::settings::explain_tls(e.message(), &addr) {
             return Error::new(ErrorKind::Connection, why);
         }
     }
@@ -385,8 +390,7 @@ pub(crate) fn connect_error(e: Error, config: &Config) -> Error {
         ErrorKind::Connection | ErrorKind::Timeout => Error::new(
             e.kind(),
             format!(
-                "could not connect to {}: {}; is redis-server running there?",
-                config.addr,
+                "could not connect to {addr}: {}; is redis-server running there?",
                 e.message()
             ),
         ),

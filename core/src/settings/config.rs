@@ -254,6 +254,12 @@ impl Config {
         }
     }
 
+    /// [`Config::target`] for messages: the configured address while a Sentinel client
+    /// has not found its node yet.
+    pub(crate) fn target_or_addr(&self) -> Addr {
+        self.target().unwrap_or_else(|_| self.addr.clone())
+    }
+
     /// The Sentinel deployment this client follows, if any.
     pub fn sentinel(&self) -> Option<&SentinelConfig> {
         self.sentinel.as_ref()
