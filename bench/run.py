@@ -800,7 +800,8 @@ def run_cluster(args: argparse.Namespace, quick: bool, reps: int) -> None:
         "load": " → ".join(f"{x:.2f}" for x in loads),
     }
     md = report(meta, groups, med, {}, [], errors).replace("# redbridge bench — side by side, one run", "# redbridge bench — Redis Cluster variant (W1-W4), side by side, one run")
-    md = md.split("\n## The ceiling")[0] + "\n"
+    # The ceiling and the targets of issue #8 are the single-server run's.
+    md = md.split("\n## The ceiling")[0].split("\n## Targets of issue #8")[0] + "\n"
     out_dir = ROOT / ("target/bench-quick" if quick else "bench/results")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results-cluster.md").write_text(md)
