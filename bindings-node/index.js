@@ -2364,7 +2364,7 @@ class Multi {
     let reply;
     if (client._pinned) {
       try {
-        reply = await target.pipeline(cmds, true, client._buffers, normal);
+        reply = await target.pipeline(cmds, transaction, client._buffers, normal);
       } finally {
         if (transaction) client._endWatch();
       }

@@ -686,3 +686,23 @@ test('resetIfDirty(): nothing for a clean client; otherwise a warning and reset(
   assert.strictEqual(d.resetIfDirty(), undefined);
   await d.close();
 });
+
+test('execAsPipeline after watch() sends its commands without MULTI/EXEC, so the WATCH still holds (as node-redis)', async (t) => {
+  const { url } = sharedServer(t);
+  const outcome = async (c, other, key) => {
+    await c.set(key, '1');
+    await c.watch(key);
+    const piped = await c.multi().get(key).incr(`${key}:n`).execAsPipeline();
+    await other.set(key, '2');
+    // The WATCH from before the pipeline is still on: the transaction is refused.
+    const exec = await c.multi().set(key, '3').exec().then(() => 'ran', (e) => e.constructor.name);
+    return [piped, exec, await other.get(key)];
+  };
+  const ours = [await createClient({ url }).connect(), await createClient({ url }).connect()];
+  const theirs = [await nodeRedis.createClient({ url }).connect(), await nodeRedis.createClient({ url }).connect()];
+  const got = await outcome(...ours, 'xap:ours');
+  const want = await outcome(...theirs, 'xap:theirs');
+  assert.deepStrictEqual(got, want);
+  assert.deepStrictEqual(got, [['1', 1], 'WatchError', '2']);
+  for (const c of [...ours, ...theirs]) await c.close();
+});
