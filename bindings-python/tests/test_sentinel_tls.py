@@ -124,8 +124,9 @@ def test_wrong_ca_or_no_client_certificate_names_the_sentinel_and_tls(deployment
     # Without TLS to the sentinels, their TLS-only ports do not answer: an error naming them.
     plain = Sentinel(_sentinels(d)[:1], socket_timeout=0.5, sentinel_kwargs={"socket_connect_timeout": 0.5},
                      **_node_tls(d))
-    with pytest.raises(MasterNotFoundError, match=f"sentinel 127.0.0.1:{port}"):
+    with pytest.raises(MasterNotFoundError, match=f"sentinel 127.0.0.1:{port}") as e4:
         plain.discover_master("mymaster")
+    assert "set the sentinels' own TLS" in str(e4.value), str(e4.value)
 
 
 def test_follows_a_failover_through_learned_tls_sentinels(deployment: Dict[str, Any]) -> None:

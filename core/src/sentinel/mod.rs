@@ -61,7 +61,16 @@ fn connect_failed(config: &Config, addr: &Addr, sentinel: bool, e: redis::RedisE
         return Error::new(ErrorKind::Connection, why);
     }
     let who = if sentinel { "sentinel" } else { "node" };
-    Error::new(e.kind(), format!("{who} {addr}: {}", e.message()))
+    // A TLS-only port resets a plain connection at its first bytes.
+    let hint = if !tls && e.message().contains("reset by peer") {
+        match whose {
+            TlsFor::Sentinels => "; a sentinel that speaks TLS only resets plain connections: set the sentinels' own TLS (option sentinel_tls; Python sentinel_kwargs={'ssl': True, ...})",
+            TlsFor::Nodes => "; a server that speaks TLS only resets plain connections: set TLS (option tls, or a rediss:// URL)",
+        }
+    } else {
+        ""
+    };
+    Error::new(e.kind(), format!("{who} {addr}: {}{hint}", e.message()))
 }
 
 /// Runs one command on `conn`, bounded by the response timeout.
