@@ -104,7 +104,10 @@ fn tls_errors_say_what_failed() {
         .tls_ca_file(&files.ca)
         .build()
         .unwrap_err();
-    assert!(e.to_string().contains("TLS is off"), "{e}");
+    assert!(
+        e.to_string().contains("tls is off") && e.to_string().contains("set tls=true"),
+        "{e}"
+    );
 }
 
 #[test]
