@@ -12,7 +12,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use crate::{check, Crossing, Reply, TAG_NORMAL};
+use crate::{check, command, Crossing, Reply, TAG_NORMAL};
 
 /// What the function keeps between calls.
 struct Fast {
@@ -143,13 +143,7 @@ unsafe fn submit(
             start = end;
             a
         });
-        let cmd = redbridge::Command::new(args).map(|c| {
-            if tag & TAG_NORMAL != 0 {
-                c.normalized()
-            } else {
-                c
-            }
-        });
+        let cmd = command(args, tag & TAG_NORMAL != 0);
         // A large value's room is not kept for the requests after it.
         if buf.capacity() > KEEP {
             *buf = Vec::with_capacity(ROOM);

@@ -41,10 +41,13 @@ fn bytes(arg: &Arg) -> &[u8] {
     }
 }
 
-/// A command; `normal` asks for its reply in the core's normal form (node-redis's command
-/// methods shape replies, `sendCommand` gives them raw).
-fn command(args: &[Arg], normal: bool) -> redbridge::Result<Command> {
-    let cmd = Command::new(args.iter().map(bytes))?;
+/// A command from its arguments; `normal` asks for its reply in the core's normal form
+/// (node-redis's command methods shape replies, `sendCommand` gives them raw).
+fn command<'a>(
+    args: impl IntoIterator<Item = &'a [u8]>,
+    normal: bool,
+) -> redbridge::Result<Command> {
+    let cmd = Command::new(args)?;
     Ok(if normal { cmd.normalized() } else { cmd })
 }
 
@@ -57,7 +60,7 @@ fn pipeline(
     let mut pipe = Pipeline::new(transaction);
     for (i, args) in cmds.iter().enumerate() {
         let normal = normal.and_then(|n| n.get(i)).copied().unwrap_or(false);
-        pipe.add(command(args, normal)?);
+        pipe.add(command(args.iter().map(bytes), normal)?);
     }
     Ok(pipe)
 }
@@ -112,12 +115,12 @@ fn unpacked_pipeline(packed: &[u16], transaction: bool) -> redbridge::Result<Pip
             ends.push(scratch.len());
         }
         let mut start = 0;
-        let cmd = Command::new(ends.iter().map(|&end| {
+        let args = ends.iter().map(|&end| {
             let arg = &scratch[start..end];
             start = end;
             arg
-        }))?;
-        pipe.add(if end == b'#' { cmd.normalized() } else { cmd });
+        });
+        pipe.add(command(args, end == b'#')?);
     }
     Ok(pipe)
 }
@@ -543,7 +546,7 @@ impl NativeClient {
     #[napi(ts_return_type = "unknown")]
     pub fn submit(&self, env: Env, args: Vec<Arg>, tag: f64) -> Either<Reply, ()> {
         self.enqueue(env, tag, |b, tag| {
-            Ok(b.submit(tag, command(&args, tag & TAG_NORMAL != 0)?))
+            Ok(b.submit(tag, command(args.iter().map(bytes), tag & TAG_NORMAL != 0)?))
         })
     }
 
@@ -657,7 +660,7 @@ impl NativeClient {
     #[napi]
     pub async fn execute(&self, args: Vec<Arg>, buffers: bool, normal: bool) -> Reply {
         let client = self.client.clone();
-        let cmd = match command(&args, normal) {
+        let cmd = match command(args.iter().map(bytes), normal) {
             Ok(c) => c,
             Err(e) => return Reply::Failure(e),
         };
@@ -812,7 +815,10 @@ impl NativeLease {
     /// `normal`).
     #[napi]
     pub async fn execute(&self, args: Vec<Arg>, buffers: bool, normal: bool) -> Reply {
-        let (mut lease, cmd) = match self.take().and_then(|l| Ok((l, command(&args, normal)?))) {
+        let (mut lease, cmd) = match self
+            .take()
+            .and_then(|l| Ok((l, command(args.iter().map(bytes), normal)?)))
+        {
             Ok(x) => x,
             Err(e) => return Reply::Failure(e),
         };

@@ -1,7 +1,7 @@
 //! `NativeMonitor`: the core's MONITOR feed for the package's `monitor(callback)`
 //! (conversion only). The core opens it on a connection of its own with the client's
 //! configuration; index.js reads lines with `next`, a burst per crossing, and hands them
-//! to the callback as node-redis does: the server's line, rebuilt from the parsed event.
+//! to the callback as node-redis does: the server's line, as the core keeps it.
 
 use std::future::Future;
 use std::pin::pin;
@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use napi::bindgen_prelude::*;
 use napi::tokio::sync::Notify;
 use napi_derive::napi;
-use redbridge::{Monitor, MonitorClient, MonitorEvent};
+use redbridge::Monitor;
 
 use crate::{NativeClient, Reply};
 
@@ -24,41 +24,6 @@ pub struct NativeMonitor {
 
 fn closed() -> redbridge::Error {
     redbridge::Error::new(redbridge::ErrorKind::Connection, "the monitor was closed")
-}
-
-/// `arg` quoted as the server quotes it in a MONITOR line (`sdscatrepr`).
-fn push_quoted(out: &mut String, arg: &[u8]) {
-    out.push('"');
-    for &b in arg {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-}
-
-/// The line the server sent for `e`: `1700000000.123456 [0 127.0.0.1:51234] "SET" "k" "v"`.
-fn line(e: &MonitorEvent) -> String {
-    let client = match e.client_type {
-        MonitorClient::Tcp => format!("{}:{}", e.client_address, e.client_port),
-        MonitorClient::Unix => format!("unix:{}", e.client_port),
-        MonitorClient::Lua => "lua".to_string(),
-        MonitorClient::Unknown => e.client_address.clone(),
-    };
-    let mut out = format!("{:.6} [{} {}]", e.time, e.db, client);
-    for arg in &e.args {
-        out.push(' ');
-        push_quoted(&mut out, arg);
-    }
-    out
 }
 
 /// `f`'s output if it is ready without waiting (a dropped `next_event` loses no line).
@@ -104,10 +69,10 @@ impl NativeMonitor {
                 biased;
                 _ = stop.notified() => Err(closed()),
                 first = feed.next_event() => {
-                    let mut lines = vec![line(&first?)];
+                    let mut lines = vec![first?.line];
                     while lines.len() < max {
                         match ready_now(feed.next_event()) {
-                            Some(Ok(e)) => lines.push(line(&e)),
+                            Some(Ok(e)) => lines.push(e.line),
                             // An error comes again with the next call.
                             _ => break,
                         }

@@ -24,19 +24,25 @@ use redbridge::ErrorKind;
 pub struct ObservedKey {
     /// Its number in `ObservedBatch.ids`.
     pub id: u32,
+    /// The client it came from (the core's client id).
     pub client: i64,
     /// The command's table name (never an argument), `PIPELINE` or `MULTI`.
     pub name: String,
+    /// The server it went to: host, port and database.
     pub host: String,
+    /// See `host`.
     pub port: u32,
+    /// See `host`.
     pub db: i64,
     /// The core's error kind as index.js's error `code` (`RESPONSE`, `TIMEOUT`…).
     pub error: Option<String>,
     /// The server's error code (`WRONGTYPE`…).
     pub code: Option<String>,
+    /// Attempts after the first.
     pub retries: u32,
     /// `cache`, `direct`, `runtime` or `not_sent`.
     pub served: String,
+    /// A blocking command (BLPOP, XREAD BLOCK…).
     pub blocking: bool,
 }
 

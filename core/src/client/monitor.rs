@@ -71,6 +71,8 @@ pub struct MonitorEvent {
     pub command: String,
     /// The arguments as they were sent, the server's escapes undone.
     pub args: Vec<Vec<u8>>,
+    /// The line as the server sent it (what node-redis's monitor callback gets).
+    pub line: String,
 }
 
 impl MonitorEvent {
@@ -107,6 +109,7 @@ impl MonitorEvent {
             client_type,
             command,
             args,
+            line: line.to_string(),
         })
     }
 }
