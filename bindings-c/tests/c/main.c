@@ -28,10 +28,12 @@ int main(int argc, char **argv) {
     test_cache();
     test_pubsub();
     test_events();
-    test_tls();
-    test_sentinel();
+    /* Before the TLS and Sentinel tests: run after them, the shared cluster's primaries
+     * were failed over in 2 of 3 runs (cause not found yet; see the session 10 note). */
     test_cluster();
     test_cluster_failover();
+    test_tls();
+    test_sentinel();
     if (argc > 1) test_conformance(argv[1]);
     printf("libredbridge %s\n", redbridge_version());
     printf("c: %d passed, %d failed\n", passed, failed);
