@@ -24,6 +24,10 @@ from opentelemetry.sdk.metrics import (  # noqa: E402
     UpDownCounter,
 )
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader  # noqa: E402
+from opentelemetry import trace  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
 import redbridge  # noqa: E402
 import redbridge.asyncio  # noqa: E402
@@ -32,6 +36,7 @@ from redbridge.observability import (  # noqa: E402
     MetricGroup,
     ObservabilityInstance,
     OTelConfig,
+    TelemetryOption,
     get_observability_instance,
     reset_observability_instance,
 )
@@ -52,11 +57,15 @@ ALL = (
 )
 
 Point = Tuple[Dict[str, Any], Any]
+SPANS = InMemorySpanExporter()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def otel() -> Iterator[None]:
     metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SPANS))
+    trace.set_tracer_provider(provider)
     get_observability_instance().init(OTelConfig(metric_groups=ALL))
     yield
     reset_observability_instance()
@@ -355,3 +364,95 @@ def test_config_follows_redis_py() -> None:
     assert not cfg.should_track_command("PING") and cfg.should_track_command("GET")
     assert OTelConfig(include_commands=["GET"]).should_track_command("get")
     assert get_observability_instance().is_enabled()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Spans on (TRACES next to METRICS) for one test, then back to metrics only."""
+    get_observability_instance().init(
+        OTelConfig(enabled_telemetry=[TelemetryOption.METRICS, TelemetryOption.TRACES], metric_groups=ALL)
+    )
+    SPANS.clear()
+    yield SPANS
+    get_observability_instance().init(OTelConfig(metric_groups=ALL))
+
+
+def test_spans_are_off_by_default(srv: Dict[str, Any]) -> None:
+    SPANS.clear()
+    r = client(srv)
+    r.set("obs:k", "v")
+    r.get("obs:k")
+    assert SPANS.get_finished_spans() == ()
+    assert OTelConfig().enabled_telemetry == TelemetryOption.METRICS
+
+
+def test_a_get_makes_a_client_span_named_by_the_command(srv: Dict[str, Any], spans: InMemorySpanExporter) -> None:
+    r = client(srv, db=3)
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("request") as parent:
+        r.set("obs:k", "argument-value-42")
+        assert r.get("obs:k") == b"argument-value-42"
+    got = [s for s in spans.get_finished_spans() if s.name != "request"]
+    assert [s.name for s in got] == ["SET", "GET"]
+    span = got[1]
+    assert span.kind == trace.SpanKind.CLIENT
+    assert span.parent is not None and span.parent.span_id == parent.get_span_context().span_id
+    assert dict(span.attributes) == {
+        "db.system": "redis",
+        "db.namespace": "3",
+        "server.address": "127.0.0.1",
+        "server.port": srv["port"],
+        "db.operation.name": "GET",
+    }
+    assert span.status.status_code == trace.StatusCode.UNSET
+    assert span.end_time > span.start_time
+
+
+def test_a_failing_command_span_has_error_type(srv: Dict[str, Any], spans: InMemorySpanExporter) -> None:
+    r = client(srv)
+    r.set("obs:s", "text")
+    with pytest.raises(exceptions.ResponseError):
+        r.incr("obs:s")
+    span = spans.get_finished_spans()[-1]
+    assert span.name == "INCRBY"
+    assert span.status.status_code == trace.StatusCode.ERROR
+    assert span.attributes["error.type"] == "ResponseError"
+    assert span.attributes["db.response.status_code"] == "ERR"
+    assert not span.events, "no exception event: its message may quote arguments"
+
+
+def test_asyncio_and_pipeline_spans(srv: Dict[str, Any], spans: InMemorySpanExporter) -> None:
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(f"redis://:hunter2-secret@127.0.0.1:{srv['port']}/4")
+        await r.set("obs:a", "v")
+        async with r.pipeline(transaction=False) as p:
+            p.get("obs:a").get("obs:a")
+            await p.execute()
+        await r.aclose()
+
+    asyncio.run(main())
+    r = client(srv)
+    with r.pipeline() as p:
+        p.set("obs:b", "argument-value-42").get("obs:b")
+        p.execute()
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    assert set(by_name) >= {"SET", "PIPELINE", "MULTI"}, by_name
+    assert by_name["PIPELINE"].attributes["db.operation.batch.size"] == 2
+    assert by_name["PIPELINE"].attributes["db.namespace"] == "4"
+    assert by_name["PIPELINE"].attributes["server.port"] == srv["port"]
+    assert by_name["MULTI"].attributes["db.operation.batch.size"] == 2
+
+
+def test_no_password_or_argument_in_any_span(srv: Dict[str, Any], spans: InMemorySpanExporter) -> None:
+    r = redbridge.Redis.from_url(f"redis://default:hunter2-secret@127.0.0.1:{srv['port']}/0")
+    r.set("obs:secret-key", "argument-value-42")
+    r.get("obs:secret-key")
+    with pytest.raises(exceptions.ResponseError):
+        r.execute_command("SET", "obs:secret-key", "argument-value-42", "argument-value-bad")
+    with pytest.raises(exceptions.AuthenticationError):
+        redbridge.Redis(host="127.0.0.1", port=srv["port"], password="wrong-hunter3").ping()
+    got = spans.get_finished_spans()
+    assert len(got) >= 4
+    text = repr([(s.name, dict(s.attributes), s.status.description, list(s.events)) for s in got])
+    for secret in ("hunter2", "hunter3", "argument-value", "secret-key"):
+        assert secret not in text, (secret, text)

@@ -17,15 +17,28 @@ Metric and attribute names are redis-py's (``db.client.operation.duration`` with
 ``server.port``, ``error.type``...), so its dashboards work unchanged. Commands are named,
 never their arguments; channel and stream names are never recorded.
 
+Spans are optional and off by default: ``OTelConfig(enabled_telemetry=[TelemetryOption.METRICS,
+TelemetryOption.TRACES])`` (redis-py 8.1 has only METRICS and announces traces as a later
+telemetry option; TRACES is that option here) makes one CLIENT span per command or pipeline
+through the global TracerProvider, in the caller's current context, named by the command
+(``GET``, ``PIPELINE``, ``MULTI``) with the database client semantic conventions
+(``db.system``, ``db.operation.name``, ``db.namespace``, ``server.address``,
+``server.port``, ``error.type``; ``db.operation.batch.size`` for a pipeline). No argument,
+key, error message or password is ever put on a span. While TRACES is off nothing is
+wrapped: the command path is the same as without this module.
+
 ``opentelemetry-api`` is an optional dependency: ``pip install opentelemetry-api``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+import weakref
 from enum import IntFlag
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from urllib.parse import urlsplit
 
 from . import _redbridge
 from ._redbridge import __version__
@@ -62,9 +75,10 @@ class MetricGroup(IntFlag):
 
 
 class TelemetryOption(IntFlag):
-    """What to export (metrics only, as in redis-py)."""
+    """What to export: METRICS (redis-py's value), TRACES (spans; not in redis-py 8.1)."""
 
     METRICS = 1
+    TRACES = 2
 
 
 def _operation_buckets() -> List[float]:
@@ -355,6 +369,183 @@ class _Recorder:
             self._add("redis.client.errors", 1, attrs)
 
 
+def _import_trace() -> Any:
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        raise ImportError(
+            "redbridge.observability needs the OpenTelemetry API for traces: pip install opentelemetry-api "
+            "(and an SDK with an exporter, e.g. opentelemetry-sdk)"
+        ) from None
+    return trace
+
+
+_SERVER_ATTR = "_redbridge_span_server"
+
+
+def _server_attributes(client: Any) -> Dict[str, Any]:
+    """A client's span attributes that never change (system, namespace, server), from the
+    options it was made with; kept on the client. Never its password: a URL's user
+    part is not read."""
+    attrs: Optional[Dict[str, Any]] = client.__dict__.get(_SERVER_ATTR)
+    if attrs is not None:
+        return attrs
+    made: Tuple[Any, Dict[str, Any]] = getattr(client, "_make", (None, {}))
+    url, options = made
+    host, port = options.get("host") or "localhost", options.get("port") or 6379
+    db, path = options.get("db"), options.get("unix_socket_path")
+    if isinstance(url, bytes):
+        url = url.decode("utf-8", "replace")
+    if isinstance(url, str):
+        u = urlsplit(url)
+        if u.scheme == "unix":
+            path = u.path
+        else:
+            host, port = u.hostname or host, u.port or port
+            if db is None and u.path.strip("/").isdigit():
+                db = int(u.path.strip("/"))
+    attrs = {"db.system": "redis", "db.namespace": str(db or 0)}
+    if path:
+        attrs["server.address"] = str(path)
+    else:
+        attrs["server.address"], attrs["server.port"] = str(host), int(port)
+    try:
+        client.__dict__[_SERVER_ATTR] = attrs
+    except (AttributeError, TypeError):
+        pass
+    return attrs
+
+
+class _Tracing:
+    """Spans around commands and pipelines: the wrappers ``_install`` puts on the
+    clients' classes while TRACES is on, and takes off again."""
+
+    def __init__(self, tracer: Any, config: OTelConfig) -> None:
+        trace = _import_trace()
+        self.tracer = tracer
+        self.config = config
+        self.kind = trace.SpanKind.CLIENT
+        self.error_status = trace.Status(trace.StatusCode.ERROR)
+        # (class, attribute, what its class dict held before)
+        self._replaced: List[Tuple[type, str, Any]] = []
+
+    def start(self, client: Any, name: str, batch: int = 0) -> Any:
+        """A started span (not current yet) for ``name`` on ``client``."""
+        attrs = dict(_server_attributes(client))
+        attrs["db.operation.name"] = name
+        if batch:
+            attrs["db.operation.batch.size"] = batch
+        return self.tracer.start_span(name, kind=self.kind, attributes=attrs)
+
+    def failed(self, span: Any, error: BaseException) -> None:
+        """Marks ``span`` failed by ``error``'s class (and the server's error code);
+        its message may quote arguments, so it is never recorded."""
+        from .exceptions import ResponseError
+
+        span.set_attribute("error.type", type(error).__name__)
+        if isinstance(error, ResponseError) and error.args:
+            code = str(error.args[0]).split(" ", 1)[0]
+            if code.isupper() and code.isalpha():
+                span.set_attribute("db.response.status_code", code)
+        span.set_status(self.error_status)
+
+    def _command(self, original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+        from ._base import command_name
+
+        trace = _import_trace()
+        use_span = trace.use_span
+        tracks = self.config.should_track_command
+
+        if is_async:
+            @functools.wraps(original)
+            async def execute_command(client: Any, *args: Any, **options: Any) -> Any:
+                name = command_name(args) if args else ""
+                if not tracks(name):
+                    return await original(client, *args, **options)
+                span = self.start(client, name)
+                with use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+                    try:
+                        return await original(client, *args, **options)
+                    except BaseException as error:
+                        self.failed(span, error)
+                        raise
+            return execute_command
+
+        @functools.wraps(original)
+        def execute_command_sync(client: Any, *args: Any, **options: Any) -> Any:
+            name = command_name(args) if args else ""
+            if not tracks(name):
+                return original(client, *args, **options)
+            span = self.start(client, name)
+            with use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+                try:
+                    return original(client, *args, **options)
+                except BaseException as error:
+                    self.failed(span, error)
+                    raise
+        return execute_command_sync
+
+    def _pipeline(self, original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+        trace = _import_trace()
+        use_span = trace.use_span
+        tracks = self.config.should_track_command
+
+        def begin(pipe: Any) -> Any:
+            size = len(pipe._stack)
+            name = "MULTI" if pipe.transaction or pipe._explicit else "PIPELINE"
+            if not size or not tracks(name):
+                return None
+            return self.start(pipe._client, name, size)
+
+        if is_async:
+            @functools.wraps(original)
+            async def execute(pipe: Any, *args: Any, **kwargs: Any) -> Any:
+                span = begin(pipe)
+                if span is None:
+                    return await original(pipe, *args, **kwargs)
+                with use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+                    try:
+                        return await original(pipe, *args, **kwargs)
+                    except BaseException as error:
+                        self.failed(span, error)
+                        raise
+            return execute
+
+        @functools.wraps(original)
+        def execute_sync(pipe: Any, *args: Any, **kwargs: Any) -> Any:
+            span = begin(pipe)
+            if span is None:
+                return original(pipe, *args, **kwargs)
+            with use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+                try:
+                    return original(pipe, *args, **kwargs)
+                except BaseException as error:
+                    self.failed(span, error)
+                    raise
+        return execute_sync
+
+    def install(self) -> None:
+        """Wraps the sync and asyncio clients' ``execute_command`` and pipelines'
+        ``execute`` (subclasses, the cluster clients among them, inherit them)."""
+        from . import client as sync_client
+        from .asyncio import client as async_client
+
+        for module, is_async in ((sync_client, False), (async_client, True)):
+            for cls, attr, wrap in (
+                (module.Redis, "execute_command", self._command),
+                (module.Pipeline, "execute", self._pipeline),
+            ):
+                original = cls.__dict__[attr]
+                setattr(cls, attr, wrap(original, is_async))
+                self._replaced.append((cls, attr, original))
+
+    def uninstall(self) -> None:
+        """Puts the clients' own methods back."""
+        while self._replaced:
+            cls, attr, original = self._replaced.pop()
+            setattr(cls, attr, original)
+
+
 class OTelProviderManager:
     """The MeterProvider redbridge records into (the application's global one) and the
     thread that records the core's events."""
@@ -366,6 +557,7 @@ class OTelProviderManager:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._tracing: Optional[_Tracing] = None
 
     def get_meter_provider(self) -> Any:
         """The global MeterProvider (``opentelemetry.metrics.get_meter_provider()``), or
@@ -377,7 +569,14 @@ class OTelProviderManager:
         return self._meter_provider
 
     def start(self) -> None:
-        """Creates the instruments and starts recording every client's events."""
+        """Creates the instruments and starts recording every client's events; with
+        TRACES, wraps the clients' commands in spans."""
+        if TelemetryOption.TRACES in self.config.enabled_telemetry:
+            tracer = _import_trace().get_tracer(_METER_NAME, __version__)
+            self._tracing = _Tracing(tracer, self.config)
+            self._tracing.install()
+        if TelemetryOption.METRICS not in self.config.enabled_telemetry:
+            return
         provider = self.get_meter_provider()
         if provider is None:
             return
@@ -437,7 +636,10 @@ class OTelProviderManager:
         return _redbridge.observe_dropped()
 
     def shutdown(self, timeout_millis: int = 30000) -> bool:
-        """Records what is queued, stops listening and flushes the provider."""
+        """Records what is queued, stops listening (and tracing) and flushes the provider."""
+        if self._tracing is not None:
+            self._tracing.uninstall()
+            self._tracing = None
         self.drain()
         self._stop.set()
         _redbridge.observe_stop()
@@ -467,7 +669,10 @@ class ObservabilityInstance:
 
     def init(self, config: OTelConfig) -> "ObservabilityInstance":
         """Starts recording with ``config``; a second call replaces the first."""
-        _import_metrics()
+        if TelemetryOption.METRICS in config.enabled_telemetry:
+            _import_metrics()
+        if TelemetryOption.TRACES in config.enabled_telemetry:
+            _import_trace()
         if self._provider_manager is not None:
             self._provider_manager.shutdown()
         manager = OTelProviderManager(config)
