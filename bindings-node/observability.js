@@ -22,6 +22,153 @@
 const native = require('./binding.js');
 const { version } = require('./package.json');
 
+// ---- diagnostics_channel (node-redis 6.4's tracing channels) and spans -----------------
+//
+// index.js runs each command and each MULTI/pipeline through `traceCommand`/`traceBatch`
+// only while the channel has subscribers (`commandChannel.hasSubscribers`); otherwise the
+// command path is unchanged. The channels and their context objects are node-redis's
+// (`node-redis:command`, `node-redis:batch`: start, end, asyncStart, asyncEnd, error),
+// except that `args` holds the command name and a '?' for every argument: no argument
+// value, key or password is ever published. Spans (OpenTelemetry.init({ tracing: { enabled:
+// true } })) are one subscriber of these channels.
+
+const dc = (() => {
+  try {
+    return require('node:diagnostics_channel');
+  } catch {
+    return undefined;
+  }
+})();
+const NO_CHANNEL = Object.freeze({ hasSubscribers: false });
+const channelOf = (name) => (dc && typeof dc.tracingChannel === 'function' ? dc.tracingChannel(name) : NO_CHANNEL);
+/** node-redis's tracing channel names. */
+const CHANNELS = Object.freeze({ TRACE_COMMAND: 'node-redis:command', TRACE_BATCH: 'node-redis:batch' });
+const commandChannel = channelOf(CHANNELS.TRACE_COMMAND);
+const batchChannel = channelOf(CHANNELS.TRACE_BATCH);
+
+// Per client (its `_self`), the context fields that do not change until the next select():
+// kept with the overrides they were read from.
+const contexts = new WeakMap();
+let nextClientId = 1;
+
+/** The database a client's options and later select() name. */
+function databaseOf(self) {
+  const chosen = [...self._options, ...self._overrides].filter(([k]) => k === 'db').pop();
+  if (chosen) return Number(chosen[1]);
+  try {
+    const url = new URL(self._url);
+    const path = url.pathname.replace(/^\/+|\/+$/g, '');
+    if (url.protocol !== 'unix:' && /^\d+$/.test(path)) return Number(path);
+  } catch {
+    // no URL
+  }
+  return 0;
+}
+
+/** node-redis's client context: database, serverAddress, serverPort, clientId (never a password). */
+function clientContext(client) {
+  const self = client._self || client;
+  const known = contexts.get(self);
+  if (known && known.overrides === self._overrides) return known.context;
+  const option = (key) => {
+    const found = self._options.filter(([k]) => k === key).pop();
+    return found && found[1];
+  };
+  let serverAddress = option('unix_socket_path');
+  let serverPort;
+  if (serverAddress === undefined) {
+    serverAddress = option('host');
+    serverPort = option('port') === undefined ? undefined : Number(option('port'));
+    try {
+      const url = new URL(self._url);
+      if (url.protocol === 'unix:') serverAddress = url.pathname;
+      else {
+        serverAddress = serverAddress ?? url.hostname.replace(/^\[|\]$/g, '');
+        serverPort = serverPort ?? (url.port === '' ? undefined : Number(url.port));
+      }
+    } catch {
+      // no URL
+    }
+    serverAddress = serverAddress || 'localhost';
+    serverPort = serverPort ?? 6379;
+  }
+  const id = known ? known.id : nextClientId++;
+  const database = databaseOf(self);
+  const context = { database, serverAddress, serverPort, clientId: `${serverAddress}:${serverPort}/${database}-${id}` };
+  contexts.set(self, { overrides: self._overrides, context, id });
+  return context;
+}
+
+/** The command name and a '?' per argument: node-redis's `args` shape without the values. */
+function hiddenArgs(command, n) {
+  const out = new Array(n).fill('?');
+  out[0] = command;
+  return out;
+}
+
+/** For index.js: runs `run()` (a promise) in the `node-redis:command` channel. */
+function traceCommand(client, args, run) {
+  const command = String(args[0]).toUpperCase();
+  return commandChannel.tracePromise(run, { command, args: hiddenArgs(command, args.length), ...clientContext(client) });
+}
+
+/** For index.js: runs `run()` (a MULTI or pipeline, a promise) in the `node-redis:batch` channel. */
+function traceBatch(client, transaction, batchSize, run) {
+  return batchChannel.tracePromise(run, { batchMode: transaction ? 'MULTI' : 'PIPELINE', batchSize, ...clientContext(client) });
+}
+
+/** Spans from the channels: one CLIENT span per command or batch, in the caller's context. */
+class Spans {
+  constructor(api, tracer) {
+    this.api = api;
+    this.tracer = tracer;
+    this.spans = new WeakMap();
+    const on = (name) => (ctx) => this.start(ctx, name(ctx));
+    this.handlers = [
+      [commandChannel, { start: on((ctx) => ctx.command), asyncEnd: (ctx) => this.end(ctx), error: (ctx) => this.failed(ctx) }],
+      [batchChannel, { start: on((ctx) => ctx.batchMode), asyncEnd: (ctx) => this.end(ctx), error: (ctx) => this.failed(ctx) }],
+    ];
+    for (const [channel, handlers] of this.handlers) channel.subscribe(handlers);
+  }
+
+  start(ctx, name) {
+    const attributes = {
+      'db.system.name': 'redis',
+      'db.operation.name': name,
+      'db.namespace': String(ctx.database),
+      'server.address': ctx.serverAddress,
+    };
+    if (ctx.serverPort !== undefined) attributes['server.port'] = ctx.serverPort;
+    if (ctx.batchSize !== undefined) attributes['db.operation.batch.size'] = ctx.batchSize;
+    const span = this.tracer.startSpan(name, { kind: this.api.SpanKind.CLIENT, attributes }, this.api.context.active());
+    this.spans.set(ctx, span);
+  }
+
+  failed(ctx) {
+    const span = this.spans.get(ctx);
+    if (!span) return;
+    const error = ctx.error;
+    // The class, and the server's error code; never the message (it may quote arguments).
+    span.setAttribute('error.type', (error && error.constructor && error.constructor.name) || 'Error');
+    if (error instanceof require('./index.js').ErrorReply) {
+      const code = String(error.message).split(' ', 1)[0];
+      if (/^[A-Z]+$/.test(code)) span.setAttribute('db.response.status_code', code);
+    }
+    span.setStatus({ code: this.api.SpanStatusCode.ERROR });
+  }
+
+  end(ctx) {
+    const span = this.spans.get(ctx);
+    if (!span) return;
+    this.spans.delete(ctx);
+    span.end();
+  }
+
+  close() {
+    for (const [channel, handlers] of this.handlers) channel.unsubscribe(handlers);
+  }
+}
+
 /** Groups of metrics, with node-redis's names. */
 const METRIC_GROUP = Object.freeze({
   COMMAND: 'command',
@@ -278,13 +425,23 @@ class OpenTelemetry {
    * Starts recording with `config.metrics` (node-redis's MetricConfig): `enabled`,
    * `meterProvider` (default: the global one), `enabledMetricGroups`, `includeCommands`,
    * `excludeCommands`, `bucketsOperationDuration`, `bucketsConnectionCreateTime`,
-   * `bucketsConnectionWaitTime`, `customAttributes`. Throws when already initialized.
+   * `bucketsConnectionWaitTime`, `customAttributes`; and `config.tracing` (redbridge's, off by
+   * default): `enabled`, `tracerProvider` (default: the global one) for one CLIENT span per
+   * command or MULTI/pipeline, made from the `node-redis:command` / `node-redis:batch`
+   * channels. Throws when already initialized.
    */
   static init(config) {
     if (active) throw new Error('OpenTelemetry already initialized');
+    const t = (config && config.tracing) || {};
+    let spans = null;
+    if (t.enabled) {
+      const api = loadApi();
+      const provider = t.tracerProvider || api.trace.getTracerProvider();
+      spans = new Spans(api, provider.getTracer(METER_NAME, version));
+    }
     const m = (config && config.metrics) || {};
     if (!m.enabled) {
-      active = { recorder: null };
+      active = { recorder: null, spans };
       return;
     }
     const provider = m.meterProvider || loadApi().metrics.getMeterProvider();
@@ -320,7 +477,7 @@ class OpenTelemetry {
       count.addCallback(observe);
       gauges.push([count, observe]);
     }
-    active = { recorder, gauges };
+    active = { recorder, gauges, spans };
     // Woken when events start to gather: they are recorded DRAIN_DELAY_MS later, all at
     // once (a wake and a take per event would cost more than recording it).
     const drainLater = () => {
@@ -342,6 +499,7 @@ class OpenTelemetry {
   /** Records what is queued, stops listening (no cost any more) and allows a new init. */
   static shutdown() {
     if (!active) return;
+    if (active.spans) active.spans.close();
     drain();
     native.observeStop();
     if (active.timer) clearTimeout(active.timer);
@@ -366,4 +524,4 @@ function setErrorClassOf(fn) {
   errorNames.clear();
 }
 
-module.exports = { OpenTelemetry, METRIC_GROUP, setErrorClassOf };
+module.exports = { OpenTelemetry, METRIC_GROUP, setErrorClassOf, CHANNELS, commandChannel, batchChannel, traceCommand, traceBatch };
