@@ -200,3 +200,65 @@ fn sync_threads_with_timeouts_never_get_another_callers_reply() {
     let stats = client.stats();
     assert!(stats.direct_requests > 0, "{stats:?}");
 }
+
+/// The shared connection's timeouts come from one FIFO of deadlines with one timer (not a
+/// timer per request): requests started at different moments against a stalled server
+/// each time out at their own deadline, and after an idle spell the timer still fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staggered_requests_time_out_each_at_its_own_deadline() {
+    let srv = TestServer::start_owned(&[]);
+    let timeout = Duration::from_millis(150);
+    let cfg = srv.builder().response_timeout(timeout).build().unwrap();
+    let client = Arc::new(Client::connect(cfg).await.unwrap());
+    client.execute(&c(&["SET", "t:f", "mine"])).await.unwrap();
+
+    for round in 0..2 {
+        // Idle first (the timer has nothing armed), then stall the server for 1 s.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut ctl = srv.control();
+        let stall = std::thread::spawn(move || {
+            let _: () = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg("1")
+                .query(&mut ctl)
+                .unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        // 6 waves of 8 GETs, 40 ms apart: each wave's deadline is its own.
+        let mut lanes = Vec::new();
+        for wave in 0..6u64 {
+            for _ in 0..8 {
+                let client = client.clone();
+                lanes.push(tokio::spawn(async move {
+                    let t0 = Instant::now();
+                    let r = client.execute(&c(&["GET", "t:f"])).await;
+                    (wave, r.map(|_| ()).map_err(|e| e.kind()), t0.elapsed())
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        for lane in lanes {
+            let (wave, r, took) = lane.await.unwrap();
+            assert_eq!(r, Err(ErrorKind::Timeout), "round {round} wave {wave}");
+            assert!(
+                took >= timeout && took <= timeout + Duration::from_millis(120),
+                "round {round} wave {wave}: timed out after {took:?}, not at its own deadline"
+            );
+        }
+        stall.join().unwrap();
+    }
+    // The connection still answers with the caller's own reply.
+    let v = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match client.execute(&c(&["GET", "t:f"])).await {
+                Ok(v) => break v,
+                Err(e) if e.kind() == ErrorKind::Timeout => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(v, Value::BulkString(b"mine".to_vec()));
+}

@@ -51,7 +51,7 @@ pub use sync::{SyncClient, SyncScan};
 use crate::cache::{Cache, Ticket};
 use crate::cluster::{key_slot, ClusterEngine, Node, NodeView};
 use crate::command::{Command, Flags};
-use crate::connection::{self, DirectSlot, Multiplexed, Pool, Pooled};
+use crate::connection::{self, Deadlines, DirectSlot, Multiplexed, Pool, Pooled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::{
     ConnectionObserver, InvalidationEvents, Listener, Observers, Stats, StatsSnapshot,
@@ -114,6 +114,8 @@ pub(crate) struct Engine {
     /// The cluster's connections (cluster mode), instead of `mux`.
     pub(crate) cluster: Option<ClusterEngine>,
     pool: Pool,
+    /// The response timeouts of requests on the shared connections (one timer).
+    deadlines: Arc<Deadlines>,
 }
 
 impl Engine {
@@ -138,6 +140,7 @@ impl Engine {
         };
         let pool = Pool::new(shared_cfg.clone(), stats.clone())?;
         runtime.spawn(pool.reaper());
+        let deadlines = Deadlines::start(runtime, shared_cfg.response_timeout);
         Ok(Engine {
             fork_generation: runtime::fork_generation(),
             runtime,
@@ -145,6 +148,7 @@ impl Engine {
             mux,
             cluster,
             pool,
+            deadlines,
         })
     }
 }
@@ -171,6 +175,7 @@ impl Engine {
             cluster.stop();
         }
         self.pool.close();
+        self.deadlines.stop();
     }
 }
 
@@ -482,7 +487,9 @@ impl Client {
         self.retrying(retry, || async {
             let r = match cluster.topology.read_tracked(node, cmd, timeout).await {
                 Some(r) => r.map(|v| (v, true)),
-                None => run_timed(cluster.execute(cmd), timeout, cmd.name())
+                None => engine
+                    .deadlines
+                    .run_timed(cluster.execute(cmd), Instant::now(), timeout, cmd.name())
                     .await
                     .map(|v| (v, false)),
             };
@@ -560,7 +567,12 @@ impl Client {
                 let r = if cmd.flags().contains(Flags::BLOCKING) {
                     run_timed(cluster.execute_dedicated(cmd), timeout, cmd.name()).await
                 } else {
-                    run_timed(cluster.execute(cmd), timeout, cmd.name()).await
+                    let start = Instant::now();
+                    let sent = cluster.execute(cmd);
+                    engine
+                        .deadlines
+                        .run_timed(sent, start, timeout, cmd.name())
+                        .await
                 };
                 if let Some(node) = cluster.topology.node_for(cmd) {
                     node.count(r.is_err());
@@ -609,17 +621,13 @@ impl Client {
         let (generation, mut conn) = mux
             .get(timeout, || self.shared.config.target_or_addr())
             .await?;
-        let left = timeout.map(|t| {
-            t.saturating_sub(start.elapsed())
-                .max(std::time::Duration::from_millis(1))
-        });
-        let result = run_timed(conn.send_packed_command(cmd.cmd()), left, cmd.name())
+        // The deadline counts from the start, the wait for the connection included; a
+        // timeout error reports the command's whole budget.
+        let sent = conn.send_packed_command(cmd.cmd());
+        let result = engine
+            .deadlines
+            .run_timed(sent, start, timeout, cmd.name())
             .await
-            .map_err(|e| match (e.kind(), timeout) {
-                // Report the command's whole budget, not what was left of it.
-                (ErrorKind::Timeout, Some(t)) => Error::timeout(cmd.name(), t),
-                _ => e,
-            })
             .and_then(wire::slot);
         if let Err(e) = &result {
             if e.is_connection_level() {
@@ -657,18 +665,23 @@ impl Client {
                 return conn.pipeline(pipe).await;
             }
             if let Some(cluster) = &engine.cluster {
-                let r = run_timed(cluster.pipeline(pipe), timeout, "pipeline").await;
+                let start = Instant::now();
+                let sent = cluster.pipeline(pipe);
+                let r = engine
+                    .deadlines
+                    .run_timed(sent, start, timeout, "pipeline")
+                    .await;
                 cluster.count_pipeline(pipe, &r);
                 return r;
             }
             let mux = engine.mux()?;
+            let start = Instant::now();
             let (generation, mut conn) = mux.get(timeout, || config.target_or_addr()).await?;
-            let r = run_timed(
-                connection::send::pipeline(&mut conn, pipe),
-                timeout,
-                "pipeline",
-            )
-            .await;
+            let sent = connection::send::pipeline(&mut conn, pipe);
+            let r = engine
+                .deadlines
+                .run_timed(sent, start, timeout, "pipeline")
+                .await;
             if matches!(&r, Err(e) if e.is_connection_level()) {
                 mux.report_broken(generation);
             }

@@ -6,12 +6,14 @@
 //! Policy (timeouts, retries, backoff) comes from [`crate::policy`]; which engine uses
 //! which connection is decided in [`crate::client`].
 
+mod deadlines;
 mod direct;
 mod direct_slot;
 mod multiplexed;
 mod pool;
 pub(crate) mod send;
 
+pub(crate) use deadlines::Deadlines;
 pub(crate) use direct::DirectConn;
 pub(crate) use direct_slot::{Ahead, Direct, DirectSlot, Mailbox};
 pub(crate) use multiplexed::{connect_error, Multiplexed};
