@@ -116,6 +116,84 @@ fn binary_messages_arrive_once_and_in_order_on_every_channel() {
     });
 }
 
+/// Messages are taken off the socket before redis-rs parses it (`pubsub_sieve.rs`), the
+/// other frames go through redis-rs: a flood with a confirmation, a pong and a
+/// pmessage in the middle keeps its order, every byte of payloads that look like RESP,
+/// and a 3 MB payload read over many socket reads.
+#[test]
+fn a_flood_keeps_its_order_with_confirmations_pongs_and_large_payloads() {
+    let srv = TestServer::start();
+    let client = Client::new(srv.config()).unwrap();
+    let sub = client.pubsub(PubSubOptions::default()).unwrap();
+    run(sub.subscribe(SubscriptionKind::Subscribe, ["ord:a"])).unwrap();
+    let mut ctl = srv.control();
+    let payload = |n: u32| {
+        let mut p = b"\r\n>3\r\n$7\r\nmessage\r\n\0".to_vec();
+        p.extend(n.to_be_bytes());
+        p
+    };
+    let big = vec![b'$'; 3 << 20];
+    let mut pipe = redis::pipe();
+    for n in 0..20_000u32 {
+        pipe.cmd("PUBLISH").arg("ord:a").arg(payload(n)).ignore();
+    }
+    pipe.query::<()>(&mut ctl).unwrap();
+    run(async {
+        // Confirmed (through redis-rs) while the flood is still being read.
+        sub.subscribe(SubscriptionKind::PSubscribe, ["ord:*"])
+            .await
+            .unwrap();
+        sub.ping(Some(b"mid".to_vec())).await.unwrap();
+    });
+    let mut pipe = redis::pipe();
+    pipe.cmd("PUBLISH").arg("ord:a").arg(&big).ignore();
+    pipe.cmd("PUBLISH").arg("ord:b").arg("last").ignore();
+    pipe.query::<()>(&mut ctl).unwrap();
+    run(async {
+        assert!(matches!(
+            next(&sub).await,
+            PubSubEvent::Subscription {
+                kind: SubscriptionKind::Subscribe,
+                ..
+            }
+        ));
+        for n in 0..20_000u32 {
+            let m = next_message(&sub).await;
+            assert_eq!(
+                (m.kind, &m.channel[..]),
+                (MessageKind::Message, &b"ord:a"[..])
+            );
+            assert_eq!(m.payload, payload(n), "message {n}");
+        }
+        assert_eq!(
+            next(&sub).await,
+            PubSubEvent::Subscription {
+                kind: SubscriptionKind::PSubscribe,
+                channel: Some(b"ord:*".to_vec()),
+                count: 2
+            }
+        );
+        assert_eq!(next(&sub).await, PubSubEvent::Pong(b"mid".to_vec()));
+        // The big one twice: by its channel, then by the pattern.
+        for pattern in [None, Some(b"ord:*".to_vec())] {
+            let m = next_message(&sub).await;
+            assert_eq!((m.pattern, m.payload.len()), (pattern, big.len()));
+            assert!(m.payload == big);
+        }
+        let m = next_message(&sub).await;
+        assert_eq!(
+            (m.kind, &m.channel[..], &m.payload[..]),
+            (MessageKind::PMessage, &b"ord:b"[..], &b"last"[..])
+        );
+        assert_eq!(sub.try_next().unwrap(), None);
+    });
+    let s = client.stats();
+    assert_eq!(
+        (s.pubsub_messages, s.pubsub_dropped, s.pubsub_resubscribes),
+        (20_003, 0, 0)
+    );
+}
+
 #[test]
 fn patterns_shard_channels_and_unsubscribing() {
     let srv = TestServer::start();
