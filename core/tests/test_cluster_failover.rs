@@ -5,13 +5,18 @@
 //! cluster with `cluster-node-timeout 1000`. redis-py's RedisCluster writes through the
 //! same SIGKILL failovers when `target/py-venv` has it; its figures are printed beside
 //! ours, and ours must be no later.
+//!
+//! Requests in flight on the primary when it dies or freezes are held to the same 200 ms:
+//! concurrent SETs and pipelines (safe: retried on the new primary), an XREAD BLOCK (safe:
+//! it gets the entry added on the new primary) and a BLPOP (not safe: it ends with the
+//! element pushed on the new primary, or a connection error that popped nothing).
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redbridge::{SyncClient, Value};
+use redbridge::{Client, ErrorKind, Pipeline, SyncClient, Value};
 use support::{c, TestCluster};
 
 /// The most a write may trail the promotion.
@@ -108,6 +113,141 @@ impl RedisPy {
     }
 }
 
+/// When each request of the in-flight load began and ended, and what it got.
+type Log = Arc<Mutex<Vec<(&'static str, Instant, Instant, redbridge::Result<Value>)>>>;
+
+/// Requests kept in flight on the primary serving `key` (its hash tag) through the
+/// failover: four SET loops, a pipeline loop (SETs and GETs of its slot, and a SET
+/// elsewhere), and one XREAD BLOCK and one BLPOP begun before the signal.
+struct InFlight {
+    log: Log,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl InFlight {
+    fn start(client: &Client, key: &str, entry: &str) -> InFlight {
+        let rt = redbridge::runtime::runtime();
+        let (log, stop): (Log, _) = (Arc::default(), Arc::new(AtomicBool::new(false)));
+        let mut tasks = Vec::new();
+        let note = |log: &Log, what, t, r| log.lock().unwrap().push((what, t, Instant::now(), r));
+        for i in 0..4 {
+            let (client, log, stop) = (client.clone(), log.clone(), stop.clone());
+            let k = format!("{{{key}}}:w{i}");
+            tasks.push(rt.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let r = client.execute(&c(&["SET", &k, "v"])).await;
+                    note(&log, "SET", t, r);
+                }
+            }));
+        }
+        {
+            let (client, log, stop) = (client.clone(), log.clone(), stop.clone());
+            let k = format!("{{{key}}}:p");
+            tasks.push(rt.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let mut p = Pipeline::new(false);
+                    p.add(c(&["SET", &k, "p"]));
+                    p.add(c(&["GET", &k]));
+                    p.add(c(&["SET", "fo:elsewhere", "p"]));
+                    let t = Instant::now();
+                    let r = client.pipeline(&p).await.and_then(|replies| {
+                        replies.into_iter().collect::<redbridge::Result<Vec<_>>>()
+                    });
+                    note(&log, "pipeline", t, r.map(Value::Array));
+                }
+            }));
+        }
+        let blocking = [
+            (
+                "XREAD",
+                c(&[
+                    "XREAD",
+                    "BLOCK",
+                    "10000",
+                    "STREAMS",
+                    &format!("{{{key}}}:s"),
+                    entry,
+                ]),
+            ),
+            ("BLPOP", c(&["BLPOP", &format!("{{{key}}}:l"), "10"])),
+        ];
+        for (what, cmd) in blocking {
+            let (client, log) = (client.clone(), log.clone());
+            tasks.push(rt.spawn(async move {
+                let t = Instant::now();
+                let r = client.execute(&cmd).await;
+                note(&log, what, t, r);
+            }));
+        }
+        InFlight { log, stop, tasks }
+    }
+
+    /// Stops the loops; every request that was in flight at `signalled` must have ended
+    /// within [`SLACK`] of `promoted` (the blocking ones: of `pushed`, when their data
+    /// came on the new primary), the safe ones with their reply.
+    fn check(self, signalled: Instant, promoted: Instant, pushed: Instant, left: i64) {
+        self.stop.store(true, Ordering::Relaxed);
+        redbridge::runtime::runtime().block_on(async {
+            for t in self.tasks {
+                tokio::time::timeout(Duration::from_secs(15), t)
+                    .await
+                    .expect("the in-flight load ended")
+                    .unwrap();
+            }
+        });
+        let log = self.log.lock().unwrap();
+        let after = |t: Instant, mark: Instant| t.saturating_duration_since(mark);
+        let mut in_flight = 0;
+        for (what, began, ended, r) in log.iter() {
+            if *began > signalled || *ended < signalled {
+                continue;
+            }
+            in_flight += 1;
+            let late = match *what {
+                "XREAD" | "BLPOP" => after(*ended, promoted.max(pushed)),
+                _ => after(*ended, promoted),
+            };
+            assert!(
+                late <= SLACK,
+                "{what} in flight at the signal ended {late:?} after the promotion \
+                 (or the push); at most {SLACK:?}: {r:?}"
+            );
+            match (*what, r) {
+                ("BLPOP", Err(e)) => {
+                    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+                    assert_eq!(left, 1, "a BLPOP that failed popped nothing");
+                }
+                ("BLPOP", Ok(v)) => {
+                    assert!(matches!(v, Value::Array(a) if a.len() == 2), "{v:?}");
+                    assert_eq!(left, 0);
+                }
+                ("XREAD", Ok(v)) => assert_ne!(v, &Value::Nil, "XREAD got the new entry"),
+                (_, r) => assert!(r.is_ok(), "{what} (safe) failed: {r:?}"),
+            }
+        }
+        assert_eq!(
+            in_flight, 7,
+            "4 SETs, a pipeline, XREAD and BLPOP in flight"
+        );
+        let failed = log
+            .iter()
+            .filter(|x| x.1 > signalled && x.0 != "BLPOP" && x.3.is_err())
+            .count();
+        let slowest = log
+            .iter()
+            .filter(|x| x.1 <= signalled && x.2 >= signalled)
+            .map(|x| after(x.2, promoted))
+            .max()
+            .unwrap_or_default();
+        eprintln!(
+            "  in flight at the signal: {in_flight} requests, the last ended {slowest:?} after \
+             the promotion; {failed} safe requests begun later failed"
+        );
+    }
+}
+
 /// What one failover measured.
 struct Figures {
     /// Our first write after the kill.
@@ -122,7 +262,7 @@ struct Figures {
 /// `signal` ("KILL", or "STOP": frozen, resumed with CONT once measured).
 fn failover(
     cluster: &mut TestCluster,
-    sync: &SyncClient,
+    (sync, client): (&SyncClient, &Client),
     (primary, key): (u16, &str),
     signal: &str,
 ) -> Figures {
@@ -133,6 +273,24 @@ fn failover(
         .find(|&p| p != primary && role(p).is_some_and(|r| r.1 == Some(primary)))
         .expect("the primary has a replica");
     sync.execute(&c(&["SET", key, "before"])).unwrap();
+    // The stream's first entry, and the list's absence, on the replica too before the
+    // signal: the blocking reads begin from them.
+    let (stream, list) = (format!("{{{key}}}:s"), format!("{{{key}}}:l"));
+    sync.execute(&c(&["DEL", &list])).unwrap();
+    let entry = match sync
+        .execute(&c(&["XADD", &stream, "*", "f", "before"]))
+        .unwrap()
+    {
+        Value::BulkString(id) => String::from_utf8(id).unwrap(),
+        other => panic!("XADD: {other:?}"),
+    };
+    let _: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(2000)
+        .query(&mut cluster.node(primary))
+        .unwrap();
+    let load = InFlight::start(client, key, &entry);
+    std::thread::sleep(Duration::from_millis(300));
 
     // The replica's ROLE, polled on a connection of its own from before the kill.
     let mut watch = cluster.node(replica);
@@ -182,6 +340,17 @@ fn failover(
     stop.store(true, Ordering::Relaxed);
     poller.join().unwrap();
     let promoted = promoted.lock().unwrap().expect("the replica became master");
+    // Data for the blocking reads, on the new primary.
+    sync.execute(&c(&["XADD", &stream, "*", "f", "after"]))
+        .unwrap();
+    sync.execute(&c(&["LPUSH", &list, "x"])).unwrap();
+    let pushed = Instant::now();
+    std::thread::sleep(SLACK);
+    let left = match sync.execute(&c(&["LLEN", &list])).unwrap() {
+        Value::Int(n) => n,
+        other => panic!("LLEN: {other:?}"),
+    };
+    load.check(killed, promoted, pushed, left);
     let (up, wrote) = (promoted - killed, written - killed);
     let slack = written.saturating_duration_since(promoted);
     eprintln!(
@@ -223,6 +392,10 @@ fn failover(
 fn each_primary_fails_over(signal: &str) {
     let mut cluster = TestCluster::start_args(&["--cluster-node-timeout", "1000"]);
     let sync = SyncClient::new(cluster.builder().build().unwrap()).unwrap();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(cluster.builder().build().unwrap()).unwrap()
+    };
     let primaries = [
         cluster.owner_of(0),
         cluster.owner_of(8000),
@@ -232,7 +405,12 @@ fn each_primary_fails_over(signal: &str) {
     let keys = primaries.map(|p| key_on(&cluster, p));
     let mut runs = Vec::new();
     for (primary, key) in primaries.into_iter().zip(&keys) {
-        runs.push(failover(&mut cluster, &sync, (primary, key), signal));
+        runs.push(failover(
+            &mut cluster,
+            (&sync, &client),
+            (primary, key),
+            signal,
+        ));
     }
     for (i, f) in runs.iter().enumerate() {
         assert!(

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use futures_util::future::join_all;
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_read_routing::RandomReplicaStrategy;
@@ -109,6 +109,10 @@ fn cluster_client(config: &Config, seeds: Vec<redis::ConnectionInfo>) -> Result<
 /// primary it was sent to has been replaced by a failover (one look serves every waiting
 /// request).
 const FAILOVER_POLL: Duration = Duration::from_millis(20);
+/// The same for a blocking command (BLPOP, XREAD BLOCK…), whose wait is its own: a look
+/// costs one PING on the engine's probe connection to its primary, so a command that
+/// blocks for minutes sends ten a second, not fifty.
+const BLOCKING_POLL: Duration = Duration::from_millis(100);
 /// How long a look may wait for another primary's answer, on a short connection of its
 /// own.
 const ASK_WAIT: Duration = Duration::from_millis(300);
@@ -153,6 +157,29 @@ struct Shared {
     /// connection or CLUSTERDOWN makes it read another. A primary that freezes (SIGSTOP,
     /// a hung host) gives none of those, so its slots stay routed to it after a failover.
     opened_with: Vec<Primary>,
+    /// Primaries of `opened_with` a failover replaced while they were frozen: a request
+    /// still waiting on one fails at its next look, without a look of its own.
+    gone: Mutex<Vec<(String, u16)>>,
+}
+
+/// The error of a request on a shared connection that stopped answering.
+fn stalled_error() -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        "the cluster connection stopped answering (redis-rs's cluster task is stalled); it \
+         was replaced by a new one, the request may be retried",
+    )
+}
+
+/// The error of a request that waited on a frozen primary a failover replaced.
+fn replaced_error((host, port): (String, u16)) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!(
+            "the primary {host}:{port} stopped answering and a failover replaced it; the \
+             cluster connection was replaced, the request may be retried"
+        ),
+    )
 }
 
 impl Shared {
@@ -163,7 +190,30 @@ impl Shared {
             stalled: AtomicBool::new(false),
             checked: tokio::sync::Mutex::new(None),
             opened_with,
+            gone: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The primaries (indices in `opened_with`) that serve any of `slots`, each once.
+    fn serving(&self, slots: impl IntoIterator<Item = u16>) -> Vec<usize> {
+        let mut out = Vec::new();
+        for slot in slots {
+            if let Some(i) = self.opened_with.iter().position(|p| p.serves(slot)) {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        out
+    }
+
+    /// The primary (index in `opened_with`) at `host:port`, if it was one.
+    fn at(&self, host: &str, port: u16) -> Vec<usize> {
+        self.opened_with
+            .iter()
+            .position(|p| p.host == host && p.port == port)
+            .into_iter()
+            .collect()
     }
 
     /// Runs `fut` (a request on this connection) to its answer, unless the connection is
@@ -180,11 +230,7 @@ impl Shared {
                 biased;
                 r = &mut fut => return self.answered(r),
                 answers = self.check() => if !answers {
-                    return Err(Error::new(
-                        ErrorKind::Connection,
-                        "the cluster connection stopped answering (redis-rs's cluster task is \
-                         stalled); it was replaced by a new one, the request may be retried",
-                    ));
+                    return Err(stalled_error());
                 }
             }
         }
@@ -208,15 +254,32 @@ impl Shared {
             }
         }
         let before = self.answers.load(Relaxed);
-        let mut conn = self.conn.clone();
-        let ping = conn.route_command(
-            redis::cmd("PING"),
-            RoutingInfo::MultiNode((
-                MultipleNodeRoutingInfo::AllMasters,
-                Some(ResponsePolicy::OneSucceeded),
-            )),
-        );
-        // Any reply, an error too, shows the cluster task is still at work.
+        // One PING per primary, each routed to its address, the first reply enough; not
+        // redis-rs's fan-out (AllMasters): redis-rs 1.8.1 queues a fan-out's requests from
+        // inside its task without waking it, so while every other request waits on a
+        // frozen primary they are never sent, and a working connection looked stalled
+        // (fixed in redis-rs 1.8.2).
+        let pings = self.opened_with.iter().map(|p| {
+            let mut conn = self.conn.clone();
+            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                host: p.host.clone(),
+                port: p.port,
+            });
+            Box::pin(async move { conn.route_command(redis::cmd("PING"), route).await })
+        });
+        let ping = async {
+            if self.opened_with.is_empty() {
+                let mut conn = self.conn.clone();
+                let all = RoutingInfo::MultiNode((
+                    MultipleNodeRoutingInfo::AllMasters,
+                    Some(ResponsePolicy::OneSucceeded),
+                ));
+                let _ = conn.route_command(redis::cmd("PING"), all).await;
+            } else {
+                // Any reply, an error too, shows the cluster task is still at work.
+                let _ = futures_util::future::select_all(pings).await;
+            }
+        };
         let pinged = tokio::time::timeout(PROBE_WAIT, ping).await.is_ok();
         let answers = pinged || self.answers.load(Relaxed) != before;
         *checked = Some((Instant::now(), answers));
@@ -239,14 +302,21 @@ pub(crate) struct ClusterEngine {
     /// Opens cluster connections; made again with live seeds after a failover away from
     /// a frozen primary (which may be a seed: redis-rs waits for every seed).
     client: Mutex<ClusterClient>,
-    /// The last look for a failover (one look at a time, reused for [`FAILOVER_POLL`] by
-    /// requests waiting on the same primary).
-    looked: tokio::sync::Mutex<Option<Looked>>,
+    /// The last look for a failover at each primary looked at (one look at a time, reused
+    /// for [`FAILOVER_POLL`] by requests waiting on the same primary).
+    looked: tokio::sync::Mutex<Vec<Looked>>,
+    /// The engine's own connection to each primary it looked at, for the look's PING.
+    probes: Mutex<Vec<((String, u16), MultiplexedConnection)>>,
     /// The shared connection, once opened; replaced when found stalled.
     shared: ArcSwapOption<Shared>,
     /// Held while the shared connection is being opened (one at a time).
     opening: tokio::sync::Mutex<()>,
-    dedicated: Mutex<Vec<ClusterConnection>>,
+    /// Spare connections for blocking commands, with the [`ClusterEngine::epoch`] they
+    /// were opened in.
+    dedicated: Mutex<Vec<(u64, ClusterConnection)>>,
+    /// Counts the failovers found while a primary was frozen: a spare opened before one
+    /// routes the replaced primary's slots to it, so it is dropped.
+    epoch: AtomicU64,
     max_dedicated: usize,
     connect_timeout: Duration,
     /// The first seed node and whether TLS is on: for connect errors in words.
@@ -286,10 +356,12 @@ impl ClusterEngine {
         Ok(ClusterEngine {
             config: config.clone(),
             client: Mutex::new(cluster_client(config, seeds)?),
-            looked: tokio::sync::Mutex::new(None),
+            looked: tokio::sync::Mutex::new(Vec::new()),
+            probes: Mutex::new(Vec::new()),
             shared: ArcSwapOption::empty(),
             opening: tokio::sync::Mutex::new(()),
             dedicated: Mutex::new(Vec::new()),
+            epoch: AtomicU64::new(0),
             max_dedicated: config.max_connections,
             connect_timeout: config.connect_timeout,
             seed: config.addr.clone(),
@@ -344,62 +416,69 @@ impl ClusterEngine {
 
     /// The redis-rs client new connections are opened with.
     fn client(&self) -> ClusterClient {
-        self.client
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.client).clone()
     }
 
-    /// [`Shared::watched`], and for a request on `slot`, while it waits, a look every
-    /// [`FAILOVER_POLL`] whether the primary it went to was replaced by a failover while
-    /// frozen: then the request fails with a connection error (retried if safe) and the
-    /// connection is replaced, since redis-rs would keep routing the slot there.
+    /// [`Shared::watched`], and for a request on the primaries `targets` (indices in the
+    /// connection's `opened_with`: those of its keys), while it waits, a look every
+    /// [`FAILOVER_POLL`] whether one was replaced by a failover while frozen: then the
+    /// request fails with a connection error (retried if safe) and the connection is
+    /// replaced, since redis-rs would keep routing the slot there.
+    ///
+    /// `blocking`: `fut` is a blocking command on a connection of its own, whose long wait
+    /// is normal: it looks every [`BLOCKING_POLL`], and never counts as a stall of the
+    /// shared connection.
     async fn watched<T>(
         &self,
         shared: &Shared,
-        slot: Option<u16>,
+        targets: Vec<usize>,
+        blocking: bool,
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let Some(slot) = slot else {
-            return shared.watched(fut).await;
+        if targets.is_empty() {
+            return match blocking {
+                false => shared.watched(fut).await,
+                true => fut.await,
+            };
+        }
+        let answered = |r| match blocking {
+            false => shared.answered(r),
+            true => r,
         };
         let mut fut = pin!(fut);
         let mut wait = STALL_AFTER;
         loop {
             tokio::select! {
                 biased;
-                r = &mut fut => return shared.answered(r),
+                r = &mut fut => return answered(r),
                 _ = tokio::time::sleep(wait) => {}
             }
-            wait = FAILOVER_POLL;
+            wait = if blocking {
+                BLOCKING_POLL
+            } else {
+                FAILOVER_POLL
+            };
             let look = async {
-                match self.failed_over(shared, slot).await {
-                    Verdict::Replaced((host, port)) => Some(Error::new(
-                        ErrorKind::Connection,
-                        format!(
-                            "the primary {host}:{port} stopped answering and a failover \
-                             replaced it; the cluster connection was replaced, the request \
-                             may be retried"
-                        ),
-                    )),
-                    // The primary is slow or frozen (its PING is late too), or the cluster
-                    // is failing it over: the wait is the node's, not a stall of redis-rs's
-                    // task; wait for an answer or the promotion (a new connection now would
-                    // wait on the frozen node too).
-                    Verdict::Silent => None,
-                    Verdict::Fine => (!shared.check().await).then(|| {
-                        Error::new(
-                            ErrorKind::Connection,
-                            "the cluster connection stopped answering (redis-rs's cluster \
-                             task is stalled); it was replaced by a new one, the request may \
-                             be retried",
-                        )
-                    }),
+                let mut silent = false;
+                for &i in &targets {
+                    match self.failed_over(shared, i).await {
+                        Verdict::Replaced(addr) => return Some(replaced_error(addr)),
+                        Verdict::Silent => silent = true,
+                        Verdict::Fine => {}
+                    }
                 }
+                // A primary that is slow or frozen (its PING is late too), or that the
+                // cluster is failing over: the wait is the node's, not a stall of redis-rs's
+                // task; wait for an answer or the promotion (a new connection now would
+                // wait on the frozen node too).
+                if silent || blocking {
+                    return None;
+                }
+                (!shared.check().await).then(stalled_error)
             };
             tokio::select! {
                 biased;
-                r = &mut fut => return shared.answered(r),
+                r = &mut fut => return answered(r),
                 e = look => if let Some(e) = e {
                     return Err(e);
                 }
@@ -407,32 +486,41 @@ impl ClusterEngine {
         }
     }
 
-    /// The primary that served `slot` when `shared` opened, if a failover replaced it
-    /// while it was frozen: another primary's `CLUSTER NODES` flags it `fail` with no
-    /// slots, and it does not answer a PING within [`PING_WAIT`]. `shared` is then
-    /// marked stalled, and the next connection starts from the live primaries.
+    /// Whether the primary `opened_with[i]` of `shared` was replaced by a failover while
+    /// frozen: another primary's `CLUSTER NODES` flags it `fail` with no slots, and it
+    /// does not answer a PING within [`PING_WAIT`]. `shared` is then marked stalled, the
+    /// spares for blocking commands are dropped, and the next connection starts from the
+    /// live primaries.
     ///
     /// A primary that refuses connections (dead) is left to redis-rs, which re-reads its
     /// map and retries; one that answers sends MOVED. Only a frozen one (SIGSTOP, a hung
     /// host) keeps redis-rs's requests waiting on it with its slots served elsewhere.
-    async fn failed_over(&self, shared: &Shared, slot: u16) -> Verdict {
-        let Some(was) = shared.opened_with.iter().find(|p| p.serves(slot)) else {
+    async fn failed_over(&self, shared: &Shared, i: usize) -> Verdict {
+        let Some(was) = shared.opened_with.get(i) else {
             return Verdict::Fine;
         };
         let addr = (was.host.clone(), was.port);
+        if lock(&shared.gone).contains(&addr) {
+            return Verdict::Replaced(addr);
+        }
         let mut looked = self.looked.lock().await;
+        // A look that ended while this request waited for the lock serves it too.
         let recent = |l: &&Looked| l.node == addr && l.at.elapsed() < FAILOVER_POLL;
-        let seen = match looked.as_ref().filter(recent) {
+        let seen = match looked.iter().find(recent) {
             Some(l) => l.clone(),
             None => {
                 let l = self.look(shared, was).await;
-                *looked = Some(l.clone());
+                looked.retain(|x| x.node != addr);
+                looked.push(l.clone());
                 l
             }
         };
         drop(looked);
         if seen.replaced {
+            lock(&shared.gone).push(addr.clone());
             if !shared.stalled.swap(true, Relaxed) {
+                self.epoch.fetch_add(1, Relaxed);
+                lock(&self.dedicated).clear();
                 self.topology.refresh_soon();
             }
             return Verdict::Replaced(addr);
@@ -454,7 +542,8 @@ impl ClusterEngine {
             silent: false,
             replaced: false,
         };
-        if answers_ping(&self.config, &was.host, was.port).await {
+        if self.answers(&was.host, was.port).await {
+            seen.at = Instant::now();
             return seen;
         }
         seen.silent = true;
@@ -467,6 +556,7 @@ impl ClusterEngine {
                 break;
             }
         }
+        seen.at = Instant::now();
         let Some(text) = nodes else {
             return seen;
         };
@@ -488,10 +578,39 @@ impl ClusterEngine {
             .map(|c| c.get_connection_info().clone())
             .collect();
         if let Ok(client) = cluster_client(&self.config, seeds) {
-            *self.client.lock().unwrap_or_else(|p| p.into_inner()) = client;
+            *lock(&self.client) = client;
         }
         seen.replaced = true;
         seen
+    }
+
+    /// Whether `host:port` answers a PING within [`PING_WAIT`], on the engine's probe
+    /// connection to it (kept while it answers, so a look at a healthy primary costs one
+    /// PING, not a connection). A refused connection counts as an answer: redis-rs sees
+    /// that too, and re-reads its map by itself.
+    async fn answers(&self, host: &str, port: u16) -> bool {
+        let key = (host.to_string(), port);
+        let kept = lock(&self.probes)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c.clone());
+        if let Some(mut conn) = kept {
+            let ping = redis::cmd("PING");
+            let sent = conn.send_packed_command(&ping);
+            if let Ok(Ok(_)) = tokio::time::timeout(PING_WAIT, sent).await {
+                return true;
+            }
+            // Silent, or broken: a new connection tells which.
+            lock(&self.probes).retain(|(k, _)| *k != key);
+        }
+        match probe(&self.config, host, port).await {
+            Probe::Answers(conn) => {
+                lock(&self.probes).push((key, conn));
+                true
+            }
+            Probe::Refused => true,
+            Probe::Silent => false,
+        }
     }
 
     /// One command, routed by redis-rs (multi-slot commands split and merged there).
@@ -500,7 +619,7 @@ impl ClusterEngine {
         let mut conn = shared.conn.clone();
         let slot = topology::first_key(cmd.meta(), cmd.args()).map(topology::key_slot);
         let v = self
-            .watched(&shared, slot, async {
+            .watched(&shared, shared.serving(slot), false, async {
                 Ok(conn.req_packed_command(cmd.cmd()).await?)
             })
             .await?;
@@ -509,26 +628,36 @@ impl ClusterEngine {
 
     /// A blocking command on a dedicated cluster connection, which goes back to the
     /// spares only when the command finished (a cancelled one is dropped with its
-    /// connection, so its late reply reaches nobody).
+    /// connection, so its late reply reaches nobody). While it waits, its key's primary
+    /// is watched as the shared connection's requests are (a frozen primary replaced by
+    /// a failover ends it with a connection error), at the pace of [`BLOCKING_POLL`].
     pub(crate) async fn execute_dedicated(&self, cmd: &Command) -> Result<Value> {
-        let spare = self
-            .dedicated
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
+        let epoch = self.epoch.load(Relaxed);
+        let spare = lock(&self.dedicated).pop();
         let mut conn = match spare {
-            Some(c) => c,
-            None => self
+            Some((e, c)) if e == epoch => c,
+            _ => self
                 .client()
                 .get_async_connection()
                 .await
                 .map_err(|e| self.connect_error(e.into()))?,
         };
-        let result = conn.req_packed_command(cmd.cmd()).await;
+        // The shared connection's map tells which primary the key's slot went to (opened
+        // here when it is not yet; without it, nothing is watched).
+        let slot = topology::first_key(cmd.meta(), cmd.args()).map(topology::key_slot);
+        let shared = match slot {
+            Some(_) => self.shared().await.ok(),
+            None => None,
+        };
+        let run = async { Ok(conn.req_packed_command(cmd.cmd()).await?) };
+        let result = match &shared {
+            Some(shared) => self.watched(shared, shared.serving(slot), true, run).await,
+            None => run.await,
+        };
         if result.is_ok() {
-            let mut spares = self.dedicated.lock().unwrap_or_else(|e| e.into_inner());
-            if spares.len() < self.max_dedicated {
-                spares.push(conn);
+            let mut spares = lock(&self.dedicated);
+            if spares.len() < self.max_dedicated && self.epoch.load(Relaxed) == epoch {
+                spares.push((epoch, conn));
             }
         }
         wire::slot(result?)
@@ -543,10 +672,17 @@ impl ClusterEngine {
         }
         let shared = self.shared().await?;
         let conn = &shared.conn;
+        let mut slots = Vec::new();
+        pipe.for_each_command(|meta, args| {
+            if let Some(key) = topology::first_key(meta, args) {
+                slots.push(topology::key_slot(key));
+            }
+        });
+        let targets = shared.serving(slots);
         if pipe.is_transaction() {
             let mut c = conn.clone();
-            return shared
-                .watched(send::pipeline(&mut c, pipe))
+            return self
+                .watched(&shared, targets, false, send::pipeline(&mut c, pipe))
                 .await
                 .map_err(cross_slot_hint);
         }
@@ -596,7 +732,9 @@ impl ClusterEngine {
             }
         });
         let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
-        let replies = shared.watched(async { Ok(join_all(sends).await) }).await?;
+        let replies = self
+            .watched(&shared, targets, false, async { Ok(join_all(sends).await) })
+            .await?;
         for (i, r) in replies.into_iter().flatten() {
             out[i] = Some(r);
         }
@@ -655,9 +793,10 @@ impl ClusterEngine {
             host: host.to_string(),
             port,
         };
-        shared
-            .watched(async { Ok(conn.route_pipeline(cmds, 0, n, route).await?) })
-            .await
+        self.watched(&shared, shared.at(host, port), false, async {
+            Ok(conn.route_pipeline(cmds, 0, n, route).await?)
+        })
+        .await
     }
 
     /// What `host:port` itself says now of where keys of its slots may be
@@ -746,20 +885,40 @@ pub(crate) async fn primaries_from(config: &Config) -> Result<Vec<Primary>> {
     parse_slots(ask_own(config, redis::cmd("CLUSTER").arg("SLOTS")).await?)
 }
 
-/// Whether `host:port` answers a PING on a short connection of its own within
-/// [`PING_WAIT`]. A refused connection counts as an answer: redis-rs sees that too, and
-/// re-reads its map by itself.
-async fn answers_ping(config: &Config, host: &str, port: u16) -> bool {
-    let node = Config {
-        connect_timeout: PING_WAIT,
-        response_timeout: PING_WAIT,
-        ..node_config(config, host, port)
+/// What a PING on a new connection to a node found.
+enum Probe {
+    /// It answered within [`PING_WAIT`]; the connection, to ask again.
+    Answers(MultiplexedConnection),
+    /// It refused the connection (no process there).
+    Refused,
+    /// No answer within [`PING_WAIT`] (frozen, hung, or unreachable).
+    Silent,
+}
+
+/// A PING to `host:port` on a new connection of its own, within [`PING_WAIT`].
+async fn probe(config: &Config, host: &str, port: u16) -> Probe {
+    let node = node_config(config, host, port);
+    let open = async {
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(PING_WAIT))
+            .set_response_timeout(Some(PING_WAIT));
+        let mut conn = node
+            .redis_client()?
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await?;
+        conn.send_packed_command(&redis::cmd("PING")).await?;
+        Ok::<_, Error>(conn)
     };
-    match tokio::time::timeout(PING_WAIT, ask_own(&node, &redis::cmd("PING"))).await {
-        Ok(Ok(_)) => true,
-        Ok(Err(e)) => e.message().contains("refused"),
-        Err(_) => false,
+    match tokio::time::timeout(PING_WAIT, open).await {
+        Ok(Ok(conn)) => Probe::Answers(conn),
+        Ok(Err(e)) if e.message().contains("refused") => Probe::Refused,
+        _ => Probe::Silent,
     }
+}
+
+/// A std mutex's guard, whether or not a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `CLUSTER NODES` of the node of `config`, over a connection of its own.
@@ -1009,21 +1168,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_refused_ping_is_an_answer_a_silent_one_is_not() {
+    fn a_probe_tells_refused_from_silent() {
         let config = Config::builder().build().unwrap();
         let rt = crate::runtime::runtime();
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = closed.local_addr().unwrap().port();
         drop(closed);
         assert!(
-            rt.block_on(answers_ping(&config, "127.0.0.1", port)),
+            matches!(
+                rt.block_on(probe(&config, "127.0.0.1", port)),
+                Probe::Refused
+            ),
             "refused"
         );
         // Accepted by the kernel (backlog), never answered: a frozen server.
         let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = mute.local_addr().unwrap().port();
         assert!(
-            !rt.block_on(answers_ping(&config, "127.0.0.1", port)),
+            matches!(
+                rt.block_on(probe(&config, "127.0.0.1", port)),
+                Probe::Silent
+            ),
             "silent"
         );
     }
