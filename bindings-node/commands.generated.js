@@ -215,11 +215,6 @@ module.exports = ({ arg, list, numkeys, shapes }) => ({
   hRandField: [(key) => ["HRANDFIELD", arg(key, "key")]],
   hRandFieldCount: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count")]],
   hRandFieldCountWithValues: [(key, count) => ["HRANDFIELD", arg(key, "key"), arg(count, "count"), "WITHVALUES"], shapes.fieldValues],
-  hello: [
-    () => {
-      throw new TypeError("hello: HELLO is not supported: the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection");
-    },
-  ],
   lastSave: [() => ["LASTSAVE"]],
   latencyDoctor: [() => ["LATENCY", "DOCTOR"]],
   latencyGraph: [(event) => ["LATENCY", "GRAPH", arg(event, "event")]],

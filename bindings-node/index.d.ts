@@ -209,9 +209,22 @@ export interface FunctionListItem {
   engine: string;
   functions: Array<{ name: string; description: string | null; flags: string[] }>;
 }
-/** A key specification's part (node-redis's shape; `unknown` when the server's is not understood). */
-export type KeySpecPart = { type: 'unknown' } | { type: string; [field: string]: number | string };
-/** A COMMAND / COMMAND INFO entry, as node-redis 6.4 gives it. */
+/** A key specification of COMMAND / COMMAND INFO, as node-redis 6.4's KeySpec (`unknown` where the server's is not understood). */
+export interface KeySpec {
+  beginSearch: { type: 'index'; index: number } | { type: 'keyword'; keyword: string; startFrom: number } | { type: 'unknown' };
+  findKeys: { type: 'range'; lastKey: number; keyStep: number; limit: number } | { type: 'keynum'; keyNumIdx: number; firstKey: number; keyStep: number } | { type: 'unknown' };
+}
+/** A key specification's part. */
+export type KeySpecPart = KeySpec['beginSearch'] | KeySpec['findKeys'];
+/** A command's request_policy tip (or the default node-redis gives it). */
+export type RequestPolicy = 'all_nodes' | 'all_shards' | 'multi_shard' | 'special' | 'default-keyless' | 'default-keyed';
+/** A command's response_policy tip (or the default node-redis gives it). */
+export type ResponsePolicy = 'one_succeeded' | 'all_succeeded' | 'agg_logical_and' | 'agg_logical_or' | 'agg_min' | 'agg_max' | 'agg_sum' | 'special' | 'default-keyless' | 'default-keyed';
+/**
+ * A COMMAND / COMMAND INFO entry, as node-redis 6.4 gives it. `flags` and `categories`
+ * hold the server's words ('write', '@string'…), which node-redis types with enums of its
+ * own (CommandFlags, CommandCategories) that no other package's type can stand for.
+ */
 export interface CommandReply {
   name: string;
   arity: number;
@@ -220,12 +233,108 @@ export interface CommandReply {
   lastKeyIndex: number;
   step: number;
   categories: Set<string>;
-  policies: { request: string | undefined; response: string | undefined };
+  policies: { request: RequestPolicy | undefined; response: ResponsePolicy | undefined };
   isKeyless: boolean;
   nondeterministicOutput: boolean;
   tips: string[];
-  keySpecs: Array<{ beginSearch: KeySpecPart; findKeys: KeySpecPart }>;
+  keySpecs: KeySpec[];
   subcommands: CommandReply[];
+}
+/**
+ * A reply as the server sends it (EVAL, FCALL and their forms): text, numbers, null,
+ * arrays, maps as objects, booleans (RESP3), and an error reply inside an array as a
+ * SimpleError, as node-redis 6.4's ReplyUnion. With `withTypeMapping` for Buffers, text
+ * is a Buffer.
+ */
+export type RedisReply = string | number | boolean | null | SimpleError | RedisReply[] | { [field: string]: RedisReply };
+/**
+ * ROLE, as node-redis 6.4 gives it (its `replicationOffest` spelling included): by the
+ * server's role.
+ */
+export type RoleReply =
+  | { role: 'master'; replicationOffest: number; replicas: Array<{ host: string; port: number; replicationOffest: number }> }
+  | { role: 'slave'; master: { host: string; port: number }; state: 'connect' | 'connecting' | 'sync' | 'connected' | 'handshake' | 'none'; dataReceived: number }
+  | { role: 'sentinel'; masterNames: string[] };
+/** HELLO's fields, as node-redis 6.4 gives them; `modules` as the server sends them (below). */
+interface HelloFields {
+  server: string;
+  version: string;
+  proto: 2 | 3;
+  id: number;
+  mode: string;
+  role: string;
+}
+/**
+ * HELLO's reply: under RESP3 each module a `{ name, ver, path, args }` object, under
+ * RESP2 the server's flat [name, value, …] array (as node-redis 6.4 leaves it).
+ */
+export type HelloReply = (HelloFields & { modules: Array<{ name: string; ver: number; [field: string]: unknown }> }) | (HelloFields & { modules: Array<Array<string | number>> });
+/** HELLO's options, as node-redis's; a client declines AUTH and SETNAME (see hello). */
+export interface HelloOptions {
+  protover?: 2 | 3;
+  AUTH?: { username: RedisArgument; password: RedisArgument };
+  SETNAME?: string;
+}
+/**
+ * MEMORY STATS, with node-redis 6.4's fields (a server sends those it knows: the
+ * `overhead.db.hashtable.*`, `db.dict.rehashing.count` and `allocator.muzzy` fields are
+ * newer than Redis 7.0), and each `db.N` as an object.
+ */
+export interface MemoryStatsReply {
+  'peak.allocated': number;
+  'total.allocated': number;
+  'startup.allocated': number;
+  'replication.backlog': number;
+  'clients.slaves': number;
+  'clients.normal': number;
+  'cluster.links': number;
+  'aof.buffer': number;
+  'lua.caches': number;
+  'functions.caches': number;
+  'overhead.db.hashtable.lut': number;
+  'overhead.db.hashtable.rehashing': number;
+  'overhead.total': number;
+  'db.dict.rehashing.count': number;
+  'keys.count': number;
+  'keys.bytes-per-key': number;
+  'dataset.bytes': number;
+  'dataset.percentage': number;
+  'peak.percentage': number;
+  'allocator.allocated': number;
+  'allocator.active': number;
+  'allocator.resident': number;
+  'allocator.muzzy': number;
+  'allocator-fragmentation.ratio': number;
+  'allocator-fragmentation.bytes': number;
+  'allocator-rss.ratio': number;
+  'allocator-rss.bytes': number;
+  'rss-overhead.ratio': number;
+  'rss-overhead.bytes': number;
+  fragmentation: number;
+  'fragmentation.bytes': number;
+  [field: `db.${number}`]: Record<string, number>;
+}
+/**
+ * XINFO STREAM, with node-redis 6.4's fields (a server sends those it knows: the `idmp-*`,
+ * `pids-tracked` and `iids-*` fields are Redis 8's).
+ */
+export interface XInfoStreamReply {
+  length: number;
+  'radix-tree-keys': number;
+  'radix-tree-nodes': number;
+  'last-generated-id': string;
+  'max-deleted-entry-id': string;
+  'entries-added': number;
+  'recorded-first-entry-id': string;
+  'idmp-duration': number;
+  'idmp-maxsize': number;
+  'pids-tracked': number;
+  'iids-tracked': number;
+  'iids-added': number;
+  'iids-duplicates': number;
+  groups: number;
+  'first-entry': StreamMessage | null;
+  'last-entry': StreamMessage | null;
 }
 
 export interface CommandSignatures {
@@ -371,12 +480,12 @@ export interface CommandSignatures {
   /** HSCAN … NOVALUES (Redis 7.4+). */
   hScanNoValues(key: RedisArgument, cursor: RedisArgument | number, options?: ScanOptions): { cursor: string; fields: string[] };
   /** EVAL: the script's reply as the server sends it. */
-  eval(script: RedisArgument, options?: EvalOptions): unknown;
-  evalRo(script: RedisArgument, options?: EvalOptions): unknown;
-  evalSha(sha1: RedisArgument, options?: EvalOptions): unknown;
-  evalShaRo(sha1: RedisArgument, options?: EvalOptions): unknown;
-  fCall(functionName: RedisArgument, options?: EvalOptions): unknown;
-  fCallRo(functionName: RedisArgument, options?: EvalOptions): unknown;
+  eval(script: RedisArgument, options?: EvalOptions): RedisReply;
+  evalRo(script: RedisArgument, options?: EvalOptions): RedisReply;
+  evalSha(sha1: RedisArgument, options?: EvalOptions): RedisReply;
+  evalShaRo(sha1: RedisArgument, options?: EvalOptions): RedisReply;
+  fCall(functionName: RedisArgument, options?: EvalOptions): RedisReply;
+  fCallRo(functionName: RedisArgument, options?: EvalOptions): RedisReply;
   sort(key: RedisArgument, options?: SortOptions): Array<string | null>;
   sortRo(key: RedisArgument, options?: SortOptions): Array<string | null>;
   sortStore(source: RedisArgument, destination: RedisArgument, options?: SortOptions): number;
@@ -410,9 +519,10 @@ export interface CommandSignatures {
   xAutoClaimJustId(key: RedisArgument, group: RedisArgument, consumer: RedisArgument, minIdleTime: number, start: RedisArgument, options?: { COUNT?: number }): { nextId: string; messages: string[]; deletedMessages: string[] };
   xPending(key: RedisArgument, group: RedisArgument): { pending: number; firstId: string | null; lastId: string | null; consumers: Array<{ name: string; deliveriesCounter: number }> | null };
   xPendingRange(key: RedisArgument, group: RedisArgument, start: RedisArgument, end: RedisArgument, count: number, options?: { IDLE?: number; consumer?: RedisArgument }): Array<{ id: string; consumer: string; millisecondsSinceLastDelivery: number; deliveriesCounter: number }>;
-  xInfoStream(key: RedisArgument): Record<string, unknown> & { length: number; 'first-entry': StreamMessage | null; 'last-entry': StreamMessage | null };
+  xInfoStream(key: RedisArgument): XInfoStreamReply;
   xInfoGroups(key: RedisArgument): Array<{ name: string; consumers: number; pending: number; 'last-delivered-id': string; 'entries-read': number | null; lag: number | null }>;
-  xInfoConsumers(key: RedisArgument, group: RedisArgument): Array<{ name: string; pending: number; idle: number; inactive?: number }>;
+  /** XINFO CONSUMERS; `inactive` is Redis 7.2's (undefined before, in node-redis too). */
+  xInfoConsumers(key: RedisArgument, group: RedisArgument): Array<{ name: string; pending: number; idle: number; inactive: number }>;
   /** CONFIG SET one parameter (and its value), or several as an object. */
   configSet(parameterOrConfig: RedisArgument | Record<string, Arg>, value?: Arg): string;
   clientInfo(): ClientInfo;
@@ -422,9 +532,17 @@ export interface CommandSignatures {
   clientNoEvict(value: boolean): 'OK';
   /** LATENCY HISTOGRAM: per command, its call count and latency buckets (µs → calls). */
   latencyHistogram(...commands: RedisArgument[]): Record<string, { calls: number; histogram_usec: Record<string, number> }>;
-  aclLog(count?: number): Array<{ count: number; reason: string; context: string; object: string; username: string; 'age-seconds': number; 'client-info': string; 'entry-id'?: number; 'timestamp-created'?: number; 'timestamp-last-updated'?: number }>;
-  aclGetUser(username: RedisArgument): { flags: string[]; passwords: string[]; commands: string; keys: string; channels: string; selectors?: Array<{ commands: string; keys: string; channels: string }> } | null;
-  role(): { role: string; [field: string]: unknown };
+  /** ACL LOG; `entry-id` and the `timestamp-*` fields are Redis 7.2's (undefined before, in node-redis too). */
+  aclLog(count?: number): Array<{ count: number; reason: string; context: string; object: string; username: string; 'age-seconds': number; 'client-info': string; 'entry-id': number; 'timestamp-created': number; 'timestamp-last-updated': number }>;
+  aclGetUser(username: RedisArgument): { flags: string[]; passwords: string[]; commands: string; keys: string; channels: string; selectors: Array<{ commands: string; keys: string; channels: string }> } | null;
+  role(): RoleReply;
+  /**
+   * HELLO without changing the connection: the server's and the connection's details.
+   * `protover` must be the client's own protocol (the RESP option), else a TypeError (it
+   * would switch one of the client's connections to another protocol); AUTH and SETNAME
+   * are TypeErrors too (use auth() and clientSetName(), which change every connection).
+   */
+  hello(protover?: 2 | 3, options?: HelloOptions): HelloReply;
   clusterSlots(): Array<{ from: number; to: number; master: { host: string; port: number; id: string }; replicas: Array<{ host: string; port: number; id: string }> }>;
   clusterAddSlotsRange(ranges: SlotRange | SlotRange[]): 'OK';
   clusterDelSlotsRange(ranges: SlotRange | SlotRange[]): 'OK';
@@ -582,8 +700,6 @@ export interface CommandSignatures {
   hRandFieldCount(key: RedisArgument, count: number): string[];
   /** HRANDFIELD: Get one or multiple random fields from a hash. */
   hRandFieldCountWithValues(key: RedisArgument, count: number): Array<{ field: string; value: string }>;
-  /** HELLO: not supported (the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection); rejects with a TypeError. */
-  hello(protover?: 2 | 3, options?: { AUTH?: { username: RedisArgument; password: RedisArgument }; SETNAME?: string }): never;
   /** LASTSAVE: Get the UNIX time stamp of the last successful save to disk. */
   lastSave(): number;
   /** LATENCY DOCTOR: Return a human readable latency analysis report. */
@@ -609,11 +725,11 @@ export interface CommandSignatures {
   /** MEMORY PURGE: Ask the allocator to release memory. */
   memoryPurge(): 'OK';
   /** MEMORY STATS: Show memory usage details. */
-  memoryStats(): Record<string, number | Record<string, number>>;
+  memoryStats(): MemoryStatsReply;
   /** MEMORY USAGE: Estimate the memory usage of a key. */
   memoryUsage(key: RedisArgument, options?: { SAMPLES?: number }): number | null;
   /** MODULE LIST: List all modules loaded by the server. */
-  moduleList(): Array<Record<string, unknown>>;
+  moduleList(): Array<{ name: string; ver: number; [field: string]: unknown }>;
   /** MODULE LOAD: Load a module. */
   moduleLoad(path: RedisArgument, moduleArguments?: Arg[]): 'OK';
   /** MODULE UNLOAD: Unload a module. */

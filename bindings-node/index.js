@@ -408,9 +408,11 @@ const firstValueScore = (r) => (r.length === 0 ? null : valueScore(r[0]));
 const keyElement = (r) => (r === null ? null : { key: r[0], element: r[1] });
 const keyValueScore = (r) => (r === null ? null : { key: r[0], value: r[1], score: r[2] });
 const asArray = (r) => (r === null ? null : Array.from(r));
-const scanReply = (field) => (r) => ({ cursor: String(r[0]), [field]: r[1] });
-const fieldValuePage = (r) => ({ cursor: String(r[0]), entries: r[1].map(([field, value]) => ({ field, value })) });
-const valueScorePage = (r) => ({ cursor: String(r[0]), members: valueScores(r[1]) });
+// A scan page's cursor: text, or a Buffer when Buffers were asked for (as node-redis).
+const cursorOf = (c) => (Buffer.isBuffer(c) ? c : String(c));
+const scanReply = (field) => (r) => ({ cursor: cursorOf(r[0]), [field]: r[1] });
+const fieldValuePage = (r) => ({ cursor: cursorOf(r[0]), entries: r[1].map(([field, value]) => ({ field, value })) });
+const valueScorePage = (r) => ({ cursor: cursorOf(r[0]), members: valueScores(r[1]) });
 
 // RESP2's flat [name, value, …] as an object (a RESP3 map arrives as one already).
 const pairsToObject = (r) => (Array.isArray(r) ? Object.fromEntries(Array.from({ length: r.length >> 1 }, (_, i) => [String(r[2 * i]), r[2 * i + 1]])) : r);
@@ -493,6 +495,10 @@ const streamEntry = (e) => (e === null ? null : { id: e[0], message: e[1] === nu
 const streamEntries = (r) => (r === null ? null : r.map(streamEntry));
 /** XREAD/XREADGROUP: the core's map of stream → entries as node-redis's [{ name, messages }]. */
 const streamsReply = (r) => (r === null ? null : Object.entries(r).map(([name, entries]) => ({ name, messages: entries.map(streamEntry) })));
+// node-redis gives the stream's name as a Buffer under RESP2 when Buffers are asked for
+// (under RESP3 it is a map's key, text); the core's normal form has it as a key.
+const streamsReplyOf = ({ buffers, resp }) =>
+  buffers && resp === 2 ? (r) => (r === null ? null : streamsReply(r).map((s) => ({ ...s, name: Buffer.from(s.name) }))) : streamsReply;
 const mPopScored = (r) => (r === null ? null : { key: r[0], members: r[1].map(([value, score]) => ({ value, score: Number(score) })) });
 const CLIENT_NUMBERS = ['id', 'fd', 'age', 'idle', 'db', 'sub', 'psub', 'multi', 'qbuf', 'qbuf-free', 'argv-mem', 'obl', 'oll', 'omem', 'tot-mem'];
 const CLIENT_OPTIONAL = ['laddr', 'redir', 'ssub', 'multi-mem', 'resp', 'watch', 'rbs', 'rbp'];
@@ -529,10 +535,57 @@ function role(r) {
 }
 const clusterNode = ([host, port, id]) => ({ host, port, id });
 const clusterSlots = (r) => r.map(([from, to, master, ...replicas]) => ({ from, to, master: clusterNode(master), replicas: replicas.map(clusterNode) }));
+/**
+ * An error reply inside a reply (EVAL's `{1, redis.error_reply('x')}`) as the class a
+ * failed command rejects with, as node-redis decodes it; the rest as it is.
+ */
+function nestedErrors(r) {
+  if (r === null || typeof r !== 'object' || Buffer.isBuffer(r)) return r;
+  if (r instanceof Error) return toError(r);
+  if (Array.isArray(r)) {
+    for (let i = 0; i < r.length; i++) if (r[i] !== null && typeof r[i] === 'object') r[i] = nestedErrors(r[i]);
+  } else {
+    for (const k of Object.keys(r)) if (r[k] !== null && typeof r[k] === 'object') r[k] = nestedErrors(r[k]);
+  }
+  return r;
+}
+
+// HELLO (README.md, "Coverage of node-redis 6.4"). Alone it changes nothing; HELLO 2 or
+// HELLO 3 would switch a connection the core manages to that protocol, and AUTH / SETNAME
+// log it in or name it: the core refuses those (spec/policy.toml). hello(protover) for
+// the protocol the connection speaks already asks plain HELLO, whose reply is the same;
+// the reply's `proto` shows whether it does (then the promise rejects with a TypeError,
+// and nothing changed). A protover the server refuses (4) is sent as it is.
+const HELLO_FIELDS = ['server', 'version', 'proto', 'id', 'mode', 'role', 'modules'];
+function helloArgs(protover, options) {
+  // As node-redis: the options count only with a protover.
+  if (!protover) return ['HELLO'];
+  const version = String(arg(protover, 'protover'));
+  if (version !== '2' && version !== '3') {
+    const out = ['HELLO', version];
+    if (options && options.AUTH) out.push('AUTH', arg(options.AUTH.username, 'options.AUTH.username'), arg(options.AUTH.password, 'options.AUTH.password'));
+    if (options && options.SETNAME !== undefined) out.push('SETNAME', arg(options.SETNAME, 'options.SETNAME'));
+    return out;
+  }
+  if (options && options.AUTH) throw new TypeError('HELLO with AUTH would log one connection of the client in as another user: use auth(), which logs every connection in, or the username and password options');
+  if (options && options.SETNAME !== undefined) throw new TypeError('HELLO with SETNAME would name one connection of the client: use clientSetName(), which names every connection, or the name option');
+  return ['HELLO'];
+}
+const helloReply = (protover) => (r) => {
+  // RESP2's flat array gives node-redis's seven fields, a RESP3 map all the server sends.
+  const o = Array.isArray(r) ? pick(pairsToObject(r), HELLO_FIELDS) : r;
+  const version = protover ? String(protover) : '';
+  if ((version === '2' || version === '3') && String(o.proto) !== version) {
+    throw new TypeError(`hello: HELLO ${version} would switch a connection of this client from RESP${o.proto} to RESP${version}; create a client with RESP: ${version} instead`);
+  }
+  return o;
+};
 
 // ---- the command table ----------------------------------------------------------------
 // name: [(...methodArgs) => commandArgs, replyShape?] or
-// [(...methodArgs) => commandArgs, (...methodArgs) => replyShape, 'byArgs']
+// [(...methodArgs) => commandArgs, (...methodArgs) => replyShape, 'byArgs'] or
+// [(...methodArgs) => commandArgs, ({ buffers, resp }) => replyShape, 'byClient'] (the
+// client's: Buffers asked for, its RESP option)
 
 const COMMANDS = {
   // server
@@ -669,7 +722,7 @@ const COMMANDS = {
   sInterStore: [(dest, keys) => ['SINTERSTORE', arg(dest, 'destination'), ...list(keys, 'keys')]],
   sDiffStore: [(dest, keys) => ['SDIFFSTORE', arg(dest, 'destination'), ...list(keys, 'keys')]],
   sMove: [(src, dst, member) => ['SMOVE', arg(src, 'source'), arg(dst, 'destination'), arg(member, 'member')]],
-  sScan: [(key, cursor, o) => ['SSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], (r) => ({ cursor: String(r[0]), members: r[1] })],
+  sScan: [(key, cursor, o) => ['SSCAN', arg(key, 'key'), ...scanArgs(cursor, o)], (r) => ({ cursor: cursorOf(r[0]), members: r[1] })],
   // sorted sets
   zAdd: [(key, members, o) => zAddArgs(key, members, o, false)],
   zRem: [(key, members) => ['ZREM', arg(key, 'key'), ...list(members, 'members')]],
@@ -712,12 +765,12 @@ const COMMANDS = {
   zInterCard: [(keys, o) => ['ZINTERCARD', ...numkeys(keys, 'keys'), ...limitArg(o)]],
   hScanNoValues: [(key, cursor, o) => ['HSCAN', arg(key, 'key'), ...scanArgs(cursor, o), 'NOVALUES'], scanReply('fields')],
   // scripts and functions
-  eval: [evalArgs('EVAL')],
-  evalRo: [evalArgs('EVAL_RO')],
-  evalSha: [evalArgs('EVALSHA')],
-  evalShaRo: [evalArgs('EVALSHA_RO')],
-  fCall: [evalArgs('FCALL')],
-  fCallRo: [evalArgs('FCALL_RO')],
+  eval: [evalArgs('EVAL'), nestedErrors],
+  evalRo: [evalArgs('EVAL_RO'), nestedErrors],
+  evalSha: [evalArgs('EVALSHA'), nestedErrors],
+  evalShaRo: [evalArgs('EVALSHA_RO'), nestedErrors],
+  fCall: [evalArgs('FCALL'), nestedErrors],
+  fCallRo: [evalArgs('FCALL_RO'), nestedErrors],
   // sort, bitfield
   sort: [(key, o) => sortArgs('SORT', key, o)],
   sortRo: [(key, o) => sortArgs('SORT_RO', key, o)],
@@ -759,8 +812,8 @@ const COMMANDS = {
   ],
   xRange: [xRangeArgs('XRANGE'), streamEntries],
   xRevRange: [xRangeArgs('XREVRANGE'), streamEntries],
-  xRead: [(streams, o) => ['XREAD', ...xReadArgs(streams, o, false)], streamsReply],
-  xReadGroup: [(group, consumer, streams, o) => ['XREADGROUP', 'GROUP', arg(group, 'group'), arg(consumer, 'consumer'), ...xReadArgs(streams, o, true)], streamsReply],
+  xRead: [(streams, o) => ['XREAD', ...xReadArgs(streams, o, false)], streamsReplyOf, 'byClient'],
+  xReadGroup: [(group, consumer, streams, o) => ['XREADGROUP', 'GROUP', arg(group, 'group'), arg(consumer, 'consumer'), ...xReadArgs(streams, o, true)], streamsReplyOf, 'byClient'],
   xClaim: [xClaimArgs, streamEntries],
   xClaimJustId: [(...a) => [...xClaimArgs(...a), 'JUSTID']],
   xAutoClaim: [xAutoClaimArgs, (r) => ({ nextId: r[0], messages: r[1].map(streamEntry), deletedMessages: r[2] })],
@@ -815,6 +868,7 @@ const COMMANDS = {
   aclLog: [(count) => (count === undefined ? ['ACL', 'LOG'] : ['ACL', 'LOG', arg(count, 'count')]), aclLog],
   aclGetUser: [(username) => ['ACL', 'GETUSER', arg(username, 'username')], aclUser],
   role: [() => ['ROLE'], role],
+  hello: [helloArgs, helloReply, 'byArgs'],
   clusterSlots: [() => ['CLUSTER', 'SLOTS'], clusterSlots],
   clusterAddSlotsRange: [(ranges) => ['CLUSTER', 'ADDSLOTSRANGE', ...slotRanges(ranges)]],
   clusterDelSlotsRange: [(ranges) => ['CLUSTER', 'DELSLOTSRANGE', ...slotRanges(ranges)]],
@@ -1052,13 +1106,15 @@ function installCommands(proto) {
   for (const [name, spec] of Object.entries({ ...COMMANDS, ...UPPER })) {
     if (Object.prototype.hasOwnProperty.call(proto, name)) continue;
     const byArgs = spec[2] === 'byArgs';
+    const byClient = spec[2] === 'byClient';
     Object.defineProperty(proto, name, {
       value: function (...args) {
         let cmd, shape;
         try {
           cmd = spec[0](...args);
-          // A 'byArgs' entry's second element makes the reply conversion from the arguments.
-          shape = byArgs ? spec[1](...args) : spec[1];
+          // A 'byArgs' entry's second element makes the reply conversion from the
+          // arguments, a 'byClient' one from the client's reply options.
+          shape = byArgs ? spec[1](...args) : byClient ? spec[1](this._replyOptions()) : spec[1];
         } catch (e) {
           if (e instanceof TypeError) e.message = `${name}: ${e.message}`;
           return this._fail(e);
@@ -1180,7 +1236,7 @@ function programArgs(def, args) {
 /** The definition's transformReply for this RESP version, applied as node-redis applies it. */
 function programShape(def, resp, preserve) {
   const t = typeof def.transformReply === 'function' ? def.transformReply : def.transformReply && def.transformReply[resp];
-  return typeof t === 'function' ? (reply) => t(reply, preserve) : undefined;
+  return typeof t === 'function' ? (reply) => t(nestedErrors(reply), preserve) : nestedErrors;
 }
 
 /** A script call: its keys, its other arguments, and the shape of its reply. */
@@ -1388,6 +1444,8 @@ class RedisClient extends EventEmitter {
     this._reopening = Promise.resolve();
     this._native = null;
     this._buffers = false;
+    // The typeMapping of withCommandOptions (monitor() reads SIMPLE_STRING's).
+    this._typeMapping = undefined;
     this._pinned = null;
     // WATCH state as node-redis reports it (isWatching, isDirtyWatch): kept on the object
     // that holds the pinned connection.
@@ -1495,6 +1553,11 @@ class RedisClient extends EventEmitter {
     return Promise.reject(e);
   }
 
+  /** What a 'byClient' reply conversion reads: Buffers asked for (typeMapping), the RESP option. */
+  _replyOptions() {
+    return { buffers: this._buffers, resp: this._programs.resp };
+  }
+
   _client() {
     if (!this._native) throw new ConnectionError('The client is closed', 'CONNECTION');
     return this._native;
@@ -1578,7 +1641,7 @@ class RedisClient extends EventEmitter {
     } catch (e) {
       return this._fail(e);
     }
-    return this._run(argv);
+    return this._run(argv, nestedErrors);
   }
 
   /** MULTI/EXEC: chain commands, then `exec()` (or `execAsPipeline()` for a plain pipeline). */
@@ -1664,7 +1727,10 @@ class RedisClient extends EventEmitter {
   withCommandOptions(options) {
     if (options === null || typeof options !== 'object') throw new TypeError(`withCommandOptions: options must be an object, got ${describe(options)}`);
     const twin = Object.create(this);
-    if ('typeMapping' in options) twin._buffers = Boolean(options.typeMapping && options.typeMapping[RESP_TYPES.BLOB_STRING] === Buffer);
+    if ('typeMapping' in options) {
+      twin._typeMapping = options.typeMapping;
+      twin._buffers = Boolean(options.typeMapping && options.typeMapping[RESP_TYPES.BLOB_STRING] === Buffer);
+    }
     if ('abortSignal' in options) {
       const signal = options.abortSignal;
       if (signal !== undefined && !(signal && typeof signal.addEventListener === 'function' && 'aborted' in signal)) {
@@ -1787,18 +1853,20 @@ class RedisClient extends EventEmitter {
   async monitor(callback) {
     if (typeof callback !== 'function') throw new TypeError(`monitor: callback must be a function, got ${describe(callback)}`);
     const self = this._self;
+    // The lines are simple strings: Buffers with a typeMapping of SIMPLE_STRING to Buffer, as node-redis.
+    const buffers = Boolean(this._typeMapping && this._typeMapping[RESP_TYPES.SIMPLE_STRING] === Buffer);
     if (self._monitor) {
-      self._monitor.callback = callback;
+      Object.assign(self._monitor, { callback, buffers });
       return;
     }
     const feed = await self._openMonitor();
     if (self._monitor) {
       // Another monitor() opened one meanwhile: one feed, the latest callback.
       feed.close();
-      self._monitor.callback = callback;
+      Object.assign(self._monitor, { callback, buffers });
       return;
     }
-    const state = { feed, callback };
+    const state = { feed, callback, buffers };
     self._monitor = state;
     self._pumpMonitor(state);
   }
@@ -1822,7 +1890,8 @@ class RedisClient extends EventEmitter {
         tries = 0;
         for (const line of lines) {
           try {
-            state.callback(line);
+            // The server escapes an argument's other bytes (\xHH): the line's bytes as they came.
+            state.callback(state.buffers ? Buffer.from(line) : line);
           } catch (e) {
             process.nextTick(() => this.emit('error', e));
           }
@@ -2349,8 +2418,12 @@ class Multi {
     throw e;
   }
 
+  _replyOptions() {
+    return this._client._replyOptions();
+  }
+
   addCommand(args) {
-    this._queue.push([args.map((a, i) => arg(a, `args[${i}]`)), undefined, false]);
+    this._queue.push([args.map((a, i) => arg(a, `args[${i}]`)), nestedErrors, false]);
     return this;
   }
 
@@ -2613,6 +2686,10 @@ class RedisClientPool extends EventEmitter {
 
   _fail(e) {
     return Promise.reject(e);
+  }
+
+  _replyOptions() {
+    return this._inner._replyOptions();
   }
 
   _script(entry, args, resp) {

@@ -10,7 +10,9 @@
 //     differential test);
 //   - accepts in index.d.ts every argument list node-redis's types accept (each member of
 //     node-redis's Parameters<> against the method's type), and declares a reply type that
-//     fits node-redis's under RESP2 or RESP3: checked by tsc --strict (--no-types skips it).
+//     fits node-redis's under RESP2 or RESP3, or one that spec/node.toml's [reply-types]
+//     says differs on purpose, and why (while it does differ): checked by tsc --strict
+//     (--no-types skips it).
 // A method "matches" when all of these hold; a method the spec declines (`declined`) does not.
 //   node scripts/method-coverage.js [package dir, default ..] [--missing] [--unmatched] [--no-types]
 'use strict';
@@ -45,7 +47,7 @@ const mine = rb.createClient({});
 const ours = new Set([...names(mine), ...Object.getOwnPropertyNames(mine)]);
 
 const { STEPS } = require(path.join(ROOT, 'test/differential-cases.js'));
-const { declined } = require(path.join(ROOT, 'test/spec-cases.generated.js'));
+const { declined, replyTypes } = require(path.join(ROOT, 'test/spec-cases.generated.js'));
 const { builtDifferences } = require(path.join(ROOT, 'test/built-commands.js'));
 const cases = new Set(STEPS.map(([m]) => m));
 const built = builtDifferences(rb, STEPS);
@@ -92,7 +94,8 @@ function typeErrors(methods) {
 
 const report = [];
 const typeErr = process.argv.includes('--no-types') ? null : typeErrors(r7.filter((r) => ours.has(r.k)).map((r) => r.k));
-let present = 0, compared = 0, argsChecked = 0, argsSame = 0, typed = 0, replyTyped = 0, matching = 0;
+let present = 0, compared = 0, argsChecked = 0, argsSame = 0, typed = 0, replyTyped = 0, replyOnPurpose = 0, matching = 0;
+for (const k of Object.keys(replyTypes)) if (!r7.some((r) => r.k === k)) report.push({ k, cmd: '?', problems: [`spec/node.toml [reply-types] names ${k}, which is no node-redis method of a Redis 7.0 command`] });
 for (const r of r7) {
   const problems = [];
   const has = ours.has(r.k) && ours.has(r.k.toUpperCase());
@@ -106,7 +109,11 @@ for (const r of r7) {
   }
   if (typeErr && has) {
     if (!typeErr.args.has(r.k)) typed++; else problems.push(`argument types: ${typeErr.args.get(r.k)}`);
-    if (!typeErr.reply.has(r.k)) replyTyped++; else problems.push(`reply type: ${typeErr.reply.get(r.k)}`);
+    if (!typeErr.reply.has(r.k)) {
+      replyTyped++;
+      if (replyTypes[r.k]) problems.push("reply type fits node-redis's: remove it from spec/node.toml [reply-types]");
+    } else if (replyTypes[r.k]) replyOnPurpose++;
+    else problems.push(`reply type: ${typeErr.reply.get(r.k)}`);
   }
   if (!problems.length) matching++;
   report.push({ k: r.k, cmd: r.cmd, problems });
@@ -119,10 +126,14 @@ console.log(`with a differential case (replies and errors vs node-redis, RESP2 a
 console.log(`same command built as node-redis for every case: ${argsSame} of ${argsChecked} table-built methods (${compared - argsChecked} others: the differential test only)`);
 if (typeErr) {
   console.log(`index.d.ts accepts node-redis's argument types: ${typed} of ${present}`);
-  console.log(`index.d.ts's reply type fits node-redis's (RESP2 or RESP3): ${replyTyped} of ${present}`);
+  console.log(`index.d.ts's reply type fits node-redis's (RESP2 or RESP3): ${replyTyped} of ${present}; differs on purpose (spec/node.toml [reply-types], README): ${replyOnPurpose}`);
 }
-console.log(`present and matching: ${matching} of ${r7.length}`);
-if (process.argv.includes('--missing')) for (const r of report) if (r.problems.length) console.log(`  ${r.k} (${r.cmd}): ${r.problems.join('; ')}`);
+const onlyDeclined = report.every((r) => !r.problems.length || (declined[r.k] && r.problems.length === 1));
+console.log(`present and matching: ${matching} of ${r7.length}${onlyDeclined && matching < r7.length ? ` (the other ${r7.length - matching}: declined)` : ''}`);
+if (process.argv.includes('--missing')) {
+  for (const r of report) if (r.problems.length) console.log(`  ${r.k} (${r.cmd}): ${r.problems.join('; ')}`);
+  if (typeErr) for (const r of r7) if (replyTypes[r.k] && typeErr.reply.has(r.k)) console.log(`  ${r.k} (${r.cmd}): reply type differs on purpose: ${replyTypes[r.k]}`);
+}
 if (process.argv.includes('--unmatched')) console.log(rows.filter((r) => !r.redis).map((r) => `${r.k}:${r.file}:${r.cmd}`).join('\n'));
 
 // The other client methods: what a created node-redis client has beyond the command map and

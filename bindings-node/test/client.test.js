@@ -495,6 +495,29 @@ test('monitor(): the server\'s lines, byte for byte as node-redis hands them ove
   await theirs.close();
 });
 
+test('monitor() with a typeMapping of SIMPLE_STRING to Buffer: the lines as Buffers, as node-redis; BLOB_STRING\'s leaves them text', async (t) => {
+  const { url } = sharedServer(t);
+  const tag = `monbuf:${process.pid}:${Date.now()}`;
+  const SIMPLE = { [redbridge.RESP_TYPES.SIMPLE_STRING]: Buffer };
+  const theirs = await nodeRedis.createClient({ url }).connect();
+  const c = await createClient({ url }).connect();
+  const writer = await createClient({ url }).connect();
+  const [mine, seen, text] = [[], [], []];
+  await c.withTypeMapping(SIMPLE).monitor((line) => mine.push(line));
+  await theirs.withTypeMapping(SIMPLE).monitor((line) => seen.push(line));
+  const other = await createClient({ url }).connect();
+  await other.withTypeMapping({ [redbridge.RESP_TYPES.BLOB_STRING]: Buffer }).monitor((line) => text.push(line));
+  await writer.sendCommand(['SET', `${tag}:bin`, Buffer.from([0, 34, 92, 255])]);
+  await writer.set(`${tag}:é`, 'v');
+  const ours = () => mine.filter((l) => l.includes(tag));
+  const node = () => seen.filter((l) => l.includes(tag));
+  await until(() => ours().length === 2 && node().length === 2 && text.filter((l) => l.includes(tag)).length === 2, 'the monitors saw both lines');
+  assert.ok(ours().every(Buffer.isBuffer), 'Buffers');
+  assert.deepStrictEqual(ours(), node(), 'the same bytes as node-redis');
+  assert.ok(text.every((l) => typeof l === 'string'), 'BLOB_STRING does not map MONITOR lines (simple strings)');
+  await Promise.all([c.close(), other.close(), writer.close(), theirs.close()]);
+});
+
 test('monitor(): a lost MONITOR connection is an \'error\' event, then monitored again', async (t) => {
   const { url } = sharedServer(t);
   const tag = `monlost:${process.pid}:${Date.now()}`;

@@ -12,6 +12,8 @@ const positive = (v) => [typeof v, v > 0];
 const page = (v) => [typeof v.cursor, Object.keys(v).sort(), JSON.stringify(Object.values(v)[1].map((x) => JSON.stringify(x)).sort())];
 
 const keysOf = (v) => Object.keys(v).sort();
+// Errors inside a reply by class and message (ours carry `code` and `redisCode` too).
+const errorsNamed = (v) => v.map((x) => (x instanceof Error ? [x.constructor.name, x.message] : x));
 const COMPARE = { type: (v) => typeof v, sorted, length: (v) => [typeof v, v && v.length], keys: (v) => v && typeof v === 'object' ? keysOf(v) : v };
 // Every spec/node.toml method's `examples` (spec/generate.py writes them), in spec order.
 const SPEC = require('./spec-cases.generated.js').map(([method, args, compare]) => [method, args(), compare && COMPARE[compare]]);
@@ -92,6 +94,9 @@ const HAND = [
   ['evalSha', [SCRIPT_SHA, { keys: ['ek'], arguments: ['b'] }]],
   ['evalShaRo', [SCRIPT_SHA, { keys: ['ek'], arguments: ['c'] }]],
   ['evalSha', ['ffffffffffffffffffffffffffffffffffffffff']],
+  // an error reply inside the reply: a SimpleError in its place
+  ['eval', ["return {1, redis.error_reply('ERR inner'), {'a', false}}"], errorsNamed],
+  ['sendCommand', [['EVAL', "return {redis.error_reply('WRONGTYPE inner'), 2}", '0']], errorsNamed],
   ['functionLoad', [LIB, { REPLACE: true }]],
   ['fCall', ['rbh', { keys: ['fk'], arguments: ['fa'] }]],
   ['fCallRo', ['rbhro']],
@@ -152,6 +157,11 @@ const HAND = [
   ['xInfoStream', ['nope']],
   ['xInfoGroups', ['xs'], (v) => v.map((g) => ({ ...g, lag: typeof g.lag }))],
   ['xInfoConsumers', ['xs', 'xg'], (v) => v.map((c) => ({ ...c, idle: typeof c.idle, inactive: typeof c.inactive }))],
+  // a group made after an entry was deleted: the server cannot tell its entries-read and lag (null)
+  ...['1-1', '2-1', '3-1'].map((id) => ['xAdd', ['xlag', id, { f: 'v' }]]),
+  ['xDel', ['xlag', '2-1']],
+  ['xGroupCreate', ['xlag', 'g', '1-1']],
+  ['xInfoGroups', ['xlag']],
   ['xTrim', ['xs', 'MAXLEN', 3]],
   ['xTrim', ['xs', 'MINID', 3, { strategyModifier: '~', LIMIT: 10 }]],
   ['xTrim', ['xs', 'NOSUCHSTRATEGY', 3]],
@@ -208,6 +218,10 @@ const HAND = [
   ['clientGetName', []],
   ['auth', [{ username: Buffer.from('default'), password: Buffer.from('') }]],
   ['role', [], (v) => [v.role, typeof v.replicationOffest, v.replicas]],
+  // HELLO alone (hello(protover) and its refusals: differential.test.js); a protocol the server refuses
+  ['hello', [], (v) => ({ ...v, id: typeof v.id })],
+  ['hello', [4]],
+  ['hello', [4, { SETNAME: 'x' }]],
   ['clusterSlots', []],
   ['clusterAddSlotsRange', [{ start: 1, end: 2 }]],
   ['clusterDelSlotsRange', [[{ start: 1, end: 2 }, { start: 5, end: 6 }]]],
@@ -436,6 +450,7 @@ const STEPS = [
   ['set', ['x', null]],
   ['flushDb', []],
   ['flushAll', ['ASYNC']],
+  ['randomKey', []],
   ['set', ['only', '1']],
   ['randomKey', []],
 ];

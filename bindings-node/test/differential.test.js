@@ -1,18 +1,22 @@
 'use strict';
 // Differential test: the same calls against node-redis (the `redis` package) and
-// redbridge — every result and error class compared — under RESP2 and RESP3, each
+// redbridge — every result and error class compared, with the default type mapping and
+// with Buffers for strings — under RESP2 and RESP3, each
 // redbridge protocol against node-redis speaking the same one (node-redis 6.4's default
 // is RESP3; under RESP2 some of its reply types differ, e.g. geoPos gives the server's text).
 const { test } = require('node:test');
 const assert = require('node:assert');
 const nodeRedis = require('redis');
 const redbridge = require('..');
-const { sharedServer } = require('./support');
+const { sharedServer, startServer, stopServer } = require('./support');
 const { STEPS, SPEC, COMPARED_ELSEWHERE } = require('./differential-cases.js');
 const { declined } = require('./spec-cases.generated.js');
 const { builtDifferences } = require('./built-commands.js');
 
 // Error classes compare by name: a server error is a SimpleError (an ErrorReply) on both.
+
+// Buffers out (node-redis's type mapping of blob strings), the one mapping command replies honour.
+const BUFFERS = { [nodeRedis.RESP_TYPES.BLOB_STRING]: Buffer };
 
 async function run(client) {
   // Every database: MOVE and SWAPDB reach db 9.
@@ -88,6 +92,79 @@ for (const RESP of [2, 3]) {
     compare(want, got, `RESP${RESP}`);
   });
 }
+
+for (const RESP of [2, 3]) {
+  test(`every method matches node-redis with Buffers for strings (withTypeMapping, both RESP${RESP})`, async (t) => {
+    const { url } = sharedServer(t);
+    const reference = await nodeRedis.createClient({ url, RESP }).connect();
+    const ours = await redbridge.createClient({ url, RESP }).connect();
+    process.removeAllListeners('warning');
+    process.on('warning', () => {});
+    t.after(() => Promise.all([reference.close(), ours.close()]));
+    const want = await run(reference.withTypeMapping(BUFFERS));
+    const got = await run(ours.withTypeMapping(BUFFERS));
+    compare(want, got, `RESP${RESP} with Buffers`);
+  });
+}
+
+// HELLO (index.js, helloArgs): plain HELLO, and HELLO with the protocol the client speaks
+// (sent as plain HELLO, the same reply), as node-redis gives them; what would change a
+// connection (another protocol, AUTH, SETNAME) is a TypeError and changes nothing.
+for (const RESP of [2, 3]) test(`hello() matches node-redis; another protocol, AUTH and SETNAME are TypeErrors (both RESP${RESP})`, async (t) => {
+  const { url } = sharedServer(t);
+  const reference = await nodeRedis.createClient({ url, RESP }).connect();
+  const ours = await redbridge.createClient({ url, RESP, name: 'rb-hello' }).connect();
+  t.after(() => Promise.all([reference.close(), ours.close()]));
+  const calls = async (c) => {
+    const out = [];
+    for (const args of [[], [RESP], [String(RESP)]]) {
+      const v = await c.hello(...args);
+      out.push({ ...v, id: typeof v.id });
+    }
+    out.push((await c.multi().hello().ping().exec()).map((v) => (v && v.id ? { ...v, id: typeof v.id } : v)));
+    out.push(Object.keys(await c.HELLO()));
+    return out;
+  };
+  assert.deepStrictEqual(await calls(ours), await calls(reference));
+  const other = RESP === 2 ? 3 : 2;
+  await assert.rejects(ours.hello(other), (e) => e instanceof TypeError && e.message.includes(`from RESP${RESP} to RESP${other}; create a client with RESP: ${other}`));
+  await assert.rejects(ours.hello(RESP, { AUTH: { username: 'default', password: 'x' } }), (e) => e instanceof TypeError && /^hello: HELLO with AUTH .* use auth\(\)/.test(e.message));
+  await assert.rejects(ours.hello(RESP, { SETNAME: 'other' }), (e) => e instanceof TypeError && /^hello: HELLO with SETNAME .* use clientSetName\(\)/.test(e.message));
+  assert.throws(() => ours.multi().hello(RESP, { SETNAME: 'other' }), TypeError);
+  // The core refuses HELLO with a protocol version from sendCommand too, naming the option.
+  await assert.rejects(ours.sendCommand(['HELLO', String(other)]), (e) => e instanceof TypeError && /HELLO \d would change the state .* the protocol option/.test(e.message));
+  await assert.rejects(ours.sendCommand(['hello', String(RESP), 'SETNAME', 'x']), TypeError);
+  // Nothing changed: the same protocol, the same name.
+  assert.strictEqual((await ours.hello()).proto, RESP);
+  assert.strictEqual(await ours.clientGetName(), 'rb-hello');
+});
+
+// FUNCTION STATS while a function runs (past busy-reply-threshold, when the server answers
+// others meanwhile): running_script.command is the call's arguments, an array, in both.
+test('functionStats() while a function runs matches node-redis (both RESP2 and RESP3)', async (t) => {
+  const info = startServer('--busy-reply-threshold', '100');
+  t.after(() => stopServer(info));
+  const LIB = "#!lua name=rbbusy\nredis.register_function('rbbusy', function() local t = redis.call('TIME') " +
+    "local start = t[1] * 1000000 + t[2] while true do local n = redis.call('TIME') " +
+    "if n[1] * 1000000 + n[2] - start > 500000 then return 1 end end end)";
+  const seen = [];
+  for (const RESP of [2, 3]) {
+    for (const lib of [nodeRedis, redbridge]) {
+      const runner = await lib.createClient({ url: info.url, RESP }).connect();
+      const watcher = await lib.createClient({ url: info.url, RESP }).connect();
+      await runner.functionLoad(LIB, { REPLACE: true });
+      const running = runner.fCall('rbbusy');
+      await new Promise((r) => setTimeout(r, 250));
+      const stats = await watcher.functionStats();
+      assert.strictEqual(await running, 1);
+      seen.push([RESP, lib === redbridge ? 'redbridge' : 'node-redis', { ...stats, running_script: stats.running_script && { ...stats.running_script, duration_ms: typeof stats.running_script.duration_ms } }]);
+      await runner.close();
+      await watcher.close();
+    }
+  }
+  for (let i = 0; i < seen.length; i += 2) assert.deepStrictEqual(seen[i + 1][2], seen[i][2], `RESP${seen[i][0]}`);
+  assert.deepStrictEqual(seen[1][2].running_script.command, ['FCALL', 'rbbusy', '0']);
+});
 
 for (const RESP of [2, 3]) test(`MULTI/EXEC and pipelines match node-redis (both RESP${RESP})`, async (t) => {
   const { url } = sharedServer(t);

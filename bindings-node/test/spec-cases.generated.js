@@ -251,7 +251,21 @@ module.exports = [
 ];
 // The methods the client declines (the `declined` column): name → why.
 module.exports.declined = {
-  "hello": "the client speaks the protocol of its RESP option; auth() and clientSetName() change the login and name of every connection",
   "clientTracking": "use the clientSideCache option, which tracks keys on the connection the cache reads",
   "readonly": "a cluster client reads from replicas through its cluster options"
+};
+// The methods whose reply type differs from node-redis's on purpose ([reply-types]): name → why.
+module.exports.replyTypes = {
+  "dump": "DUMP of a missing key is null; node-redis declares string",
+  "geoHash": "a missing member's hash is null; node-redis declares string[]",
+  "geoPos": "under RESP3 the server sends the coordinates as doubles, numbers in both clients; node-redis declares strings under both protocols",
+  "hStrLen": "HSTRLEN replies with a number; node-redis declares string[]",
+  "mSetNX": "MSETNX replies 1 or 0; node-redis declares 'OK'",
+  "randomKey": "RANDOMKEY replies with a key, or null when the database is empty; node-redis declares number",
+  "sort": "a GET pattern whose key is missing gives null; node-redis declares string[]",
+  "sortRo": "a GET pattern whose key is missing gives null; node-redis declares string[]",
+  "functionStats": "running_script.command is the running call's arguments, an array as the server sends it; node-redis declares one string",
+  "xInfoGroups": "lag is null when the server cannot tell it; node-redis declares number",
+  "command": "flags and categories are Sets of the server's words, which node-redis types with enums of its own (CommandFlags, CommandCategories): TypeScript matches enums by declaration, so no other package's type fits them",
+  "commandInfo": "flags and categories are Sets of the server's words, which node-redis types with enums of its own (CommandFlags, CommandCategories): TypeScript matches enums by declaration, so no other package's type fits them"
 };

@@ -1,5 +1,5 @@
 // Typed use of the package: `tsc --noEmit --strict` must pass on this file (npm run typecheck).
-import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap, PUBSUB_TYPE, type PubSubTypeListeners, type ChannelListeners, createSentinel } from '..';
+import { createClient, createClientPool, createCluster, PoolTimeoutError, type RedisClientPool, defineScript, RESP_TYPES, ResponseError, WatchError, type CommandParser, type RedisClient, type RedisCluster, type PubSubGap, PUBSUB_TYPE, type PubSubTypeListeners, type ChannelListeners, createSentinel, SimpleError } from '..';
 
 export async function example(url: string): Promise<void> {
   const client: RedisClient = await createClient({ url, responseTimeout: 2000, RESP: 3 }).connect();
@@ -159,6 +159,7 @@ export async function commandsExample(client: RedisClient): Promise<number> {
   const consumers = await client.xInfoConsumers('st', 'g');
   const trimmed: number = await client.xTrim('st', 'MAXLEN', 100, { strategyModifier: '~' });
   use(maybeId, latest, grouped, pendingRange, claimed, claimedIds, auto.nextId, autoIds.messages, info.length, groups[0]?.lag, consumers[0]?.idle, trimmed);
+  use(info['last-generated-id'], info['first-entry']?.message, consumers[0]?.inactive);
   // server
   const configured: string = await client.configSet({ hz: '10' });
   const me = await client.clientInfo();
@@ -168,6 +169,13 @@ export async function commandsExample(client: RedisClient): Promise<number> {
   const user = await client.aclGetUser('default');
   if (user) use(user.flags, user.selectors);
   const role = await client.role();
+  if (role.role === 'master') use(role.replicationOffest, role.replicas[0]?.port);
+  else if (role.role === 'slave') use(role.master.host, role.state, role.dataReceived);
+  else use(role.masterNames);
+  const memory = await client.memoryStats();
+  use(memory['peak.allocated'], memory['dataset.percentage'], memory['db.0']?.['overhead.hashtable.main']);
+  const nested = await client.eval("return {1, redis.error_reply('ERR x')}");
+  if (Array.isArray(nested)) for (const item of nested) if (item instanceof SimpleError) use(item.message);
   const keysAndFlags = await client.commandGetKeysAndFlags(['SET', 'a', 'b']);
   const reset: number = await client.latencyReset('command');
   const migrated: string = await client.migrate('127.0.0.1', 6380, ['a', 'b'], 0, 1000, { COPY: true });
@@ -287,8 +295,11 @@ export async function surface(client: RedisClient): Promise<number> {
   const wrong: number = await client.lTrim('l', 0, 9);
   // @ts-expect-error SET's condition is a word node-redis knows
   await client.set('k', 'v', { condition: 'IF' });
+  const hello = await client.hello(3);
+  const proto: 2 | 3 = hello.proto;
+  console.log(hello.server, hello.version, hello.id, hello.modules.length, proto);
   try {
-    await client.hello(3);
+    await client.hello(3, { SETNAME: 'other' });
   } catch (e) {
     if (e instanceof TypeError) console.log(e.message);
   }
