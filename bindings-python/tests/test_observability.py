@@ -456,3 +456,55 @@ def test_no_password_or_argument_in_any_span(srv: Dict[str, Any], spans: InMemor
     text = repr([(s.name, dict(s.attributes), s.status.description, list(s.events)) for s in got])
     for secret in ("hunter2", "hunter3", "argument-value", "secret-key"):
         assert secret not in text, (secret, text)
+
+
+def pool_name(r: Any, srv: Dict[str, Any]) -> str:
+    return f"127.0.0.1:{srv['port']}_{r.stats()['client_id']}"
+
+
+def test_connection_counts_idle_and_used_are_observed(srv: Dict[str, Any]) -> None:
+    r = client(srv, mode="pooled", max_connections=2)
+    r.ping()
+    name = pool_name(r, srv)
+
+    def counts() -> Dict[str, float]:
+        pts = only(collect(), "db.client.connection.count", db__client__connection__pool__name=name)
+        return {a["db.client.connection.state"]: p.value for a, p in pts}
+
+    assert counts() == {"idle": 1, "used": 0}, "pooled mode: its one connection, idle"
+    with r.pipeline() as pipe:
+        pipe.watch("obs:w")  # leases it
+        assert counts() == {"idle": 0, "used": 1}
+    deadline = time.monotonic() + 5
+    while counts() != {"idle": 1, "used": 0} and time.monotonic() < deadline:
+        time.sleep(0.05)  # the lease goes back on the runtime, a moment later
+    assert counts() == {"idle": 1, "used": 0}, "given back"
+    m = client(srv)
+    m.get("obs:w")
+    name, r_name = pool_name(m, srv), name
+    deadline = time.monotonic() + 5
+    while counts() != {"idle": 0, "used": 1} and time.monotonic() < deadline:
+        time.sleep(0.05)  # its connection's event comes from the runtime
+    assert counts() == {"idle": 0, "used": 1}, "the multiplexed client's connection"
+    name = r_name
+    r.close()
+    m.close()
+    left = only(collect(), "db.client.connection.count", db__client__connection__pool__name=name)
+    assert left == [], "a closed client is no longer observed"
+
+
+def test_cache_items_are_observed(srv: Dict[str, Any]) -> None:
+    r = client(srv, cache_config=redbridge.CacheConfig(max_size=10))
+    keys = ("obs:i1", "obs:i2", "obs:i3")
+    for k in keys:
+        r.set(k, "argument-value-42")
+    deadline = time.monotonic() + 5
+    while r.stats()["cache_entries"] < 3 and time.monotonic() < deadline:
+        for k in keys:  # a read is cached once the tracked connection is up
+            r.get(k)
+    pts = only(collect(), "redis.client.csc.items", db__client__connection__pool__name=pool_name(r, srv))
+    assert [p.value for _, p in pts] == [3]
+    assert pts[0][0]["db.system"] == "redis"
+    plain = client(srv)
+    plain.ping()
+    assert only(collect(), "redis.client.csc.items", db__client__connection__pool__name=pool_name(plain, srv)) == []

@@ -81,6 +81,16 @@ class TelemetryOption(IntFlag):
     TRACES = 2
 
 
+# Every client made (ClientBase.__init__ and from_url call _track): what the observable
+# instruments read (its pool, its cache) at each collection. Weak: a dropped client is gone.
+_clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def _track(client: Any) -> None:
+    """Called by every client once made, so the observable instruments can read it."""
+    _clients.add(client)
+
+
 def _operation_buckets() -> List[float]:
     return [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
@@ -188,8 +198,6 @@ _INSTRUMENTS = [
      "Errors returned to the application or handled inside the client", None),
     (MetricGroup.CONNECTION_BASIC, "histogram", "db.client.connection.create_time", "s",
      "Time to create a new connection", "buckets_connection_create_time"),
-    (MetricGroup.CONNECTION_BASIC, "up_down_counter", "db.client.connection.count", "{connection}",
-     "Connections open now, by state", None),
     (MetricGroup.CONNECTION_ADVANCED, "histogram", "db.client.connection.wait_time", "s",
      "Time to obtain a connection from the pool", "buckets_connection_wait_time"),
     (MetricGroup.CONNECTION_ADVANCED, "counter", "db.client.connection.timeouts", "{timeout}",
@@ -207,6 +215,23 @@ _INSTRUMENTS = [
 ]
 
 
+def _observe(method: str) -> Callable[[Any], List[Any]]:
+    """An observable instrument's callback: the current recorder's ``method`` (after
+    recording what is queued), nothing while none records."""
+
+    def callback(options: Any) -> List[Any]:
+        instance = _instance
+        manager = instance.get_provider_manager() if instance is not None else None
+        recorder = manager._recorder if manager is not None else None
+        if manager is None or recorder is None:
+            return []
+        manager.drain()
+        result: List[Any] = getattr(recorder, method)(options)
+        return result
+
+    return callback
+
+
 class _Recorder:
     """Turns the core's event tuples into OpenTelemetry measurements."""
 
@@ -216,6 +241,10 @@ class _Recorder:
         self.m: Dict[str, Any] = {}
         # Per operation key number (see record_batch), what to record.
         self._keys: Dict[int, Tuple[Any, ...]] = {}
+        # Per client number, its shared and direct connections open now (the pool's own
+        # are read from the client at each collection).
+        self._open: Dict[int, int] = {}
+        self._observable(meter, config)
         for group, kind, name, unit, description, buckets in _INSTRUMENTS:
             if group not in config.metric_groups:
                 continue
@@ -230,6 +259,61 @@ class _Recorder:
                 )
             except TypeError:  # an API older than the bucket advisory
                 self.m[name] = make(name, unit=unit, description=description)
+
+    def _observable(self, meter: Any, config: OTelConfig) -> None:
+        """redis-py's observed instruments: ``db.client.connection.count`` by state (idle:
+        the pool's idle connections; used: those leased plus the shared and direct ones)
+        and ``redis.client.csc.items`` (entries in the client-side cache)."""
+        # The callbacks find the current recorder when called: a second init's instruments
+        # of the same name are the first's (the SDK keeps one per name), with its callbacks.
+        if MetricGroup.CONNECTION_BASIC in config.metric_groups:
+            meter.create_observable_up_down_counter(
+                "db.client.connection.count", callbacks=[_observe("_observe_connections")],
+                unit="{connection}", description="Number of connections currently in the pool by state",
+            )
+        if MetricGroup.CSC in config.metric_groups:
+            meter.create_observable_gauge(
+                "redis.client.csc.items", callbacks=[_observe("_observe_cache")],
+                unit="{item}", description="The total number of cached responses currently stored",
+            )
+
+    @staticmethod
+    def _live() -> Iterable[Tuple[Dict[str, int], Tuple[str, int, int]]]:
+        """Each open client's counters and (host, port, db); closed ones are skipped
+        (reading them would open them again)."""
+        from ._base import _Reopen
+
+        for client in list(_clients):
+            native = getattr(client, "_native", None)
+            if native is None or isinstance(native, _Reopen):
+                continue
+            try:
+                stats = dict(native.stats())
+            except Exception:  # closed meanwhile
+                continue
+            server = _server_attributes(client)
+            place = (server["server.address"], int(server.get("server.port", 0)), int(server["db.namespace"]))
+            yield stats, place
+
+    def _observe_connections(self, _options: Any) -> List[Any]:
+        from opentelemetry.metrics import Observation
+
+        out = []
+        for stats, place in self._live():
+            pool = self._pool(stats["client_id"], place)
+            used = stats.get("pool_in_use", 0) + self._open.get(stats["client_id"], 0)
+            out.append(Observation(stats.get("pool_idle", 0), {**pool, "db.client.connection.state": "idle"}))
+            out.append(Observation(used, {**pool, "db.client.connection.state": "used"}))
+        return out
+
+    def _observe_cache(self, _options: Any) -> List[Any]:
+        from opentelemetry.metrics import Observation
+
+        return [
+            Observation(stats["cache_entries"], self._pool(stats["client_id"], place))
+            for stats, place in self._live()
+            if "cache_entries" in stats
+        ]
 
     def _add(self, name: str, value: float, attrs: Dict[str, Any]) -> None:
         """Adds to (or records in) the instrument `name`, if its group is enabled."""
@@ -349,12 +433,18 @@ class _Recorder:
         detail: Optional[str],
     ) -> None:
         pool = self._pool(client, place)
-        used = {**pool, "db.client.connection.state": "used"}
+        counted = role != "pooled"  # the pool's own are read from the client
         if what == "created":
             self._add("db.client.connection.create_time", seconds, pool)
-            self._add("db.client.connection.count", 1, used)
+            if counted:
+                self._open[client] = self._open.get(client, 0) + 1
         elif what == "closed":
-            self._add("db.client.connection.count", -1, used)
+            if counted:
+                left = self._open.get(client, 0) - 1
+                if left > 0:
+                    self._open[client] = left
+                else:
+                    self._open.pop(client, None)
             attrs = self._base()
             attrs["redis.client.connection.close.reason"] = _CLOSE_REASON.get(detail or "", "error")
             if detail in ("timeout", "error"):
@@ -581,13 +671,14 @@ class OTelProviderManager:
         if provider is None:
             return
         meter = provider.get_meter(_METER_NAME, __version__)
-        self._recorder = _Recorder(meter, self.config)
-        # A reader's collection records what is queued first (callbacks run before the
-        # synchronous instruments are read); the gauge itself reports nothing.
+        # A reader's collection records what is queued first (callbacks run in the order
+        # they were made, before the synchronous instruments are read, so also before the
+        # recorder's observed ones); the gauge itself reports nothing.
         meter.create_observable_gauge(
             "redbridge.observability.drain", callbacks=[self._drain_callback],
             description="(internal: records queued events before each collection)",
         )
+        self._recorder = _Recorder(meter, self.config)
         _redbridge.observe_start(_QUEUE_CAPACITY)
         self._start_thread()
 

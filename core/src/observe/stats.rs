@@ -64,6 +64,7 @@ impl Stats {
     /// A consistent-enough copy of the counters plus the pool's and cache's state.
     pub(crate) fn snapshot(&self, pool: PoolState, cache: Option<CacheStats>) -> StatsSnapshot {
         StatsSnapshot {
+            client_id: self.events.client_id(),
             requests: self.requests.load(Relaxed),
             errors: ErrorKind::ALL
                 .iter()
@@ -103,6 +104,10 @@ pub struct PoolState {
 /// A copy of a client's counters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// The client's number in the process, as its events name it
+    /// ([`super::Events::client_id`]): how a binding matches what it observes of a client
+    /// (its pool, its cache) with the events it recorded.
+    pub client_id: u64,
     /// Requests issued (a pipeline counts once).
     pub requests: u64,
     /// Final errors by kind (after retries), every kind listed.
@@ -166,6 +171,7 @@ impl StatsSnapshot {
     /// Per-node counters are in [`StatsSnapshot::nodes`] (see [`NodeStats::entries`]).
     pub fn entries(&self) -> Vec<(String, u64)> {
         let mut out = vec![
+            ("client_id".to_string(), self.client_id),
             ("requests".to_string(), self.requests),
             ("retries".to_string(), self.retries),
             ("reconnects".to_string(), self.reconnects),
