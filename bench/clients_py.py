@@ -176,39 +176,50 @@ async def async_w6(get: Callable[[str], Any]) -> dict:
 
 
 # --- OpenTelemetry metrics on and off (issue #21) ----------------------------------------
-# redbridge only: W1 and W3 with no listener (off: what every other run measures) and with
-# redbridge.observability recording every metric group into the SDK's in-memory reader
-# (on), alternated in one process, OTEL_ROUNDS rounds each, medians. A figure "on"
-# includes recording what is still queued when the workload ends (drain), so nothing is
-# left out of the time; the reader collects between rounds, untimed.
+# redbridge and, beside it, redis-py 8.x with its own OpenTelemetry (redis.observability,
+# the same SDK and in-memory reader): W1 and W3 with metrics off (what every other run
+# measures) and with every metric group recorded (on), alternated in one process,
+# OTEL_ROUNDS rounds each, medians. A redbridge figure "on" includes recording what is
+# still queued when the workload ends (drain), so nothing is left out of the time;
+# redis-py records on the caller's thread. The reader collects between rounds, untimed.
 
 OTEL_ROUNDS = 2 if QUICK else 5
 
 
 class _Otel:
-    def __init__(self) -> None:
+    """Metrics of redbridge (``anchor`` False) or of redis-py (True) switched on and off."""
+
+    def __init__(self, anchor: bool = False) -> None:
         from opentelemetry import metrics
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-        from redbridge import observability
+        if anchor:
+            from redis import observability
+            from redis.observability import providers, recorder
 
-        self.o = observability
+            # redis-py's own reset for tests and benchmarks; its recorder keeps the
+            # collector it resolved until reset_collector().
+            self.reset: Callable[[], None] = lambda: (providers.reset_observability_instance(), recorder.reset_collector())
+        else:
+            from redbridge import observability
+
+            self.reset = observability.reset_observability_instance
+        self.o: Any = observability
         self.reader = InMemoryMetricReader()
         metrics.set_meter_provider(MeterProvider(metric_readers=[self.reader]))
-        self.groups = observability.MetricGroup(0)
-        for g in observability.MetricGroup:
-            self.groups |= g
+        groups = list(observability.MetricGroup)  # every group (redis-py takes a list)
+        self.groups: Any = groups if anchor else observability.MetricGroup(sum(groups))
 
     def switch(self, on: bool) -> None:
-        self.o.reset_observability_instance()
+        self.reset()
         self.reader.get_metrics_data()
         if on:
             self.o.get_observability_instance().init(self.o.OTelConfig(metric_groups=self.groups))
 
     def drain(self) -> None:
         m = self.o.get_observability_instance().get_provider_manager()
-        if m is not None:
+        if m is not None and hasattr(m, "drain"):  # redis-py has nothing queued
             m.drain()
 
     def version(self) -> str:
@@ -239,8 +250,8 @@ def otel_medians(otel: _Otel, rounds: list[dict]) -> dict:
     return out | {"OTEL-sdk": {"version": otel.version()}}
 
 
-def sync_otel(get: Callable[[str], Any]) -> dict:
-    otel = _Otel()
+def sync_otel(get: Callable[[str], Any], anchor: bool = False) -> dict:
+    otel = _Otel(anchor)
     rounds: list[dict] = []
     for got, key, w in otel_plan(otel, rounds):
         t = time.perf_counter()
@@ -844,8 +855,8 @@ def run_sync(name: str) -> dict:
             res["W5"] = {"error": f"{type(e).__name__}: {e}"[:160]}
         res["W6"] = sync_w6(c["get"])
     out["peak_rss_mb"] = rss_mb("VmHWM")  # W1-W6's peak; W7's subscribers come after
-    if "OTEL" in WANT and name == "redbridge" and not CLUSTER:
-        res |= sync_otel(c["get"])
+    if "OTEL" in WANT and name in ("redbridge", "redis-py") and not CLUSTER:
+        res |= sync_otel(c["get"], anchor=name == "redis-py")
     if "W7" in WANT and not CLUSTER:
         kit = W7_SYNC[name]()
         res |= sync_w7(kit)
