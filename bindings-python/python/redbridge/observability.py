@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import os
 import threading
-import weakref
 from enum import IntFlag
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import urlsplit
@@ -79,16 +78,6 @@ class TelemetryOption(IntFlag):
 
     METRICS = 1
     TRACES = 2
-
-
-# Every client made (ClientBase.__init__ and from_url call _track): what the observable
-# instruments read (its pool, its cache) at each collection. Weak: a dropped client is gone.
-_clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
-
-
-def _track(client: Any) -> None:
-    """Called by every client once made, so the observable instruments can read it."""
-    _clients.add(client)
 
 
 def _operation_buckets() -> List[float]:
@@ -281,11 +270,11 @@ class _Recorder:
     def _live() -> Iterable[Tuple[Dict[str, int], Tuple[str, int, int]]]:
         """Each open client's counters and (host, port, db); closed ones are skipped
         (reading them would open them again)."""
-        from ._base import _Reopen
+        from . import _base
 
-        for client in list(_clients):
+        for client in list(getattr(_base, "_tracked", ())):  # every client made, weakly
             native = getattr(client, "_native", None)
-            if native is None or isinstance(native, _Reopen):
+            if native is None or isinstance(native, _base._Reopen):
                 continue
             try:
                 stats = dict(native.stats())
