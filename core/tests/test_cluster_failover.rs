@@ -6,7 +6,9 @@
 //! same SIGKILL failovers when `target/py-venv` has it; its figures are printed beside
 //! ours, and ours must be no later.
 //!
-//! Requests in flight on the primary when it dies or freezes are held to the same 200 ms:
+//! The client's own slot table (per-node stats, the cache's placement) must name the new
+//! primary within 200 ms of the first write. Requests in flight on the primary when it
+//! dies or freezes are held to the same 200 ms:
 //! concurrent SETs and pipelines (safe: retried on the new primary), an XREAD BLOCK (safe:
 //! it gets the entry added on the new primary) and a BLPOP (not safe: it ends with the
 //! element pushed on the new primary, or a connection error that popped nothing).
@@ -340,6 +342,24 @@ fn failover(
     stop.store(true, Ordering::Relaxed);
     poller.join().unwrap();
     let promoted = promoted.lock().unwrap().expect("the replica became master");
+    // The client's own slot table (per-node stats, cache placement, topology events)
+    // follows as fast as the writes: the replica a primary, the old primary not.
+    let noticed = written.max(promoted) + SLACK;
+    let addr = |port: u16| format!("127.0.0.1:{port}");
+    let table_follows = || {
+        let nodes = sync.stats().nodes;
+        let is_primary = |port| nodes.iter().any(|n| n.addr == addr(port) && n.primary);
+        is_primary(replica) && !is_primary(primary)
+    };
+    while !table_follows() && Instant::now() < noticed {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        table_follows(),
+        "200 ms after the first write, the client's slot table still names {primary} the \
+         primary, not {replica}: {:?}",
+        sync.stats().nodes
+    );
     // Data for the blocking reads, on the new primary.
     sync.execute(&c(&["XADD", &stream, "*", "f", "after"]))
         .unwrap();

@@ -615,15 +615,45 @@ impl ClusterEngine {
 
     /// One command, routed by redis-rs (multi-slot commands split and merged there).
     pub(crate) async fn execute(&self, cmd: &Command) -> Result<Value> {
+        let began = Instant::now();
         let shared = self.shared().await?;
         let mut conn = shared.conn.clone();
         let slot = topology::first_key(cmd.meta(), cmd.args()).map(topology::key_slot);
-        let v = self
+        let r = self
             .watched(&shared, shared.serving(slot), false, async {
                 Ok(conn.req_packed_command(cmd.cmd()).await?)
             })
-            .await?;
-        wire::slot(v)
+            .await;
+        self.met_change(began, &r);
+        wire::slot(r?)
+    }
+
+    /// Has the client's slot table read again when a request on the shared connection
+    /// shows the cluster changing: it failed as requests fail while a node goes away or
+    /// a slot moves, or it waited [`STALL_AFTER`] or more, which is how a request that
+    /// redis-rs carried through a failover by itself (reconnecting, re-reading its own
+    /// map, retrying) looks from here.
+    fn met_change<T>(&self, began: Instant, r: &Result<T>) {
+        let changing = match r {
+            Err(e) => {
+                e.is_connection_level()
+                    || matches!(
+                        e.code(),
+                        Some(
+                            "MOVED"
+                                | "ASK"
+                                | "CLUSTERDOWN"
+                                | "TRYAGAIN"
+                                | "MASTERDOWN"
+                                | "READONLY"
+                        )
+                    )
+            }
+            Ok(_) => began.elapsed() >= STALL_AFTER,
+        };
+        if changing {
+            self.topology.changing();
+        }
     }
 
     /// A blocking command on a dedicated cluster connection, which goes back to the
@@ -670,6 +700,13 @@ impl ClusterEngine {
         if pipe.is_empty() {
             return Ok(Vec::new());
         }
+        let began = Instant::now();
+        let r = self.send_pipeline(pipe).await;
+        self.met_change(began, &r);
+        r
+    }
+
+    async fn send_pipeline(&self, pipe: &Pipeline) -> Result<Vec<Result<Value>>> {
         let shared = self.shared().await?;
         let conn = &shared.conn;
         let mut slots = Vec::new();

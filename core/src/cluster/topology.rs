@@ -12,9 +12,11 @@
 //! published, flush on drop and reconnect), and cacheable reads of a key go there.
 //!
 //! The table is read (`CLUSTER SLOTS`) when the cluster connection first comes up,
-//! when a tracked read meets MOVED/ASK or a node that is down, and every
-//! [`REFRESH_EVERY`] in the background. A node that loses slots has its cache emptied;
-//! a node that loses all of them has its tracked connection closed.
+//! when a tracked read meets MOVED/ASK or a node that is down, when a request shows the
+//! cluster changing under it ([`Topology::changing`]: a failover, a slot moved), and
+//! every [`REFRESH_EVERY`] in the background for the changes no request met. A node that
+//! loses slots has its cache emptied; a node that loses all of them has its tracked
+//! connection closed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
@@ -36,6 +38,13 @@ use crate::settings::{Addr, Config};
 pub(crate) const SLOTS: usize = 16384;
 /// How often the table is read again while nothing else asked for it.
 pub(crate) const REFRESH_EVERY: Duration = Duration::from_secs(10);
+/// After a request showed the cluster changing, the table is read at once and again
+/// this much later: the node asked first may learn of a promotion a moment after the
+/// request that met it (the new primary's announcement travels the cluster bus).
+const FOLLOW_UP: Duration = Duration::from_millis(100);
+/// At most one pair of such reads per this long, however many requests meet the change
+/// (a stream of slow pipelines costs at most 8 `CLUSTER SLOTS` a second).
+const CHANGING_EVERY: Duration = Duration::from_millis(250);
 /// A slot no known primary serves.
 const NONE: u16 = u16::MAX;
 
@@ -160,6 +169,8 @@ pub(crate) struct Topology {
     /// one when the engine replaced a stalled connection).
     conn: Mutex<Option<ClusterConnection>>,
     refreshing: AtomicBool,
+    /// When requests last had the table read ([`Topology::changing`]).
+    changing_at: Mutex<Option<std::time::Instant>>,
     stopped: AtomicBool,
 }
 
@@ -172,6 +183,7 @@ impl Topology {
             registry: Mutex::new(Vec::new()),
             conn: Mutex::new(None),
             refreshing: AtomicBool::new(false),
+            changing_at: Mutex::new(None),
             stopped: AtomicBool::new(false),
         });
         tokio::spawn(periodic_refresh(Arc::downgrade(&topo)));
@@ -207,6 +219,32 @@ impl Topology {
         crate::runtime::runtime().spawn(async move {
             let _ = topo.refresh().await;
             topo.refreshing.store(false, Relaxed);
+        });
+    }
+
+    /// A request met a change of the cluster (its node went away, a failover or a slot
+    /// move held it up): the table is read now and once more after [`FOLLOW_UP`], at most
+    /// once per [`CHANGING_EVERY`]. So per-node counters, the cache's placement and the
+    /// topology event follow a failover as fast as the requests do, not at the next
+    /// [`REFRESH_EVERY`].
+    pub(crate) fn changing(self: &Arc<Self>) {
+        if self.stopped.load(Relaxed) {
+            return;
+        }
+        {
+            let mut at = self.changing_at.lock().unwrap_or_else(|p| p.into_inner());
+            if at.is_some_and(|t| t.elapsed() < CHANGING_EVERY) {
+                return;
+            }
+            *at = Some(std::time::Instant::now());
+        }
+        let topo = self.clone();
+        crate::runtime::runtime().spawn(async move {
+            let _ = topo.refresh().await;
+            tokio::time::sleep(FOLLOW_UP).await;
+            if !topo.stopped.load(Relaxed) {
+                let _ = topo.refresh().await;
+            }
         });
     }
 
