@@ -1329,8 +1329,19 @@ export interface MetricConfig {
   /** Added to every data point. */
   customAttributes?: MetricAttributes;
 }
+/**
+ * Spans (a redbridge addition; node-redis 6.4 publishes its tracing channels only): one
+ * CLIENT span per command or MULTI/pipeline, named by the command, made from the
+ * `node-redis:command` / `node-redis:batch` diagnostics channels. Off by default.
+ */
+export interface TracingConfig {
+  enabled?: boolean;
+  /** Default: the global TracerProvider of `@opentelemetry/api`. */
+  tracerProvider?: { getTracer(name: string, version?: string): unknown };
+}
 export interface ObservabilityConfig {
   metrics?: MetricConfig;
+  tracing?: TracingConfig;
 }
 /**
  * OpenTelemetry metrics of every client (node-redis's API and metric names), recorded

@@ -1563,11 +1563,16 @@ class RedisClient extends EventEmitter {
     return this._native;
   }
 
-  // Not async: a cache hit or a submitted command costs no extra promise tick.
-  // `normal`: the reply in the core's normal form (command methods; not sendCommand).
   // Not async: a cache hit (answered by the core at submit) or a submitted command costs
-  // no extra promise tick.
+  // no extra promise tick. `normal`: the reply in the core's normal form (command methods;
+  // not sendCommand).
   _run(args, shape, normal = false) {
+    // node-redis's `node-redis:command` tracing channel, only while someone subscribes.
+    if (observability.commandChannel.hasSubscribers) return observability.traceCommand(this, args, () => this._runUntraced(args, shape, normal));
+    return this._runUntraced(args, shape, normal);
+  }
+
+  _runUntraced(args, shape, normal) {
     let target;
     try {
       target = this._pinned || this._client();
@@ -2427,7 +2432,13 @@ class Multi {
     return this;
   }
 
-  async _send(transaction) {
+  _send(transaction) {
+    // node-redis's `node-redis:batch` tracing channel, only while someone subscribes.
+    if (observability.batchChannel.hasSubscribers) return observability.traceBatch(this._client, transaction, this._queue.length, () => this._sendUntraced(transaction));
+    return this._sendUntraced(transaction);
+  }
+
+  async _sendUntraced(transaction) {
     const queue = this._queue;
     this._queue = [];
     const client = this._client;

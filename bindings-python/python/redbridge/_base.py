@@ -3,6 +3,7 @@ construction from redis-py's arguments or a URL, and a pipeline's queue and resu
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -78,6 +79,11 @@ def _shapes_for(protocol: Any) -> Optional[Dict[str, Callable[..., Any]]]:
     return None
 
 
+# Every client made, weakly: what redbridge.observability observes at each collection
+# (the pool's idle/used connections, the cache's items).
+_tracked: "weakref.WeakSet[ClientBase]" = weakref.WeakSet()
+
+
 class ClientBase(Commands):
     """redis-py's constructor arguments; see redbridge.Redis for their meaning."""
 
@@ -133,6 +139,7 @@ class ClientBase(Commands):
         self._protocol: Any = protocol
         self._callbacks = _shapes_for(protocol)
         self._native, self._decode = make_native(None, options)
+        _tracked.add(self)
 
     @classmethod
     def from_url(cls: "type[C]", url: str, **kwargs: Any) -> C:
@@ -146,6 +153,7 @@ class ClientBase(Commands):
         self._protocol = given
         self._callbacks = _shapes_for(given)
         self._native, self._decode = make_native(url, kwargs)
+        _tracked.add(self)
         return self
 
     def _reopen_later(self) -> None:
