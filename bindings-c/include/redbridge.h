@@ -446,9 +446,11 @@ typedef struct redbridge_reply {
  * (REDBRIDGE_ERR_TIMEOUT…).
  *
  * Fields are only ever added at the end (sentinel_switches was, after
- * pubsub_resubscribes). redbridge_client_stats fills the whole struct as this header
- * declares it, so a program built with an older redbridge.h must be rebuilt with the
- * new one before it runs with a newer library.
+ * pubsub_resubscribes), and every field is a uint64_t. redbridge_client_stats fills the
+ * whole struct as this header declares it, so a program built with an older
+ * redbridge.h must be rebuilt with the new one before it runs with a newer library;
+ * redbridge_client_stats_sized(client, &stats, sizeof stats) needs no rebuild: it fills
+ * only the struct the program was built with.
  */
 typedef struct redbridge_stats {
   /**
@@ -789,10 +791,25 @@ enum redbridge_status redbridge_command_strv(const struct redbridge_client *clie
                                              struct redbridge_reply **reply);
 
 /**
- * Fills *stats with the client's counters.
+ * Fills *stats with the client's counters. The struct is this header's
+ * redbridge_stats: see redbridge_client_stats_sized for a program that may run with
+ * another version of the library than the header it was built with.
  */
 enum redbridge_status redbridge_client_stats(const struct redbridge_client *client,
                                              struct redbridge_stats *stats);
+
+/**
+ * Fills the first `size` bytes of *stats with the client's counters, where `size` is
+ * `sizeof(struct redbridge_stats)` as the program's own redbridge.h declares it: a
+ * program built with an older header gets the fields it knows and nothing is written
+ * past them; one built with a newer header than the library gets 0 in the fields the
+ * library does not have. Call it as `redbridge_client_stats_sized(client, &stats,
+ * sizeof stats)`. `size` must be a multiple of 8 (every field is a uint64_t) and at
+ * least 8, else REDBRIDGE_ERR_INVALID_ARGUMENT and nothing is written.
+ */
+enum redbridge_status redbridge_client_stats_sized(const struct redbridge_client *client,
+                                                   struct redbridge_stats *stats,
+                                                   size_t size);
 
 /**
  * Per-node counters of a cluster client: fills nodes[0..capacity) and sets *count to

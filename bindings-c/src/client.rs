@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use redbridge::{Command, Config, ErrorKind, SyncClient, Value};
+use redbridge::{Command, Config, Error, ErrorKind, SyncClient, Value};
 
 use crate::config::redbridge_config;
 use crate::ffi::{
@@ -106,9 +106,11 @@ pub extern "C" fn redbridge_command_strv(
 /// (REDBRIDGE_ERR_TIMEOUT…).
 ///
 /// Fields are only ever added at the end (sentinel_switches was, after
-/// pubsub_resubscribes). redbridge_client_stats fills the whole struct as this header
-/// declares it, so a program built with an older redbridge.h must be rebuilt with the
-/// new one before it runs with a newer library.
+/// pubsub_resubscribes), and every field is a uint64_t. redbridge_client_stats fills the
+/// whole struct as this header declares it, so a program built with an older
+/// redbridge.h must be rebuilt with the new one before it runs with a newer library;
+/// redbridge_client_stats_sized(client, &stats, sizeof stats) needs no rebuild: it fills
+/// only the struct the program was built with.
 #[repr(C)]
 pub struct redbridge_stats {
     /// Requests issued (a pipeline counts once).
@@ -159,7 +161,9 @@ pub struct redbridge_stats {
     pub sentinel_switches: u64,
 }
 
-/// Fills *stats with the client's counters.
+/// Fills *stats with the client's counters. The struct is this header's
+/// redbridge_stats: see redbridge_client_stats_sized for a program that may run with
+/// another version of the library than the header it was built with.
 #[no_mangle]
 pub extern "C" fn redbridge_client_stats(
     client: *const redbridge_client,
@@ -168,41 +172,82 @@ pub extern "C" fn redbridge_client_stats(
     boundary(|| {
         let client = arg(client, "client")?;
         let out = out_ptr(stats, "stats")?;
-        let s = client.inner.stats();
-        let cache = s.cache.unwrap_or_default();
-        let mut errors = [0u64; 16];
-        for (kind, n) in &s.errors {
-            errors[status_of(*kind) as usize % 16] += n;
-        }
-        put(
-            out,
-            redbridge_stats {
-                requests: s.requests,
-                retries: s.retries,
-                reconnects: s.reconnects,
-                direct_requests: s.direct_requests,
-                pool_max_size: s.pool.max_size as u64,
-                pool_size: s.pool.size as u64,
-                pool_idle: s.pool.idle as u64,
-                pool_in_use: s.pool.in_use as u64,
-                pool_waiting: s.pool.waiting as u64,
-                pool_waits: s.pool_waits,
-                pool_wait_timeouts: s.pool_wait_timeouts,
-                errors,
-                cache_hits: cache.hits,
-                cache_misses: cache.misses,
-                cache_invalidations: cache.invalidations,
-                cache_evictions: cache.evictions,
-                cache_entries: cache.entries,
-                cache_bytes: cache.bytes,
-                pubsub_messages: s.pubsub_messages,
-                pubsub_dropped: s.pubsub_dropped,
-                pubsub_resubscribes: s.pubsub_resubscribes,
-                sentinel_switches: s.sentinel_switches,
-            },
-        );
+        put(out, snapshot(client));
         Ok(())
     })
+}
+
+/// Fills the first `size` bytes of *stats with the client's counters, where `size` is
+/// `sizeof(struct redbridge_stats)` as the program's own redbridge.h declares it: a
+/// program built with an older header gets the fields it knows and nothing is written
+/// past them; one built with a newer header than the library gets 0 in the fields the
+/// library does not have. Call it as `redbridge_client_stats_sized(client, &stats,
+/// sizeof stats)`. `size` must be a multiple of 8 (every field is a uint64_t) and at
+/// least 8, else REDBRIDGE_ERR_INVALID_ARGUMENT and nothing is written.
+#[no_mangle]
+pub extern "C" fn redbridge_client_stats_sized(
+    client: *const redbridge_client,
+    stats: *mut redbridge_stats,
+    size: usize,
+) -> redbridge_status {
+    boundary(|| {
+        let client = arg(client, "client")?;
+        let out = out_ptr(stats, "stats")?.cast::<u8>();
+        if size < 8 || size % 8 != 0 {
+            return Err(Error::invalid(format!(
+                "size {size} is not a redbridge_stats size; pass sizeof(struct \
+                 redbridge_stats) from the header the program was built with (a multiple \
+                 of 8 bytes, at least 8)"
+            )));
+        }
+        let all = snapshot(client);
+        let known = size.min(std::mem::size_of::<redbridge_stats>());
+        // SAFETY: `out` is non-NULL and the caller's struct is `size` bytes (the header's
+        // contract); `all` is a plain struct of u64 fields, read for `known` bytes only.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&all as *const redbridge_stats).cast::<u8>(),
+                out,
+                known,
+            );
+            std::ptr::write_bytes(out.add(known), 0, size - known);
+        }
+        Ok(())
+    })
+}
+
+/// The client's counters as redbridge_stats.
+fn snapshot(client: &redbridge_client) -> redbridge_stats {
+    let s = client.inner.stats();
+    let cache = s.cache.unwrap_or_default();
+    let mut errors = [0u64; 16];
+    for (kind, n) in &s.errors {
+        errors[status_of(*kind) as usize % 16] += n;
+    }
+    redbridge_stats {
+        requests: s.requests,
+        retries: s.retries,
+        reconnects: s.reconnects,
+        direct_requests: s.direct_requests,
+        pool_max_size: s.pool.max_size as u64,
+        pool_size: s.pool.size as u64,
+        pool_idle: s.pool.idle as u64,
+        pool_in_use: s.pool.in_use as u64,
+        pool_waiting: s.pool.waiting as u64,
+        pool_waits: s.pool_waits,
+        pool_wait_timeouts: s.pool_wait_timeouts,
+        errors,
+        cache_hits: cache.hits,
+        cache_misses: cache.misses,
+        cache_invalidations: cache.invalidations,
+        cache_evictions: cache.evictions,
+        cache_entries: cache.entries,
+        cache_bytes: cache.bytes,
+        pubsub_messages: s.pubsub_messages,
+        pubsub_dropped: s.pubsub_dropped,
+        pubsub_resubscribes: s.pubsub_resubscribes,
+        sentinel_switches: s.sentinel_switches,
+    }
 }
 
 /// One cluster node's counters (see redbridge_client_node_stats).

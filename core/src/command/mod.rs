@@ -520,6 +520,10 @@ mod tests {
         assert_eq!(lookup(b"client", Some(b"id")).name, "CLIENT ID");
         assert_eq!(lookup(b"client", Some(b"nosuch")).name, "CLIENT");
         assert_eq!(lookup(b"nosuchcommand", None).name, "");
+        // HELLO 2/3 switch a connection's protocol (refused); plain HELLO only reads.
+        assert!(lookup(b"hello", Some(b"3")).flags.contains(Flags::STATE));
+        assert!(lookup(b"HELLO", Some(b"2")).flags.contains(Flags::STATE));
+        assert!(!lookup(b"hello", None).flags.contains(Flags::STATE));
     }
 
     #[test]
