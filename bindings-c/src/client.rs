@@ -193,7 +193,7 @@ pub extern "C" fn redbridge_client_stats_sized(
     boundary(|| {
         let client = arg(client, "client")?;
         let out = out_ptr(stats, "stats")?.cast::<u8>();
-        if size < 8 || size % 8 != 0 {
+        if size < 8 || !size.is_multiple_of(8) {
             return Err(Error::invalid(format!(
                 "size {size} is not a redbridge_stats size; pass sizeof(struct \
                  redbridge_stats) from the header the program was built with (a multiple \
