@@ -3,14 +3,15 @@
 //! replicas (given one sentinel, the client learns the others); a client follows a
 //! failover asked of a sentinel and one forced by SIGKILL of the primary, and its writes
 //! flow again soon after the new primary reports `ROLE master` (figures printed); a replica client reads
-//! from a replica; bad settings are refused with what to do.
+//! from a replica; bad settings are refused with what to do; a subscriber moves with the
+//! client off a demoted primary that stays up (`SENTINEL FAILOVER`).
 mod support;
 
 use std::path::PathBuf;
 use std::process::Command as Proc;
 use std::time::{Duration, Instant};
 
-use redbridge::{sentinel, Client, Config, ConfigBuilder, Value};
+use redbridge::{sentinel, Client, Config, ConfigBuilder, PubSubEvent, SubscriptionKind, Value};
 use support::c;
 
 /// The deployment, every process stopped by PID when dropped.
@@ -332,4 +333,64 @@ fn bad_sentinel_settings_say_what_to_do() {
     let client = Client::new(config).unwrap();
     let e = run(client.execute(&c(&["PING"]))).unwrap_err();
     assert!(e.to_string().contains("mymaster"), "{e}");
+}
+
+/// After `SENTINEL FAILOVER` the old primary stays up: the client's subscriber moves with
+/// the client, so a message published on the new primary reaches it within 2 s of the
+/// switch, and none of the client's connections (its name) stay on the old primary.
+#[test]
+#[ignore = "needs /tmp/helper-27-client-mod.patch and /tmp/helper-27-pubsub.patch (client/mod.rs, pubsub.rs)"]
+fn subscriptions_follow_a_failover_off_a_live_primary() {
+    let d = Deployment::start();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(d.builder().client_name("rb-follow").build().unwrap()).unwrap()
+    };
+    run(client.wait_connected(Duration::from_secs(5))).unwrap();
+    let sub = client.pubsub(Default::default()).unwrap();
+    run(sub.subscribe(SubscriptionKind::Subscribe, ["news"])).unwrap();
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["FAILOVER", "mymaster"])
+        .query(&mut d.node(d.sentinels[1]))
+        .unwrap();
+    let (new, _) = promoted(&d, &d.replicas, Duration::from_secs(10));
+    let switched = write_reaches(&client, new, Duration::from_secs(3));
+    let mut publisher = d.node(new);
+    let received = run(async {
+        while switched.elapsed() < Duration::from_secs(2) {
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(&["news", "after"])
+                .query(&mut publisher)
+                .unwrap();
+            let wait = tokio::time::timeout(Duration::from_millis(50), sub.next_event());
+            if let Ok(event) = wait.await {
+                if let PubSubEvent::Message(_) = event.unwrap() {
+                    return Some(switched.elapsed());
+                }
+            }
+        }
+        None
+    });
+    let Some(after) = received else {
+        panic!("no message published on the new primary {new} reached the subscriber within 2 s of the switch");
+    };
+    eprintln!("SENTINEL FAILOVER: a message published on {new} arrived {after:?} after the switch");
+    // The old engine's connections close once their requests are done: bounded wait.
+    let mut old = d.node(d.primary);
+    let ours = |old: &mut redis::Connection| -> usize {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(old).unwrap();
+        list.lines()
+            .filter(|l| l.contains("name=rb-follow "))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while ours(&mut old) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        ours(&mut old),
+        0,
+        "the client's connections on the old primary {}",
+        d.primary
+    );
 }
