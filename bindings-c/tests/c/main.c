@@ -28,8 +28,11 @@ int main(int argc, char **argv) {
     test_cache();
     test_pubsub();
     test_events();
-    /* Before the TLS and Sentinel tests: run after them, the shared cluster's primaries
-     * were failed over in 2 of 3 runs (cause not found yet; see the session 10 note). */
+    /* Before the TLS and Sentinel tests. Run after them, the cluster tests failed in 2 of
+     * 3 runs: under valgrind, clients of the TLS Sentinel test whose open failed left
+     * their Sentinel followers doing TLS handshakes for about 11 s of CPU, in this
+     * process (fixed: the follower ends when its client is dropped), and a shared cluster
+     * primary was once failed over (cause not seen in a log yet). */
     test_cluster();
     test_cluster_failover();
     test_tls();

@@ -87,6 +87,19 @@ pub(crate) struct Shared {
     pub(crate) sentinel_wake: Arc<tokio::sync::Notify>,
 }
 
+impl Drop for Shared {
+    /// The last handle to the client is gone: the Sentinel follower ends now, with its
+    /// subscriptions to the sentinels, rather than when it next looks (after a poll, or
+    /// after the handshakes it is in the middle of; a client whose open failed was never
+    /// closed). The engine's own Drop stops its connections.
+    fn drop(&mut self) {
+        let task = self.sentinel.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(task) = task.take() {
+            task.abort();
+        }
+    }
+}
+
 /// What the cache says of a command about to run.
 pub(crate) enum Probe {
     /// Answered locally.
@@ -285,7 +298,8 @@ impl Client {
     pub async fn connect(config: Config) -> Result<Client> {
         let client = Client::new(config)?;
         let wait = client.shared.config.connect_timeout * 2;
-        client.engine()?.wait_first(wait).await?;
+        // For a Sentinel-managed client this first waits for the discovery.
+        client.wait_connected(wait).await?;
         Ok(client)
     }
 
