@@ -549,9 +549,10 @@ impl ClusterEngine {
         seen.silent = true;
         // The cluster's word, only now: a primary that answers, or refuses, needs none.
         let mut nodes = None;
+        let ask = redis::cmd("CLUSTER").arg("NODES").clone();
         for other in shared.opened_with.iter().filter(|p| !std::ptr::eq(*p, was)) {
-            let node = node_config(&self.config, &other.host, other.port);
-            if let Ok(Ok(text)) = tokio::time::timeout(ASK_WAIT, cluster_nodes_from(&node)).await {
+            let reply = self.ask_probe(&other.host, other.port, &ask, ASK_WAIT);
+            if let Ok(Ok(text)) = reply.await.map(nodes_text) {
                 nodes = Some(text);
                 break;
             }
@@ -585,31 +586,59 @@ impl ClusterEngine {
     }
 
     /// Whether `host:port` answers a PING within [`PING_WAIT`], on the engine's probe
-    /// connection to it (kept while it answers, so a look at a healthy primary costs one
-    /// PING, not a connection). A refused connection counts as an answer: redis-rs sees
-    /// that too, and re-reads its map by itself.
+    /// connection to it (kept until it breaks, so a look costs one PING, not a connection,
+    /// at a healthy primary and at a frozen one alike). A refused connection counts as an
+    /// answer: redis-rs sees that too, and re-reads its map by itself.
     async fn answers(&self, host: &str, port: u16) -> bool {
+        match self
+            .ask_probe(host, port, &redis::cmd("PING"), PING_WAIT)
+            .await
+        {
+            Ok(_) => true,
+            Err(probed) => matches!(probed, Probe::Refused),
+        }
+    }
+
+    /// `cmd` on the engine's probe connection to `host:port` within `wait` (opened when
+    /// there is none: a PING within [`PING_WAIT`]). No answer in time keeps the connection
+    /// (a frozen node answers it once it runs again); a broken one is dropped and the node
+    /// probed on a new one, which tells a refusing node from a silent one.
+    async fn ask_probe(
+        &self,
+        host: &str,
+        port: u16,
+        cmd: &redis::Cmd,
+        wait: Duration,
+    ) -> std::result::Result<Value, Probe> {
         let key = (host.to_string(), port);
         let kept = lock(&self.probes)
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, c)| c.clone());
-        if let Some(mut conn) = kept {
-            let ping = redis::cmd("PING");
-            let sent = conn.send_packed_command(&ping);
-            if let Ok(Ok(_)) = tokio::time::timeout(PING_WAIT, sent).await {
-                return true;
+        let mut conn = match kept {
+            Some(conn) => conn,
+            None => match probe(&self.config, host, port).await {
+                Probe::Answers(conn) => {
+                    lock(&self.probes).push((key.clone(), conn.clone()));
+                    conn
+                }
+                other => return Err(other),
+            },
+        };
+        match tokio::time::timeout(wait, conn.send_packed_command(cmd)).await {
+            Ok(Ok(v)) => Ok(v),
+            Err(_) => Err(Probe::Silent),
+            Ok(Err(_)) => {
+                lock(&self.probes).retain(|(k, _)| *k != key);
+                match probe(&self.config, host, port).await {
+                    Probe::Answers(conn) => {
+                        lock(&self.probes).push((key, conn));
+                        // It answers again; the command itself is the caller's to repeat.
+                        Err(Probe::Silent)
+                    }
+                    other => Err(other),
+                }
             }
-            // Silent, or broken: a new connection tells which.
-            lock(&self.probes).retain(|(k, _)| *k != key);
-        }
-        match probe(&self.config, host, port).await {
-            Probe::Answers(conn) => {
-                lock(&self.probes).push((key, conn));
-                true
-            }
-            Probe::Refused => true,
-            Probe::Silent => false,
         }
     }
 
@@ -936,9 +965,11 @@ enum Probe {
 async fn probe(config: &Config, host: &str, port: u16) -> Probe {
     let node = node_config(config, host, port);
     let open = async {
+        // No response timeout of redis-rs's: each use of the connection is bounded by its
+        // caller, and a late answer must not break it.
         let cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(PING_WAIT))
-            .set_response_timeout(Some(PING_WAIT));
+            .set_response_timeout(None);
         let mut conn = node
             .redis_client()?
             .get_multiplexed_async_connection_with_config(&cfg)
@@ -956,11 +987,6 @@ async fn probe(config: &Config, host: &str, port: u16) -> Probe {
 /// A std mutex's guard, whether or not a holder panicked.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// `CLUSTER NODES` of the node of `config`, over a connection of its own.
-async fn cluster_nodes_from(config: &Config) -> Result<String> {
-    nodes_text(ask_own(config, redis::cmd("CLUSTER").arg("NODES")).await?)
 }
 
 /// One command to the node of `config` on a short connection of its own.
