@@ -33,7 +33,7 @@ RETURNS_MORE = {
     "xadd": "Any", "xtrim": "int", "xrange": "List[Any]", "xrevrange": "List[Any]", "xread": "Any", "xreadgroup": "Any",
     "xpending": "Dict[str, Any]", "xpending_range": "List[Dict[str, Any]]", "xclaim": "List[Any]", "xautoclaim": "List[Any]",
     "xinfo_stream": "Dict[str, Any]", "xinfo_groups": "List[Dict[str, Any]]", "xinfo_consumers": "List[Dict[str, Any]]",
-    "client_list": "List[Dict[str, Any]]", "client_info": "Dict[str, Any]", "client_kill_filter": "int",
+    "client_list": "List[Dict[str, Any]]", "client_list_iter": "Iterator[Dict[str, Any]]", "client_info": "Dict[str, Any]", "client_kill_filter": "int",
     "client_pause": "bool", "client_unpause": "Any", "acl_setuser": "bool", "acl_getuser": "Any", "acl_log": "Any",
     "acl_log_reset": "bool", "slowlog_get": "List[Dict[str, Any]]",
 }
@@ -234,7 +234,7 @@ def methods_of(cls: ast.ClassDef) -> list:
 def render() -> dict:
     RETURNS.update(RETURNS_MORE)
     with SPEC.open("rb") as f:
-        RETURNS.update({name: m["returns"] for name, m in tomllib.load(f).items()})
+        RETURNS.update({name: m["returns"] for name, m in tomllib.load(f).items() if "returns" in m})
     ms = methods()
     missing = [n for n, _ in ms if n not in RETURNS]
     if missing:

@@ -1025,7 +1025,13 @@ class Commands(GeneratedCommands):
     # ---- clients, ACL, slow log -----------------------------------------------------
     def client_list(self, _type: Optional[str] = None, client_id: Iterable[Any] = ()) -> ResponseT:
         """CLIENT LIST [TYPE t] [ID id…]: one dict of str per connection."""
+        return self.execute_command("CLIENT LIST", *self._client_list_args(_type, client_id))
 
+    def client_list_iter(self, _type: Optional[str] = None, client_id: Iterable[Any] = (), **kwargs: Any) -> ResponseT:
+        """CLIENT LIST as client_list(), the dicts as an iterator."""
+        return self.execute_command("CLIENT LIST", *self._client_list_args(_type, client_id), as_iter=True, **kwargs)
+
+    def _client_list_args(self, _type: Optional[str], client_id: Iterable[Any]) -> List[Any]:
         pieces: List[Any] = []
         if _type is not None:
             if _type.lower() not in ("normal", "master", "replica", "pubsub"):
@@ -1034,7 +1040,7 @@ class Commands(GeneratedCommands):
         ids = list(client_id)
         if ids:
             pieces += ["ID", *ids]
-        return self.execute_command("CLIENT LIST", *pieces)
+        return pieces
 
     def client_info(self) -> ResponseT:
         """CLIENT INFO: this connection's fields as a dict."""

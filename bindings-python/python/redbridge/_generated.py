@@ -503,6 +503,54 @@ class GeneratedCommands:
         """SCRIPT LOAD: Load the specified Lua script into the script cache."""
         return self.execute_command("SCRIPT LOAD", script)
 
+    def sentinel_ckquorum(self, new_master_name: str) -> ResponseT:
+        """SENTINEL CKQUORUM: Check for a Sentinel quorum."""
+        return self.execute_command("SENTINEL CKQUORUM", new_master_name)
+
+    def sentinel_failover(self, new_master_name: str) -> ResponseT:
+        """SENTINEL FAILOVER: Force a failover."""
+        return self.execute_command("SENTINEL FAILOVER", new_master_name)
+
+    def sentinel_flushconfig(self) -> ResponseT:
+        """SENTINEL FLUSHCONFIG: Rewrite configuration file."""
+        return self.execute_command("SENTINEL FLUSHCONFIG")
+
+    def sentinel_get_master_addr_by_name(self, service_name: str, return_responses: bool = False) -> ResponseT:
+        """SENTINEL GET-MASTER-ADDR-BY-NAME: Get port and address of a master."""
+        return self.execute_command("SENTINEL GET-MASTER-ADDR-BY-NAME", service_name, return_responses=return_responses)
+
+    def sentinel_master(self, service_name: str, return_responses: bool = False) -> ResponseT:
+        """SENTINEL MASTER: Shows the state of a master."""
+        return self.execute_command("SENTINEL MASTER", service_name, return_responses=return_responses)
+
+    def sentinel_masters(self) -> ResponseT:
+        """SENTINEL MASTERS: List the monitored masters."""
+        return self.execute_command("SENTINEL MASTERS")
+
+    def sentinel_monitor(self, name: str, ip: str, port: int, quorum: int) -> ResponseT:
+        """SENTINEL MONITOR: Start monitoring."""
+        return self.execute_command("SENTINEL MONITOR", name, ip, port, quorum)
+
+    def sentinel_remove(self, name: str) -> ResponseT:
+        """SENTINEL REMOVE: Stop monitoring."""
+        return self.execute_command("SENTINEL REMOVE", name)
+
+    def sentinel_reset(self, pattern: str) -> ResponseT:
+        """SENTINEL RESET: Reset masters by name pattern."""
+        return self.execute_command("SENTINEL RESET", pattern)
+
+    def sentinel_sentinels(self, service_name: str, return_responses: bool = False) -> ResponseT:
+        """SENTINEL SENTINELS: List the Sentinel instances."""
+        return self.execute_command("SENTINEL SENTINELS", service_name, return_responses=return_responses)
+
+    def sentinel_set(self, name: str, option: str, value: EncodableT) -> ResponseT:
+        """SENTINEL SET: Change the configuration of a monitored master."""
+        return self.execute_command("SENTINEL SET", name, option, value)
+
+    def sentinel_slaves(self, service_name: str) -> ResponseT:
+        """SENTINEL SLAVES: List the monitored slaves."""
+        return self.execute_command("SENTINEL SLAVES", service_name)
+
     def sintercard(self, numkeys: int, keys: Any, limit: int = 0) -> ResponseT:
         """SINTERCARD: Intersect multiple sets and return the cardinality of the result."""
         pieces: List[Any] = []

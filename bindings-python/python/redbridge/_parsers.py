@@ -383,8 +383,10 @@ def client_fields(line: str) -> Dict[str, Any]:
     return fields
 
 
-def client_list(r: Any, **_: Any) -> List[Dict[str, Any]]:
-    return [f for f in (client_fields(line) for line in str_if_bytes(r).splitlines()) if f]
+def client_list(r: Any, **options: Any) -> Any:
+    """CLIENT LIST: a list of dicts (an iterator of them for client_list_iter)."""
+    rows = [f for f in (client_fields(line) for line in str_if_bytes(r).splitlines()) if f]
+    return iter(rows) if options.get("as_iter") else rows
 
 
 def client_info(r: Any, **_: Any) -> Dict[str, Any]:
@@ -441,6 +443,55 @@ def slowlog_get(r: Any, **options: Any) -> List[Dict[str, Any]]:
             entry["client_name"] = item[5]
         out.append(entry)
     return out
+
+
+# A sentinel's reports (SENTINEL MASTER/MASTERS/SLAVES/SENTINELS): field → value, these
+# fields as int, flags also as is_master/is_slave/… booleans.
+_SENTINEL_INTS = frozenset((
+    "can-failover-its-master config-epoch down-after-milliseconds failover-timeout info-refresh "
+    "last-hello-message last-ok-ping-reply last-ping-reply last-ping-sent master-link-down-time master-port "
+    "num-other-sentinels num-slaves o-down-time pending-commands parallel-syncs port quorum role-reported-time "
+    "s-down-time slave-priority slave-repl-offset voted-leader-epoch").split())
+_SENTINEL_FLAGS = (("is_master", "master"), ("is_slave", "slave"), ("is_sdown", "s_down"), ("is_odown", "o_down"),
+                   ("is_sentinel", "sentinel"), ("is_disconnected", "disconnected"), ("is_master_down", "master_down"))
+
+
+def sentinel_state(r: Any, flags_as_set: bool = False) -> Dict[str, Any]:
+    """One sentinel report (RESP2's flat pairs or RESP3's map): str keys and values, the
+    numeric fields as int; flags a str (redis-py's RESP2 shape) or a set (its RESP3 one)."""
+    items = r.items() if isinstance(r, dict) else zip(r[::2], r[1::2])
+    out: Dict[str, Any] = {}
+    for k, v in items:
+        key, value = str_if_bytes(k), str_if_bytes(v)
+        if key in _SENTINEL_INTS:
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                pass
+        out[key] = value
+    flags = set(out["flags"].split(","))
+    if flags_as_set:
+        out["flags"] = flags
+    for name, flag in _SENTINEL_FLAGS:
+        out[name] = flag in flags
+    return out
+
+
+def sentinel_master(r: Any, **_: Any) -> Dict[str, Any]:
+    return sentinel_state(r)
+
+
+def sentinel_masters(r: Any, **_: Any) -> Dict[str, Any]:
+    return {s["name"]: s for s in map(sentinel_state, r)}
+
+
+def sentinel_list(r: Any, **_: Any) -> List[Dict[str, Any]]:
+    return [sentinel_state(x) for x in r]
+
+
+def sentinel_addr(r: Any, **_: Any) -> Any:
+    """SENTINEL GET-MASTER-ADDR-BY-NAME: (host, port), None for an unknown service."""
+    return (r[0], int(r[1])) if r else None
 
 
 def as_list(r: Any, **_: Any) -> Any:
@@ -544,7 +595,16 @@ CALLBACKS: Dict[str, Callback] = {
     "XGROUP CREATE": bool_ok,
     "XGROUP DESTROY": to_bool,
     "XGROUP SETID": bool_ok,
+    "SENTINEL GET-MASTER-ADDR-BY-NAME": sentinel_addr,
+    "SENTINEL MASTER": sentinel_master,
+    "SENTINEL MASTERS": sentinel_masters,
+    "SENTINEL SENTINELS": sentinel_list,
+    "SENTINEL SLAVES": sentinel_list,
 }
+# redis-py answers these True only for an OK (RESET's count and CKQUORUM's "OK n usable
+# Sentinels…" are False there too).
+for _name in "CKQUORUM FAILOVER FLUSHCONFIG MONITOR RESET REMOVE SET".split():
+    CALLBACKS["SENTINEL " + _name] = bool_ok
 for _name in "AUTH COPY EXPIRE EXPIREAT PEXPIRE PEXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX SMOVE SETEX SETNX".split():
     CALLBACKS[_name] = to_bool
 for _name in "HINCRBYFLOAT INCRBYFLOAT ZINCRBY ZSCORE".split():
@@ -615,7 +675,23 @@ def acl_log_resp3(r: Any, **_: Any) -> Any:
     return [{str_if_bytes(k): str_if_bytes(v) for k, v in entry.items()} for entry in r]
 
 
+def sentinel_master_resp3(r: Any, **_: Any) -> Dict[str, Any]:
+    return sentinel_state(r, flags_as_set=True)
+
+
+def sentinel_masters_resp3(r: Any, **_: Any) -> Dict[str, Any]:
+    return {s["name"]: s for s in (sentinel_state(x, flags_as_set=True) for x in r)}
+
+
+def sentinel_list_resp3(r: Any, **_: Any) -> List[Dict[str, Any]]:
+    return [sentinel_state(x, flags_as_set=True) for x in r]
+
+
 RESP3_SHAPES: Dict[str, Callback] = {
+    "SENTINEL MASTER": sentinel_master_resp3,
+    "SENTINEL MASTERS": sentinel_masters_resp3,
+    "SENTINEL SENTINELS": sentinel_list_resp3,
+    "SENTINEL SLAVES": sentinel_list_resp3,
     "XREAD": xread_resp3,
     "XREADGROUP": xread_resp3,
     "ZRANK": rank_score_resp3,
