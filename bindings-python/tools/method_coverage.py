@@ -158,12 +158,12 @@ def main() -> int:
         ("asyncio Pipeline", theirs_async.pipeline(), ours_async.pipeline(), on_pipelines, pipeline_only),
     ]
     bad = False
+    print(f"redis-py {redis.__version__} against redbridge; servers: "
+          + ", ".join(servers["servers"].values()) + " (spec/servers.json)")
     anywhere = set().union(*(public(p[1]) for p in pairs))
     for name in sorted(set(on_pipelines) - anywhere):
         print(f"  stale: {name}: declined in spec/python.toml [not-here] but redis-py {redis.__version__} has no such method")
         bad = True
-    print(f"redis-py {redis.__version__} against redbridge; servers: "
-          + ", ".join(servers["servers"].values()) + " (spec/servers.json)")
     for label, theirs, ours, declined, own in pairs:
         c = classify(theirs, ours, servers, declined, own)
         miss = sorted(c["missing"])
