@@ -92,6 +92,8 @@ test-python: py-env
 	cd bindings-python && ../$(PYVENV)/bin/mypy --strict -p redbridge && ../$(PYVENV)/bin/mypy --strict tests/typing_example.py
 	cd target && ../$(PYVENV)/bin/python -m mypy.stubtest redbridge  # the stubs against the built package
 	$(PY) -m pytest bindings-python/tests -q -p no:cacheprovider --timeout=240
+	@# Issue #16: redis-py's methods present / newer-server / module / declined / missing (exits 1 on missing).
+	$(PY) bindings-python/tools/method_coverage.py
 
 # What users install (issue #20), built once each into dist/ by packaging/dist.sh: the
 # abi3 manylinux2014 wheel and the sdist, the npm package redbridge-V.tgz with its platform
@@ -130,7 +132,8 @@ test-node: node-env
 	cd $(NODE_DIR) && npm test
 	cd $(NODE_DIR) && npm run typecheck --silent && echo "tsc --noEmit --strict: ok"
 	@# Issue #16: node-redis 6.4's command methods present and matching (prints the counts).
-	cd $(NODE_DIR) && node scripts/method-coverage.js | tail -n 2
+	@# (Its exit code kept: a pipe into tail would hide it under sh.)
+	cd $(NODE_DIR) && node scripts/method-coverage.js > ../target/method-coverage.txt; rc=$$?; tail -n 2 ../target/method-coverage.txt; exit $$rc
 
 test-node-pack: dist
 	DIST_PARTS=npm packaging/test-dist.sh
