@@ -2433,32 +2433,41 @@ class Multi {
   }
 
   _send(transaction) {
-    // node-redis's `node-redis:batch` tracing channel, only while someone subscribes.
-    if (observability.batchChannel.hasSubscribers) return observability.traceBatch(this._client, transaction, this._queue.length, () => this._sendUntraced(transaction));
-    return this._sendUntraced(transaction);
+    // node-redis's tracing channels, only while someone subscribes: `node-redis:batch`
+    // for the whole, and for a pipeline `node-redis:command` for each of its commands.
+    const each = !transaction && observability.commandChannel.hasSubscribers;
+    const run = () => this._sendUntraced(transaction, each ? observability.traceEach(this._client, this._queue.map(([a]) => a)) : undefined);
+    if (observability.batchChannel.hasSubscribers) return observability.traceBatch(this._client, transaction, this._queue.length, run);
+    return run();
   }
 
-  async _sendUntraced(transaction) {
+  /** `each`: per-command traces to settle with the slots (see observability.traceEach). */
+  async _sendUntraced(transaction, each) {
     const queue = this._queue;
     this._queue = [];
     const client = this._client;
-    const target = client._pinned || client._client();
-    const cmds = queue.map(([a]) => a);
-    const normal = queue.map(([, , n]) => n);
     let reply;
-    if (client._pinned) {
-      try {
-        reply = await target.pipeline(cmds, transaction, client._buffers, normal);
-      } finally {
-        if (transaction) client._endWatch();
+    try {
+      const target = client._pinned || client._client();
+      const cmds = queue.map(([a]) => a);
+      const normal = queue.map(([, , n]) => n);
+      if (client._pinned) {
+        try {
+          reply = await target.pipeline(cmds, transaction, client._buffers, normal);
+        } finally {
+          if (transaction) client._endWatch();
+        }
+      } else {
+        const packed = pack(cmds, normal);
+        reply = await (packed === null
+          ? client._submit(undefined, false, SUBMIT_PIPELINE, target, cmds, transaction, normal)
+          : client._submit(undefined, false, SUBMIT_PACKED, target, packed, transaction));
       }
-    } else {
-      const packed = pack(cmds, normal);
-      reply = await (packed === null
-        ? client._submit(undefined, false, SUBMIT_PIPELINE, target, cmds, transaction, normal)
-        : client._submit(undefined, false, SUBMIT_PACKED, target, packed, transaction));
+      if (reply instanceof Error) throw toError(reply);
+    } catch (e) {
+      if (each) each.fail(e);
+      throw e;
     }
-    if (reply instanceof Error) throw toError(reply);
     const errorIndexes = [];
     const out = reply.map((slot, i) => {
       if (slot instanceof Error) {
@@ -2467,6 +2476,7 @@ class Multi {
       }
       return queue[i][1] ? queue[i][1](slot) : slot;
     });
+    if (each) each.settle(out);
     // As node-redis: exec() rejects with every slot attached, execAsPipeline() with the first error.
     if (errorIndexes.length) throw transaction ? new MultiErrorReply(out, errorIndexes) : out[errorIndexes[0]];
     return out;

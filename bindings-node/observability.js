@@ -25,7 +25,8 @@ const { version } = require('./package.json');
 // ---- diagnostics_channel (node-redis 6.4's tracing channels) and spans -----------------
 //
 // index.js runs each command and each MULTI/pipeline through `traceCommand`/`traceBatch`
-// only while the channel has subscribers (`commandChannel.hasSubscribers`); otherwise the
+// (and each command of a pipeline through `traceEach`, as node-redis does) only while the
+// channel has subscribers (`commandChannel.hasSubscribers`); otherwise the
 // command path is unchanged. The channels and their context objects are node-redis's
 // (`node-redis:command`, `node-redis:batch`: start, end, asyncStart, asyncEnd, error),
 // except that `args` holds the command name and a '?' for every argument: no argument
@@ -112,6 +113,32 @@ function traceCommand(client, args, run) {
   return commandChannel.tracePromise(run, { command, args: hiddenArgs(command, args.length), ...clientContext(client) });
 }
 
+/**
+ * For index.js: node-redis's per-command traces inside a pipeline (not a MULTI): one
+ * `node-redis:command` trace per queued command, with `batchMode: 'PIPELINE'` and
+ * `batchSize`, started now and ended with that command's own slot. Returns what settles
+ * them: `settle(slots)` (an Error in a slot fails that trace) or `fail(error)` (all).
+ */
+function traceEach(client, argsList) {
+  const batchSize = argsList.length;
+  const base = clientContext(client);
+  const settlers = argsList.map((args) => {
+    let settle;
+    const slot = new Promise((resolve, reject) => {
+      settle = (v) => (v instanceof Error ? reject(v) : resolve(v));
+    });
+    const command = String(args[0]).toUpperCase();
+    const ctx = { command, args: hiddenArgs(command, args.length), ...base, batchMode: 'PIPELINE', batchSize };
+    // Nobody awaits the traced branch: its rejection is the slot's, reported by exec.
+    commandChannel.tracePromise(() => slot, ctx).catch(() => {});
+    return settle;
+  });
+  return {
+    settle: (slots) => slots.forEach((v, i) => settlers[i](v)),
+    fail: (error) => settlers.forEach((settle) => settle(error)),
+  };
+}
+
 /** For index.js: runs `run()` (a MULTI or pipeline, a promise) in the `node-redis:batch` channel. */
 function traceBatch(client, transaction, batchSize, run) {
   return batchChannel.tracePromise(run, { batchMode: transaction ? 'MULTI' : 'PIPELINE', batchSize, ...clientContext(client) });
@@ -124,8 +151,13 @@ class Spans {
     this.tracer = tracer;
     this.spans = new WeakMap();
     const on = (name) => (ctx) => this.start(ctx, name(ctx));
+    // A pipeline's commands are traced on the command channel too (with batchMode): their
+    // pipeline's span stands for them, so they get none of their own.
+    const command = (ctx) => {
+      if (ctx.batchMode === undefined) this.start(ctx, ctx.command);
+    };
     this.handlers = [
-      [commandChannel, { start: on((ctx) => ctx.command), asyncEnd: (ctx) => this.end(ctx), error: (ctx) => this.failed(ctx) }],
+      [commandChannel, { start: command, asyncEnd: (ctx) => this.end(ctx), error: (ctx) => this.failed(ctx) }],
       [batchChannel, { start: on((ctx) => ctx.batchMode), asyncEnd: (ctx) => this.end(ctx), error: (ctx) => this.failed(ctx) }],
     ];
     for (const [channel, handlers] of this.handlers) channel.subscribe(handlers);
@@ -524,4 +556,4 @@ function setErrorClassOf(fn) {
   errorNames.clear();
 }
 
-module.exports = { OpenTelemetry, METRIC_GROUP, setErrorClassOf, CHANNELS, commandChannel, batchChannel, traceCommand, traceBatch };
+module.exports = { OpenTelemetry, METRIC_GROUP, setErrorClassOf, CHANNELS, commandChannel, batchChannel, traceCommand, traceEach, traceBatch };

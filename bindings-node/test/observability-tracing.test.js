@@ -97,6 +97,27 @@ test('tracing channels and spans', async (t) => {
     assert.strictEqual(seen.filter(([e]) => e === 'asyncEnd').length, 2);
   });
 
+  await t.test('node-redis:command inside a pipeline: one trace per command, as node-redis publishes them', async () => {
+    const nodeRedis = await require('redis').createClient({ url }).connect();
+    t.after(() => nodeRedis.close());
+    const events = async (client) => {
+      await client.set(KEY, VALUE);
+      const seen = await published('node-redis:command', async () => {
+        // Each client's own SimpleError class.
+        await assert.rejects(client.multi().get(KEY).incr(KEY).set(KEY, VALUE).execAsPipeline(), (e) => e.constructor.name === 'SimpleError');
+        await client.multi().set(KEY, VALUE).get(KEY).exec(); // a MULTI: the batch only
+      });
+      return seen.map(([e, ctx]) => [ctx.command, e, ctx.batchMode, ctx.batchSize, ctx.args.length, ctx.database]);
+    };
+    const mine = await events(c);
+    const theirs = await events(nodeRedis);
+    // The order of events across the three commands may differ; each command's own order may not.
+    const byCommand = (list) => Object.fromEntries(['GET', 'INCR', 'SET'].map((k) => [k, list.filter((x) => x[0] === k)]));
+    assert.deepStrictEqual(byCommand(mine), byCommand(theirs));
+    assert.deepStrictEqual(mine.filter((x) => x[0] === 'INCR').map((x) => x[1]), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    assert.strictEqual(mine.length, theirs.length);
+  });
+
   await t.test('spans: off by default, then one CLIENT span per command under the caller\'s span', async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
