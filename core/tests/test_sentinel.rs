@@ -394,3 +394,72 @@ fn subscriptions_follow_a_failover_off_a_live_primary() {
         d.primary
     );
 }
+
+/// How many pub/sub connections a sentinel has (the followers' `+switch-master`
+/// subscriptions).
+fn subscribers(port: u16) -> usize {
+    let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .unwrap();
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut conn)
+        .unwrap();
+    list.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+/// Polls `ok` every 10 ms for at most `within`; whether it held.
+fn holds_within(within: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    loop {
+        if ok() {
+            return true;
+        }
+        if t0.elapsed() >= within {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A client dropped without close(), or one whose open failed (never closed), stops
+/// following the sentinels at once: its subscriptions to them close within 200 ms, not at
+/// the follower's next poll (1 s) or after the handshakes it was in the middle of.
+#[test]
+fn a_dropped_client_stops_following_the_sentinels_at_once() {
+    let d = Deployment::start();
+    let s0 = d.sentinels[0];
+    assert_eq!(subscribers(s0), 0);
+    let client = run(Client::connect(d.builder().build().unwrap())).unwrap();
+    run(client.execute(&c(&["SET", "drop:k", "v"]))).unwrap();
+    assert!(
+        holds_within(Duration::from_secs(3), || subscribers(s0) >= 1),
+        "the follower subscribed to +switch-master on the sentinel"
+    );
+    drop(client);
+    assert!(
+        holds_within(Duration::from_millis(200), || subscribers(s0) == 0),
+        "the dropped client's subscription to the sentinel is gone within 200 ms: {}",
+        subscribers(s0)
+    );
+
+    // An open that fails (a service the sentinels do not know) leaves nothing behind.
+    let unknown = Config::builder()
+        .sentinel("nosuchservice", &[("127.0.0.1", s0)])
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let e = run(Client::connect(unknown))
+        .err()
+        .expect("no primary for an unknown service");
+    assert!(e.to_string().contains("nosuchservice"), "{e}");
+    assert!(
+        holds_within(Duration::from_millis(200), || subscribers(s0) == 0),
+        "the failed open's subscription to the sentinel is gone within 200 ms: {}",
+        subscribers(s0)
+    );
+}

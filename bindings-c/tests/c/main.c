@@ -7,6 +7,7 @@
 #include "support.h"
 
 void test_sentinel(void); /* test_sentinel.c: starts and stops its own deployment */
+void test_stats_sized(void); /* test_stats.c */
 
 int main(int argc, char **argv) {
     url = getenv("REDBRIDGE_TEST_URL");
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
     test_reply_families();
     test_scan();
     test_config_guard_timeout_stats();
+    test_stats_sized();
     test_threads();
     test_every_setter();
     test_cache();
