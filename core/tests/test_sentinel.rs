@@ -453,9 +453,7 @@ fn a_dropped_client_stops_following_the_sentinels_at_once() {
         .response_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let e = run(Client::connect(unknown))
-        .err()
-        .expect("no primary for an unknown service");
+    let e = run(Client::connect(unknown)).expect_err("no primary for an unknown service");
     assert!(e.to_string().contains("nosuchservice"), "{e}");
     assert!(
         holds_within(Duration::from_millis(200), || subscribers(s0) == 0),
