@@ -295,6 +295,11 @@ typedef enum redbridge_event_type {
    * primary, `batch` primaries serve slots now.
    */
   REDBRIDGE_EVENT_TOPOLOGY_CHANGED = 10,
+  /**
+   * A Sentinel-managed client moved to another node (a failover): `host`/`port` name
+   * the node it uses now (redbridge_stats.sentinel_switches counts the same moments).
+   */
+  REDBRIDGE_EVENT_SENTINEL_SWITCHED = 11,
 } redbridge_event_type;
 
 /**

@@ -47,6 +47,9 @@ pub enum redbridge_event_type {
     /// A cluster's slot table changed (the first read included): `count` slots changed
     /// primary, `batch` primaries serve slots now.
     REDBRIDGE_EVENT_TOPOLOGY_CHANGED = 10,
+    /// A Sentinel-managed client moved to another node (a failover): `host`/`port` name
+    /// the node it uses now (redbridge_stats.sentinel_switches counts the same moments).
+    REDBRIDGE_EVENT_SENTINEL_SWITCHED = 11,
 }
 
 /// How an operation was served (redbridge_event.served).
@@ -262,6 +265,10 @@ impl Listener for Callback {
                 out.kind = REDBRIDGE_EVENT_TOPOLOGY_CHANGED;
                 out.batch = *primaries;
                 out.count = *moved_slots as u64;
+            }
+            Event::SentinelSwitched { server: s } => {
+                out.kind = REDBRIDGE_EVENT_SENTINEL_SWITCHED;
+                server = Some(*s);
             }
             _ => return,
         }

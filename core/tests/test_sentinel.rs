@@ -217,10 +217,24 @@ fn discovers_and_follows_failovers() {
     assert_eq!(client.stats().sentinel_switches, 1);
 }
 
+/// The nodes of the `SentinelSwitched` events a client reported.
+#[derive(Default)]
+struct Switches(std::sync::Mutex<Vec<u16>>);
+
+impl redbridge::Listener for Switches {
+    fn on_event(&self, _client: u64, event: &redbridge::Event<'_>) {
+        if let redbridge::Event::SentinelSwitched { server } = event {
+            self.0.lock().unwrap().push(server.port);
+        }
+    }
+}
+
 #[test]
 fn follows_a_primary_killed() {
     let d = Deployment::start();
     let client = Client::new(d.builder().build().unwrap()).unwrap();
+    let switches = std::sync::Arc::new(Switches::default());
+    client.add_listener(switches.clone());
     assert_eq!(
         run(client.execute(&c(&["SET", "sentinel:k", "v"]))).unwrap(),
         Value::Okay
@@ -237,6 +251,8 @@ fn follows_a_primary_killed() {
     );
     assert!(lag < Duration::from_millis(500), "{lag:?}");
     assert_eq!(client.stats().sentinel_switches, 1);
+    // The switch is an event too, naming the node the client moved to (issue #21).
+    assert_eq!(*switches.0.lock().unwrap(), vec![promoted_port]);
     // Reads go to the new primary too (it may or may not have the last write: replication
     // is asynchronous).
     run(client.execute(&c(&["GET", "sentinel:k"]))).unwrap();

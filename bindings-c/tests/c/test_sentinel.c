@@ -110,6 +110,19 @@ static bool start_topology(topology *t, bool tls) {
     return false;
 }
 
+/* The SENTINEL_SWITCHED events a client reported: how many, the last node's port. */
+typedef struct {
+    int count;
+    int port;
+} sentinel_switched;
+
+static void on_switch(void *userdata, const redbridge_event *event) {
+    sentinel_switched *seen = userdata;
+    if (event->kind != REDBRIDGE_EVENT_SENTINEL_SWITCHED) return;
+    __atomic_add_fetch(&seen->count, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&seen->port, (int)event->port, __ATOMIC_SEQ_CST);
+}
+
 static long pid_in(const char *pidfile) {
     long pid = 0;
     FILE *f = fopen(pidfile, "r");
@@ -303,7 +316,10 @@ static void sentinel_deployment(const topology *t) {
     CHECK(strstr(redbridge_last_error(), secret) == NULL, "the password is not shown: %s", redbridge_last_error());
     redbridge_client_free(locked);
 
-    /* The primary killed: the sentinels promote a replica, the client follows it. */
+    /* The primary killed: the sentinels promote a replica, the client follows it. The
+     * move is an event too, naming the node (read after the client stopped). */
+    sentinel_switched seen = {0, 0};
+    CHECK(redbridge_client_set_event_callback(c, on_switch, &seen) == REDBRIDGE_OK, "event callback");
     CHECK(pid > 0 && pid == pid_in(t->pidfiles[0]) && kill((pid_t)pid, SIGKILL) == 0, "killed the primary %ld", pid);
     struct timespec killed;
     clock_gettime(CLOCK_MONOTONIC, &killed);
@@ -329,6 +345,8 @@ static void sentinel_deployment(const topology *t) {
         CHECK(moved == 1, "sentinel_switches counts the move: %llu", (unsigned long long)moved);
         long now = info_server(c, "tcp_port:");
         CHECK(is_replica_port(t, now), "the client moved to a promoted replica: port %ld", now);
+        CHECK(seen.count == 1 && seen.port == now, "one SENTINEL_SWITCHED event naming port %ld: %d events, port %d", now,
+              seen.count, seen.port);
         r = RUN(c, REDBRIDGE_OK, "GET", "s:after");
         CHECK(r && r->str && strcmp(r->str, "failover") == 0, "GET after the failover");
         redbridge_reply_free(r);

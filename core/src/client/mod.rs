@@ -54,7 +54,8 @@ use crate::command::{Command, Flags};
 use crate::connection::{self, Deadlines, DirectSlot, Multiplexed, Pool, Pooled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::{
-    ConnectionObserver, InvalidationEvents, Listener, Observers, Stats, StatsSnapshot,
+    ConnectionObserver, Event, InvalidationEvents, Listener, Observers, Server, Stats,
+    StatsSnapshot,
 };
 use crate::policy::{self, run_timed, Decision, Guard, Retry, Seat};
 use crate::runtime;
@@ -277,6 +278,10 @@ impl Client {
         }
         if moved_from.is_some() {
             shared.stats.sentinel_switch();
+            let to = shared.config.target_or_addr();
+            shared.stats.events.emit_with(|| Event::SentinelSwitched {
+                server: Server::at(&to, shared.config.db),
+            });
         }
         if let Some(cache) = &shared.cache {
             cache.flush();

@@ -37,16 +37,21 @@ pub struct Server<'a> {
 impl<'a> Server<'a> {
     /// The server `config` names (a cluster: its first seed).
     pub fn of(config: &'a Config) -> Server<'a> {
-        match &config.addr {
+        Server::at(&config.addr, config.db)
+    }
+
+    /// The server at `addr`, database `db`.
+    pub(crate) fn at(addr: &'a Addr, db: i64) -> Server<'a> {
+        match addr {
             Addr::Tcp { host, port } => Server {
                 host,
                 port: *port,
-                db: config.db,
+                db,
             },
             Addr::Unix(path) => Server {
                 host: path.to_str().unwrap_or("unix"),
                 port: 0,
-                db: config.db,
+                db,
             },
         }
     }
@@ -211,6 +216,13 @@ pub enum Event<'a> {
         primaries: usize,
         /// Slots whose primary changed (all 16384 on the first read).
         moved_slots: usize,
+    },
+    /// A Sentinel-managed client moved to another node (the sentinels named a new
+    /// primary, or a replica client's replica went away): `server` is the node it uses
+    /// now. The same moment `Stats::sentinel_switches` counts.
+    SentinelSwitched {
+        /// The node the client uses from now on.
+        server: Server<'a>,
     },
     /// A pub/sub message arrived and was queued for a subscriber.
     PubSubReceived,
