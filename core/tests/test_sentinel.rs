@@ -272,6 +272,18 @@ fn a_replica_client_reads_from_a_replica() {
     assert_eq!(items[0], Value::BulkString(b"slave".to_vec()));
     let e = run(client.execute(&c(&["SET", "k", "v"]))).unwrap_err();
     assert!(e.to_string().contains("READONLY"), "{e}");
+
+    // Replica clients take the healthy replicas in turn, so reads spread over them (as
+    // redis-py's slave_for pools do per connection): six more clients use both.
+    let mut used = std::collections::BTreeMap::<u16, usize>::new();
+    for _ in 0..6 {
+        let config = d.builder().sentinel_replica(true).build().unwrap();
+        let client = run(Client::connect(config)).unwrap();
+        let (_, port) = client.config().sentinel().unwrap().current().unwrap();
+        assert!(d.replicas.contains(&port), "{port} is not a replica");
+        *used.entry(port).or_default() += 1;
+    }
+    assert_eq!(used.len(), 2, "six replica clients on {used:?}");
 }
 
 /// READONLY from the node in use makes a primary client ask at once whether it is still
@@ -355,7 +367,6 @@ fn bad_sentinel_settings_say_what_to_do() {
 /// the client, so a message published on the new primary reaches it within 2 s of the
 /// switch, and none of the client's connections (its name) stay on the old primary.
 #[test]
-#[ignore = "needs /tmp/helper-27-client-mod.patch and /tmp/helper-27-pubsub.patch (client/mod.rs, pubsub.rs)"]
 fn subscriptions_follow_a_failover_off_a_live_primary() {
     let d = Deployment::start();
     let client = {

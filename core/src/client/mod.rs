@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     /// Wakes that task before its next poll: a node answered READONLY, so it may no
     /// longer be the primary (see `Client::tally`).
     pub(crate) sentinel_wake: Arc<tokio::sync::Notify>,
+    /// The client's subscribers (a Sentinel-managed client only), without keeping them
+    /// alive: moved with the client when Sentinel names another node.
+    pub(crate) subscribers: Mutex<Vec<pubsub::SubscriberRef>>,
 }
 
 impl Drop for Shared {
@@ -248,6 +251,7 @@ impl Client {
                 direct: Arc::default(),
                 sentinel: Mutex::new(None),
                 sentinel_wake: Arc::default(),
+                subscribers: Mutex::new(Vec::new()),
             }),
         };
         if let Some(task) = sentinel::follow(&client.shared) {
@@ -295,6 +299,15 @@ impl Client {
         if let Ok(mut direct) = shared.direct.lock() {
             direct.drop_conn();
         }
+        // Subscriptions follow too: a demoted primary that stays up (SENTINEL FAILOVER)
+        // keeps its subscribers until the sentinels kill them, and one that reconnects
+        // before the switch lands there again; messages published on the new primary
+        // would never reach them.
+        shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|s| s.reconnect());
         Ok(true)
     }
 

@@ -606,6 +606,24 @@ struct Handle {
     cluster: Option<Arc<cluster::ClusterSubs>>,
 }
 
+/// A subscriber reached without keeping it alive: a Sentinel-managed client moves its
+/// subscribers to the node it moves to ([`Client::move_to`](super::Client)).
+pub(crate) struct SubscriberRef(Weak<Handle>);
+
+impl SubscriberRef {
+    /// Reconnects the subscriber (to the client's node now: it resubscribes and queues a
+    /// gap, as after any loss) while it is in use; `false` once it is gone.
+    pub(crate) fn reconnect(&self) -> bool {
+        match self.0.upgrade() {
+            Some(handle) => {
+                Subscriber { handle }.reconnect();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl Drop for Handle {
     fn drop(&mut self) {
         self.task.abort();
@@ -1434,6 +1452,15 @@ impl Client {
         } else {
             Subscriber::start(self.config(), stats, options)
         };
+        if let (Ok(sub), Some(_)) = (&result, self.config().sentinel()) {
+            let mut subs = self
+                .shared
+                .subscribers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            subs.retain(|s| s.0.strong_count() > 0);
+            subs.push(SubscriberRef(Arc::downgrade(&sub.handle)));
+        }
         self.count_error(result)
     }
 }
