@@ -109,7 +109,7 @@ function hiddenArgs(command, n) {
 
 /** For index.js: runs `run()` (a promise) in the `node-redis:command` channel. */
 function traceCommand(client, args, run) {
-  const command = String(args[0]).toUpperCase();
+  const command = native.commandWord(Buffer.isBuffer(args[0]) ? args[0] : String(args[0]));
   return commandChannel.tracePromise(run, { command, args: hiddenArgs(command, args.length), ...clientContext(client) });
 }
 
@@ -127,7 +127,7 @@ function traceEach(client, argsList) {
     const slot = new Promise((resolve, reject) => {
       settle = (v) => (v instanceof Error ? reject(v) : resolve(v));
     });
-    const command = String(args[0]).toUpperCase();
+    const command = native.commandWord(Buffer.isBuffer(args[0]) ? args[0] : String(args[0]));
     const ctx = { command, args: hiddenArgs(command, args.length), ...base, batchMode: 'PIPELINE', batchSize };
     // Nobody awaits the traced branch: its rejection is the slot's, reported by exec.
     commandChannel.tracePromise(() => slot, ctx).catch(() => {});

@@ -896,3 +896,14 @@ impl NativeScan {
         }
     }
 }
+
+/// The name the tracing channels may show for a command whose first argument is `first`
+/// (the core's `command_word`: an argument passed inside the name is never shown).
+#[napi]
+pub fn command_word(first: Either<String, Buffer>) -> String {
+    let bytes: &[u8] = match &first {
+        Either::A(s) => s.as_bytes(),
+        Either::B(b) => b,
+    };
+    redbridge::command::command_word(bytes).into_owned()
+}

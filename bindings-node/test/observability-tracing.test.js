@@ -82,6 +82,12 @@ test('tracing channels and spans', async (t) => {
     assert.strictEqual(get.result, VALUE, 'tracePromise puts the result on the context');
     const incr = seen.find(([e]) => e === 'error')[1];
     assert.ok(incr.error instanceof SimpleError);
+    // An argument passed inside the command name is not published: the command is UNKNOWN.
+    const odd = await published('node-redis:command', async () => {
+      await assert.rejects(c.sendCommand([`AUTH ${VALUE}`]), SimpleError);
+    });
+    assert.deepStrictEqual(odd[0][1].command, 'UNKNOWN');
+    assert.ok(!JSON.stringify(odd.map(([e, ctx]) => [e, ctx.command, ctx.args])).includes(VALUE));
   });
 
   await t.test('node-redis:batch: MULTI and PIPELINE with their size', async () => {

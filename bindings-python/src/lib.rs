@@ -34,7 +34,15 @@ fn _redbridge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(observe::observe_wait, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_take, m)?)?;
     m.add_function(wrap_pyfunction!(observe::observe_dropped, m)?)?;
+    m.add_function(wrap_pyfunction!(command_word, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("OPTION_NAMES", redbridge::settings::OPTION_NAMES.to_vec())?;
     Ok(())
+}
+
+/// The name spans may show for a command whose first argument is `first` (the core's
+/// `command_word`: an argument passed inside the name is never shown).
+#[pyfunction]
+fn command_word(first: &[u8]) -> String {
+    redbridge::command::command_word(first).into_owned()
 }

@@ -495,6 +495,19 @@ def _server_attributes(client: Any) -> Dict[str, Any]:
     return attrs
 
 
+def _span_name(args: Tuple[Any, ...]) -> str:
+    """A command's span name: the core's name for its first word (an unknown command's
+    only when it looks like a command name, so an argument passed inside it is not shown)."""
+    if not args:
+        return ""
+    first = args[0]
+    if isinstance(first, str):
+        first = first.encode("utf-8", "surrogatepass")
+    elif not isinstance(first, (bytes, bytearray, memoryview)):
+        first = str(first).encode()
+    return str(_redbridge.command_word(bytes(first)))
+
+
 class _Tracing:
     """Spans around commands and pipelines: the wrappers ``_install`` puts on the
     clients' classes while TRACES is on, and takes off again."""
@@ -529,8 +542,6 @@ class _Tracing:
         span.set_status(self.error_status)
 
     def _command(self, original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
-        from ._base import command_name
-
         trace = _import_trace()
         use_span = trace.use_span
         tracks = self.config.should_track_command
@@ -538,7 +549,7 @@ class _Tracing:
         if is_async:
             @functools.wraps(original)
             async def execute_command(client: Any, *args: Any, **options: Any) -> Any:
-                name = command_name(args) if args else ""
+                name = _span_name(args)
                 if not tracks(name):
                     return await original(client, *args, **options)
                 span = self.start(client, name)
@@ -552,7 +563,7 @@ class _Tracing:
 
         @functools.wraps(original)
         def execute_command_sync(client: Any, *args: Any, **options: Any) -> Any:
-            name = command_name(args) if args else ""
+            name = _span_name(args)
             if not tracks(name):
                 return original(client, *args, **options)
             span = self.start(client, name)

@@ -185,6 +185,33 @@ static UNKNOWN: CommandSpec = CommandSpec {
     container: false,
 };
 
+/// The name an unknown command goes by in errors, events and metrics: its first argument
+/// upper-cased when it looks like a command name (letters, digits, `.`, `_`, `-`, `|`, at
+/// most 64 bytes: module commands such as `JSON.SET` are kept), else `UNKNOWN`, so an
+/// argument passed inside the name (`"AUTH secret"` as one string) is never shown.
+fn unknown_name(name: &[u8]) -> Cow<'static, str> {
+    let plain = name.len() <= 64
+        && name
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'|'));
+    match plain {
+        true => Cow::Owned(String::from_utf8_lossy(name).to_ascii_uppercase()),
+        false => Cow::Borrowed("UNKNOWN"),
+    }
+}
+
+/// The name telemetry may show for a command whose first argument is `first` (the
+/// command word, not its subcommand): the table's name, or for an unknown command
+/// [`unknown_name`]'s. Bindings that name commands themselves (spans, tracing channels)
+/// use this, so an argument passed inside the name is never shown.
+pub fn command_word(first: &[u8]) -> Cow<'static, str> {
+    let spec = lookup(first, None);
+    match spec.name.split(' ').next() {
+        Some(word) if !word.is_empty() => Cow::Borrowed(word),
+        _ => unknown_name(first),
+    }
+}
+
 /// The table by name: looked up once per command, on every binding's hot path (a
 /// binary search's string compares were ~4% of a Python pipeline's native time).
 static INDEX: std::sync::LazyLock<rustc_hash::FxHashMap<&'static [u8], &'static CommandSpec>> =
@@ -325,7 +352,7 @@ impl Command {
         }
         let spec = lookup(name, sub);
         let name: Cow<'static, str> = if spec.name.is_empty() {
-            Cow::Owned(String::from_utf8_lossy(name).to_ascii_uppercase())
+            unknown_name(name)
         } else {
             Cow::Borrowed(spec.name)
         };
@@ -520,6 +547,16 @@ mod tests {
         assert_eq!(lookup(b"client", Some(b"id")).name, "CLIENT ID");
         assert_eq!(lookup(b"client", Some(b"nosuch")).name, "CLIENT");
         assert_eq!(lookup(b"nosuchcommand", None).name, "");
+        // An unknown command keeps a name that looks like one, and hides anything else.
+        assert_eq!(
+            Command::new(["json.set", "k", "$", "1"]).unwrap().name(),
+            "JSON.SET"
+        );
+        assert_eq!(Command::new(["auth s3cret"]).unwrap().name(), "UNKNOWN");
+        assert_eq!(Command::new(["GET\r\nx"]).unwrap().name(), "UNKNOWN");
+        assert_eq!(command_word(b"client"), "CLIENT");
+        assert_eq!(command_word(b"ft.search"), "FT.SEARCH");
+        assert_eq!(command_word(b"AUTH hunter2"), "UNKNOWN");
         // HELLO 2/3 switch a connection's protocol (refused); plain HELLO only reads.
         assert!(lookup(b"hello", Some(b"3")).flags.contains(Flags::STATE));
         assert!(lookup(b"HELLO", Some(b"2")).flags.contains(Flags::STATE));

@@ -138,7 +138,7 @@ pub(super) static TABLE: &[CommandSpec] = &[
         name: "AUTH",
         flags: Flags::STATE,
         block: BlockArg::None,
-        alternative: "give username/password in the client options or URL",
+        alternative: "the username/password options or the credentials in the URL",
         reply: Shape::Plain,
         container: false,
     },
