@@ -8,6 +8,22 @@ use std::time::{Duration, Instant};
 use redbridge::{Client, ErrorKind, SyncClient, Value};
 use support::{c, TestServer};
 
+/// GETs `key` until a reply comes (timeouts while the server sleeps are retried), for at
+/// most `within`.
+async fn get_past_timeouts(client: &Client, key: &str, within: Duration) -> Value {
+    tokio::time::timeout(within, async {
+        loop {
+            match client.execute(&c(&["GET", key])).await {
+                Ok(v) => break v,
+                Err(e) if e.kind() == ErrorKind::Timeout => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("a reply once the server is awake")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_sleep_beyond_response_timeout_times_out_and_next_reply_is_own() {
     let srv = TestServer::start_owned(&[]);
@@ -30,17 +46,7 @@ async fn debug_sleep_beyond_response_timeout_times_out_and_next_reply_is_own() {
 
     // The next command waits behind the sleeping server, then gets its own reply (not
     // DEBUG's late +OK).
-    let v = tokio::time::timeout(Duration::from_secs(2), async {
-        loop {
-            match client.execute(&c(&["GET", "t:k"])).await {
-                Ok(v) => break v,
-                Err(e) if e.kind() == ErrorKind::Timeout => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let v = get_past_timeouts(&client, "t:k", Duration::from_secs(2)).await;
     assert_eq!(v, Value::BulkString(b"mine".to_vec()));
     assert!(client.stats().errors_of(ErrorKind::Timeout) >= 1);
 }
@@ -249,16 +255,6 @@ async fn staggered_requests_time_out_each_at_its_own_deadline() {
         stall.join().unwrap();
     }
     // The connection still answers with the caller's own reply.
-    let v = tokio::time::timeout(Duration::from_secs(3), async {
-        loop {
-            match client.execute(&c(&["GET", "t:f"])).await {
-                Ok(v) => break v,
-                Err(e) if e.kind() == ErrorKind::Timeout => continue,
-                Err(e) => panic!("{e}"),
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let v = get_past_timeouts(&client, "t:f", Duration::from_secs(3)).await;
     assert_eq!(v, Value::BulkString(b"mine".to_vec()));
 }
