@@ -80,11 +80,11 @@ def test_discovery_and_commands_through_tls_sentinels(deployment: Dict[str, Any]
     replica = ours.slave_for("mymaster", decode_responses=True)
     assert replica.execute_command("ROLE")[0] == "slave"
     # The failover subscription is a TLS connection of its own on the sentinel, subscribed
-    # to three channels (redis-py's Sentinel subscribes to none).
+    # to four channels (redis-py's Sentinel subscribes to none).
     deadline = time.monotonic() + 5
     while True:
         listed = _sentinel_py(d, d["sentinels"][0]).execute_command("CLIENT", "LIST").decode()
-        if any(" sub=3 " in c and "cmd=subscribe" in c for c in listed.splitlines()):
+        if any(" sub=4 " in c and "cmd=subscribe" in c for c in listed.splitlines()):
             break
         assert time.monotonic() < deadline, f"no redbridge subscription on the sentinel:\n{listed}"
         time.sleep(0.05)
@@ -142,7 +142,7 @@ def test_follows_a_failover_through_learned_tls_sentinels(deployment: Dict[str, 
     deadline = time.monotonic() + 10
     while True:
         subscribed = [p for p in (first, second, third)
-                      if any(" sub=3 " in c and "cmd=subscribe" in c for c in
+                      if any(" sub=4 " in c and "cmd=subscribe" in c for c in
                              _sentinel_py(d, p).execute_command("CLIENT", "LIST").decode().splitlines())]
         if len(subscribed) == 3:
             break

@@ -488,3 +488,472 @@ fn a_dropped_client_stops_following_the_sentinels_at_once() {
         subscribers(s0)
     );
 }
+
+// ---- Issue #18's test list: discovery, a writer through SIGKILL, SENTINEL FAILOVER under
+// a GET/INCR loop, a frozen primary, sentinel churn.
+
+/// A loopback port nobody listens on (bound, then released).
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn quick(service: &str, sentinels: &[u16]) -> Config {
+    let list: Vec<(&str, u16)> = sentinels.iter().map(|&p| ("127.0.0.1", p)).collect();
+    Config::builder()
+        .sentinel(service, &list)
+        .connect_timeout(Duration::from_millis(500))
+        .response_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+/// A dead first sentinel is skipped; a service nobody knows is an error that lists each
+/// sentinel's answer; a node a sentinel names as the primary but that says it is a
+/// replica (`ROLE`) is refused, and said so.
+#[test]
+fn discovery_skips_a_dead_sentinel_lists_each_answer_and_believes_role() {
+    let d = Deployment::start();
+    let (s0, s1) = (d.sentinels[0], d.sentinels[1]);
+    let dead = dead_port();
+
+    let config = quick("mymaster", &[dead, s0]);
+    let primary = run(sentinel::discover_primary(&config)).unwrap();
+    assert_eq!(primary.1, d.primary);
+    let client = run(Client::connect(config)).unwrap();
+    assert_eq!(
+        run(client.execute(&c(&["SET", "dead-first:k", "v"]))).unwrap(),
+        Value::Okay
+    );
+    // The sentinel that answered goes first from now on.
+    assert_eq!(client.config().sentinel().unwrap().sentinels()[0].1, s0);
+
+    let unknown = quick("nosuch", &[dead, s0, s1]);
+    let e = run(sentinel::discover_primary(&unknown))
+        .unwrap_err()
+        .to_string();
+    println!("unknown service: {e}");
+    assert!(
+        e.contains(&format!("sentinel 127.0.0.1:{dead}: ")) && e.to_lowercase().contains("refused"),
+        "{e}"
+    );
+    // Those that said the same, together.
+    assert!(
+        e.contains(&format!(
+            "sentinels 127.0.0.1:{s0}, 127.0.0.1:{s1}: does not know service `nosuch`"
+        )),
+        "{e}"
+    );
+    // A client's open says the same.
+    let e = run(Client::connect(unknown))
+        .expect_err("unknown service")
+        .to_string();
+    assert!(e.contains("does not know service `nosuch`"), "{e}");
+
+    // A sentinel told to watch a replica's address as the primary of another service:
+    // it names the replica, which says it is one.
+    let replica = d.replicas[0];
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["MONITOR", "fake", "127.0.0.1", &replica.to_string(), "2"])
+        .query(&mut d.node(s0))
+        .unwrap();
+    let fake = quick("fake", &[s0]);
+    let e = run(sentinel::discover_primary(&fake))
+        .unwrap_err()
+        .to_string();
+    println!("replica named as primary: {e}");
+    assert!(
+        e.contains(&format!(
+            "sentinel 127.0.0.1:{s0}: named 127.0.0.1:{replica}, which says it is a slave (ROLE)"
+        )),
+        "{e}"
+    );
+    let e = run(Client::connect(fake)).expect_err("a replica is no primary");
+    assert!(e.to_string().contains("which says it is a slave"), "{e}");
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["REMOVE", "fake"])
+        .query(&mut d.node(s0))
+        .unwrap();
+}
+
+/// One INCR's outcome: when it was sent, when it came back, its reply or error.
+struct Shot {
+    sent: Instant,
+    done: Instant,
+    reply: std::result::Result<i64, String>,
+}
+
+/// A thread sending INCR `key` every 5 ms (~200/s) until stopped (at most 60 s).
+struct Writer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<Shot>>>,
+}
+
+impl Writer {
+    fn start(client: Client, key: &'static str) -> Writer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut shots = Vec::new();
+            let t0 = Instant::now();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed)
+                && t0.elapsed() < Duration::from_secs(60)
+            {
+                let sent = Instant::now();
+                let reply = match run(client.execute(&c(&["INCR", key]))) {
+                    Ok(Value::Int(n)) => Ok(n),
+                    Ok(v) => Err(format!("{v:?}")),
+                    Err(e) => Err(e.to_string()),
+                };
+                shots.push(Shot {
+                    sent,
+                    done: Instant::now(),
+                    reply,
+                });
+                std::thread::sleep(Duration::from_millis(5).saturating_sub(sent.elapsed()));
+            }
+            shots
+        });
+        Writer {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Vec<Shot> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many of the connections on `port` carry the client name `name`.
+fn named_connections(port: u16, name: &str) -> usize {
+    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
+        return 0;
+    };
+    let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_millis(300)) else {
+        return 0;
+    };
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut conn)
+        .unwrap_or_default();
+    list.lines()
+        .filter(|l| l.contains(&format!("name={name} ")))
+        .count()
+}
+
+/// The primary is SIGKILLed under a writer at ~200 INCR/s: writes resume on the new
+/// primary (the outage printed), and once the old primary's process is back on its port
+/// (a fresh, empty primary until the sentinels make it a replica) no write reaches it:
+/// none of the client's connections appear there and the INCR replies after the resume
+/// run on without a gap or a restart from 1.
+#[test]
+fn a_writer_through_a_primary_killed_never_writes_to_it_when_it_returns() {
+    let d = Deployment::start();
+    let name = "rb-writer";
+    let client = run(Client::connect(
+        d.builder().client_name(name).build().unwrap(),
+    ))
+    .unwrap();
+    let writer = Writer::start(client.clone(), "w:counter");
+    std::thread::sleep(Duration::from_millis(500));
+    let old = d.primary;
+    unsafe { libc::kill(d.pid_of(old), libc::SIGKILL) };
+    let killed = Instant::now();
+    let (new, promoted_at) = promoted(&d, &d.replicas, Duration::from_secs(20));
+    write_reaches(&client, new, Duration::from_secs(10));
+
+    // The old primary's process comes back on its port, empty (no persistence).
+    let dir = std::path::Path::new(&d.pidfiles[0]).parent().unwrap();
+    let out = Proc::new("python3")
+        .arg(harness())
+        .args(["start", "--port", &old.to_string(), "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = Instant::now();
+    // Until the sentinels have made it a replica of the new primary (and a while after),
+    // none of the client's connections go there.
+    let mut seen_there = 0;
+    let mut demoted = None;
+    while back.elapsed() < Duration::from_secs(20) {
+        seen_there = seen_there.max(named_connections(old, name));
+        if demoted.is_none() && d.role(old).as_deref() == Some("slave") {
+            demoted = Some(back.elapsed());
+        }
+        if demoted.is_some_and(|t| back.elapsed() > t + Duration::from_millis(500)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let shots = writer.finish();
+    assert!(
+        demoted.is_some(),
+        "the sentinels did not make the returned primary a replica within 20 s"
+    );
+    assert_eq!(
+        seen_there, 0,
+        "the client had connections on the returned old primary"
+    );
+
+    let last_before = shots
+        .iter()
+        .filter(|s| s.done <= killed && s.reply.is_ok())
+        .map(|s| s.done)
+        .max()
+        .unwrap();
+    let after: Vec<&Shot> = shots.iter().filter(|s| s.sent > killed).collect();
+    let first_ok = after.iter().position(|s| s.reply.is_ok()).unwrap();
+    let resumed = after[first_ok].done;
+    let failed = after[..first_ok].len();
+    println!(
+        "SIGKILL under ~200 INCR/s: outage {:?} (last write before the kill to the first after), \
+         promoted {:?} after the kill, writes resumed {:?} after ROLE master; {failed} writes failed; \
+         old primary back and demoted {:?} after its restart",
+        resumed - last_before,
+        promoted_at - killed,
+        resumed.saturating_duration_since(promoted_at),
+        demoted.unwrap()
+    );
+    assert!(resumed.saturating_duration_since(promoted_at) < Duration::from_millis(1000));
+    // Every write after the resume succeeded and counted on from the one before: a write
+    // to the returned (empty) old primary would have answered 1, 2, ...
+    let replies: Vec<i64> = after[first_ok..]
+        .iter()
+        .map(|s| s.reply.clone().expect("a write after the resume failed"))
+        .collect();
+    assert!(
+        replies.len() > 100,
+        "{} writes after the resume",
+        replies.len()
+    );
+    for w in replies.windows(2) {
+        assert_eq!(w[1], w[0] + 1, "INCR replies after the resume: {w:?}");
+    }
+    let mut conn = d.node(new);
+    let stored: i64 = redis::cmd("GET").arg("w:counter").query(&mut conn).unwrap();
+    assert_eq!(stored, *replies.last().unwrap());
+}
+
+/// READONLY replies a client met (through its event stream).
+#[derive(Default)]
+struct Readonly(std::sync::atomic::AtomicUsize);
+
+impl redbridge::Listener for Readonly {
+    fn on_event(&self, _client: u64, event: &redbridge::Event<'_>) {
+        if let redbridge::Event::Operation(op) = event {
+            if op.code == Some("READONLY") {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// `SENTINEL FAILOVER` with the old primary alive, under a GET/INCR loop: the client
+/// writes to the new primary within 2 s of its promotion, no GET ever fails, INCR meets
+/// READONLY at most once per connection the client had on the old primary, and none of
+/// its connections stay there.
+#[test]
+fn a_get_incr_loop_through_sentinel_failover() {
+    let d = Deployment::start();
+    let name = "rb-loop";
+    let client = run(Client::connect(
+        d.builder().client_name(name).build().unwrap(),
+    ))
+    .unwrap();
+    let readonly = std::sync::Arc::new(Readonly::default());
+    client.add_listener(readonly.clone());
+    run(client.execute(&c(&["SET", "loop:k", "v"]))).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let looping = client.clone();
+    let worker = std::thread::spawn(move || {
+        let (mut gets, mut get_errors, mut incr_errors) = (0, Vec::new(), Vec::new());
+        let t0 = Instant::now();
+        while !flag.load(std::sync::atomic::Ordering::Relaxed)
+            && t0.elapsed() < Duration::from_secs(30)
+        {
+            match run(looping.execute(&c(&["GET", "loop:k"]))) {
+                Ok(_) => gets += 1,
+                Err(e) => get_errors.push(e.to_string()),
+            }
+            if let Err(e) = run(looping.execute(&c(&["INCR", "loop:n"]))) {
+                incr_errors.push(e.to_string());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (gets, get_errors, incr_errors)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let on_old = named_connections(d.primary, name);
+    assert!(on_old >= 1);
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["FAILOVER", "mymaster"])
+        .query(&mut d.node(d.sentinels[0]))
+        .unwrap();
+    let (new, at) = promoted(&d, &d.replicas, Duration::from_secs(10));
+    let moved = write_reaches(&client, new, Duration::from_secs(2));
+    // Let the old primary become a replica while the loop runs (the sentinels demote it
+    // once the failover is over: up to the failover timeout, 5 s here, and their next
+    // look at it).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while d.role(d.primary).as_deref() != Some("slave") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (gets, get_errors, incr_errors) = worker.join().unwrap();
+    let seen = readonly.0.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "SENTINEL FAILOVER under GET/INCR: moved {:?} after ROLE master; {gets} GETs, GET errors {get_errors:?}, \
+         INCR errors {incr_errors:?}, READONLY {seen} (connections on the old primary: {on_old})",
+        moved.saturating_duration_since(at)
+    );
+    assert!(get_errors.is_empty(), "GET failed: {get_errors:?}");
+    assert!(
+        seen <= on_old,
+        "{seen} READONLY replies for {on_old} connections"
+    );
+    assert_eq!(d.role(d.primary).as_deref(), Some("slave"));
+    assert_eq!(
+        named_connections(d.primary, name),
+        0,
+        "connections left on the old primary"
+    );
+}
+
+/// SIGCONTs a process when dropped (a test that fails leaves nothing frozen).
+struct Thaw(i32);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+/// The primary frozen with SIGSTOP (its sockets open, no answer): the client moves once
+/// the sentinels promote a replica, and stays there after the old one is thawed.
+#[test]
+fn follows_a_frozen_primary() {
+    let d = Deployment::start();
+    let client = run(Client::connect(d.builder().build().unwrap())).unwrap();
+    run(client.execute(&c(&["SET", "frozen:k", "v"]))).unwrap();
+    let pid = d.pid_of(d.primary);
+    let thaw = Thaw(pid);
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let frozen = Instant::now();
+    let (new, at) = promoted(&d, &d.replicas, Duration::from_secs(20));
+    let moved = write_reaches(&client, new, Duration::from_secs(10));
+    println!(
+        "SIGSTOP: promoted {:?} after the freeze, the client moved {:?} after ROLE master",
+        at - frozen,
+        moved.saturating_duration_since(at)
+    );
+    assert!(moved.saturating_duration_since(at) < Duration::from_millis(1000));
+    drop(thaw);
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = client.config().sentinel().unwrap();
+    assert_eq!(s.current(), Some(("127.0.0.1".into(), new)));
+    run(client.execute(&c(&["SET", "frozen:k", "w"]))).unwrap();
+    assert_eq!(client.stats().sentinel_switches, 1);
+}
+
+/// A sentinel joins (a 4th, monitoring the same primary); the client hears of it
+/// (`+sentinel`) within seconds, and once the three it started with are killed it keeps
+/// working: commands run, the new sentinel still answers its discovery, and it keeps an
+/// event subscription there.
+#[test]
+fn keeps_working_when_its_seed_sentinels_are_gone() {
+    let mut d = Deployment::start();
+    let client = run(Client::connect(d.builder().build().unwrap())).unwrap();
+    let s = client.config().sentinel().unwrap();
+    support::wait_for("the other sentinels learned", || s.sentinels().len() == 3);
+
+    // A 4th sentinel on a free loopback port.
+    let dir = std::path::Path::new(&d.pidfiles[0])
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let port = dead_port();
+    let conf = dir.join(format!("sentinel-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nlogfile {}\n\
+             sentinel monitor mymaster 127.0.0.1 {} 2\n\
+             sentinel down-after-milliseconds mymaster 1000\n\
+             sentinel failover-timeout mymaster 5000\n",
+            dir.display(),
+            dir.join(format!("sentinel-{port}.log")).display(),
+            d.primary
+        ),
+    )
+    .unwrap();
+    let mut child = Proc::new("redis-server")
+        .arg(&conf)
+        .arg("--sentinel")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pidfile = dir.join(format!("sentinel-{port}.pid"));
+    std::fs::write(&pidfile, child.id().to_string()).unwrap();
+    // Stopped by its pidfile with the rest; reaped here when it exits.
+    std::thread::spawn(move || child.wait());
+    d.pidfiles.push(pidfile.display().to_string());
+    let joined = Instant::now();
+    assert!(
+        holds_within(Duration::from_secs(10), || s
+            .sentinels()
+            .contains(&("127.0.0.1".into(), port))),
+        "the client did not hear of the new sentinel within 10 s: {:?}",
+        s.sentinels()
+    );
+    println!(
+        "sentinel churn: the client knew the new sentinel {:?} after it started",
+        joined.elapsed()
+    );
+    assert!(
+        holds_within(Duration::from_secs(5), || subscribers(port) >= 1),
+        "no event subscription on the new sentinel"
+    );
+
+    // The seed and the others it learned at the start go away.
+    for p in d.sentinels.clone() {
+        let file = d
+            .pidfiles
+            .iter()
+            .find(|f| f.ends_with(&format!("sentinel-{p}.pid")))
+            .unwrap()
+            .clone();
+        let pid: i32 = std::fs::read_to_string(&file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in 0..20 {
+        let k = format!("churn:{i}");
+        assert_eq!(
+            run(client.execute(&c(&["SET", &k, "v"]))).unwrap(),
+            Value::Okay
+        );
+    }
+    let found = run(sentinel::discover_primary(client.config())).unwrap();
+    assert_eq!(found.1, d.primary);
+    assert_eq!(s.current(), Some(("127.0.0.1".into(), d.primary)));
+}

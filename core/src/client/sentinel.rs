@@ -6,7 +6,8 @@
 //! for promotion its role every 20 ms so that the new primary is used the moment it takes
 //! the role, asks again
 //! every second in case an event was missed (or every sentinel subscription is down),
-//! and learns the other sentinels. When the node changes, the client's engine is built
+//! and learns the other sentinels (`SENTINEL SENTINELS` every 30 s, and a sentinel that
+//! joins at once from the `+sentinel` event, so the client survives its seeds' loss). When the node changes, the client's engine is built
 //! again: new connections open to the new node, the old ones are closed once their
 //! requests are done, the cache is flushed and the switch is counted.
 
@@ -104,24 +105,35 @@ async fn run(shared: Weak<Shared>, config: Arc<Config>, wake: Arc<Notify>) {
                 }
             }
         }
+        // Whether the node in use still holds its role, else what the sentinels say: on
+        // a frozen node (SIGSTOP, a hung host) each ROLE waits out the response timeout,
+        // for the node in use and again for every sentinel still naming it. Meanwhile an
+        // event (the promoted node announced) or, during a promotion, the next look at
+        // the chosen replica must not wait: the check gives way to them.
+        let promoting = selected.lock().unwrap_or_else(|p| p.into_inner()).is_some();
         if found.is_none() {
-            // The node in use stays while it still holds its role: during a failover a
-            // sentinel may name the old primary, still a primary for a moment, after the
-            // new one was announced; going back there would lose writes. A replica client
-            // stays on its replica while that one is healthy.
-            if let Some(node) = s.current() {
-                let holds = if s.wants_replica() {
-                    sentinel::still_replica(&config, &node).await
-                } else {
-                    sentinel::confirms_primary(&config, &node).await
-                };
-                if holds {
-                    found = Some(node);
+            let check = async {
+                // The node in use stays while it still holds its role: during a failover
+                // a sentinel may name the old primary, still a primary for a moment,
+                // after the new one was announced; going back there would lose writes. A
+                // replica client stays on its replica while that one is healthy.
+                if let Some(node) = s.current() {
+                    let holds = if s.wants_replica() {
+                        sentinel::still_replica(&config, &node).await
+                    } else {
+                        sentinel::confirms_primary(&config, &node).await
+                    };
+                    if holds {
+                        return Some(node);
+                    }
                 }
+                sentinel::discover(&config, turn).await.ok()
+            };
+            tokio::select! {
+                f = check => found = f,
+                _ = wake.notified() => continue,
+                _ = tokio::time::sleep(PROMOTION_POLL), if promoting && !s.wants_replica() => continue,
             }
-        }
-        if found.is_none() {
-            found = sentinel::discover(&config, turn).await.ok();
         }
         if let Some(node) = found {
             if s.current().as_ref() != Some(&node) {
@@ -175,12 +187,18 @@ async fn watch(
     let alive = Arc::new(AtomicBool::new(true));
     let (flag, bell, heard) = (alive.clone(), wake.clone(), announced.clone());
     let chosen = selected.clone();
+    let learned = config.sentinel().cloned();
     let conn = sentinel::watch_switches(config, &node, move |said| {
         match said {
             Announcement::Lost => flag.store(false, Ordering::Release),
             Announcement::Primary(n) => heard.lock().unwrap_or_else(|p| p.into_inner()).push(n),
             Announcement::Selected(n) => {
                 *chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, Instant::now()))
+            }
+            Announcement::Sentinel(n) => {
+                if let Some(s) = &learned {
+                    s.learn([n]);
+                }
             }
             Announcement::Other => {}
         }

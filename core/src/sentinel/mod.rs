@@ -177,14 +177,15 @@ enum Question {
     Sentinels,
 }
 
-/// One sentinel's answer to `q`: `None` when it does not know (or its primary does not
-/// confirm it is one).
+/// One sentinel's answer to `q`: `Err(why)` when it does not know the service, or names
+/// a primary that does not confirm it is one (`ROLE`), in words for the error that lists
+/// every sentinel's answer.
 async fn answer(
     config: &Config,
     conn: &mut MultiplexedConnection,
     service: &str,
     q: Question,
-) -> Result<Option<Vec<Node>>> {
+) -> Result<std::result::Result<Vec<Node>, String>> {
     match q {
         Question::Primary => {
             let reply = ask(
@@ -194,7 +195,8 @@ async fn answer(
             )
             .await?;
             let Value::Array(parts) = reply else {
-                return Ok(None); // Nil: this sentinel does not know the service
+                // Nil: this sentinel does not know the service.
+                return Ok(Err(format!("does not know service `{service}`")));
             };
             let (Some(host), Some(port)) = (
                 parts.first().and_then(text),
@@ -203,8 +205,21 @@ async fn answer(
                 return Err(bad_reply("SENTINEL GET-MASTER-ADDR-BY-NAME"));
             };
             let node = (host, port);
-            // A sentinel that missed a failover names the old primary: believe the node.
-            Ok((role_of(config, &node).await? == "master").then(|| vec![node]))
+            // A sentinel that missed a failover names the old primary (or one watches a
+            // replica's address): believe the node.
+            match role_of(config, &node).await {
+                Ok(role) if role == "master" => Ok(Ok(vec![node])),
+                Ok(role) => Ok(Err(format!(
+                    "named {}:{}, which says it is a {role} (ROLE), not the primary",
+                    node.0, node.1
+                ))),
+                Err(e) => Ok(Err(format!(
+                    "named {}:{}, which does not answer: {}",
+                    node.0,
+                    node.1,
+                    e.message()
+                ))),
+            }
         }
         Question::Replicas | Question::Sentinels => {
             let sub = if matches!(q, Question::Replicas) {
@@ -213,48 +228,68 @@ async fn answer(
                 "SENTINELS"
             };
             let reply = ask(config, conn, &["SENTINEL", sub, service]).await?;
-            Ok(Some(healthy_nodes(&reply)))
+            Ok(Ok(healthy_nodes(&reply)))
         }
     }
 }
 
 /// Asks each sentinel in turn until one answers `q`; the sentinel that did goes first
-/// next time. What went wrong last when none did.
+/// next time. When none did, an error listing what each one answered.
 async fn ask_sentinels(config: &Config, q: Question) -> Result<Vec<Node>> {
     let s = sentinel_of(config)?;
-    let mut last = None;
+    // What each sentinel said, those that said the same together (three sentinels
+    // naming one unreachable node make one entry).
+    let mut answers: Vec<(Vec<String>, String)> = Vec::new();
+    let mut said = |node: &Node, why: String| {
+        let who = format!("{}:{}", node.0, node.1);
+        match answers.iter_mut().find(|(_, w)| *w == why) {
+            Some((whom, _)) => whom.push(who),
+            None => answers.push((vec![who], why)),
+        }
+    };
     for node in s.sentinels() {
         let got = match open(config, &node, true).await {
             Ok(mut conn) => answer(config, &mut conn, s.service(), q).await,
             Err(e) => Err(e),
         };
         match got {
-            Ok(Some(nodes)) => {
+            Ok(Ok(nodes)) => {
                 s.prefer(&node);
                 s.note_failure(None);
                 return Ok(nodes);
             }
-            Ok(None) => {}
-            Err(e) => last = Some(e),
+            Ok(Err(why)) => said(&node, why),
+            Err(e) => {
+                // A failed connect already names the sentinel.
+                let msg = e.to_string();
+                let prefix = format!("sentinel {}:{}: ", node.0, node.1);
+                said(&node, msg.strip_prefix(&prefix).unwrap_or(&msg).to_string());
+            }
         }
     }
-    s.note_failure(last.as_ref().map(|e| e.message().to_string()));
-    Err(not_found(s, last))
+    let said = answers
+        .iter()
+        .map(|(whom, why)| {
+            let s = if whom.len() > 1 { "s" } else { "" };
+            format!("sentinel{s} {}: {why}", whom.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    s.note_failure(Some(said.clone()));
+    Err(not_found(s, &said))
 }
 
-fn not_found(s: &SentinelConfig, last: Option<Error>) -> Error {
+fn not_found(s: &SentinelConfig, said: &str) -> Error {
     Error::new(
         ErrorKind::Connection,
         format!(
-            "no sentinel named a {} of service `{}` that answers{}",
+            "no sentinel named a {} of service `{}` that answers; the sentinels said: {said}",
             if s.wants_replica() {
                 "replica"
             } else {
                 "primary"
             },
             s.service(),
-            last.map(|e| format!(" (last error: {})", e.message()))
-                .unwrap_or_default()
         ),
     )
 }
@@ -310,6 +345,10 @@ pub(crate) enum Announcement {
     /// The sentinels chose this replica to promote (`+selected-slave`): it becomes the
     /// primary within moments, which a client sees sooner by asking it.
     Selected(Node),
+    /// A sentinel joined the deployment (`+sentinel`, from a sentinel that just heard
+    /// its hello): added to the known ones at once, so the client still finds one when
+    /// those it was given go away.
+    Sentinel(Node),
     /// Something else happened to the service (or to another one).
     Other,
     /// The subscription's connection dropped.
@@ -331,13 +370,17 @@ fn announcement(service: &str, channel: &[u8], payload: &[u8]) -> Announcement {
         b"+selected-slave" if parts.get(5) == Some(&service) => {
             return node(2, 3).map_or(Announcement::Other, Announcement::Selected)
         }
+        // "sentinel <ip:port> <ip> <port> @ <name> <primary ip> <primary port>"
+        b"+sentinel" if parts.get(5) == Some(&service) => {
+            return node(2, 3).map_or(Announcement::Other, Announcement::Sentinel)
+        }
         _ => None,
     };
     found.map_or(Announcement::Other, Announcement::Primary)
 }
 
 /// A connection to a sentinel, subscribed (RESP3) to `+switch-master`,
-/// `+promoted-slave` and `+selected-slave`; `on_event` is called from its reader for each event and when the
+/// `+promoted-slave`, `+selected-slave` and `+sentinel`; `on_event` is called from its reader for each event and when the
 /// connection drops, so the caller can act at once.
 pub(crate) async fn watch_switches(
     config: &Config,
@@ -368,8 +411,13 @@ pub(crate) async fn watch_switches(
         .get_multiplexed_async_connection_with_config(&cfg)
         .await
         .map_err(|e| connect_failed(config, &addr, true, e))?;
-    conn.subscribe(&["+switch-master", "+promoted-slave", "+selected-slave"])
-        .await?;
+    conn.subscribe(&[
+        "+switch-master",
+        "+promoted-slave",
+        "+selected-slave",
+        "+sentinel",
+    ])
+    .await?;
     Ok(conn)
 }
 

@@ -110,7 +110,7 @@ impl SentinelConfig {
                         .read()
                         .unwrap_or_else(|p| p.into_inner())
                         .as_ref()
-                        .map(|why| format!(" (last error: {why})"))
+                        .map(|why| format!("; the sentinels said: {why}"))
                         .unwrap_or_default()
                 ),
             )),
