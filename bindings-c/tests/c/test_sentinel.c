@@ -1,6 +1,7 @@
 /* Sentinel (issue #18) through the C setters: bad input refused with what was wrong, then
  * a real deployment from the harness (a primary, 2 replicas, 3 sentinels on loopback):
- * SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
+ * discovery skipping a dead first sentinel, an unknown service's error listing each
+ * sentinel's answer, a replica named as the primary refused by its ROLE; SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
  * out of messages, and the primary killed (SIGKILL) with writes back on the promoted
  * replica within FAILOVER_LIMIT_S, counted in sentinel_switches. Then the same over TLS
  * (`redis_server.py sentinel --tls`: TLS-only sentinels with a CA of their own that ask
@@ -8,6 +9,11 @@
  * redbridge_config_set_sentinel_tls, and a wrong CA named in the error. Each deployment
  * is this test's own; it stops it. */
 #include "support.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define HARNESS "python3 tests/harness/redis_server.py"
 #define FAILOVER_LIMIT_S 15
@@ -267,6 +273,85 @@ static void sentinel_bad_input(void) {
     redbridge_config_free(cfg);
 }
 
+/* A loopback port nobody listens on (bound, then released). */
+static int dead_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* A client of `service` asking the sentinels `ports` in that order; NULL when the open
+ * failed (a C open discovers first: redbridge_last_error() says why). */
+static redbridge_client *open_service(const char *service, const int *ports, int n) {
+    redbridge_config *cfg = redbridge_config_new();
+    redbridge_client *c = NULL;
+    redbridge_status st = REDBRIDGE_OK;
+    for (int i = 0; st == REDBRIDGE_OK && i < n; i++) st = redbridge_config_add_sentinel(cfg, "127.0.0.1", (uint16_t)ports[i]);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_sentinel_service(cfg, service);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_connect_timeout_ms(cfg, 2000);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_response_timeout_ms(cfg, 2000);
+    if (st == REDBRIDGE_OK) st = redbridge_client_open_config(cfg, &c);
+    redbridge_config_free(cfg);
+    return st == REDBRIDGE_OK ? c : NULL;
+}
+
+/* Discovery (issue #18): a dead first sentinel is skipped; a service nobody knows fails
+ * with each sentinel's answer; a replica a sentinel names as the primary is refused by
+ * its ROLE, said so. */
+static void sentinel_discovery(const topology *t) {
+    int dead = dead_port();
+    int first_dead[2] = {dead, t->sentinels[0]};
+    redbridge_client *c = open_service(SERVICE, first_dead, 2);
+    CHECK(c != NULL, "open with a dead first sentinel: %s", redbridge_last_error());
+    if (c) {
+        redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", "s:dead-first", "1"));
+        CHECK(info_server(c, "tcp_port:") == t->primary, "a dead first sentinel is skipped: on the primary");
+        redbridge_client_free(c);
+    }
+    int three[3] = {dead, t->sentinels[0], t->sentinels[1]};
+    c = open_service("nosuch", three, 3);
+    {
+        redbridge_reply *r = NULL;
+        CHECK(!c || REDBRIDGE_COMMAND(c, &r, "PING") != REDBRIDGE_OK, "no primary for an unknown service");
+        redbridge_reply_free(r);
+        const char *e = redbridge_last_error();
+        char want[128];
+        snprintf(want, sizeof want, "sentinel 127.0.0.1:%d: ", dead);
+        CHECK(strstr(e, want) && strstr(e, "refused"), "the dead sentinel's answer is listed: %s", e);
+        snprintf(want, sizeof want, "sentinels 127.0.0.1:%d, 127.0.0.1:%d: does not know service `nosuch`",
+                 t->sentinels[0], t->sentinels[1]);
+        CHECK(strstr(e, want) != NULL, "the other two sentinels' answer is listed: %s", e);
+        if (c) redbridge_client_free(c);
+    }
+    /* A sentinel told to watch a replica's address as the primary of another service. */
+    char url[64], port[16];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t->sentinels[0]);
+    snprintf(port, sizeof port, "%d", t->replicas[0]);
+    redbridge_client *admin = NULL;
+    CHECK(redbridge_client_open(url, &admin) == REDBRIDGE_OK, "open the first sentinel");
+    if (!admin) return;
+    redbridge_reply_free(RUN(admin, REDBRIDGE_OK, "SENTINEL", "MONITOR", "fake", "127.0.0.1", port, "2"));
+    int one[1] = {t->sentinels[0]};
+    c = open_service("fake", one, 1);
+    {
+        redbridge_reply *r = NULL;
+        CHECK(!c || REDBRIDGE_COMMAND(c, &r, "PING") != REDBRIDGE_OK, "a replica is no primary");
+        redbridge_reply_free(r);
+        const char *e = redbridge_last_error();
+        char want[128];
+        snprintf(want, sizeof want, "named 127.0.0.1:%d, which says it is a slave (ROLE)", t->replicas[0]);
+        CHECK(strstr(e, want) != NULL, "the replica's ROLE is given as the reason: %s", e);
+        if (c) redbridge_client_free(c);
+    }
+    redbridge_reply_free(RUN(admin, REDBRIDGE_OK, "SENTINEL", "REMOVE", "fake"));
+    redbridge_client_free(admin);
+}
+
 /* A primary client and a replica client; then SIGKILL of the primary, and writes back. */
 static void sentinel_deployment(const topology *t) {
     redbridge_client *c = NULL, *ro = NULL, *locked = NULL;
@@ -402,6 +487,7 @@ void test_sentinel(void) {
     bool up = start_topology(&t, false);
     CHECK(up, "the harness started a sentinel deployment (" HARNESS " sentinel)");
     if (up) {
+        sentinel_discovery(&t);
         sentinel_deployment(&t);
         stop_topology(&t);
     }
