@@ -146,3 +146,70 @@ test('SENTINEL FAILOVER with the old primary alive, under a GET/INCR loop', asyn
   assert.strictEqual(await named(d.primary, name), 0, 'connections left on the old primary');
   await c.close();
 });
+
+// Skipped until client/mod.rs takes helper-31's on_shared patch: an INCR waiting for a
+// reconnect to the dead primary waits out Node's 5 s command timeout after the client has
+// moved (writes resumed 3.5-3.7 s after ROLE master; with the patch -37 ms, outage 1.41 s).
+test('the primary SIGKILLed under ~200 INCR/s: writes resume, none go to the old primary when it returns', { skip: 'needs the core on_shared patch (client/mod.rs)' }, async (t) => {
+  const { execFileSync } = require('node:child_process');
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const d = startSentinel();
+  t.after(() => stopAll(d));
+  const name = 'rb-node-writer';
+  const c = await redbridge.createSentinel({
+    name: 'mymaster', sentinelRootNodes: roots([d.sentinels[0]]), nodeClientOptions: { ...timeouts, name },
+  }).connect();
+  const shots = [];
+  let stop = false;
+  const writer = (async () => {
+    for (const t0 = Date.now(); !stop && Date.now() - t0 < 60000;) {
+      const sent = Date.now();
+      let reply;
+      try { reply = Number(await c.incr('w:node')); } catch (e) { reply = e; }
+      shots.push({ sent, done: Date.now(), reply });
+      await sleep(Math.max(0, 5 - (Date.now() - sent)));
+    }
+  })();
+  await sleep(500);
+  const old = d.primary;
+  process.kill(Number(fs.readFileSync(d.pidfiles[0], 'utf8').trim()), 'SIGKILL');
+  const killed = Date.now();
+  let promoted;
+  for (const deadline = Date.now() + 20000; !promoted; await sleep(5)) {
+    for (const p of d.replicas) if ((await role(p)) === 'master') promoted = p;
+    assert.ok(promoted || Date.now() < deadline, 'no replica was promoted within 20 s');
+  }
+  const promotedAt = Date.now();
+  for (const deadline = Date.now() + 10000; !shots.some((s) => s.sent > killed && typeof s.reply === 'number'); await sleep(10)) {
+    assert.ok(Date.now() < deadline, 'writes did not resume within 10 s of the promotion');
+  }
+  // The old primary's process back on its port, empty, until the sentinels demote it.
+  execFileSync('python3', [path.join(__dirname, '..', '..', 'tests', 'harness', 'redis_server.py'), 'start',
+    '--port', String(old), '--dir', path.dirname(d.pidfiles[0])]);
+  const back = Date.now();
+  let seen = 0;
+  let demoted;
+  while (Date.now() - back < 20000 && !(demoted !== undefined && Date.now() - back > demoted + 500)) {
+    seen = Math.max(seen, await named(old, name));
+    if (demoted === undefined && (await role(old)) === 'slave') demoted = Date.now() - back;
+    await sleep(10);
+  }
+  stop = true;
+  await writer;
+  await c.close();
+  assert.ok(demoted !== undefined, 'the returned old primary was not made a replica within 20 s');
+  assert.strictEqual(seen, 0, 'the client had connections on the returned old primary');
+  const before = Math.max(...shots.filter((s) => s.done <= killed && typeof s.reply === 'number').map((s) => s.done));
+  const after = shots.filter((s) => s.sent > killed);
+  const first = after.findIndex((s) => typeof s.reply === 'number');
+  console.log(`SIGKILL under ~200 INCR/s: promoted ${promotedAt - killed} ms after the kill; outage ${after[first].done - before} ms, `
+    + `writes resumed ${after[first].done - promotedAt} ms after ROLE master; old primary demoted ${demoted} ms after it returned`);
+  const errs = after.slice(0, first).map((s) => `${s.sent - killed}+${s.done - s.sent}: ${s.reply.message}`);
+  console.log(`${errs.length} failed: ${errs.slice(0, 6).join(" | ")} ... ${errs.slice(-4).join(" | ")}`);
+  assert.ok(after[first].done - promotedAt < 1000);
+  const replies = after.slice(first).map((s) => s.reply);
+  assert.ok(replies.every((r) => typeof r === 'number'), `a write after the resume failed: ${replies.find((r) => typeof r !== 'number')}`);
+  assert.ok(replies.length > 100);
+  for (let i = 1; i < replies.length; i++) assert.strictEqual(replies[i], replies[i - 1] + 1, 'an INCR reply did not count on');
+});

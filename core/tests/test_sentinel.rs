@@ -957,3 +957,48 @@ fn keeps_working_when_its_seed_sentinels_are_gone() {
     assert_eq!(found.1, d.primary);
     assert_eq!(s.current(), Some(("127.0.0.1".into(), d.primary)));
 }
+
+/// A request that waits for a connection to the dead primary when the client moves (the
+/// old node's reconnects are refused) goes to the new primary instead of waiting out its
+/// timeout (5 s here, as Node's default): a sequential writer resumes within 1 s of the
+/// promotion. Fails without /tmp/helper-31-mod.rs.patch (client/mod.rs, `on_shared`):
+/// the request waits its 5 s out, nothing succeeds within 1.5 s of the move.
+#[test]
+#[ignore = "needs the on_shared patch in client/mod.rs (helper-31-mod.rs.patch)"]
+fn a_request_waiting_on_a_dead_primary_moves_with_the_client() {
+    let d = Deployment::start();
+    let client = run(Client::connect(
+        d.builder()
+            .response_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap(),
+    ))
+    .unwrap();
+    let writer = Writer::start(client.clone(), "wait:counter");
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(d.pid_of(d.primary), libc::SIGKILL) };
+    let killed = Instant::now();
+    let (new, at) = promoted(&d, &d.replicas, Duration::from_secs(20));
+    write_reaches(&client, new, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(1500));
+    let shots = writer.finish();
+    let resumed = shots
+        .iter()
+        .find(|s| s.sent > killed && s.reply.is_ok())
+        .map(|s| s.done)
+        .expect("no write succeeded after the kill");
+    let waited: Vec<Duration> = shots
+        .iter()
+        .filter(|s| s.sent > killed && s.reply.is_err())
+        .map(|s| s.done - s.sent)
+        .collect();
+    println!(
+        "a request waiting on the dead primary: writes resumed {:?} after ROLE master; failed writes took {waited:?}",
+        resumed.saturating_duration_since(at)
+    );
+    assert!(
+        resumed.saturating_duration_since(at) < Duration::from_secs(1),
+        "writes resumed {:?} after the promotion",
+        resumed.saturating_duration_since(at)
+    );
+}
