@@ -1,7 +1,9 @@
 /* Sentinel (issue #18) through the C setters: bad input refused with what was wrong, then
  * a real deployment from the harness (a primary, 2 replicas, 3 sentinels on loopback):
  * discovery skipping a dead first sentinel, an unknown service's error listing each
- * sentinel's answer, a replica named as the primary refused by its ROLE; SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
+ * sentinel's answer, a replica named as the primary refused by its ROLE; SENTINEL FAILOVER
+ * under a GET/INCR loop on a second deployment (no GET fails, READONLY at most once per
+ * connection, none left on the old primary); SET/GET on the primary, a replica-role client on a replica, sentinel credentials kept
  * out of messages, and the primary killed (SIGKILL) with writes back on the promoted
  * replica within FAILOVER_LIMIT_S, counted in sentinel_switches. Then the same over TLS
  * (`redis_server.py sentinel --tls`: TLS-only sentinels with a CA of their own that ask
@@ -352,6 +354,99 @@ static void sentinel_discovery(const topology *t) {
     redbridge_client_free(admin);
 }
 
+/* How many connections on `port` carry the client name `name` (CLIENT LIST), or -1. */
+static int named_on(int port, const char *name) {
+    char url[64], pat[96];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    snprintf(pat, sizeof pat, " name=%s ", name);
+    redbridge_client *c = NULL;
+    if (redbridge_client_open(url, &c) != REDBRIDGE_OK) return -1;
+    redbridge_reply *r = NULL;
+    int n = -1;
+    if (REDBRIDGE_COMMAND(c, &r, "CLIENT", "LIST") == REDBRIDGE_OK && r && r->str) {
+        n = 0;
+        for (const char *p = strstr(r->str, pat); p; p = strstr(p + 1, pat)) n++;
+    }
+    redbridge_reply_free(r);
+    redbridge_client_free(c);
+    return n;
+}
+
+/* The first word of ROLE at `port` ("" when it does not answer). */
+static void role_at(int port, char *out, size_t n) {
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    redbridge_client *c = NULL;
+    out[0] = '\0';
+    if (redbridge_client_open(url, &c) != REDBRIDGE_OK) return;
+    role_of(c, out, n);
+    redbridge_client_free(c);
+}
+
+/* SENTINEL FAILOVER with the old primary alive, under a GET/INCR loop: the client moves
+ * to the promoted replica, no GET fails, INCR meets READONLY at most once per connection
+ * it had on the old primary, none of its connections stay there. Changes the primary:
+ * runs on a deployment of its own. */
+static void sentinel_failover_loop(const topology *t) {
+    const char *name = "rb-c-loop";
+    redbridge_config *cfg = redbridge_config_new();
+    redbridge_client *c = NULL;
+    redbridge_status st = redbridge_config_add_sentinel(cfg, "127.0.0.1", (uint16_t)t->sentinels[0]);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_sentinel_service(cfg, SERVICE);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_client_name(cfg, name);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_connect_timeout_ms(cfg, 2000);
+    if (st == REDBRIDGE_OK) st = redbridge_config_set_response_timeout_ms(cfg, 2000);
+    if (st == REDBRIDGE_OK) st = redbridge_client_open_config(cfg, &c);
+    redbridge_config_free(cfg);
+    CHECK(st == REDBRIDGE_OK && c, "open a named client through the sentinels");
+    if (!c) return;
+    redbridge_reply_free(RUN(c, REDBRIDGE_OK, "SET", "loop:k", "v"));
+    int on_old = named_on(t->primary, name);
+    CHECK(on_old >= 1, "the client has connections on the primary: %d", on_old);
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t->sentinels[0]);
+    redbridge_client *admin = NULL;
+    CHECK(redbridge_client_open(url, &admin) == REDBRIDGE_OK, "open a sentinel");
+    if (admin) {
+        redbridge_reply_free(RUN(admin, REDBRIDGE_OK, "SENTINEL", "FAILOVER", SERVICE));
+        redbridge_client_free(admin);
+    }
+    struct timespec asked;
+    clock_gettime(CLOCK_MONOTONIC, &asked);
+    int get_errors = 0, readonly = 0, other = 0;
+    double moved = -1, demoted = -1;
+    char role[16];
+    for (int i = 0; seconds_since(&asked) < 30; i++) {
+        redbridge_reply *r = NULL;
+        if (REDBRIDGE_COMMAND(c, &r, "GET", "loop:k") != REDBRIDGE_OK) get_errors++;
+        redbridge_reply_free(r);
+        r = NULL;
+        if (REDBRIDGE_COMMAND(c, &r, "INCR", "loop:n") != REDBRIDGE_OK) {
+            if (strstr(redbridge_last_error(), "READONLY")) readonly++;
+            else other++;
+        }
+        redbridge_reply_free(r);
+        if (i % 20 == 0) {
+            if (moved < 0 && is_replica_port(t, info_server(c, "tcp_port:"))) moved = seconds_since(&asked);
+            if (demoted < 0) {
+                role_at(t->primary, role, sizeof role);
+                if (strcmp(role, "slave") == 0) demoted = seconds_since(&asked);
+            }
+            if (moved >= 0 && demoted >= 0 && seconds_since(&asked) > demoted + 1) break;
+        }
+        usleep(5 * 1000);
+    }
+    fprintf(stderr, "test_sentinel: SENTINEL FAILOVER under GET/INCR: on the promoted replica %.2f s after the request, "
+                    "old primary demoted after %.1f s; GET errors %d, READONLY %d, other INCR errors %d\n",
+            moved, demoted, get_errors, readonly, other);
+    CHECK(moved >= 0, "the client moved to the promoted replica");
+    CHECK(demoted >= 0, "the sentinels demoted the old primary within 30 s");
+    CHECK(get_errors == 0, "no GET failed: %d", get_errors);
+    CHECK(readonly <= on_old, "READONLY at most once per connection: %d for %d", readonly, on_old);
+    CHECK(named_on(t->primary, name) == 0, "none of the client's connections stay on the old primary");
+    redbridge_client_free(c);
+}
+
 /* A primary client and a replica client; then SIGKILL of the primary, and writes back. */
 static void sentinel_deployment(const topology *t) {
     redbridge_client *c = NULL, *ro = NULL, *locked = NULL;
@@ -489,6 +584,12 @@ void test_sentinel(void) {
     if (up) {
         sentinel_discovery(&t);
         sentinel_deployment(&t);
+        stop_topology(&t);
+    }
+    up = start_topology(&t, false);
+    CHECK(up, "the harness started another sentinel deployment (" HARNESS " sentinel)");
+    if (up) {
+        sentinel_failover_loop(&t);
         stop_topology(&t);
     }
     up = start_topology(&t, true);
