@@ -150,7 +150,7 @@ test('SENTINEL FAILOVER with the old primary alive, under a GET/INCR loop', asyn
 // Skipped until client/mod.rs takes helper-31's on_shared patch: an INCR waiting for a
 // reconnect to the dead primary waits out Node's 5 s command timeout after the client has
 // moved (writes resumed 3.5-3.7 s after ROLE master; with the patch -37 ms, outage 1.41 s).
-test('the primary SIGKILLed under ~200 INCR/s: writes resume, none go to the old primary when it returns', { skip: 'needs the core on_shared patch (client/mod.rs)' }, async (t) => {
+test('the primary SIGKILLed under ~200 INCR/s: writes resume, none go to the old primary when it returns', async (t) => {
   const { execFileSync } = require('node:child_process');
   const fs = require('node:fs');
   const path = require('node:path');

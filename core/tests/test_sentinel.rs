@@ -964,7 +964,6 @@ fn keeps_working_when_its_seed_sentinels_are_gone() {
 /// promotion. Fails without /tmp/helper-31-mod.rs.patch (client/mod.rs, `on_shared`):
 /// the request waits its 5 s out, nothing succeeds within 1.5 s of the move.
 #[test]
-#[ignore = "needs the on_shared patch in client/mod.rs (helper-31-mod.rs.patch)"]
 fn a_request_waiting_on_a_dead_primary_moves_with_the_client() {
     let d = Deployment::start();
     let client = run(Client::connect(

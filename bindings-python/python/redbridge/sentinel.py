@@ -10,7 +10,7 @@ The core does what redis-py's ``SentinelConnectionPool`` does and more
 believes a node only when it confirms its role (``ROLE``), follows failovers as the
 sentinels announce them (``+switch-master``, ``+promoted-slave``, ``+selected-slave`` on
 every sentinel) and polls every second in case an event was missed, learns the other
-sentinels, and moves the client's connections to the new primary (its cache flushed).
+sentinels (and one that joins, from ``+sentinel``), and moves the client's connections to the new primary (its cache flushed).
 A client from ``master_for`` is an ordinary ``redbridge.Redis``: same timeouts, retries,
 guard, cache and stats.
 

@@ -650,9 +650,30 @@ impl Client {
     ) -> Result<Value> {
         let start = Instant::now();
         let mux = engine.mux()?;
-        let (generation, mut conn) = mux
-            .get(timeout, || self.shared.config.target_or_addr())
-            .await?;
+        let waiting = mux.get(timeout, || self.shared.config.target_or_addr());
+        let (generation, mut conn) = if self.shared.config.sentinel().is_some() {
+            // A Sentinel-managed client that moves to another node while this request
+            // waits for a connection to the old one (dead: its reconnects are refused)
+            // sends it on the new node instead of waiting out its timeout: nothing was
+            // sent, so that is safe for any command.
+            tokio::pin!(waiting);
+            loop {
+                tokio::select! {
+                    // The connection first: when it is there, no timer is made.
+                    biased;
+                    got = &mut waiting => break got?,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(10)) => {
+                        let now = self.shared.engine.load_full();
+                        if !std::ptr::eq(&*now, engine) {
+                            let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+                            return Box::pin(self.on_shared(&now, cmd, left)).await;
+                        }
+                    }
+                }
+            }
+        } else {
+            waiting.await?
+        };
         // The deadline counts from the start, the wait for the connection included; a
         // timeout error reports the command's whole budget.
         let sent = conn.send_packed_command(cmd.cmd());
