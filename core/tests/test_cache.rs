@@ -159,6 +159,26 @@ fn read_your_writes_ten_thousand_times() {
     assert!(s.hits - before >= 99, "{s:?}");
 }
 
+#[test]
+fn the_first_read_of_a_new_client_is_stored() {
+    // The cache serves from the moment a request can find the connection ready: a read
+    // sent right after connecting is stored, so the next one is a hit (the C suite under
+    // valgrind once saw two misses: the cache was told of the connection after it was
+    // published).
+    let _serial = serial();
+    let srv = TestServer::start_owned(&[]);
+    let writer = SyncClient::connect(srv.config()).unwrap();
+    writer.execute(&c(&["SET", "first", "1"])).unwrap();
+    for i in 0..50 {
+        let client = cached(&srv, "csc-first");
+        client.execute(&c(&["SET", "first", "1"])).unwrap();
+        assert_eq!(int(client.execute(&c(&["GET", "first"])).unwrap()), 1);
+        assert_eq!(int(client.execute(&c(&["GET", "first"])).unwrap()), 1);
+        let s = client.stats().cache.unwrap();
+        assert_eq!((s.misses, s.hits), (1, 1), "client {i}: {s:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::await_holding_lock)]
 async fn in_flight_race_leaves_every_entry_equal_to_the_server() {

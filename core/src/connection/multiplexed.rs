@@ -276,8 +276,11 @@ impl Supervisor {
                     if generation > 1 {
                         self.stats.reconnect();
                     }
-                    self.state.send_replace(Slot::Ready { generation, conn });
+                    // Observers first: a request that finds the connection ready must
+                    // find the cache serving too, or its read is not stored (seen under
+                    // valgrind, where this task can be parked between the two steps).
                     self.observers.each(|o| o.on_connected(generation));
+                    self.state.send_replace(Slot::Ready { generation, conn });
                     loop {
                         tokio::select! {
                             g = self.broken_rx.recv() => match g {

@@ -13,7 +13,8 @@ use super::Stats;
 /// Called on the runtime's threads, the push hook on the connection's reader: keep them
 /// short and never block. `on_disconnected` may be called more than once per generation.
 pub trait ConnectionObserver: Send + Sync {
-    /// A connection (generation 1, 2, …) is ready and published.
+    /// A connection (generation 1, 2, …) is ready; called just before it is published,
+    /// so a request that finds it ready finds every observer told.
     fn on_connected(&self, _generation: u64) {}
     /// The connection of this generation broke; a new one is being made.
     fn on_disconnected(&self, _generation: u64) {}
