@@ -806,7 +806,7 @@ fn a_get_incr_loop_through_sentinel_failover() {
     let (new, at) = promoted(&d, &d.replicas, Duration::from_secs(10));
     let moved = write_reaches(&client, new, Duration::from_secs(2));
     // Let the old primary become a replica while the loop runs (the sentinels demote it
-    // once the failover is over: up to the failover timeout, 5 s here, and their next
+    // once the failover is over: up to the failover timeout, 3 s here, and their next
     // look at it).
     let deadline = Instant::now() + Duration::from_secs(20);
     while d.role(d.primary).as_deref() != Some("slave") && Instant::now() < deadline {
@@ -894,7 +894,7 @@ fn keeps_working_when_its_seed_sentinels_are_gone() {
             "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\nlogfile {}\n\
              sentinel monitor mymaster 127.0.0.1 {} 2\n\
              sentinel down-after-milliseconds mymaster 1000\n\
-             sentinel failover-timeout mymaster 5000\n",
+             sentinel failover-timeout mymaster 3000\n",
             dir.display(),
             dir.join(format!("sentinel-{port}.log")).display(),
             d.primary

@@ -384,7 +384,7 @@ def sentinel(argv):
                             f"logfile {os.path.join(workdir, f'sentinel-{p}.log')}\n"
                             f"sentinel monitor {service} {HOST} {primary['port']} 2\n"
                             f"sentinel down-after-milliseconds {service} 1000\n"
-                            f"sentinel failover-timeout {service} 5000\n"
+                            f"sentinel failover-timeout {service} 3000\n"
                             f"sentinel parallel-syncs {service} 1\n")
                 pidfile = os.path.join(workdir, f"sentinel-{p}.pid")
                 proc = subprocess.Popen([binary, conf, "--sentinel"], stdin=subprocess.DEVNULL,
