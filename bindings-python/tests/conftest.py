@@ -58,8 +58,17 @@ def start_cluster() -> Dict[str, Any]:
 
 
 def stop_cluster(info: Dict[str, Any]) -> None:
+    """Stops every process of a deployment the harness started (cluster or sentinel)."""
     for pidfile in info["pidfiles"]:
         subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+
+
+def sentinel_deployment(*extra: str) -> Iterator[Dict[str, Any]]:
+    """A primary, two replicas and three sentinels (the harness), stopped by PID: the body
+    of the sentinel test modules' fixtures (`extra`: e.g. "--tls")."""
+    info: Dict[str, Any] = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "sentinel", *extra]))
+    yield info
+    stop_cluster(info)
 
 
 @pytest.fixture(scope="module")

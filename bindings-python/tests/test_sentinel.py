@@ -7,7 +7,6 @@ and show no password."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -23,15 +22,12 @@ import redbridge
 import redbridge.asyncio.sentinel
 from redbridge.sentinel import MasterNotFoundError, Sentinel
 
-from .conftest import HARNESS
+from .conftest import HARNESS, sentinel_deployment
 
 
 @pytest.fixture
 def deployment() -> Iterator[Dict[str, Any]]:
-    info: Dict[str, Any] = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "sentinel"]))
-    yield info
-    for pidfile in info["pidfiles"]:
-        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+    yield from sentinel_deployment()
 
 
 def _role(port: int) -> str:

@@ -6,9 +6,6 @@ sentinel: sync, asyncio and pipeline, decode_responses off and on, protocol none
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -18,7 +15,7 @@ import redis.asyncio
 import redbridge
 import redbridge.asyncio
 
-from .conftest import HARNESS
+from .conftest import sentinel_deployment
 
 # A sentinel's reports change from one call to the next (times, offsets, a link's state
 # right after start-up): compared are their keys, the types of their values (which fields
@@ -64,10 +61,7 @@ def steps(primary: int) -> List[Tuple[str, Tuple[Any, ...]]]:
 
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Dict[str, Any]]:
-    info: Dict[str, Any] = json.loads(subprocess.check_output([sys.executable, str(HARNESS), "sentinel"]))
-    yield info
-    for pidfile in info["pidfiles"]:
-        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+    yield from sentinel_deployment()
 
 
 def outcome(call: Any) -> Any:

@@ -10,9 +10,6 @@ password."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -24,18 +21,14 @@ import redbridge
 import redbridge.asyncio.sentinel
 from redbridge.sentinel import MasterNotFoundError, Sentinel
 
-from .conftest import HARNESS
+from .conftest import sentinel_deployment
 
 SECRET = "s3ntinel-tls-pw"
 
 
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Dict[str, Any]]:
-    out = subprocess.check_output([sys.executable, str(HARNESS), "sentinel", "--tls"])
-    info: Dict[str, Any] = json.loads(out)
-    yield info
-    for pidfile in info["pidfiles"]:
-        subprocess.run([sys.executable, str(HARNESS), "stop", pidfile], check=False)
+    yield from sentinel_deployment("--tls")
 
 
 def _sentinels(d: Dict[str, Any]) -> List[Tuple[str, int]]:
