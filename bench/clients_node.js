@@ -58,15 +58,22 @@ const contextSwitches = () => {
   return n;
 };
 
+/** CPU time of the whole process (every thread) since `from` (a process.cpuUsage()), in ms per 100k of `n`. */
+const cpuPer100k = (from, n) => {
+  const u = process.cpuUsage(from);
+  return ((u.user + u.system) / 1000) * (1e5 / n);
+};
+
 async function w1(get) {
   const lat = new Array(N1);
+  const cpu = process.cpuUsage();
   const t = now();
   for (let i = 0; i < N1; i++) {
     const a = now();
     await get(KEY);
     lat[i] = Number(now() - a) / 1000;
   }
-  return { ops: N1 / secs(t), p50_us: pct(lat, 0.5), p99_us: pct(lat, 0.99) };
+  return { ops: N1 / secs(t), p50_us: pct(lat, 0.5), p99_us: pct(lat, 0.99), cpu_ms_per_100k: cpuPer100k(cpu, N1) };
 }
 
 async function w2(batch) {
@@ -84,11 +91,17 @@ async function w3(get) {
     for (let i = 0; i < each; i++) await get(KEY);
   };
   const cs = contextSwitches();
+  const cpu = process.cpuUsage();
   const t = now();
   await Promise.all(Array.from({ length: TASKS }, work));
   const ops = (each * TASKS) / secs(t);
   // Issue #19: context switches per 100k requests, every thread of the process.
-  return { ops, in_flight: `${TASKS} promises`, ctx_per_100k: ((contextSwitches() - cs) * 1e5) / (each * TASKS) };
+  return {
+    ops,
+    in_flight: `${TASKS} promises`,
+    ctx_per_100k: ((contextSwitches() - cs) * 1e5) / (each * TASKS),
+    cpu_ms_per_100k: cpuPer100k(cpu, each * TASKS),
+  };
 }
 
 async function w4(scan) {

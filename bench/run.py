@@ -480,10 +480,11 @@ def fmt(w: str, r: dict | None) -> str:
         return "n/a"
     v = r[METRIC[w]]
     s = f"{v:.3f} s" if w == "W4" else (f"{v:,.0f}" if w != "W6" else f"{v:,.0f} MB/s")
+    cpu = f", CPU {r['cpu_ms_per_100k']:,.0f} ms/100k" if "cpu_ms_per_100k" in r else ""
     if w == "W1" and "p50_us" in r:
-        s += f" (p50 {r['p50_us']:.0f} / p99 {r['p99_us']:.0f} µs)"
+        s += f" (p50 {r['p50_us']:.0f} / p99 {r['p99_us']:.0f} µs{cpu})"
     if w == "W3" and "ctx_per_100k" in r:
-        s += f" ({r['ctx_per_100k']:,.0f} cs/100k)"
+        s += f" ({r['ctx_per_100k']:,.0f} cs/100k{cpu})"
     return s
 
 
@@ -495,7 +496,9 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
     out.append("Ratios are redbridge / anchor as 'times as fast' (for W4, anchor seconds / redbridge seconds).")
     out.append("W3 is 8 threads sharing one client for sync Python and C (hiredis: one context per thread), "
                "64 requests in flight for asyncio and Node. Node's W3 cells add the context switches per 100k "
-               "requests of every thread of the client's process (issue #19).")
+               "requests of every thread of the client's process (issue #19); Node's W1 and W3 cells the CPU time "
+               "of the client's whole process per 100k requests (redbridge's event loop polls for a reply for up to "
+               "spin_wait, 100 µs, instead of sleeping: see docs/architecture.md).")
     shown = [w for w in WORKLOADS if any(w in m for m in med.values())]  # what this run measured
     for group, labels in groups.items():
         ours = labels[0]

@@ -1414,6 +1414,11 @@ function nativeOptions(options) {
     const v = options[key];
     out.push([core, key.endsWith('Timeout') ? ms(v, key) : String(v)]);
   }
+  if (options.spinWait !== undefined) {
+    const v = options.spinWait;
+    if (typeof v !== 'number' || !(v >= 0)) throw new TypeError(`spinWait must be a number of microseconds (0 turns the spin off), got ${describe(v)}`);
+    out.push(['spin_wait', `${v}us`]);
+  }
   return [options.url, out];
 }
 

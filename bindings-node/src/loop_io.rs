@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use napi::sys;
 use redbridge::{Batcher, Completion};
@@ -109,6 +110,10 @@ pub(crate) struct LoopIo {
     check: Handle,
     idle: Handle,
     flush_armed: Cell<bool>,
+    /// Keeps the loop turning (its poll not blocking) while the core says a reply is
+    /// due soon ([`redbridge::LoopWatch::spin_until`]), until `spin_until`.
+    spin: Handle,
+    spin_until: Cell<Option<Instant>>,
     closed: Cell<bool>,
 }
 
@@ -150,6 +155,8 @@ impl LoopIo {
             check: ptr::null_mut(),
             idle: ptr::null_mut(),
             flush_armed: Cell::new(false),
+            spin: ptr::null_mut(),
+            spin_until: Cell::new(None),
             closed: Cell::new(false),
         });
         let timer = new_handle(UV_TIMER, &*io);
@@ -166,6 +173,10 @@ impl LoopIo {
         uv_idle_init(lp, idle);
         uv_unref(idle);
         io.idle = idle;
+        let spin = new_handle(UV_IDLE, &*io);
+        uv_idle_init(lp, spin);
+        uv_unref(spin);
+        io.spin = spin;
         Ok(io)
     }
 
@@ -196,6 +207,14 @@ impl LoopIo {
                     }
                 }
             }
+            match watch.spin_until {
+                Some(until) if until > Instant::now() => {
+                    if self.spin_until.replace(Some(until)).is_none() {
+                        uv_idle_start(self.spin, on_spin);
+                    }
+                }
+                _ => self.stop_spin(),
+            }
             match watch.in_flight {
                 Some((seq, timeout)) if self.timer_seq.get() != Some(seq) => {
                     self.timer_seq.set(Some(seq));
@@ -220,6 +239,12 @@ impl LoopIo {
     pub(crate) fn after_submit(&self) {
         if !self.flush_armed.get() {
             self.sync();
+        }
+    }
+
+    unsafe fn stop_spin(&self) {
+        if self.spin_until.take().is_some() {
+            uv_idle_stop(self.spin);
         }
     }
 
@@ -303,6 +328,8 @@ impl LoopIo {
             uv_close(self.check, Some(free_check));
             uv_idle_stop(self.idle);
             uv_close(self.idle, Some(free_idle));
+            uv_idle_stop(self.spin);
+            uv_close(self.spin, Some(free_idle));
             let mut scope = ptr::null_mut();
             let scoped = sys::napi_open_handle_scope(self.env, &mut scope) == sys::Status::napi_ok;
             sys::napi_delete_reference(self.env, self.settle);
@@ -341,6 +368,18 @@ unsafe extern "C" fn on_turn_end(h: Handle) {
     let done = io.batcher.flush_loop();
     io.settle(done);
     io.sync();
+}
+
+/// Each turn of the loop while spinning: nothing to do but stop once the spin is over
+/// (the loop's poll finds the reply; `on_readable` reads it).
+unsafe extern "C" fn on_spin(h: Handle) {
+    let io = &*(*(h as *const *const LoopIo));
+    if io.closed.get() {
+        io.stop_spin();
+    } else if io.spin_until.get().is_none_or(|t| Instant::now() >= t) {
+        io.stop_spin();
+        io.batcher.spin_ran_out();
+    }
 }
 
 unsafe extern "C" fn on_timer(h: Handle) {

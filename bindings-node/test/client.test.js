@@ -208,6 +208,33 @@ test('a request overtaken by 70k newer ones still settles with its own reply', a
   await c.close();
 });
 
+test('spinWait: the loop polls for replies only while requests are in flight; bad values are refused', async (t) => {
+  const { url } = sharedServer(t);
+  assert.throws(() => createClient({ url, spinWait: -1 }), (e) => e instanceof TypeError && /spinWait/.test(e.message));
+  assert.throws(() => createClient({ url, spinWait: '50' }), (e) => e instanceof TypeError && /spinWait/.test(e.message));
+  await assert.rejects(createClient({ url, spinWait: 5000 }).connect(), (e) => /spin_wait/.test(e.message) && /1ms/.test(e.message));
+  for (const spinWait of [undefined, 0]) {
+    const c = await createClient({ url, spinWait }).connect();
+    await c.set('sw:k', 'v');
+    let direct = 0;
+    for (let i = 0; i < 200 && direct < 100; i++) {
+      const before = c.stats().direct_requests;
+      for (let j = 0; j < 10; j++) assert.strictEqual(await c.get('sw:k'), 'v');
+      direct += c.stats().direct_requests - before;
+      if (direct === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(direct >= 100, `GETs on the JS thread's connection (spinWait ${spinWait})`);
+    // Nothing in flight: the loop sleeps. A spin left on would keep this process busy
+    // (about 300 ms of CPU in these 300 ms).
+    const cpu = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 300));
+    const used = process.cpuUsage(cpu);
+    const ms = (used.user + used.system) / 1000;
+    assert.ok(ms < 100, `idle for 300 ms, the process used ${ms} ms of CPU (spinWait ${spinWait})`);
+    await c.close();
+  }
+});
+
 test("a lone request is carried by the JS thread's own connection; order and errors hold", async (t) => {
   const { url } = sharedServer(t);
   const c = await createClient({ url }).connect();

@@ -494,3 +494,92 @@ fn scripts_take_the_runtime_beside_the_loops_connection() {
     assert_eq!(calls(&mut ctl, "evalsha_ro"), (2, 1));
     assert_eq!(calls(&mut ctl, "eval_ro"), (1, 0));
 }
+
+/// A batcher whose loop's own connection is open (the first requests take the runtime
+/// while it opens).
+fn loop_batcher(srv: &TestServer, spin_wait: Duration) -> Batcher {
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(srv.builder().spin_wait(spin_wait).build().unwrap()).unwrap()
+    };
+    let b = Batcher::with_loop_io(client, |_: &Batcher| {});
+    let start = std::time::Instant::now();
+    while b.loop_watch().fd.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the loop's connection opens"
+        );
+        b.submit(0, c(&["PING"]));
+        drive(&b, 1, None);
+    }
+    b
+}
+
+/// The loop is told to poll for a reply (not sleep) for `spin_wait` after its write,
+/// only while a request is in flight; spins that run out with no reply make it sleep
+/// for the next replies, and a reply caught by a spin makes it spin again.
+#[test]
+fn the_loop_spins_for_replies_only_while_it_pays() {
+    let srv = TestServer::start_owned(&[]);
+    let off = loop_batcher(&srv, Duration::ZERO);
+    off.submit(1, c(&["PING"]));
+    assert!(off.flush_loop().is_empty());
+    assert!(off.loop_watch().in_flight.is_some());
+    assert_eq!(off.loop_watch().spin_until, None, "spin_wait 0: never");
+    drive(&off, 1, None);
+
+    let wait = Duration::from_micros(50);
+    let b = loop_batcher(&srv, wait);
+    assert_eq!(
+        b.loop_watch().spin_until,
+        None,
+        "nothing in flight: no spin"
+    );
+    let before = std::time::Instant::now();
+    b.submit(1, c(&["PING"]));
+    assert!(b.flush_loop().is_empty());
+    let until = b
+        .loop_watch()
+        .spin_until
+        .expect("a request in flight: spin");
+    assert!(
+        until > before && until <= std::time::Instant::now() + wait,
+        "spin_wait from the write"
+    );
+    drive(&b, 1, None);
+    assert_eq!(b.loop_watch().spin_until, None, "its reply read: no spin");
+
+    // Four spins that run out with no reply between them: the next 16 replies (the one
+    // in flight counts) are waited for asleep, then spinning is tried again.
+    let mut tag = 10;
+    let mut one = |b: &Batcher, ran_out: bool| -> Option<std::time::Instant> {
+        tag += 1;
+        b.submit(tag, c(&["PING"]));
+        assert!(b.flush_loop().is_empty());
+        let spin = b.loop_watch().spin_until;
+        if ran_out {
+            // The reply comes (is read) after the spin: a slow or distant server.
+            std::thread::sleep(Duration::from_millis(1));
+            b.spin_ran_out();
+        }
+        drive(b, 1, None);
+        spin
+    };
+    for _ in 0..4 {
+        assert!(one(&b, true).is_some());
+    }
+    for i in 0..15 {
+        assert_eq!(
+            one(&b, false),
+            None,
+            "request {i} after the backoff: asleep"
+        );
+    }
+    // Tried again after 16 replies; that try runs out too: straight back to sleep, now
+    // for 32 replies.
+    assert!(one(&b, true).is_some(), "tried again after 16 replies");
+    for i in 0..31 {
+        assert_eq!(one(&b, false), None, "request {i} after the second backoff");
+    }
+    assert!(one(&b, false).is_some());
+}

@@ -270,6 +270,7 @@ impl Batcher {
             Some(own) => {
                 let io = lock(own);
                 LoopWatch {
+                    spin_until: io.spin_until(self.inner.client.config().spin_wait()),
                     fd: io.conn.as_ref().and_then(|c| c.raw_fd()),
                     in_flight: io.in_flight.front().map(|f| {
                         let left = f
@@ -279,6 +280,17 @@ impl Batcher {
                     }),
                     candidates: !io.candidates.is_empty(),
                 }
+            }
+        }
+    }
+
+    /// The binding's loop spun until [`LoopWatch::spin_until`] and no reply came: after
+    /// a few of those, the loop sleeps for the next replies instead (see [`Spin`]).
+    pub fn spin_ran_out(&self) {
+        if let Some(own) = &self.inner.own {
+            let mut io = lock(own);
+            if !io.in_flight.is_empty() {
+                io.spin.ran_out();
             }
         }
     }
@@ -304,6 +316,8 @@ impl Batcher {
         let mut done = Vec::new();
         let mut resend = Vec::new();
         let client = &self.inner.client;
+        let spun_until = io.spin_until(client.config().spin_wait());
+        let mut read = false;
         let failed = match io.conn.as_mut() {
             None => return done,
             Some(conn) => loop {
@@ -318,6 +332,7 @@ impl Batcher {
                             ))
                         }
                         Some(f) => {
+                            read = true;
                             f.replies.push(v);
                             if f.replies.len() == f.want {
                                 let f = io.in_flight.pop_front().expect("the front");
@@ -329,6 +344,11 @@ impl Batcher {
                 }
             },
         };
+        if read {
+            let now = Instant::now();
+            io.spin.replies_read(now, spun_until);
+            io.last_io = Some(now);
+        }
         if let Some(e) = failed {
             io.fail_all(client, Some(e), &mut done, &mut resend);
         }
@@ -453,6 +473,66 @@ pub struct LoopWatch {
     pub in_flight: Option<(u64, Option<Duration>)>,
     /// Requests wait for [`Batcher::flush_loop`] at the end of this turn of the loop.
     pub candidates: bool,
+    /// Until when the loop should poll without sleeping (requests are in flight and a
+    /// reply is due soon; see [`Config::spin_wait`](crate::Config::spin_wait)): the binding
+    /// keeps its loop turning until then, then lets it sleep.
+    pub spin_until: Option<Instant>,
+}
+
+/// Spins ran out this many times with no reply in between: the loop stops spinning for
+/// a while.
+const SPIN_MISSES: u32 = 4;
+/// Replies read without spinning (the one awaited when it backs off included) before it
+/// is tried again, at first; doubled after each failed try, up to [`SPIN_SKIP_MAX`].
+const SPIN_SKIP_MIN: u32 = 16;
+const SPIN_SKIP_MAX: u32 = 4096;
+
+/// Whether spinning for replies pays (see [`Config::spin_wait`](crate::Config::spin_wait)):
+/// a spin that runs out before a reply comes is CPU spent for nothing, so after a few
+/// with no reply in between the loop sleeps for the next replies, longer after each
+/// retry that runs out too (a slow or distant server).
+struct Spin {
+    misses: u32,
+    skip: u32,
+    backoff: u32,
+}
+
+impl Default for Spin {
+    fn default() -> Spin {
+        Spin {
+            misses: 0,
+            skip: 0,
+            backoff: SPIN_SKIP_MIN,
+        }
+    }
+}
+
+impl Spin {
+    /// Replies were read at `now`; the loop was to spin until `until` (`None`: not at
+    /// all). Read within the spin: spinning pays.
+    fn replies_read(&mut self, now: Instant, until: Option<Instant>) {
+        match until {
+            None => self.skip = self.skip.saturating_sub(1),
+            Some(until) if now <= until => {
+                self.misses = 0;
+                self.backoff = SPIN_SKIP_MIN;
+            }
+            // Late, but the loop may not have spun (it ran other callbacks meanwhile):
+            // only a spin the binding saw run out counts against spinning.
+            Some(_) => {}
+        }
+    }
+
+    /// A spin ran out with requests still in flight.
+    fn ran_out(&mut self) {
+        self.misses += 1;
+        if self.misses >= SPIN_MISSES {
+            self.skip = self.backoff;
+            self.backoff = (self.backoff * 2).min(SPIN_SKIP_MAX);
+            // The first retry that runs out too backs off again.
+            self.misses = SPIN_MISSES - 1;
+        }
+    }
 }
 
 /// After a failed open, the loop's own connection is tried again after this long.
@@ -475,6 +555,9 @@ struct LoopIo {
     /// Dropped connections kept open until the binding's poller let go of them.
     retired: Vec<DirectConn>,
     seq: u64,
+    /// The last write or read of requests in flight: a spin lasts `spin_wait` from it.
+    last_io: Option<Instant>,
+    spin: Spin,
 }
 
 struct InFlight {
@@ -572,7 +655,17 @@ impl LoopIo {
         for f in self.in_flight.range_mut(first..) {
             f.deadline = f.timeout.map(|t| now + t);
         }
+        self.last_io = Some(now);
         Ok(())
+    }
+
+    /// Until when the loop should spin now: `spin_wait` after the last write or read,
+    /// while requests are in flight and spinning has not been failing.
+    fn spin_until(&self, spin_wait: Duration) -> Option<Instant> {
+        if self.in_flight.is_empty() || spin_wait.is_zero() || self.spin.skip > 0 {
+            return None;
+        }
+        self.last_io.map(|t| t + spin_wait)
     }
 
     /// The connection failed (`e`) or is given up: it is retired and every request in

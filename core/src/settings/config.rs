@@ -27,6 +27,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 pub const DEFAULT_GUARD_THRESHOLD: usize = 1000;
 /// Idle pooled connections older than this are closed.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default for [`Config::spin_wait`].
+pub const DEFAULT_SPIN_WAIT: Duration = Duration::from_micros(100);
+/// The longest [`Config::spin_wait`] accepted.
+pub const MAX_SPIN_WAIT: Duration = Duration::from_millis(1);
 
 /// A password: kept out of every `Debug`, `Display` and error message.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,6 +111,7 @@ pub struct Config {
     pub(crate) response_timeout: Duration,
     pub(crate) pool_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) spin_wait: Duration,
     pub(crate) retries: u32,
     pub(crate) retry_on_timeout: bool,
     pub(crate) retry_unsafe: bool,
@@ -173,6 +178,15 @@ impl Config {
     /// Time allowed per command, from write to reply.
     pub fn response_timeout(&self) -> Duration {
         self.response_timeout
+    }
+    /// How long an event loop that carries requests itself (Node's) keeps polling its
+    /// connection, without sleeping, for a reply after the last write or read while
+    /// requests are in flight (zero: never). A sleeping loop pays a wake-up per reply,
+    /// which on virtual machines costs tens of microseconds (more than a loopback round
+    /// trip); polling spends that time on the CPU instead. The core stops spinning for a
+    /// while when replies keep arriving after the spin ended (a slow or distant server).
+    pub fn spin_wait(&self) -> Duration {
+        self.spin_wait
     }
     /// Time allowed to wait for a pooled connection.
     pub fn pool_timeout(&self) -> Duration {
@@ -327,6 +341,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("pool_timeout", &self.pool_timeout)
+            .field("spin_wait", &self.spin_wait)
             .field("retries", &self.retries)
             .field("retry_on_timeout", &self.retry_on_timeout)
             .field("guard", &self.guard)
@@ -355,6 +370,7 @@ pub struct ConfigBuilder {
     response_timeout: Duration,
     pool_timeout: Option<Duration>,
     idle_timeout: Duration,
+    spin_wait: Duration,
     retries: u32,
     retry_on_timeout: bool,
     retry_unsafe: bool,
@@ -391,6 +407,7 @@ impl Default for ConfigBuilder {
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
             pool_timeout: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            spin_wait: DEFAULT_SPIN_WAIT,
             retries: DEFAULT_RETRIES,
             retry_on_timeout: false,
             retry_unsafe: false,
@@ -440,6 +457,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "response_timeout",
     "pool_timeout",
     "idle_timeout",
+    "spin_wait",
     "retries",
     "retry_on_timeout",
     "retry_unsafe",
@@ -598,6 +616,7 @@ impl ConfigBuilder {
             "idle_timeout" => {
                 self.idle_timeout = parse_duration(value).ok_or_else(|| bad(DURATION))?
             }
+            "spin_wait" => self.spin_wait = parse_duration(value).ok_or_else(|| bad(DURATION))?,
             "retries" => self.retries = value.parse().map_err(|_| bad("a whole number"))?,
             "retry_on_timeout" => {
                 self.retry_on_timeout = parse_bool(value).ok_or_else(|| bad("a boolean"))?
@@ -877,6 +896,12 @@ impl ConfigBuilder {
         self.idle_timeout = d;
         self
     }
+    /// How long the event loop keeps polling for a reply before it sleeps
+    /// ([`Config::spin_wait`]); zero turns the spin off.
+    pub fn spin_wait(mut self, d: Duration) -> Self {
+        self.spin_wait = d;
+        self
+    }
     /// Retries for commands safe to repeat.
     pub fn retries(mut self, n: u32) -> Self {
         self.retries = n;
@@ -962,6 +987,12 @@ impl ConfigBuilder {
             if d.is_zero() {
                 return Err(field(name, "must be greater than zero"));
             }
+        }
+        if self.spin_wait > MAX_SPIN_WAIT {
+            return Err(field(
+                "spin_wait",
+                "must be at most 1ms (a longer spin costs more CPU than it saves; 0 turns it off)",
+            ));
         }
         if self.pool_timeout.is_some_and(|d| d.is_zero()) {
             return Err(field("pool_timeout", "must be greater than zero"));
@@ -1052,6 +1083,7 @@ impl ConfigBuilder {
             response_timeout: self.response_timeout,
             pool_timeout: self.pool_timeout.unwrap_or(self.response_timeout),
             idle_timeout: self.idle_timeout,
+            spin_wait: self.spin_wait,
             retries: self.retries,
             retry_on_timeout: self.retry_on_timeout,
             retry_unsafe: self.retry_unsafe,
@@ -1108,13 +1140,15 @@ fn host_port(node: &str) -> Option<(String, u16)> {
     (!h.is_empty()).then(|| (h.to_string(), port))
 }
 
-const DURATION: &str = "a duration (seconds like 2.5, or 250ms / 2s)";
+const DURATION: &str = "a duration (seconds like 2.5, or 250ms / 2s / 50us)";
 
 /// Parses `2.5`, `2.5s`, `250ms` into a duration; `None` when it is not one.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
         (n, 0.001)
+    } else if let Some(n) = s.strip_suffix("us").or_else(|| s.strip_suffix("µs")) {
+        (n, 0.000_001)
     } else if let Some(n) = s.strip_suffix('s') {
         (n, 1.0)
     } else {
@@ -1292,7 +1326,26 @@ mod tests {
         assert_eq!(parse_duration("2.5"), Some(Duration::from_millis(2500)));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("3s"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("50us"), Some(Duration::from_micros(50)));
+        assert_eq!(parse_duration("50µs"), Some(Duration::from_micros(50)));
         assert_eq!(parse_duration("-1"), None);
         assert_eq!(parse_duration("x"), None);
+    }
+
+    #[test]
+    fn spin_wait_defaults_to_100us_and_is_bounded() {
+        assert_eq!(
+            Config::builder().build().unwrap().spin_wait(),
+            DEFAULT_SPIN_WAIT
+        );
+        let c = Config::from_url("redis://h/?spin_wait=0").unwrap();
+        assert_eq!(c.spin_wait(), Duration::ZERO);
+        let e = Config::from_url("redis://h/?spin_wait=5ms").unwrap_err();
+        assert!(
+            e.message().contains("spin_wait") && e.message().contains("1ms"),
+            "{e}"
+        );
+        let e = Config::from_url("redis://h/?spin_wait=soon").unwrap_err();
+        assert!(e.message().contains("50us"), "{e}");
     }
 }
