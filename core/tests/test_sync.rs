@@ -301,3 +301,50 @@ fn a_lone_caller_opens_one_connection() {
         .unwrap();
     assert_eq!(v, Value::BulkString(b"19".to_vec()));
 }
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// A lone caller polls for its reply for at most `spin_wait` before it sleeps: a reply
+/// that takes 5 ms costs the thread no more than that spin (and, once spins keep running
+/// out, not even that), not 5 ms of CPU; fast replies still come back right.
+#[test]
+fn a_lone_caller_spins_for_its_reply_only_briefly() {
+    let srv = TestServer::start_owned(&[]);
+    let client = SyncClient::connect(srv.builder().build().unwrap()).unwrap();
+    client.execute(&c(&["SET", "spin:k", "v"])).unwrap();
+    for _ in 0..200 {
+        assert_eq!(
+            client.execute(&c(&["GET", "spin:k"])).unwrap(),
+            Value::BulkString(b"v".to_vec())
+        );
+    }
+    let direct = client.stats().direct_requests;
+    let cpu = thread_cpu();
+    let wall = std::time::Instant::now();
+    for _ in 0..20 {
+        assert_eq!(
+            client.execute(&c(&["DEBUG", "SLEEP", "0.005"])).unwrap(),
+            Value::Okay
+        );
+    }
+    let (cpu, wall) = (thread_cpu() - cpu, wall.elapsed());
+    assert_eq!(
+        client.stats().direct_requests - direct,
+        20,
+        "on the direct connection"
+    );
+    assert!(wall >= Duration::from_millis(100), "{wall:?}");
+    assert!(
+        cpu < Duration::from_millis(20),
+        "20 replies of 5 ms cost the caller {cpu:?} of CPU in {wall:?}"
+    );
+}

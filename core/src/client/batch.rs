@@ -25,7 +25,7 @@ use redis::Value;
 
 use super::{Begin, Client, ScanStream, Script};
 use crate::command::Command;
-use crate::connection::DirectConn;
+use crate::connection::{DirectConn, Spin};
 use crate::error::{Error, Result};
 use crate::observe::{CloseReason, ConnectionRole, Event};
 use crate::policy::route::{self, Carrier, Work};
@@ -479,62 +479,6 @@ pub struct LoopWatch {
     pub spin_until: Option<Instant>,
 }
 
-/// Spins ran out this many times with no reply in between: the loop stops spinning for
-/// a while.
-const SPIN_MISSES: u32 = 4;
-/// Replies read without spinning (the one awaited when it backs off included) before it
-/// is tried again, at first; doubled after each failed try, up to [`SPIN_SKIP_MAX`].
-const SPIN_SKIP_MIN: u32 = 16;
-const SPIN_SKIP_MAX: u32 = 4096;
-
-/// Whether spinning for replies pays (see [`Config::spin_wait`](crate::Config::spin_wait)):
-/// a spin that runs out before a reply comes is CPU spent for nothing, so after a few
-/// with no reply in between the loop sleeps for the next replies, longer after each
-/// retry that runs out too (a slow or distant server).
-struct Spin {
-    misses: u32,
-    skip: u32,
-    backoff: u32,
-}
-
-impl Default for Spin {
-    fn default() -> Spin {
-        Spin {
-            misses: 0,
-            skip: 0,
-            backoff: SPIN_SKIP_MIN,
-        }
-    }
-}
-
-impl Spin {
-    /// Replies were read at `now`; the loop was to spin until `until` (`None`: not at
-    /// all). Read within the spin: spinning pays.
-    fn replies_read(&mut self, now: Instant, until: Option<Instant>) {
-        match until {
-            None => self.skip = self.skip.saturating_sub(1),
-            Some(until) if now <= until => {
-                self.misses = 0;
-                self.backoff = SPIN_SKIP_MIN;
-            }
-            // Late, but the loop may not have spun (it ran other callbacks meanwhile):
-            // only a spin the binding saw run out counts against spinning.
-            Some(_) => {}
-        }
-    }
-
-    /// A spin ran out with requests still in flight.
-    fn ran_out(&mut self) {
-        self.misses += 1;
-        if self.misses >= SPIN_MISSES {
-            self.skip = self.backoff;
-            self.backoff = (self.backoff * 2).min(SPIN_SKIP_MAX);
-            // The first retry that runs out too backs off again.
-            self.misses = SPIN_MISSES - 1;
-        }
-    }
-}
-
 /// After a failed open, the loop's own connection is tried again after this long.
 const OPEN_RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -662,10 +606,10 @@ impl LoopIo {
     /// Until when the loop should spin now: `spin_wait` after the last write or read,
     /// while requests are in flight and spinning has not been failing.
     fn spin_until(&self, spin_wait: Duration) -> Option<Instant> {
-        if self.in_flight.is_empty() || spin_wait.is_zero() || self.spin.skip > 0 {
+        if self.in_flight.is_empty() {
             return None;
         }
-        self.last_io.map(|t| t + spin_wait)
+        self.spin.until(self.last_io?, spin_wait)
     }
 
     /// The connection failed (`e`) or is given up: it is retired and every request in

@@ -105,6 +105,7 @@ impl SyncClient {
     /// Carries a command that passed [`Client::begin`]: on the direct connection when
     /// the policy lets it and nobody else is using it, else (or to retry) on the runtime.
     pub(super) fn send(&self, cmd: &Command, retry: &mut Retry) -> Result<Value> {
+        let _caller = self.client.shared.stats.caller();
         if route::direct(self.config(), Carrier::Caller, Work::Command(cmd)) {
             if let Ok(mut slot) = self.direct.try_lock() {
                 if let Some(result) = self.direct_attempt(&mut slot, cmd) {
@@ -200,8 +201,12 @@ impl SyncClient {
         if !slot.settle_ahead() {
             return None;
         }
+        let stats = &self.client.shared.stats;
+        stats.direct();
         let direct = slot.conn.as_mut()?;
-        self.client.shared.stats.direct();
+        // Only a lone caller spins for its reply: with others waiting, a spinning thread
+        // takes the CPU their requests (and, on a small machine, the server) need.
+        direct.conn.spin_if(stats.callers() <= 1);
         if let Err(e) = direct.conn.set_read_timeout(timeout) {
             slot.drop_conn();
             return Some(Err(e));

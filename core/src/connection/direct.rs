@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use redis::{ConnectionLike, Value};
 
+use super::Spin;
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Addr, Config, Protocol};
 use crate::wire::{self, resp::Reader};
@@ -27,6 +28,12 @@ use crate::wire::{self, resp::Reader};
 pub(crate) struct DirectConn {
     wire: Wire,
     read_timeout: Option<Duration>,
+    /// How long a blocking reply read polls first ([`Config::spin_wait`]), and whether
+    /// that pays on this connection.
+    spin_wait: Duration,
+    spin: Spin,
+    /// False: the next reply is waited for asleep (other callers are at work).
+    spin_now: bool,
 }
 
 enum Wire {
@@ -121,6 +128,9 @@ impl DirectConn {
             return Ok(DirectConn {
                 wire: Wire::Redis(conn),
                 read_timeout: None,
+                spin_wait: Duration::ZERO,
+                spin: Spin::default(),
+                spin_now: false,
             });
         }
         let stream = connect(&config.target()?, config.connect_timeout)?;
@@ -146,6 +156,9 @@ impl DirectConn {
         Ok(DirectConn {
             wire,
             read_timeout: None,
+            spin_wait: config.spin_wait,
+            spin: Spin::default(),
+            spin_now: false,
         })
     }
 
@@ -168,11 +181,22 @@ impl DirectConn {
                 Ok(v) => Ok(v),
                 Err(e) => Err(Error::from(e)),
             },
-            wire => Ok(wire
-                .requests(std::iter::once(cmd), 1)?
+            Wire::Own { .. } => Ok(self
+                .own_requests(std::iter::once(cmd), 1)?
                 .pop()
                 .unwrap_or(Value::Nil)),
         }
+    }
+
+    /// [`Wire::requests`] with a spin for the reply between the write and the read.
+    fn own_requests<'a>(
+        &mut self,
+        cmds: impl Iterator<Item = &'a redis::Cmd>,
+        count: usize,
+    ) -> Result<Vec<Value>> {
+        self.wire.write(cmds)?;
+        self.spin_for_reply();
+        self.wire.read_replies(count)
     }
 
     /// Writes one command without reading its reply; [`Self::recv`] reads it later.
@@ -190,6 +214,7 @@ impl DirectConn {
     /// Reads the reply of a command written by [`Self::send`], skipping push messages;
     /// a server error stays a value.
     pub(crate) fn recv(&mut self) -> Result<Value> {
+        self.spin_for_reply();
         loop {
             let v = match &mut self.wire {
                 Wire::Redis(c) => c.recv_response()?,
@@ -197,6 +222,56 @@ impl DirectConn {
             };
             if !matches!(v, Value::Push { .. }) {
                 return Ok(v);
+            }
+        }
+    }
+
+    /// Whether the next request's reply may be spun for ([`Self::spin_for_reply`]): only
+    /// when the caller is the client's only one at work.
+    pub(crate) fn spin_if(&mut self, alone: bool) {
+        self.spin_now = alone;
+    }
+
+    /// Before a blocking read of a reply just asked for: polls the socket, without
+    /// sleeping, for up to `spin_wait` (a thread woken from sleep by the reply pays tens
+    /// of microseconds on virtual machines; see [`Config::spin_wait`]). A poll that runs
+    /// out counts against spinning ([`Spin`]), and the read then blocks as before.
+    fn spin_for_reply(&mut self) {
+        if !std::mem::take(&mut self.spin_now) {
+            return;
+        }
+        #[cfg(unix)]
+        {
+            let Wire::Own { reader, .. } = &self.wire else {
+                return;
+            };
+            if reader.has_unread() {
+                return;
+            }
+            let Some(fd) = self.raw_fd() else { return };
+            let start = std::time::Instant::now();
+            let Some(until) = self.spin.until(start, self.spin_wait) else {
+                self.spin.replies_read(start, None);
+                return;
+            };
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            loop {
+                // SAFETY: one valid pollfd; a zero timeout never blocks.
+                let ready = unsafe { libc::poll(&mut p, 1, 0) } != 0;
+                let now = std::time::Instant::now();
+                if ready {
+                    self.spin.replies_read(now, Some(until));
+                    return;
+                }
+                if now >= until {
+                    self.spin.ran_out();
+                    return;
+                }
+                std::hint::spin_loop();
             }
         }
     }
@@ -285,7 +360,7 @@ impl DirectConn {
             Wire::Redis(c) => {
                 Ok(c.req_packed_commands(&chunk.get_packed_pipeline(), 0, chunk.len())?)
             }
-            wire => wire.requests(chunk.cmd_iter(), chunk.len()),
+            Wire::Own { .. } => self.own_requests(chunk.cmd_iter(), chunk.len()),
         }
     }
 }
@@ -297,16 +372,24 @@ impl Wire {
         cmds: impl Iterator<Item = &'a redis::Cmd>,
         count: usize,
     ) -> Result<Vec<Value>> {
-        let Wire::Own {
-            stream,
-            reader,
-            out,
-        } = self
-        else {
+        self.write(cmds)?;
+        self.read_replies(count)
+    }
+
+    /// Writes `cmds` together.
+    fn write<'a>(&mut self, cmds: impl Iterator<Item = &'a redis::Cmd>) -> Result<()> {
+        let Wire::Own { stream, out, .. } = self else {
             return Err(Error::invalid("a TLS connection is driven by redis-rs"));
         };
         pack(out, cmds);
-        stream.write_all(out).map_err(io_error)?;
+        stream.write_all(out).map_err(io_error)
+    }
+
+    /// Reads `count` replies, skipping push messages.
+    fn read_replies(&mut self, count: usize) -> Result<Vec<Value>> {
+        let Wire::Own { stream, reader, .. } = self else {
+            return Err(Error::invalid("a TLS connection is driven by redis-rs"));
+        };
         let mut replies = Vec::with_capacity(count);
         while replies.len() < count {
             match reader.read(stream)? {

@@ -16,12 +16,23 @@ pub struct Stats {
     pool_waits: AtomicU64,
     pool_wait_timeouts: AtomicU64,
     direct: AtomicU64,
+    /// Blocking callers inside a request now (not reported: whether one may spin).
+    callers: AtomicU64,
     pubsub_messages: AtomicU64,
     pubsub_dropped: AtomicU64,
     pubsub_resubscribes: AtomicU64,
     sentinel_switches: AtomicU64,
     /// The event stream of the same client, reported next to the counters.
     pub(crate) events: Events,
+}
+
+/// One blocking caller inside a request (see [`Stats::caller`]).
+pub(crate) struct Caller<'a>(&'a AtomicU64);
+
+impl Drop for Caller<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 impl Stats {
@@ -45,6 +56,15 @@ impl Stats {
     }
     pub(crate) fn direct(&self) {
         self.direct.fetch_add(1, Relaxed);
+    }
+    /// A blocking caller starts a request; it counts until the returned guard drops.
+    pub(crate) fn caller(&self) -> Caller<'_> {
+        self.callers.fetch_add(1, Relaxed);
+        Caller(&self.callers)
+    }
+    /// Blocking callers inside a request now.
+    pub(crate) fn callers(&self) -> u64 {
+        self.callers.load(Relaxed)
     }
     pub(crate) fn pubsub_message(&self) {
         self.pubsub_messages.fetch_add(1, Relaxed);

@@ -179,9 +179,10 @@ impl Config {
     pub fn response_timeout(&self) -> Duration {
         self.response_timeout
     }
-    /// How long an event loop that carries requests itself (Node's) keeps polling its
-    /// connection, without sleeping, for a reply after the last write or read while
-    /// requests are in flight (zero: never). A sleeping loop pays a wake-up per reply,
+    /// How long a reply is polled for, without sleeping, after the last write or read:
+    /// by an event loop that carries requests itself (Node's) while requests are in
+    /// flight, and by a lone blocking caller on the sync engine's direct connection (C,
+    /// sync Python) when no other caller is inside a request (zero: never). A sleeping loop pays a wake-up per reply,
     /// which on virtual machines costs tens of microseconds (more than a loopback round
     /// trip); polling spends that time on the CPU instead. The core stops spinning for a
     /// while when replies keep arriving after the spin ended (a slow or distant server).

@@ -112,8 +112,8 @@ impl Reader {
         }
     }
 
-    /// True when bytes beyond the last reply are buffered (a reply nobody asked for).
-    #[cfg(test)]
+    /// True when bytes beyond the last reply are buffered (a reply nobody asked for, or
+    /// the start of the next one).
     pub(crate) fn has_unread(&self) -> bool {
         self.pos < self.end || !self.stack.is_empty()
     }
