@@ -234,6 +234,20 @@ fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completi
     got
 }
 
+/// PINGs (tagged `tag`) until the loop's own connection is open (the first requests
+/// take the runtime while it opens in the background); at most 5 s.
+fn until_the_loops_connection_opens(b: &Batcher, tag: u64) {
+    let start = std::time::Instant::now();
+    while b.loop_watch().fd.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the loop's connection opens"
+        );
+        b.submit(tag, c(&["PING"]));
+        drive(b, 1, None);
+    }
+}
+
 fn reply(done: &[Completion], tag: u64) -> Value {
     match done.iter().find(|(t, _)| *t == tag) {
         Some((_, Ok(Done::Reply(v)))) => v.clone(),
@@ -262,15 +276,7 @@ fn the_loop_carries_lone_requests_itself() {
     // The first request takes the runtime while the loop's connection opens.
     b.submit(1, c(&["SET", "lo:k", "v"]));
     assert_eq!(reply(&drive(&b, 1, None), 1), Value::Okay);
-    let start = std::time::Instant::now();
-    while b.loop_watch().fd.is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the loop's connection opens"
-        );
-        b.submit(2, c(&["PING"]));
-        drive(&b, 1, None);
-    }
+    until_the_loops_connection_opens(&b, 2);
 
     let direct = client.stats().direct_requests;
     b.submit(3, c(&["GET", "lo:k"]));
@@ -332,10 +338,7 @@ fn the_loop_carries_lone_requests_itself() {
     );
 
     // A stalled server: the request in flight times out; the next gets its own reply.
-    while b.loop_watch().fd.is_none() {
-        b.submit(31, c(&["PING"]));
-        drive(&b, 1, None);
-    }
+    until_the_loops_connection_opens(&b, 31);
     b.submit(40, c(&["DEBUG", "SLEEP", "0.3"]));
     assert!(b.flush_loop().is_empty());
     assert!(b.loop_watch().in_flight.is_some());
@@ -468,15 +471,7 @@ fn scripts_take_the_runtime_beside_the_loops_connection() {
         Client::new(srv.config()).unwrap()
     };
     let b = Batcher::with_loop_io(client.clone(), |_: &Batcher| {});
-    let start = std::time::Instant::now();
-    while b.loop_watch().fd.is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the loop's connection opens"
-        );
-        b.submit(1, c(&["PING"]));
-        drive(&b, 1, None);
-    }
+    until_the_loops_connection_opens(&b, 1);
     let script = Script::new("return redis.call('GET', KEYS[1])").read_only(true);
     // Alone in its turn: not put on the loop's connection.
     b.submit_script(2, script.clone(), owned(&["lo:s"]), Vec::new());
@@ -503,15 +498,7 @@ fn loop_batcher(srv: &TestServer, spin_wait: Duration) -> Batcher {
         Client::new(srv.builder().spin_wait(spin_wait).build().unwrap()).unwrap()
     };
     let b = Batcher::with_loop_io(client, |_: &Batcher| {});
-    let start = std::time::Instant::now();
-    while b.loop_watch().fd.is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the loop's connection opens"
-        );
-        b.submit(0, c(&["PING"]));
-        drive(&b, 1, None);
-    }
+    until_the_loops_connection_opens(&b, 0);
     b
 }
 
