@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,13 @@ static char host[256];
 static int port;
 static const char *url;
 static int use_hiredis;
+
+/* CPU seconds (user + system) of the whole process so far. */
+static double cpu_secs(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 static double now(void) {
     struct timespec t;
@@ -131,7 +139,7 @@ static long scan_all(conn *c) {
 
 #define W7_SUBS 10
 #define IDLE 5.0
-static int W7A_ROUNDS = 4, W7A_N = 50000, W7B_ROUNDS = 2, W7B_N = 20000;
+static int W7A_ROUNDS = 4, W7A_N = 50000, W7B_ROUNDS = 6, W7B_N = 20000;
 /* W7c: a flood of W7C_RATE messages/s for W7C_FLOOD seconds, GETs measured for W7C_WINDOW
  * of them; the flood is over when no message came for W7C_QUIET. */
 static double W7C_FLOOD = 2.0, W7C_WINDOW = 1.0, W7C_RATE = 50000, W7C_QUIET = 0.3;
@@ -221,7 +229,7 @@ static void w7_run(conn *c, const char *tag, const char *channel, int nsubs, int
     uint64_t drop0 = dropped(c);
     for (int i = 0; i < nsubs; i++) open_sub(c, &subs[i], channel);
     long got = 0, gaps = 0;
-    double secs = 0;
+    double secs = 0, cpu0 = cpu_secs();
     int done = 0;
     for (; done < rounds; done++) {
         for (int i = 0; i < nsubs; i++) subs[i].target = n;
@@ -246,6 +254,7 @@ static void w7_run(conn *c, const char *tag, const char *channel, int nsubs, int
             break;
         }
     }
+    double cpu = cpu_secs() - cpu0; /* before the subscribers close: their rounds only */
     for (int i = 0; i < nsubs; i++) gaps += subs[i].gaps, close_sub(&subs[i]);
     uint64_t drops = dropped(c) - drop0;
     long want = (long)done * n * nsubs;
@@ -257,8 +266,8 @@ static void w7_run(conn *c, const char *tag, const char *channel, int nsubs, int
         snprintf(out + len, cap - len, ",\"%s\":{\"error\":\"invalid: %llu dropped by the bounded queue (pubsub_dropped), %ld gap(s)\"}", tag,
                  (unsigned long long)drops, gaps);
     else
-        snprintf(out + len, cap - len, ",\"%s\":{\"msgs\":%.1f,\"messages\":%ld,\"rounds\":%d,\"subscribers\":%d}", tag,
-                 (got - (nsubs == 1 ? done : 0)) / secs, got, done, nsubs);
+        snprintf(out + len, cap - len, ",\"%s\":{\"msgs\":%.1f,\"messages\":%ld,\"rounds\":%d,\"subscribers\":%d,\"cpu_ms_per_100k\":%.1f}",
+                 tag, (got - (nsubs == 1 ? done : 0)) / secs, got, done, nsubs, cpu * 1e3 * 1e5 / (double)got);
 }
 
 /* --- W7c: GETs while the same client takes a flood ------------------------------------ */

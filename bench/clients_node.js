@@ -28,7 +28,7 @@ const WANT = (process.env.BENCH_WORKLOADS || 'W1-W6').split(',');
 const REDBRIDGE = process.env.BENCH_REDBRIDGE_NODE || path.join(__dirname, '..', 'bindings-node');
 // W7: rounds of messages per subscriber (each round within the default queue bounds).
 const [W7A_ROUNDS, W7A_N] = QUICK ? [1, 2000] : [4, 50000];
-const [W7B_ROUNDS, W7B_N] = QUICK ? [1, 300] : [2, 20000];
+const [W7B_ROUNDS, W7B_N] = QUICK ? [1, 300] : [6, 20000];
 const W7_SUBS = 10;
 const IDLE_MS = 5000; // no message for this long: the round is over, short
 const KEY = 'bench:key';

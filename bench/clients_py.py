@@ -37,7 +37,7 @@ HOT = [f"w5:{i}" for i in range(100)]
 WANT = os.environ.get("BENCH_WORKLOADS", "W1-W6").split(",")
 # W7: rounds of messages per subscriber (each round within the default queue bounds).
 W7A_ROUNDS, W7A_N = (1, 2_000) if QUICK else (4, 50_000)
-W7B_ROUNDS, W7B_N = (1, 300) if QUICK else (2, 20_000)
+W7B_ROUNDS, W7B_N = (1, 300) if QUICK else (6, 20_000)
 W7_SUBS = 10
 IDLE = 5.0  # seconds without a message: the round is over, short
 

@@ -485,6 +485,8 @@ def fmt(w: str, r: dict | None) -> str:
         s += f" (p50 {r['p50_us']:.0f} / p99 {r['p99_us']:.0f} µs{cpu})"
     if w == "W3" and "ctx_per_100k" in r:
         s += f" ({r['ctx_per_100k']:,.0f} cs/100k{cpu})"
+    if w.startswith("W7") and cpu:
+        s += f" ({cpu[2:]} msgs)"
     return s
 
 
@@ -498,7 +500,9 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
                "64 requests in flight for asyncio and Node. Node's W3 cells add the context switches per 100k "
                "requests of every thread of the client's process (issue #19); Node's W1 and W3 cells the CPU time "
                "of the client's whole process per 100k requests (redbridge's event loop polls for a reply for up to "
-               "spin_wait, 100 µs, instead of sleeping: see docs/architecture.md).")
+               "spin_wait, 100 µs, instead of sleeping: see docs/architecture.md). The C clients' W7 cells add the "
+               "CPU time of the subscriber process per 100k messages received (both clients call the clock once a "
+               "message to time the round).")
     shown = [w for w in WORKLOADS if any(w in m for m in med.values())]  # what this run measured
     for group, labels in groups.items():
         ours = labels[0]
@@ -596,7 +600,9 @@ cut off (the PUBLISH replies count fewer receivers), messages dropped by redbrid
 queue (stats pubsub_dropped, or a gap) or missing make that run "invalid", never a rate. Rounds
 are at most 50,000 messages per subscriber, within redbridge's default queue (100,000 messages,
 8 MiB) and the server's default pub/sub output buffer limit, both left at their defaults in the
-clients; the server's limit is raised for the run all the same (below).
+clients; the server's limit is raised for the run all the same (below). Rounds per run: W7a 4 of
+50,000 messages, W7b 6 of 20,000 per subscriber (2 until 2026-12-07: a W7b run then lasted about
+0.15 s, and the ratio of the same two clients spread from 0.86x to 1.17x between runs).
 """
 
 

@@ -507,6 +507,42 @@ fn a_full_queue_drops_counts_and_reports_a_gap() {
     });
 }
 
+/// A burst taken with `try_next_into` and partly handled: `unread` puts the rest back at
+/// the head, ahead of what arrived since, and the queue's account (messages, bytes) with it.
+#[test]
+fn events_given_back_are_read_next_in_their_order() {
+    let srv = TestServer::start();
+    run(async {
+        let client = Client::new(srv.config()).unwrap();
+        let sub = client.pubsub(PubSubOptions::default()).unwrap();
+        sub.subscribe(SubscriptionKind::Subscribe, ["ur"])
+            .await
+            .unwrap();
+        assert!(matches!(next(&sub).await, PubSubEvent::Subscription { .. }));
+        for i in 0..10 {
+            publish(&client, b"ur", format!("m{i}").as_bytes()).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sub.queued().0 < 10 {
+            assert!(Instant::now() < deadline, "10 messages queued within 5 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut burst = Vec::new();
+        assert_eq!(sub.try_next_into(6, &mut burst).unwrap(), 6);
+        assert_eq!(sub.queued(), (4, 4 * 4));
+        let rest = burst.split_off(2); // m0 and m1 handled; m2..m5 given back
+        publish(&client, b"ur", b"m10").await;
+        sub.unread(rest);
+        let mut order = Vec::new();
+        for _ in 0..9 {
+            order.push(String::from_utf8(next_message(&sub).await.payload).unwrap());
+        }
+        let want: Vec<String> = (2..11).map(|i| format!("m{i}")).collect();
+        assert_eq!(order, want);
+        assert_eq!(sub.queued(), (0, 0));
+    });
+}
+
 #[test]
 fn the_sync_face_a_resp2_client_and_closing() {
     let srv = TestServer::start();

@@ -413,8 +413,9 @@ impl Inner {
         if q.closed {
             return;
         }
-        self.enqueue(&mut q, event);
+        let queued = self.enqueue(&mut q, event);
         drop(q);
+        self.count(u64::from(queued));
         self.wake();
     }
 
@@ -427,15 +428,25 @@ impl Inner {
             batch.clear();
             return;
         }
+        let mut queued = 0;
         for m in batch.drain(..) {
-            self.enqueue(&mut q, PubSubEvent::Message(m));
+            queued += u64::from(self.enqueue(&mut q, PubSubEvent::Message(m)));
         }
         drop(q);
+        self.count(queued);
         self.wake();
     }
 
-    /// [`Inner::push`]'s bounds and accounting, on the locked queue.
-    fn enqueue(&self, q: &mut Queue, event: PubSubEvent) {
+    /// Counts `n` messages queued in `pubsub_messages` (see [`Inner::count_messages`]).
+    fn count(&self, n: u64) {
+        if self.count_messages {
+            self.stats.pubsub_messages(n);
+        }
+    }
+
+    /// [`Inner::push`]'s bounds and drop accounting, on the locked queue: whether the
+    /// event is a message that was queued (the caller counts those).
+    fn enqueue(&self, q: &mut Queue, event: PubSubEvent) -> bool {
         if let PubSubEvent::Message(m) = &event {
             let size = m.size();
             if q.messages + 1 > self.options.max_messages || q.bytes + size > self.options.max_bytes
@@ -454,16 +465,15 @@ impl Inner {
                     }));
                     q.hidden += usize::from(q.holding);
                 }
-                return;
+                return false;
             }
             q.messages += 1;
             q.bytes += size;
-            if self.count_messages {
-                self.stats.pubsub_message();
-            }
         }
+        let message = matches!(event, PubSubEvent::Message(_));
         q.items.push_back(event);
         q.hidden += usize::from(q.holding);
+        message
     }
 
     /// Wakes the readers waiting for an event, if any. SeqCst on both sides: a reader
@@ -509,6 +519,24 @@ impl Inner {
             out.push(event);
         }
         n
+    }
+
+    /// Puts `events` (taken by [`Inner::pop_into`]) back at the head of the queue, in
+    /// order, ahead of what came since; their bounds were checked when they came.
+    fn unread(&self, events: Vec<PubSubEvent>) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.closed || events.is_empty() {
+            return;
+        }
+        for event in events.into_iter().rev() {
+            if let PubSubEvent::Message(m) = &event {
+                q.messages += 1;
+                q.bytes += m.size();
+            }
+            q.items.push_front(event);
+        }
+        drop(q);
+        self.wake();
     }
 
     fn pop(&self) -> Option<PubSubEvent> {
@@ -938,14 +966,15 @@ impl Subscriber {
         }
     }
 
-    /// [`Subscriber::try_next`], looking again for about a microsecond (spinning)
-    /// before it gives up: for callers that would park a thread next. Messages are
-    /// queued a socket read at a time (see `pubsub_sieve.rs`), so a reader that drained
-    /// a read's worth waits for the next read: parking then costs one wake-up per read,
-    /// not per message, and spinning or yielding longer only takes the CPU from the
-    /// connection's reader and the server (measured on 2 CPUs, W7 of the bench).
+    /// [`Subscriber::try_next`], looking again briefly (a dozen spin-loop hints, under a
+    /// microsecond) before it gives up: for callers that would park a thread next.
+    /// Messages are queued a socket read at a time (see `pubsub_sieve.rs`), so a reader
+    /// that drained a read's worth waits for the next read: parking then costs one
+    /// wake-up per read, not per message, and spinning longer only takes the CPU from
+    /// the connection's reader and the server (W7b of the bench on 2 CPUs, 10 subscriber
+    /// threads: 6 rounds of spinning, 252 hints, cost 10-15% more CPU per message than 2).
     pub fn try_next_soon(&self) -> Result<Option<PubSubEvent>> {
-        for round in 0..6u32 {
+        for round in 0..2u32 {
             if let Some(e) = self.try_next()? {
                 return Ok(Some(e));
             }
@@ -963,6 +992,13 @@ impl Subscriber {
             0 if self.is_closed() => Err(closed()),
             n => Ok(n),
         }
+    }
+
+    /// Gives back events taken by [`Subscriber::try_next_into`] and not handled (a
+    /// consumer that stops in the middle of a burst): they are the next to be read, in
+    /// their order. Discarded once the subscriber is closed.
+    pub fn unread(&self, events: Vec<PubSubEvent>) {
+        self.inner().unread(events);
     }
 
     /// Whether a connection is up and subscribed now.

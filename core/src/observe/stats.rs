@@ -66,9 +66,18 @@ impl Stats {
     pub(crate) fn callers(&self) -> u64 {
         self.callers.load(Relaxed)
     }
-    pub(crate) fn pubsub_message(&self) {
-        self.pubsub_messages.fetch_add(1, Relaxed);
-        self.events.emit_with(|| Event::PubSubReceived);
+    /// `n` messages queued: one atomic add for a read's worth (the counter is shared by
+    /// every subscriber of the client, whose connections are read on several threads).
+    pub(crate) fn pubsub_messages(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.pubsub_messages.fetch_add(n, Relaxed);
+        if self.events.on() {
+            for _ in 0..n {
+                self.events.emit(&Event::PubSubReceived);
+            }
+        }
     }
     pub(crate) fn pubsub_dropped(&self) {
         self.pubsub_dropped.fetch_add(1, Relaxed);
