@@ -22,6 +22,9 @@
 
 #define THREADS 8
 static int N1 = 20000, BATCHES = 200, N3 = 40000, N5 = 50000, N6 = 2000;
+/* W4: the median of W4_PASSES passes (one pass of ~50 ms was at the mercy of the moment). */
+#define W4_MAX_PASSES 5
+static int W4_PASSES = W4_MAX_PASSES;
 static char host[256];
 static int port;
 static const char *url;
@@ -546,9 +549,15 @@ static void w1_w6(conn *cp, char *out, size_t cap) {
 
     /* W4 */
     conn s = open_conn(scan_url, 1);
-    t = now();
-    long keys = scan_all(&s);
-    double w4 = now() - t;
+    double passes[W4_MAX_PASSES];
+    long keys = 0;
+    for (int i = 0; i < W4_PASSES; i++) {
+        t = now();
+        keys = scan_all(&s);
+        passes[i] = now() - t;
+    }
+    qsort(passes, W4_PASSES, sizeof(double), cmp_double);
+    double w4 = passes[W4_PASSES / 2];
     close_conn(s);
 
     /* W5: libredbridge's cache; hiredis has none. */
@@ -574,9 +583,9 @@ static void w1_w6(conn *cp, char *out, size_t cap) {
     for (int i = 0; i < N6; i++) bytes += get(&c, "bench:big");
     double w6 = bytes / 1e6 / (now() - t);
     snprintf(out + strlen(out), cap - strlen(out), ",\"W1\":{\"ops\":%.1f,\"p50_us\":%.2f,\"p99_us\":%.2f},"
-           "\"W2\":{\"ops\":%.1f},\"W3\":{\"ops\":%.1f,\"in_flight\":\"%d threads\"},\"W4\":{\"secs\":%.4f,\"keys\":%ld},"
+           "\"W2\":{\"ops\":%.1f},\"W3\":{\"ops\":%.1f,\"in_flight\":\"%d threads\"},\"W4\":{\"secs\":%.4f,\"keys\":%ld,\"passes\":%d},"
            "\"W5\":%s,\"W6\":{\"mb_s\":%.1f}",
-           w1, p50, p99, w2, w3, THREADS, w4, keys, w5, w6);
+           w1, p50, p99, w2, w3, THREADS, w4, keys, W4_PASSES, w5, w6);
 }
 
 int main(int argc, char **argv) {
@@ -585,7 +594,7 @@ int main(int argc, char **argv) {
     url = getenv("REDIS_URL");
     if (!url || sscanf(url, "redis://%255[^:]:%d", host, &port) != 2) die("parsing REDIS_URL");
     if (getenv("QUICK") && strcmp(getenv("QUICK"), "1") == 0) {
-        N1 = 1000, BATCHES = 10, N3 = 2000, N5 = 2000, N6 = 100;
+        N1 = 1000, BATCHES = 10, N3 = 2000, N5 = 2000, N6 = 100, W4_PASSES = 1;
         W7A_ROUNDS = 1, W7A_N = 2000, W7B_ROUNDS = 1, W7B_N = 300;
         W7C_FLOOD = 0.2, W7C_WINDOW = 0.08, W7C_RATE = 10000, W7C_QUIET = 0.1;
     }

@@ -495,7 +495,8 @@ def report(meta: dict, groups: dict, med: dict, ceiling: dict, size_rows: list, 
     out.append(f"{meta['when']}, {meta['cpus']} CPUs, redis-server {meta['server']}, {meta['reps']} runs per client, "
                f"interleaved, median shown; values 100 B unless stated. Load average: {meta['load']}.")
     out.append("")
-    out.append("Ratios are redbridge / anchor as 'times as fast' (for W4, anchor seconds / redbridge seconds).")
+    out.append("Ratios are redbridge / anchor as 'times as fast' (for W4, anchor seconds / redbridge seconds; "
+               "W4 is the median of 5 passes of the keyspace in each run).")
     out.append("W3 is 8 threads sharing one client for sync Python and C (hiredis: one context per thread), "
                "64 requests in flight for asyncio and Node. Node's W3 cells add the context switches per 100k "
                "requests of every thread of the client's process (issue #19); Node's W1 and W3 cells the CPU time "
