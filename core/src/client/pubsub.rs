@@ -1243,24 +1243,12 @@ async fn sieved(
         crate::settings::Addr::Tcp { host, port } => {
             let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
             stream.set_nodelay(true)?;
-            let (conn, driver) = MultiplexedConnection::new_with_config(
-                settings,
-                sieve::Sieve::new(stream, sink),
-                cfg,
-            )
-            .await?;
-            (conn, runtime::spawn(driver))
+            over_sieve(stream, sink, settings, cfg).await?
         }
         #[cfg(unix)]
         crate::settings::Addr::Unix(path) => {
             let stream = tokio::net::UnixStream::connect(path).await?;
-            let (conn, driver) = MultiplexedConnection::new_with_config(
-                settings,
-                sieve::Sieve::new(stream, sink),
-                cfg,
-            )
-            .await?;
-            (conn, runtime::spawn(driver))
+            over_sieve(stream, sink, settings, cfg).await?
         }
         #[cfg(not(unix))]
         crate::settings::Addr::Unix(_) => {
@@ -1271,6 +1259,23 @@ async fn sieved(
         }
     };
     Ok((conn, Some(Arc::new(Driver(driver)))))
+}
+
+/// redis-rs's multiplexed connection over `stream` with the sieve in between, and its
+/// driver task (TCP and Unix sockets alike).
+async fn over_sieve<S>(
+    stream: S,
+    sink: std::sync::Weak<Inner>,
+    settings: &redis::RedisConnectionInfo,
+    cfg: redis::AsyncConnectionConfig,
+) -> redis::RedisResult<(MultiplexedConnection, runtime::AbortHandle)>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (conn, driver) =
+        MultiplexedConnection::new_with_config(settings, sieve::Sieve::new(stream, sink), cfg)
+            .await?;
+    Ok((conn, runtime::spawn(driver)))
 }
 
 /// A server that refuses HELLO 3 (Redis before 6, or HELLO renamed away) cannot carry
