@@ -69,6 +69,47 @@ impl Drop for EventFd {
     }
 }
 
+impl NativeClient {
+    /// `f` on the loop batch, if one was made (`batch_fd`); its completions.
+    fn with_batch(
+        &self,
+        f: impl FnOnce(&redbridge::Batcher) -> Vec<redbridge::Completion>,
+    ) -> Vec<redbridge::Completion> {
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref().map(|b| f(&b.batcher)).unwrap_or_default()
+    }
+
+    /// Completions as the flat list `[tag, ok, value, …]` that `drain()` returns.
+    fn settled(&self, py: Python<'_>, done: Vec<redbridge::Completion>) -> PyResult<Py<PyList>> {
+        check_warnings(py)?;
+        let out = PyList::empty(py);
+        for (tag, result) in done {
+            out.append(tag)?;
+            let converted = result
+                .map_err(|e| to_py_err(py, &e))
+                .and_then(|done| match done {
+                    redbridge::Done::Reply(v) => conv::to_py(py, v, self.decode),
+                    redbridge::Done::Slots(slots) => conv::slots(py, slots, self.decode),
+                    redbridge::Done::Page(Some(items)) => {
+                        conv::to_py(py, redbridge::Value::Array(items), self.decode)
+                    }
+                    redbridge::Done::Page(None) => Ok(py.None()),
+                });
+            match converted {
+                Ok(v) => {
+                    out.append(true)?;
+                    out.append(v)?;
+                }
+                Err(e) => {
+                    out.append(false)?;
+                    out.append(e.into_value(py))?;
+                }
+            }
+        }
+        Ok(out.unbind())
+    }
+}
+
 /// A started async request; `cancel()` drops it.
 #[pyclass(frozen, module = "redbridge._redbridge")]
 pub struct Pending {
@@ -224,8 +265,12 @@ impl NativeClient {
             pyo3::exceptions::PyOSError::new_err(format!("cannot make the asyncio wake-up fd: {e}"))
         })?);
         let wake = Arc::clone(&fd);
+        // The loop also carries lone requests itself when the core says it may (a
+        // standalone plain server, no cache): `loop_watch` and the `loop_*` calls.
         let batcher =
-            redbridge::Batcher::new(self.client.async_client().clone(), move |_| wake.signal());
+            redbridge::Batcher::with_loop_io(self.client.async_client().clone(), move |_| {
+                wake.signal()
+            });
         let raw = fd.0;
         *slot = Some(LoopBatch { pid, batcher, fd });
         Ok(raw)
@@ -313,32 +358,63 @@ impl NativeClient {
                 None => Vec::new(),
             }
         };
-        check_warnings(py)?;
-        let out = PyList::empty(py);
-        for (tag, result) in done {
-            out.append(tag)?;
-            let converted = result
-                .map_err(|e| to_py_err(py, &e))
-                .and_then(|done| match done {
-                    redbridge::Done::Reply(v) => conv::to_py(py, v, self.decode),
-                    redbridge::Done::Slots(slots) => conv::slots(py, slots, self.decode),
-                    redbridge::Done::Page(Some(items)) => {
-                        conv::to_py(py, redbridge::Value::Array(items), self.decode)
-                    }
-                    redbridge::Done::Page(None) => Ok(py.None()),
-                });
-            match converted {
-                Ok(v) => {
-                    out.append(true)?;
-                    out.append(v)?;
-                }
-                Err(e) => {
-                    out.append(false)?;
-                    out.append(e.into_value(py))?;
-                }
-            }
-        }
-        Ok(out.unbind())
+        self.settled(py, done)
+    }
+
+    /// What the loop must watch for its own connection (docs/architecture.md, "Engines"):
+    /// `(fd, seq, timeout, flush)`: the socket to read (-1: none), the oldest request in
+    /// flight on it and the seconds left before its deadline (None: none, or no limit),
+    /// and whether requests wait for `loop_flush()` at the end of this turn.
+    fn loop_watch(&self) -> (i32, Option<u64>, Option<f64>, bool) {
+        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(b) = slot.as_ref() else {
+            return (-1, None, None, false);
+        };
+        let w = b.batcher.loop_watch();
+        let (seq, left) = match w.in_flight {
+            Some((seq, left)) => (Some(seq), left.map(|d| d.as_secs_f64())),
+            None => (None, None),
+        };
+        (w.fd.unwrap_or(-1), seq, left, w.candidates)
+    }
+
+    /// At the end of a turn of the loop (when `loop_watch` says so): this turn's requests
+    /// written on the loop's own connection; completions as `drain()` gives them.
+    fn loop_flush(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let done = self.with_batch(|b| b.flush_loop());
+        self.settled(py, done)
+    }
+
+    /// When the loop's socket is readable: the requests whose replies are in.
+    fn loop_readable(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let done = self.with_batch(|b| b.on_readable());
+        self.settled(py, done)
+    }
+
+    /// When the oldest request in flight (`seq`, from `loop_watch`) has waited its
+    /// timeout: it fails, and the connection is retired.
+    fn loop_timeout(&self, py: Python<'_>, seq: u64) -> PyResult<Py<PyList>> {
+        let done = self.with_batch(|b| b.on_timeout(seq));
+        self.settled(py, done)
+    }
+
+    /// After the loop stopped watching a socket (`remove_reader`): connections retired
+    /// since may be closed now, their descriptor numbers no longer watched.
+    fn loop_release(&self) {
+        self.with_batch(|b| {
+            b.release_retired();
+            Vec::new()
+        });
+    }
+
+    /// The client closes on its loop: what is in flight on the loop's connection fails.
+    fn loop_close(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        let done = self.with_batch(|b| {
+            let done = b.close_loop_io();
+            b.release_retired();
+            done
+        });
+        self.settled(py, done)
     }
 
     /// Runs one command and returns its reply in the core's normal form (GIL released

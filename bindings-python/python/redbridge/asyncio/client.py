@@ -46,10 +46,15 @@ async def _await(start: Callable[..., Any], *args: Any) -> Any:
 class _LoopBatch:
     """The batched crossing of one client on one event loop (docs/architecture.md, "Engines").
 
-    ``submit`` hands the command to the core, which sends every command submitted before
-    its runtime gets to them in one write; the core makes an eventfd readable when replies
-    are in, and one ``_drain`` call on the loop settles all of them. No thread but the
-    loop's touches Python objects, so the loop never waits for the GIL to get replies.
+    ``submit`` hands the command to the core. Where the core allows it (a standalone
+    server over plain TCP or a Unix socket, no client-side cache) the loop carries lone
+    requests itself on a connection of its own: the turn's requests are written together
+    at its end (``_flush``), the loop reads the replies when the socket is readable
+    (``_readable``), and one timer watches the oldest request's deadline. What cannot go
+    there (blocking commands, scans, scripts, a connection still opening) takes the
+    core's runtime, which makes an eventfd readable when replies are in; one ``_drain``
+    call on the loop settles all of them. No thread but the loop's touches Python
+    objects, so the loop never waits for the GIL to get replies.
     """
 
     def __init__(self, native: Any) -> None:
@@ -59,6 +64,13 @@ class _LoopBatch:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._fd = -1
         self._pid = 0
+        self._reset_loop_io()
+
+    def _reset_loop_io(self) -> None:
+        self._sock = -1  # the loop connection's socket, watched with add_reader
+        self._flush_armed = False
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer_seq: Optional[int] = None
 
     def owns(self, loop: asyncio.AbstractEventLoop) -> bool:
         """True when this loop can use the batch (attaching it if no live loop has)."""
@@ -69,6 +81,7 @@ class _LoopBatch:
         self._fd = self._native.batch_fd()
         self._pid = os.getpid()
         self._waiting.clear()
+        self._reset_loop_io()
         loop.add_reader(self._fd, self._drain)
         self._loop = loop
         return True
@@ -83,6 +96,8 @@ class _LoopBatch:
             return hit
         fut = self._loop.create_future()
         self._waiting[self._tag] = fut
+        if not self._flush_armed:
+            self._sync()
         return fut
 
     def submit_pipeline(self, cmds: List[Tuple[Any, ...]], atomic: bool) -> "asyncio.Future[Any]":
@@ -97,10 +112,54 @@ class _LoopBatch:
         self._tag += 1
         send(*args, self._tag)
         self._waiting[self._tag] = fut
+        if not self._flush_armed:
+            self._sync()
         return fut
 
+    def _sync(self) -> None:
+        """Brings the reader, the end-of-turn flush and the timer in step with what the
+        core says the loop must watch, after any call into it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        sock, seq, left, flush = self._native.loop_watch()
+        if flush and not self._flush_armed:
+            self._flush_armed = True
+            loop.call_soon(self._flush)
+        if sock != self._sock:
+            if self._sock >= 0:
+                loop.remove_reader(self._sock)
+            self._native.loop_release()  # retired sockets are no longer watched
+            self._sock = sock
+            if sock >= 0:
+                loop.add_reader(sock, self._readable)
+        if seq != self._timer_seq:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._timer_seq = seq
+            if seq is not None and left is not None:
+                self._timer = loop.call_later(left, self._timeout, seq)
+
+    def _flush(self) -> None:
+        self._flush_armed = False
+        self._settle(self._native.loop_flush())
+        self._sync()
+
+    def _readable(self) -> None:
+        self._settle(self._native.loop_readable())
+        self._sync()
+
+    def _timeout(self, seq: int) -> None:
+        self._timer = None
+        self._timer_seq = None  # armed again by _sync for whatever is the oldest now
+        self._settle(self._native.loop_timeout(seq))
+        self._sync()
+
     def _drain(self) -> None:
-        done = self._native.drain()
+        self._settle(self._native.drain())
+
+    def _settle(self, done: List[Any]) -> None:
         waiting = self._waiting
         for i in range(0, len(done), 3):
             fut = waiting.pop(done[i], None)
@@ -112,8 +171,15 @@ class _LoopBatch:
                 fut.set_exception(done[i + 2])
 
     def close(self) -> None:
-        if self._loop is not None and not self._loop.is_closed() and self._pid == os.getpid():
-            self._loop.remove_reader(self._fd)
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and self._pid == os.getpid():
+            loop.remove_reader(self._fd)
+            if self._sock >= 0:
+                loop.remove_reader(self._sock)
+            if self._timer is not None:
+                self._timer.cancel()
+            self._settle(self._native.loop_close())
+        self._reset_loop_io()
         self._loop = None
 
 
