@@ -70,11 +70,8 @@ impl Drop for EventFd {
 }
 
 impl NativeClient {
-    /// `f` on the loop batch, if one was made (`batch_fd`); its completions.
-    fn with_batch(
-        &self,
-        f: impl FnOnce(&redbridge::Batcher) -> Vec<redbridge::Completion>,
-    ) -> Vec<redbridge::Completion> {
+    /// `f` on the loop batch, if one was made (`batch_fd`); `T::default()` if not.
+    fn with_batch<T: Default>(&self, f: impl FnOnce(&redbridge::Batcher) -> T) -> T {
         let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
         slot.as_ref().map(|b| f(&b.batcher)).unwrap_or_default()
     }
@@ -366,11 +363,7 @@ impl NativeClient {
     /// flight on it and the seconds left before its deadline (None: none, or no limit),
     /// and whether requests wait for `loop_flush()` at the end of this turn.
     fn loop_watch(&self) -> (i32, Option<u64>, Option<f64>, bool) {
-        let slot = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(b) = slot.as_ref() else {
-            return (-1, None, None, false);
-        };
-        let w = b.batcher.loop_watch();
+        let w = self.with_batch(|b| b.loop_watch());
         let (seq, left) = match w.in_flight {
             Some((seq, left)) => (Some(seq), left.map(|d| d.as_secs_f64())),
             None => (None, None),
@@ -401,10 +394,7 @@ impl NativeClient {
     /// After the loop stopped watching a socket (`remove_reader`): connections retired
     /// since may be closed now, their descriptor numbers no longer watched.
     fn loop_release(&self) {
-        self.with_batch(|b| {
-            b.release_retired();
-            Vec::new()
-        });
+        self.with_batch(|b| b.release_retired());
     }
 
     /// The client closes on its loop: what is in flight on the loop's connection fails.

@@ -180,12 +180,13 @@ impl Config {
         self.response_timeout
     }
     /// How long a reply is polled for, without sleeping, after the last write or read:
-    /// by an event loop that carries requests itself (Node's) while requests are in
+    /// by Node's event loop, which carries requests itself, while requests are in
     /// flight, and by a lone blocking caller on the sync engine's direct connection (C,
-    /// sync Python) when no other caller is inside a request (zero: never). A sleeping loop pays a wake-up per reply,
-    /// which on virtual machines costs tens of microseconds (more than a loopback round
-    /// trip); polling spends that time on the CPU instead. The core stops spinning for a
-    /// while when replies keep arriving after the spin ended (a slow or distant server).
+    /// sync Python) when no other caller is inside a request (zero: never). A sleeping
+    /// loop pays a wake-up per reply, which on virtual machines costs tens of
+    /// microseconds (more than a loopback round trip); polling spends that time on the
+    /// CPU instead. The core stops spinning for a while when replies keep arriving after
+    /// the spin ended (a slow or distant server).
     pub fn spin_wait(&self) -> Duration {
         self.spin_wait
     }
