@@ -158,6 +158,56 @@ async fn pages_are_read_at_most_one_ahead() {
     );
 }
 
+/// A page request cancelled midway (its future dropped while the page is on its way) is
+/// asked for again by the next call: every member once, none lost or repeated, and the
+/// client's next command gets its own reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_page_is_asked_for_again() {
+    use futures::FutureExt;
+    let srv = TestServer::start_owned(&[]);
+    let client = Client::connect(srv.config()).await.unwrap();
+    fill(&client).await;
+    let mut stream = client
+        .scan(
+            ScanKind::Set(b"scan:set".to_vec()),
+            ScanOptions {
+                count: Some(500),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut seen = HashSet::new();
+    let mut pages = 0;
+    let mut cancelled = 0;
+    loop {
+        pages += 1;
+        let page = if pages % 3 == 0 {
+            // Polled once, then dropped: the page is on its way, nobody waits for it.
+            match stream.next_batch().now_or_never() {
+                None => {
+                    cancelled += 1;
+                    continue;
+                }
+                Some(page) => page.unwrap(),
+            }
+        } else {
+            stream.next_batch().await.unwrap()
+        };
+        let Some(page) = page else {
+            break;
+        };
+        for m in page {
+            assert!(seen.insert(bytes(&m)), "a member twice");
+        }
+    }
+    assert_eq!(seen.len(), 10_000);
+    assert!(cancelled > 0, "no page request was cancelled midway");
+    assert_eq!(
+        client.execute(&c(&["SCARD", "scan:set"])).await.unwrap(),
+        Value::Int(10_000)
+    );
+}
+
 #[test]
 fn sync_scan_iterates_every_key() {
     let srv = TestServer::start_owned(&[]);
@@ -168,6 +218,10 @@ fn sync_scan_iterates_every_key() {
     }
     client.pipeline(&pipe).unwrap();
     let mut seen = HashSet::new();
+    let mut control = srv.control();
+    let (scans_before, _) = support::commandstats(&mut control, "scan");
+    let before = client.stats();
+    let mut pages = 0;
     for page in client
         .scan(
             ScanKind::Keys,
@@ -178,11 +232,31 @@ fn sync_scan_iterates_every_key() {
         )
         .unwrap()
     {
+        pages += 1;
         for k in page.unwrap() {
             seen.insert(bytes(&k));
         }
     }
     assert_eq!(seen.len(), 10_000);
+    // From the third page on, each page is asked for as soon as the one before has
+    // brought its cursor: still one SCAN per page the server served (none after the
+    // last), all on the direct connection.
+    let after = client.stats();
+    let (scans, _) = support::commandstats(&mut control, "scan");
+    assert!(pages >= 9, "{pages} pages");
+    assert!(
+        scans - scans_before >= pages,
+        "{scans} {scans_before} {pages}"
+    );
+    assert_eq!(after.requests - before.requests, scans - scans_before);
+    assert_eq!(
+        after.direct_requests - before.direct_requests,
+        scans - scans_before
+    );
+    assert_eq!(
+        client.execute(&c(&["GET", "s:7"])).unwrap(),
+        Value::BulkString(b"x".to_vec())
+    );
 }
 
 #[test]

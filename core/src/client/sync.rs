@@ -31,7 +31,7 @@ use crate::policy::route::{self, Carrier, Work};
 use crate::policy::{self, Decision, Retry, Seat};
 use crate::runtime;
 use crate::settings::Config;
-use crate::wire::{self, Pipeline, ScanKind, ScanOptions};
+use crate::wire::{self, Pipeline, ScanCursor, ScanKind, ScanOptions};
 
 /// After a failed direct connect, wait this long before trying the direct path again.
 const DIRECT_RETRY_AFTER: Duration = Duration::from_millis(500);
@@ -250,47 +250,78 @@ impl SyncClient {
     /// reply; `None` when the direct connection is busy, closed or already has a page
     /// ahead, and the page is then asked for when it is needed.
     fn ask_ahead(&self, cmd: &Command) -> Option<Arc<Mailbox>> {
-        let config = &self.client.shared.config;
-        if !route::direct(config, Carrier::Caller, Work::ScanPage) {
-            return None;
-        }
         let mut slot = self.direct.try_lock().ok()?;
-        if slot.ahead.is_some() {
+        if slot.ahead.is_some() || !self.may_ask_ahead(&slot) {
             return None;
         }
         let direct = slot.conn.as_mut()?;
-        if direct.fork_generation != runtime::fork_generation() {
-            return None;
-        }
-        // Counted as a request now, when it is sent (its reply may never be wanted).
-        let stats = &self.client.shared.stats;
-        stats.request();
-        stats.direct();
         if direct.conn.send(cmd.cmd()).is_err() {
             slot.drop_conn();
             return None;
         }
+        Some(self.asked_ahead(&mut slot, cmd))
+    }
+
+    /// Whether a SCAN page may be asked for ahead on the direct connection now.
+    fn may_ask_ahead(&self, slot: &DirectSlot) -> bool {
+        route::direct(self.config(), Carrier::Caller, Work::ScanPage)
+            && slot
+                .conn
+                .as_ref()
+                .is_some_and(|d| d.fork_generation == runtime::fork_generation())
+    }
+
+    /// Records `cmd`, just written on the direct connection, as the page ahead; its reply
+    /// goes to the returned mailbox.
+    fn asked_ahead(&self, slot: &mut DirectSlot, cmd: &Command) -> Arc<Mailbox> {
+        // Counted as a request now, when it is sent (its reply may never be wanted).
+        let stats = &self.client.shared.stats;
+        stats.request();
+        stats.direct();
         let mailbox = Arc::new(Mailbox::default());
         slot.ahead = Some(Ahead {
-            timeout: policy::response_timeout(cmd, config),
+            timeout: policy::response_timeout(cmd, self.config()),
             mailbox: Arc::downgrade(&mailbox),
         });
-        Some(mailbox)
+        mailbox
     }
 
     /// The reply of page `cmd` asked for ahead, read now if nobody has yet; `None` when
     /// it has to be asked again (the connection broke first, or the reply is an error the
-    /// retry policy would retry).
-    fn take_ahead(&self, cmd: &Command, mailbox: &Arc<Mailbox>) -> Option<Result<Value>> {
+    /// retry policy would retry). Read now, the page after it is asked for as soon as
+    /// its cursor has arrived (returned second, with where its reply goes).
+    fn take_ahead(
+        &self,
+        cmd: &Command,
+        mailbox: &Arc<Mailbox>,
+        cursor: &ScanCursor,
+    ) -> (Option<Result<Value>>, Option<PageAhead>) {
         let mut slot = self.direct.lock().unwrap_or_else(|p| p.into_inner());
         let ours = slot
             .ahead
             .as_ref()
             .is_some_and(|a| std::ptr::eq(a.mailbox.as_ptr(), Arc::as_ptr(mailbox)));
+        let mut asked = None;
         if ours {
-            slot.settle_ahead();
+            let ask = self.may_ask_ahead(&slot);
+            let (_, sent) =
+                slot.settle_ahead_then(|first| ask.then(|| cursor.command_after(first))?);
+            if let Some(next) = sent {
+                let next_box = self.asked_ahead(&mut slot, &next);
+                asked = Some((next, next_box));
+            }
         }
         drop(slot);
+        let reply = self.read_mailbox(cmd, mailbox);
+        // A page asked after one that has to be asked again would skip it.
+        if !matches!(reply, Some(Ok(_))) {
+            asked = None;
+        }
+        (reply, asked)
+    }
+
+    /// What page `cmd`'s mailbox holds (see [`Self::take_ahead`]).
+    fn read_mailbox(&self, cmd: &Command, mailbox: &Arc<Mailbox>) -> Option<Result<Value>> {
         let reply = mailbox.lock().unwrap_or_else(|p| p.into_inner()).take()?;
         let reply = reply.and_then(wire::slot);
         if let Err(e) = &reply {
@@ -350,11 +381,10 @@ impl SyncClient {
 
     /// A lazy SCAN / SSCAN / HSCAN / ZSCAN iteration: an iterator of pages.
     pub fn scan(&self, kind: ScanKind, opts: ScanOptions) -> Result<SyncScan> {
-        Ok(SyncScan {
-            client: self.clone(),
-            pages: Pages::new(&self.client, kind, opts)?,
-            ahead: None,
-        })
+        Ok(SyncScan::new(
+            self.clone(),
+            Pages::new(&self.client, kind, opts)?,
+        ))
     }
 
     /// Counters and pool state.
@@ -396,20 +426,38 @@ pub(crate) fn block_on<T>(
     futures_executor::block_on(fut)
 }
 
+/// A SCAN page asked for ahead: its command, and where its reply arrives.
+type PageAhead = (Command, Arc<Mailbox>);
+
 /// A blocking SCAN-family iteration: yields pages until the cursor returns to 0.
 ///
-/// On a standalone server each page's reply is read, then the next page is asked for
-/// on the direct connection before this one is handed out, so the server works on it
-/// while the caller goes through this one. Stopping early leaves one page unread; the
-/// connection's next user reads and discards it.
+/// On a standalone server the next page is asked for on the direct connection before
+/// this one is handed out, so the server works on it while the caller goes through this
+/// one: as soon as this page's cursor has arrived when this page was itself asked ahead
+/// (before the rest of it is read), else once it has been read. Stopping early leaves
+/// one page unread; the connection's next user reads and discards it.
 pub struct SyncScan {
     client: SyncClient,
     pages: Pages,
     /// The next page's command and where its reply arrives, when it was asked ahead.
-    ahead: Option<(Command, Arc<Mailbox>)>,
+    ahead: Option<PageAhead>,
 }
 
 impl SyncScan {
+    /// The iteration `pages` on `client`, no page asked for yet.
+    pub(crate) fn new(client: SyncClient, pages: Pages) -> SyncScan {
+        SyncScan {
+            client,
+            pages,
+            ahead: None,
+        }
+    }
+
+    /// Where the iteration is.
+    pub(crate) fn pages(&self) -> &Pages {
+        &self.pages
+    }
+
     /// The next non-empty page, or `None` when done.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Value>>> {
         if self.pages.walks() {
@@ -420,15 +468,19 @@ impl SyncScan {
         let cursor = &mut self.pages.cursor;
         while !cursor.is_done() {
             let reply = match self.ahead.take() {
-                Some((cmd, mailbox)) => match self.client.take_ahead(&cmd, &mailbox) {
-                    Some(reply) => reply?,
-                    // The connection broke before the page was read: ask again.
-                    None => self.client.execute(&cmd)?,
-                },
+                Some((cmd, mailbox)) => {
+                    let (reply, asked) = self.client.take_ahead(&cmd, &mailbox, cursor);
+                    self.ahead = asked;
+                    match reply {
+                        Some(reply) => reply?,
+                        // The connection broke before the page was read: ask again.
+                        None => self.client.execute(&cmd)?,
+                    }
+                }
                 None => self.client.execute(&cursor.next_command()?)?,
             };
             let items = cursor.accept(reply)?;
-            if !cursor.is_done() {
+            if !cursor.is_done() && self.ahead.is_none() {
                 let cmd = cursor.next_command()?;
                 self.ahead = self.client.ask_ahead(&cmd).map(|m| (cmd, m));
             }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use redis::{ConnectionLike, Value};
 
 use super::Spin;
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Addr, Config, Protocol};
 use crate::wire::{self, resp::Reader};
@@ -199,7 +200,7 @@ impl DirectConn {
         self.wire.read_replies(count)
     }
 
-    /// Writes one command without reading its reply; [`Self::recv`] reads it later.
+    /// Writes one command without reading its reply; [`Self::recv_then`] reads it later.
     /// Used to ask for the next SCAN page while the caller works on this one.
     pub(crate) fn send(&mut self, cmd: &redis::Cmd) -> Result<()> {
         match &mut self.wire {
@@ -211,19 +212,46 @@ impl DirectConn {
         }
     }
 
-    /// Reads the reply of a command written by [`Self::send`], skipping push messages;
-    /// a server error stays a value.
-    pub(crate) fn recv(&mut self) -> Result<Value> {
+    /// Reads the reply of a command written by [`Self::send`], skipping push messages (a
+    /// server error stays a value). When the reply is an array, `next` is called with its
+    /// first item as soon as that has arrived: the command it returns is written at once,
+    /// and returned with the reply. A SCAN page (`[cursor, items]`) so asks for the page after
+    /// it before its own items are read and parsed, which keeps the server busy meanwhile.
+    pub(crate) fn recv_then(
+        &mut self,
+        next: impl FnOnce(&Value) -> Option<Command>,
+    ) -> Result<(Value, Option<Command>)> {
         self.spin_for_reply();
-        loop {
+        let mut next = Some(next);
+        let mut sent = None;
+        let reply = loop {
             let v = match &mut self.wire {
                 Wire::Redis(c) => c.recv_response()?,
-                Wire::Own { stream, reader, .. } => reader.read(stream)?,
+                Wire::Own {
+                    stream,
+                    reader,
+                    out,
+                } => reader.read_then(stream, |stream, first| {
+                    if let Some(cmd) = next.take().and_then(|next| next(first)) {
+                        pack(out, std::iter::once(cmd.cmd()));
+                        stream.write_all(out).map_err(io_error)?;
+                        sent = Some(cmd);
+                    }
+                    Ok(())
+                })?,
             };
             if !matches!(v, Value::Push { .. }) {
-                return Ok(v);
+                break v;
+            }
+        };
+        // TLS: redis-rs reads the reply whole, so the next command goes out after it.
+        if let (Some(next), Value::Array(items)) = (next, &reply) {
+            if let Some(cmd) = items.first().and_then(next) {
+                self.send(cmd.cmd())?;
+                sent = Some(cmd);
             }
         }
+        Ok((reply, sent))
     }
 
     /// Whether the next request's reply may be spun for ([`Self::spin_for_reply`]): only

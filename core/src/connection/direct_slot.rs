@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use redis::Value;
 
 use super::DirectConn;
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A client's direct connection and what it is doing; one per [`crate::Client`], shared
@@ -43,20 +44,34 @@ impl DirectSlot {
     /// Reads the page asked for ahead (if any) into its mailbox, so the socket's next
     /// reply is the caller's. False when the connection broke doing so.
     pub(crate) fn settle_ahead(&mut self) -> bool {
+        self.settle_ahead_then(|_| None).0
+    }
+
+    /// [`Self::settle_ahead`], with `next` called on the page's cursor as soon as it has
+    /// arrived ([`DirectConn::recv_then`]): the command it returns is written then, and
+    /// returned (the caller records it as the page now ahead).
+    pub(crate) fn settle_ahead_then(
+        &mut self,
+        next: impl FnOnce(&Value) -> Option<Command>,
+    ) -> (bool, Option<Command>) {
         let Some(ahead) = self.ahead.take() else {
-            return true;
+            return (true, None);
         };
         let Some(direct) = self.conn.as_mut() else {
-            return true;
+            return (true, None);
         };
-        let reply = direct
+        let read = direct
             .conn
             .set_read_timeout(ahead.timeout)
-            .and_then(|()| direct.conn.recv())
+            .and_then(|()| direct.conn.recv_then(next))
             .map_err(|e| match (e.kind(), ahead.timeout) {
                 (ErrorKind::Timeout, Some(t)) => Error::timeout("SCAN page", t),
                 _ => e,
             });
+        let (reply, sent) = match read {
+            Ok((reply, sent)) => (Ok(reply), sent),
+            Err(e) => (Err(e), None),
+        };
         let broken = reply.is_err();
         if let Some(mailbox) = ahead.mailbox.upgrade() {
             *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply);
@@ -64,7 +79,7 @@ impl DirectSlot {
         if broken {
             self.drop_conn();
         }
-        !broken
+        (!broken, sent)
     }
 }
 

@@ -69,17 +69,34 @@ impl Reader {
     /// An I/O error or a malformed reply leaves the reader in an undefined state: the
     /// connection must be dropped (the sync engine does).
     pub(crate) fn read<R: Read>(&mut self, src: &mut R) -> Result<Value> {
-        self.poll(src, true)
+        self.read_then(src, |_, _| Ok(()))
+    }
+
+    /// [`Self::read`], calling `first(src, item)` as soon as the first item of a reply
+    /// that is an array has arrived, before the rest of the reply is read and parsed.
+    /// A SCAN page's first item is the cursor of the next page, so the next page can be
+    /// asked for while this one is still arriving. An error from `first` is the read's.
+    pub(crate) fn read_then<R: Read>(
+        &mut self,
+        src: &mut R,
+        first: impl FnMut(&mut R, &Value) -> Result<()>,
+    ) -> Result<Value> {
+        self.poll(src, true, first)
             .map(|v| v.expect("a blocking read returns a value or an error"))
     }
 
     /// Like [`Self::read`] on a non-blocking source: `None` when the reply is not all
     /// there yet. What has arrived is kept, and the next call carries on from it.
     pub(crate) fn try_read<R: Read>(&mut self, src: &mut R) -> Result<Option<Value>> {
-        self.poll(src, false)
+        self.poll(src, false, |_, _| Ok(()))
     }
 
-    fn poll<R: Read>(&mut self, src: &mut R, block: bool) -> Result<Option<Value>> {
+    fn poll<R: Read>(
+        &mut self,
+        src: &mut R,
+        block: bool,
+        mut first: impl FnMut(&mut R, &Value) -> Result<()>,
+    ) -> Result<Option<Value>> {
         loop {
             match self.step()? {
                 Step::Need(n) => {
@@ -94,6 +111,7 @@ impl Reader {
                     self.stack.push(open);
                 }
                 Step::Value(mut v) => loop {
+                    let outermost = self.stack.len() == 1;
                     let Some(top) = self.stack.last_mut() else {
                         if self.pos == self.end {
                             self.pos = 0;
@@ -102,6 +120,9 @@ impl Reader {
                         return Ok(Some(v));
                     };
                     top.items.push(v);
+                    if outermost && top.items.len() == 1 && matches!(top.shape, Shape::Array) {
+                        first(src, &top.items[0])?;
+                    }
                     if top.items.len() < top.want {
                         break;
                     }
@@ -457,6 +478,61 @@ mod tests {
         wire.extend_from_slice(&big);
         wire.extend_from_slice(b"\r\n");
         same_as_redis_rs(&wire, 2);
+    }
+
+    #[test]
+    fn the_first_item_of_an_array_is_seen_before_the_rest_is_read() {
+        // A push, a plain value and a nested array first: the callback is for the
+        // outermost array of a reply only, once, with its first item.
+        let mut wire = b">2\r\n$4\r\nnote\r\n$1\r\nx\r\n:5\r\n*1\r\n*1\r\n:1\r\n".to_vec();
+        wire.extend_from_slice(b"*2\r\n$3\r\n170\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+        let mut src = Trickle {
+            data: &wire,
+            step: 4,
+        };
+        let mut reader = Reader::default();
+        let mut seen = Vec::new();
+        let read = |reader: &mut Reader, src: &mut Trickle, seen: &mut Vec<_>| {
+            reader
+                .read_then(src, |src, first| {
+                    seen.push((first.clone(), src.data.len()));
+                    Ok(())
+                })
+                .unwrap()
+        };
+        assert!(matches!(
+            read(&mut reader, &mut src, &mut seen),
+            Value::Push { .. }
+        ));
+        assert_eq!(read(&mut reader, &mut src, &mut seen), Value::Int(5));
+        let nested = read(&mut reader, &mut src, &mut seen);
+        assert_eq!(
+            nested,
+            Value::Array(vec![Value::Array(vec![Value::Int(1)])])
+        );
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].0, Value::Array(vec![Value::Int(1)]));
+        seen.clear();
+        let page = read(&mut reader, &mut src, &mut seen);
+        assert_eq!(page.as_sequence().map(<[Value]>::len), Some(2));
+        // Seen when the cursor had arrived, with the page's items still unread.
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].0, Value::BulkString(b"170".to_vec()));
+        assert!(
+            seen[0].1 >= 20,
+            "read too far first: {} bytes left",
+            seen[0].1
+        );
+
+        // An error from the callback is the read's.
+        let mut src = Trickle {
+            data: &wire[wire.len() - 38..],
+            step: 64,
+        };
+        let e = Reader::default()
+            .read_then(&mut src, |_, _| Err(protocol("stop")))
+            .unwrap_err();
+        assert!(e.message().contains("stop"), "{e}");
     }
 
     #[test]

@@ -109,6 +109,20 @@ impl ScanCursor {
 
     /// The command that fetches the next page.
     pub fn next_command(&self) -> Result<Command> {
+        self.command_at(&self.cursor)
+    }
+
+    /// The command for the page after the one whose reply begins with `first` (its
+    /// cursor), before that reply is read to its end ([`crate::SyncScan`] asks for it
+    /// then); `None` when `first` ends the iteration or is not a cursor.
+    pub(crate) fn command_after(&self, first: &Value) -> Option<Command> {
+        match cursor_of(first)? {
+            c if c == b"0" => None,
+            c => self.command_at(&c).ok(),
+        }
+    }
+
+    fn command_at(&self, cursor: &[u8]) -> Result<Command> {
         let mut argv: Vec<&[u8]> = Vec::with_capacity(9);
         let count;
         match &self.kind {
@@ -117,7 +131,7 @@ impl ScanCursor {
             ScanKind::Hash(k) => argv.extend([&b"HSCAN"[..], k]),
             ScanKind::SortedSet(k) => argv.extend([&b"ZSCAN"[..], k]),
         }
-        argv.push(&self.cursor);
+        argv.push(cursor);
         if let Some(p) = &self.opts.pattern {
             argv.extend([&b"MATCH"[..], p]);
         }
@@ -147,12 +161,7 @@ impl ScanCursor {
         }
         let items = parts.pop().expect("two parts");
         let cursor = parts.pop().expect("two parts");
-        self.cursor = match cursor {
-            Value::BulkString(b) => b,
-            Value::SimpleString(s) => s.into_bytes(),
-            Value::Int(i) => i.to_string().into_bytes(),
-            _ => return Err(bad("cursor is not a string")),
-        };
+        self.cursor = cursor_of(&cursor).ok_or_else(|| bad("cursor is not a string"))?;
         self.done = self.cursor == b"0";
         let items = match items {
             Value::Array(v) | Value::Set(v) => v,
@@ -170,6 +179,16 @@ impl ScanCursor {
             }
             _ => items,
         })
+    }
+}
+
+/// A page reply's cursor as the next command sends it.
+fn cursor_of(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        _ => None,
     }
 }
 
@@ -197,5 +216,29 @@ mod tests {
         assert!(e.message().contains("needs the key"), "{e}");
         let e = ScanKind::parse("list", None).unwrap_err();
         assert!(e.message().contains("unknown scan kind \"list\""), "{e}");
+    }
+
+    #[test]
+    fn the_next_page_from_a_cursor_alone_is_the_page_accept_leads_to() {
+        let opts = ScanOptions {
+            pattern: Some(b"user:*".to_vec()),
+            count: Some(100),
+            key_type: None,
+        };
+        let mut cursor = ScanCursor::new(ScanKind::Hash(b"h".to_vec()), opts).unwrap();
+        let argv = |c: &Command| c.args().map(<[u8]>::to_vec).collect::<Vec<_>>();
+        for first in [
+            Value::BulkString(b"96".to_vec()),
+            Value::SimpleString("7".into()),
+            Value::Int(12),
+        ] {
+            let early = cursor.command_after(&first).expect("a cursor that goes on");
+            let page = Value::Array(vec![first, Value::Array(vec![])]);
+            cursor.accept(page).unwrap();
+            assert_eq!(argv(&early), argv(&cursor.next_command().unwrap()));
+        }
+        for done in [Value::BulkString(b"0".to_vec()), Value::Int(0), Value::Nil] {
+            assert!(cursor.command_after(&done).is_none(), "{done:?}");
+        }
     }
 }
