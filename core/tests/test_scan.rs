@@ -33,6 +33,17 @@ async fn fill(client: &Client) {
     }
 }
 
+/// An async SSCAN of `scan:set` (see [`fill`]), `count` members a page.
+fn set_scan(client: &Client, count: usize) -> redbridge::ScanStream {
+    let opts = ScanOptions {
+        count: Some(count),
+        ..Default::default()
+    };
+    client
+        .scan(ScanKind::Set(b"scan:set".to_vec()), opts)
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_iterations_return_every_item() {
     let srv = TestServer::start_owned(&[]);
@@ -124,15 +135,7 @@ async fn pages_are_read_at_most_one_ahead() {
     fill(&client).await;
     let before = client.stats().requests;
     let before_direct = client.stats().direct_requests;
-    let mut stream = client
-        .scan(
-            ScanKind::Set(b"scan:set".to_vec()),
-            ScanOptions {
-                count: Some(100),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let mut stream = set_scan(&client, 100);
     let first = stream.next_batch().await.unwrap().unwrap();
     assert!(!first.is_empty() && first.len() < 10_000);
     // Give a page asked for ahead time to arrive, and any further one time to be asked.
@@ -167,15 +170,7 @@ async fn a_cancelled_page_is_asked_for_again() {
     let srv = TestServer::start_owned(&[]);
     let client = Client::connect(srv.config()).await.unwrap();
     fill(&client).await;
-    let mut stream = client
-        .scan(
-            ScanKind::Set(b"scan:set".to_vec()),
-            ScanOptions {
-                count: Some(500),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let mut stream = set_scan(&client, 500);
     let mut seen = HashSet::new();
     let mut pages = 0;
     let mut cancelled = 0;
