@@ -479,7 +479,15 @@ impl SyncScan {
                 }
                 None => self.client.execute(&cursor.next_command()?)?,
             };
-            let items = cursor.accept(reply)?;
+            let items = match cursor.accept(reply) {
+                Ok(items) => items,
+                Err(e) => {
+                    // The cursor stays where it was: a page asked for after this one
+                    // would skip it on the next call, so it is left unread.
+                    self.ahead = None;
+                    return Err(e);
+                }
+            };
             if !cursor.is_done() && self.ahead.is_none() {
                 let cmd = cursor.next_command()?;
                 self.ahead = self.client.ask_ahead(&cmd).map(|m| (cmd, m));
