@@ -487,10 +487,10 @@ impl ClusterEngine {
     }
 
     /// Whether the primary `opened_with[i]` of `shared` was replaced by a failover while
-    /// frozen: another primary's `CLUSTER NODES` flags it `fail` with no slots, and it
-    /// does not answer a PING within [`PING_WAIT`]. `shared` is then marked stalled, the
-    /// spares for blocking commands are dropped, and the next connection starts from the
-    /// live primaries.
+    /// frozen: the `CLUSTER NODES` of every other primary that answers flags it `fail`
+    /// with no slots, and it does not answer a PING within [`PING_WAIT`]. `shared` is then
+    /// marked stalled, the spares for blocking commands are dropped, and the next
+    /// connection starts from the live primaries.
     ///
     /// A primary that refuses connections (dead) is left to redis-rs, which re-reads its
     /// map and retries; one that answers sends MOVED. Only a frozen one (SIGSTOP, a hung
@@ -531,7 +531,7 @@ impl ClusterEngine {
         Verdict::Fine
     }
 
-    /// One look (see [`ClusterEngine::failed_over`]) at `was` through another primary
+    /// One look (see [`ClusterEngine::failed_over`]) at `was` through the other primaries
     /// `shared` opened with. When it was replaced while frozen, the client's seeds become
     /// the live primaries.
     async fn look(&self, shared: &Shared, was: &Primary) -> Looked {
@@ -548,23 +548,24 @@ impl ClusterEngine {
         }
         seen.silent = true;
         // The cluster's word, only now: a primary that answers, or refuses, needs none.
-        let mut nodes = None;
+        // Every other primary that answers must say so: a new cluster connection reads its
+        // map from whichever seed redis-rs reaches first, and a primary that has not yet
+        // heard of the promotion still names the frozen node, whose connect then waits out
+        // the whole connect timeout (2 s by default) before the connection opens.
         let ask = redis::cmd("CLUSTER").arg("NODES").clone();
-        for other in shared.opened_with.iter().filter(|p| !std::ptr::eq(*p, was)) {
-            let reply = self.ask_probe(&other.host, other.port, &ask, ASK_WAIT);
-            if let Ok(Ok(text)) = reply.await.map(nodes_text) {
-                nodes = Some(text);
-                break;
-            }
-        }
+        let others = shared.opened_with.iter().filter(|p| !std::ptr::eq(*p, was));
+        let views: Vec<Membership> =
+            join_all(others.map(|p| self.ask_probe(&p.host, p.port, &ask, ASK_WAIT)))
+                .await
+                .into_iter()
+                .filter_map(|reply| nodes_text(reply.ok()?).ok())
+                .map(|text| Membership::parse(&text))
+                .collect();
         seen.at = Instant::now();
-        let Some(text) = nodes else {
+        let agreed = !views.is_empty() && views.iter().all(|m| m.replaced.contains(&addr));
+        let Some(live) = views.into_iter().next().filter(|_| agreed) else {
             return seen;
         };
-        let live = Membership::parse(&text);
-        if !live.replaced.contains(&addr) {
-            return seen;
-        }
         log::warn!(
             target: "redbridge::cluster",
             "the primary {}:{} does not answer and a failover gave its slots to another; \
