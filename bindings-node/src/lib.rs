@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::ffi::c_char;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
@@ -330,6 +330,10 @@ pub(crate) struct KeepAlive {
     in_flight: AtomicUsize,
     /// Set once at construction; alive as long as the batcher whose wake-up owns it.
     tsfn: sys::napi_threadsafe_function,
+    /// The JS thread's own connection's libuv side while it is open (null before and
+    /// after): a drain brings it in step, since a wake-up also comes when requests that
+    /// waited for that connection can be written. Set and read on the JS thread only.
+    pub(crate) loop_io: AtomicPtr<loop_io::LoopIo>,
 }
 
 // SAFETY: the raw threadsafe-function handle is only used on the JS thread (submit and the
@@ -359,6 +363,12 @@ impl ToNapiValue for Drained {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let done = val.batcher.drain();
         val.keep_alive.add(env, -(done.len() as isize));
+        let io = val.keep_alive.loop_io.load(Ordering::Relaxed);
+        if !io.is_null() {
+            // SAFETY: on the JS thread, where the LoopIo lives and clears this pointer
+            // before it goes.
+            (*io).sync();
+        }
         completions_js(env, done)
     }
 }
@@ -511,6 +521,7 @@ impl NativeClient {
                 let keep_alive = Arc::new(KeepAlive {
                     in_flight: AtomicUsize::new(0),
                     tsfn: tsfn.raw(),
+                    loop_io: AtomicPtr::new(ptr::null_mut()),
                 });
                 let ka = Arc::clone(&keep_alive);
                 let batcher = Batcher::with_loop_io(client.clone(), move |b: &Batcher| {
@@ -649,7 +660,16 @@ impl NativeClient {
     pub async fn connect(&self) -> Reply {
         let client = self.client.clone();
         let wait = client.config().connect_timeout() * 2;
-        match redbridge::runtime::run(async move { client.wait_connected(wait).await }).await {
+        // With the batched crossing: its JS-thread connection (the client's one
+        // connection for what it carries), else the runtime's.
+        let batcher = self.crossing.as_ref().map(|c| c.batcher.clone());
+        let connected = async move {
+            match batcher {
+                Some(b) => b.connect(wait).await,
+                None => client.wait_connected(wait).await,
+            }
+        };
+        match redbridge::runtime::run(connected).await {
             Ok(()) => Reply::Value(Value::Nil, false),
             Err(e) => Reply::Failure(e),
         }

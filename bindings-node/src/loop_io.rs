@@ -12,6 +12,7 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::ptr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -177,6 +178,9 @@ impl LoopIo {
         uv_idle_init(lp, spin);
         uv_unref(spin);
         io.spin = spin;
+        io.keep_alive
+            .loop_io
+            .store(&*io as *const LoopIo as *mut LoopIo, Ordering::Relaxed);
         Ok(io)
     }
 
@@ -314,6 +318,9 @@ impl LoopIo {
         if self.closed.replace(true) {
             return;
         }
+        self.keep_alive
+            .loop_io
+            .store(ptr::null_mut(), Ordering::Relaxed);
         // SAFETY: on the JS thread, with handles this struct owns.
         unsafe {
             let done = self.batcher.close_loop_io();

@@ -239,8 +239,8 @@ test("a lone request is carried by the JS thread's own connection; order and err
   const { url } = sharedServer(t);
   const c = await createClient({ url }).connect();
   await c.set('ld:k', '0');
-  // The JS thread's connection opens in the background; requests take the runtime
-  // until it is up.
+  // connect() opened the JS thread's connection: the first GET goes on it (the loop
+  // below allows for a slow open).
   let direct = 0;
   for (let i = 0; i < 200 && direct === 0; i++) {
     const before = c.stats().direct_requests;
@@ -272,6 +272,19 @@ test("a lone request is carried by the JS thread's own connection; order and err
   await ctl.close();
   await c.close();
   await assert.rejects(c.get('ld:k'), redbridge.ConnectionError);
+});
+
+test('a client holds one connection, as node-redis does: connect() opens the JS thread\'s own', async (t) => {
+  const { url } = sharedServer(t);
+  const c = await createClient({ url, name: 'one-conn' }).connect();
+  assert.strictEqual(await c.set('oc:k', '1'), 'OK');
+  const got = await Promise.all(Array.from({ length: 10 }, () => c.incr('oc:k')));
+  assert.deepStrictEqual(got, Array.from({ length: 10 }, (_, i) => i + 2));
+  assert.strictEqual(c.stats().direct_requests, 11, 'every request on that connection');
+  const ctl = await createClient({ url }).connect();
+  const list = await ctl.sendCommand(['CLIENT', 'LIST']);
+  assert.strictEqual(list.split('\n').filter((l) => l.includes(' name=one-conn ')).length, 1, list);
+  await Promise.all([ctl.close(), c.close()]);
 });
 
 test("a turn's requests go on the JS thread's connection together, in order; what cannot waits its turn", async (t) => {
@@ -308,8 +321,10 @@ test("a turn's requests go on the JS thread's connection together, in order; wha
   replies.splice(n / 2, 1);
   replies.forEach((v, i) => assert.strictEqual(v, i + 1));
   assert.deepStrictEqual(await popped, { key: 'lb:q', element: `at ${n / 2}` });
-  // A stalled server: everything in flight on the loop's connection fails (the oldest
-  // with TimeoutError), the connection is replaced, and later requests get their own replies.
+  // A stalled server: the oldest request in flight on the loop's connection fails with
+  // TimeoutError and the connection is dropped; those behind it are retried (GET is
+  // safe) on a new connection, which opens once the server answers again; later
+  // requests get their own replies.
   const quick = await createClient({ url, responseTimeout: 200 }).connect();
   await loopUp(quick);
   const ctl = await createClient({ url }).connect();
@@ -318,8 +333,9 @@ test("a turn's requests go on the JS thread's connection together, in order; wha
   before = quick.stats().direct_requests;
   const stalled = await Promise.allSettled(Array.from({ length: 10 }, () => quick.get('lb:0')));
   assert.strictEqual(quick.stats().direct_requests - before, 10, 'all sent on the loop');
-  assert.ok(stalled.every((r) => r.status === 'rejected'), 'none answered by the stalled server in time');
   assert.ok(stalled[0].reason instanceof redbridge.TimeoutError, String(stalled[0].reason));
+  assert.deepStrictEqual(stalled.slice(1).map((r) => r.value), Array(9).fill('0'), 'retried, each got its reply');
+  assert.strictEqual(quick.stats().retries, 9);
   await sleeping;
   for (let i = 0; i < 20; i++) assert.strictEqual(await quick.get(`lb:${i}`), String(i));
   assert.deepStrictEqual(await Promise.all([quick.get('lb:1'), quick.get('lb:2')]), ['1', '2']);

@@ -150,8 +150,10 @@ test('OpenTelemetry metrics', async (t) => {
     assert.strictEqual(gets.length, 1, JSON.stringify(gets));
     assert.strictEqual(gets[0].value.count, 1, 'one operation, however many attempts');
     assert.strictEqual(gets[0].attributes['error.type'], undefined, 'it succeeded in the end');
-    assert.strictEqual(c.stats().retries, 1);
-    // The connection died under the GET and was opened again.
+    // Written before the JS thread saw its connection close, the GET failed there and
+    // was retried; after, it waited for the new connection.
+    assert.ok(c.stats().retries <= 1, String(c.stats().retries));
+    // The connection died and was opened again.
     const closed = only(points, 'redis.client.connection.closed', { 'redis.client.connection.close.reason': 'error' });
     assert.ok(closed.reduce((n, p) => n + p.value, 0) >= 1, JSON.stringify(points['redis.client.connection.closed']));
     assert.strictEqual(closed[0].attributes['error.type'], 'ConnectionError');
@@ -165,7 +167,7 @@ test('OpenTelemetry metrics', async (t) => {
   // The JS thread's own connection (core/src/client/batch.rs) hands a request it must
   // retry to the runtime as a new one, so the retry count is lost, and it reports no
   // connection events of its own (its close after a timeout among them).
-  /** Waits until requests go on the JS thread's own connection (it opens in the background after the first request). */
+  /** Waits until requests go on the JS thread's own connection (connect() opens it; a slow open is allowed for). */
   const ownConnectionOpen = async (c) => {
     for (let i = 0; i < 100 && c.stats().direct_requests === 0; i++) {
       await c.ping();

@@ -126,3 +126,23 @@ def test_async_pipeline_matches_redis_py(url: str) -> None:
             await ours.aclose()
 
     asyncio.run(main())
+
+
+def test_an_asyncio_client_holds_one_connection(url: str) -> None:
+    """The first requests wait for the event loop's own connection while it opens, so
+    the core's runtime opens none beside it: CLIENT LIST shows one connection per client,
+    as redis-py's asyncio client has one per request in flight."""
+    import redis
+
+    async def main() -> None:
+        r = redbridge.asyncio.Redis.from_url(url, client_name="aio-one")
+        assert await r.set("aio:one", "1") is True
+        assert await asyncio.gather(*(r.incr("aio:one") for _ in range(10))) == list(range(2, 12))
+        assert r.stats()["direct_requests"] == 11, r.stats()
+        control = redis.Redis.from_url(url)
+        named = [c for c in control.client_list() if c["name"] == "aio-one"]
+        control.close()
+        assert len(named) == 1, named
+        await r.aclose()
+
+    asyncio.run(main())

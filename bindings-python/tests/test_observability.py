@@ -210,7 +210,7 @@ def _asyncio_timeout(srv: Dict[str, Any]) -> Dict[str, List[Point]]:
             host="127.0.0.1", port=srv["port"], password="hunter2-secret", socket_timeout=0.1
         )
         await r.ping()
-        # The loop's own connection opens in the background after the first request:
+        # The loop's own connection opens with the first request, which waits for it:
         # the DEBUG SLEEP must go on it (at most 5 s of PINGs until one did).
         deadline = time.monotonic() + 5
         while r.stats()["direct_requests"] == 0:

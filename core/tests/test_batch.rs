@@ -191,6 +191,31 @@ fn thousands_submitted_at_once_run_in_order() {
     }
 }
 
+/// A burst submitted before the client's connection is up runs in submission order:
+/// its requests are not queued while they wait for the connection (woken together, they
+/// would be queued in any order), but once it is there.
+#[test]
+fn a_burst_before_the_connection_opens_runs_in_order() {
+    let srv = TestServer::start();
+    let (b, rx, _) = batcher(&srv);
+    let mut ctl = srv.control();
+    redis::cmd("DEL").arg("ord:first").exec(&mut ctl).unwrap();
+    for tag in 1..=3000u64 {
+        b.submit(tag, c(&["INCR", "ord:first"]));
+    }
+    let mut got = collect(&b, &rx, 3000);
+    while got.len() < 3000 {
+        rx.recv_timeout(Duration::from_secs(5)).expect("a wake-up");
+        got.extend(b.drain());
+    }
+    for (tag, r) in got {
+        match r {
+            Ok(Done::Reply(Value::Int(n))) => assert_eq!(n as u64, tag, "INCR #{tag} ran as #{n}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 /// Drives a batcher the way an event loop does: polls its own connection's socket,
 /// reads it when readable, drains runtime completions, fires a request's timeout.
 fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completion> {
@@ -234,8 +259,8 @@ fn drive(b: &Batcher, want: usize, timeout_at: Option<Duration>) -> Vec<Completi
     got
 }
 
-/// PINGs (tagged `tag`) until the loop's own connection is open (the first requests
-/// take the runtime while it opens in the background); at most 5 s.
+/// PINGs (tagged `tag`) until the loop's own connection is open (it opens in the
+/// background, on the first request); at most 5 s.
 fn until_the_loops_connection_opens(b: &Batcher, tag: u64) {
     let start = std::time::Instant::now();
     while b.loop_watch().fd.is_none() {
@@ -273,7 +298,7 @@ fn the_loop_carries_lone_requests_itself() {
         .unwrap()
     };
     let b = Batcher::with_loop_io(client.clone(), |_: &Batcher| {});
-    // The first request takes the runtime while the loop's connection opens.
+    // The first request waits for the loop's connection to open.
     b.submit(1, c(&["SET", "lo:k", "v"]));
     assert_eq!(reply(&drive(&b, 1, None), 1), Value::Okay);
     until_the_loops_connection_opens(&b, 2);
@@ -354,6 +379,86 @@ fn the_loop_carries_lone_requests_itself() {
         reply(&drive(&b, 1, None), 41),
         Value::BulkString(b"v".to_vec())
     );
+}
+
+/// A client's first requests wait for the loop's own connection while it opens, and go
+/// on it in their order once the loop is woken, ahead of later ones. No other connection
+/// carries them: the server lists one connection of the client.
+#[test]
+fn the_first_requests_wait_for_the_loops_connection() {
+    let srv = TestServer::start_owned(&[]);
+    let mut ctl = srv.control();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        Client::new(srv.builder().client_name("lo-first").build().unwrap()).unwrap()
+    };
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let b = Batcher::with_loop_io(client.clone(), move |_: &Batcher| {
+        let _ = tx.lock().unwrap().send(());
+    });
+    b.submit(1, c(&["SET", "lo:f", "v"]));
+    b.submit(2, c(&["GET", "lo:f"]));
+    assert!(b.flush_loop().is_empty());
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("a wake-up once the loop's connection is open");
+    assert!(b.drain().is_empty(), "nothing completed on the runtime");
+    let w = b.loop_watch();
+    assert!(
+        w.candidates && w.in_flight.is_none(),
+        "they go on at turn end: {w:?}"
+    );
+    b.submit(3, c(&["INCR", "lo:n"]));
+    let done = drive(&b, 3, None);
+    assert_eq!(
+        done.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(reply(&done, 1), Value::Okay);
+    assert_eq!(reply(&done, 2), Value::BulkString(b"v".to_vec()));
+    assert_eq!(reply(&done, 3), Value::Int(1));
+    assert_eq!(client.stats().direct_requests, 3, "all three went direct");
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut ctl).unwrap();
+    let named = list
+        .lines()
+        .filter(|l| l.contains("name=lo-first "))
+        .count();
+    assert_eq!(
+        named, 1,
+        "one connection for the loop's requests, none for the runtime: {list}"
+    );
+}
+
+/// A client whose loop's connection cannot open (nothing listens): its first request
+/// waited for that open, then takes the runtime, which reports the refused connection.
+#[test]
+fn a_first_request_whose_loop_connection_fails_takes_the_runtime() {
+    // A port nobody listens on (bound then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = {
+        let _rt = redbridge::runtime::runtime().enter();
+        let config = redbridge::Config::builder().port(port).build().unwrap();
+        Client::new(config).unwrap()
+    };
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let b = Batcher::with_loop_io(client, move |_: &Batcher| {
+        let _ = tx.lock().unwrap().send(());
+    });
+    b.submit(1, c(&["GET", "lo:f"]));
+    assert!(b.flush_loop().is_empty());
+    let done = collect(&b, &rx, 1);
+    match &done[..] {
+        [(1, Err(e))] => {
+            assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+            assert!(e.to_string().contains(&port.to_string()), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// With the client-side cache on, a read it holds is answered by `submit` itself, on the
@@ -493,8 +598,7 @@ fn scripts_take_the_runtime_beside_the_loops_connection() {
     assert_eq!(calls(&mut ctl, "eval_ro"), (1, 0));
 }
 
-/// A batcher whose loop's own connection is open (the first requests take the runtime
-/// while it opens).
+/// A batcher whose loop's own connection is open.
 fn loop_batcher(srv: &TestServer, spin_wait: Duration) -> Batcher {
     let client = {
         let _rt = redbridge::runtime::runtime().enter();

@@ -207,6 +207,7 @@ impl Batcher {
         }
         if io.in_flight.is_empty()
             && io.candidates.is_empty()
+            && io.awaiting.is_empty()
             && self.inner.pending.load(Ordering::Acquire) > 0
         {
             drop(io);
@@ -218,9 +219,12 @@ impl Batcher {
     /// On the loop, once per turn while [`LoopWatch::candidates`] says so (Node: libuv's
     /// check and idle phases): the turn's requests are written on the loop's own
     /// connection with one write, in order. From the first one that cannot go there
-    /// (no connection yet, a script, a blocking command, too large…) on, the rest take
-    /// the runtime, at once when nothing is in flight here, else after it. Returns what
-    /// failed at once (a write error that the retry policy does not resend).
+    /// (a script, a blocking command, too large…) on, the rest take the runtime, at once
+    /// when nothing is in flight here, else after it. While the connection opens, a
+    /// request that could go there waits for it with those behind it (the loop is woken
+    /// to write them once it is open), so the runtime opens no connection of its own for
+    /// a client's first requests. Returns what failed at once (a write error that the
+    /// retry policy does not resend).
     #[must_use = "requests that failed at once complete here"]
     pub fn flush_loop(&self) -> Vec<Completion> {
         let Some(own) = &self.inner.own else {
@@ -248,6 +252,9 @@ impl Batcher {
         }
         if !left.is_empty() {
             io.ensure_open(&self.inner);
+            if io.waits_for_open(self.inner.client.config(), &left[0].1) {
+                io.awaiting.append(&mut left);
+            }
         }
         if io.in_flight.is_empty() {
             resend.append(&mut io.held);
@@ -260,6 +267,61 @@ impl Batcher {
             self.push(tag, job);
         }
         done
+    }
+
+    /// Connects the client for a binding whose clients connect explicitly (node-redis's
+    /// `connect()`): the loop's own connection when the batcher has one (so a client holds
+    /// that one connection, and the runtime opens its own only for what cannot go there),
+    /// else the runtime's ([`Client::wait_connected`]). Waits at most `wait`; the error
+    /// says why it could not connect.
+    pub async fn connect(&self, wait: Duration) -> Result<()> {
+        let Some(own) = &self.inner.own else {
+            return self.inner.client.wait_connected(wait).await;
+        };
+        let started = Instant::now();
+        let late = || {
+            Error::new(
+                crate::error::ErrorKind::Connection,
+                format!(
+                    "not connected to {}: no connection within {} ms; is the server running \
+                     and reachable?",
+                    self.inner.client.config().target_or_addr(),
+                    wait.as_millis()
+                ),
+            )
+        };
+        loop {
+            // Some(open begun here), None (one under way); the client's error if closed.
+            let task = {
+                let mut io = lock(own);
+                if io.conn.is_some() || io.opened.is_some() {
+                    return Ok(());
+                }
+                match io.opening {
+                    true => Ok(None),
+                    false => io.start_open(&self.inner).map(Some).ok_or(()),
+                }
+            };
+            let left = wait.saturating_sub(started.elapsed());
+            match task {
+                Err(()) => return self.inner.client.wait_connected(wait).await,
+                Ok(Some(task)) => {
+                    return match tokio::time::timeout(left, task).await {
+                        Ok(Ok(outcome)) => outcome.map_err(|e| {
+                            crate::connection::connect_error(e, self.inner.client.config())
+                        }),
+                        Ok(Err(_)) => Err(Error::new(
+                            crate::error::ErrorKind::Connection,
+                            "the connection attempt stopped (the runtime is shutting down)",
+                        )),
+                        Err(_) => Err(late()),
+                    };
+                }
+                // An open a request began: its outcome is the loop's to see; look again.
+                Ok(None) if left.is_zero() => return Err(late()),
+                Ok(None) => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        }
     }
 
     /// What the binding must watch now: the socket of the loop's own connection and the
@@ -401,6 +463,7 @@ impl Batcher {
             .map(|f| (f.tag, Err(closed())))
             .collect();
         done.extend(io.held.drain(..).map(|(tag, _)| (tag, Err(closed()))));
+        done.extend(io.awaiting.drain(..).map(|(tag, _)| (tag, Err(closed()))));
         done.extend(io.candidates.drain(..).map(|(tag, _)| (tag, Err(closed()))));
         done
     }
@@ -451,7 +514,9 @@ impl Batcher {
 
     /// Every completion since the last drain, in the order the requests were submitted
     /// (two flushes running at once may record them in another). Call it from the loop
-    /// when woken; the next completion wakes it again.
+    /// when woken; the next completion wakes it again. With the loop's own connection,
+    /// read [`Batcher::loop_watch`] after it too: a wake-up also comes when that
+    /// connection opened for requests that waited for it (now candidates).
     pub fn drain(&self) -> Vec<Completion> {
         self.inner.wake_armed.store(false, Ordering::SeqCst);
         let mut done = std::mem::take(&mut *lock(&self.inner.done));
@@ -487,6 +552,8 @@ const OPEN_RETRY_AFTER: Duration = Duration::from_millis(500);
 struct LoopIo {
     conn: Option<DirectConn>,
     opening: bool,
+    /// A connection opened before: the next one counts as a reconnect (`Stats`).
+    ever_opened: bool,
     retry_after: Option<Instant>,
     /// Opened by a blocking task, installed by the loop on its next request.
     opened: Option<DirectConn>,
@@ -496,6 +563,10 @@ struct LoopIo {
     /// Requests that must take the runtime, submitted while requests were in flight
     /// here (and all submitted after them): pushed once nothing is in flight, in order.
     held: Vec<(u64, Job)>,
+    /// Requests waiting for the connection being opened (the first one could go there,
+    /// the rest came after it), in order: candidates again once it is open, pushed to
+    /// the runtime if it fails.
+    awaiting: Vec<(u64, Job)>,
     /// Dropped connections kept open until the binding's poller let go of them.
     retired: Vec<DirectConn>,
     seq: u64,
@@ -640,7 +711,24 @@ impl LoopIo {
         }
     }
 
-    /// Starts opening the connection in the background when there is none.
+    /// Whether `job`, left over for want of a connection (or behind one that was), waits
+    /// for the connection being opened: it could go there, or requests before it wait.
+    fn waits_for_open(&self, config: &crate::Config, job: &Job) -> bool {
+        if !self.opening {
+            return false;
+        }
+        if !self.awaiting.is_empty() {
+            return true;
+        }
+        match job {
+            Job::Command(cmd) => route::direct(config, Carrier::Loop, Work::Command(cmd)),
+            Job::Pipeline(pipe) => route::direct(config, Carrier::Loop, Work::Pipeline(pipe)),
+            _ => false,
+        }
+    }
+
+    /// Starts opening the connection in the background when there is none; once it is
+    /// open (or failed), the requests awaiting it go on (see [`LoopIo::awaiting`]).
     fn ensure_open(&mut self, inner: &Arc<Inner>) {
         if self.conn.is_some() || self.opened.is_some() || self.opening {
             return;
@@ -648,40 +736,30 @@ impl LoopIo {
         if self.retry_after.is_some_and(|t| Instant::now() < t) {
             return;
         }
-        let Ok(engine) = inner.client.engine() else {
-            return;
-        };
+        self.start_open(inner);
+    }
+
+    /// Opens the connection on a blocking thread; the handle gives how it went (the
+    /// connection itself is installed by the loop, between requests). `None` when the
+    /// client has no engine (closed).
+    fn start_open(&mut self, inner: &Arc<Inner>) -> Option<tokio::task::JoinHandle<Result<()>>> {
+        let engine = inner.client.engine().ok()?;
         self.opening = true;
         let weak = Arc::downgrade(inner);
         let config = inner.client.config().clone();
         let redis = engine.redis.clone();
-        engine.runtime.spawn_blocking(move || {
+        Some(engine.runtime.spawn_blocking(move || {
             let began = Instant::now();
             let conn = DirectConn::open(&config, &redis).and_then(|mut c| {
                 c.set_nonblocking(true)?;
                 Ok(c)
             });
-            let Some(inner) = weak.upgrade() else { return };
-            inner.client.own_connection_event(|server| match &conn {
-                Ok(_) => Event::ConnectionCreated {
-                    role: ConnectionRole::Direct,
-                    server,
-                    took: began.elapsed(),
-                },
-                Err(e) => Event::ConnectionFailed {
-                    role: ConnectionRole::Direct,
-                    server,
-                    error: e.kind(),
-                },
-            });
-            let Some(own) = &inner.own else { return };
-            let mut io = lock(own);
-            io.opening = false;
-            match conn {
-                Ok(c) => io.opened = Some(c),
-                Err(_) => io.retry_after = Some(Instant::now() + OPEN_RETRY_AFTER),
+            let outcome = conn.as_ref().map(|_| ()).map_err(Clone::clone);
+            if let Some(inner) = weak.upgrade() {
+                inner.opened(conn, began);
             }
-        });
+            outcome
+        }))
     }
 
     /// Stops using the connection; it stays open until the binding releases it.
@@ -785,6 +863,17 @@ fn settle_failure(
     }
 }
 
+/// Whether the runtime carries `job` on the client's shared connection (in multiplexed
+/// mode: not a blocking command, nor a pipeline that needs a connection of its own).
+fn takes_shared(config: &crate::Config, job: &Job) -> bool {
+    match job {
+        Job::Command(cmd) => route::direct(config, Carrier::Caller, Work::Command(cmd)),
+        Job::Pipeline(pipe) => route::direct(config, Carrier::Caller, Work::Pipeline(pipe)),
+        Job::Script(_) | Job::Resent { .. } => true,
+        Job::Scan(_) => false,
+    }
+}
+
 async fn next_page(slot: &ScanSlot) -> Result<Option<Vec<Value>>> {
     let Some(mut stream) = lock(slot).take() else {
         return Err(Error::invalid(
@@ -802,6 +891,16 @@ impl Inner {
             std::pin::Pin<Box<dyn std::future::Future<Output = (u64, Completion)> + Send + 'a>>;
         let mut started: Vec<Request<'_>> = Vec::new();
         let mut early = Vec::new();
+        // Requests polled in order are queued in order only on a connection that is there:
+        // a batch for the shared connection waits for it first (those submitted meanwhile
+        // join the batch; a later batch is taken only after this one).
+        let config = self.client.config();
+        let shared = lock(&self.submitted)
+            .iter()
+            .any(|(_, _, job)| takes_shared(config, job));
+        if shared {
+            self.client.shared_settled().await;
+        }
         // Requests reach the connection in the order they were submitted, also when two
         // flushes run at once on two runtime threads: a batch is taken, and each of its
         // requests polled once in order (which queues it on the connection), under one
@@ -853,13 +952,12 @@ impl Inner {
         })
         .await;
         let mut running: FuturesUnordered<Request<'_>> = started.into_iter().collect();
+        let batcher = Batcher {
+            inner: Arc::clone(&self),
+        };
         if !early.is_empty() {
             lock(&self.done).extend(early);
-            if !self.wake_armed.swap(true, Ordering::AcqRel) {
-                (self.wake)(&Batcher {
-                    inner: Arc::clone(&self),
-                });
-            }
+            self.wake_loop(&batcher);
         }
         while let Some(first) = running.next().await {
             // Take every other reply that is already in as well: one lock, one wake-up.
@@ -869,11 +967,65 @@ impl Inner {
                 done.push(more);
             }
             drop(done);
-            if !self.wake_armed.swap(true, Ordering::AcqRel) {
-                (self.wake)(&Batcher {
-                    inner: Arc::clone(&self),
-                });
+            self.wake_loop(&batcher);
+        }
+    }
+
+    /// The loop's connection opened (or failed to) after `began`: it is there for the
+    /// loop to install, and the requests awaiting it go on (see [`LoopIo::awaiting`]).
+    fn opened(self: Arc<Self>, conn: Result<DirectConn>, began: Instant) {
+        self.client.own_connection_event(|server| match &conn {
+            Ok(_) => Event::ConnectionCreated {
+                role: ConnectionRole::Direct,
+                server,
+                took: began.elapsed(),
+            },
+            Err(e) => Event::ConnectionFailed {
+                role: ConnectionRole::Direct,
+                server,
+                error: e.kind(),
+            },
+        });
+        let Some(own) = &self.own else { return };
+        let mut io = lock(own);
+        io.opening = false;
+        let opened = conn.is_ok();
+        match conn {
+            Ok(c) => {
+                if std::mem::replace(&mut io.ever_opened, true) {
+                    self.client.shared.stats.reconnect();
+                }
+                io.opened = Some(c);
             }
+            Err(_) => io.retry_after = Some(Instant::now() + OPEN_RETRY_AFTER),
+        }
+        let mut awaiting = std::mem::take(&mut io.awaiting);
+        if awaiting.is_empty() {
+            return;
+        }
+        let batcher = Batcher {
+            inner: Arc::clone(&self),
+        };
+        if opened {
+            // The loop writes them at the end of its next turn, ahead of any submitted
+            // since; the wake-up makes the binding look (`loop_watch`).
+            awaiting.append(&mut io.candidates);
+            io.candidates = awaiting;
+            drop(io);
+            self.wake_loop(&batcher);
+        } else {
+            // Under the lock, so that none submitted later overtakes them.
+            for (tag, job) in awaiting {
+                batcher.push(tag, job);
+            }
+        }
+    }
+
+    /// Calls the binding's `wake` unless it was called since the loop last drained
+    /// (`batcher` is this one's handle, for the binding).
+    fn wake_loop(&self, batcher: &Batcher) {
+        if !self.wake_armed.swap(true, Ordering::AcqRel) {
+            (self.wake)(batcher);
         }
     }
 }

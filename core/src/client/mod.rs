@@ -321,6 +321,28 @@ impl Client {
         Ok(client)
     }
 
+    /// Before a batch of requests is queued (the batched crossing): while the shared
+    /// connection is being opened, waits until it is there or has failed, at most the
+    /// connect timeout. Requests that wait for it themselves are woken together and
+    /// queued in no set order; after this wait each is queued as it is first polled, in
+    /// the batch's order. Their response timeouts start after it, as redis-py's
+    /// socket_timeout starts once socket_connect_timeout has let the connection open.
+    pub(crate) async fn shared_settled(&self) {
+        let config = &self.shared.config;
+        if config.mode != Mode::Multiplexed {
+            return;
+        }
+        let Ok(engine) = self.engine() else { return };
+        let Some(mux) = &engine.mux else { return };
+        if mux.settled() {
+            return;
+        }
+        // Its error, if any, is each request's own to meet.
+        let _ = mux
+            .get(Some(config.connect_timeout), || config.target_or_addr())
+            .await;
+    }
+
     /// Waits until the shared connection is up (at most `wait`), or returns why it is not
     /// (refused, wrong password, timeout). For bindings whose clients connect explicitly.
     pub async fn wait_connected(&self, wait: std::time::Duration) -> Result<()> {

@@ -103,6 +103,13 @@ impl Multiplexed {
         }
     }
 
+    /// Whether [`Multiplexed::get`] answers at once now: a connection is there, or the
+    /// attempts failed in a way waiting cannot help.
+    pub(crate) fn settled(&self) -> bool {
+        let broken = self.broken_generation.load(Ordering::Acquire);
+        ready_or_failed(&self.state.borrow(), broken).is_some()
+    }
+
     /// The current connection, waiting up to `wait` for one while (re)connecting.
     ///
     /// Fails at once, without waiting, when waiting cannot help: the last attempt was

@@ -143,7 +143,8 @@ pub struct StatsSnapshot {
     pub errors: Vec<(ErrorKind, u64)>,
     /// Retries made.
     pub retries: u64,
-    /// Times the shared connection was re-established.
+    /// Times a command connection was re-established: the shared one, or the one an
+    /// event loop drives itself (Node, asyncio).
     pub reconnects: u64,
     /// Requests the sync engine served on the calling thread (no thread hop).
     pub direct_requests: u64,

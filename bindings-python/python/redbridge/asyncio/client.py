@@ -158,6 +158,9 @@ class _LoopBatch:
 
     def _drain(self) -> None:
         self._settle(self._native.drain())
+        # A wake-up also comes when the loop's connection opened for the requests that
+        # waited for it: they are to be flushed now.
+        self._sync()
 
     def _settle(self, done: List[Any]) -> None:
         waiting = self._waiting
