@@ -295,10 +295,6 @@ DECISION_TESTS = {
         "test_pipeline_json_module_access"],
     "compares with redis-py's own callback table": ["test_response_callbacks"],
     "isinstance against redis-py's own Script class": ["test_register_script_with_cluster_client"],
-    "a connection CLIENT KILL closed is replaced at once (the shared connection's supervisor), "
-    "where redis-py reconnects on next use": [
-        "test_client_kill", "test_client_kill_filter_by_id", "test_client_kill_filter_by_addr",
-        "test_client_kill_filter_by_laddr", "test_client_kill_filter_by_user"],
     "a subscriber whose connection dies is resubscribed by the core and told of the gap, "
     "where redis-py raises ConnectionError": ["test_connection_error_raised_when_connection_dies"],
     "redis-py's ClusterPubSub internals (mocked per-node PubSub objects)": [
