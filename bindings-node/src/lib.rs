@@ -330,9 +330,9 @@ pub(crate) struct KeepAlive {
     in_flight: AtomicUsize,
     /// Set once at construction; alive as long as the batcher whose wake-up owns it.
     tsfn: sys::napi_threadsafe_function,
-    /// The JS thread's own connection's libuv side while it is open (null before and
-    /// after): a drain brings it in step, since a wake-up also comes when requests that
-    /// waited for that connection can be written. Set and read on the JS thread only.
+    /// The JS thread's own connection's libuv side from its creation until it shuts (null
+    /// otherwise): a drain brings it in step, since a wake-up also comes when requests
+    /// that waited for that connection can be written. Set and read on the JS thread only.
     pub(crate) loop_io: AtomicPtr<loop_io::LoopIo>,
 }
 
