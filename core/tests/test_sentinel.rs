@@ -739,10 +739,40 @@ fn a_writer_through_a_primary_killed_never_writes_to_it_when_it_returns() {
         "{} writes after the resume",
         replies.len()
     );
+    // Under load the sentinels may fail over twice (a promotion they did not see confirmed
+    // within the failover timeout is given up, and another replica promoted): the writes
+    // made on the first new primary are then discarded by the server, as Redis's
+    // asynchronous replication allows, and the count goes back a few steps. Only the
+    // returned (empty) old primary would count from 1.
+    let epoch = d
+        .sentinels
+        .iter()
+        .filter_map(|&p| {
+            let info: std::collections::HashMap<String, String> = redis::cmd("SENTINEL")
+                .arg("MASTER")
+                .arg("mymaster")
+                .query(&mut d.node(p))
+                .ok()?;
+            info.get("config-epoch")?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    println!("  sentinels' config epoch after the kill: {epoch}");
     for w in replies.windows(2) {
-        assert_eq!(w[1], w[0] + 1, "INCR replies after the resume: {w:?}");
+        let counted_on = w[1] == w[0] + 1;
+        let discarded = epoch > 1 && w[1] > 10 && w[1] <= w[0];
+        assert!(
+            counted_on || discarded,
+            "INCR replies after the resume: {w:?} (sentinels' config epoch {epoch})"
+        );
     }
-    let mut conn = d.node(new);
+    let primary: (String, u16) = redis::cmd("SENTINEL")
+        .arg("GET-MASTER-ADDR-BY-NAME")
+        .arg("mymaster")
+        .query(&mut d.node(d.sentinels[0]))
+        .unwrap();
+    assert!(epoch > 1 || primary.1 == new, "{primary:?}, promoted {new}");
+    let mut conn = d.node(primary.1);
     let stored: i64 = redis::cmd("GET").arg("w:counter").query(&mut conn).unwrap();
     assert_eq!(stored, *replies.last().unwrap());
 }
