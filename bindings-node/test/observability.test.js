@@ -165,8 +165,8 @@ test('OpenTelemetry metrics', async (t) => {
   });
 
   // The JS thread's own connection (core/src/client/batch.rs) hands a request it must
-  // retry to the runtime as a new one, so the retry count is lost, and it reports no
-  // connection events of its own (its close after a timeout among them).
+  // retry to the runtime with its retry state, and reports its opens and closes (its
+  // close after a timeout among them) as connection events.
   /** Waits until requests go on the JS thread's own connection (connect() opens it; a slow open is allowed for). */
   const ownConnectionOpen = async (c) => {
     for (let i = 0; i < 100 && c.stats().direct_requests === 0; i++) {

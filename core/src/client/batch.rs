@@ -280,15 +280,7 @@ impl Batcher {
         };
         let started = Instant::now();
         let late = || {
-            Error::new(
-                crate::error::ErrorKind::Connection,
-                format!(
-                    "not connected to {}: no connection within {} ms; is the server running \
-                     and reachable?",
-                    self.inner.client.config().target_or_addr(),
-                    wait.as_millis()
-                ),
-            )
+            crate::connection::not_connected(&self.inner.client.config().target_or_addr(), wait, "")
         };
         loop {
             // Some(open begun here), None (one under way); the client's error if closed.

@@ -17,6 +17,6 @@ mod spin;
 pub(crate) use deadlines::Deadlines;
 pub(crate) use direct::DirectConn;
 pub(crate) use direct_slot::{Ahead, Direct, DirectSlot, Mailbox};
-pub(crate) use multiplexed::{connect_error, Multiplexed};
+pub(crate) use multiplexed::{connect_error, not_connected, Multiplexed};
 pub(crate) use pool::{Pool, Pooled};
 pub(crate) use spin::Spin;

@@ -152,15 +152,7 @@ impl Multiplexed {
                 _ => String::new(),
             };
             // The whole budget went into waiting: another attempt would only wait again.
-            Err(Error::new(
-                ErrorKind::Connection,
-                format!(
-                    "not connected to {}: no connection within {} ms{why}; is the server running and reachable?",
-                    addr(),
-                    waited.as_millis()
-                ),
-            )
-            .settled())
+            Err(not_connected(&addr(), waited, &why))
         })
     }
 
@@ -384,6 +376,21 @@ pub(crate) async fn init_connection(
         crate::wire::slot(reply)?;
     }
     Ok(())
+}
+
+/// The error of a wait for a connection that took its whole budget (`waited`): names the
+/// server and the wait, `why` (the last attempt's error, or empty), and what to check.
+/// Settled: another attempt would only wait again.
+pub(crate) fn not_connected(addr: &Addr, waited: Duration, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!(
+            "not connected to {addr}: no connection within {} ms{why}; is the server running \
+             and reachable?",
+            waited.as_millis()
+        ),
+    )
+    .settled()
 }
 
 /// Adds the address (never the password) and a hint to a connect failure.
